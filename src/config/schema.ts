@@ -1,0 +1,267 @@
+import type { LevelWithSilent } from 'pino'
+import type { LogFormat } from '../log/index.js'
+import { defaultProverBinary } from './paths.js'
+import type { ProofmeshConfig, ProverBackend } from './types.js'
+import {
+  argItem,
+  boolValue,
+  durationValue,
+  intValue,
+  listValue,
+  multiaddrItem,
+  oneOfValue,
+  pathValue,
+  peerMultiaddrItem,
+  stringValue,
+  tagItem,
+  type ValueType
+} from './values.js'
+
+/** A TOML value as a default is written in the file */
+export type TomlDefault = string | number | boolean | string[]
+
+/** One configuration key: how it is parsed, its default and its documentation */
+export interface KeyDef<T> {
+  /** The TOML key inside its section (snake_case) */
+  key: string
+  type: ValueType<T>
+  /** The default exactly as written in TOML; configDefaults is this parsed, so it is written once */
+  default: TomlDefault
+  /** One line for the rendered config file */
+  doc: string
+}
+
+export type SectionName = Exclude<keyof ProofmeshConfig, 'dataDir'>
+
+type SectionSchema<T> = { [F in keyof T]-?: KeyDef<T[F]> }
+
+export type ConfigSchema = { dataDir: KeyDef<string> } & {
+  [S in SectionName]: SectionSchema<ProofmeshConfig[S]>
+}
+
+export const ENV_PREFIX = 'PROOFMESH_'
+/** Names the config file; not a key itself */
+export const ENV_CONFIG_PATH = 'PROOFMESH_CONFIG'
+
+export const LOG_LEVELS = [
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'fatal',
+  'silent'
+] as const satisfies readonly LevelWithSilent[]
+export const LOG_FORMATS = ['pretty', 'json'] as const satisfies readonly LogFormat[]
+export const PROVER_BACKENDS = ['npp', 'cli'] as const satisfies readonly ProverBackend[]
+
+/**
+ * The single table behind the file parser, the environment, CLI overrides, the defaults and
+ * renderConfigToml. The mapped type makes the compiler check it covers every ProofmeshConfig field.
+ */
+export const schema: ConfigSchema = {
+  dataDir: {
+    key: 'data_dir',
+    type: pathValue(),
+    default: '~/.proofmesh',
+    doc: 'Directory for the peer key, peer store and job data; "~" is the home directory'
+  },
+  net: {
+    listen: {
+      key: 'listen',
+      type: listValue(multiaddrItem),
+      default: ['/ip4/0.0.0.0/tcp/4001'],
+      doc: 'Multiaddrs to listen on'
+    },
+    announce: {
+      key: 'announce',
+      type: listValue(multiaddrItem),
+      default: [],
+      doc: 'Multiaddrs to announce instead of the listen addresses (public IP or DNS behind NAT); [] = listen addresses'
+    },
+    bootstrap: {
+      key: 'bootstrap',
+      type: listValue(peerMultiaddrItem),
+      default: [],
+      doc: 'Peers to dial at start, each multiaddr ending in /p2p/<peer id>'
+    },
+    swarmKey: {
+      key: 'swarm_key',
+      type: pathValue({ allowEmpty: true }),
+      default: '',
+      doc: 'Pre-shared key file of a private network (libp2p pnet); "" = the public network'
+    },
+    maxConnections: {
+      key: 'max_connections',
+      type: intValue(1, 10_000),
+      default: 300,
+      doc: 'Most open connections before the connection manager prunes'
+    },
+    inboundConnectionThreshold: {
+      key: 'inbound_connection_threshold',
+      type: intValue(1),
+      default: 100,
+      doc: "Inbound connections per second accepted from one IP (libp2p's 5 breaks many peers behind one NAT)"
+    },
+    dht: {
+      key: 'dht',
+      type: boolValue(),
+      default: true,
+      doc: 'Run the Kademlia DHT for peer discovery'
+    },
+    dhtProtocol: {
+      key: 'dht_protocol',
+      type: stringValue({
+        expected: 'a protocol id starting with "/", without spaces',
+        check: (text) => /^\/\S*$/.test(text)
+      }),
+      default: '/proofmesh/kad/1.0.0',
+      doc: 'DHT protocol id; peers only find each other on the same id'
+    }
+  },
+  capacity: {
+    computeUnits: {
+      key: 'compute_units',
+      type: intValue(0, 1_000_000),
+      default: 0,
+      doc: 'Capacity advertised to the network; 0 = auto (10 per GPU, else the CPU core count)'
+    },
+    tags: {
+      key: 'tags',
+      type: listValue(tagItem),
+      default: [],
+      doc: 'Free-form labels advertised with capacity, e.g. ["gpu", "region=eu"]'
+    },
+    advertIntervalMs: {
+      key: 'advert_interval',
+      type: durationValue(100),
+      default: '5s',
+      doc: 'How often this peer gossips its capacity advert'
+    },
+    probeIntervalMs: {
+      key: 'probe_interval',
+      type: durationValue(100),
+      default: '30s',
+      doc: 'How often the hardware (GPUs, memory) is probed again'
+    },
+    peerTtlIntervals: {
+      key: 'peer_ttl_intervals',
+      type: intValue(1, 1000),
+      default: 3,
+      doc: "A peer's advert expires after this many advert intervals without a new one"
+    }
+  },
+  api: {
+    host: {
+      key: 'host',
+      type: stringValue({
+        expected: 'a host name or IP address',
+        check: (text) => /^[^\s/]+$/.test(text)
+      }),
+      default: '127.0.0.1',
+      doc: 'Address the local HTTP API binds to; keep it on loopback unless it is firewalled'
+    },
+    port: {
+      key: 'port',
+      type: intValue(0, 65_535),
+      default: 7400,
+      doc: 'Port of the local HTTP API; 0 = an ephemeral port'
+    }
+  },
+  log: {
+    level: {
+      key: 'level',
+      type: oneOfValue(LOG_LEVELS),
+      default: 'info',
+      doc: 'Least severe level written'
+    },
+    format: {
+      key: 'format',
+      type: oneOfValue(LOG_FORMATS),
+      default: 'pretty',
+      doc: 'Console format: human-readable lines or JSON lines'
+    },
+    file: {
+      key: 'file',
+      type: pathValue({ allowEmpty: true }),
+      default: '',
+      doc: 'Also append JSON lines to this file; "" = none'
+    }
+  },
+  prover: {
+    backend: {
+      key: 'backend',
+      type: oneOfValue(PROVER_BACKENDS),
+      default: 'npp',
+      doc: 'How proofs are made: "npp" = a long-lived prover process speaking NPP, "cli" = one command per call'
+    },
+    command: {
+      key: 'command',
+      type: listValue(argItem, { minItems: 1 }),
+      default: [defaultProverBinary(), 'serve'],
+      doc: 'argv of the NPP prover process (backend = "npp")'
+    },
+    callTimeoutMs: {
+      key: 'call_timeout',
+      type: durationValue(1),
+      default: '10m',
+      doc: 'Longest a single prove or verify call may take'
+    },
+    cliProve: {
+      key: 'cli_prove',
+      type: stringValue({ allowEmpty: true }),
+      default: '',
+      doc: 'Command template for proving (backend = "cli")'
+    },
+    cliVerify: {
+      key: 'cli_verify',
+      type: stringValue({ allowEmpty: true }),
+      default: '',
+      doc: 'Command template for verifying (backend = "cli")'
+    }
+  }
+}
+
+export const sectionDocs: Record<SectionName, string> = {
+  net: 'Peer-to-peer networking (libp2p)',
+  capacity: 'What this peer offers to the network',
+  api: 'Local HTTP API for submitting jobs',
+  log: 'Logging',
+  prover: 'The proving backend'
+}
+
+/** A schema key with its names in every source */
+export interface SchemaEntry {
+  /** null for top-level keys */
+  section: SectionName | null
+  /** camelCase field in ProofmeshConfig / ConfigOverrides */
+  field: string
+  /** Dotted TOML key, e.g. `capacity.advert_interval` */
+  dotted: string
+  /** e.g. PROOFMESH_CAPACITY_ADVERT_INTERVAL */
+  envVar: string
+  def: KeyDef<unknown>
+}
+
+function entry(section: SectionName | null, field: string, def: KeyDef<unknown>): SchemaEntry {
+  const dotted = section === null ? def.key : `${section}.${def.key}`
+  return {
+    section,
+    field,
+    dotted,
+    envVar: `${ENV_PREFIX}${dotted.replace('.', '_').toUpperCase()}`,
+    def
+  }
+}
+
+export const sectionNames = Object.keys(sectionDocs) as SectionName[]
+
+/** Every key in file order: top-level keys first, then each section */
+export const schemaEntries: readonly SchemaEntry[] = [
+  entry(null, 'dataDir', schema.dataDir),
+  ...sectionNames.flatMap((section) =>
+    Object.entries(schema[section] as Record<string, KeyDef<unknown>>).map(([field, def]) =>
+      entry(section, field, def)
+    )
+  )
+]
