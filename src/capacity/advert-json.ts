@@ -1,0 +1,43 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import type { CapacityAdvert } from './advert.js'
+
+/** The JSON form of an advert, for the local API and `--json` output (bigints become numbers or strings) */
+export interface CapacityJson {
+  seq: string
+  time: string
+  unitsTotal: number
+  unitsFree: number
+  gpus: Array<{ index: number; name: string; memoryTotalMiB: number; memoryUsedMiB: number; utilizationPercent: number }>
+  cpuCores: number
+  memoryBytes: number
+  prover: { name: string; version: string } | null
+  programs: string[]
+  tags: string[]
+  activeJobs: number
+  version: string
+  addrs: string[]
+}
+
+export function advertToJson(advert: CapacityAdvert): CapacityJson {
+  return {
+    seq: advert.seq.toString(),
+    time: new Date(Number(advert.timestampMs)).toISOString(),
+    unitsTotal: advert.unitsTotal,
+    unitsFree: advert.unitsFree,
+    gpus: advert.gpus.map((gpu) => ({
+      index: gpu.index,
+      name: gpu.name,
+      memoryTotalMiB: gpu.memoryTotalMib,
+      memoryUsedMiB: gpu.memoryUsedMib,
+      utilizationPercent: gpu.utilizationPercent
+    })),
+    cpuCores: advert.cpuCores,
+    memoryBytes: Number(advert.memoryBytes),
+    prover: advert.proverName === '' ? null : { name: advert.proverName, version: advert.proverVersion },
+    programs: advert.programs,
+    tags: advert.tags,
+    activeJobs: advert.activeJobs,
+    version: advert.version,
+    addrs: advert.addrs.map((bytes) => multiaddr(bytes).toString())
+  }
+}

@@ -1,0 +1,275 @@
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import type { PeerId, Startable } from '@libp2p/interface'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Logger } from '../log/index.js'
+import { PROOFMESH_VERSION } from '../version.js'
+import { AdvertValidationError, type CapacityAdvert, decodeAdvert, encodeAdvert } from './advert.js'
+import { capacityTopic } from './constants.js'
+import { PeerTable } from './peer-table.js'
+import { computeUnits, type HardwareInfo, probeHardware } from './probe.js'
+
+/** What the job layer reports about this peer's own work */
+export interface Workload {
+  unitsInUse(): number
+  activeJobs(): number
+}
+
+/** The native prover's identity, once it has said hello */
+export interface ProverIdentity {
+  name: string
+  version: string
+  programs: string[]
+}
+
+export interface CapacityComponents {
+  peerId: PeerId
+  pubsub: GossipSub
+  getMultiaddrs(): Array<{ bytes: Uint8Array }>
+}
+
+export interface CapacityServiceInit {
+  logger: Logger
+  advertIntervalMs?: number
+  probeIntervalMs?: number
+  peerTtlIntervals?: number
+  /** 0 = derive from the hardware (10 per GPU, else CPU cores) */
+  computeUnits?: number
+  tags?: string[]
+  probe?: () => Promise<HardwareInfo>
+  workload?: Workload
+  prover?: () => ProverIdentity | undefined
+  metricsRegistry?: Registry
+}
+
+export const capacityDefaults = {
+  advertIntervalMs: 5_000,
+  probeIntervalMs: 30_000,
+  peerTtlIntervals: 3,
+  computeUnits: 0
+}
+
+const idleWorkload: Workload = { unitsInUse: () => 0, activeJobs: () => 0 }
+
+/**
+ * Advertises this peer's capacity on gossip and keeps the table of everyone else's. Adverts go out every
+ * interval and at once when something a submitter would choose by changes; each one received passes the
+ * validator before it reaches the table.
+ */
+export class CapacityService implements Startable {
+  readonly peers: PeerTable
+  readonly topic = capacityTopic()
+  private readonly components: CapacityComponents
+  private readonly log: Logger
+  private readonly advertIntervalMs: number
+  private readonly probeIntervalMs: number
+  private readonly configuredUnits: number
+  private readonly tags: string[]
+  private readonly probe: () => Promise<HardwareInfo>
+  private readonly workload: Workload
+  private readonly prover: () => ProverIdentity | undefined
+  private readonly advertsReceived?: Counter<'result' | 'reason'>
+  private hardwareInfo?: HardwareInfo
+  private lastSeq = 0n
+  private lastFingerprint = ''
+  private timers: NodeJS.Timeout[] = []
+  private started = false
+
+  constructor(components: CapacityComponents, init: CapacityServiceInit) {
+    this.components = components
+    this.log = init.logger.child({ component: 'capacity' })
+    this.advertIntervalMs = init.advertIntervalMs ?? capacityDefaults.advertIntervalMs
+    this.probeIntervalMs = init.probeIntervalMs ?? capacityDefaults.probeIntervalMs
+    this.configuredUnits = init.computeUnits ?? capacityDefaults.computeUnits
+    this.tags = init.tags ?? []
+    this.probe = init.probe ?? (() => probeHardware())
+    this.workload = init.workload ?? idleWorkload
+    this.prover = init.prover ?? (() => undefined)
+    this.peers = new PeerTable({
+      ttlMs: this.advertIntervalMs * (init.peerTtlIntervals ?? capacityDefaults.peerTtlIntervals)
+    })
+    if (init.metricsRegistry !== undefined) this.registerMetrics(init.metricsRegistry)
+    this.advertsReceived =
+      init.metricsRegistry === undefined
+        ? undefined
+        : new Counter({
+            name: 'proofmesh_adverts_received_total',
+            help: 'Capacity adverts received, by validation result',
+            labelNames: ['result', 'reason'],
+            registers: [init.metricsRegistry]
+          })
+  }
+
+  get hardware(): HardwareInfo | undefined {
+    return this.hardwareInfo
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.refreshHardware()
+    const { pubsub } = this.components
+    pubsub.topicValidators.set(this.topic, (from, message) => this.validate(from, message))
+    pubsub.subscribe(this.topic)
+    this.timers = [
+      setInterval(() => this.tick(), this.advertIntervalMs),
+      setInterval(() => {
+        this.refreshHardware().catch((err: unknown) => this.log.warn({ err }, 'hardware probe failed'))
+      }, this.probeIntervalMs)
+    ]
+    for (const timer of this.timers) timer.unref()
+    await this.publish()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    for (const timer of this.timers) clearInterval(timer)
+    this.timers = []
+    const { pubsub } = this.components
+    pubsub.unsubscribe(this.topic)
+    pubsub.topicValidators.delete(this.topic)
+    this.peers.clear()
+  }
+
+  /** This peer's advert as it stands now (a fresh seq and timestamp) */
+  currentAdvert(): CapacityAdvert {
+    const hardware = this.hardwareInfo
+    const total = hardware === undefined ? 0 : computeUnits(hardware, this.configuredUnits)
+    const prover = this.prover()
+    const now = Date.now()
+    this.lastSeq = this.lastSeq >= BigInt(now) ? this.lastSeq + 1n : BigInt(now)
+    return {
+      seq: this.lastSeq,
+      timestampMs: BigInt(now),
+      unitsTotal: total,
+      unitsFree: Math.max(0, total - this.workload.unitsInUse()),
+      gpus: (hardware?.gpus ?? []).map((gpu) => ({
+        index: gpu.index,
+        name: gpu.name,
+        memoryTotalMib: gpu.memoryTotalMiB,
+        memoryUsedMib: Math.min(gpu.memoryUsedMiB, gpu.memoryTotalMiB),
+        utilizationPercent: Math.min(100, gpu.utilizationPercent)
+      })),
+      cpuCores: hardware?.cpuCores ?? 0,
+      memoryBytes: BigInt(hardware?.memoryBytes ?? 0),
+      proverName: prover?.name ?? '',
+      proverVersion: prover?.version ?? '',
+      programs: prover?.programs ?? [],
+      tags: this.tags,
+      activeJobs: this.workload.activeJobs(),
+      version: PROOFMESH_VERSION,
+      addrs: this.components.getMultiaddrs().map((addr) => new Uint8Array(addr.bytes))
+    }
+  }
+
+  /** Publishes at once if what a submitter chooses by has changed since the last advert */
+  async notifyChanged(): Promise<void> {
+    if (this.started && this.fingerprint(this.currentAdvert()) !== this.lastFingerprint) await this.publish()
+  }
+
+  private async publish(): Promise<void> {
+    const advert = this.currentAdvert()
+    this.lastFingerprint = this.fingerprint(advert)
+    try {
+      await this.components.pubsub.publish(this.topic, encodeAdvert(advert))
+    } catch (err) {
+      this.log.debug({ err }, 'advert not published')
+    }
+  }
+
+  private tick(): void {
+    for (const entry of this.peers.prune()) {
+      this.log.info({ peer: entry.peerId }, 'peer stopped advertising; dropped from the peer table')
+    }
+    this.publish().catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
+  }
+
+  private async refreshHardware(): Promise<void> {
+    const previous = this.hardwareInfo
+    this.hardwareInfo = await this.probe()
+    if (previous === undefined) {
+      this.log.info(
+        {
+          gpus: this.hardwareInfo.gpus.map((gpu) => `${gpu.name} ${gpu.memoryTotalMiB} MiB`),
+          cpuCores: this.hardwareInfo.cpuCores,
+          units: computeUnits(this.hardwareInfo, this.configuredUnits)
+        },
+        'hardware probed'
+      )
+    } else {
+      await this.notifyChanged()
+    }
+  }
+
+  /** Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score) */
+  private validate(_propagationSource: PeerId, message: Message): TopicValidatorResult {
+    if (message.type !== 'signed') {
+      this.count('reject', 'unsigned')
+      return TopicValidatorResult.Reject
+    }
+    const sender = message.from.toString()
+    if (sender === this.components.peerId.toString()) return TopicValidatorResult.Ignore
+    try {
+      const advert = decodeAdvert(message.data, { lastSeq: this.peers.lastSeq(sender) })
+      const known = this.peers.get(sender) !== undefined
+      this.peers.update(sender, advert)
+      if (!known) this.log.info({ peer: sender, units: advert.unitsTotal }, 'peer joined the peer table')
+      this.count('accept', 'ok')
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      if (err instanceof AdvertValidationError) {
+        this.count(err.verdict, err.reason)
+        this.log.debug({ peer: sender, reason: err.reason, err: err.message }, 'advert not accepted')
+        return err.verdict === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+      }
+      this.count('ignore', 'internal')
+      this.log.warn({ err, peer: sender }, 'advert validation failed internally')
+      return TopicValidatorResult.Ignore
+    }
+  }
+
+  private count(result: string, reason: string): void {
+    this.advertsReceived?.inc({ result, reason })
+  }
+
+  private fingerprint(advert: CapacityAdvert): string {
+    return JSON.stringify([
+      advert.unitsTotal,
+      advert.unitsFree,
+      advert.gpus.map((gpu) => [gpu.index, gpu.name, gpu.memoryTotalMib]),
+      advert.proverName,
+      advert.proverVersion,
+      advert.programs,
+      advert.tags,
+      advert.activeJobs
+    ])
+  }
+
+  private registerMetrics(registry: Registry): void {
+    const peers = this.peers
+    const unitsNow = (): { total: number; free: number } => {
+      const hardware = this.hardwareInfo
+      const total = hardware === undefined ? 0 : computeUnits(hardware, this.configuredUnits)
+      return { total, free: Math.max(0, total - this.workload.unitsInUse()) }
+    }
+    new Gauge({
+      name: 'proofmesh_peers_known',
+      help: 'Peers with a fresh advert in the capacity table',
+      registers: [registry],
+      collect() {
+        this.set(peers.size)
+      }
+    })
+    new Gauge({
+      name: 'proofmesh_compute_units',
+      help: 'This peer\'s compute units, total and free',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const { total, free } = unitsNow()
+        this.set({ kind: 'total' }, total)
+        this.set({ kind: 'free' }, free)
+      }
+    })
+  }
+}

@@ -1,0 +1,194 @@
+import type { Startable } from '@libp2p/interface'
+import { Registry } from 'prom-client'
+import { encodeAdvert } from '../capacity/advert.js'
+import { advertToJson } from '../capacity/advert-json.js'
+import type { HardwareInfo } from '../capacity/probe.js'
+import { CapacityService, type ProverIdentity, type Workload } from '../capacity/service.js'
+import type { ProofmeshConfig } from '../config/index.js'
+import type { Logger } from '../log/index.js'
+import { DiscoveryDialer } from '../net/discovery-dialer.js'
+import { createHost, type ProofmeshHost } from '../net/host.js'
+import { loadOrCreatePeerKey } from '../net/peer-key.js'
+import { readSwarmKey } from '../net/swarm-key.js'
+import { loadOrCreateApiToken, removeApiAddress, writeApiAddress } from '../rpc/http/credentials.js'
+import { type ApiBackend, HttpApi } from '../rpc/http/server.js'
+import { type PeerStatus, StatusProtocol } from '../rpc/status/status.js'
+import { PROOFMESH_VERSION } from '../version.js'
+import { type StatusJson, statusToJson } from './status-json.js'
+
+export interface DaemonInit {
+  config: ProofmeshConfig
+  logger: Logger
+  /** Hardware probe; the real one by default, a recorded one in tests */
+  probe?: () => Promise<HardwareInfo>
+  workload?: Workload
+  prover?: () => ProverIdentity | undefined
+  /** Serve the local HTTP API (off for in-process test networks) */
+  api?: boolean
+  /** Keep Prometheus metrics (libp2p's included) */
+  metrics?: boolean
+}
+
+export interface PeerRow {
+  peerId: string
+  connected: boolean
+  address: string | null
+  lastSeen: string
+  ageMs: number
+  capacity: ReturnType<typeof advertToJson>
+}
+
+/**
+ * One proofmesh node: the libp2p host, capacity gossip and the peer table, the status protocol and the
+ * local API. Every machine runs the same daemon; roles (submitter, aggregator) are per job.
+ */
+export class Daemon implements Startable, ApiBackend {
+  readonly config: ProofmeshConfig
+  private readonly init: DaemonInit
+  private readonly log: Logger
+  private readonly registry?: Registry
+  private readonly startedAt = Date.now()
+  private host?: ProofmeshHost
+  private capacityService?: CapacityService
+  private statusProtocol?: StatusProtocol
+  private discoveryDialer?: DiscoveryDialer
+  private api?: HttpApi
+
+  constructor(init: DaemonInit) {
+    this.init = init
+    this.config = init.config
+    this.log = init.logger.child({ component: 'daemon' })
+    this.registry = init.metrics === false ? undefined : new Registry()
+  }
+
+  get node(): ProofmeshHost {
+    if (this.host === undefined) throw new Error('the daemon is not started')
+    return this.host
+  }
+
+  get capacity(): CapacityService {
+    if (this.capacityService === undefined) throw new Error('the daemon is not started')
+    return this.capacityService
+  }
+
+  get statusClient(): StatusProtocol {
+    if (this.statusProtocol === undefined) throw new Error('the daemon is not started')
+    return this.statusProtocol
+  }
+
+  get apiUrl(): string | undefined {
+    return this.api?.url
+  }
+
+  async start(): Promise<void> {
+    const { config } = this
+    const privateKey = await loadOrCreatePeerKey(config.dataDir)
+    const swarmKey = config.net.swarmKey === '' ? undefined : await readSwarmKey(config.net.swarmKey)
+    const host = await createHost({
+      privateKey,
+      listen: config.net.listen,
+      announce: config.net.announce,
+      bootstrap: config.net.bootstrap,
+      swarmKey,
+      maxConnections: config.net.maxConnections,
+      inboundConnectionThreshold: config.net.inboundConnectionThreshold,
+      dht: config.net.dht,
+      dhtProtocol: config.net.dhtProtocol,
+      logger: this.init.logger,
+      metricsRegistry: this.registry
+    })
+    this.host = host
+    this.capacityService = new CapacityService(
+      { peerId: host.peerId, pubsub: host.services.pubsub, getMultiaddrs: () => host.getMultiaddrs() },
+      {
+        logger: this.init.logger,
+        advertIntervalMs: config.capacity.advertIntervalMs,
+        probeIntervalMs: config.capacity.probeIntervalMs,
+        peerTtlIntervals: config.capacity.peerTtlIntervals,
+        computeUnits: config.capacity.computeUnits,
+        tags: config.capacity.tags,
+        probe: this.init.probe,
+        workload: this.init.workload,
+        prover: this.init.prover,
+        metricsRegistry: this.registry
+      }
+    )
+    this.statusProtocol = new StatusProtocol(host, {
+      logger: this.init.logger,
+      getStatus: () => this.peerStatus()
+    })
+    this.discoveryDialer = new DiscoveryDialer(host, { logger: this.init.logger })
+    await this.statusProtocol.start()
+    this.discoveryDialer.start()
+    await this.capacityService.start()
+    this.log.info(
+      { peer: host.peerId.toString(), addrs: host.getMultiaddrs().map(String), private: swarmKey !== undefined },
+      'node started'
+    )
+    if (this.init.api !== false) {
+      const token = await loadOrCreateApiToken(config.dataDir)
+      this.api = new HttpApi(this, { host: config.api.host, port: config.api.port, token, logger: this.init.logger })
+      await this.api.start()
+      await writeApiAddress(config.dataDir, { url: this.api.url, pid: process.pid, peerId: host.peerId.toString() })
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.api !== undefined) {
+      await removeApiAddress(this.config.dataDir)
+      await this.api.stop()
+      this.api = undefined
+    }
+    this.discoveryDialer?.stop()
+    await this.capacityService?.stop()
+    await this.statusProtocol?.stop()
+    await this.host?.stop()
+    this.host = undefined
+    this.log.info('node stopped')
+  }
+
+  peerStatus(): PeerStatus {
+    const host = this.node
+    return {
+      version: PROOFMESH_VERSION,
+      peerId: host.peerId.toString(),
+      uptimeMs: BigInt(Date.now() - this.startedAt),
+      addrs: host.getMultiaddrs().map(String),
+      capacity: new Uint8Array(encodeAdvert(this.capacity.currentAdvert())),
+      activeJobs: this.init.workload?.activeJobs() ?? 0,
+      connectedPeers: host.getPeers().length,
+      knownPeers: this.capacity.peers.size,
+      topicPeers: host.services.pubsub.getSubscribers(this.capacity.topic).length
+    }
+  }
+
+  health(): { ok: true; peerId: string; version: string } {
+    return { ok: true, peerId: this.node.peerId.toString(), version: PROOFMESH_VERSION }
+  }
+
+  status(): StatusJson {
+    return statusToJson(this.peerStatus())
+  }
+
+  peers(): PeerRow[] {
+    const host = this.node
+    const now = Date.now()
+    return this.capacity.peers.list().map((entry) => {
+      const capacity = advertToJson(entry.advert)
+      const connection = host.getConnections().find((conn) => conn.remotePeer.toString() === entry.peerId)
+      return {
+        peerId: entry.peerId,
+        connected: connection !== undefined,
+        address: connection?.remoteAddr.toString() ?? capacity.addrs[0] ?? null,
+        lastSeen: new Date(entry.receivedAt).toISOString(),
+        ageMs: now - entry.receivedAt,
+        capacity
+      }
+    })
+  }
+
+  async metrics(): Promise<{ contentType: string; body: string }> {
+    if (this.registry === undefined) return { contentType: 'text/plain', body: '' }
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+}

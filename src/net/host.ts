@@ -1,0 +1,96 @@
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { noise } from '@libp2p/noise'
+import { ping, type Ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Registry } from 'prom-client'
+import type { Logger } from '../log/index.js'
+import { AGENT_VERSION, PROOFMESH_VERSION } from '../version.js'
+import { pinoComponentLogger } from './libp2p-logger.js'
+
+export type HostServices = {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+  dht?: KadDHT
+}
+
+export type ProofmeshHost = Libp2p<HostServices>
+
+export interface HostInit {
+  privateKey: PrivateKey
+  listen: string[]
+  announce?: string[]
+  bootstrap?: string[]
+  /** The pre-shared key of a private network, in swarm.key format; none = public */
+  swarmKey?: Uint8Array
+  maxConnections?: number
+  inboundConnectionThreshold?: number
+  dht?: boolean
+  dhtProtocol?: string
+  logger: Logger
+  /** Each host registers its metrics here; none = no metrics (several hosts in one process share nothing) */
+  metricsRegistry?: Registry
+}
+
+export const hostDefaults = {
+  maxConnections: 300,
+  // libp2p accepts 5 inbound connections per second per IP by default; many provers behind one NAT
+  // (or a local testnet) need far more.
+  inboundConnectionThreshold: 100,
+  dhtProtocol: '/proofmesh/kad/1.0.0',
+  // A whole RPC frame from a gossip peer; adverts are capped at 8 KiB each, a frame may batch several.
+  gossipMaxInboundDataLength: 1024 * 1024
+}
+
+export async function createHost(init: HostInit): Promise<ProofmeshHost> {
+  const services = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub({
+      // Adverts are published on a timer from the first second; a lone node must not throw.
+      allowPublishToZeroTopicPeers: true,
+      globalSignaturePolicy: 'StrictSign',
+      emitSelf: false,
+      maxInboundDataLength: hostDefaults.gossipMaxInboundDataLength
+    }),
+    ...(init.dht === false
+      ? {}
+      : {
+          dht: kadDHT({
+            protocol: init.dhtProtocol ?? hostDefaults.dhtProtocol,
+            clientMode: false,
+            // The default mapper drops private addresses, which leaves the routing table empty on a LAN
+            // or loopback; provers usually sit on private networks.
+            peerInfoMapper: passthroughMapper,
+            initialQuerySelfInterval: 500
+          })
+        })
+  }
+  return createLibp2p<HostServices>({
+    privateKey: init.privateKey,
+    nodeInfo: { name: 'proofmesh', version: PROOFMESH_VERSION, userAgent: AGENT_VERSION },
+    addresses: { listen: init.listen, announce: init.announce ?? [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(init.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.swarmKey }) }),
+    peerDiscovery: (init.bootstrap ?? []).length > 0 ? [bootstrap({ list: init.bootstrap ?? [] })] : [],
+    connectionManager: {
+      maxConnections: init.maxConnections ?? hostDefaults.maxConnections,
+      inboundConnectionThreshold: init.inboundConnectionThreshold ?? hostDefaults.inboundConnectionThreshold
+    },
+    ...(init.metricsRegistry === undefined
+      ? {}
+      : { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false }) }),
+    logger: pinoComponentLogger(init.logger.child({ component: 'libp2p' })),
+    services
+  })
+}

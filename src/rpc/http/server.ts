@@ -1,0 +1,127 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Startable } from '@libp2p/interface'
+import type { Logger } from '../../log/index.js'
+import { tokenMatches } from './credentials.js'
+
+/** What the local API exposes; the daemon implements it */
+export interface ApiBackend {
+  health(): unknown
+  status(): unknown
+  peers(): unknown
+  metrics(): Promise<{ contentType: string; body: string }>
+}
+
+export interface HttpApiInit {
+  host: string
+  port: number
+  token: string
+  logger: Logger
+}
+
+type Route = (response: ServerResponse) => Promise<void>
+
+/**
+ * The local HTTP API on 127.0.0.1 (by default). Every route but /v1/health needs the bearer token from the
+ * data dir; health stays open so container and service-manager probes need no secret.
+ */
+export class HttpApi implements Startable {
+  private readonly backend: ApiBackend
+  private readonly init: HttpApiInit
+  private readonly log: Logger
+  private server?: Server
+
+  constructor(backend: ApiBackend, init: HttpApiInit) {
+    this.backend = backend
+    this.init = init
+    this.log = init.logger.child({ component: 'api' })
+  }
+
+  /** The API's base URL once started */
+  get url(): string {
+    const address = this.server?.address() as AddressInfo | null | undefined
+    if (address == null) throw new Error('the HTTP API is not listening')
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    return `http://${host}:${address.port}`
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((request, response) => {
+      this.handle(request, response).catch((err: unknown) => {
+        this.log.error({ err, path: request.url }, 'API request failed')
+        if (!response.headersSent) this.sendJson(response, 500, { error: 'internal error' })
+        else response.destroy()
+      })
+    })
+    server.headersTimeout = 10_000
+    server.requestTimeout = 30_000
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.init.port, this.init.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.server = server
+    this.log.info({ url: this.url }, 'local API listening')
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server
+    if (server === undefined) return
+    this.server = undefined
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname
+    const route = this.route(path)
+    if (route === undefined) {
+      this.sendJson(response, 404, { error: `no such endpoint: ${path}` })
+      return
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD')
+      this.sendJson(response, 405, { error: `${request.method} is not allowed on ${path}` })
+      return
+    }
+    if (path !== '/v1/health' && !this.authorised(request)) {
+      response.setHeader('www-authenticate', 'Bearer realm="proofmesh"')
+      this.sendJson(response, 401, { error: 'missing or wrong bearer token (see api.token in the data dir)' })
+      return
+    }
+    await route(response)
+  }
+
+  private route(path: string): Route | undefined {
+    switch (path) {
+      case '/v1/health':
+        return async (response) => this.sendJson(response, 200, this.backend.health())
+      case '/v1/status':
+        return async (response) => this.sendJson(response, 200, this.backend.status())
+      case '/v1/peers':
+        return async (response) => this.sendJson(response, 200, this.backend.peers())
+      case '/metrics':
+        return async (response) => {
+          const { contentType, body } = await this.backend.metrics()
+          response.writeHead(200, { 'content-type': contentType })
+          response.end(body)
+        }
+      default:
+        return undefined
+    }
+  }
+
+  private authorised(request: IncomingMessage): boolean {
+    const header = request.headers.authorization ?? ''
+    const match = /^Bearer\s+(\S+)$/i.exec(header)
+    return match?.[1] !== undefined && tokenMatches(this.init.token, match[1])
+  }
+
+  private sendJson(response: ServerResponse, status: number, body: unknown): void {
+    const text = `${JSON.stringify(body, null, 2)}\n`
+    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
+    response.end(text)
+  }
+}

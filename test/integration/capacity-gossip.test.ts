@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { Daemon } from '../../src/daemon/daemon.js'
+import { multiaddrOf, startTestNode, stopAll, waitFor } from '../helpers/network.js'
+
+const ADVERT_INTERVAL_MS = 500
+
+describe('capacity gossip between five daemons bootstrapped from one', () => {
+  const daemons: Daemon[] = []
+
+  before(async () => {
+    const first = await startTestNode({ overrides: { capacity: { advertIntervalMs: ADVERT_INTERVAL_MS } } })
+    daemons.push(first)
+    for (let i = 0; i < 4; i++) {
+      daemons.push(
+        await startTestNode({
+          overrides: {
+            net: { bootstrap: [multiaddrOf(first)] },
+            capacity: { advertIntervalMs: ADVERT_INTERVAL_MS, computeUnits: 10 + i, tags: [`node-${i + 1}`] }
+          }
+        })
+      )
+    }
+  })
+
+  after(async () => stopAll(daemons))
+
+  it('lists every other peer with its advert within three advert intervals', async () => {
+    const elapsed = await waitFor(
+      () => daemons.every((daemon) => daemon.capacity.peers.size === daemons.length - 1),
+      'every peer table to list the four others',
+      3 * ADVERT_INTERVAL_MS + 2_000
+    )
+    for (const daemon of daemons) {
+      const others = daemons.filter((other) => other !== daemon)
+      for (const other of others) {
+        const entry = daemon.capacity.peers.get(other.node.peerId.toString())
+        assert.ok(entry, `${daemon.node.peerId} lacks ${other.node.peerId}`)
+        assert.equal(entry.advert.unitsTotal, other.capacity.currentAdvert().unitsTotal)
+        assert.deepEqual(entry.advert.tags, other.config.capacity.tags)
+        assert.equal(entry.advert.cpuCores, 4)
+      }
+    }
+    assert.ok(elapsed >= 0)
+  })
+
+  it('drops a stopped daemon after its TTL', async () => {
+    const stopped = daemons.pop()
+    assert.ok(stopped)
+    const gone = stopped.node.peerId.toString()
+    await stopAll([stopped])
+    const ttl = ADVERT_INTERVAL_MS * 3
+    await waitFor(
+      () => daemons.every((daemon) => daemon.capacity.peers.get(gone) === undefined),
+      'the stopped peer to drop out',
+      ttl + 3 * ADVERT_INTERVAL_MS + 1_000
+    )
+    for (const daemon of daemons) assert.equal(daemon.capacity.peers.size, daemons.length - 1)
+  })
+})
