@@ -1,0 +1,6 @@
+//! proofmesh reference native prover: program `rescue-sponge` on winterfell 0.13.
+//!
+//! See `protocols/native-prover.md` (NPP v1) for the contract and [`sponge`] for the byte packing.
+
+pub mod air;
+pub mod sponge;
