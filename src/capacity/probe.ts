@@ -52,8 +52,7 @@ export async function probeHardware(opts: ProbeOptions = {}): Promise<HardwareIn
   const info: HardwareInfo = {
     gpus: [],
     cpuCores: availableParallelism(),
-    memoryBytes: containerMemory(totalmem()),
-    freeMemoryBytes: freemem()
+    ...memory()
   }
   try {
     const { stdout } = await exec(file, NVIDIA_SMI_ARGS, { timeoutMs })
@@ -76,10 +75,16 @@ export function computeUnits(hw: HardwareInfo, configured: number): number {
   return Math.max(1, hw.cpuCores)
 }
 
-/** A cgroup memory limit below the host total (containers) is the memory this process really has */
-function containerMemory(total: number): number {
-  const constrained = process.constrainedMemory?.()
-  return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total
+/**
+ * Total and free memory, cgroup-aware: inside a container with a memory limit below the host's
+ * total, the limit and what is left of it are what this process really has.
+ */
+function memory(): { memoryBytes: number; freeMemoryBytes: number } {
+  const total = totalmem()
+  const constrained = process.constrainedMemory?.() ?? 0
+  const memoryBytes = constrained > 0 && constrained < total ? constrained : total
+  const available = process.availableMemory?.() ?? freemem()
+  return { memoryBytes, freeMemoryBytes: Math.min(available, memoryBytes) }
 }
 
 function describeFailure(file: string, err: unknown): string {

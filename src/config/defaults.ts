@@ -17,7 +17,14 @@ export function setField(config: ProofmeshConfig, entry: SchemaEntry, value: unk
  * A default that fails its own parser is a programming error and throws at import time.
  */
 export function resolveDefaults(ctx: ParseContext = defaultParseContext()): ProofmeshConfig {
-  const config = { net: {}, capacity: {}, api: {}, log: {}, prover: {} } as unknown as ProofmeshConfig
+  const config = {
+    dataDir: '',
+    net: {},
+    capacity: {},
+    api: {},
+    log: {},
+    prover: {}
+  } as unknown as ProofmeshConfig
   for (const entry of schemaEntries) {
     setField(config, entry, entry.def.type.fromToml(entry.def.default, ctx))
   }
