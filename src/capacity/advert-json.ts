@@ -7,7 +7,13 @@ export interface CapacityJson {
   time: string
   unitsTotal: number
   unitsFree: number
-  gpus: Array<{ index: number; name: string; memoryTotalMiB: number; memoryUsedMiB: number; utilizationPercent: number }>
+  gpus: Array<{
+    index: number
+    name: string
+    memoryTotalMiB: number
+    memoryUsedMiB: number
+    utilizationPercent: number
+  }>
   cpuCores: number
   memoryBytes: number
   prover: { name: string; version: string } | null

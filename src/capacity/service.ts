@@ -1,4 +1,4 @@
-import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import { type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId, Startable } from '@libp2p/interface'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
@@ -262,7 +262,7 @@ export class CapacityService implements Startable {
     })
     new Gauge({
       name: 'proofmesh_compute_units',
-      help: 'This peer\'s compute units, total and free',
+      help: "This peer's compute units, total and free",
       labelNames: ['kind'],
       registers: [registry],
       collect() {

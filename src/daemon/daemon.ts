@@ -122,14 +122,27 @@ export class Daemon implements Startable, ApiBackend {
     this.discoveryDialer.start()
     await this.capacityService.start()
     this.log.info(
-      { peer: host.peerId.toString(), addrs: host.getMultiaddrs().map(String), private: swarmKey !== undefined },
+      {
+        peer: host.peerId.toString(),
+        addrs: host.getMultiaddrs().map(String),
+        private: swarmKey !== undefined
+      },
       'node started'
     )
     if (this.init.api !== false) {
       const token = await loadOrCreateApiToken(config.dataDir)
-      this.api = new HttpApi(this, { host: config.api.host, port: config.api.port, token, logger: this.init.logger })
+      this.api = new HttpApi(this, {
+        host: config.api.host,
+        port: config.api.port,
+        token,
+        logger: this.init.logger
+      })
       await this.api.start()
-      await writeApiAddress(config.dataDir, { url: this.api.url, pid: process.pid, peerId: host.peerId.toString() })
+      await writeApiAddress(config.dataDir, {
+        url: this.api.url,
+        pid: process.pid,
+        peerId: host.peerId.toString()
+      })
     }
   }
 
@@ -179,7 +192,8 @@ export class Daemon implements Startable, ApiBackend {
       return {
         peerId: entry.peerId,
         connected: connection !== undefined,
-        address: connection?.remoteAddr.toString() ?? capacity.addrs[0] ?? null,
+        // the address it advertises is dialable; an inbound connection's remote address is an ephemeral port
+        address: capacity.addrs[0] ?? connection?.remoteAddr.toString() ?? null,
         lastSeen: new Date(entry.receivedAt).toISOString(),
         ageMs: now - entry.receivedAt,
         capacity

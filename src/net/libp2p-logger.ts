@@ -6,7 +6,10 @@ import type { Logger } from '../log/index.js'
 // each of them prints fine as a string.
 function render(formatter: unknown, args: unknown[]): string {
   if (typeof formatter !== 'string') return format(formatter, ...args)
-  return format(formatter.replace(/%[pabtce]/g, '%s'), ...args.map((arg) => (arg instanceof Error ? arg.message : arg)))
+  return format(
+    formatter.replace(/%[pabtce]/g, '%s'),
+    ...args.map((arg) => (arg instanceof Error ? arg.message : arg))
+  )
 }
 
 /**

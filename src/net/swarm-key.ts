@@ -34,7 +34,12 @@ export async function readSwarmKey(path: string): Promise<Uint8Array> {
     throw new SwarmKeyError(`cannot read the swarm key ${path}: ${(err as Error).message}`)
   }
   const lines = bytes.toString('utf8').trim().split(/\r?\n/)
-  if (lines.length !== 3 || lines[0] !== SWARM_KEY_HEADER || lines[1] !== '/base16/' || !/^[0-9a-fA-F]{64}$/.test(lines[2] ?? '')) {
+  if (
+    lines.length !== 3 ||
+    lines[0] !== SWARM_KEY_HEADER ||
+    lines[1] !== '/base16/' ||
+    !/^[0-9a-fA-F]{64}$/.test(lines[2] ?? '')
+  ) {
     throw new SwarmKeyError(
       `${path} is not a swarm key: expected "${SWARM_KEY_HEADER}", "/base16/" and 64 hex digits on three lines (make one with \`proofmesh swarm-key\`)`
     )

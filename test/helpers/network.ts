@@ -7,7 +7,9 @@ import { type ConfigOverrides, loadConfig } from '../../src/config/index.js'
 import { Daemon, type DaemonInit } from '../../src/daemon/daemon.js'
 import { createLogger } from '../../src/log/index.js'
 
-export const testLogger = createLogger({ level: (process.env.PROOFMESH_TEST_LOG_LEVEL as 'debug') ?? 'silent' })
+export const testLogger = createLogger({
+  level: (process.env.PROOFMESH_TEST_LOG_LEVEL as 'debug') ?? 'silent'
+})
 
 /** A fixed CPU-only machine, so tests do not depend on this host's hardware */
 export const cpuOnlyHardware: HardwareInfo = {
@@ -54,7 +56,9 @@ export function multiaddrOf(daemon: Daemon): string {
 
 export async function stopAll(daemons: Daemon[]): Promise<void> {
   await Promise.allSettled(daemons.map((daemon) => daemon.stop()))
-  await Promise.allSettled(daemons.map((daemon) => rm(daemon.config.dataDir, { recursive: true, force: true })))
+  await Promise.allSettled(
+    daemons.map((daemon) => rm(daemon.config.dataDir, { recursive: true, force: true }))
+  )
 }
 
 /** Polls until the condition holds; bounded in time, with a message that says what never happened */

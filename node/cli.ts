@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import '../src/polyfill.js'
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { PROOFMESH_VERSION } from '../src/version.js'
+import { configCommand } from './commands/config.js'
+import { daemonCommand } from './commands/daemon.js'
+import { peersCommand } from './commands/peers.js'
+import { statusCommand } from './commands/status.js'
+import { swarmKeyCommand } from './commands/swarm-key.js'
+import { testnetCommand } from './commands/testnet.js'
+import { CliError } from './errors.js'
+
+await yargs(hideBin(process.argv))
+  .scriptName('proofmesh')
+  .usage(
+    '$0 <command> [options]\n\nA peer-to-peer network that proves across many machines, with no fixed coordinator.'
+  )
+  .command(daemonCommand)
+  .command(statusCommand)
+  .command(peersCommand)
+  .command(configCommand)
+  .command(swarmKeyCommand)
+  .command(testnetCommand)
+  .demandCommand(1, 'Name a command; `proofmesh --help` lists them.')
+  .strict()
+  .version(PROOFMESH_VERSION)
+  .alias('h', 'help')
+  .wrap(Math.min(110, process.stdout.columns ?? 110))
+  .fail((message, err, argv) => {
+    if (err instanceof CliError) {
+      console.error(`proofmesh: ${err.message}`)
+      process.exit(err.exitCode)
+    }
+    if (err !== undefined && err !== null) {
+      console.error(`proofmesh: ${err.message}`)
+      process.exit(1)
+    }
+    console.error(`${argv.help()}`)
+    console.error(`\nproofmesh: ${message}`)
+    process.exit(2)
+  })
+  .parseAsync()

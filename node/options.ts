@@ -1,0 +1,115 @@
+import type { Options } from 'yargs'
+import { type ConfigOverrides, loadConfig, type ProofmeshConfig } from '../src/config/index.js'
+
+/** --config and --data-dir: every command that talks to or is the daemon takes them */
+export const baseOptions = {
+  config: {
+    type: 'string',
+    describe: 'TOML config file (also PROOFMESH_CONFIG); `proofmesh config init` writes one'
+  },
+  'data-dir': {
+    type: 'string',
+    describe: 'Where the peer key, API token and job data live [default: ~/.proofmesh]'
+  }
+} as const satisfies Record<string, Options>
+
+/** The daemon's flags; each overrides the config file, which overrides PROOFMESH_* variables */
+export const daemonOptions = {
+  ...baseOptions,
+  listen: {
+    type: 'string',
+    array: true,
+    describe: 'Listen multiaddr, repeatable [default: /ip4/0.0.0.0/tcp/4001]'
+  },
+  announce: {
+    type: 'string',
+    array: true,
+    describe: 'Address to advertise instead of the listen ones, repeatable'
+  },
+  bootstrap: {
+    type: 'string',
+    array: true,
+    describe: 'Multiaddr (with /p2p/<peer id>) of a peer to join through, repeatable'
+  },
+  'swarm-key': {
+    type: 'string',
+    describe: 'Pre-shared key file of a private network (`proofmesh swarm-key` makes one)'
+  },
+  dht: {
+    type: 'boolean',
+    describe: 'Run the kad-dht (server mode) to find peers beyond the bootstrap list [default: true]'
+  },
+  'api-host': { type: 'string', describe: 'Local HTTP API address [default: 127.0.0.1]' },
+  'api-port': { type: 'number', describe: 'Local HTTP API port, 0 = any [default: 7400]' },
+  'compute-units': {
+    type: 'number',
+    describe: 'Units to offer; 0 = 10 per GPU, else the CPU core count [default: 0]'
+  },
+  tag: {
+    type: 'string',
+    array: true,
+    describe: 'Tag advertised with the capacity (e.g. region=eu), repeatable'
+  },
+  'advert-interval': { type: 'string', describe: 'How often to advertise capacity, e.g. 5s [default: 5s]' },
+  'log-level': {
+    type: 'string',
+    describe: 'trace, debug, info, warn, error, fatal or silent [default: info]'
+  },
+  'log-format': { type: 'string', describe: 'pretty or json [default: pretty]' },
+  'log-file': { type: 'string', describe: 'Also append JSON log lines to this file' },
+  'prover-command': { type: 'string', array: true, describe: 'argv of the native prover (NPP over stdio)' }
+} as const satisfies Record<string, Options>
+
+export interface DaemonArgs {
+  config?: string
+  'data-dir'?: string
+  listen?: string[]
+  announce?: string[]
+  bootstrap?: string[]
+  'swarm-key'?: string
+  dht?: boolean
+  'api-host'?: string
+  'api-port'?: number
+  'compute-units'?: number
+  tag?: string[]
+  'advert-interval'?: string
+  'log-level'?: string
+  'log-format'?: string
+  'log-file'?: string
+  'prover-command'?: string[]
+}
+
+/** Flags → overrides; only flags the user gave take part, so the file and environment fill the rest */
+export function overridesFromArgs(args: DaemonArgs): ConfigOverrides {
+  const overrides: Record<string, Record<string, unknown> | unknown> = {}
+  const set = (section: string | undefined, key: string, value: unknown): void => {
+    if (value === undefined) return
+    if (section === undefined) {
+      overrides[key] = value
+      return
+    }
+    const existing = (overrides[section] as Record<string, unknown> | undefined) ?? {}
+    existing[key] = value
+    overrides[section] = existing
+  }
+  set(undefined, 'dataDir', args['data-dir'])
+  set('net', 'listen', args.listen)
+  set('net', 'announce', args.announce)
+  set('net', 'bootstrap', args.bootstrap)
+  set('net', 'swarmKey', args['swarm-key'])
+  set('net', 'dht', args.dht)
+  set('api', 'host', args['api-host'])
+  set('api', 'port', args['api-port'])
+  set('capacity', 'computeUnits', args['compute-units'])
+  set('capacity', 'tags', args.tag)
+  set('capacity', 'advertIntervalMs', args['advert-interval'])
+  set('log', 'level', args['log-level'])
+  set('log', 'format', args['log-format'])
+  set('log', 'file', args['log-file'])
+  set('prover', 'command', args['prover-command'])
+  return overrides as ConfigOverrides
+}
+
+export async function configFromArgs(args: DaemonArgs): Promise<ProofmeshConfig> {
+  return loadConfig({ overrides: overridesFromArgs(args), configPath: args.config })
+}
