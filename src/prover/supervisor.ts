@@ -1,0 +1,424 @@
+import { join } from 'node:path'
+import { TypedEventEmitter } from '@libp2p/interface'
+import type { Logger } from '../log/index.js'
+import { computeChallenge } from './challenge.js'
+import { ProverNotRunningError, ProverProtocolError } from './errors.js'
+import type {
+  JobProveParams,
+  JobProveResult,
+  ProverBackend,
+  ProverBackendEvents,
+  ProverInfo
+} from './index.js'
+import { NppClient, nppClientDefaults, type ProverExit } from './npp-client.js'
+import { type CallOptions, callDeadline, raceSignal, sleep } from './signals.js'
+import {
+  type AggregateParams,
+  type AggregateResult,
+  type ContributeParams,
+  type ContributeResult,
+  type HelloResult,
+  NPP_PROTOCOL_VERSION,
+  type NppMethod,
+  type NppMethods,
+  type PlanParams,
+  type PlanResult,
+  type ProveParams,
+  type ProveResult,
+  type Segment,
+  type VerifyParams,
+  type VerifyResult
+} from './types.js'
+
+export interface RestartPolicy {
+  /** At most this many restarts within `windowMs`; one more crash and the supervisor gives up */
+  maxRestarts: number
+  windowMs: number
+  /** The first restart waits this long; each further restart in the window waits twice as long */
+  initialDelayMs: number
+  maxDelayMs: number
+}
+
+export const supervisorDefaults = {
+  callTimeoutMs: nppClientDefaults.callTimeoutMs,
+  /** A prover loads its programs and probes its GPUs before it answers hello */
+  helloTimeoutMs: 30_000,
+  /** How long a prover gets to finish after `shutdown` before SIGTERM, and after SIGTERM before SIGKILL */
+  shutdownGraceMs: 5_000,
+  killGraceMs: 2_000,
+  clientName: 'proofmesh/0.1.0',
+  /** The worker id the 1-peer proveJob plans for */
+  localWorker: 'local',
+  restart: {
+    // A prover that crashes 5 times a minute is broken, not unlucky; restarting it hides the fault
+    maxRestarts: 5,
+    windowMs: 60_000,
+    initialDelayMs: 250,
+    maxDelayMs: 10_000
+  } satisfies RestartPolicy
+}
+
+export interface ProverSupervisorInit {
+  /** argv of the prover's serve loop, spawned without a shell */
+  command: string[]
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  callTimeoutMs?: number
+  helloTimeoutMs?: number
+  shutdownGraceMs?: number
+  killGraceMs?: number
+  maxLineBytes?: number
+  restart?: Partial<RestartPolicy>
+}
+
+export interface ProverSupervisorComponents {
+  logger: Logger
+}
+
+export interface ProverRestartedEvent {
+  /** Restarts within the current window, this one included */
+  attempt: number
+  /** What the previous prover's in-flight calls failed with */
+  reason: Error
+  info: ProverInfo
+}
+
+export interface ProverSupervisorEvents extends ProverBackendEvents {
+  restarted: CustomEvent<ProverRestartedEvent>
+  /** The prover crashed too often and is not restarted again; every call now fails */
+  failed: CustomEvent<Error>
+}
+
+type State = 'idle' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopping' | 'stopped'
+
+/** Sends only the Segment fields: `plan` adds `worker`, which the other methods do not take */
+function segmentOf(segment: Segment): Segment {
+  const { index, startBlock, blockCount, inputOffset, inputLength } = segment
+  return { index, startBlock, blockCount, inputOffset, inputLength }
+}
+
+/**
+ * Runs the native prover (NPP v1) and keeps it running: start() spawns it and checks `hello`, a crash
+ * fails the in-flight calls with ProverCrashedError and restarts it with backoff, and calls made while it
+ * restarts wait for the new process (within their own time limit).
+ */
+export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> implements ProverBackend {
+  readonly kind = 'npp'
+  private readonly log: Logger
+  private readonly init: ProverSupervisorInit
+  private readonly callTimeoutMs: number
+  private readonly helloTimeoutMs: number
+  private readonly shutdownGraceMs: number
+  private readonly killGraceMs: number
+  private readonly restartPolicy: RestartPolicy
+  private state: State = 'idle'
+  /** The newest prover process, live or not */
+  private client: NppClient | undefined
+  /** What calls wait on: the running client, or undefined once a restart gave up or stop() began */
+  private ready: Promise<NppClient | undefined> | undefined
+  private hello: HelloResult | undefined
+  private failure: Error | undefined
+  private restartTimes: number[] = []
+  private stopController = new AbortController()
+
+  constructor(init: ProverSupervisorInit, components: ProverSupervisorComponents) {
+    super()
+    this.init = init
+    this.log = components.logger.child({ component: 'prover' })
+    this.callTimeoutMs = init.callTimeoutMs ?? supervisorDefaults.callTimeoutMs
+    this.helloTimeoutMs = init.helloTimeoutMs ?? supervisorDefaults.helloTimeoutMs
+    this.shutdownGraceMs = init.shutdownGraceMs ?? supervisorDefaults.shutdownGraceMs
+    this.killGraceMs = init.killGraceMs ?? supervisorDefaults.killGraceMs
+    this.restartPolicy = { ...supervisorDefaults.restart, ...init.restart }
+  }
+
+  /** Name, version, programs and GPUs from the running prover's `hello`; throws before start() */
+  get info(): ProverInfo {
+    if (this.hello === undefined) {
+      throw new ProverNotRunningError('the prover has not been started')
+    }
+    const { name, version, programs, gpus } = this.hello
+    return { backend: 'npp', name, version, programs, gpus }
+  }
+
+  /** The pid of the current prover process, for diagnostics */
+  get pid(): number | undefined {
+    return this.client?.running === true ? this.client.pid : undefined
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle' && this.state !== 'stopped') {
+      return
+    }
+    this.state = 'starting'
+    this.stopController = new AbortController()
+    this.failure = undefined
+    this.restartTimes = []
+    const launched = this.launch()
+    this.ready = launched
+    try {
+      await launched
+      this.state = 'running'
+    } catch (err) {
+      this.state = 'stopped'
+      this.ready = undefined
+      throw err
+    }
+  }
+
+  /** Asks the prover to shut down, then SIGTERM after a grace period, then SIGKILL */
+  async stop(): Promise<void> {
+    if (this.state === 'idle' || this.state === 'stopped') {
+      return
+    }
+    this.state = 'stopping'
+    // Ends a restart backoff or a pending hello at once
+    this.stopController.abort(new ProverNotRunningError('the prover is stopping'))
+    try {
+      await this.ready
+    } catch {
+      // start() reports its own failure
+    }
+    const client = this.client
+    if (client?.running === true) {
+      await this.shutdown(client)
+    }
+    this.ready = undefined
+    this.state = 'stopped'
+  }
+
+  plan(params: PlanParams, options?: CallOptions): Promise<PlanResult> {
+    return this.call('plan', params, options)
+  }
+
+  contribute(params: ContributeParams, options?: CallOptions): Promise<ContributeResult> {
+    return this.call('contribute', params, options)
+  }
+
+  prove(params: ProveParams, options?: CallOptions): Promise<ProveResult> {
+    return this.call('prove', params, options)
+  }
+
+  aggregate(params: AggregateParams, options?: CallOptions): Promise<AggregateResult> {
+    return this.call('aggregate', params, options)
+  }
+
+  verify(params: VerifyParams, options?: CallOptions): Promise<VerifyResult> {
+    return this.call('verify', params, options)
+  }
+
+  async cancel(job: string, options?: CallOptions): Promise<number> {
+    const { cancelled } = await this.call('cancel', { job }, options)
+    return cancelled
+  }
+
+  /**
+   * Every phase on this prover alone: plan for one worker (writing hints into `workdir`), contribute each
+   * segment, fix the challenge, prove each segment, aggregate into `out`. Segments run one at a time: the
+   * prover already uses every core on one segment. `options` apply to each call.
+   */
+  async proveJob(params: JobProveParams, options?: CallOptions): Promise<JobProveResult> {
+    const started = Date.now()
+    const { job, program, workdir } = params
+    const input = { path: params.input, offset: 0 }
+    const plan = await this.plan(
+      {
+        job,
+        program,
+        input,
+        workers: [{ id: supervisorDefaults.localWorker, units: 1 }],
+        hintsOut: join(workdir, 'hints')
+      },
+      options
+    )
+    const hints = plan.hints?.path
+    const segments = plan.segments.map(segmentOf)
+    const contributions: string[] = []
+    for (const segment of segments) {
+      const { contribution } = await this.contribute(
+        { job, program, inputSize: plan.inputSize, segment, input, hints },
+        options
+      )
+      contributions.push(contribution)
+    }
+    const challenge = computeChallenge(job, contributions)
+    const proofs: string[] = []
+    for (const segment of segments) {
+      const out = join(workdir, `proof-${segment.index}`)
+      await this.prove(
+        { job, program, inputSize: plan.inputSize, segment, input, hints, challenge, out },
+        options
+      )
+      proofs.push(out)
+    }
+    const final = await this.aggregate(
+      { job, program, inputSize: plan.inputSize, challenge, contributions, proofs, out: params.out },
+      options
+    )
+    // The prover reports the hash it wrote; hashing the file again would only re-read what it just wrote
+    return {
+      out: params.out,
+      size: final.size,
+      sha256: final.sha256,
+      millis: Date.now() - started,
+      segments: final.segments,
+      digest: final.digest
+    }
+  }
+
+  private async call<M extends NppMethod>(
+    method: M,
+    params: NppMethods[M]['params'],
+    options: CallOptions = {}
+  ): Promise<NppMethods[M]['result']> {
+    const timeoutMs = options.timeoutMs ?? this.callTimeoutMs
+    // One deadline covers waiting for a restart and the call itself
+    const deadline = callDeadline(method, timeoutMs, options.signal)
+    try {
+      const client = await this.currentClient(deadline.signal)
+      return await client.call(method, params, { signal: deadline.signal, timeoutMs })
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  private async currentClient(signal: AbortSignal): Promise<NppClient> {
+    if (this.state === 'failed') {
+      throw new ProverNotRunningError('the prover crashed too often and was not restarted', {
+        cause: this.failure
+      })
+    }
+    if ((this.state !== 'running' && this.state !== 'restarting') || this.ready === undefined) {
+      throw new ProverNotRunningError(`the prover is ${this.state}`)
+    }
+    const client = await raceSignal(this.ready, signal)
+    if (client === undefined) {
+      throw new ProverNotRunningError('the prover is not running', { cause: this.failure })
+    }
+    return client
+  }
+
+  /** Spawns a prover and checks its hello; a prover that fails either is killed before this rejects */
+  private async launch(): Promise<NppClient> {
+    const client = new NppClient({
+      command: this.init.command,
+      logger: this.log,
+      cwd: this.init.cwd,
+      env: this.init.env,
+      maxLineBytes: this.init.maxLineBytes,
+      callTimeoutMs: this.callTimeoutMs
+    })
+    this.client = client
+    client.addEventListener('progress', (evt) => {
+      this.safeDispatchEvent('progress', { detail: evt.detail })
+    })
+    client.addEventListener('exit', (evt) => {
+      this.onExit(client, evt.detail)
+    })
+    try {
+      await client.start()
+      const hello = await client.call(
+        'hello',
+        { protocol: NPP_PROTOCOL_VERSION, client: supervisorDefaults.clientName },
+        { timeoutMs: this.helloTimeoutMs, signal: this.stopController.signal }
+      )
+      if (hello.protocol !== NPP_PROTOCOL_VERSION) {
+        throw new ProverProtocolError(
+          `prover '${hello.name}' speaks NPP ${hello.protocol}; this daemon speaks NPP ${NPP_PROTOCOL_VERSION}`
+        )
+      }
+      this.hello = hello
+      this.log.info(
+        {
+          pid: client.pid,
+          name: hello.name,
+          version: hello.version,
+          programs: hello.programs.map((program) => program.id),
+          gpus: hello.gpus.length
+        },
+        'prover ready'
+      )
+      return client
+    } catch (err) {
+      // Its exit is our doing, not a crash to restart from
+      client.markClosing()
+      client.kill('SIGKILL')
+      await client.waitForExit(this.killGraceMs)
+      throw err
+    }
+  }
+
+  private onExit(client: NppClient, exit: ProverExit): void {
+    // Exits during start(), a restart or stop() are handled by whoever is waiting on them
+    if (exit.expected || client !== this.client || this.state !== 'running') {
+      return
+    }
+    this.state = 'restarting'
+    this.ready = this.restart(exit.error)
+  }
+
+  private async restart(reason: Error): Promise<NppClient | undefined> {
+    let lastError = reason
+    for (;;) {
+      const now = Date.now()
+      this.restartTimes = this.restartTimes.filter((time) => now - time < this.restartPolicy.windowMs)
+      if (this.restartTimes.length >= this.restartPolicy.maxRestarts) {
+        this.giveUp(lastError)
+        return undefined
+      }
+      this.restartTimes.push(now)
+      const attempt = this.restartTimes.length
+      const delay = Math.min(
+        this.restartPolicy.initialDelayMs * 2 ** (attempt - 1),
+        this.restartPolicy.maxDelayMs
+      )
+      this.log.warn({ attempt, delayMs: delay, err: lastError }, 'restarting the prover')
+      if (!(await sleep(delay, this.stopController.signal))) {
+        return undefined
+      }
+      try {
+        const client = await this.launch()
+        this.state = 'running'
+        this.safeDispatchEvent('restarted', { detail: { attempt, reason, info: this.info } })
+        return client
+      } catch (err) {
+        if (this.stopController.signal.aborted) {
+          return undefined
+        }
+        lastError = err instanceof Error ? err : new Error(String(err))
+      }
+    }
+  }
+
+  private giveUp(lastError: Error): void {
+    const { maxRestarts, windowMs } = this.restartPolicy
+    this.failure = new ProverNotRunningError(
+      `the prover needed more than ${maxRestarts} restarts within ${windowMs} ms; giving up`,
+      { cause: lastError }
+    )
+    this.state = 'failed'
+    this.log.error({ err: lastError }, 'the prover keeps crashing; not restarting it')
+    this.safeDispatchEvent('failed', { detail: this.failure })
+  }
+
+  private async shutdown(client: NppClient): Promise<void> {
+    client.markClosing()
+    try {
+      await client.call('shutdown', {}, { timeoutMs: this.shutdownGraceMs })
+    } catch (err) {
+      this.log.debug({ err }, 'the prover did not answer shutdown')
+    }
+    client.endInput()
+    if (await client.waitForExit(this.shutdownGraceMs)) {
+      return
+    }
+    this.log.warn({ pid: client.pid }, 'the prover ignored shutdown; sending SIGTERM')
+    client.kill('SIGTERM')
+    if (await client.waitForExit(this.killGraceMs)) {
+      return
+    }
+    this.log.warn({ pid: client.pid }, 'the prover ignored SIGTERM; sending SIGKILL')
+    client.kill('SIGKILL')
+    await client.waitForExit(this.killGraceMs)
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The Native Prover Protocol (NPP) v1 shapes, as protocols/native-prover.md gives them. Field names and
+ * optionality follow the spec exactly so that a request can be written with JSON.stringify as is.
+ */
+
+/** The protocol version this client speaks; `hello` must report it */
+export const NPP_PROTOCOL_VERSION = 1
+
+export interface Segment {
+  index: number
+  startBlock: number
+  blockCount: number
+  inputOffset: number
+  inputLength: number
+}
+
+/** The file holds input bytes [offset, offset + file size): offset 0 is the whole input */
+export interface InputRef {
+  path: string
+  offset: number
+}
+
+export interface Program {
+  id: string
+  description: string
+  segmented: boolean
+  blockBytes: number
+  maxSegmentBlocks: number
+}
+
+export interface Gpu {
+  index: number
+  name: string
+  memoryMiB: number
+}
+
+export interface HelloParams {
+  protocol: typeof NPP_PROTOCOL_VERSION
+  client?: string
+}
+
+export interface HelloResult {
+  name: string
+  version: string
+  protocol: number
+  programs: Program[]
+  gpus: Gpu[]
+}
+
+export interface PlanWorker {
+  id: string
+  units: number
+}
+
+export interface PlanParams {
+  job: string
+  program: string
+  /** The whole input, offset 0 */
+  input: InputRef
+  workers: PlanWorker[]
+  maxSegmentBlocks?: number
+  hintsOut?: string
+}
+
+export type PlannedSegment = Segment & { worker: string }
+
+export interface PlanResult {
+  program: string
+  inputSize: number
+  totalBlocks: number
+  initialState: string
+  segments: PlannedSegment[]
+  hints?: { path: string; size: number }
+}
+
+export interface ContributeParams {
+  job: string
+  program: string
+  inputSize: number
+  segment: Segment
+  input: InputRef
+  hints?: string
+}
+
+export interface ContributeResult {
+  segment: number
+  /** Lower-case hex */
+  contribution: string
+}
+
+export interface ProveParams {
+  job: string
+  program: string
+  inputSize: number
+  segment: Segment
+  input: InputRef
+  hints?: string
+  /** Lower-case hex, see computeChallenge */
+  challenge: string
+  out: string
+}
+
+export interface ProveResult {
+  segment: number
+  size: number
+  sha256: string
+  millis: number
+}
+
+export interface AggregateParams {
+  job: string
+  program: string
+  inputSize: number
+  challenge: string
+  /** contributions[i] and proofs[i] belong to segment i */
+  contributions: string[]
+  proofs: string[]
+  out: string
+}
+
+export interface AggregateResult {
+  digest: string
+  size: number
+  sha256: string
+  segments: number
+}
+
+export interface VerifyParams {
+  program: string
+  proof: string
+  /** The expected statement */
+  digest?: string
+  /** The job the proof must have been made for */
+  job?: string
+}
+
+/** An invalid proof is a normal answer (`valid: false` with a reason), not an error */
+export interface VerifyResult {
+  valid: boolean
+  digest?: string
+  job?: string
+  segments?: number
+  reason?: string
+}
+
+export interface CancelParams {
+  job: string
+}
+
+export interface CancelResult {
+  /** How many requests were stopped */
+  cancelled: number
+}
+
+export type ShutdownParams = Record<string, never>
+export type ShutdownResult = Record<string, never>
+
+export type ProgressPhase = 'plan' | 'contribute' | 'prove' | 'aggregate' | 'verify'
+
+export interface ProgressNotification {
+  job: string
+  phase: ProgressPhase
+  segment?: number
+  done: number
+  total: number
+}
+
+export type ProverLogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export interface LogNotification {
+  level: ProverLogLevel
+  message: string
+}
+
+/** Method name → params and result, so that one generic `call` is typed per method */
+export interface NppMethods {
+  hello: { params: HelloParams; result: HelloResult }
+  plan: { params: PlanParams; result: PlanResult }
+  contribute: { params: ContributeParams; result: ContributeResult }
+  prove: { params: ProveParams; result: ProveResult }
+  aggregate: { params: AggregateParams; result: AggregateResult }
+  verify: { params: VerifyParams; result: VerifyResult }
+  cancel: { params: CancelParams; result: CancelResult }
+  shutdown: { params: ShutdownParams; result: ShutdownResult }
+}
+
+export type NppMethod = keyof NppMethods
+
+/** JSON-RPC error codes of NPP v1; callers match on these, never on the message */
+export const NppErrorCode = {
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
+  INTERNAL_ERROR: -32603,
+  UNKNOWN_PROGRAM: 1001,
+  IO_ERROR: 1002,
+  INVALID_SEGMENT: 1003,
+  CANCELLED: 1004,
+  PROOF_INVALID: 1005,
+  INVALID_HINTS: 1006
+} as const
+
+export type NppErrorCode = (typeof NppErrorCode)[keyof typeof NppErrorCode]
