@@ -7,6 +7,7 @@ import { ConfigError, type ConfigSource, InvalidValueError } from './errors.js'
 import {
   ENV_CONFIG_PATH,
   ENV_PREFIX,
+  ENV_RESERVED_PREFIX,
   type SchemaEntry,
   type SectionName,
   schemaEntries,
@@ -75,7 +76,12 @@ function parseWith(
 
 function applyEnv(config: ProofmeshConfig, env: NodeJS.ProcessEnv, ctx: ParseContext): void {
   for (const [variable, text] of Object.entries(env)) {
-    if (!variable.startsWith(ENV_PREFIX) || variable === ENV_CONFIG_PATH || text === undefined) {
+    if (
+      !variable.startsWith(ENV_PREFIX) ||
+      variable.startsWith(ENV_RESERVED_PREFIX) ||
+      variable === ENV_CONFIG_PATH ||
+      text === undefined
+    ) {
       continue
     }
     const source: ConfigSource = { kind: 'env', variable }

@@ -21,7 +21,8 @@ export function renderConfigToml(): string {
       '#',
       `# Read from --config PATH or the ${ENV_CONFIG_PATH} environment variable.`,
       '# Priority: command-line flags > this file > PROOFMESH_* environment variables > defaults.',
-      '# Durations are text such as "500ms", "5s", "10m", "1h". Unknown keys are errors.'
+      '# Durations are text such as "500ms", "5s", "10m", "1h". Unknown keys are errors, and so are',
+      '# unknown PROOFMESH_* variables (except PROOFMESH_CONFIG and PROOFMESH_TEST_*).'
     ].join('\n')
   ]
   for (const entry of schemaEntries.filter((e) => e.section === null)) {

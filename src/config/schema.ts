@@ -42,6 +42,11 @@ export type ConfigSchema = { dataDir: KeyDef<string> } & {
 export const ENV_PREFIX = 'PROOFMESH_'
 /** Names the config file; not a key itself */
 export const ENV_CONFIG_PATH = 'PROOFMESH_CONFIG'
+/**
+ * Left alone by the loader rather than refused as unknown: test harnesses read these
+ * (PROOFMESH_TEST_LOG_LEVEL) and spawned daemons inherit them.
+ */
+export const ENV_RESERVED_PREFIX = 'PROOFMESH_TEST_'
 
 export const LOG_LEVELS = [
   'trace',

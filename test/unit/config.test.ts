@@ -336,7 +336,7 @@ describe('errors', () => {
     const err = await configError(loadConfig({ env: { PROOFMESH_NET_LISTN: '/ip4/0.0.0.0/tcp/1' } }))
     assert.equal(err.key, 'PROOFMESH_NET_LISTN')
     assert.match(err.message, /did you mean PROOFMESH_NET_LISTEN\?/)
-    await loadConfig({ env: { PROOFMESHX: '1', NODE_ENV: 'test' } })
+    await loadConfig({ env: { PROOFMESHX: '1', NODE_ENV: 'test', PROOFMESH_TEST_LOG_LEVEL: 'debug' } })
   })
 
   it('refuses unknown override fields', async () => {
