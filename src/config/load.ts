@@ -268,10 +268,11 @@ function unknownKey(
   name: string = key
 ): ConfigError {
   const guess = closest(name, candidates)
+  const unknown = source.kind === 'env' ? 'unknown variable' : 'unknown key'
   const detail =
     guess !== undefined
-      ? `unknown key, did you mean ${guess}?`
-      : `unknown key; expected one of the ${what}: ${candidates.join(', ')}`
+      ? `${unknown}, did you mean ${guess}?`
+      : `${unknown}; expected one of the ${what}: ${candidates.join(', ')}`
   return new ConfigError({ key, expected: `one of the ${what}`, source, detail })
 }
 
