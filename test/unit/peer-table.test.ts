@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import type { CapacityAdvert } from '../../src/capacity/advert.js'
+import { PeerTable } from '../../src/capacity/peer-table.js'
+
+function advert(seq: bigint, unitsFree: number): CapacityAdvert {
+  return {
+    seq,
+    timestampMs: 0n,
+    unitsTotal: 100,
+    unitsFree,
+    gpus: [],
+    cpuCores: 1,
+    memoryBytes: 0n,
+    proverName: '',
+    proverVersion: '',
+    programs: [],
+    tags: [],
+    activeJobs: 0,
+    version: '',
+    addrs: []
+  }
+}
+
+describe('the peer table', () => {
+  it('lists fresh peers by free units and expires silent ones after the TTL', () => {
+    let now = 1_000
+    const table = new PeerTable({ ttlMs: 300, now: () => now })
+    const expired: string[] = []
+    table.addEventListener('peer:expired', (event) => expired.push(event.detail.peerId))
+    table.update('a', advert(1n, 5))
+    table.update('b', advert(1n, 50))
+    assert.deepEqual(
+      table.list().map((entry) => entry.peerId),
+      ['b', 'a']
+    )
+    assert.equal(table.lastSeq('a'), 1n)
+    now += 200
+    table.update('a', advert(2n, 5))
+    now += 150
+    assert.equal(table.get('b'), undefined, 'b is past its TTL')
+    assert.equal(table.size, 1)
+    assert.deepEqual(
+      table.prune().map((entry) => entry.peerId),
+      ['b']
+    )
+    assert.deepEqual(expired, ['b'])
+    assert.equal(table.lastSeq('b'), undefined)
+    assert.equal(table.get('a')?.advert.seq, 2n)
+  })
+})
