@@ -45,8 +45,8 @@ use winter_crypto::hashers::Rp64_256;
 use winterfell::{
     Air, AirContext, Assertion, AuxRandElements, BatchingMethod, CompositionPoly,
     CompositionPolyTrace, ConstraintCompositionCoefficients, DefaultConstraintCommitment,
-    DefaultConstraintEvaluator, DefaultTraceLde, EvaluationFrame, FieldExtension,
-    PartitionOptions, ProofOptions, Prover, StarkDomain, TraceInfo, TracePolyTable, TraceTable,
+    DefaultConstraintEvaluator, DefaultTraceLde, EvaluationFrame, FieldExtension, PartitionOptions,
+    ProofOptions, Prover, StarkDomain, TraceInfo, TracePolyTable, TraceTable,
     TransitionConstraintDegree,
     crypto::{DefaultRandomCoin, MerkleTree, hashers::Blake3_256},
     math::{FieldElement, ToElements, fields::f64::BaseElement},
@@ -96,9 +96,16 @@ impl ToElements<BaseElement> for SegmentPublic {
     fn to_elements(&self) -> Vec<BaseElement> {
         let mut v = vec![BaseElement::new(PUB_TAG)];
         for c in self.challenge.chunks(4) {
-            v.push(BaseElement::new(u32::from_le_bytes(c.try_into().unwrap()) as u64));
+            v.push(BaseElement::new(
+                u32::from_le_bytes(c.try_into().unwrap()) as u64
+            ));
         }
-        for x in [self.index, self.start_block, self.block_count, self.input_size] {
+        for x in [
+            self.index,
+            self.start_block,
+            self.block_count,
+            self.input_size,
+        ] {
             v.push(BaseElement::new(x & 0xffff_ffff));
             v.push(BaseElement::new(x >> 32));
         }
@@ -134,9 +141,8 @@ impl Air for SpongeAir {
         }
         // The caller checks that the trace is long enough; clamp so that a bad proof cannot make
         // us index past the trace here.
-        let last_row = ((pub_inputs.block_count as usize) * CYCLE)
-            .clamp(1, trace_info.length())
-            - 1;
+        let last_row =
+            ((pub_inputs.block_count as usize) * CYCLE).clamp(1, trace_info.length()) - 1;
         SpongeAir {
             context: AirContext::new(trace_info, degrees, 4 + STATE_WIDTH, options),
             start_capacity: [
@@ -234,9 +240,8 @@ pub fn build_trace(
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(TraceTable<BaseElement>, State), Cancelled> {
     let len = trace_length(blocks);
-    let mut cols: Vec<Vec<BaseElement>> = (0..STATE_WIDTH)
-        .map(|_| Vec::with_capacity(len))
-        .collect();
+    let mut cols: Vec<Vec<BaseElement>> =
+        (0..STATE_WIDTH).map(|_| Vec::with_capacity(len)).collect();
     let mut state = *start;
     let mut end = *start;
     let total_blocks = (len / CYCLE) as u64;

@@ -3,4 +3,7 @@
 //! See `protocols/native-prover.md` (NPP v1) for the contract and [`sponge`] for the byte packing.
 
 pub mod air;
+pub mod error;
+pub mod npp;
+pub mod program;
 pub mod sponge;

@@ -87,13 +87,7 @@ pub fn absorb_permute(state: &mut State, elems: &[BaseElement; RATE]) {
 
 /// Runs the sponge over blocks `[start_block, start_block + blocks)`; `bytes` holds the input from
 /// byte `start_block * BLOCK_BYTES` on.
-pub fn run_blocks(
-    state: &mut State,
-    start_block: u64,
-    blocks: u64,
-    bytes: &[u8],
-    input_size: u64,
-) {
+pub fn run_blocks(state: &mut State, start_block: u64, blocks: u64, bytes: &[u8], input_size: u64) {
     for b in 0..blocks {
         let off = (b as usize) * BLOCK_BYTES;
         let end = (off + BLOCK_BYTES).min(bytes.len());
