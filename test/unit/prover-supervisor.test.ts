@@ -19,7 +19,6 @@ import {
   faultCommand,
   isAlive,
   rejection,
-  waitFor,
   within
 } from '../fixtures/prover/helpers.js'
 
