@@ -14,13 +14,7 @@ import {
   type ProverSupervisorInit,
   ProverTimeoutError
 } from '../../src/prover/index.js'
-import {
-  captureLogger,
-  faultCommand,
-  isAlive,
-  rejection,
-  within
-} from '../fixtures/prover/helpers.js'
+import { captureLogger, faultCommand, isAlive, rejection, within } from '../fixtures/prover/helpers.js'
 
 const supervisors: ProverSupervisor[] = []
 let dir: string
