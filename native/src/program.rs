@@ -591,6 +591,7 @@ pub struct SegmentHeader {
     pub contribution: String,
 }
 
+#[derive(Debug)]
 pub struct ProveResult {
     pub bytes: Vec<u8>,
     pub millis: u64,
@@ -866,6 +867,7 @@ pub fn check_chain(
     Ok(sponge::digest_of(&state))
 }
 
+#[derive(Debug)]
 pub struct AggregateResult {
     pub digest: String,
     pub bytes: Vec<u8>,
