@@ -90,7 +90,7 @@ pub struct SegmentPublic {
 }
 
 /// Domain-separation tag "pmrs1" entering the transcript first.
-const PUB_TAG: u64 = 0x706d_7273_31;
+const PUB_TAG: u64 = 0x0070_6d72_7331;
 
 impl ToElements<BaseElement> for SegmentPublic {
     fn to_elements(&self) -> Vec<BaseElement> {
@@ -213,10 +213,8 @@ impl Air for SpongeAir {
         let mut cols = Vec::with_capacity(2 * STATE_WIDTH + 1);
         for ark in [&Rp64_256::ARK1, &Rp64_256::ARK2] {
             for i in 0..STATE_WIDTH {
-                let mut c = vec![BaseElement::ZERO; CYCLE];
-                for (r, slot) in c.iter_mut().enumerate().take(NUM_ROUNDS) {
-                    *slot = ark[r][i];
-                }
+                let mut c: Vec<BaseElement> = ark.iter().map(|round| round[i]).collect();
+                c.resize(CYCLE, BaseElement::ZERO);
                 cols.push(c);
             }
         }

@@ -133,7 +133,7 @@ pub fn elems_to_bytes(e: &[BaseElement]) -> Vec<u8> {
 
 /// Parses little-endian u64s; fails on a wrong length or a non-canonical value.
 pub fn elems_from_bytes(b: &[u8]) -> Option<Vec<BaseElement>> {
-    if b.len() % 8 != 0 {
+    if !b.len().is_multiple_of(8) {
         return None;
     }
     b.chunks(8)

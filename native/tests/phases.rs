@@ -199,7 +199,7 @@ fn contributions_are_deterministic_with_and_without_hints() {
 }
 
 fn expect_invalid(j: &Job, segment: usize, reason_part: &str) {
-    let e = j.aggregate().err().expect("aggregate must fail");
+    let e = j.aggregate().expect_err("aggregate must fail");
     assert_eq!(e.code, error::PROOF_INVALID, "{e}");
     let data = e.data.clone().unwrap();
     assert_eq!(data["segment"], segment, "{e}");
@@ -227,7 +227,7 @@ fn flipped_byte_in_a_proof_fails() {
         let mut t = orig.clone();
         t[pos] ^= 0x20;
         std::fs::write(&j.proofs[1], &t).unwrap();
-        let e = j.aggregate().err().expect("tampered proof must fail");
+        let e = j.aggregate().expect_err("tampered proof must fail");
         assert_eq!(e.code, error::PROOF_INVALID);
         assert_eq!(e.data.unwrap()["segment"], 1);
     }

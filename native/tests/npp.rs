@@ -1,0 +1,316 @@
+//! Spawns the built binary in `serve` mode and talks NPP v1 to it.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+struct Prover {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    notifications: Vec<Value>,
+    pending: Vec<Value>,
+}
+
+impl Prover {
+    fn start() -> Prover {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_proofmesh-prover"))
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the prover");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Prover {
+            child,
+            stdin,
+            lines: rx,
+            notifications: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    fn send_raw(&mut self, line: &str) {
+        self.stdin.write_all(line.as_bytes()).unwrap();
+        self.stdin.write_all(b"\n").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, id: u64, method: &str, params: Value) {
+        let req = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.send_raw(&req.to_string());
+    }
+
+    /// Waits for the reply with this id (or null), keeping notifications and other replies.
+    fn reply(&mut self, id: Value, timeout: Duration) -> Value {
+        if let Some(i) = self.pending.iter().position(|v| v["id"] == id) {
+            return self.pending.remove(i);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no reply to id {id} within {timeout:?}"));
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+            assert_eq!(v["jsonrpc"], "2.0", "{line}");
+            if v.get("id").is_none() {
+                self.notifications.push(v);
+            } else if v["id"] == id {
+                return v;
+            } else {
+                self.pending.push(v);
+            }
+        }
+    }
+
+    fn call(&mut self, id: u64, method: &str, params: Value) -> Value {
+        self.send(id, method, params);
+        self.reply(json!(id), Duration::from_secs(60))
+    }
+}
+
+fn tmpdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("pm-npp-test-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn serve_exchange() {
+    let dir = tmpdir();
+    let input = dir.join("input");
+    let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
+    std::fs::write(&input, &bytes).unwrap();
+    let input = input.to_string_lossy().to_string();
+    let hints = dir.join("hints").to_string_lossy().to_string();
+
+    let mut p = Prover::start();
+
+    // hello
+    let r = p.call(1, "hello", json!({"protocol": 1, "client": "test"}));
+    assert_eq!(r["result"]["protocol"], 1);
+    assert_eq!(r["result"]["name"], "proofmesh-prover");
+    assert_eq!(r["result"]["programs"][0]["id"], "rescue-sponge");
+    assert_eq!(r["result"]["programs"][0]["blockBytes"], 56);
+
+    // plan, as in the spec's example
+    let r = p.call(
+        2,
+        "plan",
+        json!({"job": "j1", "program": "rescue-sponge", "input": {"path": input, "offset": 0},
+               "workers": [{"id": "A", "units": 10}, {"id": "B", "units": 10}],
+               "hintsOut": hints}),
+    );
+    let plan = &r["result"];
+    assert_eq!(plan["inputSize"], 1000, "{r}");
+    assert_eq!(plan["totalBlocks"], 18);
+    assert_eq!(plan["segments"].as_array().unwrap().len(), 2);
+    assert_eq!(plan["segments"][1]["startBlock"], 9);
+    assert_eq!(plan["segments"][1]["inputOffset"], 504);
+    assert_eq!(plan["segments"][1]["inputLength"], 496);
+    assert_eq!(plan["segments"][1]["worker"], "B");
+    assert_eq!(plan["hints"]["path"], json!(hints));
+
+    // contribute, prove, aggregate, verify through the protocol
+    let mut contributions = Vec::new();
+    for i in 0..2 {
+        let mut seg = plan["segments"][i].clone();
+        seg.as_object_mut().unwrap().remove("worker");
+        let r = p.call(
+            10 + i as u64,
+            "contribute",
+            json!({"job": "j1", "program": "rescue-sponge", "inputSize": 1000, "segment": seg,
+                   "input": {"path": input, "offset": 0}, "hints": hints}),
+        );
+        contributions.push(r["result"]["contribution"].as_str().unwrap().to_string());
+    }
+    let challenge = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"proofmesh/challenge/1");
+        h.update(2u32.to_be_bytes());
+        h.update(b"j1");
+        for c in &contributions {
+            let c = hex::decode(c).unwrap();
+            h.update((c.len() as u32).to_be_bytes());
+            h.update(&c);
+        }
+        hex::encode(h.finalize())
+    };
+    let mut proofs = Vec::new();
+    for i in 0..2 {
+        let mut seg = plan["segments"][i].clone();
+        seg.as_object_mut().unwrap().remove("worker");
+        let out = dir.join(format!("proof-{i}")).to_string_lossy().to_string();
+        let r = p.call(
+            20 + i as u64,
+            "prove",
+            json!({"job": "j1", "program": "rescue-sponge", "inputSize": 1000, "segment": seg,
+                   "input": {"path": input, "offset": 0}, "hints": hints,
+                   "challenge": challenge, "out": out}),
+        );
+        assert_eq!(r["result"]["segment"], i, "{r}");
+        assert!(r["result"]["size"].as_u64().unwrap() > 1000);
+        proofs.push(out);
+    }
+    assert!(
+        p.notifications
+            .iter()
+            .any(|n| n["method"] == "progress" && n["params"]["phase"] == "prove"),
+        "progress notifications"
+    );
+    let final_proof = dir.join("final").to_string_lossy().to_string();
+    let r = p.call(
+        30,
+        "aggregate",
+        json!({"job": "j1", "program": "rescue-sponge", "inputSize": 1000, "challenge": challenge,
+               "contributions": contributions, "proofs": proofs, "out": final_proof}),
+    );
+    let digest = r["result"]["digest"].as_str().unwrap().to_string();
+    assert_eq!(r["result"]["segments"], 2);
+    let r = p.call(
+        31,
+        "verify",
+        json!({"program": "rescue-sponge", "proof": final_proof, "digest": digest, "job": "j1"}),
+    );
+    assert_eq!(r["result"]["valid"], true, "{r}");
+    let r = p.call(
+        32,
+        "verify",
+        json!({"program": "rescue-sponge", "proof": proofs[0], "digest": digest}),
+    );
+    assert_eq!(
+        r["result"]["valid"], false,
+        "a segment proof is not a final proof: {r}"
+    );
+    // aggregate with the proofs swapped: PROOF_INVALID naming segment 0
+    let r = p.call(
+        33,
+        "aggregate",
+        json!({"job": "j1", "program": "rescue-sponge", "inputSize": 1000, "challenge": challenge,
+               "contributions": contributions, "proofs": [proofs[1], proofs[0]],
+               "out": dir.join("final2").to_string_lossy()}),
+    );
+    assert_eq!(r["error"]["code"], 1005, "{r}");
+    assert_eq!(r["error"]["data"]["segment"], 0);
+
+    // bad JSON
+    p.send_raw("{this is not json");
+    let r = p.reply(Value::Null, Duration::from_secs(10));
+    assert_eq!(r["error"]["code"], -32700);
+    // not a request
+    p.send_raw(r#"{"jsonrpc":"2.0","id":40}"#);
+    let r = p.reply(json!(40), Duration::from_secs(10));
+    assert_eq!(r["error"]["code"], -32600);
+    // unknown method
+    let r = p.call(41, "frobnicate", json!({}));
+    assert_eq!(r["error"]["code"], -32601);
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("frobnicate")
+    );
+    // unknown program
+    let r = p.call(
+        42,
+        "verify",
+        json!({"program": "zisk-thing", "proof": final_proof}),
+    );
+    assert_eq!(r["error"]["code"], 1001);
+    // missing file
+    let r = p.call(
+        43,
+        "contribute",
+        json!({"job": "j1", "program": "rescue-sponge", "inputSize": 1000,
+               "segment": {"index": 0, "startBlock": 0, "blockCount": 9, "inputOffset": 0, "inputLength": 504},
+               "input": {"path": "/nonexistent/pm/input", "offset": 0}}),
+    );
+    assert_eq!(r["error"]["code"], 1002, "{r}");
+    assert_eq!(r["error"]["data"]["path"], "/nonexistent/pm/input");
+    // missing params
+    let r = p.call(44, "prove", json!({"job": "j1"}));
+    assert_eq!(r["error"]["code"], -32602);
+    // a wrong segment
+    let r = p.call(
+        45,
+        "contribute",
+        json!({"job": "j1", "program": "rescue-sponge", "inputSize": 1000,
+               "segment": {"index": 0, "startBlock": 10, "blockCount": 9, "inputOffset": 560, "inputLength": 440},
+               "input": {"path": input, "offset": 0}}),
+    );
+    assert_eq!(r["error"]["code"], 1003, "{r}");
+
+    // cancel a running prove of 8192 blocks (2^16 rows)
+    let big = dir.join("big");
+    std::fs::write(&big, vec![5u8; 56 * 8192]).unwrap();
+    let out = dir.join("cancelled-proof");
+    p.send(
+        50,
+        "prove",
+        json!({"job": "jc", "program": "rescue-sponge", "inputSize": 56 * 8192,
+               "segment": {"index": 0, "startBlock": 0, "blockCount": 8192, "inputOffset": 0, "inputLength": 56 * 8192},
+               "input": {"path": big.to_string_lossy(), "offset": 0},
+               "challenge": "00".repeat(32), "out": out.to_string_lossy()}),
+    );
+    // wait until it has started (its first progress notification)
+    let t = Instant::now();
+    while !p.notifications.iter().any(|n| n["params"]["job"] == "jc") {
+        assert!(t.elapsed() < Duration::from_secs(30), "prove did not start");
+        let r = p.call(51, "hello", json!({"protocol": 1}));
+        assert!(r.get("result").is_some());
+    }
+    let t = Instant::now();
+    let r = p.call(52, "cancel", json!({"job": "jc"}));
+    assert_eq!(r["result"]["cancelled"], 1, "{r}");
+    let r = p.reply(json!(50), Duration::from_secs(1));
+    assert!(t.elapsed() < Duration::from_secs(1));
+    assert_eq!(r["error"]["code"], 1004, "{r}");
+    // nothing to cancel any more
+    let r = p.call(53, "cancel", json!({"job": "jc"}));
+    assert_eq!(r["result"]["cancelled"], 0);
+
+    // shutdown: reply, then exit 0
+    let r = p.call(60, "shutdown", json!({}));
+    assert_eq!(r["result"], json!({}));
+    let t = Instant::now();
+    loop {
+        if let Some(status) = p.child.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "prover did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !out.exists(),
+        "a cancelled prove must not write its out file"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn closing_stdin_exits() {
+    let mut p = Prover::start();
+    let r = p.call(1, "hello", json!({"protocol": 1}));
+    assert_eq!(r["result"]["protocol"], 1);
+    drop(p.stdin);
+    let status = p.child.wait().unwrap();
+    assert!(status.success());
+}
