@@ -238,13 +238,21 @@ describe('the native prover over NPP', { skip, timeout: 10 * 60_000 }, () => {
     const restarted = new Promise<ProverRestartedEvent>((resolve) => {
       prover.addEventListener('restarted', (evt) => resolve(evt.detail), { once: true })
     })
+    const listening = new AbortController()
     const started = new Promise<void>((resolve) => {
-      prover.addEventListener('progress', (evt) => evt.detail.job === 'job-killed' && resolve(), {
-        once: false
-      })
+      prover.addEventListener(
+        'progress',
+        (evt) => {
+          if (evt.detail.job === 'job-killed') {
+            resolve()
+          }
+        },
+        { signal: listening.signal }
+      )
     })
     const proving = rejection(prover.prove(params, { timeoutMs: PHASE_TIMEOUT_MS }))
     await within(started, 30_000, 'the prove to start')
+    listening.abort()
     process.kill(pid, 'SIGKILL')
     const err = await within(proving, 10_000, 'the in-flight call to fail')
     assert.ok(err instanceof ProverCrashedError, String(err))
