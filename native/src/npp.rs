@@ -62,7 +62,7 @@ fn check_job(job: &str) -> Result<()> {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct Worker {
     id: String,
     units: u64,

@@ -568,9 +568,13 @@ pub fn contribute(
     hints: Option<&str>,
     ctx: &Ctx,
 ) -> Result<[u8; 32]> {
+    (ctx.progress)(0, 2);
     let (start, slice, hinted_end) = load_segment(input_size, seg, input, hints, ctx)?;
+    (ctx.progress)(1, 2);
     ctx.check()?;
-    Ok(statement_of(input_size, seg, start, &slice, hinted_end)?.contribution())
+    let c = statement_of(input_size, seg, start, &slice, hinted_end)?.contribution();
+    (ctx.progress)(2, 2);
+    Ok(c)
 }
 
 // SEGMENT PROOFS
@@ -704,7 +708,14 @@ pub struct VerifiedSegment {
     pub contribution: [u8; 32],
 }
 
+/// Decodes 32 bytes of lower-case hex (the only encoding NPP uses, so that a value has one form).
 fn hex32(s: &str, what: &str) -> std::result::Result<[u8; 32], String> {
+    if !s
+        .bytes()
+        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
+        return Err(format!("{what} is not lower-case hex"));
+    }
     hex::decode(s)
         .ok()
         .and_then(|v| v.try_into().ok())

@@ -148,7 +148,14 @@ pub fn state_to_hex(s: &State) -> String {
     hex::encode(elems_to_bytes(s))
 }
 
+/// Parses 96 bytes of lower-case hex into a state (canonical field elements only).
 pub fn state_from_hex(h: &str) -> Option<State> {
+    if !h
+        .bytes()
+        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
+        return None;
+    }
     let b = hex::decode(h).ok()?;
     let v = elems_from_bytes(&b)?;
     v.try_into().ok()

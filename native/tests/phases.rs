@@ -458,3 +458,44 @@ fn plan_splits_by_units_and_caps_segments() {
     assert_eq!(program::split(0, &w, 16).unwrap().len(), 1);
     assert!(program::split(size, &[("A".into(), 0)], 16).is_err());
 }
+
+#[test]
+fn random_mutations_never_panic_and_never_verify() {
+    let bytes = data(56 * 8, 11);
+    let j = job(&bytes, 2, "fuzz");
+    let agg = j.aggregate().unwrap();
+    let orig = agg.bytes.clone();
+    let mut x = 0x1234_5678_9abc_def0u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for round in 0..600 {
+        let mut t = orig.clone();
+        match round % 3 {
+            0 => {
+                let pos = (next() as usize) % t.len();
+                t[pos] ^= 1 << (next() % 8);
+            }
+            1 => {
+                let pos = (next() as usize) % t.len();
+                t.truncate(pos);
+            }
+            _ => {
+                let pos = (next() as usize) % t.len();
+                let n = 1 + (next() as usize) % 16;
+                for k in pos..(pos + n).min(t.len()) {
+                    t[k] = next() as u8;
+                }
+            }
+        }
+        if t == orig {
+            continue;
+        }
+        let v = verify(&t, Some(&agg.digest));
+        assert!(!v.valid, "mutation {round} verified");
+        assert!(v.reason.is_some());
+    }
+}
