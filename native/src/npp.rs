@@ -32,6 +32,10 @@ struct Server {
     out: Sender<String>,
     flags: Flags,
     next: AtomicU64,
+    /// Requests whose reply has not been queued yet.
+    active: AtomicU64,
+    /// The id of the `shutdown` request, answered once the running requests have answered.
+    shutdown_id: Mutex<Option<Value>>,
 }
 
 fn reply_ok(id: &Value, result: Value) -> String {
@@ -254,6 +258,7 @@ impl Server {
             .unwrap_or("")
             .to_string();
         let (key, flag) = self.register(&job);
+        self.active.fetch_add(1, Ordering::SeqCst);
         let phase = method.clone();
         let server = self.clone();
         std::thread::spawn(move || {
@@ -329,6 +334,7 @@ impl Server {
                 Ok(v) => reply_ok(&id, v),
                 Err(e) => reply_err(&id, &e),
             });
+            server.active.fetch_sub(1, Ordering::SeqCst);
         });
     }
 
@@ -403,8 +409,7 @@ impl Server {
                 None => self.send(reply_err(&id, &PmError::params("cancel needs params.job"))),
             },
             "shutdown" => {
-                self.cancel_all();
-                self.send(reply_ok(&id, json!({})));
+                *self.shutdown_id.lock().unwrap() = Some(id);
                 return false;
             }
             "plan" | "contribute" | "prove" | "aggregate" | "verify" => {
@@ -448,6 +453,8 @@ pub fn serve(input: impl BufRead, mut output: impl Write + Send + 'static) {
         out: tx,
         flags: Arc::new(Mutex::new(HashMap::new())),
         next: AtomicU64::new(0),
+        active: AtomicU64::new(0),
+        shutdown_id: Mutex::new(None),
     });
     eprintln!(
         "proofmesh-prover {}: serving NPP v{PROTOCOL} on stdio",
@@ -474,9 +481,17 @@ pub fn serve(input: impl BufRead, mut output: impl Write + Send + 'static) {
             break;
         }
     }
-    // Stop every running request, let the writer drain what is queued (the empty line is the
-    // flush marker), then return: the caller exits without waiting for uninterruptible work.
+    // Stop every running request and give each up to a second to queue its reply (finished, or
+    // CANCELLED), let the writer drain what is queued (the empty line is the flush marker), then
+    // return: the caller exits without waiting for uninterruptible work.
     server.cancel_all();
+    let t = std::time::Instant::now();
+    while server.active.load(Ordering::SeqCst) > 0 && t.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if let Some(id) = server.shutdown_id.lock().unwrap().take() {
+        server.send(reply_ok(&id, json!({})));
+    }
     server.send(String::new());
     let _ = done_rx.recv_timeout(Duration::from_secs(5));
 }

@@ -24,7 +24,7 @@ use winterfell::{AcceptableOptions, Proof, Prover, math::fields::f64::BaseElemen
 pub const PROGRAM_ID: &str = "rescue-sponge";
 pub const PROGRAM_DESCRIPTION: &str = "Rescue-Prime Rp64_256 sponge hash of the input bytes \
      (7-byte LE chunks, 0x01 pad byte, element count in the capacity); STARK (winterfell 0.13, \
-     ~100-bit conjectured security) per segment of blocks";
+     ~105-bit conjectured security) per segment of blocks";
 /// Default (and recommended) maximum blocks per segment: 2^15 blocks = 2^18 trace rows.
 pub const MAX_SEGMENT_BLOCKS: u64 = 1 << 15;
 /// Hard cap on a segment's size (2^17 blocks = 2^20 rows, ~10 GB of prover memory).
