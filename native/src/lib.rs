@@ -3,6 +3,7 @@
 //! See `protocols/native-prover.md` (NPP v1) for the contract and [`sponge`] for the byte packing.
 
 pub mod air;
+pub mod child;
 pub mod error;
 pub mod npp;
 pub mod program;

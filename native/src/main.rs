@@ -32,6 +32,9 @@ struct Cli {
 enum Cmd {
     /// Serve NPP v1 (newline-delimited JSON-RPC 2.0) on stdin/stdout; logs go to stderr.
     Serve,
+    /// Internal: one segment prove for `serve` (request as a JSON line on stdin).
+    #[command(hide = true)]
+    ProveChild,
     /// Print the rescue-sponge digest (hex, 4 little-endian u64) of a file.
     Hash {
         /// The input file.
@@ -300,6 +303,7 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
             npp::serve(stdin.lock(), std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::ProveChild => Ok(ExitCode::from(proofmesh_prover::child::child_main())),
         Cmd::Hash { input } => {
             let bytes = std::fs::read(&input).map_err(|e| PmError::io(&input, e))?;
             let t = Instant::now();

@@ -8,9 +8,11 @@
 //! Cancellation: `cancel {job}` sets the cancel flag of every running request of that job. Each
 //! request is watched by a waiter thread that polls the flag every 50 ms and answers `CANCELLED`
 //! at once. The work polls the flag between steps (every 4096 blocks while hashing, every 1024
-//! blocks while building the trace, between phases); winterfell's `prove` call itself cannot be
-//! interrupted, so a cancelled prove keeps one worker thread busy until that call returns, then
-//! its result is discarded and its `out` file is not written.
+//! blocks while building the trace, between phases). Winterfell's `prove` call itself cannot be
+//! interrupted, so segment proves run in a child process that is killed on cancel (see
+//! [`crate::child`]); if no child can be started, a cancelled in-process prove keeps one worker
+//! thread busy until that call returns, then its result is discarded and its `out` file is not
+//! written.
 
 use crate::error::{self, PmError, Result};
 use crate::program::{self, Ctx, InputRef, PROGRAM_DESCRIPTION, PROGRAM_ID, Segment};
@@ -183,6 +185,19 @@ fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
                 .ok()
                 .and_then(|v| v.try_into().ok())
                 .ok_or_else(|| PmError::params("challenge must be 32 bytes of hex"))?;
+            if let Some(r) = crate::child::prove_in_child(
+                p.input_size,
+                &p.segment,
+                &p.input,
+                p.hints.as_deref(),
+                &p.challenge,
+                &p.out,
+                ctx,
+            ) {
+                let mut v = r?;
+                v["segment"] = json!(p.segment.index);
+                return Ok(v);
+            }
             let r = program::prove(
                 p.input_size,
                 &p.segment,

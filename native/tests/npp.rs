@@ -85,6 +85,33 @@ impl Prover {
     }
 }
 
+/// Live (not zombie) child processes of `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(e.path().join("status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .map(|l| l[name.len()..].trim().to_string())
+                .unwrap_or_default()
+        };
+        if field("PPid:") == pid.to_string() && !field("State:").starts_with('Z') {
+            out.push(child);
+        }
+    }
+    out
+}
+
 fn tmpdir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("pm-npp-test-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -282,6 +309,15 @@ fn serve_exchange() {
     let r = p.reply(json!(50), Duration::from_secs(1));
     assert!(t.elapsed() < Duration::from_secs(1));
     assert_eq!(r["error"]["code"], 1004, "{r}");
+    // the prove ran in a child process, which is gone: CPU and memory are freed
+    let t = Instant::now();
+    while !children_of(p.child.id()).is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "prove child still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // nothing to cancel any more
     let r = p.call(53, "cancel", json!({"job": "jc"}));
     assert_eq!(r["result"]["cancelled"], 0);
