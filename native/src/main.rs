@@ -403,7 +403,30 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
     }
 }
 
+/// The binary is built for x86-64-v3 by default (native/.cargo/config.toml): refuse clearly on a
+/// CPU without AVX2/BMI2/FMA instead of dying of an illegal instruction.
+fn check_cpu() -> Result<(), String> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        let ok = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("bmi2")
+            && std::arch::is_x86_feature_detected!("fma");
+        if !ok {
+            return Err(
+                "this binary was built for x86-64-v3 (AVX2, BMI2, FMA) and this CPU lacks \
+                        them; rebuild with RUSTFLAGS=\"-C target-cpu=x86-64\" cargo build --release"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    if let Err(e) = check_cpu() {
+        eprintln!("proofmesh-prover: error: {e}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(c) => c,
