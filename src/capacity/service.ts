@@ -1,4 +1,9 @@
-import { type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import {
+  type GossipSub,
+  type Message,
+  type SubscriptionChangeData,
+  TopicValidatorResult
+} from '@libp2p/gossipsub'
 import type { PeerId, Startable } from '@libp2p/interface'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
@@ -73,6 +78,19 @@ export class CapacityService implements Startable {
   private lastFingerprint = ''
   private timers: NodeJS.Timeout[] = []
   private started = false
+  private lastPublishAt = 0
+  private lastPublishReachedPeers = false
+  private pendingPublish?: NodeJS.Timeout
+  /**
+   * Our first advert goes out before we have any neighbour, so it reaches nobody. When the first neighbour joins
+   * the topic, advertise at once rather than up to an interval later. Only then: re-advertising on every new
+   * neighbour would make each join a network-wide broadcast from every peer it touches.
+   */
+  private readonly onSubscriptionChange = (event: CustomEvent<SubscriptionChangeData>): void => {
+    if (this.lastPublishReachedPeers) return
+    if (event.detail.subscriptions.some((sub) => sub.topic === this.topic && sub.subscribe))
+      this.publishSoon()
+  }
 
   constructor(components: CapacityComponents, init: CapacityServiceInit) {
     this.components = components
@@ -110,6 +128,7 @@ export class CapacityService implements Startable {
     const { pubsub } = this.components
     pubsub.topicValidators.set(this.topic, (from, message) => this.validate(from, message))
     pubsub.subscribe(this.topic)
+    pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     this.timers = [
       setInterval(() => this.tick(), this.advertIntervalMs),
       setInterval(() => {
@@ -125,7 +144,10 @@ export class CapacityService implements Startable {
     this.started = false
     for (const timer of this.timers) clearInterval(timer)
     this.timers = []
+    clearTimeout(this.pendingPublish)
+    this.pendingPublish = undefined
     const { pubsub } = this.components
+    pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.unsubscribe(this.topic)
     pubsub.topicValidators.delete(this.topic)
     this.peers.clear()
@@ -167,11 +189,25 @@ export class CapacityService implements Startable {
     if (this.started && this.fingerprint(this.currentAdvert()) !== this.lastFingerprint) await this.publish()
   }
 
+  /** Publishes within a short delay, at most once per quarter interval */
+  private publishSoon(): void {
+    if (this.pendingPublish !== undefined || !this.started) return
+    const spacing = Math.min(1_000, this.advertIntervalMs / 4)
+    const delay = Math.max(50, this.lastPublishAt + spacing - Date.now())
+    this.pendingPublish = setTimeout(() => {
+      this.pendingPublish = undefined
+      this.publish().catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
+    }, delay)
+    this.pendingPublish.unref()
+  }
+
   private async publish(): Promise<void> {
+    this.lastPublishAt = Date.now()
     const advert = this.currentAdvert()
     this.lastFingerprint = this.fingerprint(advert)
     try {
-      await this.components.pubsub.publish(this.topic, encodeAdvert(advert))
+      const result = await this.components.pubsub.publish(this.topic, encodeAdvert(advert))
+      this.lastPublishReachedPeers = result.recipients.length > 0
     } catch (err) {
       this.log.debug({ err }, 'advert not published')
     }

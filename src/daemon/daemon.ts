@@ -117,7 +117,10 @@ export class Daemon implements Startable, ApiBackend {
       logger: this.init.logger,
       getStatus: () => this.peerStatus()
     })
-    this.discoveryDialer = new DiscoveryDialer(host, { logger: this.init.logger })
+    this.discoveryDialer = new DiscoveryDialer(host, {
+      logger: this.init.logger,
+      bootstrap: config.net.bootstrap
+    })
     await this.statusProtocol.start()
     this.discoveryDialer.start()
     await this.capacityService.start()

@@ -1,4 +1,5 @@
 import type { PeerInfo, Startable } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../log/index.js'
 import type { ProofmeshHost } from './host.js'
 
@@ -9,18 +10,29 @@ export interface DiscoveryDialerInit {
   dialTimeoutMs?: number
   /** Dials in flight at once */
   concurrency?: number
+  /** Re-dialled while the node has no connection at all */
+  bootstrap?: string[]
+  /** First retry delay for the bootstrap list; doubles up to maxRetryMs while the node stays alone */
+  retryMs?: number
+  maxRetryMs?: number
 }
 
 export const discoveryDialerDefaults = {
-  minConnections: 25,
+  // gossipsub keeps a mesh of 6 (at most 12) per topic; a few more connections give it choice and the DHT room
+  minConnections: 12,
   dialTimeoutMs: 10_000,
-  concurrency: 4
+  concurrency: 4,
+  retryMs: 1_000,
+  maxRetryMs: 30_000
 }
 
 /**
  * libp2p 3 has no auto-dialer: peers found by bootstrap and the DHT are only remembered. A proving network
  * wants a well-connected gossip mesh, so this dials newly discovered peers until the node has enough
  * connections. Bounded in concurrency and time; failures are routine (stale DHT records) and logged at debug.
+ *
+ * It also keeps trying the bootstrap list while the node has no connection: libp2p's bootstrap module dials
+ * once at start, so a node whose bootstrap peer was down or busy at that moment would stay alone for good.
  */
 export class DiscoveryDialer implements Startable {
   private readonly node: ProofmeshHost
@@ -30,6 +42,11 @@ export class DiscoveryDialer implements Startable {
   private readonly concurrency: number
   private readonly pending = new Set<string>()
   private readonly onDiscovery = (event: CustomEvent<PeerInfo>): void => this.consider(event.detail)
+  private readonly bootstrap: string[]
+  private readonly retryMs: number
+  private readonly maxRetryMs: number
+  private retryTimer?: NodeJS.Timeout
+  private nextRetryMs: number
 
   constructor(node: ProofmeshHost, init: DiscoveryDialerInit) {
     this.node = node
@@ -37,14 +54,39 @@ export class DiscoveryDialer implements Startable {
     this.minConnections = init.minConnections ?? discoveryDialerDefaults.minConnections
     this.dialTimeoutMs = init.dialTimeoutMs ?? discoveryDialerDefaults.dialTimeoutMs
     this.concurrency = init.concurrency ?? discoveryDialerDefaults.concurrency
+    this.bootstrap = init.bootstrap ?? []
+    this.retryMs = init.retryMs ?? discoveryDialerDefaults.retryMs
+    this.maxRetryMs = init.maxRetryMs ?? discoveryDialerDefaults.maxRetryMs
+    this.nextRetryMs = this.retryMs
   }
 
   start(): void {
     this.node.addEventListener('peer:discovery', this.onDiscovery)
+    if (this.bootstrap.length > 0) this.scheduleBootstrapCheck()
   }
 
   stop(): void {
     this.node.removeEventListener('peer:discovery', this.onDiscovery)
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+  }
+
+  private scheduleBootstrapCheck(): void {
+    this.retryTimer = setTimeout(() => {
+      if (this.node.getConnections().length > 0) {
+        this.nextRetryMs = this.retryMs
+      } else {
+        this.log.info({ retryInMs: this.nextRetryMs }, 'no connections; dialling the bootstrap peers again')
+        for (const address of this.bootstrap) {
+          this.node
+            .dial(multiaddr(address), { signal: AbortSignal.timeout(this.dialTimeoutMs) })
+            .catch((err: unknown) => this.log.debug({ address, err }, 'bootstrap peer not reachable'))
+        }
+        this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.maxRetryMs)
+      }
+      if (this.retryTimer !== undefined) this.scheduleBootstrapCheck()
+    }, this.nextRetryMs)
+    this.retryTimer.unref()
   }
 
   private consider(peer: PeerInfo): void {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { bootstrap } from '@libp2p/bootstrap'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { type Identify, identify } from '@libp2p/identify'
@@ -50,6 +51,20 @@ export const hostDefaults = {
   gossipMaxInboundDataLength: 1024 * 1024
 }
 
+function fastMessageId(message: {
+  from?: Uint8Array
+  seqno?: Uint8Array
+  data?: Uint8Array
+  signature?: Uint8Array
+  topic: string
+}): string {
+  const hash = createHash('sha256').update(message.topic)
+  for (const field of [message.from, message.seqno, message.data, message.signature]) {
+    hash.update(Uint32Array.of(field?.byteLength ?? 0)).update(field ?? new Uint8Array(0))
+  }
+  return hash.digest('base64')
+}
+
 export async function createHost(init: HostInit): Promise<ProofmeshHost> {
   const services = {
     identify: identify(),
@@ -59,7 +74,15 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
       allowPublishToZeroTopicPeers: true,
       globalSignaturePolicy: 'StrictSign',
       emitSelf: false,
-      maxInboundDataLength: hostDefaults.gossipMaxInboundDataLength
+      maxInboundDataLength: hostDefaults.gossipMaxInboundDataLength,
+      // gossipsub penalises more than 10 peers sharing one IP, quadratically: on a local testnet, behind a NAT
+      // or in a Kubernetes node, peers fall below the graylist threshold and adverts stop flowing. Provers are
+      // few and often colocated; Sybil resistance here comes from the swarm key and allow-lists instead.
+      scoreParams: { IPColocationFactorWeight: 0 },
+      // Without a fast id, gossipsub verifies the signature of every copy of a message before it notices the
+      // copy is a duplicate: with mesh degree 6 that is most of a node's CPU. The hash covers every field, so a
+      // forged copy never shares an id with the real message.
+      fastMsgIdFn: fastMessageId
     }),
     ...(init.dht === false
       ? {}
@@ -82,7 +105,9 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(init.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.swarmKey }) }),
-    peerDiscovery: (init.bootstrap ?? []).length > 0 ? [bootstrap({ list: init.bootstrap ?? [] })] : [],
+    // libp2p waits a second before dialling the bootstrap list by default; a node is useless until it joins
+    peerDiscovery:
+      (init.bootstrap ?? []).length > 0 ? [bootstrap({ list: init.bootstrap ?? [], timeout: 50 })] : [],
     connectionManager: {
       maxConnections: init.maxConnections ?? hostDefaults.maxConnections,
       inboundConnectionThreshold: init.inboundConnectionThreshold ?? hostDefaults.inboundConnectionThreshold
