@@ -1,20 +1,12 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { findPackageRoot } from './config/paths.js'
 
-// package.json sits two folders above this module both in src/ (tsx) and in dist/src/ (compiled)
 function readPackageVersion(): string {
-  for (const relative of ['../package.json', '../../package.json']) {
-    try {
-      const text = readFileSync(new URL(relative, import.meta.url), 'utf8')
-      const parsed: unknown = JSON.parse(text)
-      if (typeof parsed === 'object' && parsed !== null && 'name' in parsed && parsed.name === 'proofmesh') {
-        const version = (parsed as { version?: unknown }).version
-        if (typeof version === 'string') return version
-      }
-    } catch {
-      // try the next candidate
-    }
+  const parsed = JSON.parse(readFileSync(join(findPackageRoot(), 'package.json'), 'utf8')) as {
+    version?: unknown
   }
-  return '0.0.0'
+  return typeof parsed.version === 'string' ? parsed.version : '0.0.0'
 }
 
 export const PROOFMESH_VERSION = readPackageVersion()

@@ -3,13 +3,14 @@ import { Registry } from 'prom-client'
 import { encodeAdvert } from '../capacity/advert.js'
 import { advertToJson } from '../capacity/advert-json.js'
 import type { HardwareInfo } from '../capacity/probe.js'
-import { CapacityService, type ProverIdentity, type Workload } from '../capacity/service.js'
+import { CapacityService, type Workload } from '../capacity/service.js'
 import type { ProofmeshConfig } from '../config/index.js'
 import type { Logger } from '../log/index.js'
 import { DiscoveryDialer } from '../net/discovery-dialer.js'
 import { createHost, type ProofmeshHost } from '../net/host.js'
 import { loadOrCreatePeerKey } from '../net/peer-key.js'
 import { readSwarmKey } from '../net/swarm-key.js'
+import { createProverBackend, type ProverBackend, ProverSupervisor } from '../prover/index.js'
 import { loadOrCreateApiToken, removeApiAddress, writeApiAddress } from '../rpc/http/credentials.js'
 import { type ApiBackend, HttpApi } from '../rpc/http/server.js'
 import { type PeerStatus, StatusProtocol } from '../rpc/status/status.js'
@@ -22,7 +23,8 @@ export interface DaemonInit {
   /** Hardware probe; the real one by default, a recorded one in tests */
   probe?: () => Promise<HardwareInfo>
   workload?: Workload
-  prover?: () => ProverIdentity | undefined
+  /** Start the native prover from config.prover (off for in-process test networks that need none) */
+  prover?: boolean
   /** Serve the local HTTP API (off for in-process test networks) */
   api?: boolean
   /** Keep Prometheus metrics (libp2p's included) */
@@ -53,6 +55,12 @@ export class Daemon implements Startable, ApiBackend {
   private statusProtocol?: StatusProtocol
   private discoveryDialer?: DiscoveryDialer
   private api?: HttpApi
+  private proverBackend?: ProverBackend
+  private readonly onProverRestarted = (): void => {
+    this.capacityService
+      ?.notifyChanged()
+      .catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
+  }
 
   constructor(init: DaemonInit) {
     this.init = init
@@ -76,6 +84,11 @@ export class Daemon implements Startable, ApiBackend {
     return this.statusProtocol
   }
 
+  /** The native prover, when it started */
+  get prover(): ProverBackend | undefined {
+    return this.proverBackend
+  }
+
   get apiUrl(): string | undefined {
     return this.api?.url
   }
@@ -84,6 +97,7 @@ export class Daemon implements Startable, ApiBackend {
     const { config } = this
     const privateKey = await loadOrCreatePeerKey(config.dataDir)
     const swarmKey = config.net.swarmKey === '' ? undefined : await readSwarmKey(config.net.swarmKey)
+    if (this.init.prover !== false) this.proverBackend = await this.startProver()
     const host = await createHost({
       privateKey,
       listen: config.net.listen,
@@ -109,7 +123,12 @@ export class Daemon implements Startable, ApiBackend {
         tags: config.capacity.tags,
         probe: this.init.probe,
         workload: this.init.workload,
-        prover: this.init.prover,
+        prover: () => {
+          const info = this.proverBackend?.info
+          return info === undefined
+            ? undefined
+            : { name: info.name, version: info.version, programs: info.programs.map((program) => program.id) }
+        },
         metricsRegistry: this.registry
       }
     )
@@ -160,7 +179,44 @@ export class Daemon implements Startable, ApiBackend {
     await this.statusProtocol?.stop()
     await this.host?.stop()
     this.host = undefined
+    if (this.proverBackend instanceof ProverSupervisor) {
+      this.proverBackend.removeEventListener('restarted', this.onProverRestarted)
+    }
+    await this.proverBackend?.stop()
+    this.proverBackend = undefined
     this.log.info('node stopped')
+  }
+
+  /**
+   * A daemon without a working prover still relays gossip and answers status, so a missing or broken prover is
+   * a loud warning with the fix, not a failed start; its advert then names no prover and no programs.
+   */
+  private async startProver(): Promise<ProverBackend | undefined> {
+    const { prover } = this.config
+    const backend = createProverBackend(
+      {
+        backend: prover.backend,
+        command: prover.command,
+        cli: prover.backend === 'cli' ? { prove: prover.cliProve, verify: prover.cliVerify } : undefined,
+        callTimeoutMs: prover.callTimeoutMs
+      },
+      { logger: this.init.logger }
+    )
+    try {
+      await backend.start()
+    } catch (err) {
+      this.log.warn(
+        { err, command: prover.command },
+        'the native prover did not start; this node offers no proving (build it with `npm run build:native`, or set prover.command)'
+      )
+      await Promise.resolve(backend.stop()).catch(() => undefined)
+      return undefined
+    }
+    // a restarted prover may be a new build: re-advertise what it says it is
+    if (backend instanceof ProverSupervisor) backend.addEventListener('restarted', this.onProverRestarted)
+    const { name, version, programs } = backend.info
+    this.log.info({ name, version, programs: programs.map((program) => program.id) }, 'native prover ready')
+    return backend
   }
 
   peerStatus(): PeerStatus {

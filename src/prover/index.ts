@@ -1,4 +1,5 @@
 import type { Startable, TypedEventTarget } from '@libp2p/interface'
+import { defaultProverBinary } from '../config/paths.js'
 import type { Logger } from '../log/index.js'
 import { CliProverBackend, type CliTemplates } from './cli-backend.js'
 import type { CallOptions } from './signals.js'
@@ -75,8 +76,8 @@ export interface ProverComponents {
 }
 
 export const proverDefaults = {
-  /** The reference prover as `cargo build --release --manifest-path native/Cargo.toml` leaves it */
-  command: ['native/target/release/proofmesh-prover', 'serve']
+  /** The reference prover as `cargo build --release` in native/ leaves it */
+  command: [defaultProverBinary(), 'serve']
 }
 
 export function createProverBackend(

@@ -42,6 +42,7 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Daem
     probe: async () => cpuOnlyHardware,
     api: false,
     metrics: false,
+    prover: false,
     ...options.daemon
   })
   await daemon.start()

@@ -23,7 +23,7 @@ describe('peer status: the status protocol and the local HTTP API', () => {
 
   before(async () => {
     a = await startTestNode({
-      daemon: { api: true, metrics: true },
+      daemon: { api: true, metrics: true, prover: true },
       overrides: { capacity: { computeUnits: 12, tags: ['region=test'] } }
     })
     b = await startTestNode({ overrides: { net: { bootstrap: [multiaddrOf(a)] } } })
@@ -44,6 +44,8 @@ describe('peer status: the status protocol and the local HTTP API', () => {
     assert.equal(status.capacity?.unitsTotal, 12)
     assert.equal(status.capacity?.cpuCores, cpuOnlyHardware.cpuCores)
     assert.deepEqual(status.capacity?.tags, ['region=test'])
+    assert.equal(status.capacity?.prover?.name, 'proofmesh-prover', 'the advert names the native prover')
+    assert.deepEqual(status.capacity?.programs, ['rescue-sponge'])
     assert.equal(status.knownPeers, 1)
     assert.ok(status.connectedPeers >= 1)
   })
