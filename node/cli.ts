@@ -36,7 +36,7 @@ await yargs(hideBin(process.argv))
       console.error(`proofmesh: ${err.message}`)
       process.exit(1)
     }
-    console.error(`${argv.help()}`)
+    argv.showHelp((text: string) => console.error(text))
     console.error(`\nproofmesh: ${message}`)
     process.exit(2)
   })

@@ -81,7 +81,7 @@ export interface DaemonArgs {
 
 /** Flags → overrides; only flags the user gave take part, so the file and environment fill the rest */
 export function overridesFromArgs(args: DaemonArgs): ConfigOverrides {
-  const overrides: Record<string, Record<string, unknown> | unknown> = {}
+  const overrides: Record<string, unknown> = {}
   const set = (section: string | undefined, key: string, value: unknown): void => {
     if (value === undefined) return
     if (section === undefined) {
@@ -107,7 +107,7 @@ export function overridesFromArgs(args: DaemonArgs): ConfigOverrides {
   set('log', 'format', args['log-format'])
   set('log', 'file', args['log-file'])
   set('prover', 'command', args['prover-command'])
-  return overrides as ConfigOverrides
+  return overrides
 }
 
 export async function configFromArgs(args: DaemonArgs): Promise<ProofmeshConfig> {

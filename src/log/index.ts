@@ -30,8 +30,14 @@ export function createLogger(init: LoggerInit = {}): Logger {
   const destination = init.destination ?? process.stderr
   const console: DestinationStream =
     format === 'pretty'
-      ? pretty({ destination, colorize: false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true })
-      : (destination as DestinationStream)
+      ? pretty({
+          destination,
+          colorize: false,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+          sync: true
+        })
+      : destination
   if (init.file === undefined) {
     return pino({ level, base: undefined }, console)
   }

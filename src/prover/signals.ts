@@ -35,7 +35,14 @@ export function abortReason(signal: AbortSignal): Error {
   if (reason instanceof Error) {
     return reason
   }
-  return new DOMException(reason === undefined ? 'The operation was aborted' : String(reason), 'AbortError')
+  return new DOMException(
+    reason === undefined
+      ? 'The operation was aborted'
+      : reason instanceof Error
+        ? reason.message
+        : JSON.stringify(reason),
+    'AbortError'
+  )
 }
 
 /** Waits for `promise` unless `signal` aborts first, in which case it rejects with the abort reason */

@@ -51,7 +51,7 @@ async function poll<T>(what: string, timeoutMs: number, attempt: () => Promise<T
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`}`
   )
 }
 

@@ -88,7 +88,7 @@ describe('capacity advert validation on a live daemon', () => {
   })
 
   after(async () => {
-    await Promise.allSettled(hosts.map((host) => host.stop()))
+    await Promise.allSettled(hosts.map(async (host) => host.stop()))
     await stopAll([daemon, honest])
   })
 

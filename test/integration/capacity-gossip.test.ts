@@ -35,7 +35,7 @@ describe('capacity gossip between five daemons bootstrapped from one', () => {
       const others = daemons.filter((other) => other !== daemon)
       for (const other of others) {
         const entry = daemon.capacity.peers.get(other.node.peerId.toString())
-        assert.ok(entry, `${daemon.node.peerId} lacks ${other.node.peerId}`)
+        assert.ok(entry, `${daemon.node.peerId.toString()} lacks ${other.node.peerId.toString()}`)
         assert.equal(entry.advert.unitsTotal, other.capacity.currentAdvert().unitsTotal)
         assert.deepEqual(entry.advert.tags, other.config.capacity.tags)
         assert.equal(entry.advert.cpuCores, 4)

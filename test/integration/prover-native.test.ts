@@ -102,192 +102,224 @@ describe('the native prover over NPP', { skip, timeout: 10 * 60_000 }, () => {
   let digest: string
   const job = 'job-1mib'
 
-  it('runs every phase on 1 MiB over 3 workers holding only their slice plus hints', {
-    timeout: PHASE_TIMEOUT_MS * 2
-  }, async () => {
-    const progress: ProgressNotification[] = []
-    prover.addEventListener('progress', (evt) => progress.push(evt.detail))
-    const plan = await prover.plan({
-      job,
-      program: PROGRAM,
-      input: { path: input, offset: 0 },
-      workers: [
-        { id: 'A', units: 10 },
-        { id: 'B', units: 10 },
-        { id: 'C', units: 5 }
-      ],
-      hintsOut: join(dir, 'hints')
-    })
-    assert.equal(plan.inputSize, 1024 * 1024)
-    assert.equal(plan.totalBlocks, Math.ceil((1024 * 1024 + 1) / 56))
-    assert.deepEqual(
-      plan.segments.map((s) => s.worker),
-      ['A', 'B', 'C']
-    )
-    assert.ok(plan.hints !== undefined && plan.hints.size > 0)
-    const hints = plan.hints.path
+  it(
+    'runs every phase on 1 MiB over 3 workers holding only their slice plus hints',
+    {
+      timeout: PHASE_TIMEOUT_MS * 2
+    },
+    async () => {
+      const progress: ProgressNotification[] = []
+      prover.addEventListener('progress', (evt) => progress.push(evt.detail))
+      const plan = await prover.plan({
+        job,
+        program: PROGRAM,
+        input: { path: input, offset: 0 },
+        workers: [
+          { id: 'A', units: 10 },
+          { id: 'B', units: 10 },
+          { id: 'C', units: 5 }
+        ],
+        hintsOut: join(dir, 'hints')
+      })
+      assert.equal(plan.inputSize, 1024 * 1024)
+      assert.equal(plan.totalBlocks, Math.ceil((1024 * 1024 + 1) / 56))
+      assert.deepEqual(
+        plan.segments.map((s) => s.worker),
+        ['A', 'B', 'C']
+      )
+      assert.ok(plan.hints !== undefined && plan.hints.size > 0)
+      const hints = plan.hints.path
 
-    // Each worker holds only its slice of the input, placed at its offset in the whole input
-    const whole = await readFile(input)
-    const segments = plan.segments.map(segmentOf)
-    const slices = await Promise.all(
-      segments.map(async (segment) => {
-        const worker = join(dir, `worker-${segment.index}`)
-        await mkdir(worker)
-        const path = join(worker, 'slice')
-        await writeFile(path, whole.subarray(segment.inputOffset, segment.inputOffset + segment.inputLength))
-        return { path, offset: segment.inputOffset }
-      })
-    )
-    // The prover takes several requests at once and answers in any order
-    const contributions = await Promise.all(
-      segments.map(async (segment, i) => {
-        const result = await prover.contribute({
-          job,
-          program: PROGRAM,
-          inputSize: plan.inputSize,
-          segment,
-          input: slices[i] ?? assert.fail(),
-          hints
+      // Each worker holds only its slice of the input, placed at its offset in the whole input
+      const whole = await readFile(input)
+      const segments = plan.segments.map(segmentOf)
+      const slices = await Promise.all(
+        segments.map(async (segment) => {
+          const worker = join(dir, `worker-${segment.index}`)
+          await mkdir(worker)
+          const path = join(worker, 'slice')
+          await writeFile(
+            path,
+            whole.subarray(segment.inputOffset, segment.inputOffset + segment.inputLength)
+          )
+          return { path, offset: segment.inputOffset }
         })
-        assert.equal(result.segment, segment.index)
-        return result.contribution
-      })
-    )
-    const challenge = computeChallenge(job, contributions)
-    const proofs = await Promise.all(
-      segments.map(async (segment, i) => {
-        const out = join(dir, `worker-${segment.index}`, 'proof')
-        const result = await prover.prove(
-          {
+      )
+      // The prover takes several requests at once and answers in any order
+      const contributions = await Promise.all(
+        segments.map(async (segment, i) => {
+          const result = await prover.contribute({
             job,
             program: PROGRAM,
             inputSize: plan.inputSize,
             segment,
             input: slices[i] ?? assert.fail(),
-            hints,
-            challenge,
-            out
-          },
-          { timeoutMs: PHASE_TIMEOUT_MS }
-        )
-        assert.equal(result.segment, segment.index)
-        assert.equal(result.size, (await readFile(out)).length)
-        return out
-      })
-    )
-    assert.ok(progress.some((p) => p.job === job && p.phase === 'prove'))
-
-    // Swapped proofs do not chain: the prover names a failing segment so the caller can move it
-    const swapped = await rejection(
-      prover.aggregate({
-        job,
-        program: PROGRAM,
-        inputSize: plan.inputSize,
-        challenge,
-        contributions,
-        proofs: [proofs[1] ?? '', proofs[0] ?? '', proofs[2] ?? ''],
-        out: join(dir, 'never')
-      })
-    )
-    assert.ok(swapped instanceof ProverRpcError)
-    assert.equal(swapped.code, NppErrorCode.PROOF_INVALID)
-    assert.equal(typeof (swapped.data as { segment?: unknown }).segment, 'number')
-
-    finalProof = join(dir, 'final')
-    const final = await prover.aggregate(
-      { job, program: PROGRAM, inputSize: plan.inputSize, challenge, contributions, proofs, out: finalProof },
-      { timeoutMs: PHASE_TIMEOUT_MS }
-    )
-    assert.equal(final.segments, 3)
-    digest = final.digest
-    // The statement is the plain rescue-sponge hash of the whole input
-    const { stdout } = await promisify(execFile)(binary, ['hash', input], { timeout: 60_000 })
-    assert.equal((JSON.parse(stdout) as { digest: string }).digest, digest)
-
-    const verified = await prover.verify({ program: PROGRAM, proof: finalProof, digest, job })
-    assert.equal(verified.valid, true)
-    assert.equal(verified.segments, 3)
-  })
-
-  it('rejects a tampered final proof, a wrong digest and a wrong job', {
-    timeout: PHASE_TIMEOUT_MS
-  }, async () => {
-    assert.ok(finalProof !== undefined, 'needs the proof of the previous test')
-    const tampered = await tamperedCopy(finalProof, 'final-tampered')
-    const bad = await prover.verify({ program: PROGRAM, proof: tampered, digest, job })
-    assert.equal(bad.valid, false)
-    assert.ok(bad.reason !== undefined && bad.reason.length > 0)
-    const wrongDigest = await prover.verify({
-      program: PROGRAM,
-      proof: finalProof,
-      digest: '00'.repeat(32),
-      job
-    })
-    assert.equal(wrongDigest.valid, false)
-    const wrongJob = await prover.verify({ program: PROGRAM, proof: finalProof, digest, job: 'another-job' })
-    assert.equal(wrongJob.valid, false)
-  })
-
-  it('fails a call in flight when the prover is SIGKILLed and serves the next call after a restart', {
-    timeout: PHASE_TIMEOUT_MS
-  }, async () => {
-    const params = await proveParams('job-killed')
-    const pid = prover.pid
-    assert.ok(pid !== undefined)
-    const restarted = new Promise<ProverRestartedEvent>((resolve) => {
-      prover.addEventListener('restarted', (evt) => resolve(evt.detail), { once: true })
-    })
-    const listening = new AbortController()
-    const started = new Promise<void>((resolve) => {
-      prover.addEventListener(
-        'progress',
-        (evt) => {
-          if (evt.detail.job === 'job-killed') {
-            resolve()
-          }
-        },
-        { signal: listening.signal }
+            hints
+          })
+          assert.equal(result.segment, segment.index)
+          return result.contribution
+        })
       )
-    })
-    const proving = rejection(prover.prove(params, { timeoutMs: PHASE_TIMEOUT_MS }))
-    await within(started, 30_000, 'the prove to start')
-    listening.abort()
-    process.kill(pid, 'SIGKILL')
-    const err = await within(proving, 10_000, 'the in-flight call to fail')
-    assert.ok(err instanceof ProverCrashedError, String(err))
-    assert.equal(err.signal, 'SIGKILL')
-    assert.match(err.message, /signal SIGKILL/)
-    const event = await within(restarted, 30_000, 'the restart')
-    assert.ok(event.reason instanceof ProverCrashedError)
-    assert.notEqual(prover.pid, pid)
-    assert.equal(isAlive(pid), false)
-    const verified = await prover.verify({ program: PROGRAM, proof: finalProof, digest, job })
-    assert.equal(verified.valid, true)
-  })
+      const challenge = computeChallenge(job, contributions)
+      const proofs = await Promise.all(
+        segments.map(async (segment, i) => {
+          const out = join(dir, `worker-${segment.index}`, 'proof')
+          const result = await prover.prove(
+            {
+              job,
+              program: PROGRAM,
+              inputSize: plan.inputSize,
+              segment,
+              input: slices[i] ?? assert.fail(),
+              hints,
+              challenge,
+              out
+            },
+            { timeoutMs: PHASE_TIMEOUT_MS }
+          )
+          assert.equal(result.segment, segment.index)
+          assert.equal(result.size, (await readFile(out)).length)
+          return out
+        })
+      )
+      assert.ok(progress.some((p) => p.job === job && p.phase === 'prove'))
 
-  it('cancel stops a running prove, and a timed-out prove is cancelled too', {
-    timeout: PHASE_TIMEOUT_MS
-  }, async () => {
-    const params = await proveParams('job-cancelled')
-    const proving = rejection(prover.prove(params, { timeoutMs: PHASE_TIMEOUT_MS }))
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    const cancelledAt = Date.now()
-    assert.equal(await prover.cancel('job-cancelled'), 1)
-    const err = await within(proving, 5_000, 'the cancelled prove to answer')
-    assert.ok(isCancelledError(err), String(err))
-    // The spec: every running request of the job stops within a second
-    assert.ok(Date.now() - cancelledAt < 2_000)
-    assert.equal(existsSync(params.out), false)
+      // Swapped proofs do not chain: the prover names a failing segment so the caller can move it
+      const swapped = await rejection(
+        prover.aggregate({
+          job,
+          program: PROGRAM,
+          inputSize: plan.inputSize,
+          challenge,
+          contributions,
+          proofs: [proofs[1] ?? '', proofs[0] ?? '', proofs[2] ?? ''],
+          out: join(dir, 'never')
+        })
+      )
+      assert.ok(swapped instanceof ProverRpcError)
+      assert.equal(swapped.code, NppErrorCode.PROOF_INVALID)
+      assert.equal(typeof (swapped.data as { segment?: unknown }).segment, 'number')
 
-    const timedOut = await rejection(
-      prover.prove({ ...(await proveParams('job-timed-out')) }, { timeoutMs: 300 })
-    )
-    assert.ok(timedOut instanceof ProverTimeoutError)
-    // The client cancelled the job: the prover has no request of it left to cancel
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    assert.equal(await prover.cancel('job-timed-out'), 0)
-  })
+      finalProof = join(dir, 'final')
+      const final = await prover.aggregate(
+        {
+          job,
+          program: PROGRAM,
+          inputSize: plan.inputSize,
+          challenge,
+          contributions,
+          proofs,
+          out: finalProof
+        },
+        { timeoutMs: PHASE_TIMEOUT_MS }
+      )
+      assert.equal(final.segments, 3)
+      digest = final.digest
+      // The statement is the plain rescue-sponge hash of the whole input
+      const { stdout } = await promisify(execFile)(binary, ['hash', input], { timeout: 60_000 })
+      assert.equal((JSON.parse(stdout) as { digest: string }).digest, digest)
+
+      const verified = await prover.verify({ program: PROGRAM, proof: finalProof, digest, job })
+      assert.equal(verified.valid, true)
+      assert.equal(verified.segments, 3)
+    }
+  )
+
+  it(
+    'rejects a tampered final proof, a wrong digest and a wrong job',
+    {
+      timeout: PHASE_TIMEOUT_MS
+    },
+    async () => {
+      assert.ok(finalProof !== undefined, 'needs the proof of the previous test')
+      const tampered = await tamperedCopy(finalProof, 'final-tampered')
+      const bad = await prover.verify({ program: PROGRAM, proof: tampered, digest, job })
+      assert.equal(bad.valid, false)
+      assert.ok(bad.reason !== undefined && bad.reason.length > 0)
+      const wrongDigest = await prover.verify({
+        program: PROGRAM,
+        proof: finalProof,
+        digest: '00'.repeat(32),
+        job
+      })
+      assert.equal(wrongDigest.valid, false)
+      const wrongJob = await prover.verify({
+        program: PROGRAM,
+        proof: finalProof,
+        digest,
+        job: 'another-job'
+      })
+      assert.equal(wrongJob.valid, false)
+    }
+  )
+
+  it(
+    'fails a call in flight when the prover is SIGKILLed and serves the next call after a restart',
+    {
+      timeout: PHASE_TIMEOUT_MS
+    },
+    async () => {
+      const params = await proveParams('job-killed')
+      const pid = prover.pid
+      assert.ok(pid !== undefined)
+      const restarted = new Promise<ProverRestartedEvent>((resolve) => {
+        prover.addEventListener('restarted', (evt) => resolve(evt.detail), { once: true })
+      })
+      const listening = new AbortController()
+      const started = new Promise<void>((resolve) => {
+        prover.addEventListener(
+          'progress',
+          (evt) => {
+            if (evt.detail.job === 'job-killed') {
+              resolve()
+            }
+          },
+          { signal: listening.signal }
+        )
+      })
+      const proving = rejection(prover.prove(params, { timeoutMs: PHASE_TIMEOUT_MS }))
+      await within(started, 30_000, 'the prove to start')
+      listening.abort()
+      process.kill(pid, 'SIGKILL')
+      const err = await within(proving, 10_000, 'the in-flight call to fail')
+      assert.ok(err instanceof ProverCrashedError, String(err))
+      assert.equal(err.signal, 'SIGKILL')
+      assert.match(err.message, /signal SIGKILL/)
+      const event = await within(restarted, 30_000, 'the restart')
+      assert.ok(event.reason instanceof ProverCrashedError)
+      assert.notEqual(prover.pid, pid)
+      assert.equal(isAlive(pid), false)
+      const verified = await prover.verify({ program: PROGRAM, proof: finalProof, digest, job })
+      assert.equal(verified.valid, true)
+    }
+  )
+
+  it(
+    'cancel stops a running prove, and a timed-out prove is cancelled too',
+    {
+      timeout: PHASE_TIMEOUT_MS
+    },
+    async () => {
+      const params = await proveParams('job-cancelled')
+      const proving = rejection(prover.prove(params, { timeoutMs: PHASE_TIMEOUT_MS }))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const cancelledAt = Date.now()
+      assert.equal(await prover.cancel('job-cancelled'), 1)
+      const err = await within(proving, 5_000, 'the cancelled prove to answer')
+      assert.ok(isCancelledError(err), String(err))
+      // The spec: every running request of the job stops within a second
+      assert.ok(Date.now() - cancelledAt < 2_000)
+      assert.equal(existsSync(params.out), false)
+
+      const timedOut = await rejection(
+        prover.prove({ ...(await proveParams('job-timed-out')) }, { timeoutMs: 300 })
+      )
+      assert.ok(timedOut instanceof ProverTimeoutError)
+      // The client cancelled the job: the prover has no request of it left to cancel
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      assert.equal(await prover.cancel('job-timed-out'), 0)
+    }
+  )
 
   it('proves a whole job on one peer with proveJob', { timeout: PHASE_TIMEOUT_MS }, async () => {
     const small = join(dir, 'small')
@@ -309,35 +341,45 @@ describe('the native prover over NPP', { skip, timeout: 10 * 60_000 }, () => {
 })
 
 describe('the native prover as a one-shot cli backend', { skip, timeout: 5 * 60_000 }, () => {
-  it('proves with prove-all and verifies with verify, rejecting a tampered proof', {
-    timeout: PHASE_TIMEOUT_MS
-  }, async () => {
-    dir = await mkdtemp(join(tmpdir(), 'proofmesh-prover-cli-'))
-    const cli = createProverBackend(
-      {
-        backend: 'cli',
-        cli: {
-          prove: `'${binary}' prove-all --input {input} --out {output} --job {job} --work-dir {workdir}`,
-          verify: `'${binary}' verify --proof {proof}`,
-          program: PROGRAM
-        }
-      },
-      { logger: captureLogger().logger }
-    )
-    cli.start()
-    try {
-      const small = join(dir, 'input')
-      await writeFile(small, randomBytes(64 * 1024))
-      const out = join(dir, 'final')
-      const result = await cli.proveJob({ job: 'cli-job', program: PROGRAM, input: small, out, workdir: dir })
-      assert.equal(result.size, (await readFile(out)).length)
-      assert.deepEqual(await cli.verify({ program: PROGRAM, proof: out }), { valid: true })
-      const tampered = await tamperedCopy(out, 'final-tampered')
-      const bad = await cli.verify({ program: PROGRAM, proof: tampered })
-      assert.equal(bad.valid, false)
-    } finally {
-      await cli.stop()
-      await rm(dir, { recursive: true, force: true })
+  it(
+    'proves with prove-all and verifies with verify, rejecting a tampered proof',
+    {
+      timeout: PHASE_TIMEOUT_MS
+    },
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), 'proofmesh-prover-cli-'))
+      const cli = createProverBackend(
+        {
+          backend: 'cli',
+          cli: {
+            prove: `'${binary}' prove-all --input {input} --out {output} --job {job} --work-dir {workdir}`,
+            verify: `'${binary}' verify --proof {proof}`,
+            program: PROGRAM
+          }
+        },
+        { logger: captureLogger().logger }
+      )
+      cli.start()
+      try {
+        const small = join(dir, 'input')
+        await writeFile(small, randomBytes(64 * 1024))
+        const out = join(dir, 'final')
+        const result = await cli.proveJob({
+          job: 'cli-job',
+          program: PROGRAM,
+          input: small,
+          out,
+          workdir: dir
+        })
+        assert.equal(result.size, (await readFile(out)).length)
+        assert.deepEqual(await cli.verify({ program: PROGRAM, proof: out }), { valid: true })
+        const tampered = await tamperedCopy(out, 'final-tampered')
+        const bad = await cli.verify({ program: PROGRAM, proof: tampered })
+        assert.equal(bad.valid, false)
+      } finally {
+        await cli.stop()
+        await rm(dir, { recursive: true, force: true })
+      }
     }
-  })
+  )
 })
