@@ -1,12 +1,13 @@
 #!/bin/sh
-# Container entry point. PROOFMESH_ROLE=seed: start the daemon and publish its multiaddr in /shared so the
-# other containers can bootstrap from it. PROOFMESH_ROLE=peer: wait for that address, then join through it.
+# Container entry point (TESTNET_* rather than PROOFMESH_*: the daemon refuses unknown PROOFMESH_* variables).
+# TESTNET_ROLE=seed: start the daemon and publish its multiaddr in /shared so the
+# other containers can bootstrap from it. TESTNET_ROLE=peer: wait for that address, then join through it.
 # Without a role, arguments go straight to `proofmesh`.
 set -eu
-shared=${PROOFMESH_SHARED_DIR:-/shared}
-seed_host=${PROOFMESH_SEED_HOST:-seed}
+shared=${TESTNET_SHARED_DIR:-/shared}
+seed_host=${TESTNET_SEED_HOST:-seed}
 
-case "${PROOFMESH_ROLE:-}" in
+case "${TESTNET_ROLE:-}" in
   seed)
     rm -f "$shared/seed.addr"
     proofmesh "$@" &
