@@ -15,29 +15,10 @@ import { createHost } from '../../src/net/host.js'
 
 type Attacker = Libp2p<{ pubsub: GossipSub }>
 
+import { makeAdvert } from '../helpers/adverts.js'
 import { multiaddrOf, startTestNode, stopAll, testLogger, waitFor } from '../helpers/network.js'
 
 const topic = capacityTopic()
-
-function advert(fields: Partial<CapacityAdvert> = {}): CapacityAdvert {
-  return {
-    seq: BigInt(Date.now()),
-    timestampMs: BigInt(Date.now()),
-    unitsTotal: 8,
-    unitsFree: 8,
-    gpus: [],
-    cpuCores: 8,
-    memoryBytes: 0n,
-    proverName: '',
-    proverVersion: '',
-    programs: [],
-    tags: [],
-    activeJobs: 0,
-    version: 'test',
-    addrs: [],
-    ...fields
-  }
-}
 
 async function counter(daemon: Daemon, result: string, reason: string): Promise<number> {
   const { body } = await daemon.metrics()
@@ -111,7 +92,7 @@ describe('capacity advert validation on a live daemon', () => {
     const host = hosts[0]
     assert.ok(host)
     const before = await counter(daemon, 'reject', 'oversize')
-    const big = CapacityAdvert.encode(advert({ version: 'x'.repeat(MAX_ADVERT_BYTES) }))
+    const big = CapacityAdvert.encode(makeAdvert({ version: 'x'.repeat(MAX_ADVERT_BYTES) }))
     await host.services.pubsub.publish(topic, big)
     await waitFor(
       async () => (await counter(daemon, 'reject', 'oversize')) > before,
@@ -124,7 +105,10 @@ describe('capacity advert validation on a live daemon', () => {
     const host = hosts[0]
     assert.ok(host)
     const before = await counter(daemon, 'reject', 'range')
-    await host.services.pubsub.publish(topic, CapacityAdvert.encode(advert({ unitsTotal: 4, unitsFree: 9 })))
+    await host.services.pubsub.publish(
+      topic,
+      CapacityAdvert.encode(makeAdvert({ unitsTotal: 4, unitsFree: 9 }))
+    )
     await waitFor(
       async () => (await counter(daemon, 'reject', 'range')) > before,
       'the out-of-range advert to be rejected'
@@ -138,7 +122,7 @@ describe('capacity advert validation on a live daemon', () => {
     const seq = BigInt(Date.now())
     await host.services.pubsub.publish(
       topic,
-      CapacityAdvert.encode(advert({ seq, unitsTotal: 7, unitsFree: 7 }))
+      CapacityAdvert.encode(makeAdvert({ seq, unitsTotal: 7, unitsFree: 7 }))
     )
     await waitFor(
       () => daemon.capacity.peers.get(host.peerId.toString()) !== undefined,
@@ -147,7 +131,7 @@ describe('capacity advert validation on a live daemon', () => {
     const before = await counter(daemon, 'ignore', 'stale')
     await host.services.pubsub.publish(
       topic,
-      CapacityAdvert.encode(advert({ seq: seq - 10n, unitsTotal: 1, unitsFree: 1 }))
+      CapacityAdvert.encode(makeAdvert({ seq: seq - 10n, unitsTotal: 1, unitsFree: 1 }))
     )
     await waitFor(
       async () => (await counter(daemon, 'ignore', 'stale')) > before,
@@ -159,7 +143,7 @@ describe('capacity advert validation on a live daemon', () => {
   it('drops an unsigned advert (no sender to hold to account)', async () => {
     const host = await attacker(daemon, 'StrictNoSign')
     hosts.push(host)
-    await host.services.pubsub.publish(topic, CapacityAdvert.encode(advert()))
+    await host.services.pubsub.publish(topic, CapacityAdvert.encode(makeAdvert()))
     // Give gossip time to deliver it if it were going to be accepted
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     assert.equal(daemon.capacity.peers.get(host.peerId.toString()), undefined)

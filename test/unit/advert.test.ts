@@ -9,9 +9,10 @@ import {
 } from '../../src/capacity/advert.js'
 import { advertToJson } from '../../src/capacity/advert-json.js'
 import { capacityTopic, MAX_ADVERT_BYTES, parseCapacityTopic } from '../../src/capacity/constants.js'
+import { makeAdvert } from '../helpers/adverts.js'
 
 function advert(fields: Partial<CapacityAdvert> = {}): CapacityAdvert {
-  return {
+  return makeAdvert({
     seq: 10n,
     timestampMs: 1_700_000_000_000n,
     unitsTotal: 20,
@@ -35,7 +36,7 @@ function advert(fields: Partial<CapacityAdvert> = {}): CapacityAdvert {
     version: '0.1.0',
     addrs: [multiaddr('/ip4/10.0.0.1/tcp/4001').bytes],
     ...fields
-  }
+  })
 }
 
 function verdictOf(data: Uint8Array, context: { lastSeq?: bigint; now?: number } = {}): string {

@@ -2,24 +2,10 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { CapacityAdvert } from '../../src/capacity/advert.js'
 import { PeerTable } from '../../src/capacity/peer-table.js'
+import { makeAdvert } from '../helpers/adverts.js'
 
 function advert(seq: bigint, unitsFree: number): CapacityAdvert {
-  return {
-    seq,
-    timestampMs: 0n,
-    unitsTotal: 100,
-    unitsFree,
-    gpus: [],
-    cpuCores: 1,
-    memoryBytes: 0n,
-    proverName: '',
-    proverVersion: '',
-    programs: [],
-    tags: [],
-    activeJobs: 0,
-    version: '',
-    addrs: []
-  }
+  return makeAdvert({ seq, unitsTotal: 100, unitsFree })
 }
 
 describe('the peer table', () => {
