@@ -41,6 +41,14 @@ export interface PeerRow {
 }
 
 /**
+ * The address to show for a peer: one it advertises (an inbound connection's remote address is an ephemeral
+ * port), and not its loopback one unless that is all it has (a peer listening on 0.0.0.0 lists 127.0.0.1 first).
+ */
+function dialableAddress(addrs: string[]): string | undefined {
+  return addrs.find((addr) => !addr.startsWith('/ip4/127.') && !addr.startsWith('/ip6/::1/')) ?? addrs[0]
+}
+
+/**
  * One proofmesh node: the libp2p host, capacity gossip and the peer table, the status protocol and the
  * local API. Every machine runs the same daemon; roles (submitter, aggregator) are per job.
  */
@@ -251,8 +259,7 @@ export class Daemon implements Startable, ApiBackend {
       return {
         peerId: entry.peerId,
         connected: connection !== undefined,
-        // the address it advertises is dialable; an inbound connection's remote address is an ephemeral port
-        address: capacity.addrs[0] ?? connection?.remoteAddr.toString() ?? null,
+        address: dialableAddress(capacity.addrs) ?? connection?.remoteAddr.toString() ?? null,
         lastSeen: new Date(entry.receivedAt).toISOString(),
         ageMs: now - entry.receivedAt,
         capacity
