@@ -222,8 +222,6 @@ export class Daemon implements Startable, ApiBackend {
     }
     // a restarted prover may be a new build: re-advertise what it says it is
     if (backend instanceof ProverSupervisor) backend.addEventListener('restarted', this.onProverRestarted)
-    const { name, version, programs } = backend.info
-    this.log.info({ name, version, programs: programs.map((program) => program.id) }, 'native prover ready')
     return backend
   }
 
