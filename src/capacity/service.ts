@@ -153,18 +153,25 @@ export class CapacityService implements Startable {
     this.peers.clear()
   }
 
+  /** Compute units offered, and those not taken by running work */
+  units(): { total: number; free: number } {
+    const hardware = this.hardwareInfo
+    const total = hardware === undefined ? 0 : computeUnits(hardware, this.configuredUnits)
+    return { total, free: Math.max(0, total - this.workload.unitsInUse()) }
+  }
+
   /** This peer's advert as it stands now (a fresh seq and timestamp) */
   currentAdvert(): CapacityAdvert {
     const hardware = this.hardwareInfo
-    const total = hardware === undefined ? 0 : computeUnits(hardware, this.configuredUnits)
+    const units = this.units()
     const prover = this.prover()
     const now = Date.now()
     this.lastSeq = this.lastSeq >= BigInt(now) ? this.lastSeq + 1n : BigInt(now)
     return {
       seq: this.lastSeq,
       timestampMs: BigInt(now),
-      unitsTotal: total,
-      unitsFree: Math.max(0, total - this.workload.unitsInUse()),
+      unitsTotal: units.total,
+      unitsFree: units.free,
       gpus: (hardware?.gpus ?? []).map((gpu) => ({
         index: gpu.index,
         name: gpu.name,
@@ -228,7 +235,7 @@ export class CapacityService implements Startable {
         {
           gpus: this.hardwareInfo.gpus.map((gpu) => `${gpu.name} ${gpu.memoryTotalMiB} MiB`),
           cpuCores: this.hardwareInfo.cpuCores,
-          units: computeUnits(this.hardwareInfo, this.configuredUnits)
+          units: this.units().total
         },
         'hardware probed'
       )
@@ -283,11 +290,7 @@ export class CapacityService implements Startable {
 
   private registerMetrics(registry: Registry): void {
     const peers = this.peers
-    const unitsNow = (): { total: number; free: number } => {
-      const hardware = this.hardwareInfo
-      const total = hardware === undefined ? 0 : computeUnits(hardware, this.configuredUnits)
-      return { total, free: Math.max(0, total - this.workload.unitsInUse()) }
-    }
+    const units = (): { total: number; free: number } => this.units()
     new Gauge({
       name: 'proofmesh_peers_known',
       help: 'Peers with a fresh advert in the capacity table',
@@ -302,7 +305,7 @@ export class CapacityService implements Startable {
       labelNames: ['kind'],
       registers: [registry],
       collect() {
-        const { total, free } = unitsNow()
+        const { total, free } = units()
         this.set({ kind: 'total' }, total)
         this.set({ kind: 'free' }, free)
       }
