@@ -46,7 +46,9 @@ in_node() { local i=$1; shift; ip netns exec "$prefix-$i" "$@"; }
 start_node() {
   local i=$1; shift
   mkdir -p "$root/node-$i"
-  in_node "$i" node "$cli" daemon --data-dir "$root/node-$i" --listen "/ip4/$subnet.$((10 + i))/tcp/4001" \
+  # ip netns exec execs node, so $! is the daemon itself (through a shell function it would be a subshell,
+  # and the TERM at teardown would miss the daemon)
+  ip netns exec "$prefix-$i" node "$cli" daemon --data-dir "$root/node-$i" --listen "/ip4/$subnet.$((10 + i))/tcp/4001" \
     --api-port 7400 --advert-interval 1s --log-format json "$@" >"$root/node-$i/daemon.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 300); do [ -f "$root/node-$i/api.json" ] && return 0; sleep 0.1; done
@@ -57,7 +59,7 @@ start_node 0
 seed_id=$(node -e "process.stdout.write(JSON.parse(require('fs').readFileSync('$root/node-0/api.json')).peerId)")
 seed="/ip4/$subnet.10/tcp/4001/p2p/$seed_id"
 for i in $(seq 1 $((nodes - 1))); do start_node "$i" --bootstrap "$seed"; done
-echo "started $nodes hosts on $subnet.0/24; seed $seed" >&2
+echo "started $nodes hosts on $subnet.0/24; seed $seed; data in $root" >&2
 
 peers_of() { in_node "$1" node "$cli" peers --data-dir "$root/node-$1" --json | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>process.stdout.write(String(JSON.parse(s).length)))"; }
 deadline=$((SECONDS + 60))

@@ -23,7 +23,7 @@ describe('a testnet of hosts in network namespaces (docker/netns-testnet.sh)', (
     'fills every peer table across hosts with their own IPs and answers status between hosts',
     { skip },
     async () => {
-      const { stdout } = await promisify(execFile)('bash', [SCRIPT, '3'], {
+      const { stdout, stderr } = await promisify(execFile)('bash', [SCRIPT, '3'], {
         timeout: 120_000,
         env: { ...process.env, NETNS_PREFIX: `pmt${process.pid % 10000}` }
       })
@@ -32,6 +32,10 @@ describe('a testnet of hosts in network namespaces (docker/netns-testnet.sh)', (
         assert.ok(stdout.includes(`/ip4/${ip}/tcp/4001/p2p/`))
       assert.match(stdout, /prover\s+proofmesh-prover .*\(rescue-sponge\)/)
       assert.match(stdout, /peers\s+\d+ connected, 2 advertising/)
+      const root = /data in (\S+)/.exec(stderr)?.[1]
+      assert.ok(root, 'the script names its data folder')
+      const running = execFileSync('ps', ['-eww', '-o', 'args'], { encoding: 'utf8' })
+      assert.ok(!running.includes(root), 'no daemon of the testnet outlives it')
       const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
       assert.ok(!left.includes(`pmt${process.pid % 10000}-`), 'the namespaces are removed afterwards')
     }
