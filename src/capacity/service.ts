@@ -160,16 +160,17 @@ export class CapacityService implements Startable {
     return { total, free: Math.max(0, total - this.workload.unitsInUse()) }
   }
 
-  /** This peer's advert as it stands now (a fresh seq and timestamp) */
+  /**
+   * This peer's advert as it stands now, under the sequence number of the last one published: reading it (status
+   * requests, change checks) does not advance the sequence, only publishing does.
+   */
   currentAdvert(): CapacityAdvert {
     const hardware = this.hardwareInfo
     const units = this.units()
     const prover = this.prover()
-    const now = Date.now()
-    this.lastSeq = this.lastSeq >= BigInt(now) ? this.lastSeq + 1n : BigInt(now)
     return {
       seq: this.lastSeq,
-      timestampMs: BigInt(now),
+      timestampMs: BigInt(Date.now()),
       unitsTotal: units.total,
       unitsFree: units.free,
       gpus: (hardware?.gpus ?? []).map((gpu) => ({
@@ -210,6 +211,8 @@ export class CapacityService implements Startable {
 
   private async publish(): Promise<void> {
     this.lastPublishAt = Date.now()
+    // time-based, so a restarted peer's adverts are not taken for stale ones
+    this.lastSeq = this.lastSeq >= BigInt(this.lastPublishAt) ? this.lastSeq + 1n : BigInt(this.lastPublishAt)
     const advert = this.currentAdvert()
     this.lastFingerprint = this.fingerprint(advert)
     try {
