@@ -23,7 +23,9 @@ export function resolveDefaults(ctx: ParseContext = defaultParseContext()): Proo
     capacity: {},
     api: {},
     log: {},
-    prover: {}
+    prover: {},
+    jobs: {},
+    inputs: {}
   } as unknown as ProofmeshConfig
   for (const entry of schemaEntries) {
     setField(config, entry, entry.def.type.fromToml(entry.def.default, ctx))

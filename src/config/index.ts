@@ -9,6 +9,8 @@ export type {
   ApiConfig,
   CapacityConfig,
   ConfigOverrides,
+  InputsConfig,
+  JobsConfig,
   LogConfig,
   NetConfig,
   ProofmeshConfig,

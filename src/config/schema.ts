@@ -224,6 +224,92 @@ export const schema: ConfigSchema = {
       default: '',
       doc: 'Command template for verifying (backend = "cli")'
     }
+  },
+  jobs: {
+    maxPeersPerJob: {
+      key: 'max_peers_per_job',
+      type: intValue(1, 1_000),
+      default: 16,
+      doc: 'Most peers one job is spread over'
+    },
+    leaseTimeoutMs: {
+      key: 'lease_timeout',
+      type: durationValue(500),
+      default: '15s',
+      doc: 'A lease the submitter stops renewing ends after this long, and the peer frees its units'
+    },
+    phase1TimeoutMs: {
+      key: 'phase1_timeout',
+      type: durationValue(100),
+      default: '10m',
+      doc: 'Longest phase 1 may take: inputs and hints received, contributions computed'
+    },
+    phase2TimeoutMs: {
+      key: 'phase2_timeout',
+      type: durationValue(100),
+      default: '20m',
+      doc: 'Longest phase 2 may take: every segment proved'
+    },
+    aggregateTimeoutMs: {
+      key: 'aggregate_timeout',
+      type: durationValue(100),
+      default: '10m',
+      doc: 'Longest aggregation may take, the partial proofs gathered and the final proof returned'
+    },
+    defaultTimeoutMs: {
+      key: 'default_timeout',
+      type: durationValue(100),
+      default: '1h',
+      doc: 'Time a job may take, queueing included, when its request names none'
+    },
+    maxRetries: {
+      key: 'max_retries',
+      type: intValue(0, 100),
+      default: 2,
+      doc: 'How often a failed step is tried again before the job fails'
+    },
+    proofsDir: {
+      key: 'proofs_dir',
+      type: pathValue({ allowEmpty: true }),
+      default: '',
+      doc: 'Where final proofs are written, one file per job; "" = <data_dir>/proofs'
+    },
+    saveProofs: {
+      key: 'save_proofs',
+      type: boolValue(),
+      default: true,
+      doc: 'Write each final proof to proofs_dir'
+    },
+    webhookUrl: {
+      key: 'webhook_url',
+      type: stringValue({
+        allowEmpty: true,
+        expected: 'an http:// or https:// URL',
+        check: (text) => /^https?:\/\/\S+$/.test(text)
+      }),
+      default: '',
+      doc: 'POSTed when a job this peer submitted ends (success or failure); {$job_id} is replaced; "" = none'
+    },
+    maxQueued: {
+      key: 'max_queued',
+      type: intValue(1, 100_000),
+      default: 1_000,
+      doc: "Most jobs waiting in this submitter's queue"
+    }
+  },
+  inputs: {
+    folder: {
+      key: 'folder',
+      type: pathValue({ allowEmpty: true }),
+      default: '',
+      doc: 'Path-mode inputs are names inside this folder, never outside it; "" = <data_dir>/inputs'
+    },
+    maxBytes: {
+      key: 'max_bytes',
+      type: intValue(1),
+      default: 4_294_967_296,
+      doc: 'Largest input a job may have, in bytes (4 GiB)'
+    }
   }
 }
 
@@ -232,7 +318,9 @@ export const sectionDocs: Record<SectionName, string> = {
   capacity: 'What this peer offers to the network',
   api: 'Local HTTP API for submitting jobs',
   log: 'Logging',
-  prover: 'The proving backend'
+  prover: 'The proving backend',
+  jobs: 'Jobs this peer submits, and the leases it grants',
+  inputs: 'Job inputs'
 }
 
 /** A schema key with its names in every source */

@@ -10,6 +10,8 @@ export interface ProofmeshConfig {
   api: ApiConfig
   log: LogConfig
   prover: ProverConfig
+  jobs: JobsConfig
+  inputs: InputsConfig
 }
 
 export interface NetConfig {
@@ -57,6 +59,34 @@ export interface ProverConfig {
   callTimeoutMs: number
   cliProve: string
   cliVerify: string
+}
+
+export interface JobsConfig {
+  /** Most peers one job is spread over (the submitter included when it works on its own job) */
+  maxPeersPerJob: number
+  /** A lease not renewed within this time ends, and the peer frees its units */
+  leaseTimeoutMs: number
+  /** Limits per phase: contributions, segment proofs, aggregation (final proof included) */
+  phase1TimeoutMs: number
+  phase2TimeoutMs: number
+  aggregateTimeoutMs: number
+  /** How long a submitted job may take, queueing included, unless the request says otherwise */
+  defaultTimeoutMs: number
+  maxRetries: number
+  /** Where final proofs are written; '' = <data_dir>/proofs */
+  proofsDir: string
+  saveProofs: boolean
+  /** POSTed on success and on failure; '' = none. `{$job_id}` is replaced with the job id */
+  webhookUrl: string
+  /** Most jobs this daemon keeps queued as a submitter */
+  maxQueued: number
+}
+
+export interface InputsConfig {
+  /** Path-mode inputs are names inside this folder, never outside it; '' = <data_dir>/inputs */
+  folder: string
+  /** Largest input a job may have, in bytes */
+  maxBytes: number
 }
 
 type DeepPartial<T> = {

@@ -1,0 +1,144 @@
+/**
+ * The job as the submitter journals it and the local API shows it. Everything here is plain JSON (numbers are
+ * milliseconds since the epoch or byte counts), so a record is stored, served and printed as is.
+ */
+
+/** queued → reserving → planning → contributing → proving → aggregating → verifying → succeeded | failed | cancelled */
+export type JobState =
+  | 'queued'
+  | 'reserving'
+  | 'planning'
+  | 'contributing'
+  | 'proving'
+  | 'aggregating'
+  | 'verifying'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+
+export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled']
+
+export function isTerminal(state: JobState): boolean {
+  return TERMINAL_STATES.includes(state)
+}
+
+/** The phases timed per job; `queue` is the wait for capacity */
+export type JobPhase = 'queue' | 'reserve' | 'plan' | 'contribute' | 'prove' | 'aggregate' | 'verify'
+
+/** data: the submitter streams the bytes; path: every peer reads the name inside its own inputs folder */
+export type InputMode = 'data' | 'path'
+
+export type HintsSource =
+  /** A file on the submitter's machine (absolute path), sent to every peer of the job */
+  | { kind: 'file'; path: string }
+  /** A unix socket (absolute path) the submitter reads until EOF, relaying chunks as they come */
+  | { kind: 'socket'; path: string }
+
+/** What `POST /v1/jobs` takes, once validated (see parseJobRequest) */
+export interface JobRequest {
+  program: string
+  inputMode: InputMode
+  /** data: an absolute path on the submitter's machine; path: a name inside every peer's inputs folder */
+  input: string
+  /** Given instead of computed by the submitter's plan */
+  hints?: HintsSource
+  computeCapacity: number
+  minimalComputeCapacity: number
+  /** Higher runs first; equal priorities run in arrival order */
+  priority: number
+  /** The user's own label for the job (ZisK's --data-id); defaults to the input's file name */
+  dataId: string
+  /** The whole job, queueing included */
+  timeoutMs: number
+  /** '' = the daemon's jobs.webhook_url */
+  webhookUrl: string
+  saveProof: boolean
+}
+
+export type SegmentState = 'assigned' | 'contributed' | 'proved' | 'failed'
+
+export interface SegmentRecord {
+  index: number
+  startBlock: number
+  blockCount: number
+  inputOffset: number
+  inputLength: number
+  /** Lower-case hex SHA-256 of the segment's input slice */
+  inputSha256: string
+  peerId: string
+  state: SegmentState
+  /** Lower-case hex, once phase 1 reported it */
+  contribution?: string
+  proofSize?: number
+  proofSha256?: string
+  proveMillis?: number
+}
+
+export type JobPeerState = 'reserved' | 'assigned' | 'contributed' | 'proved' | 'released' | 'failed'
+
+export interface JobPeerRecord {
+  peerId: string
+  /** The submitter itself, working on its own job */
+  local: boolean
+  units: number
+  leaseId: string
+  state: JobPeerState
+  /** Bytes of input slices and hints this peer was sent */
+  bytesSent: number
+}
+
+export interface PhaseTiming {
+  startedAt: number
+  endedAt?: number
+}
+
+export interface JobError {
+  /** A stable code callers match on, e.g. CAPACITY, INPUT, PEER_FAILED, TIMEOUT, CANCELLED, PROOF_INVALID */
+  code: string
+  message: string
+}
+
+export interface JobRecord {
+  id: string
+  request: JobRequest
+  state: JobState
+  /** Peer id of the submitter */
+  submitter: string
+  createdAt: number
+  updatedAt: number
+  finishedAt?: number
+  /** While queued: what the job waits for, e.g. "needs 8 units, 4 free" */
+  waitingFor?: string
+  inputSize?: number
+  /** Lower-case hex SHA-256 of the whole input */
+  inputSha256?: string
+  peers: JobPeerRecord[]
+  segments: SegmentRecord[]
+  /** Rows the segment traces prove (padded to powers of two) and how many of them hold input */
+  rows?: { useful: number; proved: number }
+  challenge?: string
+  aggregator?: string
+  phases: Partial<Record<JobPhase, PhaseTiming>>
+  /** Bytes the submitter uploaded to other peers (input slices and hints) */
+  bytesOut: number
+  /** The statement the final proof shows (the input's digest for rescue-sponge) */
+  digest?: string
+  proof?: { size: number; sha256: string; path?: string }
+  error?: JobError
+}
+
+/** One entry of a job's event stream (`GET /v1/jobs/:id/events`, server-sent events) */
+export interface JobEvent {
+  jobId: string
+  /** Rises by one per event of the job, from 1 */
+  seq: number
+  at: number
+  type: 'state' | 'progress' | 'peer' | 'segment' | 'log'
+  state?: JobState
+  phase?: JobPhase
+  peer?: string
+  segment?: number
+  done?: number
+  total?: number
+  message?: string
+}
