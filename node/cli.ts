@@ -5,10 +5,13 @@ import { hideBin } from 'yargs/helpers'
 import { PROOFMESH_VERSION } from '../src/version.js'
 import { configCommand } from './commands/config.js'
 import { daemonCommand } from './commands/daemon.js'
+import { cancelCommand, jobCommand, jobsCommand } from './commands/jobs.js'
 import { peersCommand } from './commands/peers.js'
+import { proveCommand } from './commands/prove.js'
 import { statusCommand } from './commands/status.js'
 import { swarmKeyCommand } from './commands/swarm-key.js'
 import { testnetCommand } from './commands/testnet.js'
+import { verifyCommand } from './commands/verify.js'
 import { CliError } from './errors.js'
 
 await yargs(hideBin(process.argv))
@@ -19,6 +22,11 @@ await yargs(hideBin(process.argv))
   .command(daemonCommand)
   .command(statusCommand)
   .command(peersCommand)
+  .command(proveCommand)
+  .command(jobsCommand)
+  .command(jobCommand)
+  .command(cancelCommand)
+  .command(verifyCommand)
   .command(configCommand)
   .command(swarmKeyCommand)
   .command(testnetCommand)

@@ -57,7 +57,24 @@ export const daemonOptions = {
   },
   'log-format': { type: 'string', describe: 'pretty or json [default: pretty]' },
   'log-file': { type: 'string', describe: 'Also append JSON log lines to this file' },
-  'prover-command': { type: 'string', array: true, describe: 'argv of the native prover (NPP over stdio)' }
+  'prover-command': { type: 'string', array: true, describe: 'argv of the native prover (NPP over stdio)' },
+  offer: {
+    type: 'boolean',
+    describe: 'Offer compute units to the network; --no-offer = only submit jobs and relay [default: true]'
+  },
+  'inputs-folder': {
+    type: 'string',
+    describe: 'Path-mode inputs are names inside this folder, never outside it [default: <data dir>/inputs]'
+  },
+  'proofs-dir': { type: 'string', describe: 'Where final proofs are saved [default: <data dir>/proofs]' },
+  'save-proofs': {
+    type: 'boolean',
+    describe: 'Save each final proof to the proofs dir; --no-save-proofs keeps it in the job folder only'
+  },
+  'webhook-url': {
+    type: 'string',
+    describe: 'POSTed when a job submitted here ends; {$job_id} is replaced with the job id'
+  }
 } as const satisfies Record<string, Options>
 
 export interface DaemonArgs {
@@ -77,6 +94,11 @@ export interface DaemonArgs {
   'log-format'?: string
   'log-file'?: string
   'prover-command'?: string[]
+  offer?: boolean
+  'inputs-folder'?: string
+  'proofs-dir'?: string
+  'save-proofs'?: boolean
+  'webhook-url'?: string
 }
 
 /** Flags → overrides; only flags the user gave take part, so the file and environment fill the rest */
@@ -107,6 +129,11 @@ export function overridesFromArgs(args: DaemonArgs): ConfigOverrides {
   set('log', 'format', args['log-format'])
   set('log', 'file', args['log-file'])
   set('prover', 'command', args['prover-command'])
+  set('capacity', 'offer', args.offer)
+  set('inputs', 'folder', args['inputs-folder'])
+  set('jobs', 'proofsDir', args['proofs-dir'])
+  set('jobs', 'saveProofs', args['save-proofs'])
+  set('jobs', 'webhookUrl', args['webhook-url'])
   return overrides
 }
 

@@ -311,6 +311,10 @@ pub struct PlanResult {
     pub segments: Vec<PlannedSegment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hints: Option<HintsInfo>,
+    /// The statement (lower-case hex of the final `state[4..8]`); present when the prover read the
+    /// whole input, i.e. when it wrote the hints file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// Splits `input_size` bytes into segments: each worker gets a share of the blocks proportional
@@ -371,7 +375,8 @@ pub fn split(
     Ok(out)
 }
 
-/// The `plan` phase; writes the hints file when `hints_out` is given.
+/// The `plan` phase; writes the hints file when `hints_out` is given, and then also returns the
+/// digest (it hashed the whole input to write the hints).
 pub fn plan(
     input: &InputRef,
     workers: &[(String, u64)],
@@ -385,14 +390,14 @@ pub fn plan(
     let input_size = file_size(&input.path)?;
     let segments = split(input_size, workers, max_blocks)?;
     let total = sponge::num_blocks(input_size);
-    let hints = match hints_out {
-        None => None,
+    let (hints, digest) = match hints_out {
+        None => (None, None),
         Some(out) => {
             let mut marks: Vec<u64> = segments.iter().map(|s| s.segment.start_block).collect();
             marks.push(total);
             marks.dedup();
             let mut states = Vec::new();
-            stream_states(input, input_size, total, &marks, ctx, |b, s| {
+            let last = stream_states(input, input_size, total, &marks, ctx, |b, s| {
                 (ctx.progress)(b, total);
                 states.push(HintState {
                     block: b,
@@ -408,10 +413,12 @@ pub fn plan(
             };
             let bytes = serde_json::to_vec(&h).map_err(|e| PmError::internal(e.to_string()))?;
             write_atomic(out, &bytes)?;
-            Some(HintsInfo {
+            let info = HintsInfo {
                 path: out.into(),
                 size: bytes.len() as u64,
-            })
+            };
+            let digest = sponge::digest_to_hex(&sponge::digest_of(&last));
+            (Some(info), Some(digest))
         }
     };
     Ok(PlanResult {
@@ -421,6 +428,7 @@ pub fn plan(
         initial_state: sponge::state_to_hex(&sponge::initial_state(input_size)),
         segments,
         hints,
+        digest,
     })
 }
 

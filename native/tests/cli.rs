@@ -38,6 +38,28 @@ fn prove_all_verify_and_exit_codes() {
     let h = bin().arg("hash").arg(&input).output().unwrap();
     let hv: serde_json::Value = serde_json::from_slice(&h.stdout).unwrap();
     assert_eq!(hv["digest"], digest.as_str());
+    let pl = bin()
+        .args(["plan", "--workers", "A=2,B=1", "--input"])
+        .arg(&input)
+        .arg("--hints-out")
+        .arg(dir.join("hints"))
+        .output()
+        .unwrap();
+    assert_eq!(pl.status.code(), Some(0));
+    let pv: serde_json::Value = serde_json::from_slice(&pl.stdout).unwrap();
+    assert_eq!(
+        pv["digest"],
+        digest.as_str(),
+        "plan --hints-out prints the digest"
+    );
+    let pl = bin()
+        .arg("plan")
+        .arg("--input")
+        .arg(&input)
+        .output()
+        .unwrap();
+    let pv: serde_json::Value = serde_json::from_slice(&pl.stdout).unwrap();
+    assert!(pv.get("digest").is_none(), "no digest without --hints-out");
 
     let ok = bin()
         .args(["verify", "--digest", &digest, "--job", "local", "--proof"])

@@ -211,6 +211,11 @@ fn serve_exchange() {
     );
     let digest = r["result"]["digest"].as_str().unwrap().to_string();
     assert_eq!(r["result"]["segments"], 2);
+    assert_eq!(
+        plan["digest"],
+        digest.as_str(),
+        "plan read the whole input: {plan}"
+    );
     let r = p.call(
         31,
         "verify",

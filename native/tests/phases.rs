@@ -512,3 +512,39 @@ fn random_mutations_never_panic_and_never_verify() {
         assert!(v.reason.is_some());
     }
 }
+
+#[test]
+fn plan_with_hints_returns_the_digest_of_the_whole_input() {
+    let dir = tmpdir("plan-digest");
+    let workers: Vec<(String, u64)> = vec![("A".into(), 2), ("B".into(), 1)];
+    for n in [0usize, 1, 56, 57, 1000] {
+        let bytes = data(n, n as u64 + 5);
+        let path = dir.join(format!("input-{n}"));
+        std::fs::write(&path, &bytes).unwrap();
+        let input = InputRef {
+            path: path.to_string_lossy().into(),
+            offset: 0,
+        };
+        let hints = dir.join(format!("hints-{n}")).to_string_lossy().to_string();
+        for max in [1, program::MAX_SEGMENT_BLOCKS] {
+            let plan = program::plan(&input, &workers, max, Some(&hints), &Ctx::none()).unwrap();
+            let json = serde_json::to_value(&plan).unwrap();
+            let digest = plan.digest.expect("a digest when hintsOut is given");
+            assert_eq!(
+                digest,
+                sponge::digest_to_hex(&sponge::hash(&bytes)),
+                "n={n}"
+            );
+            assert_eq!(digest, expected_digest(&bytes), "n={n}");
+            assert_eq!(json["digest"], digest.as_str(), "n={n}");
+            if n == 0 {
+                assert_eq!(digest, "0".repeat(64), "the empty input");
+            }
+        }
+        let plan = program::plan(&input, &workers, 1, None, &Ctx::none()).unwrap();
+        assert!(plan.digest.is_none());
+        let json = serde_json::to_value(plan).unwrap();
+        assert!(json.get("digest").is_none(), "no digest without hintsOut");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

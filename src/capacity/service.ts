@@ -39,6 +39,8 @@ export interface CapacityServiceInit {
   peerTtlIntervals?: number
   /** 0 = derive from the hardware (10 per GPU, else CPU cores) */
   computeUnits?: number
+  /** false = this peer offers no units at all (it only submits and relays) */
+  offerCompute?: boolean
   tags?: string[]
   probe?: () => Promise<HardwareInfo>
   workload?: Workload
@@ -68,6 +70,7 @@ export class CapacityService implements Startable {
   private readonly advertIntervalMs: number
   private readonly probeIntervalMs: number
   private readonly configuredUnits: number
+  private readonly offerCompute: boolean
   private readonly tags: string[]
   private readonly probe: () => Promise<HardwareInfo>
   private readonly workload: Workload
@@ -98,6 +101,7 @@ export class CapacityService implements Startable {
     this.advertIntervalMs = init.advertIntervalMs ?? capacityDefaults.advertIntervalMs
     this.probeIntervalMs = init.probeIntervalMs ?? capacityDefaults.probeIntervalMs
     this.configuredUnits = init.computeUnits ?? capacityDefaults.computeUnits
+    this.offerCompute = init.offerCompute ?? true
     this.tags = init.tags ?? []
     this.probe = init.probe ?? (() => probeHardware())
     this.workload = init.workload ?? idleWorkload
@@ -156,7 +160,8 @@ export class CapacityService implements Startable {
   /** Compute units offered, and those not taken by running work */
   units(): { total: number; free: number } {
     const hardware = this.hardwareInfo
-    const total = hardware === undefined ? 0 : computeUnits(hardware, this.configuredUnits)
+    const total =
+      hardware === undefined || !this.offerCompute ? 0 : computeUnits(hardware, this.configuredUnits)
     return { total, free: Math.max(0, total - this.workload.unitsInUse()) }
   }
 

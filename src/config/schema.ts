@@ -125,6 +125,12 @@ export const schema: ConfigSchema = {
     }
   },
   capacity: {
+    offer: {
+      key: 'offer',
+      type: boolValue(),
+      default: true,
+      doc: 'Offer compute units to the network; false = this peer only submits jobs and relays gossip'
+    },
     computeUnits: {
       key: 'compute_units',
       type: intValue(0, 1_000_000),

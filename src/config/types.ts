@@ -28,6 +28,8 @@ export interface NetConfig {
 }
 
 export interface CapacityConfig {
+  /** false = offer no compute units at all: the peer only submits jobs and relays gossip */
+  offer: boolean
   /** 0 = derive from the hardware probe (see computeUnits) */
   computeUnits: number
   tags: string[]

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { Startable } from '@libp2p/interface'
 import { Registry } from 'prom-client'
 import { encodeAdvert } from '../capacity/advert.js'
@@ -5,6 +6,9 @@ import { advertToJson } from '../capacity/advert-json.js'
 import type { HardwareInfo } from '../capacity/probe.js'
 import { CapacityService, type Workload } from '../capacity/service.js'
 import type { ProofmeshConfig } from '../config/index.js'
+import type { Candidate } from '../job/run.js'
+import { JobService } from '../job/service.js'
+import { SubmitterTransport } from '../job/transport.js'
 import type { Logger } from '../log/index.js'
 import { DiscoveryDialer } from '../net/discovery-dialer.js'
 import { createHost, type ProofmeshHost } from '../net/host.js'
@@ -14,7 +18,10 @@ import { createProverBackend, type ProverBackend, ProverSupervisor } from '../pr
 import { loadOrCreateApiToken, removeApiAddress, writeApiAddress } from '../rpc/http/credentials.js'
 import { type ApiBackend, HttpApi } from '../rpc/http/server.js'
 import { type PeerStatus, StatusProtocol } from '../rpc/status/status.js'
+import { Journal } from '../store/index.js'
 import { PROOFMESH_VERSION } from '../version.js'
+import { LeaseBook } from '../worker/leases.js'
+import { WorkerService } from '../worker/service.js'
 import { type StatusJson, statusToJson } from './status-json.js'
 
 export interface DaemonInit {
@@ -25,7 +32,7 @@ export interface DaemonInit {
   workload?: Workload
   /** Start the native prover from config.prover (off for in-process test networks that need none) */
   prover?: boolean
-  /** Serve the local HTTP API (off for in-process test networks) */
+  /** Serve the local HTTP API (off for in-process test networks and the CLI's ephemeral peer) */
   api?: boolean
   /** Keep Prometheus metrics (libp2p's included) */
   metrics?: boolean
@@ -64,6 +71,15 @@ export class Daemon implements Startable, ApiBackend {
   private discoveryDialer?: DiscoveryDialer
   private api?: HttpApi
   private proverBackend?: ProverBackend
+  private journalStore?: Journal
+  private leaseBook?: LeaseBook
+  private workerService?: WorkerService
+  private jobService?: JobService
+  private readonly onLeasesChanged = (): void => {
+    this.capacityService
+      ?.notifyChanged()
+      .catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
+  }
   private readonly onProverRestarted = (): void => {
     this.capacityService
       ?.notifyChanged()
@@ -97,6 +113,22 @@ export class Daemon implements Startable, ApiBackend {
     return this.proverBackend
   }
 
+  /** This daemon as a submitter */
+  get jobs(): JobService | undefined {
+    return this.jobService
+  }
+
+  /** The leases this daemon granted */
+  get leases(): LeaseBook {
+    if (this.leaseBook === undefined) throw new Error('the daemon is not started')
+    return this.leaseBook
+  }
+
+  get journal(): Journal {
+    if (this.journalStore === undefined) throw new Error('the daemon is not started')
+    return this.journalStore
+  }
+
   get apiUrl(): string | undefined {
     return this.api?.url
   }
@@ -105,6 +137,11 @@ export class Daemon implements Startable, ApiBackend {
     const { config } = this
     const privateKey = await loadOrCreatePeerKey(config.dataDir)
     const swarmKey = config.net.swarmKey === '' ? undefined : await readSwarmKey(config.net.swarmKey)
+    const journal = Journal.open(join(config.dataDir, 'journal.sqlite'))
+    this.journalStore = journal
+    // Leases a killed daemon left open are over: their job streams died with it
+    const stale = journal.endOpenLeases('the daemon restarted')
+    if (stale > 0) this.log.info({ leases: stale }, 'leases of a previous run ended')
     if (this.init.prover !== false) this.proverBackend = await this.startProver()
     const host = await createHost({
       privateKey,
@@ -120,6 +157,12 @@ export class Daemon implements Startable, ApiBackend {
       metricsRegistry: this.registry
     })
     this.host = host
+    this.leaseBook = new LeaseBook({
+      logger: this.init.logger,
+      totalUnits: () => this.capacity.units().total,
+      journal
+    })
+    this.leaseBook.addEventListener('changed', this.onLeasesChanged)
     this.capacityService = new CapacityService(
       { peerId: host.peerId, pubsub: host.services.pubsub, getMultiaddrs: () => host.getMultiaddrs() },
       {
@@ -128,9 +171,10 @@ export class Daemon implements Startable, ApiBackend {
         probeIntervalMs: config.capacity.probeIntervalMs,
         peerTtlIntervals: config.capacity.peerTtlIntervals,
         computeUnits: config.capacity.computeUnits,
+        offerCompute: config.capacity.offer,
         tags: config.capacity.tags,
         probe: this.init.probe,
-        workload: this.init.workload,
+        workload: this.init.workload ?? this.leaseBook,
         prover: () => {
           const info = this.proverBackend?.info
           return info === undefined
@@ -148,9 +192,47 @@ export class Daemon implements Startable, ApiBackend {
       logger: this.init.logger,
       bootstrap: config.net.bootstrap
     })
+    const supervisor = () => (this.proverBackend instanceof ProverSupervisor ? this.proverBackend : undefined)
+    this.workerService = new WorkerService(host, {
+      logger: this.init.logger,
+      leases: this.leaseBook,
+      prover: supervisor,
+      workRoot: join(config.dataDir, 'work'),
+      inputsFolder: this.inputsFolder,
+      maxInputBytes: config.inputs.maxBytes
+    })
+    const startedAt = Date.now()
+    this.jobService = new JobService({
+      logger: this.init.logger,
+      journal,
+      selfId: host.peerId.toString(),
+      prover: supervisor,
+      transport: new SubmitterTransport(this.workerService),
+      candidates: () => this.candidates(),
+      // one and a half advert intervals: every live peer has advertised at least once
+      tableWarm: () => Date.now() - startedAt > config.capacity.advertIntervalMs * 1.5,
+      settings: {
+        leaseMs: config.jobs.leaseTimeoutMs,
+        phase1TimeoutMs: config.jobs.phase1TimeoutMs,
+        phase2TimeoutMs: config.jobs.phase2TimeoutMs,
+        aggregateTimeoutMs: config.jobs.aggregateTimeoutMs,
+        defaultTimeoutMs: config.jobs.defaultTimeoutMs,
+        maxPeersPerJob: config.jobs.maxPeersPerJob,
+        maxQueued: config.jobs.maxQueued,
+        maxInputBytes: config.inputs.maxBytes,
+        proofsDir: config.jobs.proofsDir === '' ? join(config.dataDir, 'proofs') : config.jobs.proofsDir,
+        jobsDir: join(config.dataDir, 'jobs'),
+        inputsFolder: this.inputsFolder,
+        webhookUrl: config.jobs.webhookUrl,
+        saveProofs: config.jobs.saveProofs
+      },
+      metricsRegistry: this.registry
+    })
     await this.statusProtocol.start()
+    await this.workerService.start()
     this.discoveryDialer.start()
     await this.capacityService.start()
+    await this.jobService.start()
     this.log.info(
       {
         peer: host.peerId.toString(),
@@ -182,6 +264,11 @@ export class Daemon implements Startable, ApiBackend {
       await this.api.stop()
       this.api = undefined
     }
+    await this.jobService?.stop()
+    this.jobService = undefined
+    await this.workerService?.stop()
+    this.workerService = undefined
+    this.leaseBook?.removeEventListener('changed', this.onLeasesChanged)
     this.discoveryDialer?.stop()
     await this.capacityService?.stop()
     await this.statusProtocol?.stop()
@@ -192,6 +279,8 @@ export class Daemon implements Startable, ApiBackend {
     }
     await this.proverBackend?.stop()
     this.proverBackend = undefined
+    this.journalStore?.close()
+    this.journalStore = undefined
     this.log.info('node stopped')
   }
 
@@ -223,6 +312,43 @@ export class Daemon implements Startable, ApiBackend {
     // a restarted prover may be a new build: re-advertise what it says it is
     if (backend instanceof ProverSupervisor) backend.addEventListener('restarted', this.onProverRestarted)
     return backend
+  }
+
+  /** Path-mode inputs are names inside this folder */
+  get inputsFolder(): string {
+    return this.config.inputs.folder === '' ? join(this.config.dataDir, 'inputs') : this.config.inputs.folder
+  }
+
+  /** Peers a submitter may lease units from: fresh peers of the table and this daemon itself */
+  candidates(): Candidate[] {
+    const host = this.node
+    const own = this.proverBackend instanceof ProverSupervisor ? this.proverBackend : undefined
+    const self: Candidate[] =
+      own === undefined || this.leaseBook === undefined
+        ? []
+        : [
+            {
+              peerId: host.peerId.toString(),
+              local: true,
+              addrs: [],
+              programs: own.info.programs.map((program) => program.id),
+              unitsTotal: this.capacity.units().total,
+              unitsFree: this.leaseBook.free()
+            }
+          ]
+    const others = this.capacity.peers.list().map((entry): Candidate => {
+      const connection = host.getConnections().find((conn) => conn.remotePeer.toString() === entry.peerId)
+      return {
+        peerId: entry.peerId,
+        local: false,
+        addrs: entry.advert.addrs,
+        programs: entry.advert.programs,
+        unitsTotal: entry.advert.unitsTotal,
+        unitsFree: entry.advert.unitsFree,
+        rttMs: connection?.rtt
+      }
+    })
+    return [...self, ...others]
   }
 
   peerStatus(): PeerStatus {

@@ -114,13 +114,18 @@ export interface JobRecord {
   inputSha256?: string
   peers: JobPeerRecord[]
   segments: SegmentRecord[]
-  /** Rows the segment traces prove (padded to powers of two) and how many of them hold input */
-  rows?: { useful: number; proved: number }
+  /**
+   * How full the segment traces are: a trace is padded to a power of two, so a segment of b blocks proves
+   * nextPow2(b) blocks' worth of rows; usefulBlocks / paddedBlocks is the share of proved rows that hold input
+   */
+  fill?: { usefulBlocks: number; paddedBlocks: number }
   challenge?: string
   aggregator?: string
   phases: Partial<Record<JobPhase, PhaseTiming>>
   /** Bytes the submitter uploaded to other peers (input slices and hints) */
   bytesOut: number
+  /** The statement the submitter's own plan computed from the input; the final proof must show it */
+  expectedDigest?: string
   /** The statement the final proof shows (the input's digest for rescue-sponge) */
   digest?: string
   proof?: { size: number; sha256: string; path?: string }

@@ -71,6 +71,11 @@ export interface PlanResult {
   initialState: string
   segments: PlannedSegment[]
   hints?: { path: string; size: number }
+  /**
+   * Lower-case hex, the statement; present when the prover read the whole input (hintsOut given): the
+   * submitter verifies the final proof against it
+   */
+  digest?: string
 }
 
 export interface ContributeParams {

@@ -26,6 +26,8 @@ export interface LocalNetworkInit {
   advertInterval?: string
   /** Extra daemon flags for every node */
   extraArgs?: string[]
+  /** Extra daemon flags for one node */
+  nodeArgs?: (index: number) => string[]
   startTimeoutMs?: number
 }
 
@@ -136,7 +138,8 @@ export class LocalNetwork {
         '--log-format',
         'json',
         ...bootstrapArgs,
-        ...(this.init.extraArgs ?? [])
+        ...(this.init.extraArgs ?? []),
+        ...(this.init.nodeArgs?.(index) ?? [])
       ],
       { stdio: ['ignore', log.fd, log.fd], env: { ...process.env, PROOFMESH_CONFIG: '' } }
     )

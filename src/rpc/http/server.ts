@@ -3,6 +3,10 @@ import type { AddressInfo } from 'node:net'
 import type { Startable } from '@libp2p/interface'
 import type { Logger } from '../../log/index.js'
 import { tokenMatches } from './credentials.js'
+import { type HttpRoute, type JobsBackend, jobsRoute, type JobsRoutesInit, sendJson } from './jobs-routes.js'
+
+export type { HttpRoute, JobsBackend, RouteContext } from './jobs-routes.js'
+export { JOB_ID_PATTERN, JOB_STATES, jobsRoutesDefaults } from './jobs-routes.js'
 
 /** What the local API exposes; the daemon implements it */
 export interface ApiBackend {
@@ -10,6 +14,8 @@ export interface ApiBackend {
   status(): unknown
   peers(): unknown
   metrics(): Promise<{ contentType: string; body: string }>
+  /** The submitter's jobs; while undefined, every /v1/jobs route answers 503 */
+  readonly jobs?: JobsBackend
 }
 
 export interface HttpApiInit {
@@ -17,9 +23,17 @@ export interface HttpApiInit {
   port: number
   token: string
   logger: Logger
+  /** Limits of the job routes (request body size, SSE keep-alive); jobsRoutesDefaults otherwise */
+  jobs?: Omit<JobsRoutesInit, 'jobs'>
 }
 
-type Route = (response: ServerResponse) => Promise<void>
+/** The routes that answer without the bearer token */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/v1/health'])
+
+/** A read-only route: GET, and HEAD with the same headers */
+function readRoute(handle: (response: ServerResponse) => Promise<void>): HttpRoute {
+  return { methods: ['GET', 'HEAD'], handle: async ({ response }) => handle(response) }
+}
 
 /**
  * The local HTTP API on 127.0.0.1 (by default). Every route but /v1/health needs the bearer token from the
@@ -49,7 +63,7 @@ export class HttpApi implements Startable {
     const server = createServer((request, response) => {
       this.handle(request, response).catch((err: unknown) => {
         this.log.error({ err, path: request.url }, 'API request failed')
-        if (!response.headersSent) this.sendJson(response, 500, { error: 'internal error' })
+        if (!response.headersSent) sendJson(response, 500, { error: 'internal error' })
         else response.destroy()
       })
     })
@@ -75,41 +89,43 @@ export class HttpApi implements Startable {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const path = url.pathname
     const route = this.route(path)
     if (route === undefined) {
-      this.sendJson(response, 404, { error: `no such endpoint: ${path}` })
+      sendJson(response, 404, { error: `no such endpoint: ${path}` })
       return
     }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('allow', 'GET, HEAD')
-      this.sendJson(response, 405, { error: `${request.method} is not allowed on ${path}` })
+    const method = request.method ?? 'GET'
+    if (!route.methods.includes(method)) {
+      response.setHeader('allow', route.methods.join(', '))
+      sendJson(response, 405, { error: `${method} is not allowed on ${path}` })
       return
     }
-    if (path !== '/v1/health' && !this.authorised(request)) {
+    if (!OPEN_PATHS.has(path) && !this.authorised(request)) {
       response.setHeader('www-authenticate', 'Bearer realm="proofmesh"')
-      this.sendJson(response, 401, { error: 'missing or wrong bearer token (see api.token in the data dir)' })
+      sendJson(response, 401, { error: 'missing or wrong bearer token (see api.token in the data dir)' })
       return
     }
-    await route(response)
+    await route.handle({ request, response, url, log: this.log })
   }
 
-  private route(path: string): Route | undefined {
+  private route(path: string): HttpRoute | undefined {
     switch (path) {
       case '/v1/health':
-        return async (response) => this.sendJson(response, 200, this.backend.health())
+        return readRoute(async (response) => sendJson(response, 200, this.backend.health()))
       case '/v1/status':
-        return async (response) => this.sendJson(response, 200, this.backend.status())
+        return readRoute(async (response) => sendJson(response, 200, this.backend.status()))
       case '/v1/peers':
-        return async (response) => this.sendJson(response, 200, this.backend.peers())
+        return readRoute(async (response) => sendJson(response, 200, this.backend.peers()))
       case '/metrics':
-        return async (response) => {
+        return readRoute(async (response) => {
           const { contentType, body } = await this.backend.metrics()
           response.writeHead(200, { 'content-type': contentType })
           response.end(body)
-        }
+        })
       default:
-        return undefined
+        return jobsRoute(path, { ...this.init.jobs, jobs: () => this.backend.jobs })
     }
   }
 
@@ -117,11 +133,5 @@ export class HttpApi implements Startable {
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
     return match?.[1] !== undefined && tokenMatches(this.init.token, match[1])
-  }
-
-  private sendJson(response: ServerResponse, status: number, body: unknown): void {
-    const text = `${JSON.stringify(body, null, 2)}\n`
-    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
-    response.end(text)
   }
 }

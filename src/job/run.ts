@@ -1,0 +1,760 @@
+import { createHash } from 'node:crypto'
+import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import {
+  FailCode,
+  InputMode,
+  type PeerFrame,
+  type SegmentSpec,
+  type SubmitterFrame
+} from '../../protocols/job/pb/job.js'
+import type { Logger } from '../log/index.js'
+import type { FrameDuplex } from '../net/frame-duplex.js'
+import { toError } from '../net/framed-stream.js'
+import { computeChallenge } from '../prover/challenge.js'
+import type { ProverSupervisor } from '../prover/supervisor.js'
+import type { Program } from '../prover/types.js'
+import { readFileRange } from '../worker/bulk.js'
+import { JOB_REPLY_TIMEOUT_MS, MAX_HINTS_BYTES } from '../worker/constants.js'
+import { resolveInputName } from '../worker/inputs-folder.js'
+import { CapacityShortError, JobFailure } from './errors.js'
+import { ceilPow2, planLayout } from './layout.js'
+import type { PeerAddress, SubmitterTransport } from './transport.js'
+import type { JobEvent, JobPeerRecord, JobPhase, JobRecord, JobState, SegmentRecord } from './types.js'
+
+/** A peer the submitter may lease units from, as the peer table (or this daemon) knows it */
+export interface Candidate extends PeerAddress {
+  programs: string[]
+  unitsFree: number
+  unitsTotal: number
+  rttMs?: number
+}
+
+export interface JobRunSettings {
+  leaseMs: number
+  phase1TimeoutMs: number
+  phase2TimeoutMs: number
+  aggregateTimeoutMs: number
+  maxPeersPerJob: number
+  /** Where the final proof is saved (when the request says so) */
+  proofsDir: string
+  /** This job's own folder on the submitter: its input copy, hints, final proof */
+  jobDir: string
+  inputsFolder: string
+}
+
+export interface JobRunContext {
+  record: JobRecord
+  /** Journals the record as it stands */
+  save(): void
+  event(event: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): void
+  prover: ProverSupervisor
+  transport: SubmitterTransport
+  candidates(): Candidate[]
+  settings: JobRunSettings
+  logger: Logger
+  /** Aborted on cancel or when the job's time is up; its reason is a JobFailure */
+  signal: AbortSignal
+}
+
+/** Best first: most free units, then the shortest round trip, then peer id (a stable order) */
+export function rankCandidates(candidates: Candidate[]): Candidate[] {
+  return [...candidates].sort(
+    (a, b) =>
+      b.unitsFree - a.unitsFree ||
+      (a.rttMs ?? Number.MAX_SAFE_INTEGER) - (b.rttMs ?? Number.MAX_SAFE_INTEGER) ||
+      a.peerId.localeCompare(b.peerId)
+  )
+}
+
+/** One leased peer of the job and its job stream */
+interface Link {
+  peer: Candidate
+  record: JobPeerRecord
+  channel: FrameDuplex<PeerFrame, SubmitterFrame>
+  segments: number[]
+  proved: Set<number>
+  keepAlive?: NodeJS.Timeout
+  closed: boolean
+}
+
+interface FinalReport {
+  link: Link
+  size: number
+  sha256: string
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex')
+}
+
+function fromHex(text: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.from(text, 'hex'))
+}
+
+function short(peerId: string): string {
+  return peerId.slice(-8)
+}
+
+/**
+ * One job on its submitter, from leasing units to the verified final proof: the phase state machine of
+ * DESIGN.md §4. Each state change is journaled (ctx.save) before the frames that act on it go out.
+ */
+export class JobRun {
+  private readonly ctx: JobRunContext
+  private readonly log: Logger
+  private readonly links: Link[] = []
+  private readonly refused = new Set<string>()
+  private changed = Promise.withResolvers<void>()
+  private failure?: Error
+  private aggregator?: Link
+  private final?: FinalReport
+  private program?: Program
+
+  constructor(ctx: JobRunContext) {
+    this.ctx = ctx
+    this.log = ctx.logger.child({ component: 'job', job: ctx.record.id })
+  }
+
+  private get record(): JobRecord {
+    return this.ctx.record
+  }
+
+  /** Resolves once the proof is verified and saved; throws JobFailure, or CapacityShortError to requeue */
+  async run(): Promise<void> {
+    try {
+      await this.reserve()
+      const input = await this.plan()
+      await this.contribute(input)
+      await this.prove()
+      await this.verify()
+      await this.releaseAll('release', 'the job succeeded')
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err)
+      await this.releaseAll('cancel', reason)
+      throw err
+    }
+  }
+
+  // --- reserve --------------------------------------------------------------------------------------------
+
+  private async reserve(): Promise<void> {
+    this.setState('reserving', 'reserve')
+    const { computeCapacity, minimalComputeCapacity } = this.record.request
+    let reserved = 0
+    for (const candidate of rankCandidates(this.ctx.candidates())) {
+      if (reserved >= computeCapacity || this.links.length >= this.ctx.settings.maxPeersPerJob) break
+      if (candidate.unitsFree <= 0 || this.refused.has(candidate.peerId)) continue
+      const link = await this.reserveOne(candidate, Math.min(candidate.unitsFree, computeCapacity - reserved))
+      if (link !== undefined) reserved += link.record.units
+    }
+    if (reserved < minimalComputeCapacity) {
+      throw new CapacityShortError(
+        `needs ${minimalComputeCapacity} units, ${reserved} could be leased`,
+        reserved
+      )
+    }
+    this.endPhase('reserve')
+  }
+
+  private async reserveOne(peer: Candidate, units: number): Promise<Link | undefined> {
+    const signal = AbortSignal.any([this.ctx.signal, AbortSignal.timeout(JOB_REPLY_TIMEOUT_MS)])
+    let channel: FrameDuplex<PeerFrame, SubmitterFrame> | undefined
+    try {
+      channel = await this.ctx.transport.openJob(peer, signal)
+      await channel.write(
+        {
+          reserve: {
+            jobId: this.record.id,
+            program: this.record.request.program,
+            units,
+            minUnits: 1,
+            inputSize: BigInt(this.record.inputSize ?? 0),
+            leaseMs: this.ctx.settings.leaseMs
+          }
+        },
+        signal
+      )
+      const reply = await channel.read(signal)
+      if (reply?.reserved === undefined) {
+        const why = reply?.refused?.message ?? 'no answer'
+        this.refused.add(peer.peerId)
+        this.log.info({ peer: peer.peerId, why }, 'lease refused')
+        this.ctx.event({ type: 'peer', peer: peer.peerId, message: `refused: ${why}` })
+        await channel.close()
+        return undefined
+      }
+      const record: JobPeerRecord = {
+        peerId: peer.peerId,
+        local: peer.local,
+        units: reply.reserved.units,
+        leaseId: reply.reserved.leaseId,
+        state: 'reserved',
+        bytesSent: 0
+      }
+      const link: Link = { peer, record, channel, segments: [], proved: new Set(), closed: false }
+      this.links.push(link)
+      this.record.peers.push(record)
+      this.ctx.save()
+      this.ctx.event({ type: 'peer', peer: peer.peerId, message: `leased ${record.units} units` })
+      this.startKeepAlive(link)
+      void this.readFrames(link)
+      return link
+    } catch (err) {
+      this.ctx.signal.throwIfAborted()
+      this.refused.add(peer.peerId)
+      this.log.info({ peer: peer.peerId, err: toError(err).message }, 'peer not reserved')
+      channel?.abort(toError(err))
+      return undefined
+    }
+  }
+
+  /** Any frame renews a lease; keep-alives fill the silences (a third of the lease each) */
+  private startKeepAlive(link: Link): void {
+    link.keepAlive = setInterval(
+      () => {
+        link.channel.write({ keepAlive: {} }, this.ctx.signal).catch(() => undefined)
+      },
+      Math.max(100, Math.floor(this.ctx.settings.leaseMs / 3))
+    )
+    link.keepAlive.unref()
+  }
+
+  private async readFrames(link: Link): Promise<void> {
+    try {
+      for (;;) {
+        const frame = await link.channel.read(this.ctx.signal)
+        if (frame === undefined) break
+        this.onFrame(link, frame)
+      }
+      if (!link.closed) this.peerFailed(link, 'closed its job stream')
+    } catch (err) {
+      if (!link.closed && !this.ctx.signal.aborted) this.peerFailed(link, `lost: ${toError(err).message}`)
+    }
+  }
+
+  // --- plan -----------------------------------------------------------------------------------------------
+
+  /** Plans the segments on this daemon's prover and lays them out over the leased peers; returns the input file */
+  private async plan(): Promise<string> {
+    this.setState('planning', 'plan')
+    const { request, id } = this.record
+    const { settings, prover } = this.ctx
+    await mkdir(settings.jobDir, { recursive: true })
+    const input = await this.inputFile()
+    const program = prover.info.programs.find((candidate) => candidate.id === request.program)
+    if (program === undefined)
+      throw new JobFailure('PROGRAM', `this daemon's prover does not run ${request.program}`)
+    this.program = program
+    const size = this.record.inputSize ?? 0
+    const totalBlocks = program.segmented ? Math.ceil(size / program.blockBytes) : 1
+    const peers = this.links.map((link) => ({ id: link.peer.peerId, units: link.record.units }))
+    const layout = program.segmented
+      ? planLayout(totalBlocks, peers, program.maxSegmentBlocks)
+      : { segments: [{ index: 0, startBlock: 0, blockCount: 1, peer: peers[0]?.id ?? '' }] }
+    // One planner "worker" per laid-out segment, weighted by its blocks: the planner's proportional split then
+    // gives exactly these segments, and its worker ids map them back to peers whatever order it returns
+    const slots = layout.segments.map((segment) => ({
+      id: `s${segment.index}`,
+      units: Math.max(1, segment.blockCount)
+    }))
+    const hintsOut = request.hints === undefined ? join(settings.jobDir, 'hints') : undefined
+    const plan = await prover.plan(
+      {
+        job: id,
+        program: request.program,
+        input: { path: input, offset: 0 },
+        workers: slots,
+        maxSegmentBlocks: Math.max(1, ...layout.segments.map((segment) => segment.blockCount)),
+        hintsOut
+      },
+      { signal: this.ctx.signal, timeoutMs: settings.phase1TimeoutMs }
+    )
+    const peerOfSlot = new Map(layout.segments.map((segment) => [`s${segment.index}`, segment.peer]))
+    const slices = await hashSlices(input, plan.segments)
+    this.record.inputSha256 = slices.whole
+    this.record.expectedDigest = plan.digest
+    this.record.segments = plan.segments.map((segment, i): SegmentRecord => {
+      const peerId = peerOfSlot.get(segment.worker)
+      if (peerId === undefined)
+        throw new JobFailure('PROVER', `the planner returned an unknown worker ${segment.worker}`)
+      return {
+        index: segment.index,
+        startBlock: segment.startBlock,
+        blockCount: segment.blockCount,
+        inputOffset: segment.inputOffset,
+        inputLength: segment.inputLength,
+        inputSha256: slices.segments[i] as string,
+        peerId,
+        state: 'assigned'
+      }
+    })
+    this.record.fill = {
+      usefulBlocks: this.record.segments.reduce((sum, segment) => sum + segment.blockCount, 0),
+      paddedBlocks: this.record.segments.reduce((sum, segment) => sum + ceilPow2(segment.blockCount), 0)
+    }
+    for (const link of this.links) {
+      link.segments = this.record.segments
+        .filter((segment) => segment.peerId === link.peer.peerId)
+        .map((s) => s.index)
+    }
+    this.ctx.save()
+    this.endPhase('plan')
+    // A peer the layout left without work gets its units back at once
+    for (const link of this.links.filter((candidate) => candidate.segments.length === 0)) {
+      await this.closeLink(link, 'release', 'no segment for this peer')
+    }
+    return input
+  }
+
+  /** Data mode: a copy in the job folder (the user may change the original meanwhile); path mode: our own copy */
+  private async inputFile(): Promise<string> {
+    const { request } = this.record
+    if (request.inputMode === 'path') {
+      const file = await resolveInputName(this.ctx.settings.inputsFolder, request.input).catch(
+        (err: unknown) => {
+          throw new JobFailure('INPUT', toError(err).message)
+        }
+      )
+      this.record.inputSize = file.size
+      return file.path
+    }
+    const copy = join(this.ctx.settings.jobDir, 'input')
+    await copyFile(request.input, copy).catch((err: unknown) => {
+      throw new JobFailure('INPUT', `cannot read the input ${request.input}: ${toError(err).message}`)
+    })
+    const handle = await open(copy, 'r')
+    try {
+      this.record.inputSize = (await handle.stat()).size
+    } finally {
+      await handle.close()
+    }
+    return copy
+  }
+
+  // --- phase 1 --------------------------------------------------------------------------------------------
+
+  private async contribute(input: string): Promise<void> {
+    this.setState('contributing', 'contribute')
+    const { request } = this.record
+    const working = this.links.filter((link) => link.segments.length > 0)
+    for (const link of working) {
+      const segments = this.record.segments
+        .filter((segment) => segment.peerId === link.peer.peerId)
+        .map((segment): SegmentSpec => ({
+          index: segment.index,
+          startBlock: BigInt(segment.startBlock),
+          blockCount: BigInt(segment.blockCount),
+          inputOffset: BigInt(segment.inputOffset),
+          inputLength: BigInt(segment.inputLength),
+          inputSha256: fromHex(segment.inputSha256)
+        }))
+      await link.channel.write(
+        {
+          assign: {
+            inputSize: BigInt(this.record.inputSize ?? 0),
+            inputMode: request.inputMode === 'data' ? InputMode.DATA : InputMode.PATH,
+            inputName: request.inputMode === 'path' ? request.input : '',
+            hints: true,
+            segments
+          }
+        },
+        this.ctx.signal
+      )
+      link.record.state = 'assigned'
+    }
+    this.ctx.save()
+    const shipping = Promise.all([
+      ...(request.inputMode === 'data' ? working.map(async (link) => this.shipSlices(link, input)) : []),
+      this.shipHints(working)
+    ]).catch((err: unknown) => {
+      this.failure ??= err instanceof JobFailure ? err : new JobFailure('TRANSFER', toError(err).message)
+      this.notify()
+    })
+    await this.until(
+      () => this.record.segments.every((segment) => segment.contribution !== undefined),
+      this.ctx.settings.phase1TimeoutMs,
+      'phase 1 (inputs, hints and contributions)'
+    )
+    await shipping
+    const contributions = this.record.segments.map((segment) => segment.contribution as string)
+    this.record.challenge = computeChallenge(this.record.id, contributions)
+    for (const link of working) link.record.state = 'contributed'
+    this.ctx.save()
+    this.endPhase('contribute')
+    this.setState('proving', 'prove')
+    for (const link of working) {
+      await link.channel.write({ challenge: { challenge: fromHex(this.record.challenge) } }, this.ctx.signal)
+    }
+  }
+
+  private async shipSlices(link: Link, input: string): Promise<void> {
+    for (const index of link.segments) {
+      const segment = this.record.segments[index] as SegmentRecord
+      const header = {
+        jobId: this.record.id,
+        segment: index,
+        offset: BigInt(segment.inputOffset),
+        length: BigInt(segment.inputLength),
+        total: BigInt(this.record.inputSize ?? 0),
+        sha256: fromHex(segment.inputSha256)
+      }
+      const sent = await this.ctx.transport
+        .pushSlice(link.peer, header, input, this.ctx.signal)
+        .catch((err: unknown) => {
+          throw new JobFailure(
+            'TRANSFER',
+            `segment ${index}'s input to ${short(link.peer.peerId)}: ${toError(err).message}`
+          )
+        })
+      this.countSent(link, sent)
+    }
+  }
+
+  /** Every working peer gets the same hints, relayed chunk by chunk as the source yields them */
+  private async shipHints(links: Link[]): Promise<void> {
+    const sinks = await Promise.all(
+      links.map(async (link) => ({
+        link,
+        sink: await this.ctx.transport.hintsSink(link.peer, this.record.id, this.ctx.signal)
+      }))
+    )
+    const hash = createHash('sha256')
+    let total = 0
+    try {
+      for await (const chunk of this.hintsSource()) {
+        total += chunk.byteLength
+        if (total > MAX_HINTS_BYTES)
+          throw new JobFailure('HINTS', `hints over the ${MAX_HINTS_BYTES}-byte limit`)
+        hash.update(chunk)
+        await Promise.all(sinks.map(async ({ sink }) => sink.write(chunk, this.ctx.signal)))
+        for (const { link } of sinks) if (!link.peer.local) this.countSent(link, chunk.byteLength)
+      }
+      const sha256 = hash.digest()
+      await Promise.all(sinks.map(async ({ sink }) => sink.finish(total, sha256, this.ctx.signal)))
+    } catch (err) {
+      await Promise.all(sinks.map(async ({ sink }) => sink.abort(toError(err))))
+      throw err instanceof JobFailure
+        ? err
+        : new JobFailure('HINTS', `hints not delivered: ${toError(err).message}`)
+    }
+  }
+
+  private async *hintsSource(): AsyncGenerator<Uint8Array> {
+    const given = this.record.request.hints
+    if (given?.kind === 'socket') {
+      yield* readSocket(given.path, this.ctx.signal)
+      return
+    }
+    const path = given?.path ?? join(this.ctx.settings.jobDir, 'hints')
+    const handle = await open(path, 'r').catch((err: unknown) => {
+      throw new JobFailure('HINTS', `cannot read the hints ${path}: ${toError(err).message}`)
+    })
+    const { size } = await handle.stat()
+    await handle.close()
+    yield* readFileRange(path, 0, size)
+  }
+
+  private countSent(link: Link, bytes: number): void {
+    link.record.bytesSent += bytes
+    this.record.bytesOut += bytes
+  }
+
+  // --- phase 2 and aggregation ----------------------------------------------------------------------------
+
+  private async prove(): Promise<void> {
+    await this.until(
+      () => this.record.segments.every((segment) => segment.state === 'proved'),
+      this.ctx.settings.phase2TimeoutMs,
+      'phase 2 (segment proofs)'
+    )
+    this.endPhase('prove')
+    this.setState('aggregating', 'aggregate')
+    await this.until(() => this.final !== undefined, this.ctx.settings.aggregateTimeoutMs, 'aggregation')
+    this.endPhase('aggregate')
+  }
+
+  /** The first peer to have proved all its segments aggregates; every proved segment is fetched by it */
+  private electAggregator(link: Link): void {
+    if (this.aggregator !== undefined || link.proved.size < link.segments.length) return
+    this.aggregator = link
+    this.record.aggregator = link.peer.peerId
+    this.ctx.save()
+    this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: 'aggregates' })
+    const contributions = this.record.segments.map((segment) => fromHex(segment.contribution as string))
+    this.send(link, { aggregate: { contributions } })
+    for (const segment of this.record.segments) if (segment.state === 'proved') this.sendFetch(segment)
+  }
+
+  private sendFetch(segment: SegmentRecord): void {
+    const aggregator = this.aggregator
+    if (aggregator === undefined) return
+    const holder = this.links.find((link) => link.peer.peerId === segment.peerId)
+    this.send(aggregator, {
+      fetch: {
+        segment: segment.index,
+        peerId: segment.peerId,
+        addrs: (holder?.peer.addrs ?? []).map((addr) => new Uint8Array(addr)),
+        size: BigInt(segment.proofSize ?? 0),
+        sha256: fromHex(segment.proofSha256 ?? '')
+      }
+    })
+  }
+
+  // --- verify and save ------------------------------------------------------------------------------------
+
+  private async verify(): Promise<void> {
+    this.setState('verifying', 'verify')
+    const final = this.final as FinalReport
+    const { record, ctx } = this
+    const received = join(ctx.settings.jobDir, 'final.proof')
+    const got = await ctx.transport
+      .fetchFinalProof(final.link.peer, record.id, received, ctx.signal)
+      .catch((err: unknown) => {
+        throw new JobFailure(
+          'TRANSFER',
+          `the final proof from ${short(final.link.peer.peerId)}: ${toError(err).message}`
+        )
+      })
+    if (hex(got.sha256) !== final.sha256) {
+      throw new JobFailure('PROOF_INVALID', 'the final proof received is not the one the aggregator reported')
+    }
+    const verdict = await ctx.prover.verify(
+      { program: record.request.program, proof: received, digest: record.expectedDigest, job: record.id },
+      { signal: ctx.signal }
+    )
+    if (!verdict.valid) {
+      throw new JobFailure(
+        'PROOF_INVALID',
+        `the final proof from ${short(final.link.peer.peerId)} is invalid: ${verdict.reason ?? 'no reason given'}`
+      )
+    }
+    record.digest = verdict.digest
+    let path = received
+    if (record.request.saveProof) {
+      await mkdir(ctx.settings.proofsDir, { recursive: true })
+      path = join(ctx.settings.proofsDir, `${record.id}.proof`)
+      await writeAtomically(received, path)
+    }
+    record.proof = { size: got.size, sha256: hex(got.sha256), path }
+    this.endPhase('verify')
+    this.setState('succeeded')
+  }
+
+  // --- frames from peers ----------------------------------------------------------------------------------
+
+  private onFrame(link: Link, frame: PeerFrame): void {
+    if (frame.contribution !== undefined) {
+      const segment = this.ownSegment(link, frame.contribution.segment)
+      if (segment === undefined) return
+      segment.contribution = hex(frame.contribution.contribution)
+      segment.state = 'contributed'
+      this.ctx.save()
+      this.ctx.event({
+        type: 'segment',
+        segment: segment.index,
+        peer: link.peer.peerId,
+        phase: 'contribute',
+        message: 'contributed'
+      })
+    } else if (frame.proved !== undefined) {
+      const segment = this.ownSegment(link, frame.proved.segment)
+      if (segment === undefined) return
+      segment.state = 'proved'
+      segment.proofSize = Number(frame.proved.size)
+      segment.proofSha256 = hex(frame.proved.sha256)
+      segment.proveMillis = frame.proved.millis
+      link.proved.add(segment.index)
+      if (link.proved.size === link.segments.length) link.record.state = 'proved'
+      this.ctx.save()
+      this.ctx.event({
+        type: 'segment',
+        segment: segment.index,
+        peer: link.peer.peerId,
+        phase: 'prove',
+        message: 'proved'
+      })
+      if (this.aggregator === undefined) this.electAggregator(link)
+      else this.sendFetch(segment)
+    } else if (frame.progress !== undefined) {
+      const { phase, segment, done, total } = frame.progress
+      this.ctx.event({
+        type: 'progress',
+        phase: phase as JobPhase,
+        segment,
+        done,
+        total,
+        peer: link.peer.peerId
+      })
+    } else if (frame.final !== undefined) {
+      if (link !== this.aggregator) {
+        this.peerFailed(link, 'sent a final proof without being the aggregator')
+        return
+      }
+      this.final = { link, size: Number(frame.final.size), sha256: hex(frame.final.sha256) }
+      this.ctx.event({
+        type: 'peer',
+        peer: link.peer.peerId,
+        phase: 'aggregate',
+        message: `final proof ready (${frame.final.size} bytes)`
+      })
+    } else if (frame.failed !== undefined) {
+      const { code, message, segment } = frame.failed
+      const where = segment === undefined ? '' : ` on segment ${segment}`
+      this.peerFailed(
+        link,
+        `failed${where}: ${FailCode[code] ?? code}: ${message}`,
+        code === FailCode.PROOF_INVALID ? 'PROOF_INVALID' : undefined
+      )
+      return
+    }
+    this.notify()
+  }
+
+  private ownSegment(link: Link, index: number): SegmentRecord | undefined {
+    const segment = this.record.segments[index]
+    if (segment === undefined || segment.peerId !== link.peer.peerId) {
+      this.peerFailed(link, `reported segment ${index}, which is not its own`)
+      return undefined
+    }
+    return segment
+  }
+
+  /** A peer is lost or failed its share: today the job fails, naming it (issue: reassign its segments) */
+  private peerFailed(link: Link, what: string, code = 'PEER_FAILED'): void {
+    if (link.closed) return
+    link.record.state = 'failed'
+    this.failure ??= new JobFailure(
+      code,
+      `peer ${short(link.peer.peerId)}${link.peer.local ? ' (this daemon)' : ''} ${what}`
+    )
+    this.log.warn({ peer: link.peer.peerId, what }, 'peer failed')
+    this.notify()
+  }
+
+  // --- plumbing -------------------------------------------------------------------------------------------
+
+  private send(link: Link, frame: SubmitterFrame): void {
+    link.channel
+      .write(frame, this.ctx.signal)
+      .catch((err: unknown) => this.peerFailed(link, `unreachable: ${toError(err).message}`))
+  }
+
+  private notify(): void {
+    this.changed.resolve()
+    this.changed = Promise.withResolvers<void>()
+  }
+
+  /** Waits until `done()` holds, a peer fails, the job is cancelled or `timeoutMs` passes */
+  private async until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const signal = AbortSignal.any([this.ctx.signal, timeout])
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = (): void => {
+        reject(
+          this.ctx.signal.aborted
+            ? toError(this.ctx.signal.reason)
+            : new JobFailure('TIMEOUT', `${what} took longer than ${Math.round(timeoutMs / 1000)} s`)
+        )
+      }
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+    })
+    aborted.catch(() => undefined)
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure
+      if (done()) return
+      await Promise.race([this.changed.promise, aborted])
+    }
+  }
+
+  private setState(state: JobState, phase?: JobPhase): void {
+    this.record.state = state
+    if (phase !== undefined) this.record.phases[phase] = { startedAt: Date.now() }
+    this.ctx.save()
+    this.ctx.event({ type: 'state', state, phase })
+  }
+
+  private endPhase(phase: JobPhase): void {
+    const timing = this.record.phases[phase]
+    if (timing !== undefined) timing.endedAt = Date.now()
+    this.ctx.save()
+  }
+
+  private async closeLink(link: Link, how: 'release' | 'cancel', reason: string): Promise<void> {
+    if (link.closed) return
+    link.closed = true
+    clearInterval(link.keepAlive)
+    const signal = AbortSignal.timeout(2_000)
+    const frame: SubmitterFrame = how === 'release' ? { release: {} } : { cancel: { reason } }
+    try {
+      await link.channel.write(frame, signal)
+      await link.channel.close()
+    } catch (err) {
+      link.channel.abort(toError(err))
+    }
+    if (link.record.state !== 'failed') link.record.state = 'released'
+  }
+
+  /** Every lease ends with the job, whatever the outcome */
+  private async releaseAll(how: 'release' | 'cancel', reason: string): Promise<void> {
+    await Promise.all(this.links.map(async (link) => this.closeLink(link, how, reason)))
+    this.ctx.save()
+  }
+}
+
+/** Atomically: a temporary file in the target's folder, synced, then renamed into place */
+async function writeAtomically(source: string, target: string): Promise<void> {
+  const temporary = `${target}.tmp-${process.pid}`
+  try {
+    await copyFile(source, temporary)
+    const handle = await open(temporary, 'r+')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(temporary, target)
+  } catch (err) {
+    await rm(temporary, { force: true })
+    throw err
+  }
+}
+
+/** SHA-256 of the whole input and of each segment's slice, in one pass over the file */
+async function hashSlices(
+  path: string,
+  segments: ReadonlyArray<{ inputOffset: number; inputLength: number }>
+): Promise<{ whole: string; segments: string[] }> {
+  const whole = createHash('sha256')
+  const hashes = segments.map(() => createHash('sha256'))
+  let position = 0
+  const size = segments.reduce((end, segment) => Math.max(end, segment.inputOffset + segment.inputLength), 0)
+  const handle = await open(path, 'r')
+  const fileSize = (await handle.stat()).size
+  await handle.close()
+  for await (const chunk of readFileRange(path, 0, Math.max(size, fileSize))) {
+    whole.update(chunk)
+    const end = position + chunk.byteLength
+    segments.forEach((segment, i) => {
+      const from = Math.max(position, segment.inputOffset)
+      const to = Math.min(end, segment.inputOffset + segment.inputLength)
+      if (from < to) hashes[i]?.update(chunk.subarray(from - position, to - position))
+    })
+    position = end
+  }
+  return { whole: whole.digest('hex'), segments: hashes.map((hash) => hash.digest('hex')) }
+}
+
+/** Bytes from a unix socket until it closes, as they arrive */
+async function* readSocket(path: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const socket = connect({ path, signal })
+  try {
+    for await (const chunk of socket as AsyncIterable<Buffer>) yield chunk
+  } catch (err) {
+    throw new JobFailure('HINTS', `the hints socket ${path}: ${toError(err).message}`)
+  } finally {
+    socket.destroy()
+  }
+}

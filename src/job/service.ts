@@ -1,0 +1,489 @@
+import { randomBytes } from 'node:crypto'
+import { stat } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import type { Startable } from '@libp2p/interface'
+import { TypedEventEmitter } from 'main-event'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { Logger } from '../log/index.js'
+import type { ProverSupervisor } from '../prover/supervisor.js'
+import type { JobsBackend } from '../rpc/http/jobs-routes.js'
+import type { Journal } from '../store/index.js'
+import { resolveInputName } from '../worker/inputs-folder.js'
+import { CapacityShortError, JobFailure } from './errors.js'
+import { JobRefusedError, parseJobRequest } from './request.js'
+import { type Candidate, JobRun, type JobRunSettings } from './run.js'
+import type { SubmitterTransport } from './transport.js'
+import { type JobEvent, type JobPhase, type JobRecord, type JobRequest, type JobState } from './types.js'
+import { sendWebhook, webhookUrlFor } from './webhook.js'
+
+export interface JobServiceInit {
+  logger: Logger
+  journal: Journal
+  selfId: string
+  prover: () => ProverSupervisor | undefined
+  transport: SubmitterTransport
+  /** Fresh peers that could take work, this daemon included */
+  candidates: () => Candidate[]
+  /** Until the peer table has had one advert interval to fill, "the network is too small" is not yet known */
+  tableWarm: () => boolean
+  settings: {
+    leaseMs: number
+    phase1TimeoutMs: number
+    phase2TimeoutMs: number
+    aggregateTimeoutMs: number
+    defaultTimeoutMs: number
+    maxPeersPerJob: number
+    maxQueued: number
+    maxInputBytes: number
+    proofsDir: string
+    jobsDir: string
+    inputsFolder: string
+    webhookUrl: string
+    /** jobs.save_proofs: false keeps every proof in its job folder only, whatever the request says */
+    saveProofs: boolean
+  }
+  metricsRegistry?: Registry
+  /** How often queued jobs look for capacity */
+  scheduleIntervalMs?: number
+}
+
+interface JobServiceEvents {
+  event: CustomEvent<JobEvent>
+}
+
+interface Running {
+  run: JobRun
+  controller: AbortController
+}
+
+const PHASES: JobPhase[] = ['queue', 'reserve', 'plan', 'contribute', 'prove', 'aggregate', 'verify']
+
+/** `job-<time, base 36>-<random hex>`: sortable by creation and unguessable */
+function newJobId(): string {
+  return `job-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`
+}
+
+/**
+ * This daemon as a submitter: admits jobs, journals them, queues those that wait for capacity (priority, then
+ * arrival), runs each with a JobRun, saves results, fires webhooks. It is the JobsBackend of the local API.
+ */
+export class JobService extends TypedEventEmitter<JobServiceEvents> implements Startable, JobsBackend {
+  private readonly init: JobServiceInit
+  private readonly log: Logger
+  private readonly running = new Map<string, Running>()
+  private timer?: NodeJS.Timeout
+  private readonly stopping = new AbortController()
+  private readonly webhooks = new Set<Promise<unknown>>()
+  private scheduling = false
+  private readonly metrics?: {
+    jobs: Gauge<'state'>
+    phases: Histogram<'phase'>
+    bytesOut: Counter
+    queue: Gauge
+  }
+
+  constructor(init: JobServiceInit) {
+    super()
+    this.init = init
+    this.log = init.logger.child({ component: 'jobs' })
+    const registry = init.metricsRegistry
+    if (registry !== undefined) {
+      this.metrics = {
+        jobs: new Gauge({
+          name: 'proofmesh_jobs',
+          help: 'Jobs this daemon submitted, by state',
+          labelNames: ['state'],
+          registers: [registry],
+          collect: () => this.collectStates()
+        }),
+        phases: new Histogram({
+          name: 'proofmesh_job_phase_seconds',
+          help: 'Time per job phase, on the submitter',
+          labelNames: ['phase'],
+          buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900],
+          registers: [registry]
+        }),
+        bytesOut: new Counter({
+          name: 'proofmesh_job_bytes_out_total',
+          help: 'Input and hints bytes this submitter sent to other peers',
+          registers: [registry]
+        }),
+        queue: new Gauge({
+          name: 'proofmesh_job_queue_length',
+          help: 'Jobs waiting for capacity in this submitter\u2019s queue',
+          registers: [registry]
+        })
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    // Jobs a previous run of this daemon left unfinished: their peers freed their units when the job streams
+    // closed; resuming them is the recovery issue's, until then they end with the reason
+    for (const job of this.init.journal.listJobs({
+      states: ['reserving', 'planning', 'contributing', 'proving', 'aggregating', 'verifying']
+    })) {
+      this.finish(
+        job,
+        'failed',
+        new JobFailure('SUBMITTER_RESTARTED', 'submitter restarted while the job ran')
+      )
+    }
+    this.timer = setInterval(() => this.schedule(), this.init.scheduleIntervalMs ?? 250)
+    this.timer.unref()
+    this.schedule()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    this.stopping.abort(new JobFailure('SUBMITTER_STOPPED', 'the submitting daemon stopped'))
+    await Promise.allSettled(
+      [...this.running.values()].map(async ({ controller }) =>
+        controller.abort(new JobFailure('SUBMITTER_STOPPED', 'the submitting daemon stopped'))
+      )
+    )
+    const deadline = Date.now() + 5_000
+    while (this.running.size > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    await Promise.race([
+      Promise.allSettled([...this.webhooks]),
+      new Promise((resolve) => setTimeout(resolve, 2_000))
+    ])
+  }
+
+  // --- JobsBackend ----------------------------------------------------------------------------------------
+
+  async submit(body: unknown): Promise<JobRecord> {
+    const prover = this.init.prover()
+    if (prover === undefined)
+      throw new JobRefusedError('NO_PROVER', 'this daemon has no running prover to plan and verify jobs', 503)
+    const programs = prover.info.programs.map((program) => program.id)
+    const request = parseJobRequest(body, { timeoutMs: this.init.settings.defaultTimeoutMs, programs })
+    request.saveProof &&= this.init.settings.saveProofs
+    const queued = this.init.journal.listJobs({ states: ['queued'] }).length
+    if (queued >= this.init.settings.maxQueued) {
+      throw new JobRefusedError('QUEUE_FULL', `the queue holds ${queued} jobs already (jobs.max_queued)`)
+    }
+    const inputSize = await this.admitInput(request)
+    const now = Date.now()
+    const record: JobRecord = {
+      id: newJobId(),
+      request,
+      state: 'queued',
+      submitter: this.init.selfId,
+      createdAt: now,
+      updatedAt: now,
+      inputSize,
+      peers: [],
+      segments: [],
+      phases: { queue: { startedAt: now } },
+      bytesOut: 0
+    }
+    this.init.journal.putJob(record)
+    this.emitEvent(record, {
+      type: 'state',
+      state: 'queued',
+      message: `${request.computeCapacity} units requested`
+    })
+    this.log.info(
+      { job: record.id, program: request.program, mode: request.inputMode, units: request.computeCapacity },
+      'job submitted'
+    )
+    this.schedule()
+    return this.init.journal.getJob(record.id) ?? record
+  }
+
+  list(filter: { states?: JobState[] }): JobRecord[] {
+    return this.init.journal.listJobs({ states: filter.states })
+  }
+
+  get(id: string): JobRecord | undefined {
+    return this.init.journal.getJob(id)
+  }
+
+  proofPath(id: string): string | undefined {
+    const job = this.init.journal.getJob(id)
+    return job?.state === 'succeeded' ? job.proof?.path : undefined
+  }
+
+  async cancel(id: string): Promise<JobRecord | undefined> {
+    const job = this.init.journal.getJob(id)
+    if (job === undefined) return undefined
+    const running = this.running.get(id)
+    if (running !== undefined) {
+      running.controller.abort(new JobFailure('CANCELLED', 'cancelled by the user'))
+      // The run ends within the time the peers take to hear Cancel; report once it did
+      const deadline = Date.now() + 5_000
+      while (this.running.has(id) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+    } else if (job.state === 'queued') {
+      this.finish(job, 'cancelled', new JobFailure('CANCELLED', 'cancelled by the user'))
+    }
+    return this.init.journal.getJob(id)
+  }
+
+  events(id: string, afterSeq: number): JobEvent[] {
+    return this.init.journal.events(id, afterSeq)
+  }
+
+  subscribe(id: string, listener: (event: JobEvent) => void): () => void {
+    const handler = (event: CustomEvent<JobEvent>): void => {
+      if (event.detail.jobId === id) listener(event.detail)
+    }
+    this.addEventListener('event', handler)
+    return () => this.removeEventListener('event', handler)
+  }
+
+  /** Jobs waiting for capacity, in the order they will start */
+  queue(): JobRecord[] {
+    return this.init.journal
+      .listJobs({ states: ['queued'] })
+      .sort((a, b) => b.request.priority - a.request.priority || a.createdAt - b.createdAt)
+  }
+
+  // --- admission and scheduling ---------------------------------------------------------------------------
+
+  /** The input must exist, be readable and non-empty, and fit inputs.max_bytes; returns its size */
+  private async admitInput(request: JobRequest): Promise<number> {
+    let size: number
+    if (request.inputMode === 'path') {
+      size = (
+        await resolveInputName(this.init.settings.inputsFolder, request.input).catch((err: unknown) => {
+          throw new JobRefusedError('INPUT', (err as Error).message, 400)
+        })
+      ).size
+    } else {
+      const info = await stat(request.input).catch(() => undefined)
+      if (info === undefined)
+        throw new JobRefusedError('INPUT', `input ${request.input} does not exist or cannot be read`, 400)
+      if (!info.isFile())
+        throw new JobRefusedError('INPUT', `input ${request.input} is not a regular file`, 400)
+      if (info.size === 0) throw new JobRefusedError('INPUT', `input ${request.input} is empty`, 400)
+      size = info.size
+    }
+    if (size > this.init.settings.maxInputBytes) {
+      throw new JobRefusedError(
+        'INPUT',
+        `input ${basename(request.input)} has ${size} bytes, over inputs.max_bytes (${this.init.settings.maxInputBytes})`,
+        400
+      )
+    }
+    return size
+  }
+
+  /** Starts queued jobs in order while capacity allows; the head of the queue blocks the rest (no starvation) */
+  private schedule(): void {
+    if (this.scheduling || this.stopping.signal.aborted) return
+    this.scheduling = true
+    try {
+      for (const job of this.queue()) {
+        const now = Date.now()
+        if (now - job.createdAt > job.request.timeoutMs) {
+          this.finish(
+            job,
+            'failed',
+            new JobFailure(
+              'TIMEOUT',
+              `no capacity within ${Math.round(job.request.timeoutMs / 1000)} s: ${job.waitingFor ?? 'waiting'}`
+            )
+          )
+          continue
+        }
+        const candidates = this.init.candidates().filter((candidate) => this.runsProgram(candidate, job))
+        const total = candidates.reduce((sum, candidate) => sum + candidate.unitsTotal, 0)
+        const free = candidates.reduce((sum, candidate) => sum + candidate.unitsFree, 0)
+        const { computeCapacity, minimalComputeCapacity } = job.request
+        if (total < minimalComputeCapacity && this.init.tableWarm()) {
+          this.finish(
+            job,
+            'failed',
+            new JobFailure(
+              'CAPACITY',
+              `requested ${computeCapacity} units (at least ${minimalComputeCapacity}), the network has ${total} for ${job.request.program}`
+            )
+          )
+          continue
+        }
+        if (free < minimalComputeCapacity) {
+          const waitingFor = `needs ${minimalComputeCapacity} units, ${free} free`
+          if (job.waitingFor !== waitingFor) {
+            job.waitingFor = waitingFor
+            this.save(job)
+            this.emitEvent(job, { type: 'log', message: `waiting: ${waitingFor}` })
+          }
+          break
+        }
+        this.startRun(job)
+      }
+    } finally {
+      this.scheduling = false
+    }
+  }
+
+  private runsProgram(candidate: Candidate, job: JobRecord): boolean {
+    return candidate.unitsTotal > 0 && candidate.programs.includes(job.request.program)
+  }
+
+  private startRun(job: JobRecord): void {
+    const controller = new AbortController()
+    const remaining = Math.max(1, job.createdAt + job.request.timeoutMs - Date.now())
+    const signal = AbortSignal.any([
+      controller.signal,
+      this.stopping.signal,
+      timeoutSignal(remaining, job.request.timeoutMs)
+    ])
+    job.waitingFor = undefined
+    const queuePhase = job.phases.queue
+    if (queuePhase !== undefined) queuePhase.endedAt = Date.now()
+    const settings: JobRunSettings = {
+      leaseMs: this.init.settings.leaseMs,
+      phase1TimeoutMs: this.init.settings.phase1TimeoutMs,
+      phase2TimeoutMs: this.init.settings.phase2TimeoutMs,
+      aggregateTimeoutMs: this.init.settings.aggregateTimeoutMs,
+      maxPeersPerJob: this.init.settings.maxPeersPerJob,
+      proofsDir: this.init.settings.proofsDir,
+      jobDir: join(this.init.settings.jobsDir, job.id),
+      inputsFolder: this.init.settings.inputsFolder
+    }
+    const run = new JobRun({
+      record: job,
+      save: () => this.save(job),
+      event: (event) => this.emitEvent(job, event),
+      prover: this.init.prover() as ProverSupervisor,
+      transport: this.init.transport,
+      candidates: () => this.init.candidates().filter((candidate) => this.runsProgram(candidate, job)),
+      settings,
+      logger: this.init.logger,
+      signal
+    })
+    this.running.set(job.id, { run, controller })
+    run
+      .run()
+      .then(() => this.finish(job, 'succeeded'))
+      .catch((err: unknown) => {
+        if (err instanceof CapacityShortError && !signal.aborted) {
+          // Someone else leased the units first: back to the queue, all leases were released
+          this.requeue(job, err.message)
+          return
+        }
+        const failure =
+          err instanceof JobFailure
+            ? err
+            : signal.aborted && signal.reason instanceof JobFailure
+              ? signal.reason
+              : new JobFailure('INTERNAL', (err as Error).message)
+        this.finish(job, failure.code === 'CANCELLED' ? 'cancelled' : 'failed', failure)
+      })
+      .finally(() => {
+        this.running.delete(job.id)
+        this.schedule()
+      })
+  }
+
+  private requeue(job: JobRecord, why: string): void {
+    job.state = 'queued'
+    job.peers = []
+    job.segments = []
+    job.waitingFor = why
+    job.phases = { queue: job.phases.queue ?? { startedAt: job.createdAt } }
+    delete job.phases.queue?.endedAt
+    this.save(job)
+    this.emitEvent(job, { type: 'state', state: 'queued', message: `back in the queue: ${why}` })
+  }
+
+  private finish(job: JobRecord, state: 'succeeded' | 'failed' | 'cancelled', failure?: JobFailure): void {
+    job.state = state
+    job.finishedAt = Date.now()
+    job.waitingFor = undefined
+    if (failure !== undefined) job.error = { code: failure.code, message: failure.message }
+    for (const phase of PHASES) {
+      const timing = job.phases[phase]
+      if (timing === undefined) continue
+      timing.endedAt ??= job.finishedAt
+      this.metrics?.phases.observe({ phase }, (timing.endedAt - timing.startedAt) / 1000)
+    }
+    this.metrics?.bytesOut.inc(job.bytesOut)
+    this.save(job)
+    this.emitEvent(job, {
+      type: 'state',
+      state,
+      message:
+        failure === undefined ? `proof verified: ${job.digest ?? ''}` : `${failure.code}: ${failure.message}`
+    })
+    this.log.info({ job: job.id, state, error: job.error?.message }, 'job ended')
+    this.fireWebhook(job)
+  }
+
+  private fireWebhook(job: JobRecord): void {
+    const template = job.request.webhookUrl !== '' ? job.request.webhookUrl : this.init.settings.webhookUrl
+    if (template === '') return
+    const url = webhookUrlFor(template, job.id)
+    const delivery = sendWebhook(
+      url,
+      {
+        job_id: job.id,
+        data_id: job.request.dataId,
+        success: job.state === 'succeeded',
+        duration_ms: (job.finishedAt ?? Date.now()) - job.createdAt,
+        digest: job.digest ?? null,
+        proof:
+          job.proof === undefined
+            ? null
+            : { sha256: job.proof.sha256, size: job.proof.size, path: job.proof.path ?? null },
+        timestamp: new Date().toISOString(),
+        error: job.error ?? null
+      },
+      { signal: this.stopping.signal }
+    ).then((result) => {
+      if (this.init.journal.getJob(job.id) === undefined) return
+      this.emitEvent(job, {
+        type: 'log',
+        message: result.delivered
+          ? `webhook delivered to ${url} (${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`
+          : `webhook to ${url} failed after ${result.attempts} attempts: ${result.error ?? `HTTP ${result.status}`}`
+      })
+    })
+    this.webhooks.add(delivery)
+    void delivery.finally(() => this.webhooks.delete(delivery))
+  }
+
+  private save(job: JobRecord): void {
+    job.updatedAt = Date.now()
+    this.init.journal.putJob(job)
+  }
+
+  private emitEvent(job: JobRecord, event: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): void {
+    const stored = this.init.journal.appendEvent({ ...event, jobId: job.id, at: Date.now() })
+    this.safeDispatchEvent('event', { detail: stored })
+  }
+
+  private collectStates(): void {
+    const gauge = this.metrics?.jobs
+    if (gauge === undefined) return
+    const counts = new Map<JobState, number>()
+    for (const job of this.init.journal.listJobs({ limit: 100_000 }))
+      counts.set(job.state, (counts.get(job.state) ?? 0) + 1)
+    gauge.reset()
+    for (const [state, count] of counts) gauge.set({ state }, count)
+    this.metrics?.queue.set(counts.get('queued') ?? 0)
+  }
+
+  /** Any job that is not over */
+  activeJobs(): number {
+    return this.running.size
+  }
+}
+
+/** Aborts with a JobFailure when a job's time is up */
+function timeoutSignal(ms: number, totalMs: number): AbortSignal {
+  const controller = new AbortController()
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new JobFailure('TIMEOUT', `the job took longer than its ${Math.round(totalMs / 1000)} s`)
+      ),
+    ms
+  )
+  timer.unref()
+  return controller.signal
+}

@@ -1,0 +1,8 @@
+export {
+  BUSY_TIMEOUT_MS,
+  DEFAULT_LIST_LIMIT,
+  Journal,
+  JournalError,
+  SCHEMA_VERSION,
+  type LeaseRecord
+} from './journal.js'

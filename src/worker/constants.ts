@@ -1,0 +1,28 @@
+/** The job path's wire protocols (protocols/<name>/README.md), their caps and deadlines */
+
+export const JOB_PROTOCOL = '/proofmesh/job/1.0.0'
+export const INPUTS_PROTOCOL = '/proofmesh/inputs/1.0.0'
+export const HINTS_PROTOCOL = '/proofmesh/hints/1.0.0'
+export const PROOF_PROTOCOL = '/proofmesh/proof/1.0.0'
+
+/** A job frame carries at most a segment list and the contributions of every segment: 1 MiB is ample */
+export const MAX_JOB_FRAME_BYTES = 1024 * 1024
+/** Headers and acknowledgements of the bulk protocols are a few dozen bytes */
+export const MAX_HEADER_BYTES = 4 * 1024
+/** One hints chunk */
+export const MAX_HINTS_CHUNK_BYTES = 64 * 1024
+/** Hints larger than this are refused (the reference prover writes ~250 bytes per segment) */
+export const MAX_HINTS_BYTES = 256 * 1024 * 1024
+/** A partial or final proof larger than this is refused */
+export const MAX_PROOF_BYTES = 1024 * 1024 * 1024
+/** Raw bulk data is read and written in pieces of this size */
+export const BULK_CHUNK_BYTES = 1024 * 1024
+
+/** A reply must arrive within this time on a job stream that waits for one (Reserve → Reserved) */
+export const JOB_REPLY_TIMEOUT_MS = 10_000
+/** No byte for this long on a bulk stream ends it */
+export const BULK_IDLE_TIMEOUT_MS = 30_000
+
+/** Per connection: one job stream per job, so allow many; bulk streams run a few at a time */
+export const MAX_JOB_STREAMS = 64
+export const MAX_BULK_STREAMS = 16

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto'
+import { TypedEventEmitter } from 'main-event'
+import type { Workload } from '../capacity/service.js'
+import type { Logger } from '../log/index.js'
+import type { Journal, LeaseRecord } from '../store/index.js'
+
+export interface Lease {
+  leaseId: string
+  jobId: string
+  submitter: string
+  units: number
+  leaseMs: number
+  grantedAt: number
+  expiresAt: number
+}
+
+export interface LeaseRequest {
+  jobId: string
+  submitter: string
+  units: number
+  minUnits: number
+  leaseMs: number
+}
+
+export type LeaseGrant = { ok: true; lease: Lease } | { ok: false; free: number; message: string }
+
+export interface LeaseBookEvents {
+  /** Units were taken or freed: the capacity advert should go out again */
+  changed: Event
+  /** A lease ran out without being renewed */
+  expired: CustomEvent<Lease>
+}
+
+export interface LeaseBookInit {
+  logger: Logger
+  /** This peer's compute units, as advertised */
+  totalUnits: () => number
+  journal?: Journal
+}
+
+/**
+ * The compute units this peer has lent, one lease per job. Granting is synchronous — one JavaScript turn checks
+ * the free units and books them — so two submitters asking at the same moment can never book the same units.
+ * Every grant and every end is journaled before it is answered.
+ */
+export class LeaseBook extends TypedEventEmitter<LeaseBookEvents> implements Workload {
+  private readonly init: LeaseBookInit
+  private readonly log: Logger
+  private readonly leases = new Map<string, Lease>()
+  private readonly timers = new Map<string, NodeJS.Timeout>()
+
+  constructor(init: LeaseBookInit) {
+    super()
+    this.init = init
+    this.log = init.logger.child({ component: 'leases' })
+  }
+
+  unitsInUse(): number {
+    let units = 0
+    for (const lease of this.leases.values()) units += lease.units
+    return units
+  }
+
+  activeJobs(): number {
+    return this.leases.size
+  }
+
+  free(): number {
+    return Math.max(0, this.init.totalUnits() - this.unitsInUse())
+  }
+
+  get(leaseId: string): Lease | undefined {
+    return this.leases.get(leaseId)
+  }
+
+  grant(request: LeaseRequest, now = Date.now()): LeaseGrant {
+    const free = this.free()
+    const units = Math.min(request.units, free)
+    if (units < Math.max(1, request.minUnits)) {
+      return {
+        ok: false,
+        free,
+        message: `needs ${Math.max(1, request.minUnits)} units, ${free} free of ${this.init.totalUnits()}`
+      }
+    }
+    const lease: Lease = {
+      leaseId: randomBytes(8).toString('hex'),
+      jobId: request.jobId,
+      submitter: request.submitter,
+      units,
+      leaseMs: request.leaseMs,
+      grantedAt: now,
+      expiresAt: now + request.leaseMs
+    }
+    this.init.journal?.putLease(toRecord(lease))
+    this.leases.set(lease.leaseId, lease)
+    this.arm(lease)
+    this.log.info(
+      { job: lease.jobId, submitter: lease.submitter, units, lease: lease.leaseId },
+      'lease granted'
+    )
+    this.safeDispatchEvent('changed')
+    return { ok: true, lease }
+  }
+
+  /** Pushes the lease's end out by its duration again; false if it has already ended */
+  renew(leaseId: string, now = Date.now()): boolean {
+    const lease = this.leases.get(leaseId)
+    if (lease === undefined) return false
+    lease.expiresAt = now + lease.leaseMs
+    this.arm(lease)
+    return true
+  }
+
+  /** Ends a lease and frees its units; ending one that has ended already does nothing */
+  end(leaseId: string, reason: string, now = Date.now()): void {
+    const lease = this.leases.get(leaseId)
+    if (lease === undefined) return
+    clearTimeout(this.timers.get(leaseId))
+    this.timers.delete(leaseId)
+    this.leases.delete(leaseId)
+    this.init.journal?.putLease({ ...toRecord(lease), endedAt: now, endReason: reason })
+    this.log.info({ job: lease.jobId, lease: leaseId, reason }, 'lease ended')
+    this.safeDispatchEvent('changed')
+  }
+
+  /** Ends every lease (daemon stopping) */
+  endAll(reason: string): void {
+    for (const leaseId of [...this.leases.keys()]) this.end(leaseId, reason)
+  }
+
+  private arm(lease: Lease): void {
+    clearTimeout(this.timers.get(lease.leaseId))
+    const timer = setTimeout(
+      () => {
+        if (!this.leases.has(lease.leaseId)) return
+        this.log.warn(
+          { job: lease.jobId, lease: lease.leaseId },
+          'lease expired: the submitter stopped renewing it'
+        )
+        this.safeDispatchEvent('expired', { detail: lease })
+        this.end(lease.leaseId, 'expired')
+      },
+      Math.max(0, lease.expiresAt - Date.now())
+    )
+    timer.unref()
+    this.timers.set(lease.leaseId, timer)
+  }
+}
+
+function toRecord(lease: Lease): LeaseRecord {
+  return {
+    leaseId: lease.leaseId,
+    jobId: lease.jobId,
+    submitter: lease.submitter,
+    units: lease.units,
+    grantedAt: lease.grantedAt,
+    expiresAt: lease.expiresAt
+  }
+}

@@ -1,0 +1,419 @@
+import { join } from 'node:path'
+import type { Connection, PeerId, Startable, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { HintsChunk, HintsKind } from '../../protocols/hints/pb/hints.js'
+import { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
+import { PeerFrame, RefuseCode, type Reserve, SubmitterFrame } from '../../protocols/job/pb/job.js'
+import { ProofHeader, ProofRequest } from '../../protocols/proof/pb/proof.js'
+import type { Logger } from '../log/index.js'
+import { type FrameDuplex, memoryDuplexPair, streamDuplex } from '../net/frame-duplex.js'
+import { FramedStream, toError } from '../net/framed-stream.js'
+import type { ProverSupervisor } from '../prover/supervisor.js'
+import type { ProgressNotification } from '../prover/types.js'
+import {
+  type ByteSink,
+  openFileSink,
+  pump,
+  readFileRange,
+  receiveHints,
+  receiveProof,
+  receiveSlice,
+  serveProofFile,
+  TransferError
+} from './bulk.js'
+import {
+  BULK_IDLE_TIMEOUT_MS,
+  HINTS_PROTOCOL,
+  INPUTS_PROTOCOL,
+  JOB_PROTOCOL,
+  JOB_REPLY_TIMEOUT_MS,
+  MAX_BULK_STREAMS,
+  MAX_HEADER_BYTES,
+  MAX_HINTS_CHUNK_BYTES,
+  MAX_JOB_FRAME_BYTES,
+  MAX_JOB_STREAMS,
+  MAX_PROOF_BYTES,
+  PROOF_PROTOCOL
+} from './constants.js'
+import type { LeaseBook } from './leases.js'
+import { type HeldProof, type ProofFetcher, WorkerSession } from './session.js'
+
+export interface WorkerComponents {
+  peerId: PeerId
+  handle(
+    protocol: string,
+    handler: (stream: Stream, connection: Connection) => void | Promise<void>,
+    options: { maxInboundStreams: number; maxOutboundStreams: number }
+  ): Promise<void>
+  unhandle(protocol: string): Promise<void>
+  dialProtocol(
+    peer: PeerId | ReturnType<typeof multiaddr>,
+    protocol: string,
+    options: { signal: AbortSignal }
+  ): Promise<Stream>
+  peerStore: { merge(peerId: PeerId, data: { multiaddrs: ReturnType<typeof multiaddr>[] }): Promise<unknown> }
+}
+
+export interface WorkerServiceInit {
+  logger: Logger
+  leases: LeaseBook
+  /** The native prover; undefined = this peer takes no work */
+  prover: () => ProverSupervisor | undefined
+  /** Where each job's files live while it runs: <workRoot>/<job id>/ */
+  workRoot: string
+  inputsFolder: string
+  maxInputBytes: number
+}
+
+/** Job ids travel in paths and NPP calls: keep them to a safe alphabet */
+const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * The peer side of the job path: grants leases on /proofmesh/job/1.0.0 and runs one WorkerSession per job,
+ * receives input slices and hints, serves proofs. The daemon's own submitter reaches it in-process through
+ * openLocal(), over the same frames.
+ */
+export class WorkerService implements Startable, ProofFetcher {
+  private readonly components: WorkerComponents
+  private readonly init: WorkerServiceInit
+  private readonly log: Logger
+  private readonly sessions = new Map<string, WorkerSession>()
+  private readonly onProverProgress = (event: CustomEvent<ProgressNotification>): void => {
+    this.sessions.get(event.detail.job)?.onProgress(event.detail)
+  }
+  private readonly onLeaseExpired = (event: CustomEvent<{ jobId: string }>): void => {
+    void this.sessions.get(event.detail.jobId)?.stop('lease expired')
+  }
+  private observedProver?: ProverSupervisor
+
+  constructor(components: WorkerComponents, init: WorkerServiceInit) {
+    this.components = components
+    this.init = init
+    this.log = init.logger.child({ component: 'worker' })
+  }
+
+  get selfId(): string {
+    return this.components.peerId.toString()
+  }
+
+  async start(): Promise<void> {
+    const bulk = { maxInboundStreams: MAX_BULK_STREAMS, maxOutboundStreams: MAX_BULK_STREAMS }
+    await this.components.handle(JOB_PROTOCOL, (stream, connection) => this.serveJob(stream, connection), {
+      maxInboundStreams: MAX_JOB_STREAMS,
+      maxOutboundStreams: MAX_JOB_STREAMS
+    })
+    await this.components.handle(
+      INPUTS_PROTOCOL,
+      (stream, connection) => this.serveInputs(stream, connection),
+      bulk
+    )
+    await this.components.handle(
+      HINTS_PROTOCOL,
+      (stream, connection) => this.serveHints(stream, connection),
+      bulk
+    )
+    await this.components.handle(
+      PROOF_PROTOCOL,
+      (stream, connection) => this.serveProof(stream, connection),
+      bulk
+    )
+    this.init.leases.addEventListener('expired', this.onLeaseExpired)
+  }
+
+  async stop(): Promise<void> {
+    for (const protocol of [JOB_PROTOCOL, INPUTS_PROTOCOL, HINTS_PROTOCOL, PROOF_PROTOCOL]) {
+      await this.components.unhandle(protocol)
+    }
+    this.init.leases.removeEventListener('expired', this.onLeaseExpired)
+    this.observedProver?.removeEventListener('progress', this.onProverProgress)
+    await Promise.all(
+      [...this.sessions.values()].map(async (session) => session.stop('the daemon is stopping'))
+    )
+    this.init.leases.endAll('the daemon stopped')
+  }
+
+  activeSessions(): number {
+    return this.sessions.size
+  }
+
+  /** The in-process link the daemon's own submitter uses to work on its own job */
+  openLocal(): FrameDuplex<PeerFrame, SubmitterFrame> {
+    const [submitterEnd, workerEnd] = memoryDuplexPair<PeerFrame, SubmitterFrame>()
+    void this.runJobStream(workerEnd, this.selfId)
+    return submitterEnd
+  }
+
+  /** Hands a slice to this daemon's own session for the job, copying it from the submitter's file */
+  async deliverLocalSlice(
+    header: InputsHeader,
+    source: AsyncIterable<Uint8Array>,
+    signal: AbortSignal
+  ): Promise<void> {
+    const session = this.sessionFor(header.jobId)
+    const sink = await session.sliceSink(header)
+    await pump(source, sink, Number(header.length), header.sha256, signal)
+  }
+
+  /** The sink for this daemon's own session's hints */
+  async localHintsSink(jobId: string): Promise<ByteSink> {
+    return this.sessionFor(jobId).hintsSink()
+  }
+
+  /** Pulls a proof over /proofmesh/proof/1.0.0, or takes it from this daemon's own session */
+  async fetchProof(
+    source: { peerId: string; addrs: Uint8Array[] },
+    request: { jobId: string; segment?: number },
+    dest: string,
+    signal: AbortSignal
+  ): Promise<{ size: number; sha256: Uint8Array }> {
+    const sink = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
+    if (source.peerId === this.selfId) {
+      const held = this.sessions.get(request.jobId)?.heldProof(request.segment)
+      if (held === undefined) throw new TransferError(`no such proof here for job ${request.jobId}`)
+      await pump(readFileRange(held.path, 0, held.size), sink, held.size, held.sha256, signal)
+      return { size: held.size, sha256: held.sha256 }
+    }
+    const stream = await this.dial(source, PROOF_PROTOCOL, signal)
+    const framed = new FramedStream(stream)
+    try {
+      await framed.write({ jobId: request.jobId, segment: request.segment }, ProofRequest, signal)
+      const got = await receiveProof(framed, sink, MAX_PROOF_BYTES, signal)
+      await framed.close(signal).catch(() => undefined)
+      return got
+    } catch (err) {
+      framed.abort(err)
+      throw err
+    }
+  }
+
+  /** Dials a peer by id, teaching the peer store the addresses we were given for it first */
+  async dial(
+    peer: { peerId: string; addrs: Uint8Array[] },
+    protocol: string,
+    signal: AbortSignal
+  ): Promise<Stream> {
+    const peerId = peerIdFromString(peer.peerId)
+    if (peer.addrs.length > 0) {
+      const multiaddrs = peer.addrs.flatMap((bytes) => {
+        try {
+          return [multiaddr(bytes)]
+        } catch {
+          return []
+        }
+      })
+      await this.components.peerStore.merge(peerId, { multiaddrs }).catch(() => undefined)
+    }
+    return this.components.dialProtocol(peerId, protocol, { signal })
+  }
+
+  private sessionFor(jobId: string): WorkerSession {
+    const session = this.sessions.get(jobId)
+    if (session === undefined) throw new TransferError(`no lease here for job ${jobId}`)
+    return session
+  }
+
+  private watchProver(prover: ProverSupervisor): void {
+    if (this.observedProver === prover) return
+    this.observedProver?.removeEventListener('progress', this.onProverProgress)
+    prover.addEventListener('progress', this.onProverProgress)
+    this.observedProver = prover
+  }
+
+  private serveJob(stream: Stream, connection: Connection): void {
+    const framed = new FramedStream(stream)
+    const duplex = streamDuplex(framed, { in: SubmitterFrame, out: PeerFrame }, MAX_JOB_FRAME_BYTES)
+    void this.runJobStream(duplex, connection.remotePeer.toString())
+  }
+
+  /** The first frame must be Reserve; then the session takes the stream over */
+  private async runJobStream(
+    channel: FrameDuplex<SubmitterFrame, PeerFrame>,
+    submitter: string
+  ): Promise<void> {
+    const signal = AbortSignal.timeout(JOB_REPLY_TIMEOUT_MS)
+    let reserve: Reserve | undefined
+    try {
+      reserve = (await channel.read(signal))?.reserve
+    } catch (err) {
+      this.log.debug({ err, peer: submitter }, 'job stream without a valid Reserve')
+      channel.abort(toError(err))
+      return
+    }
+    if (reserve === undefined) {
+      channel.abort(new Error('the first frame of a job stream must be Reserve'))
+      return
+    }
+    const refusal = this.refusal(reserve)
+    if (refusal !== undefined) {
+      await this.refuse(channel, refusal.code, refusal.message, signal)
+      return
+    }
+    const grant = this.init.leases.grant({
+      jobId: reserve.jobId,
+      submitter,
+      units: reserve.units,
+      minUnits: reserve.minUnits,
+      leaseMs: reserve.leaseMs
+    })
+    if (!grant.ok) {
+      await this.refuse(channel, RefuseCode.BUSY, grant.message, signal, grant.free)
+      return
+    }
+    const { lease } = grant
+    const prover = this.init.prover() as ProverSupervisor
+    this.watchProver(prover)
+    const session = new WorkerSession({
+      jobId: reserve.jobId,
+      selfId: this.selfId,
+      lease,
+      program: reserve.program,
+      inputSize: Number(reserve.inputSize),
+      workDir: join(this.init.workRoot, reserve.jobId),
+      inputsFolder: this.init.inputsFolder,
+      prover,
+      channel,
+      fetcher: this,
+      logger: this.init.logger,
+      renewLease: () => this.init.leases.renew(lease.leaseId),
+      onEnd: (reason) => {
+        this.sessions.delete(lease.jobId)
+        this.init.leases.end(lease.leaseId, reason)
+      }
+    })
+    this.sessions.set(reserve.jobId, session)
+    try {
+      await channel.write(
+        { reserved: { leaseId: lease.leaseId, units: lease.units, leaseMs: lease.leaseMs } },
+        signal
+      )
+    } catch (err) {
+      await session.stop(`Reserved not delivered: ${toError(err).message}`)
+      return
+    }
+    await session.run()
+  }
+
+  private refusal(reserve: Reserve): { code: RefuseCode; message: string } | undefined {
+    if (!JOB_ID.test(reserve.jobId))
+      return { code: RefuseCode.BAD_REQUEST, message: 'a job id must be 1-64 of [A-Za-z0-9_-]' }
+    if (this.sessions.has(reserve.jobId))
+      return { code: RefuseCode.BAD_REQUEST, message: `job ${reserve.jobId} already holds a lease here` }
+    if (reserve.leaseMs < 500 || reserve.leaseMs > 600_000)
+      return { code: RefuseCode.BAD_REQUEST, message: 'lease_ms must be in [500, 600000]' }
+    const prover = this.init.prover()
+    if (prover === undefined)
+      return { code: RefuseCode.NO_PROVER, message: 'this peer has no running NPP prover' }
+    const known = prover.info.programs.some((program) => program.id === reserve.program)
+    if (!known)
+      return { code: RefuseCode.UNSUPPORTED_PROGRAM, message: `program ${reserve.program} is not run here` }
+    if (Number(reserve.inputSize) > this.init.maxInputBytes) {
+      return {
+        code: RefuseCode.TOO_LARGE,
+        message: `an input of ${reserve.inputSize} bytes is over this peer's inputs.max_bytes (${this.init.maxInputBytes})`
+      }
+    }
+    return undefined
+  }
+
+  private async refuse(
+    channel: FrameDuplex<SubmitterFrame, PeerFrame>,
+    code: RefuseCode,
+    message: string,
+    signal: AbortSignal,
+    freeUnits = this.init.leases.free()
+  ): Promise<void> {
+    try {
+      await channel.write({ refused: { code, message, freeUnits } }, signal)
+      await channel.close()
+    } catch (err) {
+      channel.abort(toError(err))
+    }
+  }
+
+  private serveInputs(stream: Stream, connection: Connection): void {
+    const framed = new FramedStream(stream)
+    const signal = AbortSignal.timeout(BULK_IDLE_TIMEOUT_MS)
+    void (async () => {
+      try {
+        const header = await framed.read(InputsHeader, MAX_HEADER_BYTES, signal)
+        const session = this.ownedSession(header.jobId, connection)
+        const sink = await session.sliceSink(header)
+        // The deadline for the bytes is the session's: a large slice may take longer than any fixed time
+        await receiveSlice(framed, header, sink, session.signal)
+        await framed.close(AbortSignal.timeout(5_000)).catch(() => undefined)
+      } catch (err) {
+        this.log.warn(
+          { err: toError(err).message, peer: connection.remotePeer.toString() },
+          'input slice refused'
+        )
+        framed.abort(err)
+      }
+    })()
+  }
+
+  private serveHints(stream: Stream, connection: Connection): void {
+    const framed = new FramedStream(stream)
+    void (async () => {
+      try {
+        const start = await framed.read(
+          HintsChunk,
+          MAX_HINTS_CHUNK_BYTES + 256,
+          AbortSignal.timeout(BULK_IDLE_TIMEOUT_MS)
+        )
+        if (start.kind !== HintsKind.START || start.seq !== 0n)
+          throw new TransferError('a hints stream must open with START (seq 0)')
+        const session = this.ownedSession(start.jobId, connection)
+        const sink = await session.hintsSink()
+        await receiveHints(framed, sink, session.signal)
+        await framed.close(AbortSignal.timeout(5_000)).catch(() => undefined)
+      } catch (err) {
+        this.log.warn({ err: toError(err).message, peer: connection.remotePeer.toString() }, 'hints refused')
+        framed.abort(err)
+      }
+    })()
+  }
+
+  private serveProof(stream: Stream, connection: Connection): void {
+    const framed = new FramedStream(stream)
+    const signal = AbortSignal.timeout(BULK_IDLE_TIMEOUT_MS)
+    void (async () => {
+      try {
+        const request = await framed.read(ProofRequest, MAX_HEADER_BYTES, signal)
+        const session = this.sessions.get(request.jobId)
+        let held: HeldProof | undefined = session?.heldProof(request.segment)
+        // The final proof goes to the job's submitter only
+        if (request.segment === undefined && session?.submitter !== connection.remotePeer.toString())
+          held = undefined
+        if (session === undefined || held === undefined) {
+          const what = request.segment === undefined ? 'final proof' : `proof of segment ${request.segment}`
+          await framed.write(
+            {
+              ok: false,
+              message: `no ${what} of job ${request.jobId} here`,
+              size: 0n,
+              sha256: new Uint8Array()
+            },
+            ProofHeader,
+            signal
+          )
+          await framed.close(signal)
+          return
+        }
+        await serveProofFile(framed, held, session.signal)
+      } catch (err) {
+        this.log.debug({ err, peer: connection.remotePeer.toString() }, 'proof request failed')
+        framed.abort(err)
+      }
+    })()
+  }
+
+  /** The session of a job, when the stream comes from that job's submitter */
+  private ownedSession(jobId: string, connection: Connection): WorkerSession {
+    const session = this.sessionFor(jobId)
+    if (session.submitter !== connection.remotePeer.toString()) {
+      throw new TransferError(`peer ${connection.remotePeer.toString()} is not the submitter of job ${jobId}`)
+    }
+    return session
+  }
+}

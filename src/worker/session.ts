@@ -1,0 +1,539 @@
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  type Assign,
+  type FetchProof,
+  FailCode,
+  InputMode,
+  type PeerFrame,
+  type SegmentSpec,
+  type SubmitterFrame
+} from '../../protocols/job/pb/job.js'
+import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
+import type { Logger } from '../log/index.js'
+import type { FrameDuplex } from '../net/frame-duplex.js'
+import { toError } from '../net/framed-stream.js'
+import { ProverRpcError } from '../prover/errors.js'
+import type { ProverSupervisor } from '../prover/supervisor.js'
+import { type InputRef, NppErrorCode, type ProgressNotification, type Segment } from '../prover/types.js'
+import { type ByteSink, type FileSink, hashFileRange, openFileSink, TransferError } from './bulk.js'
+import { resolveInputName } from './inputs-folder.js'
+import type { Lease } from './leases.js'
+
+/** Pulls a proof from the peer that holds it (or from this daemon) into `dest` */
+export interface ProofFetcher {
+  fetchProof(
+    source: { peerId: string; addrs: Uint8Array[] },
+    request: { jobId: string; segment?: number },
+    dest: string,
+    signal: AbortSignal
+  ): Promise<{ size: number; sha256: Uint8Array }>
+}
+
+export interface WorkerSessionInit {
+  jobId: string
+  selfId: string
+  lease: Lease
+  program: string
+  inputSize: number
+  workDir: string
+  inputsFolder: string
+  prover: ProverSupervisor
+  channel: FrameDuplex<SubmitterFrame, PeerFrame>
+  fetcher: ProofFetcher
+  logger: Logger
+  /** Called once, when the session is over, with why */
+  onEnd: (reason: string) => void
+  /** Any frame from the submitter renews the lease */
+  renewLease: () => void
+}
+
+/** A file this session can hand out over the proof protocol */
+export interface HeldProof {
+  path: string
+  size: number
+  sha256: Uint8Array
+}
+
+class Deferred<T> {
+  readonly promise: Promise<T>
+  resolve!: (value: T) => void
+  reject!: (err: Error) => void
+  settled = false
+  constructor() {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = (value) => {
+        this.settled = true
+        resolve(value)
+      }
+      this.reject = (err) => {
+        this.settled = true
+        reject(err)
+      }
+    })
+    // a rejection nobody waits for yet is not an unhandled one: the session reports it through fail()
+    this.promise.catch(() => undefined)
+  }
+}
+
+/** A failure of this peer's share, reported to the submitter as Failed(code, message, segment) */
+export class SessionError extends Error {
+  readonly code: FailCode
+  readonly segment?: number
+  constructor(code: FailCode, message: string, segment?: number) {
+    super(message)
+    this.name = 'SessionError'
+    this.code = code
+    this.segment = segment
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex')
+}
+
+function bytes(text: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.from(text, 'hex'))
+}
+
+function toSegment(spec: SegmentSpec): Segment {
+  return {
+    index: spec.index,
+    startBlock: Number(spec.startBlock),
+    blockCount: Number(spec.blockCount),
+    inputOffset: Number(spec.inputOffset),
+    inputLength: Number(spec.inputLength)
+  }
+}
+
+/** Maps a prover error to what the submitter is told */
+function failureOf(err: unknown, segment?: number): SessionError {
+  if (err instanceof SessionError) return err
+  if (err instanceof TransferError) return new SessionError(FailCode.TRANSFER, err.message, segment)
+  if (err instanceof ProverRpcError) {
+    const data = err.data as { segment?: unknown } | undefined
+    const blamed = typeof data?.segment === 'number' ? data.segment : segment
+    switch (err.code) {
+      case NppErrorCode.PROOF_INVALID:
+        return new SessionError(FailCode.PROOF_INVALID, err.message, blamed)
+      case NppErrorCode.INVALID_HINTS:
+        return new SessionError(FailCode.HINTS, err.message, blamed)
+      case NppErrorCode.IO_ERROR:
+      case NppErrorCode.INVALID_SEGMENT:
+        return new SessionError(FailCode.INPUT, err.message, blamed)
+      case NppErrorCode.CANCELLED:
+        return new SessionError(FailCode.CANCELLED, err.message, blamed)
+      default:
+        return new SessionError(FailCode.PROVER, err.message, blamed)
+    }
+  }
+  const error = toError(err)
+  if (error.name === 'AbortError' || error.name === 'TimeoutError')
+    return new SessionError(FailCode.CANCELLED, error.message, segment)
+  return new SessionError(FailCode.PROVER, error.message, segment)
+}
+
+/**
+ * This peer's share of one job, from the lease to the release: receive the segments' inputs and the hints,
+ * contribute, prove, and — when chosen — aggregate. The submitter drives it with frames; everything bulky
+ * arrives on the side (inputs, hints) or is pulled (proofs) and lives in the job's work folder until Release.
+ */
+export class WorkerSession {
+  readonly jobId: string
+  readonly submitter: string
+  private readonly init: WorkerSessionInit
+  private readonly log: Logger
+  private readonly controller = new AbortController()
+  private readonly assigned = new Deferred<Assign>()
+  private readonly slices = new Map<number, Deferred<void>>()
+  private readonly hints = new Deferred<string>()
+  private readonly challenge = new Deferred<string>()
+  private readonly proofs = new Map<number, HeldProof>()
+  private contributed?: Promise<void>
+  private finalProof?: HeldProof
+  private aggregation?: { contributions: string[]; fetched: Map<number, string>; started: boolean }
+  private sending: Promise<void> = Promise.resolve()
+  private ended = false
+
+  constructor(init: WorkerSessionInit) {
+    this.init = init
+    this.jobId = init.jobId
+    this.submitter = init.lease.submitter
+    this.log = init.logger.child({ component: 'worker', job: init.jobId })
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** Reads the submitter's frames until Release, Cancel or the end of the stream */
+  async run(): Promise<void> {
+    await mkdir(this.init.workDir, { recursive: true })
+    try {
+      for (;;) {
+        const frame = await this.init.channel.read(this.signal)
+        if (frame === undefined) {
+          await this.stop('the submitter closed the job stream')
+          return
+        }
+        this.init.renewLease()
+        if (!this.handle(frame)) return
+      }
+    } catch (err) {
+      if (!this.ended) await this.stop(`job stream failed: ${toError(err).message}`)
+    }
+  }
+
+  /** Sends a frame to the submitter, in order with the others */
+  send(frame: PeerFrame): void {
+    if (this.ended) return
+    this.sending = this.sending
+      .then(async () => this.init.channel.write(frame, this.signal))
+      .catch((err: unknown) => {
+        if (!this.ended) this.log.debug({ err }, 'frame not sent')
+      })
+  }
+
+  /** Prover progress for this job, relayed to the submitter */
+  onProgress(progress: ProgressNotification): void {
+    if (progress.phase !== 'prove' && progress.phase !== 'contribute' && progress.phase !== 'aggregate')
+      return
+    this.send({
+      progress: {
+        phase: progress.phase,
+        segment: progress.segment ?? 0,
+        done: progress.done,
+        total: progress.total
+      }
+    })
+  }
+
+  /** A file sink for one segment's input slice, checked against the assignment (the inputs protocol) */
+  async sliceSink(header: InputsHeader): Promise<FileSink> {
+    const assign = await this.assignedWithin(10_000)
+    if (header.jobId !== this.jobId) throw new TransferError('the slice is for another job')
+    if (assign.inputMode !== InputMode.DATA) throw new TransferError('this job reads its input in path mode')
+    const spec = assign.segments.find((segment) => segment.index === header.segment)
+    if (spec === undefined) throw new TransferError(`segment ${header.segment} is not assigned to this peer`)
+    if (
+      header.offset !== spec.inputOffset ||
+      header.length !== spec.inputLength ||
+      Number(header.total) !== this.init.inputSize ||
+      hex(header.sha256) !== hex(spec.inputSha256)
+    ) {
+      throw new TransferError(`the slice header does not match segment ${spec.index}'s assignment`)
+    }
+    const slice = this.slices.get(spec.index)
+    if (slice?.settled === true) throw new TransferError(`segment ${spec.index}'s slice is already here`)
+    const sink = await openFileSink({
+      path: this.slicePath(spec.index),
+      resume: true,
+      maxBytes: Number(spec.inputLength)
+    })
+    return {
+      ...sink,
+      finish: async (total, sha256, signal) => {
+        await sink.finish(total, sha256, signal)
+        slice?.resolve()
+      }
+    }
+  }
+
+  /** A file sink for the job's hints (the hints protocol) */
+  async hintsSink(): Promise<ByteSink> {
+    const assign = await this.assignedWithin(10_000)
+    if (!assign.hints) throw new TransferError('this job has no hints')
+    if (this.hints.settled) throw new TransferError('the hints are already here')
+    const path = join(this.init.workDir, 'hints')
+    const sink = await openFileSink({ path })
+    return {
+      ...sink,
+      finish: async (total, sha256, signal) => {
+        await sink.finish(total, sha256, signal)
+        this.hints.resolve(path)
+      }
+    }
+  }
+
+  /** A proof this session can hand out: a segment it proved, or the final proof it aggregated */
+  heldProof(segment?: number): HeldProof | undefined {
+    return segment === undefined ? this.finalProof : this.proofs.get(segment)
+  }
+
+  /** Ends the session: stops the native work, frees the work folder; the lease ends with it */
+  async stop(reason: string): Promise<void> {
+    if (this.ended) return
+    this.ended = true
+    this.log.info({ reason }, 'job session ended')
+    this.controller.abort(new SessionError(FailCode.CANCELLED, reason))
+    await this.init.prover.cancel(this.jobId).catch(() => undefined)
+    await this.init.channel.close().catch(() => undefined)
+    await rm(this.init.workDir, { recursive: true, force: true }).catch(() => undefined)
+    this.init.onEnd(reason)
+  }
+
+  /** false when the session is over */
+  private handle(frame: SubmitterFrame): boolean {
+    if (frame.assign !== undefined) this.onAssign(frame.assign)
+    else if (frame.challenge !== undefined) this.onChallenge(hex(frame.challenge.challenge))
+    else if (frame.aggregate !== undefined) this.onAggregate(frame.aggregate.contributions.map(hex))
+    else if (frame.fetch !== undefined) this.onFetch(frame.fetch)
+    else if (frame.cancel !== undefined) {
+      void this.stop(`cancelled by the submitter: ${frame.cancel.reason}`)
+      return false
+    } else if (frame.release !== undefined) {
+      void this.stop('released')
+      return false
+    } else if (frame.reserve !== undefined) {
+      this.fail(new SessionError(FailCode.PROTOCOL, 'a second Reserve on one job stream'))
+    }
+    // KeepAlive only renews the lease
+    return true
+  }
+
+  private onAssign(assign: Assign): void {
+    if (this.assigned.settled) {
+      this.fail(new SessionError(FailCode.PROTOCOL, 'a second Assign on one job stream'))
+      return
+    }
+    const problem = this.checkAssign(assign)
+    if (problem !== undefined) {
+      this.fail(new SessionError(FailCode.PROTOCOL, problem))
+      return
+    }
+    for (const spec of assign.segments) this.slices.set(spec.index, new Deferred<void>())
+    this.assigned.resolve(assign)
+    this.contributed = this.contributeAll(assign).catch((err: unknown) => {
+      this.fail(failureOf(err))
+      throw err
+    })
+    this.contributed.catch(() => undefined)
+  }
+
+  private checkAssign(assign: Assign): string | undefined {
+    if (Number(assign.inputSize) !== this.init.inputSize)
+      return 'Assign names another input size than Reserve'
+    if (assign.segments.length === 0) return 'Assign has no segment'
+    const seen = new Set<number>()
+    for (const spec of assign.segments) {
+      if (seen.has(spec.index)) return `segment ${spec.index} is assigned twice`
+      seen.add(spec.index)
+      if (spec.inputOffset + spec.inputLength > assign.inputSize)
+        return `segment ${spec.index} lies outside the input`
+      if (spec.inputSha256.byteLength !== 32) return `segment ${spec.index} has no SHA-256`
+    }
+    if (assign.inputMode === InputMode.PATH && assign.inputName === '')
+      return 'path mode without an input name'
+    return undefined
+  }
+
+  private async contributeAll(assign: Assign): Promise<void> {
+    const { prover, program, inputSize } = this.init
+    const pathInput = assign.inputMode === InputMode.PATH ? await this.resolvePathInput(assign) : undefined
+    const hints = assign.hints ? await this.waitFor(this.hints.promise) : undefined
+    for (const spec of assign.segments) {
+      const input = pathInput ?? (await this.sliceInput(spec))
+      if (pathInput !== undefined) await this.checkSlice(pathInput, spec, assign.inputName)
+      const segment = toSegment(spec)
+      const { contribution } = await prover.contribute(
+        { job: this.jobId, program, inputSize, segment, input, hints },
+        { signal: this.signal }
+      )
+      this.send({ contribution: { segment: spec.index, contribution: bytes(contribution) } })
+    }
+  }
+
+  private async resolvePathInput(assign: Assign): Promise<InputRef> {
+    try {
+      const file = await resolveInputName(this.init.inputsFolder, assign.inputName)
+      if (file.size !== this.init.inputSize) {
+        throw new SessionError(
+          FailCode.INPUT,
+          `input "${assign.inputName}" here has ${file.size} bytes, the submitter's has ${this.init.inputSize}`
+        )
+      }
+      return { path: file.path, offset: 0 }
+    } catch (err) {
+      if (err instanceof SessionError) throw err
+      throw new SessionError(FailCode.INPUT, toError(err).message)
+    }
+  }
+
+  /** Path mode: this peer's copy of the input must hold the same bytes as the submitter's */
+  private async checkSlice(input: InputRef, spec: SegmentSpec, name: string): Promise<void> {
+    const start = Number(spec.inputOffset)
+    const digest = await hashFileRange(input.path, start, start + Number(spec.inputLength))
+    if (hex(digest) !== hex(spec.inputSha256)) {
+      throw new SessionError(
+        FailCode.INPUT,
+        `input "${name}" here differs from the submitter's in segment ${spec.index} (bytes ${start}+${spec.inputLength})`,
+        spec.index
+      )
+    }
+  }
+
+  private async sliceInput(spec: SegmentSpec): Promise<InputRef> {
+    const slice = this.slices.get(spec.index)
+    if (slice !== undefined) await this.waitFor(slice.promise)
+    return { path: this.slicePath(spec.index), offset: Number(spec.inputOffset) }
+  }
+
+  private onChallenge(challenge: string): void {
+    if (this.challenge.settled) {
+      this.fail(new SessionError(FailCode.PROTOCOL, 'a second Challenge'))
+      return
+    }
+    if (!/^[0-9a-f]{64}$/.test(challenge)) {
+      this.fail(new SessionError(FailCode.PROTOCOL, 'the challenge is not 32 bytes'))
+      return
+    }
+    this.challenge.resolve(challenge)
+    this.proveAll(challenge).catch((err: unknown) => this.fail(failureOf(err)))
+  }
+
+  private async proveAll(challenge: string): Promise<void> {
+    const assign = await this.waitFor(this.assigned.promise)
+    await this.waitFor(this.contributed ?? Promise.resolve())
+    const pathInput = assign.inputMode === InputMode.PATH ? await this.resolvePathInput(assign) : undefined
+    const hints = assign.hints ? await this.waitFor(this.hints.promise) : undefined
+    const { prover, program, inputSize } = this.init
+    for (const spec of assign.segments) {
+      const out = join(this.init.workDir, `proof-${spec.index}`)
+      const input = pathInput ?? (await this.sliceInput(spec))
+      try {
+        const result = await prover.prove(
+          { job: this.jobId, program, inputSize, segment: toSegment(spec), input, hints, challenge, out },
+          { signal: this.signal }
+        )
+        const sha256 = bytes(result.sha256)
+        this.proofs.set(spec.index, { path: out, size: result.size, sha256 })
+        this.send({
+          proved: {
+            segment: spec.index,
+            size: BigInt(result.size),
+            sha256,
+            millis: Math.min(result.millis, 2 ** 32 - 1)
+          }
+        })
+      } catch (err) {
+        throw failureOf(err, spec.index)
+      }
+    }
+  }
+
+  private onAggregate(contributions: string[]): void {
+    if (this.aggregation !== undefined) {
+      this.fail(new SessionError(FailCode.PROTOCOL, 'a second AggregateRole'))
+      return
+    }
+    if (contributions.length === 0 || !this.challenge.settled) {
+      this.fail(
+        new SessionError(FailCode.PROTOCOL, 'AggregateRole before the challenge, or without contributions')
+      )
+      return
+    }
+    this.aggregation = { contributions, fetched: new Map(), started: false }
+    this.log.info({ segments: contributions.length }, 'aggregating')
+  }
+
+  private onFetch(fetch: FetchProof): void {
+    const aggregation = this.aggregation
+    if (aggregation === undefined || fetch.segment >= aggregation.contributions.length) {
+      this.fail(new SessionError(FailCode.PROTOCOL, `FetchProof for segment ${fetch.segment} out of place`))
+      return
+    }
+    this.fetchOne(aggregation, fetch)
+      .then(async () => this.aggregateWhenComplete(aggregation))
+      .catch((err: unknown) => this.fail(failureOf(err, fetch.segment)))
+  }
+
+  private async fetchOne(
+    aggregation: NonNullable<WorkerSession['aggregation']>,
+    fetch: FetchProof
+  ): Promise<void> {
+    if (fetch.peerId === this.init.selfId) {
+      // Our own segment: use the file where it is (after waiting for its proof if the frame came early)
+      const own = this.proofs.get(fetch.segment)
+      if (own === undefined)
+        throw new SessionError(FailCode.PROTOCOL, `segment ${fetch.segment} is not proved here`)
+      aggregation.fetched.set(fetch.segment, own.path)
+      return
+    }
+    const dest = join(this.init.workDir, `fetched-${fetch.segment}`)
+    const got = await this.init.fetcher.fetchProof(
+      { peerId: fetch.peerId, addrs: fetch.addrs },
+      { jobId: this.jobId, segment: fetch.segment },
+      dest,
+      this.signal
+    )
+    if (hex(got.sha256) !== hex(fetch.sha256)) {
+      throw new SessionError(
+        FailCode.TRANSFER,
+        `segment ${fetch.segment}'s proof is not the one its peer reported`,
+        fetch.segment
+      )
+    }
+    aggregation.fetched.set(fetch.segment, dest)
+  }
+
+  private async aggregateWhenComplete(aggregation: NonNullable<WorkerSession['aggregation']>): Promise<void> {
+    if (aggregation.started || aggregation.fetched.size < aggregation.contributions.length) return
+    aggregation.started = true
+    const challenge = await this.waitFor(this.challenge.promise)
+    const out = join(this.init.workDir, 'final')
+    const proofs = aggregation.contributions.map((_, index) => aggregation.fetched.get(index) as string)
+    const result = await this.init.prover.aggregate(
+      {
+        job: this.jobId,
+        program: this.init.program,
+        inputSize: this.init.inputSize,
+        challenge,
+        contributions: aggregation.contributions,
+        proofs,
+        out
+      },
+      { signal: this.signal }
+    )
+    const sha256 = bytes(result.sha256)
+    this.finalProof = { path: out, size: result.size, sha256 }
+    this.send({
+      final: { digest: bytes(result.digest), size: BigInt(result.size), sha256, segments: result.segments }
+    })
+  }
+
+  private fail(error: SessionError): void {
+    if (this.ended) return
+    this.log.warn(
+      { code: FailCode[error.code], segment: error.segment, err: error.message },
+      'job share failed'
+    )
+    this.send({ failed: { code: error.code, message: error.message, segment: error.segment } })
+  }
+
+  private slicePath(index: number): string {
+    return join(this.init.workDir, `slice-${index}`)
+  }
+
+  private async assignedWithin(ms: number): Promise<Assign> {
+    return this.waitFor(this.assigned.promise, AbortSignal.any([this.signal, AbortSignal.timeout(ms)]))
+  }
+
+  /** A promise, given up when the session ends (or the signal fires) */
+  private async waitFor<T>(promise: Promise<T>, signal: AbortSignal = this.signal): Promise<T> {
+    signal.throwIfAborted()
+    return await new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(toError(signal.reason))
+      signal.addEventListener('abort', onAbort, { once: true })
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort)
+          resolve(value)
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort)
+          reject(toError(err))
+        }
+      )
+    })
+  }
+}
