@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers'
 import { PROOFMESH_VERSION } from '../src/version.js'
 import { configCommand } from './commands/config.js'
 import { daemonCommand } from './commands/daemon.js'
+import { demoCommand } from './commands/demo.js'
 import { cancelCommand, jobCommand, jobsCommand } from './commands/jobs.js'
 import { peersCommand } from './commands/peers.js'
 import { proveCommand } from './commands/prove.js'
@@ -30,6 +31,7 @@ await yargs(hideBin(process.argv))
   .command(configCommand)
   .command(swarmKeyCommand)
   .command(testnetCommand)
+  .command(demoCommand)
   .demandCommand(1, 'Name a command; `proofmesh --help` lists them.')
   .strict()
   .version(PROOFMESH_VERSION)

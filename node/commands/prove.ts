@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { access, constants, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import type { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CommandModule } from 'yargs'
 import { loadConfig, parseDuration } from '../../src/config/index.js'
@@ -196,6 +195,11 @@ export function redrawText(previousLines: number, lines: string[]): string {
   return text
 }
 
+/** Where followJob writes: process.stdout and process.stderr, or anything with a write(text) */
+export interface TextOutput {
+  write(text: string): unknown
+}
+
 export interface FollowOptions {
   json: boolean
   /** Download the final proof here */
@@ -203,8 +207,8 @@ export interface FollowOptions {
   /** Draw the live view (stderr is a terminal) instead of one line per event */
   tty: boolean
   columns?: number
-  stdout: Writable
-  stderr: Writable
+  stdout: TextOutput
+  stderr: TextOutput
   /** How often the live view redraws and refreshes the record */
   redrawMs?: number
 }

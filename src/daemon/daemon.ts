@@ -199,7 +199,8 @@ export class Daemon implements Startable, ApiBackend {
       prover: supervisor,
       workRoot: join(config.dataDir, 'work'),
       inputsFolder: this.inputsFolder,
-      maxInputBytes: config.inputs.maxBytes
+      maxInputBytes: config.inputs.maxBytes,
+      metricsRegistry: this.registry
     })
     const startedAt = Date.now()
     this.jobService = new JobService({

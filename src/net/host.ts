@@ -9,7 +9,7 @@ import { type Ping, ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
+import { yamux, type YamuxMuxerInit } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
@@ -39,6 +39,8 @@ export interface HostInit {
   logger: Logger
   /** Each host registers its metrics here; none = no metrics (several hosts in one process share nothing) */
   metricsRegistry?: Registry
+  /** Stream muxer settings (windows, message size); none = @libp2p/yamux's defaults (test/bench/inputs-throughput) */
+  yamux?: YamuxMuxerInit
 }
 
 export const hostDefaults = {
@@ -106,7 +108,7 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux(init.yamux)],
     ...(init.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.swarmKey }) }),
     // libp2p waits a second before dialling the bootstrap list by default; a node is useless until it joins
     peerDiscovery:

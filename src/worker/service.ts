@@ -6,6 +6,7 @@ import { HintsChunk, HintsKind } from '../../protocols/hints/pb/hints.js'
 import { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { PeerFrame, RefuseCode, type Reserve, SubmitterFrame } from '../../protocols/job/pb/job.js'
 import { ProofHeader, ProofRequest } from '../../protocols/proof/pb/proof.js'
+import { Counter, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
 import { type FrameDuplex, memoryDuplexPair, streamDuplex } from '../net/frame-duplex.js'
 import { FramedStream, toError } from '../net/framed-stream.js'
@@ -57,6 +58,7 @@ export interface WorkerComponents {
 
 export interface WorkerServiceInit {
   logger: Logger
+  metricsRegistry?: Registry
   leases: LeaseBook
   /** The native prover; undefined = this peer takes no work */
   prover: () => ProverSupervisor | undefined
@@ -86,11 +88,34 @@ export class WorkerService implements Startable, ProofFetcher {
     void this.sessions.get(event.detail.jobId)?.stop('lease expired')
   }
   private observedProver?: ProverSupervisor
+  private readonly bytesIn?: Counter<'kind'>
 
   constructor(components: WorkerComponents, init: WorkerServiceInit) {
     this.components = components
     this.init = init
     this.log = init.logger.child({ component: 'worker' })
+    this.bytesIn =
+      init.metricsRegistry === undefined
+        ? undefined
+        : new Counter({
+            name: 'proofmesh_worker_bytes_in_total',
+            help: 'Bytes this peer received for jobs it works on, by kind (input slices, hints, proofs)',
+            labelNames: ['kind'],
+            registers: [init.metricsRegistry]
+          })
+  }
+
+  /** A sink that counts what goes through it on this peer */
+  private counted<T extends ByteSink>(sink: T, kind: 'input' | 'hints' | 'proof'): T {
+    const counter = this.bytesIn
+    if (counter === undefined) return sink
+    return {
+      ...sink,
+      write: async (chunk, signal) => {
+        counter.inc({ kind }, chunk.byteLength)
+        await sink.write(chunk, signal)
+      }
+    }
   }
 
   get selfId(): string {
@@ -178,7 +203,7 @@ export class WorkerService implements Startable, ProofFetcher {
     const framed = new FramedStream(stream)
     try {
       await framed.write({ jobId: request.jobId, segment: request.segment }, ProofRequest, signal)
-      const got = await receiveProof(framed, sink, MAX_PROOF_BYTES, signal)
+      const got = await receiveProof(framed, this.counted(sink, 'proof'), MAX_PROOF_BYTES, signal)
       await framed.close(signal).catch(() => undefined)
       return got
     } catch (err) {
@@ -338,7 +363,7 @@ export class WorkerService implements Startable, ProofFetcher {
       try {
         const header = await framed.read(InputsHeader, MAX_HEADER_BYTES, signal)
         const session = this.ownedSession(header.jobId, connection)
-        const sink = await session.sliceSink(header)
+        const sink = this.counted(await session.sliceSink(header), 'input')
         // The deadline for the bytes is the session's: a large slice may take longer than any fixed time
         await receiveSlice(framed, header, sink, session.signal)
         await framed.close(AbortSignal.timeout(5_000)).catch(() => undefined)
@@ -364,7 +389,7 @@ export class WorkerService implements Startable, ProofFetcher {
         if (start.kind !== HintsKind.START || start.seq !== 0n)
           throw new TransferError('a hints stream must open with START (seq 0)')
         const session = this.ownedSession(start.jobId, connection)
-        const sink = await session.hintsSink()
+        const sink = this.counted(await session.hintsSink(), 'hints')
         await receiveHints(framed, sink, session.signal)
         await framed.close(AbortSignal.timeout(5_000)).catch(() => undefined)
       } catch (err) {

@@ -6,7 +6,10 @@ const defaults = { timeoutMs: 3_600_000 }
 const minimal = { inputMode: 'data', input: '/data/block-1.bin', computeCapacity: 8 }
 
 /** parseJobRequest expecting a JobRequestError; returns it */
-function refused(body: unknown, options: { timeoutMs: number; programs?: string[] } = defaults): JobRequestError {
+function refused(
+  body: unknown,
+  options: { timeoutMs: number; programs?: string[] } = defaults
+): JobRequestError {
   try {
     parseJobRequest(body, options)
   } catch (err) {
@@ -76,7 +79,10 @@ describe('parseJobRequest', () => {
   })
 
   it('defaults the data id to the input file name, cut to 128 characters', () => {
-    assert.equal(parseJobRequest({ ...minimal, inputMode: 'path', input: 'a/b/c.bin' }, defaults).dataId, 'c.bin')
+    assert.equal(
+      parseJobRequest({ ...minimal, inputMode: 'path', input: 'a/b/c.bin' }, defaults).dataId,
+      'c.bin'
+    )
     const long = `/data/${'x'.repeat(200)}`
     assert.equal(parseJobRequest({ ...minimal, input: long }, defaults).dataId, 'x'.repeat(128))
     assert.equal(refused({ ...minimal, dataId: 'y'.repeat(129) }).field, 'dataId')
@@ -120,10 +126,13 @@ describe('parseJobRequest', () => {
   })
 
   it('checks the hints source', () => {
-    assert.deepEqual(parseJobRequest({ ...minimal, hints: { kind: 'file', path: '/h.bin' } }, defaults).hints, {
-      kind: 'file',
-      path: '/h.bin'
-    })
+    assert.deepEqual(
+      parseJobRequest({ ...minimal, hints: { kind: 'file', path: '/h.bin' } }, defaults).hints,
+      {
+        kind: 'file',
+        path: '/h.bin'
+      }
+    )
     assert.equal(refused({ ...minimal, hints: { kind: 'pipe', path: '/h' } }).field, 'hints.kind')
     assert.equal(refused({ ...minimal, hints: { kind: 'file', path: 'h.bin' } }).field, 'hints.path')
     assert.equal(refused({ ...minimal, hints: '/h.bin' }).field, 'hints')
@@ -154,7 +163,10 @@ describe('parseJobRequest', () => {
 
   it('takes an http(s) webhook URL or none', () => {
     assert.equal(parseJobRequest({ ...minimal, webhookUrl: '' }, defaults).webhookUrl, '')
-    assert.equal(parseJobRequest({ ...minimal, webhookUrl: 'http://h:8080/x' }, defaults).webhookUrl, 'http://h:8080/x')
+    assert.equal(
+      parseJobRequest({ ...minimal, webhookUrl: 'http://h:8080/x' }, defaults).webhookUrl,
+      'http://h:8080/x'
+    )
     for (const webhookUrl of ['ftp://h/x', 'hooks.example.org', 'http://', 'http://a b', 3]) {
       assert.equal(refused({ ...minimal, webhookUrl }).field, 'webhookUrl', String(webhookUrl))
     }
