@@ -1,3 +1,4 @@
+import { formatDuration } from '../src/config/index.js'
 import type { PeerRow } from '../src/daemon/daemon.js'
 import type { StatusJson } from '../src/daemon/status-json.js'
 import {
@@ -133,6 +134,10 @@ export function formatBytes(bytes: number): string {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`
 }
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}
+
 function cut(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, Math.max(0, max - 1))}\u2026` : text
 }
@@ -187,7 +192,7 @@ function describeRequest(request: JobRequest): string[] {
       : `${request.computeCapacity} units (at least ${request.minimalComputeCapacity})`
   const lines = [
     `${request.program}, ${request.inputMode === 'data' ? 'data' : 'path'} ${request.input}`,
-    `${units}, priority ${request.priority}, timeout ${formatDurationShort(request.timeoutMs)}, ${
+    `${units}, priority ${request.priority}, timeout ${formatDuration(request.timeoutMs)}, ${
       request.saveProof ? 'proof saved' : 'proof not saved'
     }`
   ]
@@ -280,7 +285,7 @@ export function formatJobDetail(record: JobRecord, now = Date.now()): string {
     const { usefulBlocks, paddedBlocks } = record.fill
     rows.push([
       'trace fill',
-      `${usefulBlocks} of ${paddedBlocks} blocks hold input (${Math.round((100 * usefulBlocks) / paddedBlocks)}%)`
+      `${usefulBlocks} of ${paddedBlocks} blocks hold input (${((100 * usefulBlocks) / paddedBlocks).toFixed(1)}%)`
     ])
   }
   if (record.challenge !== undefined) rows.push(['challenge', record.challenge])
@@ -316,9 +321,10 @@ export function formatJobSummary(record: JobRecord, savedTo?: string, now = Date
   })
   const peers = record.peers.map((peer) => {
     const segments = record.segments.filter((segment) => segment.peerId === peer.peerId).length
-    return `${shortPeerId(peer.peerId)}${peer.local ? ' (local)' : ''}: ${peer.units} units, ${segments} segment${
-      segments === 1 ? '' : 's'
-    }, ${formatBytes(peer.bytesSent)} sent`
+    return `${shortPeerId(peer.peerId)}${peer.local ? ' (local)' : ''}: ${plural(peer.units, 'unit')}, ${plural(
+      segments,
+      'segment'
+    )}, ${formatBytes(peer.bytesSent)} sent`
   })
   const rows: [string, string | string[]][] = [
     ['job', `${record.id} ${record.state} in ${formatDurationShort(jobElapsed(record, now))}`],
@@ -337,7 +343,9 @@ export function formatJobSummary(record: JobRecord, savedTo?: string, now = Date
     ['phases', phases.length === 0 ? '-' : phases.join(', ')],
     [
       'peers',
-      peers.length === 0 ? '-' : [`${peers.length} peers, ${record.segments.length} segments`, ...peers]
+      peers.length === 0
+        ? '-'
+        : [`${plural(peers.length, 'peer')}, ${plural(record.segments.length, 'segment')}`, ...peers]
     ],
     ['bytes sent', formatBytes(record.bytesOut)]
   )
@@ -354,6 +362,7 @@ export function formatEventLine(event: JobEvent, startedAt: number): string {
       break
     case 'progress':
       parts.push(event.phase ?? 'progress')
+      if (event.segment !== undefined) parts.push(`segment ${event.segment}`)
       if (event.done !== undefined && event.total !== undefined) parts.push(`${event.done}/${event.total}`)
       break
     case 'peer':
@@ -383,7 +392,15 @@ interface SegmentView {
   label: string
   since: number
   proveMillis?: number
+  /** The last progress report of the segment's current step */
+  step?: { phase: JobPhase; done: number; total: number }
 }
+
+/** Segment states after which a segment has nothing left to report */
+const SEGMENT_DONE = new Set(['proved', 'failed'])
+
+/** Progress counts with no segment are the phase's own; a segment's are kept per segment and summed */
+const WHOLE_PHASE = -1
 
 /**
  * The live view of `prove --wait` on a terminal: a header, one line per phase (state, elapsed, a bar for the
@@ -396,7 +413,7 @@ export class JobProgress {
   private createdAt: number | undefined
   private finishedAt: number | undefined
   private readonly phases: Partial<Record<JobPhase, PhaseTiming>> = {}
-  private readonly counts = new Map<JobPhase, { done: number; total: number }>()
+  private readonly counts = new Map<JobPhase, Map<number, { done: number; total: number }>>()
   private readonly segments = new Map<number, SegmentView>()
 
   constructor(jobId: string) {
@@ -419,11 +436,24 @@ export class JobProgress {
         if (isTerminal(event.state)) this.finishedAt = event.at
         break
       }
-      case 'progress':
-        if (event.phase !== undefined && event.total !== undefined) {
-          this.counts.set(event.phase, { done: event.done ?? 0, total: event.total })
+      case 'progress': {
+        if (event.phase === undefined || event.total === undefined) break
+        const count = { done: event.done ?? 0, total: event.total }
+        const counts = this.counts.get(event.phase) ?? new Map<number, { done: number; total: number }>()
+        counts.set(event.segment ?? WHOLE_PHASE, count)
+        this.counts.set(event.phase, counts)
+        if (event.segment !== undefined) {
+          const previous = this.segments.get(event.segment)
+          this.segments.set(event.segment, {
+            label: 'assigned',
+            since: event.at,
+            ...previous,
+            peer: event.peer ?? previous?.peer,
+            step: { phase: event.phase, ...count }
+          })
         }
         break
+      }
       case 'segment': {
         if (event.segment === undefined) break
         const previous = this.segments.get(event.segment)
@@ -451,6 +481,7 @@ export class JobProgress {
     for (const segment of record.segments) {
       const previous = this.segments.get(segment.index)
       this.segments.set(segment.index, {
+        ...previous,
         peer: segment.peerId,
         label: segment.state,
         since: previous?.since ?? record.phases.contribute?.startedAt ?? record.updatedAt,
@@ -459,8 +490,23 @@ export class JobProgress {
     }
   }
 
+  /** The phase's progress: its own count, or the sum over its segments */
+  private phaseCount(phase: JobPhase): { done: number; total: number } | undefined {
+    const counts = this.counts.get(phase)
+    if (counts === undefined) return undefined
+    const own = counts.get(WHOLE_PHASE)
+    if (own !== undefined) return own
+    let done = 0
+    let total = 0
+    for (const count of counts.values()) {
+      done += count.done
+      total += count.total
+    }
+    return { done, total }
+  }
+
   /** The view at `now`, each line cut to `columns` so none wraps (which would break redrawing in place) */
-  lines(now: number, columns = 100): string[] {
+  lines(now: number, columns?: number): string[] {
     const end = this.finishedAt ?? now
     const elapsed = this.createdAt === undefined ? '' : formatDurationShort(Math.max(0, end - this.createdAt))
     const lines = [`job ${this.jobId}  ${this.state ?? 'submitted'}  ${elapsed}`]
@@ -473,7 +519,7 @@ export class JobProgress {
       const running = timing.endedAt === undefined && this.finishedAt === undefined
       const ms = Math.max(0, (timing.endedAt ?? end) - timing.startedAt)
       let line = `  ${phase.padEnd(10)}  ${(running ? 'running' : 'done').padEnd(7)}  ${formatDurationShort(ms).padStart(6)}`
-      const count = this.counts.get(phase)
+      const count = this.phaseCount(phase)
       if (running && count !== undefined) {
         line += `  ${progressBar(count.done, count.total)} ${count.done}/${count.total}`
       }
@@ -481,10 +527,15 @@ export class JobProgress {
     }
     for (const [index, segment] of [...this.segments].sort(([a], [b]) => a - b)) {
       const ms = segment.proveMillis ?? Math.max(0, (this.finishedAt ?? now) - segment.since)
+      const step =
+        segment.step === undefined || SEGMENT_DONE.has(segment.label) || this.finishedAt !== undefined
+          ? ''
+          : `  ${segment.step.phase} ${segment.step.done}/${segment.step.total}`
       lines.push(
-        `  segment ${String(index).padEnd(4)}  ${(segment.peer === undefined ? '-' : shortPeerId(segment.peer)).padEnd(9)}  ${segment.label.padEnd(11)}  ${formatDurationShort(ms).padStart(6)}`
+        `  segment ${String(index).padEnd(4)}  ${(segment.peer === undefined ? '-' : shortPeerId(segment.peer)).padEnd(9)}  ${segment.label.padEnd(11)}  ${formatDurationShort(ms).padStart(6)}${step}`
       )
     }
-    return lines.map((line) => cut(line, Math.max(20, columns - 1)))
+    const width = columns !== undefined && columns > 0 ? columns : 100
+    return lines.map((line) => cut(line, Math.max(20, width - 1)))
   }
 }

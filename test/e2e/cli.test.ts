@@ -1,35 +1,11 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { LocalNetwork } from '../../src/testnet/local-network.js'
-
-const CLI = fileURLToPath(new URL('../../node/cli.js', import.meta.url))
-const exec = promisify(execFile)
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function proofmesh(args: string[], timeoutMs = 60_000): Promise<Run> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], {
-      timeout: timeoutMs,
-      env: { ...process.env, PROOFMESH_CONFIG: '' }
-    })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const failed = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' }
-  }
-}
+import { proofmesh } from '../helpers/cli.js'
 
 describe('the proofmesh command line', () => {
   let scratch: string

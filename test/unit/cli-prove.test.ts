@@ -250,6 +250,10 @@ describe('prove --wait: progress and summary', () => {
       '[   +2.0s] prove 3/8'
     )
     assert.equal(
+      formatEventLine(at(2, { type: 'progress', phase: 'prove', segment: 1, done: 3, total: 8 }), 10_000),
+      '[   +2.0s] prove segment 1 3/8'
+    )
+    assert.equal(
       formatEventLine(at(3, { type: 'segment', segment: 2, peer: PEER_B, message: 'proved' }), 10_000),
       `[   +3.0s] segment 2 on ${shortPeerId(PEER_B)} proved`
     )
@@ -259,6 +263,38 @@ describe('prove --wait: progress and summary', () => {
     )
     assert.equal(formatEventLine(at(5, { message: 'hello' }), 10_000), '[   +5.0s] log hello')
     assert.equal(shortPeerId(PEER_A), '\u2026aaaaAAAA')
+  })
+
+  it('sums the progress of a phase over its segments', () => {
+    const view = new JobProgress('job42')
+    view.apply({ jobId: 'job42', seq: 1, at: 0, type: 'state', state: 'contributing' })
+    for (const [seq, segment, done] of [
+      [2, 0, 2],
+      [3, 1, 1],
+      [4, 2, 0]
+    ] as const) {
+      view.apply({
+        jobId: 'job42',
+        seq,
+        at: seq,
+        type: 'progress',
+        phase: 'contribute',
+        segment,
+        done,
+        total: 2
+      })
+    }
+    assert.match(view.lines(10)[4] ?? '', /contribute +running .*\] 3\/6$/)
+    assert.match(view.lines(10)[8] ?? '', /segment 0 .* contribute 2\/2$/)
+    // A record refresh keeps what the events said about the running step
+    const record = sampleRecord({ state: 'contributing', finishedAt: undefined })
+    record.segments = record.segments.map((segment) => ({
+      ...segment,
+      state: 'assigned',
+      proveMillis: undefined
+    }))
+    view.update(record)
+    assert.match(view.lines(10)[9] ?? '', /segment 1 .*assigned .* contribute 1\/2$/)
   })
 
   it('draws a bar', () => {
@@ -278,6 +314,7 @@ describe('prove --wait: progress and summary', () => {
     event(4, 2_100, { type: 'segment', segment: 1, peer: PEER_B, message: 'assigned' })
     event(5, 2_200, { type: 'segment', segment: 0, peer: PEER_A, message: 'proved' })
     event(6, 2_300, { type: 'progress', phase: 'prove', done: 1, total: 2 })
+    event(7, 2_400, { type: 'progress', phase: 'prove', segment: 1, done: 1, total: 4 })
     const lines = view.lines(4_000)
     assert.equal(lines[0], 'job job42  proving  3.0s')
     assert.match(lines[1] ?? '', /^ {2}queue +done +500ms$/)
@@ -285,7 +322,7 @@ describe('prove --wait: progress and summary', () => {
     assert.match(lines[3] ?? '', /^ {2}plan +done +500ms$/)
     assert.match(lines[5] ?? '', /^ {2}prove +running +2\.0s {2}\[#{10}-{10}\] 1\/2$/)
     assert.match(lines[8] ?? '', /^ {2}segment 0 +…aaaaAAAA +proved +1\.8s$/)
-    assert.match(lines[9] ?? '', /^ {2}segment 1 +…bbbbBBBB +assigned +1\.9s$/)
+    assert.match(lines[9] ?? '', /^ {2}segment 1 +…bbbbBBBB +assigned +1\.9s {2}prove 1\/4$/)
     assert.equal(lines.length, 10)
     // The record wins: segment states and prove times from the engine
     view.update(sampleRecord())
@@ -293,6 +330,7 @@ describe('prove --wait: progress and summary', () => {
     assert.equal(done[0], 'job job42  succeeded  12.0s')
     assert.match(done[5] ?? '', /^ {2}prove +done +8\.0s$/)
     assert.match(done[10] ?? '', /^ {2}segment 2 +…bbbbBBBB +proved +1\.5s$/)
+    assert.match(done[9] ?? '', /^ {2}segment 1 +…aaaaAAAA +proved +1\.5s$/)
     assert.ok(view.lines(99_000, 30).every((line) => line.length <= 29))
   })
 
@@ -331,7 +369,7 @@ describe('prove --wait: progress and summary', () => {
       /^state +failed in 12\.0s$/m,
       /^waiting for +needs 8 units, 4 free$/m,
       /^request +rescue-sponge, data \/data\/in.bin$/m,
-      /^ +8 units \(at least 4\), priority 0, timeout 10m0s, proof saved$/m,
+      /^ +8 units \(at least 4\), priority 0, timeout 10m, proof saved$/m,
       /^error +TIMEOUT: too slow$/m,
       /^phases\n {2}PHASE +STARTED +TOOK$/m,
       /^segments\n {2}# +PEER +STATE +BLOCKS +INPUT +PROVE +PROOF$/m,

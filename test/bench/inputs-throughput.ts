@@ -1,0 +1,226 @@
+/**
+ * /proofmesh/inputs/1.0.0 throughput against a plain TCP socket, in one process on 127.0.0.1: two libp2p
+ * hosts (createHost: TCP + noise + yamux, as the daemon runs them) push a 256 MiB slice from a file with the
+ * real sendSlice / receiveSlice into the real file sink (openFileSink: written as it arrives, SHA-256
+ * checked); the baseline is a node:net socket pair moving the same file into the same sink. Both run in
+ * this one process, so sender and receiver share one event loop in both cases. The TCP baseline runs before
+ * and after the libp2p variants (the mean is the reference). Target: libp2p ≥ 50% of TCP.
+ *
+ * Variants: the chunk size the sender writes (production: 1 MiB, sendSlice itself) and yamux's stream window
+ * (createHost's `yamux` option; production: @libp2p/yamux's defaults).
+ *
+ *   npm run bench:inputs            (256 MiB)
+ *   node dist/test/bench/inputs-throughput.js 64
+ */
+import '../../src/polyfill.js'
+import { once } from 'node:events'
+import { mkdtemp, open, rm } from 'node:fs/promises'
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { YamuxMuxerInit } from '@libp2p/yamux'
+import { InputsAccept, InputsDone, InputsHeader } from '../../protocols/inputs/pb/inputs.js'
+import { createLogger } from '../../src/log/index.js'
+import { FramedStream } from '../../src/net/framed-stream.js'
+import { createHost, type ProofmeshHost } from '../../src/net/host.js'
+import {
+  hashFileRange,
+  openFileSink,
+  readFileRange,
+  receiveSlice,
+  sendSlice,
+  TransferError
+} from '../../src/worker/bulk.js'
+import { BULK_CHUNK_BYTES, INPUTS_PROTOCOL, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
+import { loadAverage, printTable, writeRandomFile } from './job-helpers.js'
+
+const MIB = 1024 * 1024
+const TOTAL = Number(process.argv[2] ?? 256) * MIB
+const TARGET = 0.5
+
+interface Variant {
+  name: string
+  chunk: number
+  yamux?: YamuxMuxerInit
+}
+
+const variants: Variant[] = [
+  { name: 'production (1 MiB chunks, yamux defaults)', chunk: BULK_CHUNK_BYTES },
+  { name: '256 KiB chunks', chunk: 256 * 1024 },
+  { name: '4 MiB chunks', chunk: 4 * MIB },
+  {
+    name: 'yamux initial window 1 MiB',
+    chunk: BULK_CHUNK_BYTES,
+    yamux: { streamOptions: { initialStreamWindowSize: MIB } }
+  },
+  {
+    name: 'yamux initial window 4 MiB',
+    chunk: BULK_CHUNK_BYTES,
+    yamux: { streamOptions: { initialStreamWindowSize: 4 * MIB } }
+  },
+  {
+    name: 'yamux initial window 16 MiB',
+    chunk: BULK_CHUNK_BYTES,
+    yamux: { streamOptions: { initialStreamWindowSize: 16 * MIB, maxStreamWindowSize: 16 * MIB } }
+  }
+]
+
+const logger = createLogger({ level: 'silent' })
+
+/** sendSlice with another chunk size: the same header, resume point, bytes and verdict */
+async function sendSliceChunked(
+  framed: FramedStream,
+  header: InputsHeader,
+  path: string,
+  chunk: number,
+  signal: AbortSignal
+): Promise<void> {
+  await framed.write(header, InputsHeader, signal)
+  await framed.read(InputsAccept, MAX_HEADER_BYTES, signal)
+  const handle = await open(path, 'r')
+  try {
+    for (let position = 0; position < Number(header.length); ) {
+      const buffer = Buffer.allocUnsafe(Math.min(chunk, Number(header.length) - position))
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
+      position += bytesRead
+      await framed.writeBytes(buffer.subarray(0, bytesRead), signal)
+    }
+  } finally {
+    await handle.close()
+  }
+  const done = await framed.read(InputsDone, MAX_HEADER_BYTES, signal)
+  if (!done.ok) throw new TransferError(done.message)
+  await framed.close(signal)
+}
+
+async function startHost(yamux: YamuxMuxerInit | undefined): Promise<ProofmeshHost> {
+  return createHost({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    dht: false,
+    logger,
+    yamux
+  })
+}
+
+/** One slice over libp2p; returns the milliseconds from opening the stream to the receiver's verdict */
+async function libp2pRun(source: string, dest: string, sha256: Buffer, variant: Variant): Promise<number> {
+  const sender = await startHost(variant.yamux)
+  const receiver = await startHost(variant.yamux)
+  const received = Promise.withResolvers<void>()
+  try {
+    await receiver.handle(
+      INPUTS_PROTOCOL,
+      (stream) => {
+        const framed = new FramedStream(stream)
+        const signal = AbortSignal.timeout(300_000)
+        void (async () => {
+          const header = await framed.read(InputsHeader, MAX_HEADER_BYTES, signal)
+          const sink = await openFileSink({ path: dest, maxBytes: Number(header.length) })
+          await receiveSlice(framed, header, sink, signal)
+          await framed.close(signal).catch(() => undefined)
+        })().then(received.resolve, received.reject)
+      },
+      { maxInboundStreams: 16, maxOutboundStreams: 16 }
+    )
+    const address = receiver.getMultiaddrs()[0]
+    if (address === undefined) throw new Error('the receiver listens nowhere')
+    // Connected (noise handshake, yamux) before the clock starts: a slice goes over an existing connection
+    await sender.dial(address)
+    const header: InputsHeader = {
+      jobId: 'bench',
+      segment: 0,
+      offset: 0n,
+      length: BigInt(TOTAL),
+      total: BigInt(TOTAL),
+      sha256: new Uint8Array(sha256)
+    }
+    const signal = AbortSignal.timeout(300_000)
+    const started = performance.now()
+    const framed = new FramedStream(await sender.dialProtocol(address, INPUTS_PROTOCOL, { signal }))
+    if (variant.chunk === BULK_CHUNK_BYTES) await sendSlice(framed, header, { path: source, offset: 0 }, signal)
+    else await sendSliceChunked(framed, header, source, variant.chunk, signal)
+    const elapsed = performance.now() - started
+    await received.promise
+    return elapsed
+  } finally {
+    await Promise.all([sender.stop(), receiver.stop()])
+    await rm(dest, { force: true })
+  }
+}
+
+/** The same bytes over a plain socket into the same sink; the receiver answers one byte once verified */
+async function tcpRun(source: string, dest: string, sha256: Buffer): Promise<number> {
+  const server = createServer((socket: Socket) => {
+    void (async () => {
+      const sink = await openFileSink({ path: dest, maxBytes: TOTAL })
+      for await (const chunk of socket as AsyncIterable<Buffer>) await sink.write(chunk, AbortSignal.timeout(300_000))
+      await sink.finish(TOTAL, sha256, AbortSignal.timeout(300_000))
+      socket.end(Buffer.of(1))
+    })()
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  try {
+    const { port } = server.address() as AddressInfo
+    const started = performance.now()
+    const socket = connect({ port, host: '127.0.0.1' })
+    await once(socket, 'connect')
+    const verdict = once(socket, 'data')
+    for await (const chunk of readFileRange(source, 0, TOTAL)) {
+      if (!socket.write(chunk)) await once(socket, 'drain')
+    }
+    socket.end()
+    await verdict
+    const elapsed = performance.now() - started
+    socket.destroy()
+    return elapsed
+  } finally {
+    server.close()
+    await rm(dest, { force: true })
+  }
+}
+
+const root = await mkdtemp(join(tmpdir(), 'proofmesh-bench-inputs-'))
+try {
+  const source = join(root, 'source')
+  const dest = join(root, 'dest')
+  await writeRandomFile(source, TOTAL)
+  const sha256 = await hashFileRange(source, 0, TOTAL)
+  console.log(`${TOTAL / MIB} MiB per run, one process, 127.0.0.1; load average ${await loadAverage()}`)
+  const mibps = (ms: number): number => TOTAL / MIB / (ms / 1000)
+
+  const tcpBefore = mibps(await tcpRun(source, dest, sha256))
+  const results: Array<{ variant: Variant; rate: number }> = []
+  for (const variant of variants) {
+    results.push({ variant, rate: mibps(await libp2pRun(source, dest, sha256, variant)) })
+  }
+  const tcpAfter = mibps(await tcpRun(source, dest, sha256))
+  const tcp = (tcpBefore + tcpAfter) / 2
+
+  printTable(
+    ['path', 'MiB/s', 'vs_tcp', 'target'],
+    [
+      ['plain TCP (before)', tcpBefore.toFixed(0), '', ''],
+      ['plain TCP (after)', tcpAfter.toFixed(0), '', ''],
+      ...results.map(({ variant, rate }) => [
+        `libp2p: ${variant.name}`,
+        rate.toFixed(0),
+        `${((100 * rate) / tcp).toFixed(0)}%`,
+        rate / tcp >= TARGET ? 'MET' : 'MISSED'
+      ])
+    ]
+  )
+  const production = results[0] as { rate: number }
+  const best = results.reduce((a, b) => (b.rate > a.rate ? b : a))
+  console.log(
+    `production /proofmesh/inputs: ${((100 * production.rate) / tcp).toFixed(0)}% of TCP (target ≥ ${100 * TARGET}%); ` +
+      `fastest variant: ${best.variant.name} (${((100 * best.rate) / tcp).toFixed(0)}%)`
+  )
+  console.log(
+    'vs_tcp is against the mean of the two TCP runs; both paths hash and write every byte to a file; libp2p also encrypts (noise)'
+  )
+} finally {
+  await rm(root, { recursive: true, force: true })
+}
