@@ -1,4 +1,5 @@
-import { FramedStream, StreamEndedError, toError } from './framed-stream.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { type FramedStream, StreamEndedError, toError } from './framed-stream.js'
 
 /**
  * A two-way channel of typed frames. The job protocol runs over one of these whether the other side is a
@@ -16,7 +17,7 @@ export interface FrameDuplex<In, Out> {
 
 interface FrameCodec<T> {
   encode(obj: T): Uint8Array
-  decode(buf: Uint8Array | import('uint8arraylist').Uint8ArrayList): T
+  decode(buf: Uint8Array | Uint8ArrayList): T
 }
 
 /** Frames over a libp2p stream, each length-prefixed protobuf of at most maxFrameBytes */

@@ -294,7 +294,10 @@ export async function receiveProof(
   signal: AbortSignal
 ): Promise<{ size: number; sha256: Uint8Array }> {
   const header = await framed.read(ProofHeader, MAX_HEADER_BYTES, signal)
-  if (!header.ok) throw new TransferError(header.message)
+  if (!header.ok) {
+    await sink.abort(new TransferError(header.message))
+    throw new TransferError(header.message)
+  }
   const size = Number(header.size)
   if (size > maxBytes) throw new TransferError(`a proof of ${size} bytes is over the ${maxBytes}-byte limit`)
   let remaining = size

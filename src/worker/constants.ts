@@ -20,7 +20,10 @@ export const BULK_CHUNK_BYTES = 1024 * 1024
 
 /** A reply must arrive within this time on a job stream that waits for one (Reserve → Reserved) */
 export const JOB_REPLY_TIMEOUT_MS = 10_000
-/** No byte for this long on a bulk stream ends it */
+/**
+ * A bulk stream's opening frame must arrive within this time; the bytes after it are bounded by the job's own
+ * life (its session ends on Release, Cancel or lease expiry), as a large slice may take longer than any fixed time
+ */
 export const BULK_IDLE_TIMEOUT_MS = 30_000
 
 /** Per connection: one job stream per job, so allow many; bulk streams run a few at a time */

@@ -443,6 +443,12 @@ export class WorkerSession {
       return
     }
     this.fetchOne(aggregation, fetch)
+      .catch((err: unknown) => {
+        // a failed dial, a reset stream or a bad header is the transfer's fault, not the prover's
+        throw err instanceof SessionError
+          ? err
+          : new SessionError(FailCode.TRANSFER, toError(err).message, fetch.segment)
+      })
       .then(async () => this.aggregateWhenComplete(aggregation))
       .catch((err: unknown) => this.fail(failureOf(err, fetch.segment)))
   }

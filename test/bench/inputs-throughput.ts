@@ -80,7 +80,7 @@ async function sendSliceChunked(
   await framed.read(InputsAccept, MAX_HEADER_BYTES, signal)
   const handle = await open(path, 'r')
   try {
-    for (let position = 0; position < Number(header.length); ) {
+    for (let position = 0; position < Number(header.length);) {
       const buffer = Buffer.allocUnsafe(Math.min(chunk, Number(header.length) - position))
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
       position += bytesRead
@@ -139,7 +139,8 @@ async function libp2pRun(source: string, dest: string, sha256: Buffer, variant: 
     const signal = AbortSignal.timeout(300_000)
     const started = performance.now()
     const framed = new FramedStream(await sender.dialProtocol(address, INPUTS_PROTOCOL, { signal }))
-    if (variant.chunk === BULK_CHUNK_BYTES) await sendSlice(framed, header, { path: source, offset: 0 }, signal)
+    if (variant.chunk === BULK_CHUNK_BYTES)
+      await sendSlice(framed, header, { path: source, offset: 0 }, signal)
     else await sendSliceChunked(framed, header, source, variant.chunk, signal)
     const elapsed = performance.now() - started
     await received.promise
@@ -155,7 +156,8 @@ async function tcpRun(source: string, dest: string, sha256: Buffer): Promise<num
   const server = createServer((socket: Socket) => {
     void (async () => {
       const sink = await openFileSink({ path: dest, maxBytes: TOTAL })
-      for await (const chunk of socket as AsyncIterable<Buffer>) await sink.write(chunk, AbortSignal.timeout(300_000))
+      for await (const chunk of socket as AsyncIterable<Buffer>)
+        await sink.write(chunk, AbortSignal.timeout(300_000))
       await sink.finish(TOTAL, sha256, AbortSignal.timeout(300_000))
       socket.end(Buffer.of(1))
     })()

@@ -111,7 +111,7 @@ export async function waitFreePeers(network: LocalNetwork, count: number, timeou
 export async function writeRandomFile(path: string, bytes: number): Promise<void> {
   const handle = await open(path, 'w')
   try {
-    for (let written = 0; written < bytes; ) {
+    for (let written = 0; written < bytes;) {
       const piece = randomBytes(Math.min(1024 * 1024, bytes - written))
       await handle.write(piece)
       written += piece.byteLength

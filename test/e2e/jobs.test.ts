@@ -18,7 +18,11 @@ import { CLI, proofmesh } from '../helpers/cli.js'
 const exec = promisify(execFile)
 const PROVER = defaultProverBinary()
 
-async function api<T>(node: { api: { url: string }; token: string }, path: string, init: RequestInit = {}): Promise<T> {
+async function api<T>(
+  node: { api: { url: string }; token: string },
+  path: string,
+  init: RequestInit = {}
+): Promise<T> {
   const response = await fetch(new URL(path, node.api.url), {
     ...init,
     headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
@@ -37,7 +41,12 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   throw new Error(`timed out waiting for ${what}`)
 }
 
-async function jobState(node: LocalNode, id: string, states: string[], timeoutMs = 120_000): Promise<JobRecord> {
+async function jobState(
+  node: LocalNode,
+  id: string,
+  states: string[],
+  timeoutMs = 120_000
+): Promise<JobRecord> {
   return waitFor(`job ${id} to reach ${states.join('/')}`, timeoutMs, async () => {
     const job = await api<JobRecord>(node, `/v1/jobs/${id}`)
     return states.includes(job.state) ? job : undefined
@@ -46,7 +55,9 @@ async function jobState(node: LocalNode, id: string, states: string[], timeoutMs
 
 /** Worker-side bytes received, by kind, from a daemon's /metrics */
 async function bytesIn(node: LocalNode): Promise<Record<string, number>> {
-  const response = await fetch(new URL('/metrics', node.api.url), { headers: { authorization: `Bearer ${node.token}` } })
+  const response = await fetch(new URL('/metrics', node.api.url), {
+    headers: { authorization: `Bearer ${node.token}` }
+  })
   const text = await response.text()
   const counts: Record<string, number> = {}
   for (const match of text.matchAll(/^proofmesh_worker_bytes_in_total\{kind="(\w+)"\} (\d+)/gm)) {
@@ -117,7 +128,20 @@ describe('jobs proved across daemon processes', () => {
     const before = await Promise.all(nodes.map(bytesIn))
     const out = join(root, 'data.proof')
     const run = await proofmesh(
-      ['prove', '--data-dir', nodes[0]!.dataDir, '-x', '--inputs', input, '-c', String(unitsAll), '--wait', '--out', out, '--json'],
+      [
+        'prove',
+        '--data-dir',
+        nodes[0]!.dataDir,
+        '-x',
+        '--inputs',
+        input,
+        '-c',
+        String(unitsAll),
+        '--wait',
+        '--out',
+        out,
+        '--json'
+      ],
       180_000
     )
     assert.equal(run.code, 0, run.stderr)
@@ -141,7 +165,9 @@ describe('jobs proved across daemon processes', () => {
     for (const peer of job.peers.filter((candidate) => !candidate.local)) {
       const index = nodes.findIndex((node) => node.status.peerId === peer.peerId)
       const received = (afterward[index]?.input ?? 0) - (before[index]?.input ?? 0)
-      const own = job.segments.filter((segment) => segment.peerId === peer.peerId).reduce((sum, segment) => sum + segment.inputLength, 0)
+      const own = job.segments
+        .filter((segment) => segment.peerId === peer.peerId)
+        .reduce((sum, segment) => sum + segment.inputLength, 0)
       assert.equal(received, own, `peer ${index} received its slices only`)
       assert.ok(received < job.inputSize! / 2)
     }
@@ -154,11 +180,29 @@ describe('jobs proved across daemon processes', () => {
       await mkdir(join(node.dataDir, 'inputs'), { recursive: true })
       await writeFile(join(node.dataDir, 'inputs', 'block.bin'), bytes)
     }
-    const run = await proofmesh(['prove', '--data-dir', nodes[1]!.dataDir, '--inputs', 'block.bin', '-c', String(unitsAll), '--wait', '--json'], 180_000)
+    const run = await proofmesh(
+      [
+        'prove',
+        '--data-dir',
+        nodes[1]!.dataDir,
+        '--inputs',
+        'block.bin',
+        '-c',
+        String(unitsAll),
+        '--wait',
+        '--json'
+      ],
+      180_000
+    )
     assert.equal(run.code, 0, run.stderr)
     const job = JSON.parse(run.stdout) as JobRecord
     assert.equal(job.digest, await hashOf(join(nodes[1]!.dataDir, 'inputs', 'block.bin')))
-    const verified = await proofmesh(['verify', job.proof!.path!, '--input', join(nodes[0]!.dataDir, 'inputs', 'block.bin')])
+    const verified = await proofmesh([
+      'verify',
+      job.proof!.path!,
+      '--input',
+      join(nodes[0]!.dataDir, 'inputs', 'block.bin')
+    ])
     assert.equal(verified.code, 0, verified.stderr)
   })
 
@@ -178,13 +222,33 @@ describe('jobs proved across daemon processes', () => {
   it('takes a job from a peer with no units of its own, and from an ephemeral peer', async () => {
     const input = join(root, 'zero.bin')
     await writeFile(input, randomBytes(100_000))
-    const run = await proofmesh(['prove', '--data-dir', nodes[3]!.dataDir, '-x', '--inputs', input, '-c', String(unitsAll), '--wait', '--json'], 180_000)
+    const run = await proofmesh(
+      [
+        'prove',
+        '--data-dir',
+        nodes[3]!.dataDir,
+        '-x',
+        '--inputs',
+        input,
+        '-c',
+        String(unitsAll),
+        '--wait',
+        '--json'
+      ],
+      180_000
+    )
     assert.equal(run.code, 0, run.stderr)
     const job = JSON.parse(run.stdout) as JobRecord
-    assert.ok(job.peers.every((peer) => !peer.local), 'the submitter worked on nothing')
+    assert.ok(
+      job.peers.every((peer) => !peer.local),
+      'the submitter worked on nothing'
+    )
     const out = join(root, 'ephemeral.proof')
     const bootstrap = `${nodes[0]!.status.addrs[0]}`
-    const ephemeral = await proofmesh(['prove', '--ephemeral', '--bootstrap', bootstrap, '-x', '--inputs', input, '-c', '2', '--out', out], 180_000)
+    const ephemeral = await proofmesh(
+      ['prove', '--ephemeral', '--bootstrap', bootstrap, '-x', '--inputs', input, '-c', '2', '--out', out],
+      180_000
+    )
     assert.equal(ephemeral.code, 0, ephemeral.stderr)
     assert.equal((await proofmesh(['verify', out, '--input', input])).code, 0)
   })
@@ -201,7 +265,24 @@ describe('jobs proved across daemon processes', () => {
     })
     await new Promise<void>((resolve) => server.listen(socket, resolve))
     try {
-      const run = await proofmesh(['prove', '--data-dir', nodes[0]!.dataDir, '-x', '--inputs', input, '--hints', `unix://${socket}`, '--stream-hints', '-c', String(unitsAll), '--wait', '--json'], 120_000)
+      const run = await proofmesh(
+        [
+          'prove',
+          '--data-dir',
+          nodes[0]!.dataDir,
+          '-x',
+          '--inputs',
+          input,
+          '--hints',
+          `unix://${socket}`,
+          '--stream-hints',
+          '-c',
+          String(unitsAll),
+          '--wait',
+          '--json'
+        ],
+        120_000
+      )
       assert.equal(run.code, 0, run.stderr)
       assert.equal((JSON.parse(run.stdout) as JobRecord).digest, await hashOf(input))
     } finally {
@@ -210,12 +291,18 @@ describe('jobs proved across daemon processes', () => {
   })
 
   it('fires the webhook on success and on failure', async () => {
-    const received: Array<{ path: string; body: { job_id: string; success: boolean; error: { code: string } | null } }> = []
+    const received: Array<{
+      path: string
+      body: { job_id: string; success: boolean; error: { code: string } | null }
+    }> = []
     const server = createHttpServer((request, response) => {
       let text = ''
       request.on('data', (chunk: Buffer) => (text += chunk.toString()))
       request.on('end', () => {
-        received.push({ path: request.url ?? '', body: JSON.parse(text) as (typeof received)[number]['body'] })
+        received.push({
+          path: request.url ?? '',
+          body: JSON.parse(text) as (typeof received)[number]['body']
+        })
         response.end('ok')
       })
     })
@@ -225,10 +312,41 @@ describe('jobs proved across daemon processes', () => {
       const input = join(root, 'hook.bin')
       await writeFile(input, randomBytes(50_000))
       const hook = `http://127.0.0.1:${port}/hook/{$job_id}`
-      const ok = await proofmesh(['prove', '--data-dir', nodes[0]!.dataDir, '-x', '--inputs', input, '-c', '2', '--webhook-url', hook, '--wait', '--json'], 120_000)
+      const ok = await proofmesh(
+        [
+          'prove',
+          '--data-dir',
+          nodes[0]!.dataDir,
+          '-x',
+          '--inputs',
+          input,
+          '-c',
+          '2',
+          '--webhook-url',
+          hook,
+          '--wait',
+          '--json'
+        ],
+        120_000
+      )
       assert.equal(ok.code, 0, ok.stderr)
       const okId = (JSON.parse(ok.stdout) as JobRecord).id
-      const failed = await proofmesh(['prove', '--data-dir', nodes[0]!.dataDir, '-x', '--inputs', input, '-c', '1000', '--webhook-url', hook, '--wait'], 60_000)
+      const failed = await proofmesh(
+        [
+          'prove',
+          '--data-dir',
+          nodes[0]!.dataDir,
+          '-x',
+          '--inputs',
+          input,
+          '-c',
+          '1000',
+          '--webhook-url',
+          hook,
+          '--wait'
+        ],
+        60_000
+      )
       assert.equal(failed.code, 1)
       // a request above the whole network fails at once, naming both numbers
       assert.match(failed.stderr, new RegExp(`requested 1000 units.*network has ${unitsAll}`))
@@ -247,30 +365,54 @@ describe('jobs proved across daemon processes', () => {
     const input = join(root, 'pair.bin')
     await writeFile(input, randomBytes(200_000))
     const submit = async (node: LocalNode): Promise<JobRecord> =>
-      api<JobRecord>(node, '/v1/jobs', { method: 'POST', body: JSON.stringify({ inputMode: 'data', input, computeCapacity: unitsAll, minimalComputeCapacity: unitsAll }) })
+      api<JobRecord>(node, '/v1/jobs', {
+        method: 'POST',
+        body: JSON.stringify({
+          inputMode: 'data',
+          input,
+          computeCapacity: unitsAll,
+          minimalComputeCapacity: unitsAll
+        })
+      })
     const [first, second] = await Promise.all([submit(nodes[0]!), submit(nodes[1]!)])
     // each asks for the whole network: one of them waits in its submitter's queue for the other to end
     const waiting = await waitFor('one job to wait for units', 20_000, async () => {
-      for (const [node, job] of [[nodes[0]!, first!], [nodes[1]!, second!]] as const) {
+      for (const [node, job] of [
+        [nodes[0]!, first],
+        [nodes[1]!, second]
+      ] as const) {
         const now = await api<JobRecord>(node, `/v1/jobs/${job.id}`)
         if (now.waitingFor !== undefined) return now
       }
       return undefined
     })
     assert.match(waiting.waitingFor ?? '', /needs \d+ units, \d+ free/)
-    const done = await Promise.all([jobState(nodes[0]!, first!.id, ['succeeded', 'failed'], 240_000), jobState(nodes[1]!, second!.id, ['succeeded', 'failed'], 240_000)])
-    assert.deepEqual(done.map((job) => job.state), ['succeeded', 'succeeded'], JSON.stringify(done.map((job) => job.error)))
+    const done = await Promise.all([
+      jobState(nodes[0]!, first.id, ['succeeded', 'failed'], 240_000),
+      jobState(nodes[1]!, second.id, ['succeeded', 'failed'], 240_000)
+    ])
+    assert.deepEqual(
+      done.map((job) => job.state),
+      ['succeeded', 'succeeded'],
+      JSON.stringify(done.map((job) => job.error))
+    )
     for (const node of nodes.slice(0, 3)) {
       const leases = leasesOf(node)
       assert.ok(leases.length > 0)
-      assert.ok(peakUnits(leases) <= unitsEach, `node ${node.index} booked ${peakUnits(leases)} of ${unitsEach} units at once`)
+      assert.ok(
+        peakUnits(leases) <= unitsEach,
+        `node ${node.index} booked ${peakUnits(leases)} of ${unitsEach} units at once`
+      )
     }
   })
 
   it('cancels a running job and every peer frees its units within seconds', async () => {
     const input = join(root, 'long.bin')
     await writeFile(input, randomBytes(4 * 1024 * 1024))
-    const job = await api<JobRecord>(nodes[0]!, '/v1/jobs', { method: 'POST', body: JSON.stringify({ inputMode: 'data', input, computeCapacity: unitsAll }) })
+    const job = await api<JobRecord>(nodes[0]!, '/v1/jobs', {
+      method: 'POST',
+      body: JSON.stringify({ inputMode: 'data', input, computeCapacity: unitsAll })
+    })
     await jobState(nodes[0]!, job.id, ['proving'], 120_000)
     const started = Date.now()
     const cancel = await proofmesh(['cancel', job.id, '--data-dir', nodes[0]!.dataDir])
@@ -278,7 +420,13 @@ describe('jobs proved across daemon processes', () => {
     const ended = await jobState(nodes[0]!, job.id, ['cancelled'], 10_000)
     assert.equal(ended.error?.code, 'CANCELLED')
     await waitFor('every lease of the job to end', 5_000, async () =>
-      nodes.slice(0, 3).every((node) => leasesOf(node).every((lease) => lease.jobId !== job.id || lease.endedAt !== undefined)) ? true : undefined
+      nodes
+        .slice(0, 3)
+        .every((node) =>
+          leasesOf(node).every((lease) => lease.jobId !== job.id || lease.endedAt !== undefined)
+        )
+        ? true
+        : undefined
     )
     assert.ok(Date.now() - started < 8_000)
   })
@@ -292,7 +440,20 @@ describe('jobs proved across daemon processes', () => {
     await new Promise((resolve) => node.process.once('exit', resolve))
     const restarted: ChildProcess = spawn(
       process.execPath,
-      [CLI, 'daemon', '--data-dir', node.dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--log-format', 'json', '--compute-units', '2'],
+      [
+        CLI,
+        'daemon',
+        '--data-dir',
+        node.dataDir,
+        '--listen',
+        '/ip4/127.0.0.1/tcp/0',
+        '--api-port',
+        '0',
+        '--log-format',
+        'json',
+        '--compute-units',
+        '2'
+      ],
       { stdio: 'ignore', env: { ...process.env, PROOFMESH_CONFIG: '' } }
     )
     try {
@@ -306,7 +467,9 @@ describe('jobs proved across daemon processes', () => {
       const listed = await proofmesh(['jobs', '--data-dir', node.dataDir])
       assert.equal(listed.code, 0, listed.stderr)
       assert.match(listed.stdout, new RegExp(proved.id))
-      const response = await fetch(new URL(`/v1/jobs/${proved.id}/proof`, address.url), { headers: { authorization: `Bearer ${token}` } })
+      const response = await fetch(new URL(`/v1/jobs/${proved.id}/proof`, address.url), {
+        headers: { authorization: `Bearer ${token}` }
+      })
       assert.equal(response.status, 200)
       const bytes = Buffer.from(await response.arrayBuffer())
       assert.equal(bytes.length, proved.proof?.size)

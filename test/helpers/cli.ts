@@ -22,6 +22,10 @@ export async function proofmesh(args: string[], timeoutMs = 60_000): Promise<Run
     return { code: 0, stdout, stderr }
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' }
+    return {
+      code: typeof failed.code === 'number' ? failed.code : -1,
+      stdout: failed.stdout ?? '',
+      stderr: failed.stderr ?? ''
+    }
   }
 }
