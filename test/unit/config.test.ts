@@ -127,15 +127,16 @@ describe('renderConfigToml', () => {
     ]) {
       assert.match(text, new RegExp(`^${key} = `, 'm'))
     }
-    for (const section of ['net', 'capacity', 'api', 'log', 'prover']) {
+    for (const section of ['net', 'capacity', 'api', 'log', 'prover', 'jobs', 'inputs']) {
       assert.match(text, new RegExp(`^\\[${section}\\]$`, 'm'))
     }
     assert.match(text, /PROOFMESH_CAPACITY_ADVERT_INTERVAL/)
     assert.match(text, /^advert_interval = "5s"$/m)
     // one comment line of explanation and one of expected form per key
-    const keyLines = text.split('\n').filter((line) => /^[a-z_]+ = /.test(line))
-    assert.equal(keyLines.length, 24) // data_dir + net 8 + capacity 5 + api 2 + log 3 + prover 5
-    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 24)
+    const keyLines = text.split('\n').filter((line) => /^[a-z_0-9]+ = /.test(line))
+    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 5 + jobs 11 + inputs 2
+    assert.equal(keyLines.length, 38)
+    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 38)
   })
 })
 
