@@ -136,12 +136,9 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
 
   async stop(): Promise<void> {
     clearInterval(this.timer)
-    this.stopping.abort(new JobFailure('SUBMITTER_STOPPED', 'the submitting daemon stopped'))
-    await Promise.allSettled(
-      [...this.running.values()].map(async ({ controller }) =>
-        controller.abort(new JobFailure('SUBMITTER_STOPPED', 'the submitting daemon stopped'))
-      )
-    )
+    const stopped = new JobFailure('SUBMITTER_STOPPED', 'the submitting daemon stopped')
+    this.stopping.abort(stopped)
+    for (const { controller } of this.running.values()) controller.abort(stopped)
     const deadline = Date.now() + 5_000
     while (this.running.size > 0 && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 50))

@@ -6,7 +6,7 @@ import { HintsChunk, HintsKind } from '../../protocols/hints/pb/hints.js'
 import { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { PeerFrame, RefuseCode, type Reserve, SubmitterFrame } from '../../protocols/job/pb/job.js'
 import { ProofHeader, ProofRequest } from '../../protocols/proof/pb/proof.js'
-import { Counter, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
 import { type FrameDuplex, memoryDuplexPair, streamDuplex } from '../net/frame-duplex.js'
 import { FramedStream, toError } from '../net/framed-stream.js'
@@ -103,6 +103,25 @@ export class WorkerService implements Startable, ProofFetcher {
             labelNames: ['kind'],
             registers: [init.metricsRegistry]
           })
+    if (init.metricsRegistry !== undefined) {
+      const { leases } = init
+      new Gauge({
+        name: 'proofmesh_leases_held',
+        help: 'Leases this peer has granted and not yet ended (one per job it works on)',
+        registers: [init.metricsRegistry],
+        collect() {
+          this.set(leases.activeJobs())
+        }
+      })
+      new Gauge({
+        name: 'proofmesh_units_leased',
+        help: 'Compute units of this peer under lease',
+        registers: [init.metricsRegistry],
+        collect() {
+          this.set(leases.unitsInUse())
+        }
+      })
+    }
   }
 
   /** A sink that counts what goes through it on this peer */
@@ -192,15 +211,16 @@ export class WorkerService implements Startable, ProofFetcher {
     dest: string,
     signal: AbortSignal
   ): Promise<{ size: number; sha256: Uint8Array }> {
-    const sink = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
     if (source.peerId === this.selfId) {
       const held = this.sessions.get(request.jobId)?.heldProof(request.segment)
       if (held === undefined) throw new TransferError(`no such proof here for job ${request.jobId}`)
+      const sink = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
       await pump(readFileRange(held.path, 0, held.size), sink, held.size, held.sha256, signal)
       return { size: held.size, sha256: held.sha256 }
     }
     const stream = await this.dial(source, PROOF_PROTOCOL, signal)
     const framed = new FramedStream(stream)
+    const sink = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
     try {
       await framed.write({ jobId: request.jobId, segment: request.segment }, ProofRequest, signal)
       const got = await receiveProof(framed, this.counted(sink, 'proof'), MAX_PROOF_BYTES, signal)
