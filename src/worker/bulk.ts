@@ -168,24 +168,52 @@ export async function receiveSlice(
 ): Promise<void> {
   const length = Number(header.length)
   await framed.write({ from: BigInt(sink.resumedFrom) }, InputsAccept, signal)
-  let remaining = length - sink.resumedFrom
+  await withVerdict(framed, InputsDone, signal, async () => {
+    await receiveInto(framed, sink, length - sink.resumedFrom, 'slice', signal)
+    await sink.finish(length, header.sha256, signal)
+  })
+}
+
+/**
+ * Copies `count` raw bytes from the stream into the sink (memory stays bounded: the stream pauses while the
+ * sink writes); a stream that ends early aborts the sink
+ */
+async function receiveInto(
+  framed: FramedStream,
+  sink: ByteSink,
+  count: number,
+  what: string,
+  signal: AbortSignal
+): Promise<void> {
+  let remaining = count
   try {
     while (remaining > 0) {
       const chunk = await framed.readBytes(Math.min(remaining, BULK_CHUNK_BYTES), signal)
       if (chunk === undefined)
-        throw new TransferError(`the stream ended ${remaining} bytes before the slice did`)
+        throw new TransferError(`the stream ended ${remaining} bytes before the ${what} did`)
       remaining -= chunk.byteLength
       for (const piece of chunk) await sink.write(piece, signal)
     }
-    await sink.finish(length, header.sha256, signal)
   } catch (err) {
     await sink.abort(err as Error)
-    await framed
-      .write({ ok: false, message: (err as Error).message }, InputsDone, signal)
-      .catch(() => undefined)
     throw err
   }
-  await framed.write({ ok: true, message: '' }, InputsDone, signal)
+}
+
+/** Runs a receive, then tells the sender how it went (ok, or the one-line reason) */
+async function withVerdict(
+  framed: FramedStream,
+  codec: { encode(obj: { ok: boolean; message: string }): Uint8Array },
+  signal: AbortSignal,
+  receive: () => Promise<void>
+): Promise<void> {
+  try {
+    await receive()
+  } catch (err) {
+    await framed.write({ ok: false, message: (err as Error).message }, codec, signal).catch(() => undefined)
+    throw err
+  }
+  await framed.write({ ok: true, message: '' }, codec, signal)
 }
 
 // --- /proofmesh/hints/1.0.0 --------------------------------------------------------------------------------
@@ -239,34 +267,33 @@ export async function hintsStreamSink(
 
 /** Peer side, once START is read: DATA frames in sequence into the sink until END */
 export async function receiveHints(framed: FramedStream, sink: ByteSink, signal: AbortSignal): Promise<void> {
-  let expected = 1n
-  let received = 0
-  try {
-    for (;;) {
-      const chunk = await framed.read(HintsChunk, MAX_HINTS_CHUNK_BYTES + 256, signal)
-      if (chunk.seq !== expected)
-        throw new TransferError(`hints chunk ${chunk.seq} arrived where ${expected} was due`)
-      expected++
-      if (chunk.kind === HintsKind.DATA) {
-        received += chunk.data.byteLength
-        if (received > MAX_HINTS_BYTES)
-          throw new TransferError(`hints over the ${MAX_HINTS_BYTES}-byte limit`)
-        await sink.write(chunk.data, signal)
-      } else if (chunk.kind === HintsKind.END) {
-        await sink.finish(Number(chunk.total), chunk.sha256, signal)
-        break
-      } else {
-        throw new TransferError('a second START in one hints stream')
+  await withVerdict(framed, HintsDone, signal, async () => {
+    let expected = 1n
+    let received = 0
+    try {
+      for (;;) {
+        const chunk = await framed.read(HintsChunk, MAX_HINTS_CHUNK_BYTES + 256, signal)
+        if (chunk.seq !== expected) {
+          throw new TransferError(`hints chunk ${chunk.seq} arrived where ${expected} was due`)
+        }
+        expected++
+        if (chunk.kind === HintsKind.DATA) {
+          received += chunk.data.byteLength
+          if (received > MAX_HINTS_BYTES)
+            throw new TransferError(`hints over the ${MAX_HINTS_BYTES}-byte limit`)
+          await sink.write(chunk.data, signal)
+        } else if (chunk.kind === HintsKind.END) {
+          await sink.finish(Number(chunk.total), chunk.sha256, signal)
+          return
+        } else {
+          throw new TransferError('a second START in one hints stream')
+        }
       }
+    } catch (err) {
+      await sink.abort(err as Error)
+      throw err
     }
-  } catch (err) {
-    await sink.abort(err as Error)
-    await framed
-      .write({ ok: false, message: (err as Error).message }, HintsDone, signal)
-      .catch(() => undefined)
-    throw err
-  }
-  await framed.write({ ok: true, message: '' }, HintsDone, signal)
+  })
 }
 
 // --- /proofmesh/proof/1.0.0 --------------------------------------------------------------------------------
@@ -300,19 +327,7 @@ export async function receiveProof(
   }
   const size = Number(header.size)
   if (size > maxBytes) throw new TransferError(`a proof of ${size} bytes is over the ${maxBytes}-byte limit`)
-  let remaining = size
-  try {
-    while (remaining > 0) {
-      const chunk = await framed.readBytes(Math.min(remaining, BULK_CHUNK_BYTES), signal)
-      if (chunk === undefined)
-        throw new TransferError(`the stream ended ${remaining} bytes before the proof did`)
-      remaining -= chunk.byteLength
-      for (const piece of chunk) await sink.write(piece, signal)
-    }
-    await sink.finish(size, header.sha256, signal)
-  } catch (err) {
-    await sink.abort(err as Error)
-    throw err
-  }
+  await receiveInto(framed, sink, size, 'proof', signal)
+  await sink.finish(size, header.sha256, signal)
   return { size, sha256: header.sha256 }
 }
