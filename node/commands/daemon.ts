@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs'
 import { Daemon } from '../../src/daemon/daemon.js'
+import { explainStartError } from '../../src/daemon/start-errors.js'
 import { createLogger } from '../../src/log/index.js'
 import { configFromArgs, type DaemonArgs, daemonOptions } from '../options.js'
 import { onShutdownSignals } from '../shutdown.js'
@@ -25,8 +26,11 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
     try {
       await daemon.start()
     } catch (err) {
-      logger.fatal({ err }, 'the daemon could not start')
+      // one line naming the cause and the key to change; the error itself, stack and all, at debug
+      logger.debug({ err }, 'the daemon could not start')
+      const reason = await explainStartError(err, config)
       await daemon.stop().catch(() => undefined)
+      console.error(`proofmesh: ${reason}`)
       process.exit(1)
     }
     onShutdownSignals(logger, () => daemon.stop())

@@ -1,12 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { CapacityAdvert } from '../../protocols/capacity/pb/capacity.js'
-import {
-  ADVERT_LIMITS,
-  MAX_ADVERT_BYTES,
-  MAX_CLOCK_SKEW_MS,
-  MAX_NAME_LENGTH,
-  MAX_UNITS
-} from './constants.js'
+import { ADVERT_LIMITS, MAX_ADVERT_BYTES, MAX_NAME_LENGTH, MAX_UNITS } from './constants.js'
 
 export { CapacityAdvert } from '../../protocols/capacity/pb/capacity.js'
 
@@ -32,14 +26,27 @@ export function encodeAdvert(advert: CapacityAdvert): Uint8Array {
   return CapacityAdvert.encode(advert)
 }
 
+export interface AdvertContext {
+  /** The sequence number of the newest advert we hold from this peer */
+  lastSeq?: bigint
+  /** Our clock, in Unix ms */
+  now?: number
+  /**
+   * An advert stamped longer ago than this is ignored (the gossip validator passes the peer TTL): a replayed
+   * advert of a peer that left must not bring it back.
+   */
+  maxAgeMs?: number
+  /** An advert stamped further ahead of our clock than this is ignored (the gossip validator: MAX_CLOCK_SKEW_MS) */
+  maxAheadMs?: number
+}
+
 /**
  * Decodes and checks an advert's fields. Throws AdvertValidationError: malformed, oversize or out of range
- * is `reject`; a stale sequence number or a clock far ahead is `ignore`.
+ * is `reject`; a sequence number not after `lastSeq`, or a timestamp older than `maxAgeMs` or further ahead than
+ * `maxAheadMs`, is `ignore`. The time rules apply only when named: an advert in a status reply was asked for,
+ * and a peer whose clock drifted still answers.
  */
-export function decodeAdvert(
-  data: Uint8Array,
-  context: { lastSeq?: bigint; now?: number } = {}
-): CapacityAdvert {
+export function decodeAdvert(data: Uint8Array, context: AdvertContext = {}): CapacityAdvert {
   if (data.byteLength > MAX_ADVERT_BYTES) {
     throw reject('oversize', `advert of ${data.byteLength} bytes exceeds ${MAX_ADVERT_BYTES}`)
   }
@@ -54,8 +61,16 @@ export function decodeAdvert(
     throw new AdvertValidationError('ignore', 'stale', `seq ${advert.seq} is not after ${context.lastSeq}`)
   }
   const now = context.now ?? Date.now()
-  if (Number(advert.timestampMs) > now + MAX_CLOCK_SKEW_MS) {
+  const stamped = Number(advert.timestampMs)
+  if (context.maxAheadMs !== undefined && stamped > now + context.maxAheadMs) {
     throw new AdvertValidationError('ignore', 'future', `timestamp ${advert.timestampMs} is ahead of ${now}`)
+  }
+  if (context.maxAgeMs !== undefined && stamped < now - context.maxAgeMs) {
+    throw new AdvertValidationError(
+      'ignore',
+      'stale_time',
+      `timestamp ${advert.timestampMs} is more than ${context.maxAgeMs} ms before ${now}`
+    )
   }
   return advert
 }

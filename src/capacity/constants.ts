@@ -24,5 +24,24 @@ export const ADVERT_LIMITS = { gpus: 64, programs: 64, tags: 32, addrs: 32 }
 export const MAX_NAME_LENGTH = 128
 export const MAX_UNITS = 1_000_000
 
-/** A sender's clock this far ahead of ours makes its advert suspect (Ignore, not Reject: clocks drift) */
-export const MAX_CLOCK_SKEW_MS = 5 * 60_000
+/**
+ * A sender's clock this far ahead of ours makes its advert suspect (Ignore, not Reject: clocks drift). Kept
+ * short: an advert stamped ahead stays replayable that much longer once its peer has left.
+ */
+export const MAX_CLOCK_SKEW_MS = 30_000
+
+/**
+ * Adverts one origin peer may have accepted per advert interval, sustained: a token bucket per origin that holds
+ * this many and refills at this rate. Our own publisher sends at most one advert per interval / this (timer,
+ * changes and the first-neighbour advert alike), so an honest peer never runs dry; the full bucket absorbs
+ * gossip's jitter (several adverts arriving together). A peer publishing faster has the excess ignored, and
+ * gossipsub forwards no ignored message, so a flood stops at its first hop.
+ */
+export const ADVERTS_PER_INTERVAL = 4
+
+/**
+ * Origins whose bucket is remembered; past this the least recently heard one is forgotten (it comes back with a
+ * full bucket), so many peer ids cannot grow the map without bound. A proving network has tens to hundreds of
+ * peers; each entry is about 200 bytes.
+ */
+export const MAX_RATE_LIMITED_ORIGINS = 4_096

@@ -9,9 +9,15 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
 import { PROOFMESH_VERSION } from '../version.js'
 import { AdvertValidationError, type CapacityAdvert, decodeAdvert, encodeAdvert } from './advert.js'
-import { capacityTopic } from './constants.js'
+import {
+  ADVERTS_PER_INTERVAL,
+  capacityTopic,
+  MAX_CLOCK_SKEW_MS,
+  MAX_RATE_LIMITED_ORIGINS
+} from './constants.js'
 import { PeerTable } from './peer-table.js'
 import { computeUnits, type HardwareInfo, probeHardware } from './probe.js'
+import { OriginRateLimiter } from './rate-limit.js'
 
 /** What the job layer reports about this peer's own work */
 export interface Workload {
@@ -37,6 +43,13 @@ export interface CapacityServiceInit {
   advertIntervalMs?: number
   probeIntervalMs?: number
   peerTtlIntervals?: number
+  /**
+   * Adverts accepted per origin peer and advert interval (a token bucket holding as many); this peer also
+   * publishes no more often than one per interval / this
+   */
+  advertsPerInterval?: number
+  /** Origins whose rate is tracked at once (least recently heard forgotten first) */
+  maxRateLimitedOrigins?: number
   /** 0 = derive from the hardware (10 per GPU, else CPU cores) */
   computeUnits?: number
   /** false = this peer offers no units at all (it only submits and relays) */
@@ -52,6 +65,8 @@ export const capacityDefaults = {
   advertIntervalMs: 5_000,
   probeIntervalMs: 30_000,
   peerTtlIntervals: 3,
+  advertsPerInterval: ADVERTS_PER_INTERVAL,
+  maxRateLimitedOrigins: MAX_RATE_LIMITED_ORIGINS,
   computeUnits: 0
 }
 
@@ -68,6 +83,10 @@ export class CapacityService implements Startable {
   private readonly components: CapacityComponents
   private readonly log: Logger
   private readonly advertIntervalMs: number
+  /** No two of our adverts go out closer than this, whatever prompts them */
+  private readonly publishSpacingMs: number
+  private readonly peerTtlMs: number
+  private readonly rateLimiter: OriginRateLimiter
   private readonly probeIntervalMs: number
   private readonly configuredUnits: number
   private readonly offerCompute: boolean
@@ -99,6 +118,15 @@ export class CapacityService implements Startable {
     this.components = components
     this.log = init.logger.child({ component: 'capacity' })
     this.advertIntervalMs = init.advertIntervalMs ?? capacityDefaults.advertIntervalMs
+    const advertsPerInterval = init.advertsPerInterval ?? capacityDefaults.advertsPerInterval
+    this.publishSpacingMs = this.advertIntervalMs / advertsPerInterval
+    this.peerTtlMs = this.advertIntervalMs * (init.peerTtlIntervals ?? capacityDefaults.peerTtlIntervals)
+    this.rateLimiter = new OriginRateLimiter({
+      burst: advertsPerInterval,
+      perInterval: advertsPerInterval,
+      intervalMs: this.advertIntervalMs,
+      maxOrigins: init.maxRateLimitedOrigins ?? capacityDefaults.maxRateLimitedOrigins
+    })
     this.probeIntervalMs = init.probeIntervalMs ?? capacityDefaults.probeIntervalMs
     this.configuredUnits = init.computeUnits ?? capacityDefaults.computeUnits
     this.offerCompute = init.offerCompute ?? true
@@ -106,9 +134,7 @@ export class CapacityService implements Startable {
     this.probe = init.probe ?? (() => probeHardware())
     this.workload = init.workload ?? idleWorkload
     this.prover = init.prover ?? (() => undefined)
-    this.peers = new PeerTable({
-      ttlMs: this.advertIntervalMs * (init.peerTtlIntervals ?? capacityDefaults.peerTtlIntervals)
-    })
+    this.peers = new PeerTable({ ttlMs: this.peerTtlMs })
     if (init.metricsRegistry !== undefined) this.registerMetrics(init.metricsRegistry)
     this.advertsReceived =
       init.metricsRegistry === undefined
@@ -140,7 +166,7 @@ export class CapacityService implements Startable {
       }, this.probeIntervalMs)
     ]
     for (const timer of this.timers) timer.unref()
-    await this.publish()
+    await this.publishWhenAllowed()
   }
 
   async stop(): Promise<void> {
@@ -155,6 +181,7 @@ export class CapacityService implements Startable {
     pubsub.unsubscribe(this.topic)
     pubsub.topicValidators.delete(this.topic)
     this.peers.clear()
+    this.rateLimiter.clear()
   }
 
   /** Compute units offered, and those not taken by running work */
@@ -197,21 +224,38 @@ export class CapacityService implements Startable {
     }
   }
 
-  /** Publishes at once if what a submitter chooses by has changed since the last advert */
+  /**
+   * Publishes if what a submitter chooses by has changed since the last advert: at once, or when the spacing
+   * since the last advert has passed (changes in between go out together)
+   */
   async notifyChanged(): Promise<void> {
-    if (this.started && this.fingerprint(this.currentAdvert()) !== this.lastFingerprint) await this.publish()
+    if (this.started && this.fingerprint(this.currentAdvert()) !== this.lastFingerprint) {
+      await this.publishWhenAllowed()
+    }
   }
 
-  /** Publishes within a short delay, at most once per quarter interval */
-  private publishSoon(): void {
-    if (this.pendingPublish !== undefined || !this.started) return
-    const spacing = Math.min(1_000, this.advertIntervalMs / 4)
-    const delay = Math.max(50, this.lastPublishAt + spacing - Date.now())
+  /**
+   * Every advert goes out through here: at once when the last one is at least `publishSpacingMs` old, else once
+   * it is (one pending publish at a time, which re-checks when it fires). So this peer never publishes faster
+   * than the rate every other peer's validator allows it, timer, changes and first-neighbour advert together.
+   */
+  private async publishWhenAllowed(minDelayMs = 0): Promise<void> {
+    if (!this.started || this.pendingPublish !== undefined) return
+    const wait = Math.max(minDelayMs, this.lastPublishAt + this.publishSpacingMs - Date.now())
+    if (wait <= 0) {
+      await this.publish()
+      return
+    }
     this.pendingPublish = setTimeout(() => {
       this.pendingPublish = undefined
-      this.publish().catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
-    }, delay)
+      this.publishWhenAllowed().catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
+    }, wait)
     this.pendingPublish.unref()
+  }
+
+  /** Publishes within a short delay (neighbours joining together share one advert), within the spacing */
+  private publishSoon(): void {
+    this.publishWhenAllowed(50).catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
   }
 
   private async publish(): Promise<void> {
@@ -232,7 +276,7 @@ export class CapacityService implements Startable {
     for (const entry of this.peers.prune()) {
       this.log.info({ peer: entry.peerId }, 'peer stopped advertising; dropped from the peer table')
     }
-    this.publish().catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
+    this.publishWhenAllowed().catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
   }
 
   private async refreshHardware(): Promise<void> {
@@ -252,7 +296,12 @@ export class CapacityService implements Startable {
     }
   }
 
-  /** Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score) */
+  /**
+   * Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score). An advert
+   * that is valid but stamped outside our time window, or over its origin's rate, is ignored: gossipsub neither
+   * forwards it nor penalises the peer that relayed it. The rate is checked last, so only adverts that would be
+   * accepted spend a token: replaying a peer's old adverts cannot use up its rate.
+   */
   private validate(_propagationSource: PeerId, message: Message): TopicValidatorResult {
     if (message.type !== 'signed') {
       this.count('reject', 'unsigned')
@@ -261,7 +310,16 @@ export class CapacityService implements Startable {
     const sender = message.from.toString()
     if (sender === this.components.peerId.toString()) return TopicValidatorResult.Ignore
     try {
-      const advert = decodeAdvert(message.data, { lastSeq: this.peers.lastSeq(sender) })
+      const advert = decodeAdvert(message.data, {
+        lastSeq: this.peers.lastSeq(sender),
+        maxAgeMs: this.peerTtlMs,
+        maxAheadMs: MAX_CLOCK_SKEW_MS
+      })
+      if (!this.rateLimiter.take(sender)) {
+        this.count('ignore', 'rate_limited')
+        this.log.debug({ peer: sender }, 'advert over the rate of its origin; ignored, not forwarded')
+        return TopicValidatorResult.Ignore
+      }
       const known = this.peers.get(sender) !== undefined
       this.peers.update(sender, advert)
       if (!known) this.log.info({ peer: sender, units: advert.unitsTotal }, 'peer joined the peer table')

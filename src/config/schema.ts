@@ -244,6 +244,12 @@ export const schema: ConfigSchema = {
       default: '15s',
       doc: 'A lease the submitter stops renewing ends after this long, and the peer frees its units'
     },
+    peerTimeoutMs: {
+      key: 'peer_timeout',
+      type: durationValue(300),
+      default: '3s',
+      doc: 'A peer of a job silent this long (it sends a keep-alive every third of it) is lost; its segments move'
+    },
     phase1TimeoutMs: {
       key: 'phase1_timeout',
       type: durationValue(100),
@@ -272,7 +278,7 @@ export const schema: ConfigSchema = {
       key: 'max_retries',
       type: intValue(0, 100),
       default: 2,
-      doc: 'How often a failed step is tried again before the job fails'
+      doc: 'How often one segment may move to another peer, and invalid final proofs be retried, before the job fails'
     },
     proofsDir: {
       key: 'proofs_dir',

@@ -68,6 +68,8 @@ export interface JobsConfig {
   maxPeersPerJob: number
   /** A lease not renewed within this time ends, and the peer frees its units */
   leaseTimeoutMs: number
+  /** A peer of a job that sends nothing (keep-alives included) for this long is lost; its segments move */
+  peerTimeoutMs: number
   /** Limits per phase: contributions, segment proofs, aggregation (final proof included) */
   phase1TimeoutMs: number
   phase2TimeoutMs: number

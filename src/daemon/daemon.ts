@@ -214,6 +214,8 @@ export class Daemon implements Startable, ApiBackend {
       tableWarm: () => Date.now() - startedAt > config.capacity.advertIntervalMs * 1.5,
       settings: {
         leaseMs: config.jobs.leaseTimeoutMs,
+        peerTimeoutMs: config.jobs.peerTimeoutMs,
+        maxRetries: config.jobs.maxRetries,
         phase1TimeoutMs: config.jobs.phase1TimeoutMs,
         phase2TimeoutMs: config.jobs.phase2TimeoutMs,
         aggregateTimeoutMs: config.jobs.aggregateTimeoutMs,

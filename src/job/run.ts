@@ -29,10 +29,16 @@ export interface Candidate extends PeerAddress {
   unitsFree: number
   unitsTotal: number
   rttMs?: number
+  /** Penalty points for bad work in the past, decayed (the submitter's journal); 0 = none */
+  penalty?: number
 }
 
 export interface JobRunSettings {
   leaseMs: number
+  /** A peer silent this long (no frame, keep-alives included) is lost */
+  peerTimeoutMs: number
+  /** How often one segment may move to another peer, and how many invalid final proofs are tried again */
+  maxRetries: number
   phase1TimeoutMs: number
   phase2TimeoutMs: number
   aggregateTimeoutMs: number
@@ -52,16 +58,19 @@ export interface JobRunContext {
   prover: ProverSupervisor
   transport: SubmitterTransport
   candidates(): Candidate[]
+  /** Records bad work against a peer (invalid proofs): selection prefers others, and excludes it above a limit */
+  penalise(peerId: string, reason: string): void
   settings: JobRunSettings
   logger: Logger
   /** Aborted on cancel or when the job's time is up; its reason is a JobFailure */
   signal: AbortSignal
 }
 
-/** Best first: most free units, then the shortest round trip, then peer id (a stable order) */
+/** Best first: the least penalised, then most free units, then the shortest round trip, then peer id */
 export function rankCandidates(candidates: Candidate[]): Candidate[] {
   return [...candidates].sort(
     (a, b) =>
+      Math.round(a.penalty ?? 0) - Math.round(b.penalty ?? 0) ||
       b.unitsFree - a.unitsFree ||
       (a.rttMs ?? Number.MAX_SAFE_INTEGER) - (b.rttMs ?? Number.MAX_SAFE_INTEGER) ||
       a.peerId.localeCompare(b.peerId)
@@ -77,6 +86,12 @@ interface Link {
   proved: Set<number>
   keepAlive?: NodeJS.Timeout
   closed: boolean
+  /** When its last frame arrived */
+  heardAt: number
+  /** Hints went out to it already (they go once per peer) */
+  hasHints: boolean
+  /** The challenge went out to it already */
+  hasChallenge: boolean
 }
 
 interface FinalReport {
@@ -105,11 +120,20 @@ export class JobRun {
   private readonly ctx: JobRunContext
   private readonly log: Logger
   private readonly links: Link[] = []
-  private readonly refused = new Set<string>()
+  /** Peers this job will not use again: they refused, failed or were lost */
+  private readonly excluded = new Set<string>()
   private changed = Promise.withResolvers<void>()
   private failure?: Error
   private aggregator?: Link
   private final?: FinalReport
+  private finalAttempts = 0
+  /** How often each segment has moved to another peer */
+  private readonly moves = new Map<number, number>()
+  /** Segments move one batch at a time */
+  private recovery: Promise<void> = Promise.resolve()
+  private input = ''
+  private watchdog?: NodeJS.Timeout
+  private done = false
   private program?: Program
 
   constructor(ctx: JobRunContext) {
@@ -123,17 +147,26 @@ export class JobRun {
 
   /** Resolves once the proof is verified and saved; throws JobFailure, or CapacityShortError to requeue */
   async run(): Promise<void> {
+    this.watchdog = setInterval(
+      () => this.checkSilence(),
+      Math.max(100, Math.floor(this.ctx.settings.peerTimeoutMs / 4))
+    )
+    this.watchdog.unref()
     try {
       await this.reserve()
-      const input = await this.plan()
-      await this.contribute(input)
+      this.input = await this.plan()
+      await this.contribute()
       await this.prove()
-      await this.verify()
+      await this.aggregateAndVerify()
+      this.done = true
       await this.releaseAll('release', 'the job succeeded')
     } catch (err) {
+      this.done = true
       const reason = err instanceof Error ? err.message : String(err)
       await this.releaseAll('cancel', reason)
       throw err
+    } finally {
+      clearInterval(this.watchdog)
     }
   }
 
@@ -145,7 +178,7 @@ export class JobRun {
     let reserved = 0
     for (const candidate of rankCandidates(this.ctx.candidates())) {
       if (reserved >= computeCapacity || this.links.length >= this.ctx.settings.maxPeersPerJob) break
-      if (candidate.unitsFree <= 0 || this.refused.has(candidate.peerId)) continue
+      if (candidate.unitsFree <= 0 || this.excluded.has(candidate.peerId)) continue
       const link = await this.reserveOne(candidate, Math.min(candidate.unitsFree, computeCapacity - reserved))
       if (link !== undefined) reserved += link.record.units
     }
@@ -171,7 +204,8 @@ export class JobRun {
             units,
             minUnits: 1,
             inputSize: BigInt(this.record.inputSize ?? 0),
-            leaseMs: this.ctx.settings.leaseMs
+            leaseMs: this.ctx.settings.leaseMs,
+            keepAliveMs: Math.max(100, Math.floor(this.ctx.settings.peerTimeoutMs / 3))
           }
         },
         signal
@@ -179,7 +213,7 @@ export class JobRun {
       const reply = await channel.read(signal)
       if (reply?.reserved === undefined) {
         const why = reply?.refused?.message ?? 'no answer'
-        this.refused.add(peer.peerId)
+        this.excluded.add(peer.peerId)
         this.log.info({ peer: peer.peerId, why }, 'lease refused')
         this.ctx.event({ type: 'peer', peer: peer.peerId, message: `refused: ${why}` })
         await channel.close()
@@ -193,7 +227,17 @@ export class JobRun {
         state: 'reserved',
         bytesSent: 0
       }
-      const link: Link = { peer, record, channel, segments: [], proved: new Set(), closed: false }
+      const link: Link = {
+        peer,
+        record,
+        channel,
+        segments: [],
+        proved: new Set(),
+        closed: false,
+        heardAt: Date.now(),
+        hasHints: false,
+        hasChallenge: false
+      }
       this.links.push(link)
       this.record.peers.push(record)
       this.ctx.save()
@@ -203,7 +247,7 @@ export class JobRun {
       return link
     } catch (err) {
       this.ctx.signal.throwIfAborted()
-      this.refused.add(peer.peerId)
+      this.excluded.add(peer.peerId)
       this.log.info({ peer: peer.peerId, err: toError(err).message }, 'peer not reserved')
       channel?.abort(toError(err))
       return undefined
@@ -226,6 +270,7 @@ export class JobRun {
       for (;;) {
         const frame = await link.channel.read(this.ctx.signal)
         if (frame === undefined) break
+        link.heardAt = Date.now()
         this.onFrame(link, frame)
       }
       if (!link.closed) this.peerFailed(link, 'closed its job stream')
@@ -249,7 +294,8 @@ export class JobRun {
     this.program = program
     const size = this.record.inputSize ?? 0
     const totalBlocks = program.segmented ? Math.ceil(size / program.blockBytes) : 1
-    const peers = this.links.map((link) => ({ id: link.peer.peerId, units: link.record.units }))
+    const peers = this.healthyLinks().map((link) => ({ id: link.peer.peerId, units: link.record.units }))
+    if (peers.length === 0) throw new CapacityShortError('every leased peer was lost before the plan', 0)
     const layout = program.segmented
       ? planLayout(totalBlocks, peers, program.maxSegmentBlocks)
       : { segments: [{ index: 0, startBlock: 0, blockCount: 1, peer: peers[0]?.id ?? '' }] }
@@ -335,91 +381,107 @@ export class JobRun {
 
   // --- phase 1 --------------------------------------------------------------------------------------------
 
-  private async contribute(input: string): Promise<void> {
+  private async contribute(): Promise<void> {
     this.setState('contributing', 'contribute')
-    const { request } = this.record
-    const working = this.links.filter((link) => link.segments.length > 0)
-    for (const link of working) {
-      const segments = this.record.segments
-        .filter((segment) => segment.peerId === link.peer.peerId)
-        .map((segment): SegmentSpec => ({
-          index: segment.index,
-          startBlock: BigInt(segment.startBlock),
-          blockCount: BigInt(segment.blockCount),
-          inputOffset: BigInt(segment.inputOffset),
-          inputLength: BigInt(segment.inputLength),
-          inputSha256: fromHex(segment.inputSha256)
-        }))
-      await link.channel.write(
-        {
-          assign: {
-            inputSize: BigInt(this.record.inputSize ?? 0),
-            inputMode: request.inputMode === 'data' ? InputMode.DATA : InputMode.PATH,
-            inputName: request.inputMode === 'path' ? request.input : '',
-            hints: true,
-            segments
-          }
-        },
-        this.ctx.signal
-      )
-      link.record.state = 'assigned'
+    for (const link of this.healthyLinks().filter((candidate) => candidate.segments.length > 0)) {
+      const segments = link.segments.map((index) => this.record.segments[index] as SegmentRecord)
+      this.track(this.assignTo(link, segments), link)
     }
-    this.ctx.save()
-    const shipping = Promise.all([
-      ...(request.inputMode === 'data' ? working.map(async (link) => this.shipSlices(link, input)) : []),
-      this.shipHints(working)
-    ]).catch((err: unknown) => {
-      this.failure ??= err instanceof JobFailure ? err : new JobFailure('TRANSFER', toError(err).message)
-      this.notify()
-    })
+    for (const link of this.links.filter((candidate) => candidate.closed && candidate.segments.length > 0)) {
+      // lost while the plan ran: its share moves before anything was sent to it
+      this.moveSegmentsOf(link, 'was lost before its assignment')
+    }
     await this.until(
       () => this.record.segments.every((segment) => segment.contribution !== undefined),
       this.ctx.settings.phase1TimeoutMs,
       'phase 1 (inputs, hints and contributions)'
     )
-    await shipping
     const contributions = this.record.segments.map((segment) => segment.contribution as string)
     this.record.challenge = computeChallenge(this.record.id, contributions)
-    for (const link of working) link.record.state = 'contributed'
+    for (const link of this.healthyLinks()) if (link.segments.length > 0) link.record.state = 'contributed'
     this.ctx.save()
     this.endPhase('contribute')
     this.setState('proving', 'prove')
-    for (const link of working) {
-      await link.channel.write({ challenge: { challenge: fromHex(this.record.challenge) } }, this.ctx.signal)
-    }
+    for (const link of this.healthyLinks()) if (link.segments.length > 0) this.sendChallenge(link)
   }
 
-  private async shipSlices(link: Link, input: string): Promise<void> {
-    for (const index of link.segments) {
-      const segment = this.record.segments[index] as SegmentRecord
+  /** Sends a peer its segments, their input slices and (once per peer) the hints; the challenge once fixed */
+  private async assignTo(link: Link, segments: SegmentRecord[]): Promise<void> {
+    const { request } = this.record
+    await link.channel.write(
+      {
+        assign: {
+          inputSize: BigInt(this.record.inputSize ?? 0),
+          inputMode: request.inputMode === 'data' ? InputMode.DATA : InputMode.PATH,
+          inputName: request.inputMode === 'path' ? request.input : '',
+          hints: true,
+          segments: segments.map((segment): SegmentSpec => ({
+            index: segment.index,
+            startBlock: BigInt(segment.startBlock),
+            blockCount: BigInt(segment.blockCount),
+            inputOffset: BigInt(segment.inputOffset),
+            inputLength: BigInt(segment.inputLength),
+            inputSha256: fromHex(segment.inputSha256)
+          }))
+        }
+      },
+      this.ctx.signal
+    )
+    if (link.record.state === 'reserved') link.record.state = 'assigned'
+    this.ctx.save()
+    const hints = link.hasHints ? Promise.resolve() : this.shipHints(link)
+    link.hasHints = true
+    await Promise.all([...(request.inputMode === 'data' ? [this.shipSlices(link, segments)] : []), hints])
+    if (this.record.challenge !== undefined) this.sendChallenge(link)
+  }
+
+  private sendChallenge(link: Link): void {
+    if (link.hasChallenge || this.record.challenge === undefined) return
+    link.hasChallenge = true
+    this.send(link, { challenge: { challenge: fromHex(this.record.challenge) } })
+  }
+
+  /**
+   * A transfer to one peer that fails is that peer's failure (its segments move on), not the job's; only a hints
+   * source that fails (a socket that breaks, a file that cannot be read) fails the job.
+   */
+  private track(work: Promise<void>, link: Link): void {
+    work.catch((err: unknown) => {
+      if (this.ctx.signal.aborted) return
+      if (err instanceof JobFailure) {
+        this.failure ??= err
+        this.notify()
+        return
+      }
+      this.peerFailed(link, toError(err).message)
+    })
+  }
+
+  private async shipSlices(link: Link, segments: SegmentRecord[]): Promise<void> {
+    for (const segment of segments) {
       const header = {
         jobId: this.record.id,
-        segment: index,
+        segment: segment.index,
         offset: BigInt(segment.inputOffset),
         length: BigInt(segment.inputLength),
         total: BigInt(this.record.inputSize ?? 0),
         sha256: fromHex(segment.inputSha256)
       }
       const sent = await this.ctx.transport
-        .pushSlice(link.peer, header, input, this.ctx.signal)
+        .pushSlice(link.peer, header, this.input, this.ctx.signal)
         .catch((err: unknown) => {
-          throw new JobFailure(
-            'TRANSFER',
-            `segment ${index}'s input to ${short(link.peer.peerId)}: ${toError(err).message}`
-          )
+          throw new Error(`segment ${segment.index}'s input did not arrive: ${toError(err).message}`)
         })
       this.countSent(link, sent)
     }
   }
 
-  /** Every working peer gets the same hints, relayed chunk by chunk as the source yields them */
-  private async shipHints(links: Link[]): Promise<void> {
-    const sinks = await Promise.all(
-      links.map(async (link) => ({
-        link,
-        sink: await this.ctx.transport.hintsSink(link.peer, this.record.id, this.ctx.signal)
-      }))
-    )
+  /**
+   * One peer's hints, relayed chunk by chunk as the source yields them. A socket source is read once, by the
+   * first peers' relays together (see hintsSource), and kept in a file for any peer that joins the job later.
+   */
+  private async shipHints(link: Link): Promise<void> {
+    const sink = await this.ctx.transport.hintsSink(link.peer, this.record.id, this.ctx.signal)
     const hash = createHash('sha256')
     let total = 0
     try {
@@ -428,32 +490,87 @@ export class JobRun {
         if (total > MAX_HINTS_BYTES)
           throw new JobFailure('HINTS', `hints over the ${MAX_HINTS_BYTES}-byte limit`)
         hash.update(chunk)
-        await Promise.all(sinks.map(async ({ sink }) => sink.write(chunk, this.ctx.signal)))
-        for (const { link } of sinks) if (!link.peer.local) this.countSent(link, chunk.byteLength)
+        await sink.write(chunk, this.ctx.signal)
+        if (!link.peer.local) this.countSent(link, chunk.byteLength)
       }
-      const sha256 = hash.digest()
-      await Promise.all(sinks.map(async ({ sink }) => sink.finish(total, sha256, this.ctx.signal)))
+      await sink.finish(total, hash.digest(), this.ctx.signal)
     } catch (err) {
-      await Promise.all(sinks.map(async ({ sink }) => sink.abort(toError(err))))
-      throw err instanceof JobFailure
-        ? err
-        : new JobFailure('HINTS', `hints not delivered: ${toError(err).message}`)
+      await sink.abort(toError(err))
+      if (err instanceof JobFailure) throw err
+      throw new Error(`the hints did not arrive: ${toError(err).message}`)
     }
   }
 
-  private async *hintsSource(): AsyncGenerator<Uint8Array> {
+  /** The hints file: computed by the plan, given as a file, or what the hints socket gave */
+  private hintsPath(): string {
     const given = this.record.request.hints
-    if (given?.kind === 'socket') {
-      yield* readSocket(given.path, this.ctx.signal)
+    if (given?.kind === 'file') return given.path
+    return join(this.ctx.settings.jobDir, given?.kind === 'socket' ? 'hints-received' : 'hints')
+  }
+
+  /** A socket's hints as they arrive: written to hintsPath(), followed by every peer's relay */
+  private hintsTee?: { written: number; done: boolean; error?: Error; changed: PromiseWithResolvers<void> }
+
+  private async *hintsSource(): AsyncGenerator<Uint8Array> {
+    const path = this.hintsPath()
+    if (this.record.request.hints?.kind !== 'socket') {
+      const handle = await open(path, 'r').catch((err: unknown) => {
+        throw new JobFailure('HINTS', `cannot read the hints ${path}: ${toError(err).message}`)
+      })
+      const { size } = await handle.stat()
+      await handle.close()
+      yield* readFileRange(path, 0, size)
       return
     }
-    const path = given?.path ?? join(this.ctx.settings.jobDir, 'hints')
-    const handle = await open(path, 'r').catch((err: unknown) => {
-      throw new JobFailure('HINTS', `cannot read the hints ${path}: ${toError(err).message}`)
-    })
-    const { size } = await handle.stat()
-    await handle.close()
-    yield* readFileRange(path, 0, size)
+    const tee = this.hintsTee ?? this.teeSocket(this.record.request.hints.path, path)
+    let offset = 0
+    for (;;) {
+      if (tee.error !== undefined) throw tee.error
+      if (offset < tee.written) {
+        const end = tee.written
+        yield* readFileRange(path, offset, end)
+        offset = end
+      } else if (tee.done) {
+        return
+      } else {
+        await tee.changed.promise
+      }
+    }
+  }
+
+  /** Reads the hints socket once, into a file that grows as chunks arrive */
+  private teeSocket(socket: string, path: string): NonNullable<JobRun['hintsTee']> {
+    const tee: NonNullable<JobRun['hintsTee']> = {
+      written: 0,
+      done: false,
+      changed: Promise.withResolvers<void>()
+    }
+    this.hintsTee = tee
+    const notify = (): void => {
+      const changed = tee.changed
+      tee.changed = Promise.withResolvers<void>()
+      changed.resolve()
+    }
+    void (async () => {
+      const file = await open(path, 'w')
+      try {
+        for await (const chunk of readSocket(socket, this.ctx.signal)) {
+          await file.write(chunk)
+          tee.written += chunk.byteLength
+          if (tee.written > MAX_HINTS_BYTES)
+            throw new JobFailure('HINTS', `hints over the ${MAX_HINTS_BYTES}-byte limit`)
+          notify()
+        }
+        await file.sync()
+        tee.done = true
+      } catch (err) {
+        tee.error = err instanceof JobFailure ? err : new JobFailure('HINTS', toError(err).message)
+      } finally {
+        await file.close()
+        notify()
+      }
+    })()
+    return tee
   }
 
   private countSent(link: Link, bytes: number): void {
@@ -470,14 +587,44 @@ export class JobRun {
       'phase 2 (segment proofs)'
     )
     this.endPhase('prove')
-    this.setState('aggregating', 'aggregate')
-    await this.until(() => this.final !== undefined, this.ctx.settings.aggregateTimeoutMs, 'aggregation')
-    this.endPhase('aggregate')
   }
 
-  /** The first peer to have proved all its segments aggregates; every proved segment is fetched by it */
-  private electAggregator(link: Link): void {
-    if (this.aggregator !== undefined || link.proved.size < link.segments.length) return
+  /** Waits for a final proof and verifies it; an invalid one moves aggregation to another peer, up to max_retries */
+  private async aggregateAndVerify(): Promise<void> {
+    this.setState('aggregating', 'aggregate')
+    for (;;) {
+      this.electAggregator()
+      await this.until(() => this.final !== undefined, this.ctx.settings.aggregateTimeoutMs, 'aggregation')
+      const final = this.final as FinalReport
+      this.endPhase('aggregate')
+      const verdict = await this.verify(final)
+      if (verdict === undefined) return
+      this.finalAttempts++
+      this.final = undefined
+      this.ctx.penalise(final.link.peer.peerId, `invalid final proof: ${verdict}`)
+      this.peerFailed(final.link, `sent an invalid final proof: ${verdict}`)
+      if (this.finalAttempts > this.ctx.settings.maxRetries) {
+        throw new JobFailure(
+          'PROOF_INVALID',
+          `${this.finalAttempts} final proofs were invalid; the last one: ${verdict}`
+        )
+      }
+      this.setState('aggregating', 'aggregate')
+      await this.prove()
+    }
+  }
+
+  /**
+   * The first peer to have proved all its segments aggregates, fetching every proved segment. Tried on each
+   * Proved, and again when the aggregator is lost or sent an invalid final proof: the next such peer takes over.
+   */
+  private electAggregator(): void {
+    if (this.aggregator !== undefined || this.record.challenge === undefined || this.done) return
+    const link = this.healthyLinks().find(
+      (candidate) =>
+        candidate.segments.length > 0 && candidate.segments.every((index) => candidate.proved.has(index))
+    )
+    if (link === undefined) return
     this.aggregator = link
     this.record.aggregator = link.peer.peerId
     this.ctx.save()
@@ -504,32 +651,24 @@ export class JobRun {
 
   // --- verify and save ------------------------------------------------------------------------------------
 
-  private async verify(): Promise<void> {
+  /** Verifies a final proof against the input and saves it; resolves with why it is invalid, if it is */
+  private async verify(final: FinalReport): Promise<string | undefined> {
     this.setState('verifying', 'verify')
-    const final = this.final as FinalReport
     const { record, ctx } = this
     const received = join(ctx.settings.jobDir, 'final.proof')
-    const got = await ctx.transport
-      .fetchFinalProof(final.link.peer, record.id, received, ctx.signal)
-      .catch((err: unknown) => {
-        throw new JobFailure(
-          'TRANSFER',
-          `the final proof from ${short(final.link.peer.peerId)}: ${toError(err).message}`
-        )
-      })
-    if (hex(got.sha256) !== final.sha256) {
-      throw new JobFailure('PROOF_INVALID', 'the final proof received is not the one the aggregator reported')
+    let got: { size: number; sha256: Uint8Array }
+    try {
+      got = await ctx.transport.fetchFinalProof(final.link.peer, record.id, received, ctx.signal)
+    } catch (err) {
+      ctx.signal.throwIfAborted()
+      return `it could not be fetched: ${toError(err).message}`
     }
+    if (hex(got.sha256) !== final.sha256) return 'the bytes received are not the ones the aggregator reported'
     const verdict = await ctx.prover.verify(
       { program: record.request.program, proof: received, digest: record.expectedDigest, job: record.id },
       { signal: ctx.signal }
     )
-    if (!verdict.valid) {
-      throw new JobFailure(
-        'PROOF_INVALID',
-        `the final proof from ${short(final.link.peer.peerId)} is invalid: ${verdict.reason ?? 'no reason given'}`
-      )
-    }
+    if (!verdict.valid) return verdict.reason ?? 'no reason given'
     record.digest = verdict.digest
     let path = received
     if (record.request.saveProof) {
@@ -540,24 +679,36 @@ export class JobRun {
     record.proof = { size: got.size, sha256: hex(got.sha256), path }
     this.endPhase('verify')
     this.setState('succeeded')
+    return undefined
   }
 
   // --- frames from peers ----------------------------------------------------------------------------------
 
   private onFrame(link: Link, frame: PeerFrame): void {
+    if (link.closed) return
     if (frame.contribution !== undefined) {
       const segment = this.ownSegment(link, frame.contribution.segment)
       if (segment === undefined) return
-      segment.contribution = hex(frame.contribution.contribution)
-      segment.state = 'contributed'
-      this.ctx.save()
-      this.ctx.event({
-        type: 'segment',
-        segment: segment.index,
-        peer: link.peer.peerId,
-        phase: 'contribute',
-        message: 'contributed'
-      })
+      const contribution = hex(frame.contribution.contribution)
+      if (segment.contribution !== undefined && segment.contribution !== contribution) {
+        // A replacement recomputed a segment another peer had contributed: they must agree, byte for byte
+        this.failure ??= new JobFailure(
+          'CONTRIBUTION_MISMATCH',
+          `segment ${segment.index}: peer ${short(link.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
+            `another peer had ${segment.contribution.slice(0, 16)}…: the provers disagree (not deterministic, or not the same program)`
+        )
+      } else {
+        segment.contribution = contribution
+        if (segment.state === 'assigned') segment.state = 'contributed'
+        this.ctx.save()
+        this.ctx.event({
+          type: 'segment',
+          segment: segment.index,
+          peer: link.peer.peerId,
+          phase: 'contribute',
+          message: 'contributed'
+        })
+      }
     } else if (frame.proved !== undefined) {
       const segment = this.ownSegment(link, frame.proved.segment)
       if (segment === undefined) return
@@ -566,7 +717,7 @@ export class JobRun {
       segment.proofSha256 = hex(frame.proved.sha256)
       segment.proveMillis = frame.proved.millis
       link.proved.add(segment.index)
-      if (link.proved.size === link.segments.length) link.record.state = 'proved'
+      if (link.segments.every((index) => link.proved.has(index))) link.record.state = 'proved'
       this.ctx.save()
       this.ctx.event({
         type: 'segment',
@@ -575,7 +726,7 @@ export class JobRun {
         phase: 'prove',
         message: 'proved'
       })
-      if (this.aggregator === undefined) this.electAggregator(link)
+      if (this.aggregator === undefined) this.electAggregator()
       else this.sendFetch(segment)
     } else if (frame.progress !== undefined) {
       const { phase, segment, done, total } = frame.progress
@@ -600,16 +751,43 @@ export class JobRun {
         message: `final proof ready (${frame.final.size} bytes)`
       })
     } else if (frame.failed !== undefined) {
-      const { code, message, segment } = frame.failed
-      const where = segment === undefined ? '' : ` on segment ${segment}`
-      this.peerFailed(
-        link,
-        `failed${where}: ${FailCode[code] ?? code}: ${message}`,
-        code === FailCode.PROOF_INVALID ? 'PROOF_INVALID' : undefined
-      )
+      this.onFailed(link, frame.failed.code, frame.failed.message, frame.failed.segment)
       return
     }
     this.notify()
+  }
+
+  /**
+   * A peer reports a failure. The aggregator blaming a segment's proof (invalid, or not fetched) means the peer
+   * that made it failed: it is penalised (an invalid proof) and its segments move. Anything else is the
+   * reporting peer's own failure: its segments move.
+   */
+  private onFailed(link: Link, code: FailCode, message: string, segmentIndex?: number): void {
+    const what = `${FailCode[code] ?? code}${segmentIndex === undefined ? '' : ` on segment ${segmentIndex}`}: ${message}`
+    const blamed = segmentIndex === undefined ? undefined : this.record.segments[segmentIndex]
+    if (
+      link === this.aggregator &&
+      blamed !== undefined &&
+      (code === FailCode.PROOF_INVALID || code === FailCode.TRANSFER)
+    ) {
+      const owner = this.links.find(
+        (candidate) => candidate.peer.peerId === blamed.peerId && !candidate.closed
+      )
+      if (owner !== undefined && owner !== link) {
+        if (code === FailCode.PROOF_INVALID)
+          this.ctx.penalise(owner.peer.peerId, `invalid proof of segment ${blamed.index}: ${message}`)
+        this.peerFailed(
+          owner,
+          code === FailCode.PROOF_INVALID
+            ? `made an invalid proof of segment ${blamed.index}: ${message}`
+            : `could not hand over segment ${blamed.index}'s proof: ${message}`,
+          blamed.index
+        )
+        return
+      }
+    }
+    if (code === FailCode.PROOF_INVALID) this.ctx.penalise(link.peer.peerId, what)
+    this.peerFailed(link, `failed ${what}`, segmentIndex)
   }
 
   private ownSegment(link: Link, index: number): SegmentRecord | undefined {
@@ -621,16 +799,126 @@ export class JobRun {
     return segment
   }
 
-  /** A peer is lost or failed its share: today the job fails, naming it (issue: reassign its segments) */
-  private peerFailed(link: Link, what: string, code = 'PEER_FAILED'): void {
-    if (link.closed) return
+  // --- failures -------------------------------------------------------------------------------------------
+
+  private healthyLinks(): Link[] {
+    return this.links.filter((link) => !link.closed)
+  }
+
+  /** A remote peer that sent nothing (not even a keep-alive) for peer_timeout is lost: frozen, or cut off */
+  private checkSilence(): void {
+    const now = Date.now()
+    for (const link of this.healthyLinks()) {
+      if (!link.peer.local && now - link.heardAt > this.ctx.settings.peerTimeoutMs) {
+        this.peerFailed(link, `went silent for ${((now - link.heardAt) / 1000).toFixed(1)} s`)
+      }
+    }
+  }
+
+  /**
+   * A peer is lost or failed its share: it is cancelled and excluded from the job, and its segments move to a
+   * replacement (DESIGN.md §4). The aggregator lost means the next peer with all its segments proved takes over.
+   * `blamed`: the one segment the failure was about, when it was about one (an invalid proof).
+   */
+  private peerFailed(link: Link, what: string, blamed?: number): void {
+    if (link.closed || this.done) return
+    const who = `peer ${short(link.peer.peerId)}${link.peer.local ? ' (this daemon)' : ''}`
     link.record.state = 'failed'
-    this.failure ??= new JobFailure(
-      code,
-      `peer ${short(link.peer.peerId)}${link.peer.local ? ' (this daemon)' : ''} ${what}`
-    )
+    this.excluded.add(link.peer.peerId)
     this.log.warn({ peer: link.peer.peerId, what }, 'peer failed')
+    this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: `failed: ${what}` })
+    void this.closeLink(link, 'cancel', `${who} ${what}`)
+    if (this.aggregator === link) {
+      this.aggregator = undefined
+      this.final = undefined
+    }
+    this.moveSegmentsOf(link, `${who} ${what}`, blamed)
+    this.ctx.save()
+    this.electAggregator()
     this.notify()
+  }
+
+  /**
+   * Moves every segment of a failed peer to a replacement (one batch at a time, in order). Each move counts
+   * against its segment's jobs.max_retries, except for segments that only share a peer with the one blamed:
+   * they move because their peer is no longer trusted, not because of anything about them.
+   */
+  private moveSegmentsOf(link: Link, why: string, blamed?: number): void {
+    const orphans = this.record.segments.filter((segment) => segment.peerId === link.peer.peerId)
+    link.segments = []
+    if (orphans.length === 0) return
+    for (const segment of orphans) {
+      const moves =
+        (this.moves.get(segment.index) ?? 0) + (blamed === undefined || blamed === segment.index ? 1 : 0)
+      this.moves.set(segment.index, moves)
+      if (moves > this.ctx.settings.maxRetries) {
+        this.failure ??= new JobFailure(
+          'PEER_FAILED',
+          `segment ${segment.index} failed on ${moves} peers (jobs.max_retries = ${this.ctx.settings.maxRetries}); the last: ${why}`
+        )
+        this.notify()
+        return
+      }
+      segment.state = 'assigned'
+      delete segment.proofSize
+      delete segment.proofSha256
+      delete segment.proveMillis
+    }
+    this.recovery = this.recovery
+      .then(async () => this.reassign(orphans, why))
+      .catch((err: unknown) => {
+        if (this.ctx.signal.aborted || this.done) return
+        this.failure ??= err instanceof JobFailure ? err : new JobFailure('PEER_FAILED', toError(err).message)
+        this.notify()
+      })
+  }
+
+  /** A replacement: a new peer with free units if there is one, else the least loaded peer of the job */
+  private async reassign(segments: SegmentRecord[], why: string): Promise<void> {
+    if (this.done) return
+    const blocks = segments.reduce((sum, segment) => sum + segment.blockCount, 0)
+    let target: Link | undefined
+    for (const candidate of rankCandidates(this.ctx.candidates())) {
+      if (candidate.unitsFree <= 0 || this.excluded.has(candidate.peerId)) continue
+      if (this.links.some((link) => link.peer.peerId === candidate.peerId)) continue
+      target = await this.reserveOne(
+        candidate,
+        Math.min(candidate.unitsFree, this.record.request.computeCapacity)
+      )
+      if (target !== undefined) break
+    }
+    target ??= this.healthyLinks()
+      .filter((link) => link.segments.length > 0 || link.hasHints)
+      .sort(
+        (a, b) =>
+          (a.peer.penalty ?? 0) - (b.peer.penalty ?? 0) ||
+          this.pendingBlocks(a) / a.record.units - this.pendingBlocks(b) / b.record.units
+      )[0]
+    if (target === undefined) {
+      throw new JobFailure(
+        'PEER_FAILED',
+        `no peer left to take over ${segments.length} segment(s) after ${why}`
+      )
+    }
+    for (const segment of segments) {
+      segment.peerId = target.peer.peerId
+      target.segments.push(segment.index)
+    }
+    if (target.record.state === 'proved') target.record.state = 'assigned'
+    this.ctx.save()
+    this.ctx.event({
+      type: 'peer',
+      peer: target.peer.peerId,
+      message: `takes over segment${segments.length === 1 ? '' : 's'} ${segments.map((segment) => segment.index).join(',')} (${blocks} blocks)`
+    })
+    this.track(this.assignTo(target, segments), target)
+  }
+
+  /** Blocks a peer still has to prove */
+  private pendingBlocks(link: Link): number {
+    return link.segments
+      .filter((index) => !link.proved.has(index))
+      .reduce((sum, index) => sum + (this.record.segments[index]?.blockCount ?? 0), 0)
   }
 
   // --- plumbing -------------------------------------------------------------------------------------------

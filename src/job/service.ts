@@ -28,6 +28,8 @@ export interface JobServiceInit {
   tableWarm: () => boolean
   settings: {
     leaseMs: number
+    peerTimeoutMs: number
+    maxRetries: number
     phase1TimeoutMs: number
     phase2TimeoutMs: number
     aggregateTimeoutMs: number
@@ -55,6 +57,9 @@ interface Running {
   run: JobRun
   controller: AbortController
 }
+
+/** Penalty points (one per invalid proof, halving every half hour) above which a peer gets no work */
+export const PENALTY_LIMIT = 3
 
 const PHASES: JobPhase[] = ['queue', 'reserve', 'plan', 'contribute', 'prove', 'aggregate', 'verify']
 
@@ -118,17 +123,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   }
 
   async start(): Promise<void> {
-    // Jobs a previous run of this daemon left unfinished: their peers freed their units when the job streams
-    // closed; resuming them is the recovery issue's, until then they end with the reason
-    for (const job of this.init.journal.listJobs({
-      states: ['reserving', 'planning', 'contributing', 'proving', 'aggregating', 'verifying']
-    })) {
-      this.finish(
-        job,
-        'failed',
-        new JobFailure('SUBMITTER_RESTARTED', 'submitter restarted while the job ran')
-      )
-    }
+    this.resumeInterrupted()
     this.timer = setInterval(() => this.schedule(), this.init.scheduleIntervalMs ?? 250)
     this.timer.unref()
     this.schedule()
@@ -238,6 +233,37 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       .sort((a, b) => b.request.priority - a.request.priority || a.createdAt - b.createdAt)
   }
 
+  /**
+   * Jobs a previous run of this daemon left running: their peers freed their units when the job streams closed,
+   * so each starts again from the queue (same id, same request: its contributions and challenge come out the
+   * same). One that was interrupted more than jobs.max_retries times ends as failed instead.
+   */
+  private resumeInterrupted(): void {
+    const running: JobState[] = [
+      'reserving',
+      'planning',
+      'contributing',
+      'proving',
+      'aggregating',
+      'verifying'
+    ]
+    for (const job of this.init.journal.listJobs({ states: running })) {
+      job.restarts = (job.restarts ?? 0) + 1
+      if (job.restarts > this.init.settings.maxRetries) {
+        this.finish(
+          job,
+          'failed',
+          new JobFailure(
+            'SUBMITTER_RESTARTED',
+            `submitter restarted while the job ran (${job.restarts} times)`
+          )
+        )
+      } else {
+        this.requeue(job, `the submitter restarted while the job was ${job.state}; starting it again`)
+      }
+    }
+  }
+
   // --- admission and scheduling ---------------------------------------------------------------------------
 
   /** The input must exist, be readable and non-empty, and fit inputs.max_bytes; returns its size */
@@ -286,7 +312,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
           )
           continue
         }
-        const candidates = this.init.candidates().filter((candidate) => this.runsProgram(candidate, job))
+        const candidates = this.candidatesFor(job)
         const total = candidates.reduce((sum, candidate) => sum + candidate.unitsTotal, 0)
         const free = candidates.reduce((sum, candidate) => sum + candidate.unitsFree, 0)
         const { computeCapacity, minimalComputeCapacity } = job.request
@@ -317,8 +343,17 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     }
   }
 
-  private runsProgram(candidate: Candidate, job: JobRecord): boolean {
-    return candidate.unitsTotal > 0 && candidate.programs.includes(job.request.program)
+  /**
+   * Peers that run the job's program, with their penalty points; a peer penalised past PENALTY_LIMIT (several
+   * invalid proofs lately) gets no work until its points decay
+   */
+  private candidatesFor(job: JobRecord): Candidate[] {
+    const now = Date.now()
+    return this.init
+      .candidates()
+      .filter((candidate) => candidate.unitsTotal > 0 && candidate.programs.includes(job.request.program))
+      .map((candidate) => ({ ...candidate, penalty: this.init.journal.penalty(candidate.peerId, now) }))
+      .filter((candidate) => candidate.penalty < PENALTY_LIMIT)
   }
 
   private startRun(job: JobRecord): void {
@@ -334,6 +369,8 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     if (queuePhase !== undefined) queuePhase.endedAt = Date.now()
     const settings: JobRunSettings = {
       leaseMs: this.init.settings.leaseMs,
+      peerTimeoutMs: this.init.settings.peerTimeoutMs,
+      maxRetries: this.init.settings.maxRetries,
       phase1TimeoutMs: this.init.settings.phase1TimeoutMs,
       phase2TimeoutMs: this.init.settings.phase2TimeoutMs,
       aggregateTimeoutMs: this.init.settings.aggregateTimeoutMs,
@@ -348,7 +385,11 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       event: (event) => this.emitEvent(job, event),
       prover: this.init.prover() as ProverSupervisor,
       transport: this.init.transport,
-      candidates: () => this.init.candidates().filter((candidate) => this.runsProgram(candidate, job)),
+      candidates: () => this.candidatesFor(job),
+      penalise: (peerId, reason) => {
+        const points = this.init.journal.penalise(peerId, 1, reason)
+        this.log.warn({ job: job.id, peer: peerId, points, reason }, 'peer penalised')
+      },
       settings,
       logger: this.init.logger,
       signal

@@ -124,6 +124,8 @@ export interface JobRecord {
   phases: Partial<Record<JobPhase, PhaseTiming>>
   /** Bytes the submitter uploaded to other peers (input slices and hints) */
   bytesOut: number
+  /** How often the job was started again after its submitter restarted */
+  restarts?: number
   /** The statement the submitter's own plan computed from the input; the final proof must show it */
   expectedDigest?: string
   /** The statement the final proof shows (the input's digest for rescue-sponge) */

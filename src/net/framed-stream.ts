@@ -47,6 +47,8 @@ export class FramedStream {
   private ended = false
   private failure?: Error
   private paused = false
+  /** Inside stream.resume(), which delivers the data buffered while paused before it tells yamux to resume */
+  private resuming = false
   private wake?: () => void
 
   constructor(stream: Stream, init: FramedStreamInit = {}) {
@@ -56,14 +58,8 @@ export class FramedStream {
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, this.highWaterMark * 8)
     stream.addEventListener('message', (event: StreamMessageEvent) => {
       this.buffer.append(event.data)
-      if (!this.paused && this.buffer.byteLength > this.highWaterMark) {
-        this.paused = true
-        try {
-          stream.pause()
-        } catch {
-          // a closing stream cannot be paused; what is buffered is all that will come
-        }
-      }
+      // a pause inside resume() would be undone by the resume's own last step: resumeIfDrained pauses after it
+      if (!this.resuming) this.pauseIfFull()
       this.notify()
     })
     stream.addEventListener('end', () => {
@@ -185,15 +181,34 @@ export class FramedStream {
     return frame
   }
 
-  private resumeIfDrained(): void {
-    if (this.paused && this.buffer.byteLength <= this.highWaterMark / 2) {
-      this.paused = false
-      try {
-        this.stream.resume()
-      } catch {
-        // closed meanwhile: nothing more will come
-      }
+  private pauseIfFull(): void {
+    if (this.paused || this.buffer.byteLength <= this.highWaterMark) return
+    this.paused = true
+    try {
+      this.stream.pause()
+    } catch {
+      // a closing stream cannot be paused; what is buffered is all that will come
     }
+  }
+
+  /**
+   * Resumes below half the high-water mark. libp2p's resume() first delivers what it buffered while paused, then
+   * tells yamux to grant window again: a pause asked for during that delivery would be undone, and yamux would
+   * keep sending into a paused stream until its buffer overflowed and reset the stream (measured: every slice
+   * over ~32 MiB). So the listener does not pause while resume() runs; this pauses after it, if still full.
+   */
+  private resumeIfDrained(): void {
+    if (!this.paused || this.buffer.byteLength > this.highWaterMark / 2) return
+    this.paused = false
+    this.resuming = true
+    try {
+      this.stream.resume()
+    } catch {
+      // closed meanwhile: nothing more will come
+    } finally {
+      this.resuming = false
+    }
+    this.pauseIfFull()
   }
 
   private notify(): void {

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3'
 import type { JobEvent, JobRecord, JobState } from '../job/types.js'
 
 /** The schema this code writes; `PRAGMA user_version` holds the version of a file */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /** How long a statement waits for another connection's lock before failing with SQLITE_BUSY */
 export const BUSY_TIMEOUT_MS = 5000
@@ -74,8 +74,25 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX leases_by_job ON leases (job_id, granted_at);
   CREATE INDEX leases_open ON leases (granted_at) WHERE ended_at IS NULL;
+  `,
+  // 2: penalties of peers that sent bad work, as a submitter saw them; they decay (see Journal.penalty)
+  `
+  CREATE TABLE penalties (
+    peer_id TEXT PRIMARY KEY,
+    points REAL NOT NULL,
+    updated_at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+  ) STRICT;
   `
 ]
+
+/** A penalty loses half its points every this long: a peer that misbehaved once is trusted again later */
+export const PENALTY_HALF_LIFE_MS = 30 * 60_000
+
+/** Points `points` worth at `updatedAt`, decayed to `now` */
+export function decayedPenalty(points: number, updatedAt: number, now: number): number {
+  return points * 0.5 ** (Math.max(0, now - updatedAt) / PENALTY_HALF_LIFE_MS)
+}
 
 /** Brings the file to SCHEMA_VERSION, every step in one transaction with its user_version */
 function migrate(db: Database.Database): void {
@@ -311,10 +328,41 @@ export class Journal {
     return this.statements.endOpenLeases.run({ reason, now }).changes
   }
 
+  /** Adds penalty points to a peer (its old points decayed first); returns the new total */
+  penalise(peerId: string, points: number, reason: string, now: number = Date.now()): number {
+    return this.transaction(() => {
+      const total = this.penalty(peerId, now) + points
+      this.statements.putPenalty.run({ peerId, points: total, now, reason })
+      return total
+    })
+  }
+
+  /** A peer's penalty points now (0 for a peer never penalised) */
+  penalty(peerId: string, now: number = Date.now()): number {
+    const row = this.statements.penalty.get({ peerId })
+    return row === undefined ? 0 : decayedPenalty(row.points, row.updated_at, now)
+  }
+
+  /** Every penalised peer with its decayed points and last reason */
+  penalties(now: number = Date.now()): Array<{ peerId: string; points: number; reason: string }> {
+    return this.statements.penalties.all().map((row) => ({
+      peerId: row.peer_id,
+      points: decayedPenalty(row.points, row.updated_at, now),
+      reason: row.reason
+    }))
+  }
+
   /** Runs fn in one transaction (a savepoint when nested); fn must be synchronous: a Promise is refused */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)()
   }
+}
+
+interface PenaltyRow {
+  peer_id: string
+  points: number
+  updated_at: number
+  reason: string
 }
 
 function prepare(db: Database.Database) {
@@ -365,6 +413,13 @@ function prepare(db: Database.Database) {
     ),
     endOpenLeases: db.prepare<{ reason: string; now: number }>(
       'UPDATE leases SET ended_at = @now, end_reason = @reason WHERE ended_at IS NULL'
-    )
+    ),
+    putPenalty: db.prepare<{ peerId: string; points: number; now: number; reason: string }>(
+      `INSERT INTO penalties (peer_id, points, updated_at, reason) VALUES (@peerId, @points, @now, @reason)
+       ON CONFLICT (peer_id) DO UPDATE SET points = excluded.points, updated_at = excluded.updated_at,
+         reason = excluded.reason`
+    ),
+    penalty: db.prepare<{ peerId: string }, PenaltyRow>('SELECT * FROM penalties WHERE peer_id = @peerId'),
+    penalties: db.prepare<[], PenaltyRow>('SELECT * FROM penalties ORDER BY updated_at DESC')
   }
 }

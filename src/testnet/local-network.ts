@@ -14,6 +14,8 @@ export interface LocalNode {
   dataDir: string
   logFile: string
   process: ChildProcess
+  /** The daemon's argv after the CLI entry point, to start it again the same way */
+  args: string[]
   api: ApiAddress
   token: string
   status: StatusJson
@@ -117,32 +119,58 @@ export class LocalNetwork {
     await rm(this.init.root, { recursive: true, force: true })
   }
 
+  /** Starts a stopped (or killed) node again with its data dir and flags; its peer id stays, its ports change */
+  async restart(index: number, timeoutMs = 30_000): Promise<LocalNode> {
+    const node = this.nodes[index]
+    if (node === undefined) throw new Error(`no node ${index}`)
+    if (node.process.exitCode === null && node.process.signalCode === null)
+      throw new Error(`node ${index} is running`)
+    // the same port, so that peers bootstrapped through this node (or holding its address) find it again
+    const listen = node.status.addrs
+      .find((addr) => addr.startsWith('/ip4/127.0.0.1/tcp/'))
+      ?.replace(/\/p2p\/.*$/, '')
+    const args = node.args.map((arg, i) =>
+      node.args[i - 1] === '--listen' && listen !== undefined ? listen : arg
+    )
+    const restarted = await this.spawnNode(index, node.dataDir, args, timeoutMs)
+    this.nodes[index] = restarted
+    return restarted
+  }
+
   private async startNode(index: number, bootstrapArgs: string[], timeoutMs: number): Promise<LocalNode> {
     const dataDir = join(this.init.root, `node-${index}`)
     await mkdir(dataDir, { recursive: true })
+    const args = [
+      'daemon',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0',
+      '--api-port',
+      '0',
+      '--advert-interval',
+      this.init.advertInterval ?? '1s',
+      '--log-format',
+      'json',
+      ...bootstrapArgs,
+      ...(this.init.extraArgs ?? []),
+      ...(this.init.nodeArgs?.(index) ?? [])
+    ]
+    return this.spawnNode(index, dataDir, args, timeoutMs)
+  }
+
+  private async spawnNode(
+    index: number,
+    dataDir: string,
+    args: string[],
+    timeoutMs: number
+  ): Promise<LocalNode> {
     const logFile = join(dataDir, 'daemon.log')
     const log = await open(logFile, 'a')
-    const child = spawn(
-      process.execPath,
-      [
-        CLI_ENTRY,
-        'daemon',
-        '--data-dir',
-        dataDir,
-        '--listen',
-        '/ip4/127.0.0.1/tcp/0',
-        '--api-port',
-        '0',
-        '--advert-interval',
-        this.init.advertInterval ?? '1s',
-        '--log-format',
-        'json',
-        ...bootstrapArgs,
-        ...(this.init.extraArgs ?? []),
-        ...(this.init.nodeArgs?.(index) ?? [])
-      ],
-      { stdio: ['ignore', log.fd, log.fd], env: { ...process.env, PROOFMESH_CONFIG: '' } }
-    )
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
+      stdio: ['ignore', log.fd, log.fd],
+      env: { ...process.env, PROOFMESH_CONFIG: '' }
+    })
     await log.close()
     let exited = false
     child.once('exit', () => {
@@ -159,6 +187,6 @@ export class LocalNetwork {
     )
     const token = await readApiToken(dataDir)
     const status = await get<StatusJson>({ api, token }, '/v1/status')
-    return { index, dataDir, logFile, process: child, api, token, status }
+    return { index, dataDir, logFile, process: child, args, api, token, status }
   }
 }

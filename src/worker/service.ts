@@ -321,6 +321,11 @@ export class WorkerService implements Startable, ProofFetcher {
       fetcher: this,
       logger: this.init.logger,
       renewLease: () => this.init.leases.renew(lease.leaseId),
+      // 0 = a submitter that asked for none: a third of the lease keeps it alive
+      keepAliveMs: Math.min(
+        Math.max(reserve.keepAliveMs === 0 ? Math.floor(reserve.leaseMs / 3) : reserve.keepAliveMs, 100),
+        60_000
+      ),
       onEnd: (reason) => {
         this.sessions.delete(lease.jobId)
         this.init.leases.end(lease.leaseId, reason)

@@ -46,6 +46,8 @@ export interface WorkerSessionInit {
   onEnd: (reason: string) => void
   /** Any frame from the submitter renews the lease */
   renewLease: () => void
+  /** How often this peer sends the submitter a frame (KeepAlive when it has nothing else to say) */
+  keepAliveMs: number
 }
 
 /** A file this session can hand out over the proof protocol */
@@ -144,15 +146,29 @@ export class WorkerSession {
   private readonly init: WorkerSessionInit
   private readonly log: Logger
   private readonly controller = new AbortController()
+  /** The first Assign: its input fields hold for every later one */
   private readonly assigned = new Deferred<Assign>()
+  private firstAssign?: Assign
+  /** Every segment assigned here, by index; a later Assign adds to it */
+  private readonly specs = new Map<number, SegmentSpec>()
   private readonly slices = new Map<number, Deferred<void>>()
   private readonly hints = new Deferred<string>()
   private readonly challenge = new Deferred<string>()
   private readonly proofs = new Map<number, HeldProof>()
-  private contributed?: Promise<void>
+  /** Segments contribute one after another, and prove one after another once the challenge is known */
+  private contributing: Promise<void> = Promise.resolve()
+  private proving: Promise<void> = Promise.resolve()
+  private readonly contributed: SegmentSpec[] = []
+  private readonly proveQueued = new Set<number>()
   private finalProof?: HeldProof
-  private aggregation?: { contributions: string[]; fetched: Map<number, string>; started: boolean }
+  private aggregation?: {
+    contributions: string[]
+    fetched: Map<number, string>
+    running: boolean
+    rerun: boolean
+  }
   private sending: Promise<void> = Promise.resolve()
+  private keepAlive?: NodeJS.Timeout
   private ended = false
 
   constructor(init: WorkerSessionInit) {
@@ -169,6 +185,9 @@ export class WorkerSession {
   /** Reads the submitter's frames until Release, Cancel or the end of the stream */
   async run(): Promise<void> {
     await mkdir(this.init.workDir, { recursive: true })
+    // The submitter tells a frozen peer (SIGSTOP, a dead link) from a busy one by these
+    this.keepAlive = setInterval(() => this.send({ keepAlive: {} }), this.init.keepAliveMs)
+    this.keepAlive.unref()
     try {
       for (;;) {
         const frame = await this.init.channel.read(this.signal)
@@ -213,7 +232,7 @@ export class WorkerSession {
     const assign = await this.assignedWithin(10_000)
     if (header.jobId !== this.jobId) throw new TransferError('the slice is for another job')
     if (assign.inputMode !== InputMode.DATA) throw new TransferError('this job reads its input in path mode')
-    const spec = assign.segments.find((segment) => segment.index === header.segment)
+    const spec = this.specs.get(header.segment)
     if (spec === undefined) throw new TransferError(`segment ${header.segment} is not assigned to this peer`)
     if (
       header.offset !== spec.inputOffset ||
@@ -264,6 +283,7 @@ export class WorkerSession {
   async stop(reason: string): Promise<void> {
     if (this.ended) return
     this.ended = true
+    clearInterval(this.keepAlive)
     this.log.info({ reason }, 'job session ended')
     this.controller.abort(new SessionError(FailCode.CANCELLED, reason))
     await this.init.prover.cancel(this.jobId).catch(() => undefined)
@@ -292,31 +312,47 @@ export class WorkerSession {
   }
 
   private onAssign(assign: Assign): void {
-    if (this.assigned.settled) {
-      this.fail(new SessionError(FailCode.PROTOCOL, 'a second Assign on one job stream'))
-      return
-    }
     const problem = this.checkAssign(assign)
     if (problem !== undefined) {
       this.fail(new SessionError(FailCode.PROTOCOL, problem))
       return
     }
-    for (const spec of assign.segments) this.slices.set(spec.index, new Deferred<void>())
-    this.assigned.resolve(assign)
-    this.contributed = this.contributeAll(assign).catch((err: unknown) => {
-      this.fail(failureOf(err))
-      throw err
-    })
-    this.contributed.catch(() => undefined)
+    for (const spec of assign.segments) {
+      this.specs.set(spec.index, spec)
+      this.slices.set(spec.index, new Deferred<void>())
+    }
+    if (!this.assigned.settled) {
+      this.firstAssign = assign
+      this.assigned.resolve(assign)
+    }
+    for (const spec of assign.segments) {
+      this.contributing = this.contributing.then(async () => {
+        if (this.ended) return
+        try {
+          await this.contributeOne(spec)
+        } catch (err) {
+          this.fail(failureOf(err, spec.index))
+        }
+      })
+    }
   }
 
   private checkAssign(assign: Assign): string | undefined {
     if (Number(assign.inputSize) !== this.init.inputSize)
       return 'Assign names another input size than Reserve'
     if (assign.segments.length === 0) return 'Assign has no segment'
+    const first = this.firstAssign
+    if (
+      first !== undefined &&
+      (first.inputMode !== assign.inputMode ||
+        first.inputName !== assign.inputName ||
+        first.hints !== assign.hints)
+    ) {
+      return 'a later Assign names another input than the first'
+    }
     const seen = new Set<number>()
     for (const spec of assign.segments) {
-      if (seen.has(spec.index)) return `segment ${spec.index} is assigned twice`
+      if (seen.has(spec.index) || this.specs.has(spec.index)) return `segment ${spec.index} is assigned twice`
       seen.add(spec.index)
       if (spec.inputOffset + spec.inputLength > assign.inputSize)
         return `segment ${spec.index} lies outside the input`
@@ -327,20 +363,26 @@ export class WorkerSession {
     return undefined
   }
 
-  private async contributeAll(assign: Assign): Promise<void> {
+  /** Where a segment's input is: its slice as received (data mode), or this peer's checked copy (path mode) */
+  private async inputOf(assign: Assign, spec: SegmentSpec): Promise<InputRef> {
+    if (assign.inputMode !== InputMode.PATH) return this.sliceInput(spec)
+    const input = await this.resolvePathInput(assign)
+    await this.checkSlice(input, spec, assign.inputName)
+    return input
+  }
+
+  private async contributeOne(spec: SegmentSpec): Promise<void> {
     const { prover, program, inputSize } = this.init
-    const pathInput = assign.inputMode === InputMode.PATH ? await this.resolvePathInput(assign) : undefined
+    const assign = await this.waitFor(this.assigned.promise)
+    const input = await this.inputOf(assign, spec)
     const hints = assign.hints ? await this.waitFor(this.hints.promise) : undefined
-    for (const spec of assign.segments) {
-      const input = pathInput ?? (await this.sliceInput(spec))
-      if (pathInput !== undefined) await this.checkSlice(pathInput, spec, assign.inputName)
-      const segment = toSegment(spec)
-      const { contribution } = await prover.contribute(
-        { job: this.jobId, program, inputSize, segment, input, hints },
-        { signal: this.signal }
-      )
-      this.send({ contribution: { segment: spec.index, contribution: bytes(contribution) } })
-    }
+    const { contribution } = await prover.contribute(
+      { job: this.jobId, program, inputSize, segment: toSegment(spec), input, hints },
+      { signal: this.signal }
+    )
+    this.send({ contribution: { segment: spec.index, contribution: bytes(contribution) } })
+    this.contributed.push(spec)
+    this.queueProofs()
   }
 
   private async resolvePathInput(assign: Assign): Promise<InputRef> {
@@ -388,37 +430,47 @@ export class WorkerSession {
       return
     }
     this.challenge.resolve(challenge)
-    this.proveAll(challenge).catch((err: unknown) => this.fail(failureOf(err)))
+    this.queueProofs()
   }
 
-  private async proveAll(challenge: string): Promise<void> {
+  /** Every contributed segment not yet queued joins the prove queue, once the challenge is known */
+  private queueProofs(): void {
+    if (!this.challenge.settled) return
+    for (const spec of this.contributed) {
+      if (this.proveQueued.has(spec.index)) continue
+      this.proveQueued.add(spec.index)
+      this.proving = this.proving.then(async () => {
+        if (this.ended) return
+        try {
+          await this.proveOne(spec)
+        } catch (err) {
+          this.fail(failureOf(err, spec.index))
+        }
+      })
+    }
+  }
+
+  private async proveOne(spec: SegmentSpec): Promise<void> {
+    const challenge = await this.waitFor(this.challenge.promise)
     const assign = await this.waitFor(this.assigned.promise)
-    await this.waitFor(this.contributed ?? Promise.resolve())
-    const pathInput = assign.inputMode === InputMode.PATH ? await this.resolvePathInput(assign) : undefined
+    const input = await this.inputOf(assign, spec)
     const hints = assign.hints ? await this.waitFor(this.hints.promise) : undefined
     const { prover, program, inputSize } = this.init
-    for (const spec of assign.segments) {
-      const out = join(this.init.workDir, `proof-${spec.index}`)
-      const input = pathInput ?? (await this.sliceInput(spec))
-      try {
-        const result = await prover.prove(
-          { job: this.jobId, program, inputSize, segment: toSegment(spec), input, hints, challenge, out },
-          { signal: this.signal }
-        )
-        const sha256 = bytes(result.sha256)
-        this.proofs.set(spec.index, { path: out, size: result.size, sha256 })
-        this.send({
-          proved: {
-            segment: spec.index,
-            size: BigInt(result.size),
-            sha256,
-            millis: Math.min(result.millis, 2 ** 32 - 1)
-          }
-        })
-      } catch (err) {
-        throw failureOf(err, spec.index)
+    const out = join(this.init.workDir, `proof-${spec.index}`)
+    const result = await prover.prove(
+      { job: this.jobId, program, inputSize, segment: toSegment(spec), input, hints, challenge, out },
+      { signal: this.signal }
+    )
+    const sha256 = bytes(result.sha256)
+    this.proofs.set(spec.index, { path: out, size: result.size, sha256 })
+    this.send({
+      proved: {
+        segment: spec.index,
+        size: BigInt(result.size),
+        sha256,
+        millis: Math.min(result.millis, 2 ** 32 - 1)
       }
-    }
+    })
   }
 
   private onAggregate(contributions: string[]): void {
@@ -432,13 +484,13 @@ export class WorkerSession {
       )
       return
     }
-    this.aggregation = { contributions, fetched: new Map(), started: false }
+    this.aggregation = { contributions, fetched: new Map(), running: false, rerun: false }
     this.log.info({ segments: contributions.length }, 'aggregating')
   }
 
   private onFetch(fetch: FetchProof): void {
     const aggregation = this.aggregation
-    if (aggregation === undefined || fetch.segment >= aggregation.contributions.length) {
+    if (aggregation === undefined || fetch.segment >= aggregation.contributions.length || this.ended) {
       this.fail(new SessionError(FailCode.PROTOCOL, `FetchProof for segment ${fetch.segment} out of place`))
       return
     }
@@ -482,29 +534,53 @@ export class WorkerSession {
     aggregation.fetched.set(fetch.segment, dest)
   }
 
+  /**
+   * Aggregates once a proof of every segment is here. A proof that fails is dropped: its segment moves to another
+   * peer, and the FetchProof of its replacement runs the aggregation again.
+   */
   private async aggregateWhenComplete(aggregation: NonNullable<WorkerSession['aggregation']>): Promise<void> {
-    if (aggregation.started || aggregation.fetched.size < aggregation.contributions.length) return
-    aggregation.started = true
-    const challenge = await this.waitFor(this.challenge.promise)
-    const out = join(this.init.workDir, 'final')
-    const proofs = aggregation.contributions.map((_, index) => aggregation.fetched.get(index) as string)
-    const result = await this.init.prover.aggregate(
-      {
-        job: this.jobId,
-        program: this.init.program,
-        inputSize: this.init.inputSize,
-        challenge,
-        contributions: aggregation.contributions,
-        proofs,
-        out
-      },
-      { signal: this.signal }
-    )
-    const sha256 = bytes(result.sha256)
-    this.finalProof = { path: out, size: result.size, sha256 }
-    this.send({
-      final: { digest: bytes(result.digest), size: BigInt(result.size), sha256, segments: result.segments }
-    })
+    if (aggregation.fetched.size < aggregation.contributions.length) return
+    if (aggregation.running) {
+      aggregation.rerun = true
+      return
+    }
+    aggregation.running = true
+    try {
+      const challenge = await this.waitFor(this.challenge.promise)
+      const out = join(this.init.workDir, 'final')
+      const proofs = aggregation.contributions.map((_, index) => aggregation.fetched.get(index) as string)
+      const result = await this.init.prover
+        .aggregate(
+          {
+            job: this.jobId,
+            program: this.init.program,
+            inputSize: this.init.inputSize,
+            challenge,
+            contributions: aggregation.contributions,
+            proofs,
+            out
+          },
+          { signal: this.signal }
+        )
+        .catch((err: unknown) => {
+          const failure = failureOf(err)
+          if (failure.code === FailCode.PROOF_INVALID && failure.segment !== undefined) {
+            aggregation.fetched.delete(failure.segment)
+          }
+          throw failure
+        })
+      const sha256 = bytes(result.sha256)
+      this.finalProof = { path: out, size: result.size, sha256 }
+      this.send({
+        final: { digest: bytes(result.digest), size: BigInt(result.size), sha256, segments: result.segments }
+      })
+    } finally {
+      aggregation.running = false
+    }
+    if (aggregation.rerun) {
+      aggregation.rerun = false
+      await this.aggregateWhenComplete(aggregation)
+    }
   }
 
   private fail(error: SessionError): void {

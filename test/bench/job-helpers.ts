@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { open, readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import type { Stream } from '@libp2p/interface'
 import type { JobPhase, JobRecord } from '../../src/job/types.js'
 import type { LocalNetwork, LocalNode } from '../../src/testnet/local-network.js'
 
@@ -150,10 +151,65 @@ export async function childPids(parent: number, match: string): Promise<number[]
   return pids
 }
 
+/**
+ * User + system CPU seconds of a process and of its children it has waited for (the prover proves each
+ * segment in a `prove-child` process), from /proc/<pid>/stat in clock ticks of 1/100 s
+ */
+export async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // After "(comm) " comes field 3 (state); utime, stime, cutime, cstime are fields 14 to 17
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** CPU seconds used so far by the prover processes of each node of a network, by node index */
+export async function proverCpuSeconds(network: LocalNetwork): Promise<number[]> {
+  return Promise.all(
+    network.nodes.map(async (node) => {
+      const pids = await childPids(node.process.pid ?? -1, 'proofmesh-prover')
+      const each = await Promise.all(pids.map(async (pid) => cpuSeconds(pid)))
+      return each.reduce((sum, value) => sum + value, 0)
+    })
+  )
+}
+
 /** The CPUs a process may run on, as /proc/<pid>/status lists them (e.g. "0" or "0-1") */
 export async function cpusAllowed(pid: number): Promise<string> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   return /Cpus_allowed_list:\s+(\S+)/.exec(status)?.[1] ?? '?'
+}
+
+/**
+ * A bench-only workaround for a re-entrancy in libp2p 3 streams (@libp2p/utils AbstractMessageStream):
+ * resume() dispatches the data buffered while paused *before* it calls sendResume(). A reader that pauses
+ * again inside that dispatch (FramedStream does, above its high-water mark) has its pause undone by the
+ * sendResume() that follows: yamux goes on granting window to the sender while the stream, still paused,
+ * buffers everything until maxReadBufferLength (32 MiB under FramedStream) aborts it with StreamBufferError
+ * and resets the stream. This defers a pause asked for during resume() until resume() has returned.
+ */
+export function guardResume(stream: Stream): void {
+  const pause = stream.pause.bind(stream)
+  const resume = stream.resume.bind(stream)
+  let resuming = false
+  let pauseAsked = false
+  stream.pause = () => {
+    if (resuming) pauseAsked = true
+    else pause()
+  }
+  stream.resume = () => {
+    resuming = true
+    pauseAsked = false
+    try {
+      resume()
+    } finally {
+      resuming = false
+    }
+    if (pauseAsked) pause()
+  }
 }
 
 /** The 1-minute load average, to print next to CPU-bound figures */

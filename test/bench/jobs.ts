@@ -28,6 +28,7 @@ import {
   phaseMs,
   printTable,
   PROVER_PATH,
+  proverCpuSeconds,
   runJob,
   SEGMENT_BLOCKS,
   seconds,
@@ -98,7 +99,10 @@ try {
       await waitFreePeers(network, peers - 1)
 
       const load = await loadAverage()
+      const cpuBefore = await proverCpuSeconds(network)
       const { record, e2eMs } = await runJob(submitter, request)
+      const cpuAfter = await proverCpuSeconds(network)
+      const proverCpu = cpuAfter.reduce((sum, after, i) => sum + after - (cpuBefore[i] ?? 0), 0)
       const owners = new Set(record.segments.map((segment) => segment.peerId))
       if (record.segments.length !== peers || owners.size !== peers) {
         notes.push(
@@ -129,6 +133,7 @@ try {
         overhead <= budget ? 'MET' : 'MISSED',
         (e2eMs / native.wallMs).toFixed(2),
         seconds(tiny.e2eMs),
+        (proverCpu / (phaseMs(record, 'prove') / 1000)).toFixed(2),
         load.split(' ')[0] ?? ''
       ])
       if (peers > 1 && peers * 2 > cores) {
@@ -167,6 +172,7 @@ printTable(
     'verdict',
     'e2e/native',
     'tiny_e2e_s',
+    'cores_used',
     'load1'
   ],
   rows
@@ -178,6 +184,7 @@ console.log(
     'crit = plan + max segment proveMillis + aggregate + verify (job record); overhead = e2e − crit; target ≤ 10% of crit + 0.5 s',
     'reserve/contrib/prove = phase times from the record (queue+reserve, inputs+hints+contributions, challenge → all proved)',
     'e2e/native = e2e / the native prove-all of one segment alone; tiny_e2e = a warm-up job of 8 blocks on the same network',
+    `cores_used = CPU seconds of all provers (prove children included) during the job / prove phase; this machine has ${cores}`,
     ...notes
   ].join('\n')
 )

@@ -21,6 +21,7 @@ import {
   phaseMs,
   printTable,
   PROVER_PATH,
+  proverCpuSeconds,
   runJob,
   SEGMENT_BLOCKS,
   seconds,
@@ -36,6 +37,8 @@ interface Run {
   e2eMs: number
   record: JobRecord
   pinning: string
+  /** CPU seconds each node's prover (and its prove children) used during the job */
+  cpu: number[]
   load: string
 }
 
@@ -63,7 +66,10 @@ async function measure(root: string, input: string, peers: number): Promise<Run>
     await runJob(submitter, { ...request, input: tiny, minimalComputeCapacity: 1 })
     await waitFreePeers(network, peers - 1)
     const load = await loadAverage()
+    const cpuBefore = await proverCpuSeconds(network)
     const { record, e2eMs } = await runJob(submitter, request)
+    const cpuAfter = await proverCpuSeconds(network)
+    const cpu = cpuAfter.map((after, i) => after - (cpuBefore[i] ?? 0))
     // Where each node's prover may run, as the kernel has it
     const pinning: string[] = []
     for (const node of network.nodes) {
@@ -71,7 +77,7 @@ async function measure(root: string, input: string, peers: number): Promise<Run>
       const allowed = await Promise.all(pids.map(async (pid) => cpusAllowed(pid)))
       pinning.push(`n${node.index}:${allowed.join('/') || '?'}`)
     }
-    return { peers, e2eMs, record, pinning: pinning.join(' '), load: load.split(' ')[0] ?? '' }
+    return { peers, e2eMs, record, pinning: pinning.join(' '), cpu, load: load.split(' ')[0] ?? '' }
   } finally {
     await network.stop()
   }
@@ -101,6 +107,8 @@ if (spawnSync('taskset', ['-c', '0', 'true']).status !== 0) {
         'speedup_e2e',
         'speedup_prove',
         'prover_cpus',
+        'prover_cpu_s',
+        'cores_used',
         'load1'
       ],
       runs.map((run) => [
@@ -112,12 +120,18 @@ if (spawnSync('taskset', ['-c', '0', 'true']).status !== 0) {
         `${(base.e2eMs / run.e2eMs).toFixed(2)}x`,
         `${(phaseMs(base.record, 'prove') / phaseMs(run.record, 'prove')).toFixed(2)}x`,
         run.pinning,
+        run.cpu.map((cpu) => cpu.toFixed(1)).join('/'),
+        (run.cpu.reduce((a, b) => a + b, 0) / (phaseMs(run.record, 'prove') / 1000)).toFixed(2),
         run.load
       ])
     )
     const speedup = base.e2eMs / (runs[1] as Run).e2eMs
     console.log(
       `speedup 1 → 2 peers: ${speedup.toFixed(2)}x (end to end), target ≥ ${TARGET}x ${speedup >= TARGET ? 'MET' : 'MISSED'}`
+    )
+    console.log(
+      'prover_cpu_s = CPU seconds of each node’s prover and its prove children during the job; cores_used = their sum / ' +
+        'prove phase: about 1 per pinned peer when the cores are ours, less when other work shares them'
     )
   } finally {
     await rm(root, { recursive: true, force: true })

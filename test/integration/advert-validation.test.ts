@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
+import { type GossipSub, gossipsub, type Message } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
@@ -9,7 +10,7 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { CapacityAdvert } from '../../protocols/capacity/pb/capacity.js'
-import { capacityTopic, MAX_ADVERT_BYTES } from '../../src/capacity/constants.js'
+import { ADVERTS_PER_INTERVAL, capacityTopic, MAX_ADVERT_BYTES } from '../../src/capacity/constants.js'
 import type { Daemon } from '../../src/daemon/daemon.js'
 import { createHost } from '../../src/net/host.js'
 
@@ -148,5 +149,148 @@ describe('capacity advert validation on a live daemon', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     assert.equal(daemon.capacity.peers.get(host.peerId.toString()), undefined)
     assert.equal(daemon.capacity.peers.size, 2, 'only the honest peer and the signed test peer are listed')
+  })
+})
+
+/** Counts the adverts a daemon accepted from one origin: gossipsub emits `message` only for accepted ones */
+function acceptedFrom(daemon: Daemon, origin: PeerId): { count: () => number; stop: () => void } {
+  let count = 0
+  const onMessage = (event: CustomEvent<Message>): void => {
+    const message = event.detail
+    if (message.topic === topic && message.type === 'signed' && message.from.equals(origin)) count++
+  }
+  daemon.node.services.pubsub.addEventListener('message', onMessage)
+  return {
+    count: () => count,
+    stop: () => daemon.node.services.pubsub.removeEventListener('message', onMessage)
+  }
+}
+
+describe('replayed and flooded adverts on a live daemon', () => {
+  // the production interval: the time window is the peer TTL (15 s), the rate 4 adverts per 5 s
+  const intervalMs = 5_000
+  let target: Daemon
+  let observer: Daemon
+  const hosts: Attacker[] = []
+
+  before(async () => {
+    target = await startTestNode({
+      daemon: { metrics: true },
+      overrides: { capacity: { advertIntervalMs: intervalMs } }
+    })
+    observer = await startTestNode({
+      daemon: { metrics: true },
+      overrides: { net: { bootstrap: [multiaddrOf(target)] }, capacity: { advertIntervalMs: intervalMs } }
+    })
+    await waitFor(() => target.capacity.peers.size === 1, 'the observer to appear on the target')
+  })
+
+  after(async () => {
+    await Promise.allSettled(hosts.map(async (host) => host.stop()))
+    await stopAll([target, observer])
+  })
+
+  it('ignores an advert stamped 1970, so a replayed advert cannot bring a peer back', async () => {
+    const host = await attacker(target, 'StrictSign')
+    hosts.push(host)
+    const before = await counter(target, 'ignore', 'stale_time')
+    await host.services.pubsub.publish(topic, CapacityAdvert.encode(makeAdvert({ seq: 1n, timestampMs: 0n })))
+    await waitFor(
+      async () => (await counter(target, 'ignore', 'stale_time')) > before,
+      'the 1970 advert to be ignored'
+    )
+    assert.equal(target.capacity.peers.get(host.peerId.toString()), undefined)
+    const ahead = await counter(target, 'ignore', 'future')
+    await host.services.pubsub.publish(
+      topic,
+      CapacityAdvert.encode(makeAdvert({ timestampMs: BigInt(Date.now() + 10 * 60_000) }))
+    )
+    await waitFor(
+      async () => (await counter(target, 'ignore', 'future')) > ahead,
+      'the advert from the future to be ignored'
+    )
+    assert.equal(target.capacity.peers.get(host.peerId.toString()), undefined)
+    assert.equal(
+      observer.capacity.peers.get(host.peerId.toString()),
+      undefined,
+      'nor relayed to the observer'
+    )
+  })
+
+  it('accepts a few of 170 adverts a second from one peer, relays no more, and keeps serving', async () => {
+    const host = await attacker(target, 'StrictSign')
+    hosts.push(host)
+    const origin = host.peerId
+    const atTarget = acceptedFrom(target, origin)
+    const atObserver = acceptedFrom(observer, origin)
+    try {
+      // one advert at an honest pace first: the target relays it, so the observer is reachable through it
+      const base = BigInt(Date.now())
+      await host.services.pubsub.publish(topic, CapacityAdvert.encode(makeAdvert({ seq: base })))
+      await waitFor(
+        () => atObserver.count() === 1,
+        'an honest advert to reach the observer through the target'
+      )
+      const acceptedBefore = atTarget.count()
+      const relayedBefore = atObserver.count()
+      const limitedBefore = await counter(target, 'ignore', 'rate_limited')
+      const observerLimitedBefore = await counter(observer, 'ignore', 'rate_limited')
+      const started = Date.now()
+      for (let i = 1; i <= 170; i++) {
+        const advert = makeAdvert({ seq: base + BigInt(i), unitsTotal: 100 + i, unitsFree: 100 + i })
+        await host.services.pubsub.publish(topic, CapacityAdvert.encode(advert))
+      }
+      const publishMs = Date.now() - started
+      assert.ok(publishMs < 1_000, `170 adverts published in ${publishMs} ms`)
+      const judged = async (): Promise<number> =>
+        atTarget.count() - acceptedBefore + (await counter(target, 'ignore', 'rate_limited')) - limitedBefore
+      await waitFor(async () => (await judged()) === 170, 'the target to have judged all 170 adverts')
+      // a token bucket: at most the burst, plus what refilled while the target was judging them
+      const elapsedMs = Date.now() - started
+      const bound = ADVERTS_PER_INTERVAL + Math.floor((elapsedMs * ADVERTS_PER_INTERVAL) / intervalMs)
+      const accepted = atTarget.count() - acceptedBefore
+      assert.ok(accepted >= 1 && accepted <= bound, `the target accepted ${accepted} (at most ${bound})`)
+      assert.ok(
+        target.capacity.peers.get(origin.toString()),
+        'the flooding peer is still listed, with an advert'
+      )
+
+      // what the target ignored it did not forward: the observer hears at most what the target accepted
+      await waitFor(
+        () => atObserver.count() > relayedBefore,
+        'the accepted adverts to be relayed to the observer'
+      )
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const heard =
+        atObserver.count() -
+        relayedBefore +
+        (await counter(observer, 'ignore', 'rate_limited')) -
+        observerLimitedBefore
+      assert.ok(
+        heard <= accepted,
+        `the observer heard ${heard} adverts of the flood, the target accepted ${accepted}`
+      )
+      assert.equal(
+        observer.node.getConnections(origin).length,
+        0,
+        'the observer heard the flooding peer only through the target'
+      )
+
+      // the daemon keeps serving, and the limit is a rate, not a ban
+      const status = await observer.statusClient.request(target.node.peerId)
+      assert.equal(status.peerId, target.node.peerId.toString())
+      assert.ok(target.capacity.peers.get(observer.node.peerId.toString()), 'the observer is still listed')
+      const before = atTarget.count()
+      await new Promise((resolve) => setTimeout(resolve, intervalMs / ADVERTS_PER_INTERVAL))
+      await host.services.pubsub.publish(
+        topic,
+        CapacityAdvert.encode(makeAdvert({ seq: base + 1_000n, unitsTotal: 3, unitsFree: 3 }))
+      )
+      await waitFor(() => atTarget.count() > before, 'an advert at an honest pace to be accepted again')
+      assert.equal(target.capacity.peers.get(origin.toString())?.advert.unitsTotal, 3)
+    } finally {
+      atTarget.stop()
+      atObserver.stop()
+    }
   })
 })

@@ -2,13 +2,19 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
+  type AdvertContext,
   AdvertValidationError,
   type CapacityAdvert,
   decodeAdvert,
   encodeAdvert
 } from '../../src/capacity/advert.js'
 import { advertToJson } from '../../src/capacity/advert-json.js'
-import { capacityTopic, MAX_ADVERT_BYTES, parseCapacityTopic } from '../../src/capacity/constants.js'
+import {
+  capacityTopic,
+  MAX_ADVERT_BYTES,
+  MAX_CLOCK_SKEW_MS,
+  parseCapacityTopic
+} from '../../src/capacity/constants.js'
 import { makeAdvert } from '../helpers/adverts.js'
 
 function advert(fields: Partial<CapacityAdvert> = {}): CapacityAdvert {
@@ -39,9 +45,9 @@ function advert(fields: Partial<CapacityAdvert> = {}): CapacityAdvert {
   })
 }
 
-function verdictOf(data: Uint8Array, context: { lastSeq?: bigint; now?: number } = {}): string {
+function verdictOf(data: Uint8Array, context: AdvertContext = {}): string {
   try {
-    decodeAdvert(data, { now: 1_700_000_000_000, ...context })
+    decodeAdvert(data, { now: 1_700_000_000_000, maxAheadMs: MAX_CLOCK_SKEW_MS, ...context })
     return 'accept'
   } catch (err) {
     assert.ok(err instanceof AdvertValidationError)

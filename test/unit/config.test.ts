@@ -134,9 +134,9 @@ describe('renderConfigToml', () => {
     assert.match(text, /^advert_interval = "5s"$/m)
     // one comment line of explanation and one of expected form per key
     const keyLines = text.split('\n').filter((line) => /^[a-z_0-9]+ = /.test(line))
-    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 5 + jobs 11 + inputs 2
-    assert.equal(keyLines.length, 38)
-    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 38)
+    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 5 + jobs 12 + inputs 2
+    assert.equal(keyLines.length, 39)
+    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 39)
   })
 })
 

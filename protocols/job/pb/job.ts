@@ -239,6 +239,11 @@ export namespace SubmitterFrame {
     value: number
   }
 
+  export interface SubmitterFrameReserveKeepAliveMsFieldEvent {
+    field: '$.reserve.keepAliveMs'
+    value: number
+  }
+
   export interface SubmitterFrameAssignInputSizeFieldEvent {
     field: '$.assign.inputSize'
     value: bigint
@@ -345,7 +350,7 @@ export namespace SubmitterFrame {
     return decodeMessage(buf, SubmitterFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitterFrame>): Generator<SubmitterFrameReserveJobIdFieldEvent | SubmitterFrameReserveProgramFieldEvent | SubmitterFrameReserveUnitsFieldEvent | SubmitterFrameReserveMinUnitsFieldEvent | SubmitterFrameReserveInputSizeFieldEvent | SubmitterFrameReserveLeaseMsFieldEvent | SubmitterFrameAssignInputSizeFieldEvent | SubmitterFrameAssignInputModeFieldEvent | SubmitterFrameAssignInputNameFieldEvent | SubmitterFrameAssignHintsFieldEvent | SubmitterFrameAssignSegmentsIndexFieldEvent | SubmitterFrameAssignSegmentsStartBlockFieldEvent | SubmitterFrameAssignSegmentsBlockCountFieldEvent | SubmitterFrameAssignSegmentsInputOffsetFieldEvent | SubmitterFrameAssignSegmentsInputLengthFieldEvent | SubmitterFrameAssignSegmentsInputSha256FieldEvent | SubmitterFrameChallengeChallengeFieldEvent | SubmitterFrameAggregateContributionsFieldEvent | SubmitterFrameFetchSegmentFieldEvent | SubmitterFrameFetchPeerIdFieldEvent | SubmitterFrameFetchAddrsFieldEvent | SubmitterFrameFetchSizeFieldEvent | SubmitterFrameFetchSha256FieldEvent | SubmitterFrameCancelReasonFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitterFrame>): Generator<SubmitterFrameReserveJobIdFieldEvent | SubmitterFrameReserveProgramFieldEvent | SubmitterFrameReserveUnitsFieldEvent | SubmitterFrameReserveMinUnitsFieldEvent | SubmitterFrameReserveInputSizeFieldEvent | SubmitterFrameReserveLeaseMsFieldEvent | SubmitterFrameReserveKeepAliveMsFieldEvent | SubmitterFrameAssignInputSizeFieldEvent | SubmitterFrameAssignInputModeFieldEvent | SubmitterFrameAssignInputNameFieldEvent | SubmitterFrameAssignHintsFieldEvent | SubmitterFrameAssignSegmentsIndexFieldEvent | SubmitterFrameAssignSegmentsStartBlockFieldEvent | SubmitterFrameAssignSegmentsBlockCountFieldEvent | SubmitterFrameAssignSegmentsInputOffsetFieldEvent | SubmitterFrameAssignSegmentsInputLengthFieldEvent | SubmitterFrameAssignSegmentsInputSha256FieldEvent | SubmitterFrameChallengeChallengeFieldEvent | SubmitterFrameAggregateContributionsFieldEvent | SubmitterFrameFetchSegmentFieldEvent | SubmitterFrameFetchPeerIdFieldEvent | SubmitterFrameFetchAddrsFieldEvent | SubmitterFrameFetchSizeFieldEvent | SubmitterFrameFetchSha256FieldEvent | SubmitterFrameCancelReasonFieldEvent> {
     return streamMessage(buf, SubmitterFrame.codec(), opts)
   }
 }
@@ -689,6 +694,7 @@ export interface Reserve {
   minUnits: number
   inputSize: bigint
   leaseMs: number
+  keepAliveMs: number
 }
 
 export namespace Reserve {
@@ -731,6 +737,11 @@ export namespace Reserve {
           w.uint32(obj.leaseMs)
         }
 
+        if ((obj.keepAliveMs != null && obj.keepAliveMs !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.keepAliveMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -741,7 +752,8 @@ export namespace Reserve {
           units: 0,
           minUnits: 0,
           inputSize: 0n,
-          leaseMs: 0
+          leaseMs: 0,
+          keepAliveMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -772,6 +784,10 @@ export namespace Reserve {
             }
             case 6: {
               obj.leaseMs = reader.uint32()
+              break
+            }
+            case 7: {
+              obj.keepAliveMs = reader.uint32()
               break
             }
             default: {
@@ -831,6 +847,13 @@ export namespace Reserve {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.keepAliveMs`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -873,6 +896,11 @@ export namespace Reserve {
     value: number
   }
 
+  export interface ReserveKeepAliveMsFieldEvent {
+    field: '$.keepAliveMs'
+    value: number
+  }
+
   export function encode (obj: Partial<Reserve>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Reserve.codec())
   }
@@ -881,7 +909,7 @@ export namespace Reserve {
     return decodeMessage(buf, Reserve.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reserve>): Generator<ReserveJobIdFieldEvent | ReserveProgramFieldEvent | ReserveUnitsFieldEvent | ReserveMinUnitsFieldEvent | ReserveInputSizeFieldEvent | ReserveLeaseMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reserve>): Generator<ReserveJobIdFieldEvent | ReserveProgramFieldEvent | ReserveUnitsFieldEvent | ReserveMinUnitsFieldEvent | ReserveInputSizeFieldEvent | ReserveLeaseMsFieldEvent | ReserveKeepAliveMsFieldEvent> {
     return streamMessage(buf, Reserve.codec(), opts)
   }
 }

@@ -1,0 +1,313 @@
+/**
+ * The chaos suite: daemon processes on 127.0.0.1 losing peers at bad moments, dishonest provers, a killed
+ * aggregator, a killed submitter. `npm run test:chaos` runs it in full (10 jobs under random faults);
+ * `npm test` runs a short version (CHAOS_JOBS=3).
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { defaultProverBinary } from '../../src/config/index.js'
+import type { JobRecord } from '../../src/job/types.js'
+import { Journal } from '../../src/store/index.js'
+import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
+
+const exec = promisify(execFile)
+const PROVER = defaultProverBinary()
+const WRAPPER = fileURLToPath(new URL('../../../test/fixtures/prover/wrap-prover.mjs', import.meta.url))
+const JOBS = Number(process.env.CHAOS_JOBS ?? 10)
+const UNITS = 2
+
+// Faster failure detection than the defaults, so that the suite is quick: the daemons inherit these
+process.env.PROOFMESH_JOBS_PEER_TIMEOUT = '2s'
+process.env.PROOFMESH_JOBS_LEASE_TIMEOUT = '3s'
+
+function wrapped(mode: string): string[] {
+  return ['--prover-command', process.execPath, WRAPPER, mode, PROVER, 'serve']
+}
+
+async function api<T>(node: LocalNode, path: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(new URL(path, node.api.url), {
+    ...init,
+    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(10_000)
+  })
+  return (await response.json()) as T
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+async function submit(node: LocalNode, input: string, units: number, timeout = '4m'): Promise<JobRecord> {
+  return api<JobRecord>(node, '/v1/jobs', {
+    method: 'POST',
+    body: JSON.stringify({
+      inputMode: 'data',
+      input,
+      computeCapacity: units,
+      minimalComputeCapacity: 1,
+      timeoutMs: timeout
+    })
+  })
+}
+
+async function ended(node: LocalNode, id: string, timeoutMs = 240_000): Promise<JobRecord> {
+  return waitFor(`job ${id} to end`, timeoutMs, async () => {
+    const job = await api<JobRecord>(node, `/v1/jobs/${id}`)
+    return ['succeeded', 'failed', 'cancelled'].includes(job.state) ? job : undefined
+  })
+}
+
+async function digestOf(file: string): Promise<string> {
+  return (JSON.parse((await exec(PROVER, ['hash', file])).stdout) as { digest: string }).digest
+}
+
+/** Leases a node's journal still holds open */
+function openLeases(node: LocalNode): number {
+  const journal = Journal.open(join(node.dataDir, 'journal.sqlite'))
+  try {
+    return journal.leases({ active: true }).length
+  } finally {
+    journal.close()
+  }
+}
+
+async function allUnitsFree(nodes: LocalNode[], timeoutMs: number): Promise<void> {
+  await waitFor('every peer to have all its units free', timeoutMs, async () => {
+    for (const node of nodes) {
+      const status = await api<{ capacity: { unitsFree: number; unitsTotal: number } | null }>(
+        node,
+        '/v1/status'
+      )
+      if (status.capacity === null || status.capacity.unitsFree !== status.capacity.unitsTotal)
+        return undefined
+    }
+    return true
+  })
+}
+
+/** What happened to the peers of a job, from its events: for the message of a failed assertion */
+async function peerStory(node: LocalNode, id: string): Promise<string> {
+  const journal = Journal.open(join(node.dataDir, 'journal.sqlite'))
+  try {
+    return journal
+      .events(id)
+      .filter((event) => event.type === 'peer')
+      .map((event) => `${event.peer?.slice(-8) ?? '-'}: ${event.message ?? ''}`)
+      .join('\n')
+  } finally {
+    journal.close()
+  }
+}
+
+function running(node: LocalNode): boolean {
+  return node.process.exitCode === null && node.process.signalCode === null
+}
+
+describe('chaos: peers killed or frozen at random moments', () => {
+  let network: LocalNetwork
+
+  before(async () => {
+    network = new LocalNetwork({
+      nodes: 5,
+      root: await mkdtemp(join(tmpdir(), 'proofmesh-chaos-')),
+      advertInterval: '1s',
+      nodeArgs: () => ['--compute-units', String(UNITS)]
+    })
+    await network.start()
+    await network.converge()
+  })
+
+  after(async () => {
+    for (const node of network.nodes) if (running(node)) node.process.kill('SIGCONT')
+    await network.stop()
+    await network.remove()
+  })
+
+  it(`proves ${JOBS} jobs while a random peer is SIGKILLed or SIGSTOPped in a random phase`, async () => {
+    const submitter = network.nodes[0] as LocalNode
+    const outcomes: string[] = []
+    for (let round = 0; round < JOBS; round++) {
+      const input = join(network.nodes[0]!.dataDir, `chaos-${round}.bin`)
+      await writeFile(input, randomBytes(600_000 + Math.floor(Math.random() * 600_000)))
+      const started = Date.now()
+      const job = await submit(submitter, input, 3 * UNITS)
+      const phase = (['contributing', 'proving', 'aggregating'] as const)[round % 3] as string
+      const reached = await waitFor(`job ${job.id} to reach ${phase}`, 60_000, async () => {
+        const now = await api<JobRecord>(submitter, `/v1/jobs/${job.id}`)
+        if (now.state === phase || ['succeeded', 'failed'].includes(now.state)) return now
+        return undefined
+      })
+      const victims = reached.peers.filter((peer) => !peer.local && peer.state !== 'released')
+      const victimPeer = victims[Math.floor(Math.random() * victims.length)]
+      const victim = network.nodes.find((node) => node.status.peerId === victimPeer?.peerId)
+      const signal = round % 2 === 0 ? 'SIGKILL' : 'SIGSTOP'
+      if (victim !== undefined && ['contributing', 'proving', 'aggregating'].includes(reached.state)) {
+        victim.process.kill(signal)
+      }
+      const done = await ended(submitter, job.id)
+      outcomes.push(
+        `${done.state} (${signal} node ${victim?.index ?? '-'} in ${reached.state}, ${Date.now() - started} ms)`
+      )
+      assert.equal(
+        done.state,
+        'succeeded',
+        `round ${round}: ${JSON.stringify(done.error)} after ${outcomes.join('; ')}`
+      )
+      assert.equal(done.digest, await digestOf(input))
+      assert.ok(Date.now() - started < 240_000, 'within its timeout')
+      // the network gets its capacity back for the next round
+      if (victim !== undefined) {
+        if (signal === 'SIGSTOP') victim.process.kill('SIGCONT')
+        else {
+          await new Promise((resolve) =>
+            running(victim) ? victim.process.once('exit', resolve) : resolve(undefined)
+          )
+          await network.restart(victim.index)
+        }
+      }
+      await network.converge(30_000)
+    }
+    process.stderr.write(`chaos outcomes: ${outcomes.join('; ')}\n`)
+    await allUnitsFree(network.nodes, 15_000)
+    for (const node of network.nodes)
+      assert.equal(openLeases(node), 0, `node ${node.index} has no lease left`)
+  })
+})
+
+describe('chaos: dishonest provers', () => {
+  let network: LocalNetwork
+
+  before(async () => {
+    network = new LocalNetwork({
+      nodes: 5,
+      root: await mkdtemp(join(tmpdir(), 'proofmesh-dishonest-')),
+      advertInterval: '1s',
+      // node 3 corrupts its proofs, node 4 passes off a stale proof as a new one
+      nodeArgs: (index) => [
+        '--compute-units',
+        String(UNITS),
+        ...(index === 3 ? wrapped('corrupt-prove') : index === 4 ? wrapped('stale-prove') : [])
+      ]
+    })
+    await network.start()
+    await network.converge()
+  })
+
+  after(async () => {
+    await network.stop()
+    await network.remove()
+  })
+
+  it('detects and penalises them every time, and the jobs still complete', async () => {
+    const submitter = network.nodes[0] as LocalNode
+    const cheats = [network.nodes[3]!.status.peerId, network.nodes[4]!.status.peerId]
+    for (let round = 0; round < 2; round++) {
+      const input = join(submitter.dataDir, `honest-${round}.bin`)
+      await writeFile(input, randomBytes(400_000))
+      const job = await ended(submitter, (await submit(submitter, input, 5 * UNITS)).id)
+      assert.equal(
+        job.state,
+        'succeeded',
+        `${JSON.stringify(job.error)}\n${await peerStory(submitter, job.id)}`
+      )
+      assert.equal(job.digest, await digestOf(input))
+      for (const cheat of cheats) {
+        const share = job.peers.find((peer) => peer.peerId === cheat)
+        if (share === undefined) continue
+        assert.equal(share.state, 'failed', `the cheat ${cheat.slice(-8)} was caught in round ${round}`)
+        assert.ok(
+          job.segments.every((segment) => segment.peerId !== cheat),
+          'its segments were moved'
+        )
+      }
+    }
+    const journal = Journal.open(join(submitter.dataDir, 'journal.sqlite'))
+    try {
+      for (const cheat of cheats) assert.ok(journal.penalty(cheat) >= 1, `${cheat.slice(-8)} is penalised`)
+    } finally {
+      journal.close()
+    }
+  })
+})
+
+describe('chaos: the aggregator and the submitter lost', () => {
+  let network: LocalNetwork
+
+  before(async () => {
+    network = new LocalNetwork({
+      nodes: 5,
+      root: await mkdtemp(join(tmpdir(), 'proofmesh-lost-')),
+      advertInterval: '1s',
+      // node 0 submits only; every worker aggregates slowly, so that the test can kill one while it does
+      nodeArgs: (index) =>
+        index === 0 ? ['--no-offer'] : ['--compute-units', String(UNITS), ...wrapped('slow-aggregate:3000')]
+    })
+    await network.start()
+    await network.converge()
+  })
+
+  after(async () => {
+    await network.stop()
+    await network.remove()
+  })
+
+  it('moves aggregation to the next peer when the aggregator is killed mid-aggregation', async () => {
+    const submitter = network.nodes[0] as LocalNode
+    const input = join(submitter.dataDir, 'aggregate.bin')
+    await writeFile(input, randomBytes(300_000))
+    const job = await submit(submitter, input, 3 * UNITS)
+    const aggregating = await waitFor('an aggregator at work', 120_000, async () => {
+      const now = await api<JobRecord>(submitter, `/v1/jobs/${job.id}`)
+      return now.state === 'aggregating' && now.aggregator !== undefined ? now : undefined
+    })
+    const aggregator = network.nodes.find((node) => node.status.peerId === aggregating.aggregator)
+    assert.ok(aggregator !== undefined && aggregator.index !== 0)
+    aggregator.process.kill('SIGKILL')
+    const done = await ended(submitter, job.id)
+    assert.equal(done.state, 'succeeded', JSON.stringify(done.error))
+    assert.notEqual(done.aggregator, aggregating.aggregator)
+    assert.equal(done.digest, await digestOf(input))
+    await new Promise((resolve) =>
+      running(aggregator) ? aggregator.process.once('exit', resolve) : resolve(undefined)
+    )
+    await network.restart(aggregator.index)
+    await network.converge(30_000)
+  })
+
+  it('frees every peer\u2019s units within the lease timeout when the submitter is killed, and resumes the job when it restarts', async () => {
+    const submitter = network.nodes[0] as LocalNode
+    const input = join(submitter.dataDir, 'orphan.bin')
+    await writeFile(input, randomBytes(1_500_000))
+    const job = await submit(submitter, input, 4 * UNITS)
+    await waitFor('the job to be proving', 120_000, async () => {
+      const now = await api<JobRecord>(submitter, `/v1/jobs/${job.id}`)
+      return now.state === 'proving' ? now : undefined
+    })
+    submitter.process.kill('SIGKILL')
+    const killedAt = Date.now()
+    await allUnitsFree(network.nodes.slice(1), 3_000 + 3_000)
+    const freedIn = Date.now() - killedAt
+    assert.ok(freedIn <= 6_000, `freed in ${freedIn} ms`)
+    await new Promise((resolve) =>
+      running(submitter) ? submitter.process.once('exit', resolve) : resolve(undefined)
+    )
+    const restarted = await network.restart(0)
+    const done = await ended(restarted, job.id)
+    assert.equal(done.state, 'succeeded', JSON.stringify(done.error))
+    assert.equal(done.restarts, 1)
+    assert.equal(done.digest, await digestOf(input))
+  })
+})
