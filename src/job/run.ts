@@ -751,7 +751,13 @@ export class JobRun {
         message: `final proof ready (${frame.final.size} bytes)`
       })
     } else if (frame.failed !== undefined) {
-      this.onFailed(link, frame.failed.code, frame.failed.message, frame.failed.segment)
+      this.onFailed(
+        link,
+        frame.failed.code,
+        frame.failed.message,
+        frame.failed.segment,
+        hex(frame.failed.proofSha256)
+      )
       return
     }
     this.notify()
@@ -762,9 +768,24 @@ export class JobRun {
    * that made it failed: it is penalised (an invalid proof) and its segments move. Anything else is the
    * reporting peer's own failure: its segments move.
    */
-  private onFailed(link: Link, code: FailCode, message: string, segmentIndex?: number): void {
+  private onFailed(
+    link: Link,
+    code: FailCode,
+    message: string,
+    segmentIndex?: number,
+    proofSha256 = ''
+  ): void {
     const what = `${FailCode[code] ?? code}${segmentIndex === undefined ? '' : ` on segment ${segmentIndex}`}: ${message}`
     const blamed = segmentIndex === undefined ? undefined : this.record.segments[segmentIndex]
+    if (
+      link === this.aggregator &&
+      blamed !== undefined &&
+      code === FailCode.PROOF_INVALID &&
+      (blamed.state !== 'proved' || (proofSha256 !== '' && proofSha256 !== blamed.proofSha256))
+    ) {
+      // a proof of a peer the segment has since moved away from: already dealt with, the new one is on its way
+      return
+    }
     if (
       link === this.aggregator &&
       blamed !== undefined &&
@@ -863,6 +884,10 @@ export class JobRun {
       delete segment.proofSize
       delete segment.proofSha256
       delete segment.proveMillis
+    }
+    const aggregator = this.aggregator
+    if (aggregator !== undefined && aggregator !== link) {
+      this.send(aggregator, { forget: { segments: orphans.map((segment) => segment.index) } })
     }
     this.recovery = this.recovery
       .then(async () => this.reassign(orphans, why))

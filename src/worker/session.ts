@@ -82,6 +82,8 @@ class Deferred<T> {
 export class SessionError extends Error {
   readonly code: FailCode
   readonly segment?: number
+  /** The aggregator blaming a proof: which proof (its SHA-256) */
+  proofSha256?: Uint8Array
   constructor(code: FailCode, message: string, segment?: number) {
     super(message)
     this.name = 'SessionError'
@@ -163,7 +165,8 @@ export class WorkerSession {
   private finalProof?: HeldProof
   private aggregation?: {
     contributions: string[]
-    fetched: Map<number, string>
+    /** Segment → the proof fetched for it (a file, and the SHA-256 its peer reported) */
+    fetched: Map<number, { path: string; sha256: Uint8Array }>
     running: boolean
     rerun: boolean
   }
@@ -298,7 +301,9 @@ export class WorkerSession {
     else if (frame.challenge !== undefined) this.onChallenge(hex(frame.challenge.challenge))
     else if (frame.aggregate !== undefined) this.onAggregate(frame.aggregate.contributions.map(hex))
     else if (frame.fetch !== undefined) this.onFetch(frame.fetch)
-    else if (frame.cancel !== undefined) {
+    else if (frame.forget !== undefined) {
+      for (const segment of frame.forget.segments) this.aggregation?.fetched.delete(segment)
+    } else if (frame.cancel !== undefined) {
       void this.stop(`cancelled by the submitter: ${frame.cancel.reason}`)
       return false
     } else if (frame.release !== undefined) {
@@ -514,7 +519,7 @@ export class WorkerSession {
       const own = this.proofs.get(fetch.segment)
       if (own === undefined)
         throw new SessionError(FailCode.PROTOCOL, `segment ${fetch.segment} is not proved here`)
-      aggregation.fetched.set(fetch.segment, own.path)
+      aggregation.fetched.set(fetch.segment, { path: own.path, sha256: own.sha256 })
       return
     }
     const dest = join(this.init.workDir, `fetched-${fetch.segment}`)
@@ -531,7 +536,7 @@ export class WorkerSession {
         fetch.segment
       )
     }
-    aggregation.fetched.set(fetch.segment, dest)
+    aggregation.fetched.set(fetch.segment, { path: dest, sha256: fetch.sha256 })
   }
 
   /**
@@ -548,7 +553,8 @@ export class WorkerSession {
     try {
       const challenge = await this.waitFor(this.challenge.promise)
       const out = join(this.init.workDir, 'final')
-      const proofs = aggregation.contributions.map((_, index) => aggregation.fetched.get(index) as string)
+      const used = aggregation.contributions.map((_, index) => aggregation.fetched.get(index))
+      const proofs = used.map((proof) => proof?.path as string)
       const result = await this.init.prover
         .aggregate(
           {
@@ -565,7 +571,11 @@ export class WorkerSession {
         .catch((err: unknown) => {
           const failure = failureOf(err)
           if (failure.code === FailCode.PROOF_INVALID && failure.segment !== undefined) {
-            aggregation.fetched.delete(failure.segment)
+            failure.proofSha256 = used[failure.segment]?.sha256
+            // dropped only if it is still the one that failed: a newer FetchProof may have replaced it meanwhile
+            if (aggregation.fetched.get(failure.segment) === used[failure.segment]) {
+              aggregation.fetched.delete(failure.segment)
+            }
           }
           throw failure
         })
@@ -589,7 +599,14 @@ export class WorkerSession {
       { code: FailCode[error.code], segment: error.segment, err: error.message },
       'job share failed'
     )
-    this.send({ failed: { code: error.code, message: error.message, segment: error.segment } })
+    this.send({
+      failed: {
+        code: error.code,
+        message: error.message,
+        segment: error.segment,
+        proofSha256: new Uint8Array(error.proofSha256 ?? [])
+      }
+    })
   }
 
   private slicePath(index: number): string {

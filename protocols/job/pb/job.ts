@@ -14,6 +14,7 @@ export interface SubmitterFrame {
   keepAlive?: KeepAlive
   cancel?: Cancel
   release?: Release
+  forget?: Forget
 }
 
 export namespace SubmitterFrame {
@@ -64,6 +65,11 @@ export namespace SubmitterFrame {
         if (obj.release != null) {
           w.uint32(66)
           Release.codec().encode(obj.release, w)
+        }
+
+        if (obj.forget != null) {
+          w.uint32(74)
+          Forget.codec().encode(obj.forget, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -123,6 +129,12 @@ export namespace SubmitterFrame {
             case 8: {
               obj.release = Release.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.release
+              })
+              break
+            }
+            case 9: {
+              obj.forget = Forget.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.forget
               })
               break
             }
@@ -193,6 +205,13 @@ export namespace SubmitterFrame {
             case 8: {
               yield * Release.codec().stream(reader, reader.uint32(), `${prefix}.release`, {
                 limits: opts.limits?.release
+              })
+
+              break
+            }
+            case 9: {
+              yield * Forget.codec().stream(reader, reader.uint32(), `${prefix}.forget`, {
+                limits: opts.limits?.forget
               })
 
               break
@@ -342,6 +361,12 @@ export namespace SubmitterFrame {
     value: string
   }
 
+  export interface SubmitterFrameForgetSegmentsFieldEvent {
+    field: '$.forget.segments[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<SubmitterFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SubmitterFrame.codec())
   }
@@ -350,7 +375,7 @@ export namespace SubmitterFrame {
     return decodeMessage(buf, SubmitterFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitterFrame>): Generator<SubmitterFrameReserveJobIdFieldEvent | SubmitterFrameReserveProgramFieldEvent | SubmitterFrameReserveUnitsFieldEvent | SubmitterFrameReserveMinUnitsFieldEvent | SubmitterFrameReserveInputSizeFieldEvent | SubmitterFrameReserveLeaseMsFieldEvent | SubmitterFrameReserveKeepAliveMsFieldEvent | SubmitterFrameAssignInputSizeFieldEvent | SubmitterFrameAssignInputModeFieldEvent | SubmitterFrameAssignInputNameFieldEvent | SubmitterFrameAssignHintsFieldEvent | SubmitterFrameAssignSegmentsIndexFieldEvent | SubmitterFrameAssignSegmentsStartBlockFieldEvent | SubmitterFrameAssignSegmentsBlockCountFieldEvent | SubmitterFrameAssignSegmentsInputOffsetFieldEvent | SubmitterFrameAssignSegmentsInputLengthFieldEvent | SubmitterFrameAssignSegmentsInputSha256FieldEvent | SubmitterFrameChallengeChallengeFieldEvent | SubmitterFrameAggregateContributionsFieldEvent | SubmitterFrameFetchSegmentFieldEvent | SubmitterFrameFetchPeerIdFieldEvent | SubmitterFrameFetchAddrsFieldEvent | SubmitterFrameFetchSizeFieldEvent | SubmitterFrameFetchSha256FieldEvent | SubmitterFrameCancelReasonFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitterFrame>): Generator<SubmitterFrameReserveJobIdFieldEvent | SubmitterFrameReserveProgramFieldEvent | SubmitterFrameReserveUnitsFieldEvent | SubmitterFrameReserveMinUnitsFieldEvent | SubmitterFrameReserveInputSizeFieldEvent | SubmitterFrameReserveLeaseMsFieldEvent | SubmitterFrameReserveKeepAliveMsFieldEvent | SubmitterFrameAssignInputSizeFieldEvent | SubmitterFrameAssignInputModeFieldEvent | SubmitterFrameAssignInputNameFieldEvent | SubmitterFrameAssignHintsFieldEvent | SubmitterFrameAssignSegmentsIndexFieldEvent | SubmitterFrameAssignSegmentsStartBlockFieldEvent | SubmitterFrameAssignSegmentsBlockCountFieldEvent | SubmitterFrameAssignSegmentsInputOffsetFieldEvent | SubmitterFrameAssignSegmentsInputLengthFieldEvent | SubmitterFrameAssignSegmentsInputSha256FieldEvent | SubmitterFrameChallengeChallengeFieldEvent | SubmitterFrameAggregateContributionsFieldEvent | SubmitterFrameFetchSegmentFieldEvent | SubmitterFrameFetchPeerIdFieldEvent | SubmitterFrameFetchAddrsFieldEvent | SubmitterFrameFetchSizeFieldEvent | SubmitterFrameFetchSha256FieldEvent | SubmitterFrameCancelReasonFieldEvent | SubmitterFrameForgetSegmentsFieldEvent> {
     return streamMessage(buf, SubmitterFrame.codec(), opts)
   }
 }
@@ -674,6 +699,11 @@ export namespace PeerFrame {
     value: number
   }
 
+  export interface PeerFrameFailedProofSha256FieldEvent {
+    field: '$.failed.proofSha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<PeerFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PeerFrame.codec())
   }
@@ -682,7 +712,7 @@ export namespace PeerFrame {
     return decodeMessage(buf, PeerFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerFrame>): Generator<PeerFrameReservedLeaseIdFieldEvent | PeerFrameReservedUnitsFieldEvent | PeerFrameReservedLeaseMsFieldEvent | PeerFrameRefusedCodeFieldEvent | PeerFrameRefusedMessageFieldEvent | PeerFrameRefusedFreeUnitsFieldEvent | PeerFrameContributionSegmentFieldEvent | PeerFrameContributionContributionFieldEvent | PeerFrameProvedSegmentFieldEvent | PeerFrameProvedSizeFieldEvent | PeerFrameProvedSha256FieldEvent | PeerFrameProvedMillisFieldEvent | PeerFrameProgressPhaseFieldEvent | PeerFrameProgressSegmentFieldEvent | PeerFrameProgressDoneFieldEvent | PeerFrameProgressTotalFieldEvent | PeerFrameFinalDigestFieldEvent | PeerFrameFinalSizeFieldEvent | PeerFrameFinalSha256FieldEvent | PeerFrameFinalSegmentsFieldEvent | PeerFrameFailedCodeFieldEvent | PeerFrameFailedMessageFieldEvent | PeerFrameFailedSegmentFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerFrame>): Generator<PeerFrameReservedLeaseIdFieldEvent | PeerFrameReservedUnitsFieldEvent | PeerFrameReservedLeaseMsFieldEvent | PeerFrameRefusedCodeFieldEvent | PeerFrameRefusedMessageFieldEvent | PeerFrameRefusedFreeUnitsFieldEvent | PeerFrameContributionSegmentFieldEvent | PeerFrameContributionContributionFieldEvent | PeerFrameProvedSegmentFieldEvent | PeerFrameProvedSizeFieldEvent | PeerFrameProvedSha256FieldEvent | PeerFrameProvedMillisFieldEvent | PeerFrameProgressPhaseFieldEvent | PeerFrameProgressSegmentFieldEvent | PeerFrameProgressDoneFieldEvent | PeerFrameProgressTotalFieldEvent | PeerFrameFinalDigestFieldEvent | PeerFrameFinalSizeFieldEvent | PeerFrameFinalSha256FieldEvent | PeerFrameFinalSegmentsFieldEvent | PeerFrameFailedCodeFieldEvent | PeerFrameFailedMessageFieldEvent | PeerFrameFailedSegmentFieldEvent | PeerFrameFailedProofSha256FieldEvent> {
     return streamMessage(buf, PeerFrame.codec(), opts)
   }
 }
@@ -2680,6 +2710,7 @@ export interface Failed {
   code: FailCode
   message: string
   segment?: number
+  proofSha256: Uint8Array<ArrayBuffer>
 }
 
 export namespace Failed {
@@ -2707,13 +2738,19 @@ export namespace Failed {
           w.uint32(obj.segment)
         }
 
+        if ((obj.proofSha256 != null && obj.proofSha256.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.proofSha256)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           code: FailCode.INTERNAL,
-          message: ''
+          message: '',
+          proofSha256: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2732,6 +2769,10 @@ export namespace Failed {
             }
             case 3: {
               obj.segment = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.proofSha256 = reader.bytes()
               break
             }
             default: {
@@ -2770,6 +2811,13 @@ export namespace Failed {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.proofSha256`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2797,6 +2845,11 @@ export namespace Failed {
     value: number
   }
 
+  export interface FailedProofSha256FieldEvent {
+    field: '$.proofSha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Failed>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Failed.codec())
   }
@@ -2805,8 +2858,116 @@ export namespace Failed {
     return decodeMessage(buf, Failed.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Failed>): Generator<FailedCodeFieldEvent | FailedMessageFieldEvent | FailedSegmentFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Failed>): Generator<FailedCodeFieldEvent | FailedMessageFieldEvent | FailedSegmentFieldEvent | FailedProofSha256FieldEvent> {
     return streamMessage(buf, Failed.codec(), opts)
+  }
+}
+
+export interface Forget {
+  segments: number[]
+}
+
+export namespace Forget {
+  let _codec: Codec<Forget>
+
+  export const codec = (): Codec<Forget> => {
+    if (_codec == null) {
+      _codec = message<Forget>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.segments != null && obj.segments.length > 0) {
+          for (const value of obj.segments) {
+            w.uint32(8)
+            w.uint32(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          segments: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.segments != null && obj.segments.length === opts.limits.segments) {
+                throw new MaxLengthError('Decode error - repeated field "segments" had too many elements')
+              }
+
+              obj.segments.push(reader.uint32())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          segments: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.segments != null && obj.segments === opts.limits.segments) {
+                throw new MaxLengthError('Streaming decode error - repeated field "segments" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.segments[]`,
+                index: obj.segments,
+                value: reader.uint32()
+              }
+
+              obj.segments++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ForgetSegmentsFieldEvent {
+    field: '$.segments[]'
+    index: number
+    value: number
+  }
+
+  export function encode (obj: Partial<Forget>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Forget.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Forget>): Forget {
+    return decodeMessage(buf, Forget.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Forget>): Generator<ForgetSegmentsFieldEvent> {
+    return streamMessage(buf, Forget.codec(), opts)
   }
 }
 
