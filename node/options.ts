@@ -74,6 +74,16 @@ export const daemonOptions = {
   'webhook-url': {
     type: 'string',
     describe: 'POSTed when a job submitted here ends; {$job_id} is replaced with the job id'
+  },
+  'allow-submitter': {
+    type: 'string',
+    array: true,
+    describe: 'Peer id that may lease units here, repeatable; none given = any peer [default: any]'
+  },
+  'deny-peer': {
+    type: 'string',
+    array: true,
+    describe: 'Peer id never to connect to, take adverts from or work for, repeatable'
   }
 } as const satisfies Record<string, Options>
 
@@ -99,6 +109,8 @@ export interface DaemonArgs {
   'proofs-dir'?: string
   'save-proofs'?: boolean
   'webhook-url'?: string
+  'allow-submitter'?: string[]
+  'deny-peer'?: string[]
 }
 
 /** Flags → overrides; only flags the user gave take part, so the file and environment fill the rest */
@@ -134,6 +146,8 @@ export function overridesFromArgs(args: DaemonArgs): ConfigOverrides {
   set('jobs', 'proofsDir', args['proofs-dir'])
   set('jobs', 'saveProofs', args['save-proofs'])
   set('jobs', 'webhookUrl', args['webhook-url'])
+  set('security', 'allowSubmitters', args['allow-submitter'])
+  set('security', 'denyPeers', args['deny-peer'])
   return overrides
 }
 

@@ -59,6 +59,8 @@ export interface CapacityServiceInit {
   workload?: Workload
   prover?: () => ProverIdentity | undefined
   metricsRegistry?: Registry
+  /** Origins whose adverts are ignored (security.deny_peers): they never enter the table nor go further from here */
+  denyPeers?: string[]
 }
 
 export const capacityDefaults = {
@@ -95,6 +97,7 @@ export class CapacityService implements Startable {
   private readonly workload: Workload
   private readonly prover: () => ProverIdentity | undefined
   private readonly advertsReceived?: Counter<'result' | 'reason'>
+  private readonly denyPeers: ReadonlySet<string>
   private hardwareInfo?: HardwareInfo
   private lastSeq = 0n
   private lastFingerprint = ''
@@ -134,6 +137,7 @@ export class CapacityService implements Startable {
     this.probe = init.probe ?? (() => probeHardware())
     this.workload = init.workload ?? idleWorkload
     this.prover = init.prover ?? (() => undefined)
+    this.denyPeers = new Set(init.denyPeers ?? [])
     this.peers = new PeerTable({ ttlMs: this.peerTtlMs })
     if (init.metricsRegistry !== undefined) this.registerMetrics(init.metricsRegistry)
     this.advertsReceived =
@@ -309,6 +313,11 @@ export class CapacityService implements Startable {
     }
     const sender = message.from.toString()
     if (sender === this.components.peerId.toString()) return TopicValidatorResult.Ignore
+    // Not invalid, only unwanted here: Ignore, so the peer that relayed it is not penalised
+    if (this.denyPeers.has(sender)) {
+      this.count('ignore', 'denied')
+      return TopicValidatorResult.Ignore
+    }
     try {
       const advert = decodeAdvert(message.data, {
         lastSeq: this.peers.lastSeq(sender),

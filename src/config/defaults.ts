@@ -25,7 +25,8 @@ export function resolveDefaults(ctx: ParseContext = defaultParseContext()): Proo
     log: {},
     prover: {},
     jobs: {},
-    inputs: {}
+    inputs: {},
+    security: {}
   } as unknown as ProofmeshConfig
   for (const entry of schemaEntries) {
     setField(config, entry, entry.def.type.fromToml(entry.def.default, ctx))

@@ -1,3 +1,4 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { LevelWithSilent } from 'pino'
 import type { LogFormat } from '../log/index.js'
 import { defaultProverBinary } from './paths.js'
@@ -7,6 +8,7 @@ import {
   boolValue,
   durationValue,
   intValue,
+  type ListItem,
   listValue,
   multiaddrItem,
   oneOfValue,
@@ -59,6 +61,19 @@ export const LOG_LEVELS = [
 ] as const satisfies readonly LevelWithSilent[]
 export const LOG_FORMATS = ['pretty', 'json'] as const satisfies readonly LogFormat[]
 export const PROVER_BACKENDS = ['npp', 'cli'] as const satisfies readonly ProverBackend[]
+
+/** A peer id as libp2p writes it, e.g. "12D3KooW..." */
+const peerIdItem: ListItem = {
+  expected: 'peer ids like "12D3KooW..."',
+  check: (text) => {
+    try {
+      peerIdFromString(text)
+      return true
+    } catch {
+      return false
+    }
+  }
+}
 
 /**
  * The single table behind the file parser, the environment, CLI overrides, the defaults and
@@ -280,6 +295,12 @@ export const schema: ConfigSchema = {
       default: 2,
       doc: 'How often one segment may move to another peer, and invalid final proofs be retried, before the job fails'
     },
+    stragglerFactor: {
+      key: 'straggler_factor',
+      type: intValue(0, 100),
+      default: 2,
+      doc: "A segment proving this many times longer than the median of its job's proved segments gets a backup copy on an idle peer; 0 = off"
+    },
     proofsDir: {
       key: 'proofs_dir',
       type: pathValue({ allowEmpty: true }),
@@ -322,6 +343,26 @@ export const schema: ConfigSchema = {
       default: 4_294_967_296,
       doc: 'Largest input a job may have, in bytes (4 GiB)'
     }
+  },
+  security: {
+    allowSubmitters: {
+      key: 'allow_submitters',
+      type: listValue(peerIdItem),
+      default: [],
+      doc: "Peer ids that may lease this peer's units (this daemon's own jobs always may); [] = any peer of the network"
+    },
+    denyPeers: {
+      key: 'deny_peers',
+      type: listValue(peerIdItem),
+      default: [],
+      doc: 'Peer ids this peer never connects to, takes no capacity adverts from and does no work for'
+    },
+    maxJobsPerSubmitter: {
+      key: 'max_jobs_per_submitter',
+      type: intValue(1),
+      default: 4,
+      doc: "Most jobs one submitter may hold leases for here at once (this daemon's own jobs are not counted)"
+    }
   }
 }
 
@@ -332,7 +373,8 @@ export const sectionDocs: Record<SectionName, string> = {
   log: 'Logging',
   prover: 'The proving backend',
   jobs: 'Jobs this peer submits, and the leases it grants',
-  inputs: 'Job inputs'
+  inputs: 'Job inputs',
+  security: 'Who may use this peer, and who may not reach it at all'
 }
 
 /** A schema key with its names in every source */

@@ -12,6 +12,7 @@ export interface ProofmeshConfig {
   prover: ProverConfig
   jobs: JobsConfig
   inputs: InputsConfig
+  security: SecurityConfig
 }
 
 export interface NetConfig {
@@ -77,6 +78,8 @@ export interface JobsConfig {
   /** How long a submitted job may take, queueing included, unless the request says otherwise */
   defaultTimeoutMs: number
   maxRetries: number
+  /** A segment proving this many times longer than the median of its job's proved ones gets a backup copy; 0 = off */
+  stragglerFactor: number
   /** Where final proofs are written; '' = <data_dir>/proofs */
   proofsDir: string
   saveProofs: boolean
@@ -91,6 +94,15 @@ export interface InputsConfig {
   folder: string
   /** Largest input a job may have, in bytes */
   maxBytes: number
+}
+
+export interface SecurityConfig {
+  /** Peer ids that may lease this peer's units; [] = any peer of the network. This daemon's own jobs always may */
+  allowSubmitters: string[]
+  /** Peer ids this peer never connects to, takes no gossip from and does no work for */
+  denyPeers: string[]
+  /** Most leases one submitter holds here at once (this daemon's own jobs are not counted) */
+  maxJobsPerSubmitter: number
 }
 
 type DeepPartial<T> = {

@@ -153,6 +153,7 @@ export class Daemon implements Startable, ApiBackend {
       inboundConnectionThreshold: config.net.inboundConnectionThreshold,
       dht: config.net.dht,
       dhtProtocol: config.net.dhtProtocol,
+      denyPeers: config.security.denyPeers,
       logger: this.init.logger,
       metricsRegistry: this.registry
     })
@@ -173,6 +174,7 @@ export class Daemon implements Startable, ApiBackend {
         computeUnits: config.capacity.computeUnits,
         offerCompute: config.capacity.offer,
         tags: config.capacity.tags,
+        denyPeers: config.security.denyPeers,
         probe: this.init.probe,
         workload: this.init.workload ?? this.leaseBook,
         prover: () => {
@@ -200,9 +202,10 @@ export class Daemon implements Startable, ApiBackend {
       workRoot: join(config.dataDir, 'work'),
       inputsFolder: this.inputsFolder,
       maxInputBytes: config.inputs.maxBytes,
+      security: config.security,
       metricsRegistry: this.registry
     })
-    const startedAt = Date.now()
+    let connectedAt: number | undefined
     this.jobService = new JobService({
       logger: this.init.logger,
       journal,
@@ -210,12 +213,19 @@ export class Daemon implements Startable, ApiBackend {
       prover: supervisor,
       transport: new SubmitterTransport(this.workerService),
       candidates: () => this.candidates(),
-      // one and a half advert intervals: every live peer has advertised at least once
-      tableWarm: () => Date.now() - startedAt > config.capacity.advertIntervalMs * 1.5,
+      // one and a half advert intervals with a neighbour: every live peer has advertised at least once; a node
+      // alone (its peers may be reconnecting) or just reconnected does not yet call the network too small
+      tableWarm: () => {
+        const now = Date.now()
+        if (host.getConnections().length === 0) connectedAt = undefined
+        else connectedAt ??= now
+        return connectedAt !== undefined && now - connectedAt > config.capacity.advertIntervalMs * 1.5
+      },
       settings: {
         leaseMs: config.jobs.leaseTimeoutMs,
         peerTimeoutMs: config.jobs.peerTimeoutMs,
         maxRetries: config.jobs.maxRetries,
+        stragglerFactor: config.jobs.stragglerFactor,
         phase1TimeoutMs: config.jobs.phase1TimeoutMs,
         phase2TimeoutMs: config.jobs.phase2TimeoutMs,
         aggregateTimeoutMs: config.jobs.aggregateTimeoutMs,

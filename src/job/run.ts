@@ -39,6 +39,8 @@ export interface JobRunSettings {
   peerTimeoutMs: number
   /** How often one segment may move to another peer, and how many invalid final proofs are tried again */
   maxRetries: number
+  /** A segment proving this many times longer than the median of the proved ones gets a backup copy; 0 = off */
+  stragglerFactor: number
   phase1TimeoutMs: number
   phase2TimeoutMs: number
   aggregateTimeoutMs: number
@@ -92,6 +94,10 @@ interface Link {
   hasHints: boolean
   /** The challenge went out to it already */
   hasChallenge: boolean
+  /** Segments it was told to drop (a backup copy elsewhere won): what it still says about them is ignored */
+  forgotten: Set<number>
+  /** Since when it has been proving its current segment: the challenge, then each of its Proved */
+  busySince?: number
 }
 
 interface FinalReport {
@@ -134,6 +140,7 @@ export class JobRun {
   private input = ''
   private watchdog?: NodeJS.Timeout
   private done = false
+
   private program?: Program
 
   constructor(ctx: JobRunContext) {
@@ -148,7 +155,10 @@ export class JobRun {
   /** Resolves once the proof is verified and saved; throws JobFailure, or CapacityShortError to requeue */
   async run(): Promise<void> {
     this.watchdog = setInterval(
-      () => this.checkSilence(),
+      () => {
+        this.checkSilence()
+        this.checkStragglers()
+      },
       Math.max(100, Math.floor(this.ctx.settings.peerTimeoutMs / 4))
     )
     this.watchdog.unref()
@@ -236,7 +246,8 @@ export class JobRun {
         closed: false,
         heardAt: Date.now(),
         hasHints: false,
-        hasChallenge: false
+        hasChallenge: false,
+        forgotten: new Set()
       }
       this.links.push(link)
       this.record.peers.push(record)
@@ -408,6 +419,7 @@ export class JobRun {
   /** Sends a peer its segments, their input slices and (once per peer) the hints; the challenge once fixed */
   private async assignTo(link: Link, segments: SegmentRecord[]): Promise<void> {
     const { request } = this.record
+    for (const segment of segments) link.forgotten.delete(segment.index)
     await link.channel.write(
       {
         assign: {
@@ -438,6 +450,7 @@ export class JobRun {
   private sendChallenge(link: Link): void {
     if (link.hasChallenge || this.record.challenge === undefined) return
     link.hasChallenge = true
+    link.busySince = Date.now()
     this.send(link, { challenge: { challenge: fromHex(this.record.challenge) } })
   }
 
@@ -711,7 +724,9 @@ export class JobRun {
       }
     } else if (frame.proved !== undefined) {
       const segment = this.ownSegment(link, frame.proved.segment)
-      if (segment === undefined) return
+      if (segment === undefined || segment.state === 'proved') return
+      this.settleBackup(segment, link)
+      link.busySince = Date.now()
       segment.state = 'proved'
       segment.proofSize = Number(frame.proved.size)
       segment.proofSha256 = hex(frame.proved.sha256)
@@ -813,11 +828,82 @@ export class JobRun {
 
   private ownSegment(link: Link, index: number): SegmentRecord | undefined {
     const segment = this.record.segments[index]
-    if (segment === undefined || segment.peerId !== link.peer.peerId) {
+    if (link.forgotten.has(index)) return undefined
+    if (
+      segment === undefined ||
+      (segment.peerId !== link.peer.peerId && segment.backupPeerId !== link.peer.peerId)
+    ) {
       this.peerFailed(link, `reported segment ${index}, which is not its own`)
       return undefined
     }
     return segment
+  }
+
+  // --- stragglers -----------------------------------------------------------------------------------------
+
+  /**
+   * A segment proving far longer than its job's proved segments took (stragglers_factor × their median, plus a
+   * second) gets a backup copy on an idle peer: one with nothing left to prove, or a new one with free units.
+   * The first proof to arrive wins; the other copy is dropped (Forget), and what its peer says of it is ignored.
+   */
+  private checkStragglers(): void {
+    const factor = this.ctx.settings.stragglerFactor
+    if (factor <= 0 || this.record.state !== 'proving' || this.done) return
+    const took = this.record.segments
+      .filter((segment) => segment.state === 'proved' && segment.proveMillis !== undefined)
+      .map((segment) => segment.proveMillis as number)
+      .sort((a, b) => a - b)
+    if (took.length === 0) return
+    const median = took[Math.floor(took.length / 2)] as number
+    const now = Date.now()
+    for (const slow of this.healthyLinks()) {
+      // a peer proves its segments one after another: the first it has not proved is the one under way
+      const current = slow.segments.find((index) => !slow.proved.has(index))
+      const segment = current === undefined ? undefined : this.record.segments[current]
+      const since = slow.busySince
+      if (segment === undefined || since === undefined || segment.peerId !== slow.peer.peerId) continue
+      if (segment.backupPeerId !== undefined || now - since <= factor * median + 1_000) continue
+      const idle = this.healthyLinks().find(
+        (link) =>
+          link.peer.peerId !== segment.peerId &&
+          link.hasChallenge &&
+          this.pendingBlocks(link) === 0 &&
+          !link.segments.includes(segment.index)
+      )
+      if (idle === undefined) continue
+      segment.backupPeerId = idle.peer.peerId
+      idle.segments.push(segment.index)
+      this.ctx.save()
+      this.ctx.event({
+        type: 'segment',
+        segment: segment.index,
+        peer: idle.peer.peerId,
+        phase: 'prove',
+        message: `backup copy: segment ${segment.index} has been proving for ${((now - since) / 1000).toFixed(1)} s on ${short(segment.peerId)}, ${factor}× the median is ${((factor * median) / 1000).toFixed(1)} s`
+      })
+      this.track(this.assignTo(idle, [segment]), idle)
+    }
+  }
+
+  /** The first proof of a segment with a backup copy wins: the other peer drops its copy */
+  private settleBackup(segment: SegmentRecord, winner: Link): void {
+    const backup = segment.backupPeerId
+    if (backup === undefined) return
+    const loserId = winner.peer.peerId === backup ? segment.peerId : backup
+    segment.peerId = winner.peer.peerId
+    delete segment.backupPeerId
+    const loser = this.links.find((link) => link.peer.peerId === loserId && !link.closed)
+    if (loser === undefined) return
+    loser.segments = loser.segments.filter((index) => index !== segment.index)
+    loser.forgotten.add(segment.index)
+    this.send(loser, { forget: { segments: [segment.index] } })
+    this.ctx.event({
+      type: 'segment',
+      segment: segment.index,
+      peer: winner.peer.peerId,
+      phase: 'prove',
+      message: `won over ${short(loserId)}`
+    })
   }
 
   // --- failures -------------------------------------------------------------------------------------------
@@ -865,6 +951,18 @@ export class JobRun {
    * they move because their peer is no longer trusted, not because of anything about them.
    */
   private moveSegmentsOf(link: Link, why: string, blamed?: number): void {
+    for (const segment of this.record.segments) {
+      if (segment.backupPeerId === link.peer.peerId) delete segment.backupPeerId
+    }
+    // a segment with a live backup copy does not move: its backup simply becomes its peer
+    for (const segment of this.record.segments.filter((candidate) => candidate.peerId === link.peer.peerId)) {
+      const backup = this.links.find(
+        (candidate) => candidate.peer.peerId === segment.backupPeerId && !candidate.closed
+      )
+      if (backup === undefined || blamed === segment.index) continue
+      segment.peerId = backup.peer.peerId
+      delete segment.backupPeerId
+    }
     const orphans = this.record.segments.filter((segment) => segment.peerId === link.peer.peerId)
     link.segments = []
     if (orphans.length === 0) return

@@ -30,6 +30,7 @@ export interface JobServiceInit {
     leaseMs: number
     peerTimeoutMs: number
     maxRetries: number
+    stragglerFactor: number
     phase1TimeoutMs: number
     phase2TimeoutMs: number
     aggregateTimeoutMs: number
@@ -371,6 +372,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       leaseMs: this.init.settings.leaseMs,
       peerTimeoutMs: this.init.settings.peerTimeoutMs,
       maxRetries: this.init.settings.maxRetries,
+      stragglerFactor: this.init.settings.stragglerFactor,
       phase1TimeoutMs: this.init.settings.phase1TimeoutMs,
       phase2TimeoutMs: this.init.settings.phase2TimeoutMs,
       aggregateTimeoutMs: this.init.settings.aggregateTimeoutMs,

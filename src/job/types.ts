@@ -66,6 +66,8 @@ export interface SegmentRecord {
   /** Lower-case hex SHA-256 of the segment's input slice */
   inputSha256: string
   peerId: string
+  /** A straggler's backup copy runs here too; the first valid proof wins */
+  backupPeerId?: string
   state: SegmentState
   /** Lower-case hex, once phase 1 reported it */
   contribution?: string

@@ -1,4 +1,4 @@
-import type { PeerInfo, Startable } from '@libp2p/interface'
+import type { PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../log/index.js'
 import type { ProofmeshHost } from './host.js'
@@ -23,7 +23,9 @@ export const discoveryDialerDefaults = {
   dialTimeoutMs: 10_000,
   concurrency: 4,
   retryMs: 1_000,
-  maxRetryMs: 30_000
+  maxRetryMs: 30_000,
+  /** A peer we lost is dialled again this many times (with backoff) while we are below minConnections */
+  redialAttempts: 5
 }
 
 /**
@@ -42,6 +44,13 @@ export class DiscoveryDialer implements Startable {
   private readonly concurrency: number
   private readonly pending = new Set<string>()
   private readonly onDiscovery = (event: CustomEvent<PeerInfo>): void => this.consider(event.detail)
+  /**
+   * A peer that went away may come back at the same address (a restarted daemon, a link that healed): it is
+   * dialled again a few times. Without this a restarted bootstrap node, which has no bootstrap list of its own,
+   * would stay cut off from everyone who joined through it.
+   */
+  private readonly onDisconnect = (event: CustomEvent<PeerId>): void => this.redial(event.detail, 1)
+  private readonly redials = new Map<string, NodeJS.Timeout>()
   private readonly bootstrap: string[]
   private readonly retryMs: number
   private readonly maxRetryMs: number
@@ -62,11 +71,15 @@ export class DiscoveryDialer implements Startable {
 
   start(): void {
     this.node.addEventListener('peer:discovery', this.onDiscovery)
+    this.node.addEventListener('peer:disconnect', this.onDisconnect)
     if (this.bootstrap.length > 0) this.scheduleBootstrapCheck()
   }
 
   stop(): void {
     this.node.removeEventListener('peer:discovery', this.onDiscovery)
+    this.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    for (const timer of this.redials.values()) clearTimeout(timer)
+    this.redials.clear()
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
   }
@@ -87,6 +100,25 @@ export class DiscoveryDialer implements Startable {
       if (this.retryTimer !== undefined) this.scheduleBootstrapCheck()
     }, this.nextRetryMs)
     this.retryTimer.unref()
+  }
+
+  private redial(peer: PeerId, attempt: number): void {
+    const id = peer.toString()
+    if (attempt > discoveryDialerDefaults.redialAttempts || this.redials.has(id)) return
+    const timer = setTimeout(
+      () => {
+        this.redials.delete(id)
+        if (this.node.getConnections(peer).length > 0) return
+        if (this.node.getConnections().length >= this.minConnections) return
+        this.node
+          .dial(peer, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
+          .then(() => this.log.debug({ peer: id }, 'reconnected to a lost peer'))
+          .catch(() => this.redial(peer, attempt + 1))
+      },
+      Math.min(this.retryMs * 2 ** attempt, this.maxRetryMs)
+    )
+    timer.unref()
+    this.redials.set(id, timer)
   }
 
   private consider(peer: PeerInfo): void {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { bootstrap } from '@libp2p/bootstrap'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { type Identify, identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PeerId, PrivateKey } from '@libp2p/interface'
 import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { type Ping, ping } from '@libp2p/ping'
@@ -41,6 +41,8 @@ export interface HostInit {
   metricsRegistry?: Registry
   /** Stream muxer settings (windows, message size); none = @libp2p/yamux's defaults (test/bench/inputs-throughput) */
   yamux?: YamuxMuxerInit
+  /** Peer ids never dialled nor accepted (security.deny_peers) */
+  denyPeers?: string[]
 }
 
 export const hostDefaults = {
@@ -65,6 +67,26 @@ function fastMessageId(message: {
     hash.update(Uint32Array.of(field?.byteLength ?? 0)).update(field ?? new Uint8Array(0))
   }
   return hash.digest('base64')
+}
+
+/**
+ * Keeps denied peers off this host: no dial to them, and no connection either way once the handshake has told
+ * us who the remote is (an inbound connection's peer id is known only after encryption).
+ */
+export function denyPeersGater(denyPeers: readonly string[], logger: Logger): ConnectionGater {
+  const denied = new Set(denyPeers)
+  const log = logger.child({ component: 'gater' })
+  const deny = (peerId: PeerId, what: string): boolean => {
+    const refused = denied.has(peerId.toString())
+    if (refused) log.debug({ peer: peerId.toString() }, `${what} refused: the peer is on security.deny_peers`)
+    return refused
+  }
+  return {
+    denyDialPeer: (peerId) => deny(peerId, 'dial'),
+    denyOutboundConnection: (peerId) => deny(peerId, 'outbound connection'),
+    denyInboundEncryptedConnection: (peerId) => deny(peerId, 'inbound connection'),
+    denyOutboundEncryptedConnection: (peerId) => deny(peerId, 'outbound connection')
+  }
 }
 
 export async function createHost(init: HostInit): Promise<ProofmeshHost> {
@@ -110,6 +132,7 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(init.yamux)],
     ...(init.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.swarmKey }) }),
+    connectionGater: denyPeersGater(init.denyPeers ?? [], init.logger),
     // libp2p waits a second before dialling the bootstrap list by default; a node is useless until it joins
     peerDiscovery:
       (init.bootstrap ?? []).length > 0 ? [bootstrap({ list: init.bootstrap ?? [], timeout: 50 })] : [],

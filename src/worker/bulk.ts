@@ -4,7 +4,13 @@ import { HintsChunk, HintsDone, HintsKind } from '../../protocols/hints/pb/hints
 import { InputsAccept, InputsDone, InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { ProofHeader } from '../../protocols/proof/pb/proof.js'
 import type { FramedStream } from '../net/framed-stream.js'
-import { BULK_CHUNK_BYTES, MAX_HEADER_BYTES, MAX_HINTS_BYTES, MAX_HINTS_CHUNK_BYTES } from './constants.js'
+import {
+  BULK_CHUNK_BYTES,
+  MAX_HEADER_BYTES,
+  MAX_HINTS_BYTES,
+  MAX_HINTS_CHUNK_BYTES,
+  MAX_HINTS_CHUNKS_PER_SECOND
+} from './constants.js'
 
 export class TransferError extends Error {
   constructor(message: string) {
@@ -265,14 +271,32 @@ export async function hintsStreamSink(
   }
 }
 
-/** Peer side, once START is read: DATA frames in sequence into the sink until END */
-export async function receiveHints(framed: FramedStream, sink: ByteSink, signal: AbortSignal): Promise<void> {
+/**
+ * Peer side, once START is read: DATA frames in sequence into the sink until END, at most `chunksPerSecond`
+ * frames a second (a token bucket holding one second's worth): a stream over that rate is failed
+ */
+export async function receiveHints(
+  framed: FramedStream,
+  sink: ByteSink,
+  signal: AbortSignal,
+  chunksPerSecond = MAX_HINTS_CHUNKS_PER_SECOND
+): Promise<void> {
   await withVerdict(framed, HintsDone, signal, async () => {
     let expected = 1n
     let received = 0
+    let tokens = chunksPerSecond
+    let refilledAt = performance.now()
     try {
       for (;;) {
         const chunk = await framed.read(HintsChunk, MAX_HINTS_CHUNK_BYTES + 256, signal)
+        const now = performance.now()
+        tokens = Math.min(chunksPerSecond, tokens + ((now - refilledAt) * chunksPerSecond) / 1000)
+        refilledAt = now
+        if (tokens < 1)
+          throw new TransferError(
+            `hints arrive faster than this peer takes them: over ${chunksPerSecond} chunks per second`
+          )
+        tokens--
         if (chunk.seq !== expected) {
           throw new TransferError(`hints chunk ${chunk.seq} arrived where ${expected} was due`)
         }

@@ -11,6 +11,13 @@ export const MAX_JOB_FRAME_BYTES = 1024 * 1024
 export const MAX_HEADER_BYTES = 4 * 1024
 /** One hints chunk */
 export const MAX_HINTS_CHUNK_BYTES = 64 * 1024
+/**
+ * Hints chunks one stream may deliver per second (one second's worth may come at once). Each chunk costs a decode,
+ * a sink write and a wake-up whatever its size: without a cap a peer could keep another busy with a flood of
+ * tiny chunks. 2000/s is 128 MiB/s at full 64 KiB chunks, far above what the hints of a job need (the reference
+ * prover writes ~250 bytes per segment); a stream over it is failed.
+ */
+export const MAX_HINTS_CHUNKS_PER_SECOND = 2000
 /** Hints larger than this are refused (the reference prover writes ~250 bytes per segment) */
 export const MAX_HINTS_BYTES = 256 * 1024 * 1024
 /** A partial or final proof larger than this is refused */

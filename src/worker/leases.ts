@@ -65,6 +65,13 @@ export class LeaseBook extends TypedEventEmitter<LeaseBookEvents> implements Wor
     return this.leases.size
   }
 
+  /** The leases one submitter holds here now (one per job) */
+  leasesOf(submitter: string): number {
+    let count = 0
+    for (const lease of this.leases.values()) if (lease.submitter === submitter) count++
+    return count
+  }
+
   free(): number {
     return Math.max(0, this.init.totalUnits() - this.unitsInUse())
   }

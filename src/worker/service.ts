@@ -7,6 +7,7 @@ import { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { PeerFrame, RefuseCode, type Reserve, SubmitterFrame } from '../../protocols/job/pb/job.js'
 import { ProofHeader, ProofRequest } from '../../protocols/proof/pb/proof.js'
 import { Counter, Gauge, type Registry } from 'prom-client'
+import type { SecurityConfig } from '../config/types.js'
 import type { Logger } from '../log/index.js'
 import { type FrameDuplex, memoryDuplexPair, streamDuplex } from '../net/frame-duplex.js'
 import { FramedStream, toError } from '../net/framed-stream.js'
@@ -66,6 +67,13 @@ export interface WorkerServiceInit {
   workRoot: string
   inputsFolder: string
   maxInputBytes: number
+  /** Who may lease units here (config.security); none = any peer, workerDefaults.maxJobsPerSubmitter jobs each */
+  security?: Partial<SecurityConfig>
+}
+
+export const workerDefaults = {
+  /** One submitter cannot take the whole peer with many small jobs; others still find units here */
+  maxJobsPerSubmitter: 4
 }
 
 /** Job ids travel in paths and NPP calls: keep them to a safe alphabet */
@@ -89,11 +97,18 @@ export class WorkerService implements Startable, ProofFetcher {
   }
   private observedProver?: ProverSupervisor
   private readonly bytesIn?: Counter<'kind'>
+  /** Empty = any submitter may lease units here */
+  private readonly allowSubmitters: ReadonlySet<string>
+  private readonly denyPeers: ReadonlySet<string>
+  private readonly maxJobsPerSubmitter: number
 
   constructor(components: WorkerComponents, init: WorkerServiceInit) {
     this.components = components
     this.init = init
     this.log = init.logger.child({ component: 'worker' })
+    this.allowSubmitters = new Set(init.security?.allowSubmitters ?? [])
+    this.denyPeers = new Set(init.security?.denyPeers ?? [])
+    this.maxJobsPerSubmitter = init.security?.maxJobsPerSubmitter ?? workerDefaults.maxJobsPerSubmitter
     this.bytesIn =
       init.metricsRegistry === undefined
         ? undefined
@@ -289,7 +304,7 @@ export class WorkerService implements Startable, ProofFetcher {
       channel.abort(new Error('the first frame of a job stream must be Reserve'))
       return
     }
-    const refusal = this.refusal(reserve)
+    const refusal = this.refusal(reserve, submitter)
     if (refusal !== undefined) {
       await this.refuse(channel, refusal.code, refusal.message, signal)
       return
@@ -344,7 +359,23 @@ export class WorkerService implements Startable, ProofFetcher {
     await session.run()
   }
 
-  private refusal(reserve: Reserve): { code: RefuseCode; message: string } | undefined {
+  /** Why this peer will not lease units for the Reserve, if it will not; admission comes first */
+  private refusal(reserve: Reserve, submitter: string): { code: RefuseCode; message: string } | undefined {
+    // This daemon's own jobs are its operator's: no list or cap applies to them
+    const remote = submitter !== this.selfId
+    // The connection gater keeps denied peers out; this is for a stream that got through anyway
+    if (remote && this.denyPeers.has(submitter)) {
+      return {
+        code: RefuseCode.UNAUTHORIZED,
+        message: 'this peer takes no work from its security.deny_peers'
+      }
+    }
+    if (remote && this.allowSubmitters.size > 0 && !this.allowSubmitters.has(submitter)) {
+      return {
+        code: RefuseCode.UNAUTHORIZED,
+        message: 'this peer takes work only from its security.allow_submitters'
+      }
+    }
     if (!JOB_ID.test(reserve.jobId))
       return { code: RefuseCode.BAD_REQUEST, message: 'a job id must be 1-64 of [A-Za-z0-9_-]' }
     if (this.sessions.has(reserve.jobId))
@@ -361,6 +392,13 @@ export class WorkerService implements Startable, ProofFetcher {
       return {
         code: RefuseCode.TOO_LARGE,
         message: `an input of ${reserve.inputSize} bytes is over this peer's inputs.max_bytes (${this.init.maxInputBytes})`
+      }
+    }
+    const held = remote ? this.init.leases.leasesOf(submitter) : 0
+    if (held >= this.maxJobsPerSubmitter) {
+      return {
+        code: RefuseCode.BUSY,
+        message: `this submitter already holds ${held} jobs here, this peer's security.max_jobs_per_submitter (${this.maxJobsPerSubmitter})`
       }
     }
     return undefined

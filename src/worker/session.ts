@@ -162,6 +162,8 @@ export class WorkerSession {
   private proving: Promise<void> = Promise.resolve()
   private readonly contributed: SegmentSpec[] = []
   private readonly proveQueued = new Set<number>()
+  /** Segments the submitter no longer wants from this peer (a backup copy elsewhere won) */
+  private readonly forgotten = new Set<number>()
   private finalProof?: HeldProof
   private aggregation?: {
     contributions: string[]
@@ -302,7 +304,17 @@ export class WorkerSession {
     else if (frame.aggregate !== undefined) this.onAggregate(frame.aggregate.contributions.map(hex))
     else if (frame.fetch !== undefined) this.onFetch(frame.fetch)
     else if (frame.forget !== undefined) {
-      for (const segment of frame.forget.segments) this.aggregation?.fetched.delete(segment)
+      // The segment is no longer this peer's business: as the aggregator, its proof is fetched again from its
+      // new peer; as a worker, its copy lost (or moved away) and is not proved if not started. A later Assign
+      // brings it back as a new assignment.
+      for (const segment of frame.forget.segments) {
+        this.aggregation?.fetched.delete(segment)
+        this.forgotten.add(segment)
+        this.specs.delete(segment)
+        this.proveQueued.delete(segment)
+        const at = this.contributed.findIndex((spec) => spec.index === segment)
+        if (at >= 0) this.contributed.splice(at, 1)
+      }
     } else if (frame.cancel !== undefined) {
       void this.stop(`cancelled by the submitter: ${frame.cancel.reason}`)
       return false
@@ -325,6 +337,7 @@ export class WorkerSession {
     for (const spec of assign.segments) {
       this.specs.set(spec.index, spec)
       this.slices.set(spec.index, new Deferred<void>())
+      this.forgotten.delete(spec.index)
     }
     if (!this.assigned.settled) {
       this.firstAssign = assign
@@ -332,7 +345,7 @@ export class WorkerSession {
     }
     for (const spec of assign.segments) {
       this.contributing = this.contributing.then(async () => {
-        if (this.ended) return
+        if (this.ended || this.forgotten.has(spec.index)) return
         try {
           await this.contributeOne(spec)
         } catch (err) {
@@ -445,7 +458,7 @@ export class WorkerSession {
       if (this.proveQueued.has(spec.index)) continue
       this.proveQueued.add(spec.index)
       this.proving = this.proving.then(async () => {
-        if (this.ended) return
+        if (this.ended || this.forgotten.has(spec.index)) return
         try {
           await this.proveOne(spec)
         } catch (err) {

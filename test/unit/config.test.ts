@@ -127,16 +127,16 @@ describe('renderConfigToml', () => {
     ]) {
       assert.match(text, new RegExp(`^${key} = `, 'm'))
     }
-    for (const section of ['net', 'capacity', 'api', 'log', 'prover', 'jobs', 'inputs']) {
+    for (const section of ['net', 'capacity', 'api', 'log', 'prover', 'jobs', 'inputs', 'security']) {
       assert.match(text, new RegExp(`^\\[${section}\\]$`, 'm'))
     }
     assert.match(text, /PROOFMESH_CAPACITY_ADVERT_INTERVAL/)
     assert.match(text, /^advert_interval = "5s"$/m)
     // one comment line of explanation and one of expected form per key
     const keyLines = text.split('\n').filter((line) => /^[a-z_0-9]+ = /.test(line))
-    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 5 + jobs 12 + inputs 2
-    assert.equal(keyLines.length, 39)
-    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 39)
+    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 5 + jobs 13 + inputs 2 + security 3
+    assert.equal(keyLines.length, 43)
+    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 43)
   })
 })
 
@@ -298,6 +298,24 @@ describe('errors', () => {
     const peer = '/dns4/boot.example.org/tcp/4001/p2p/12D3KooWGRUVh9AqUYK1P8Ch7uG5xjK6LyxJZJY3ayGbSVnhJLFP'
     const ok = await loadConfig({ env: { PROOFMESH_NET_BOOTSTRAP: peer } })
     assert.deepEqual(ok.net.bootstrap, [peer])
+  })
+
+  it('validates the peer ids of the security lists and the per-submitter cap', async () => {
+    const peer = '12D3KooWGRUVh9AqUYK1P8Ch7uG5xjK6LyxJZJY3ayGbSVnhJLFP'
+    const ok = await loadConfig({
+      env: { PROOFMESH_SECURITY_DENY_PEERS: peer, PROOFMESH_SECURITY_MAX_JOBS_PER_SUBMITTER: '1' },
+      configPath: await toml(`[security]\nallow_submitters = ["${peer}"]\n`)
+    })
+    assert.deepEqual(ok.security, { allowSubmitters: [peer], denyPeers: [peer], maxJobsPerSubmitter: 1 })
+    assert.deepEqual(configDefaults.security, { allowSubmitters: [], denyPeers: [], maxJobsPerSubmitter: 4 })
+
+    const badPeer = await configError(
+      loadConfig({ env: {}, configPath: await toml('[security]\ndeny_peers = ["notapeerid"]\n') })
+    )
+    assert.equal(badPeer.key, 'security.deny_peers')
+    assert.match(badPeer.message, /expected a list of peer ids/)
+    const zero = await configError(loadConfig({ env: { PROOFMESH_SECURITY_MAX_JOBS_PER_SUBMITTER: '0' } }))
+    assert.equal(zero.key, 'security.max_jobs_per_submitter')
   })
 
   it('names the environment variable of a bad value', async () => {
