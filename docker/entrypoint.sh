@@ -1,37 +1,155 @@
 #!/bin/sh
-# Container entry point (TESTNET_* rather than PROOFMESH_*: the daemon refuses unknown PROOFMESH_* variables).
-# TESTNET_ROLE=seed: start the daemon and publish its multiaddr in /shared so the
-# other containers can bootstrap from it. TESTNET_ROLE=peer: wait for that address, then join through it.
-# Without a role, arguments go straight to `proofmesh`.
+# The container's entry point. Its settings are TESTNET_* variables, not PROOFMESH_* ones (the daemon refuses
+# unknown PROOFMESH_* variables); the daemon's own settings are PROOFMESH_* variables or flags, as anywhere.
+#
+#   TESTNET_ROLE=bootstrap  start the daemon; write the private network key to $TESTNET_SWARM_KEY if there is
+#                           none yet, and this peer's address to $TESTNET_SHARED_DIR/bootstrap.addr
+#   TESTNET_ROLE=peer       wait for that address, then join through it with the same key
+#   TESTNET_ROLE=submit     a submit-only node: wait for TESTNET_MIN_PEERS peers with TESTNET_UNITS free units,
+#                           prove a random sample of TESTNET_SAMPLE_BYTES (data mode), verify the proof;
+#                           exit 0 only on a verified proof
+#   no role                 the arguments go to `proofmesh` (default: `daemon`), or run a program on PATH
+#
+#   TESTNET_SHARED_DIR      where the bootstrap address (and by default the key) are shared, default /shared
+#   TESTNET_SWARM_KEY       the key file, default $TESTNET_SHARED_DIR/swarm.key; "none" = the public network
+#   TESTNET_BOOTSTRAP_HOST  the name (or IPv4) the others reach the bootstrap peer at, default bootstrap
+#   TESTNET_METRICS_PORT    (bootstrap, peer) serve the daemon's /metrics on this port, without the API token,
+#                           for Prometheus; the API itself stays on 127.0.0.1
 set -eu
 shared=${TESTNET_SHARED_DIR:-/shared}
-seed_host=${TESTNET_SEED_HOST:-seed}
+key=${TESTNET_SWARM_KEY:-$shared/swarm.key}
+addr_file=$shared/bootstrap.addr
+data=${PROOFMESH_DATA_DIR:-/data}
+
+log() { echo "proofmesh-entrypoint: $*" >&2; }
+
+api_field() {
+  node -e "process.stdout.write(String(JSON.parse(require('fs').readFileSync('$data/api.json','utf8')).$1))"
+}
+
+wait_for_file() { # FILE SECONDS WHAT
+  i=0
+  until [ -s "$1" ]; do
+    i=$((i + 1))
+    [ "$i" -le $(($2 * 10)) ] || { log "no $3 after $2 s"; exit 1; }
+    sleep 0.1
+  done
+}
+
+key_flags() { [ "$key" = none ] || printf '%s\n' --swarm-key "$key"; }
+
+metrics_proxy() {
+  [ -n "${TESTNET_METRICS_PORT:-}" ] || return 0
+  node -e '
+const http = require("node:http"), fs = require("node:fs"), dir = process.env.PROOFMESH_DATA_DIR
+http.createServer(async (req, res) => {
+  try {
+    if (req.url !== "/metrics") return void res.writeHead(404).end()
+    const api = JSON.parse(fs.readFileSync(dir + "/api.json", "utf8"))
+    const token = fs.readFileSync(dir + "/api.token", "utf8").trim()
+    const r = await fetch(new URL("/metrics", api.url), { headers: { authorization: "Bearer " + token }, signal: AbortSignal.timeout(5000) })
+    res.writeHead(r.status, { "content-type": r.headers.get("content-type") || "text/plain" }).end(await r.text())
+  } catch (err) { res.writeHead(503).end(String(err)) }
+}).listen(Number(process.env.TESTNET_METRICS_PORT), "0.0.0.0")' &
+  proxy=$!
+}
+
+# Runs the daemon in the background so that this shell can do its part, and passes TERM/INT on to it
+proxy=''
+daemon=''
+start_daemon() {
+  rm -f "$data/api.json"
+  if [ -n "${daemon_log:-}" ]; then proofmesh "$@" >"$daemon_log" 2>&1 & else proofmesh "$@" & fi
+  daemon=$!
+  trap 'stop_daemon; exit 143' TERM
+  trap 'stop_daemon; exit 130' INT
+  i=0
+  until [ -s "$data/api.json" ]; do
+    kill -0 "$daemon" 2>/dev/null || { wait "$daemon" || true; log "the daemon exited before it started"; exit 1; }
+    i=$((i + 1))
+    [ "$i" -le 600 ] || { log "the daemon wrote no API address in 60 s"; exit 1; }
+    sleep 0.1
+  done
+  metrics_proxy
+}
+stop_daemon() {
+  [ -z "$proxy" ] || kill -TERM "$proxy" 2>/dev/null || true
+  [ -z "$daemon" ] || { kill -TERM "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; }
+  daemon=''
+}
+wait_daemon() {
+  status=0
+  wait "$daemon" || status=$?
+  [ -z "$proxy" ] || kill -TERM "$proxy" 2>/dev/null || true
+  exit "$status"
+}
+
+bootstrap_addr() {
+  wait_for_file "$addr_file" 120 "bootstrap address in $addr_file"
+  cat "$addr_file"
+}
 
 case "${TESTNET_ROLE:-}" in
-  seed)
-    rm -f "$shared/seed.addr"
-    proofmesh "$@" &
-    daemon=$!
-    trap 'kill -TERM $daemon' TERM INT
-    i=0
-    until [ -f "$PROOFMESH_DATA_DIR/api.json" ]; do
-      i=$((i + 1)); [ $i -le 300 ] || { echo "seed: the daemon never wrote its API address" >&2; exit 1; }
-      sleep 0.1
-    done
-    peer_id=$(node -e "process.stdout.write(JSON.parse(require('fs').readFileSync(process.env.PROOFMESH_DATA_DIR+'/api.json')).peerId)")
-    echo "/dns4/$seed_host/tcp/4001/p2p/$peer_id" > "$shared/seed.addr.tmp"
-    mv "$shared/seed.addr.tmp" "$shared/seed.addr"
-    wait $daemon
+  bootstrap)
+    rm -f "$addr_file"
+    if [ "$key" != none ] && [ ! -s "$key" ]; then proofmesh swarm-key "$key"; fi
+    # shellcheck disable=SC2046 # key_flags prints whole words
+    start_daemon "$@" $(key_flags)
+    host=${TESTNET_BOOTSTRAP_HOST:-bootstrap}
+    case "$host" in *[!0-9.]*) proto=dns4 ;; *) proto=ip4 ;; esac
+    echo "/$proto/$host/tcp/4001/p2p/$(api_field peerId)" >"$addr_file.tmp"
+    mv "$addr_file.tmp" "$addr_file"
+    log "bootstrap address $(cat "$addr_file")"
+    wait_daemon
     ;;
   peer)
+    addr=$(bootstrap_addr)
+    # shellcheck disable=SC2046
+    start_daemon "$@" --bootstrap "$addr" $(key_flags)
+    wait_daemon
+    ;;
+  submit)
+    units=${TESTNET_UNITS:-4}
+    min_peers=${TESTNET_MIN_PEERS:-2}
+    bytes=${TESTNET_SAMPLE_BYTES:-1000000}
+    addr=$(bootstrap_addr)
+    daemon_log=$data/daemon.log
+    # shellcheck disable=SC2046
+    start_daemon daemon --no-offer --bootstrap "$addr" $(key_flags)
+    log "waiting for $min_peers peers with $units free units in all"
     i=0
-    until [ -f "$shared/seed.addr" ]; do
-      i=$((i + 1)); [ $i -le 600 ] || { echo "peer: no seed address in $shared after 60 s" >&2; exit 1; }
-      sleep 0.1
+    until proofmesh peers --json | node -e "
+      let s = ''
+      process.stdin.on('data', (d) => (s += d)).on('end', () => {
+        const offering = JSON.parse(s).filter((p) => p.connected && p.capacity && p.capacity.unitsFree > 0)
+        const free = offering.reduce((sum, p) => sum + p.capacity.unitsFree, 0)
+        process.exit(offering.length >= $min_peers && free >= $units ? 0 : 1)
+      })"; do
+      i=$((i + 1))
+      [ "$i" -le 240 ] || { log "the peers never came"; proofmesh peers >&2 || true; stop_daemon; exit 1; }
+      sleep 0.5
     done
-    exec proofmesh "$@" --bootstrap "$(cat "$shared/seed.addr")"
+    sample=/inputs/sample-$(hostname).bin
+    [ -w /inputs ] || sample=$data/sample.bin
+    head -c "$bytes" /dev/urandom >"$sample"
+    proof=$data/sample.proof
+    log "proving $sample ($bytes bytes) with $units units"
+    status=0
+    proofmesh prove -x --inputs "$sample" -c "$units" --wait --json --out "$proof" >"$data/job.json" || status=$?
+    cat "$data/job.json"
+    if [ "$status" = 0 ]; then proofmesh verify "$proof" --input "$sample" || status=$?; fi
+    if [ "$status" = 0 ]; then
+      log "verified: $proof proves $sample"
+    else
+      log "no verified proof (exit $status); the daemon's log:"
+      tail -n 40 "$daemon_log" >&2 || true
+    fi
+    stop_daemon
+    exit "$status"
     ;;
   *)
+    # `docker run IMAGE sh` (any program on PATH) runs it; anything else is a proofmesh command
+    if [ $# -gt 0 ] && [ "${1#-}" = "$1" ] && command -v "$1" >/dev/null 2>&1; then exec "$@"; fi
     exec proofmesh "$@"
     ;;
 esac

@@ -3,6 +3,7 @@ import '../src/polyfill.js'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { PROOFMESH_VERSION } from '../src/version.js'
+import { benchCommand } from './commands/bench.js'
 import { configCommand } from './commands/config.js'
 import { daemonCommand } from './commands/daemon.js'
 import { demoCommand } from './commands/demo.js'
@@ -12,6 +13,7 @@ import { proveCommand } from './commands/prove.js'
 import { statusCommand } from './commands/status.js'
 import { swarmKeyCommand } from './commands/swarm-key.js'
 import { testnetCommand } from './commands/testnet.js'
+import { uiCommand } from './commands/ui.js'
 import { verifyCommand } from './commands/verify.js'
 import { CliError } from './errors.js'
 
@@ -32,6 +34,8 @@ await yargs(hideBin(process.argv))
   .command(swarmKeyCommand)
   .command(testnetCommand)
   .command(demoCommand)
+  .command(uiCommand)
+  .command(benchCommand)
   .demandCommand(1, 'Name a command; `proofmesh --help` lists them.')
   .strict()
   .version(PROOFMESH_VERSION)

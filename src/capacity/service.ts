@@ -366,6 +366,14 @@ export class CapacityService implements Startable {
   private registerMetrics(registry: Registry): void {
     const peers = this.peers
     const units = (): { total: number; free: number } => this.units()
+    const hardware = (): HardwareInfo | undefined => this.hardwareInfo
+    // A GPU below this utilisation at the last probe counts as idle: nvidia-smi samples over its last
+    // interval, so a few percent is driver and display noise, not a prover at work
+    const idleBelowPercent = 10
+    const gpuCounts = (gpus: Array<{ utilizationPercent: number }>): { total: number; idle: number } => ({
+      total: gpus.length,
+      idle: gpus.filter((gpu) => gpu.utilizationPercent < idleBelowPercent).length
+    })
     new Gauge({
       name: 'proofmesh_peers_known',
       help: 'Peers with a fresh advert in the capacity table',
@@ -383,6 +391,72 @@ export class CapacityService implements Startable {
         const { total, free } = units()
         this.set({ kind: 'total' }, total)
         this.set({ kind: 'free' }, free)
+      }
+    })
+    new Gauge({
+      name: 'proofmesh_gpus',
+      help: `This peer's GPUs at the last probe: total, and idle (utilisation under ${idleBelowPercent}%)`,
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const { total, idle } = gpuCounts(hardware()?.gpus ?? [])
+        this.set({ kind: 'total' }, total)
+        this.set({ kind: 'idle' }, idle)
+      }
+    })
+    new Gauge({
+      name: 'proofmesh_gpu_utilization_percent',
+      help: "Utilisation of each of this peer's GPUs at the last probe (nvidia-smi)",
+      labelNames: ['gpu', 'name'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const gpu of hardware()?.gpus ?? []) {
+          this.set({ gpu: String(gpu.index), name: gpu.name }, gpu.utilizationPercent)
+        }
+      }
+    })
+    new Gauge({
+      name: 'proofmesh_gpu_memory_used_bytes',
+      help: "Memory used on each of this peer's GPUs at the last probe (nvidia-smi)",
+      labelNames: ['gpu', 'name'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const gpu of hardware()?.gpus ?? []) {
+          this.set({ gpu: String(gpu.index), name: gpu.name }, gpu.memoryUsedMiB * 1024 * 1024)
+        }
+      }
+    })
+    new Gauge({
+      name: 'proofmesh_network_compute_units',
+      help: 'Compute units of this peer and every peer with a fresh advert, total and free (as advertised)',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const own = units()
+        let total = own.total
+        let free = own.free
+        for (const entry of peers.list()) {
+          total += entry.advert.unitsTotal
+          free += entry.advert.unitsFree
+        }
+        this.set({ kind: 'total' }, total)
+        this.set({ kind: 'free' }, free)
+      }
+    })
+    new Gauge({
+      name: 'proofmesh_network_gpus',
+      help: `GPUs of this peer and every peer with a fresh advert: total, and idle (utilisation under ${idleBelowPercent}%)`,
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const counts = gpuCounts([
+          ...(hardware()?.gpus ?? []),
+          ...peers.list().flatMap((entry) => entry.advert.gpus)
+        ])
+        this.set({ kind: 'total' }, counts.total)
+        this.set({ kind: 'idle' }, counts.idle)
       }
     })
   }

@@ -3,6 +3,7 @@ export {
   DEFAULT_LIST_LIMIT,
   Journal,
   JournalError,
+  PENALTY_HALF_LIFE_MS,
   SCHEMA_VERSION,
   type LeaseRecord
 } from './journal.js'

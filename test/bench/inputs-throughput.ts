@@ -7,9 +7,8 @@
  * and after the libp2p variants (the mean is the reference). Target: libp2p ≥ 50% of TCP.
  *
  * Variants: the chunk size the sender writes (production: 1 MiB, sendSlice itself) and yamux's stream window
- * (createHost's `yamux` option; production: @libp2p/yamux's defaults). A variant whose transfer fails (the
- * receiving stream reset: see guardResume in job-helpers) is run once more with that workaround, and both
- * outcomes are printed.
+ * (createHost's `yamux` option; production: @libp2p/yamux's defaults). Each runs as the daemon runs it; a
+ * variant whose transfer fails is printed as FAILED with its reason.
  *
  *   npm run bench:inputs            (256 MiB)
  *   node dist/test/bench/inputs-throughput.js 64
@@ -35,7 +34,7 @@ import {
   TransferError
 } from '../../src/worker/bulk.js'
 import { BULK_CHUNK_BYTES, INPUTS_PROTOCOL, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
-import { guardResume, loadAverage, printTable, sleep, writeRandomFile } from './job-helpers.js'
+import { loadAverage, printTable, sleep, writeRandomFile } from './job-helpers.js'
 
 const MIB = 1024 * 1024
 const TOTAL = Number(process.argv[2] ?? 256) * MIB
@@ -110,15 +109,9 @@ type Outcome = { ms: number } | { error: string }
 
 /**
  * One slice over libp2p: the milliseconds from opening the stream to the receiver's verdict, or why it
- * failed (the receiver's reason when it has one). `guard`: the receiving stream gets guardResume.
+ * failed (the receiver's reason when it has one)
  */
-async function libp2pRun(
-  source: string,
-  dest: string,
-  sha256: Buffer,
-  variant: Variant,
-  guard: boolean
-): Promise<Outcome> {
+async function libp2pRun(source: string, dest: string, sha256: Buffer, variant: Variant): Promise<Outcome> {
   const sender = await startHost(variant.yamux)
   const receiver = await startHost(variant.yamux)
   const received = Promise.withResolvers<void>()
@@ -127,7 +120,6 @@ async function libp2pRun(
     await receiver.handle(
       INPUTS_PROTOCOL,
       (stream) => {
-        if (guard) guardResume(stream)
         const framed = new FramedStream(stream)
         const signal = AbortSignal.timeout(300_000)
         void (async () => {
@@ -225,19 +217,15 @@ try {
   const failures: string[] = []
   const tcpRows: Array<Array<string | number>> = [['plain TCP (before)', tcpBefore.toFixed(0), '', '']]
   for (const variant of variants) {
-    // As the daemon runs it; if that fails, once more with the receiving stream's resume() guarded
-    for (const guard of [false, true]) {
-      const name = `libp2p: ${variant.name}${guard ? ' + resume guard' : ''}`
-      const outcome = await libp2pRun(source, dest, sha256, variant, guard)
-      if ('error' in outcome) {
-        rows.push([name, 'FAILED', '', ''])
-        failures.push(`${name}: ${outcome.error}`)
-        continue
-      }
-      rates.push({ name, rate: mibps(outcome.ms) })
-      rows.push([name, mibps(outcome.ms).toFixed(0)])
-      break
+    const name = `libp2p: ${variant.name}`
+    const outcome = await libp2pRun(source, dest, sha256, variant)
+    if ('error' in outcome) {
+      rows.push([name, 'FAILED', '', ''])
+      failures.push(`${name}: ${outcome.error}`)
+      continue
     }
+    rates.push({ name, rate: mibps(outcome.ms) })
+    rows.push([name, mibps(outcome.ms).toFixed(0)])
   }
   const tcpAfter = mibps(await tcpRun(source, dest, sha256))
   tcpRows.push(['plain TCP (after)', tcpAfter.toFixed(0), '', ''])
@@ -271,9 +259,6 @@ try {
     )
   console.log(
     'vs_tcp is against the mean of the two TCP runs; both paths hash and write every byte to a file; libp2p also encrypts (noise)'
-  )
-  console.log(
-    'resume guard: a bench-only workaround (job-helpers guardResume) for a pause undone by libp2p’s resume(); without it the receiver can reset'
   )
 } finally {
   await rm(root, { recursive: true, force: true })

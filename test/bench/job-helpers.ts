@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto'
 import { open, readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import type { Stream } from '@libp2p/interface'
 import type { JobPhase, JobRecord } from '../../src/job/types.js'
 import type { LocalNetwork, LocalNode } from '../../src/testnet/local-network.js'
 
@@ -181,35 +180,6 @@ export async function proverCpuSeconds(network: LocalNetwork): Promise<number[]>
 export async function cpusAllowed(pid: number): Promise<string> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   return /Cpus_allowed_list:\s+(\S+)/.exec(status)?.[1] ?? '?'
-}
-
-/**
- * A bench-only workaround for a re-entrancy in libp2p 3 streams (@libp2p/utils AbstractMessageStream):
- * resume() dispatches the data buffered while paused *before* it calls sendResume(). A reader that pauses
- * again inside that dispatch (FramedStream does, above its high-water mark) has its pause undone by the
- * sendResume() that follows: yamux goes on granting window to the sender while the stream, still paused,
- * buffers everything until maxReadBufferLength (32 MiB under FramedStream) aborts it with StreamBufferError
- * and resets the stream. This defers a pause asked for during resume() until resume() has returned.
- */
-export function guardResume(stream: Stream): void {
-  const pause = stream.pause.bind(stream)
-  const resume = stream.resume.bind(stream)
-  let resuming = false
-  let pauseAsked = false
-  stream.pause = () => {
-    if (resuming) pauseAsked = true
-    else pause()
-  }
-  stream.resume = () => {
-    resuming = true
-    pauseAsked = false
-    try {
-      resume()
-    } finally {
-      resuming = false
-    }
-    if (pauseAsked) pause()
-  }
 }
 
 /** The 1-minute load average, to print next to CPU-bound figures */

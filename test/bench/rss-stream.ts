@@ -6,8 +6,7 @@
  * Target: peak − baseline ≤ 64 MB. The sender writes 1 MiB chunks of one random buffer, so its memory and
  * disk stay out of the picture (its own RSS is printed too).
  *
- * If the transfer fails (the receiving stream reset: see guardResume in job-helpers), it is printed with the
- * RSS reached until then, and a fresh child receives the slice once more with that workaround.
+ * If the transfer fails, it is printed as FAILED with its reason and the RSS reached until then.
  *
  *   npm run bench:rss               (1024 MiB)
  *   node dist/test/bench/rss-stream.js 256
@@ -28,7 +27,7 @@ import { FramedStream, toError } from '../../src/net/framed-stream.js'
 import { createHost, type ProofmeshHost } from '../../src/net/host.js'
 import { openFileSink, receiveSlice, TransferError } from '../../src/worker/bulk.js'
 import { BULK_CHUNK_BYTES, INPUTS_PROTOCOL, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
-import { guardResume, loadAverage, printTable, rssMiB, sleep } from './job-helpers.js'
+import { loadAverage, printTable, rssMiB, sleep } from './job-helpers.js'
 
 const MIB = 1024 * 1024
 const SAMPLE_MS = 100
@@ -47,12 +46,11 @@ async function startHost(): Promise<ProofmeshHost> {
 }
 
 /** The receiving side: prints its address, then one line per slice (received, or the error) */
-async function child(dest: string, guard: boolean): Promise<void> {
+async function child(dest: string): Promise<void> {
   const host = await startHost()
   await host.handle(
     INPUTS_PROTOCOL,
     (stream) => {
-      if (guard) guardResume(stream)
       const framed = new FramedStream(stream)
       const signal = AbortSignal.timeout(600_000)
       void (async () => {
@@ -101,7 +99,6 @@ interface Sample {
 }
 
 interface Measured {
-  guard: boolean
   elapsedMs: number
   baseline: number
   samples: Sample[]
@@ -115,16 +112,13 @@ interface Measured {
 async function measure(
   totalMiB: number,
   chunk: Uint8Array,
-  sha256: Uint8Array<ArrayBuffer>,
-  guard: boolean
+  sha256: Uint8Array<ArrayBuffer>
 ): Promise<Measured> {
   const total = totalMiB * MIB
   const root = await mkdtemp(join(tmpdir(), 'proofmesh-bench-rss-'))
-  const proc = spawn(
-    process.execPath,
-    [fileURLToPath(import.meta.url), '--child', join(root, 'slice'), ...(guard ? ['--resume-guard'] : [])],
-    { stdio: ['ignore', 'pipe', 'inherit'] }
-  )
+  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', join(root, 'slice')], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
   const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]()
   const sender = await startHost()
   try {
@@ -178,7 +172,7 @@ async function measure(
       verdict.received === total
         ? undefined
         : `receiver: ${verdict.error ?? 'no verdict'}; sender: ${sendError ?? 'no error'}`
-    return { guard, elapsedMs, baseline, samples, after, error, memory: verdict.memory }
+    return { elapsedMs, baseline, samples, after, error, memory: verdict.memory }
   } finally {
     await sender.stop()
     proc.kill('SIGTERM')
@@ -192,15 +186,11 @@ async function parent(totalMiB: number): Promise<void> {
   for (let i = 0; i < (totalMiB * MIB) / BULK_CHUNK_BYTES; i++) hash.update(chunk)
   const sha256 = new Uint8Array(hash.digest())
 
-  const runs: Measured[] = []
-  // As the daemon runs it; if that fails, once more with the receiving stream's resume() guarded
-  for (const guard of [false, true]) {
-    const run = await measure(totalMiB, chunk, sha256, guard)
-    runs.push(run)
-    if (run.error === undefined) break
-  }
+  const run = await measure(totalMiB, chunk, sha256)
 
   const mib = (bytes: number): string => (bytes / MIB).toFixed(1)
+  const peak = Math.max(...run.samples.map((s) => s.child))
+  const growthBytes = (peak - run.baseline) * MIB
   printTable(
     [
       'receiver',
@@ -215,11 +205,9 @@ async function parent(totalMiB: number): Promise<void> {
       'target',
       'sender_peak_MiB'
     ],
-    runs.map((run) => {
-      const peak = Math.max(...run.samples.map((s) => s.child))
-      const growthBytes = (peak - run.baseline) * MIB
-      return [
-        run.guard ? 'inputs path + resume guard' : 'inputs path as the daemon runs it',
+    [
+      [
+        'inputs path as the daemon runs it',
         totalMiB,
         run.error === undefined ? 'ok' : 'FAILED',
         (run.elapsedMs / 1000).toFixed(1),
@@ -231,21 +219,18 @@ async function parent(totalMiB: number): Promise<void> {
         growthBytes <= TARGET_BYTES ? 'MET' : 'MISSED',
         Math.max(...run.samples.map((s) => s.self)).toFixed(1)
       ]
-    })
+    ]
   )
-  for (const run of runs) {
-    const gaps = run.samples.slice(1).map((s, i) => s.at - (run.samples[i] as Sample).at)
-    const label = run.guard ? 'with resume guard' : 'as the daemon runs it'
-    if (run.error !== undefined) console.log(`FAILED (${label}): ${run.error}`)
-    const memory = run.memory
-    console.log(
-      `${label}: ${run.samples.length} samples, largest gap ${Math.max(...gaps)} ms` +
-        (memory === undefined
-          ? ''
-          : `; child memoryUsage at the end (MiB): rss ${mib(memory.rss)} heapTotal ${mib(memory.heapTotal)} ` +
-            `heapUsed ${mib(memory.heapUsed)} external ${mib(memory.external)} arrayBuffers ${mib(memory.arrayBuffers)}`)
-    )
-  }
+  const gaps = run.samples.slice(1).map((s, i) => s.at - (run.samples[i] as Sample).at)
+  if (run.error !== undefined) console.log(`FAILED: ${run.error}`)
+  const memory = run.memory
+  console.log(
+    `${run.samples.length} samples, largest gap ${Math.max(...gaps)} ms` +
+      (memory === undefined
+        ? ''
+        : `; child memoryUsage at the end (MiB): rss ${mib(memory.rss)} heapTotal ${mib(memory.heapTotal)} ` +
+          `heapUsed ${mib(memory.heapUsed)} external ${mib(memory.external)} arrayBuffers ${mib(memory.arrayBuffers)}`)
+  )
   console.log(
     `receiver = a child process (libp2p host + the daemon's inputs handler path); VmRSS every ${SAMPLE_MS} ms; ` +
       `target: growth ≤ 64 MB (${(TARGET_BYTES / MIB).toFixed(1)} MiB); after = ${IDLE_MS / 1000} s after the slice; ` +
@@ -254,5 +239,5 @@ async function parent(totalMiB: number): Promise<void> {
 }
 
 const childAt = process.argv.indexOf('--child')
-if (childAt >= 0) await child(process.argv[childAt + 1] as string, process.argv.includes('--resume-guard'))
+if (childAt >= 0) await child(process.argv[childAt + 1] as string)
 else await parent(Number(process.argv[2] ?? 1024))

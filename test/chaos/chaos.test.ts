@@ -139,9 +139,16 @@ describe('chaos: peers killed or frozen at random moments', () => {
   it(`proves ${JOBS} jobs while a random peer is SIGKILLed or SIGSTOPped in a random phase`, async () => {
     const submitter = network.nodes[0] as LocalNode
     const outcomes: string[] = []
+    // the same job with no fault, for the time a recovery adds
+    const quiet = join(submitter.dataDir, 'quiet.bin')
+    await writeFile(quiet, randomBytes(900_000))
+    const quietStarted = Date.now()
+    assert.equal((await ended(submitter, (await submit(submitter, quiet, 3 * UNITS)).id)).state, 'succeeded')
+    const baselineMs = Date.now() - quietStarted
+    const added: number[] = []
     for (let round = 0; round < JOBS; round++) {
       const input = join(network.nodes[0]!.dataDir, `chaos-${round}.bin`)
-      await writeFile(input, randomBytes(600_000 + Math.floor(Math.random() * 600_000)))
+      await writeFile(input, randomBytes(900_000))
       const started = Date.now()
       const job = await submit(submitter, input, 3 * UNITS)
       // aggregation takes a few hundred ms here: the aggregator's own loss has a test of its own below
@@ -162,6 +169,7 @@ describe('chaos: peers killed or frozen at random moments', () => {
       outcomes.push(
         `${done.state} (${signal} node ${victim?.index ?? '-'} in ${reached.state}, ${Date.now() - started} ms)`
       )
+      if (victim !== undefined) added.push(Date.now() - started - baselineMs)
       assert.equal(
         done.state,
         'succeeded',
@@ -182,6 +190,10 @@ describe('chaos: peers killed or frozen at random moments', () => {
       await network.converge(30_000)
     }
     process.stderr.write(`chaos outcomes: ${outcomes.join('; ')}\n`)
+    const sorted = [...added].sort((x, y) => x - y)
+    process.stderr.write(
+      `chaos: a job without fault took ${baselineMs} ms; a recovered failure added ${sorted.join(', ')} ms (median ${sorted[Math.floor(sorted.length / 2)] ?? '-'} ms)\n`
+    )
     await allUnitsFree(network.nodes, 15_000)
     for (const node of network.nodes)
       assert.equal(openLeases(node), 0, `node ${node.index} has no lease left`)

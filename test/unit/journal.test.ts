@@ -6,7 +6,13 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import type { JobRecord, JobState } from '../../src/job/types.js'
-import { Journal, JournalError, SCHEMA_VERSION, type LeaseRecord } from '../../src/store/index.js'
+import {
+  Journal,
+  JournalError,
+  PENALTY_HALF_LIFE_MS,
+  SCHEMA_VERSION,
+  type LeaseRecord
+} from '../../src/store/index.js'
 
 function job(id: string, state: JobState, createdAt: number): JobRecord {
   return {
@@ -193,7 +199,7 @@ describe('Journal', () => {
     }
   })
 
-  it('keeps everything across close and reopen, in a WAL file of schema version 1 created 0600', () => {
+  it('keeps everything across close and reopen, in a WAL file of the current schema version created 0600', () => {
     const path = join(dir, 'nested', 'data', 'journal.sqlite')
     const first = Journal.open(path)
     assert.equal(first.path, path)
@@ -345,7 +351,28 @@ describe('Journal', () => {
     raw.close()
     assert.throws(
       () => Journal.open(path),
-      (err: unknown) => err instanceof JournalError && /schema version 2/.test(err.message)
+      (err: unknown) =>
+        err instanceof JournalError && err.message.includes(`schema version ${SCHEMA_VERSION + 1} is newer`)
     )
+  })
+})
+
+describe('penalties', () => {
+  it('adds points per peer, decays them by half every half-life, and keeps the last reason', () => {
+    const journal = Journal.open(':memory:')
+    try {
+      const start = 1_000_000
+      assert.equal(journal.penalty('peer-a', start), 0)
+      assert.equal(journal.penalise('peer-a', 1, 'invalid proof of segment 3', start), 1)
+      assert.equal(journal.penalise('peer-a', 1, 'invalid final proof', start), 2)
+      assert.equal(journal.penalty('peer-b', start), 0)
+      assert.ok(Math.abs(journal.penalty('peer-a', start + PENALTY_HALF_LIFE_MS) - 1) < 1e-9)
+      assert.ok(Math.abs(journal.penalise('peer-a', 1, 'again', start + PENALTY_HALF_LIFE_MS) - 2) < 1e-9)
+      const [row] = journal.penalties(start + PENALTY_HALF_LIFE_MS)
+      assert.equal(row?.peerId, 'peer-a')
+      assert.equal(row?.reason, 'again')
+    } finally {
+      journal.close()
+    }
   })
 })

@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import type { Startable } from '@libp2p/interface'
+import { findPackageRoot } from '../../config/paths.js'
 import type { Logger } from '../../log/index.js'
 import { tokenMatches } from './credentials.js'
 import { type HttpRoute, type JobsBackend, jobsRoute, type JobsRoutesInit, sendJson } from './jobs-routes.js'
@@ -25,10 +28,39 @@ export interface HttpApiInit {
   logger: Logger
   /** Limits of the job routes (request body size, SSE keep-alive); jobsRoutesDefaults otherwise */
   jobs?: Omit<JobsRoutesInit, 'jobs'>
+  /** The operator's page (index.html, app.js, style.css); the package's src/rpc/http/ui by default */
+  uiDir?: string
 }
 
 /** The routes that answer without the bearer token */
 const OPEN_PATHS: ReadonlySet<string> = new Set(['/v1/health'])
+
+/**
+ * The operator's page, served as is from the package's source tree (tsc copies no static files, and src/ ships
+ * with the package). Only these names are served, so no path reaches another file. They carry no data: the
+ * page's script reads the token from the URL fragment, which the browser never sends, and calls the JSON API
+ * with it, so /ui needs no token itself.
+ */
+const UI_FILES: ReadonlyMap<string, { file: string; type: string }> = new Map([
+  ['/ui', { file: 'index.html', type: 'text/html; charset=utf-8' }],
+  ['/ui/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
+  ['/ui/app.js', { file: 'app.js', type: 'text/javascript; charset=utf-8' }],
+  ['/ui/style.css', { file: 'style.css', type: 'text/css; charset=utf-8' }]
+])
+
+/** Nothing but the page's own files and the API: no inline script, no other origin, no framing */
+const UI_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache'
+}
+
+function isUiPath(path: string): boolean {
+  return path === '/ui' || path.startsWith('/ui/')
+}
 
 /** A read-only route: GET, and HEAD with the same headers */
 function readRoute(handle: (response: ServerResponse) => Promise<void>): HttpRoute {
@@ -43,12 +75,14 @@ export class HttpApi implements Startable {
   private readonly backend: ApiBackend
   private readonly init: HttpApiInit
   private readonly log: Logger
+  private readonly uiDir: string
   private server?: Server
 
   constructor(backend: ApiBackend, init: HttpApiInit) {
     this.backend = backend
     this.init = init
     this.log = init.logger.child({ component: 'api' })
+    this.uiDir = init.uiDir ?? join(findPackageRoot(), 'src', 'rpc', 'http', 'ui')
   }
 
   /** The API's base URL once started */
@@ -102,7 +136,7 @@ export class HttpApi implements Startable {
       sendJson(response, 405, { error: `${method} is not allowed on ${path}` })
       return
     }
-    if (!OPEN_PATHS.has(path) && !this.authorised(request)) {
+    if (!OPEN_PATHS.has(path) && !isUiPath(path) && !this.authorised(request)) {
       response.setHeader('www-authenticate', 'Bearer realm="proofmesh"')
       sendJson(response, 401, { error: 'missing or wrong bearer token (see api.token in the data dir)' })
       return
@@ -111,6 +145,10 @@ export class HttpApi implements Startable {
   }
 
   private route(path: string): HttpRoute | undefined {
+    if (isUiPath(path)) {
+      const asset = UI_FILES.get(path)
+      return asset === undefined ? undefined : readRoute(async (response) => this.sendUi(response, asset))
+    }
     switch (path) {
       case '/v1/health':
         return readRoute(async (response) => sendJson(response, 200, this.backend.health()))
@@ -127,6 +165,12 @@ export class HttpApi implements Startable {
       default:
         return jobsRoute(path, { ...this.init.jobs, jobs: () => this.backend.jobs })
     }
+  }
+
+  private async sendUi(response: ServerResponse, asset: { file: string; type: string }): Promise<void> {
+    const body = await readFile(join(this.uiDir, asset.file))
+    response.writeHead(200, { ...UI_HEADERS, 'content-type': asset.type, 'content-length': body.length })
+    response.end(body)
   }
 
   private authorised(request: IncomingMessage): boolean {

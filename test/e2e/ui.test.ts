@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { JobRecord } from '../../src/job/types.js'
+import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
+import { proofmesh } from '../helpers/cli.js'
+
+/**
+ * The operator's page (/ui) in a real browser: Debian's headless Chromium, driven by playwright-core, loads it
+ * from a daemon of a 3-process testnet and the test reads what it shows. Nothing is installed at test time:
+ * without /usr/bin/chromium (`apt-get install chromium`) the suite is skipped. The screenshot taken while the
+ * job runs goes to UI_SCREENSHOT when set (README's docs/ui.png is made so), else to the scratch dir.
+ */
+const CHROMIUM = '/usr/bin/chromium'
+const SKIP = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is missing: install Debian's chromium package to run the browser test`
+const UNITS_EACH = 2
+const INPUT_BYTES = 2 * 1024 * 1024
+const ACTIVE_STATES = ['reserving', 'planning', 'contributing', 'proving', 'aggregating', 'verifying']
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  everyMs = 100
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((done) => setTimeout(done, everyMs))
+  }
+}
+
+async function api<T>(node: LocalNode, path: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(new URL(path, node.api.url), {
+    ...init,
+    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(10_000)
+  })
+  assert.ok(response.ok, `${path}: HTTP ${response.status}`)
+  return (await response.json()) as T
+}
+
+function text(page: Page, testid: string): Promise<string> {
+  return page.getByTestId(testid).first().innerText()
+}
+
+describe('the operator page in headless Chromium', { skip: SKIP }, () => {
+  let root: string
+  let network: LocalNetwork
+  let nodes: LocalNode[]
+  let browser: BrowserContext | undefined
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'proofmesh-ui-'))
+    network = new LocalNetwork({
+      nodes: 3,
+      root,
+      advertInterval: '1s',
+      nodeArgs: () => ['--compute-units', String(UNITS_EACH)]
+    })
+    await network.start()
+    await network.converge()
+    nodes = network.nodes
+    browser = await chromium.launchPersistentContext(join(root, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync'
+      ],
+      viewport: { width: 1280, height: 800 },
+      timeout: 60_000
+    })
+  })
+
+  after(async () => {
+    await browser?.close()
+    await network?.stop()
+    await network?.remove()
+  })
+
+  it('serves the page without the token, and nothing in it but its own files', async () => {
+    const node = nodes[0]!
+    const shell = await fetch(new URL('/ui', node.api.url))
+    assert.equal(shell.status, 200)
+    assert.match(shell.headers.get('content-type') ?? '', /^text\/html/)
+    assert.match(shell.headers.get('content-security-policy') ?? '', /script-src 'self'/)
+    const html = await shell.text()
+    assert.match(html, /data-testid="peers-table"/)
+    assert.ok(!html.includes(node.status.peerId), 'the shell holds no data')
+    assert.ok(!html.includes(node.token))
+    for (const asset of ['/ui/app.js', '/ui/style.css']) {
+      assert.equal((await fetch(new URL(asset, node.api.url))).status, 200, asset)
+    }
+    for (const path of ['/ui/%2e%2e/api.token', '/ui/index.htm', '/ui/tsconfig.json']) {
+      assert.equal((await fetch(new URL(path, node.api.url))).status, 404, path)
+    }
+    assert.equal((await fetch(new URL('/v1/status', node.api.url))).status, 401, 'the API still needs it')
+  })
+
+  it('exports GPUs and the compute units of the whole network as metrics', async () => {
+    const response = await fetch(new URL('/metrics', nodes[0]!.api.url), {
+      headers: { authorization: `Bearer ${nodes[0]!.token}` }
+    })
+    const metrics = await response.text()
+    assert.match(metrics, /^proofmesh_gpus\{kind="total"\} 0$/m)
+    assert.match(metrics, /^proofmesh_gpus\{kind="idle"\} 0$/m)
+    assert.match(
+      metrics,
+      new RegExp(`^proofmesh_network_compute_units\\{kind="total"\\} ${3 * UNITS_EACH}$`, 'm')
+    )
+    assert.match(metrics, /^proofmesh_network_gpus\{kind="total"\} 0$/m)
+  })
+
+  it('shows the peer table, the job and its live view, segments per peer, until it succeeds', async () => {
+    const [node, ...others] = nodes as [LocalNode, ...LocalNode[]]
+    const printed = await proofmesh(['ui', '--data-dir', node.dataDir])
+    assert.equal(printed.code, 0, printed.stderr)
+    const address = printed.stdout.trim()
+    assert.equal(address, `${node.api.url}/ui#token=${node.token}`)
+
+    const input = join(root, 'ui-input.bin')
+    await writeFile(input, randomBytes(INPUT_BYTES))
+    const submitted = await api<JobRecord>(node, '/v1/jobs', {
+      method: 'POST',
+      body: JSON.stringify({
+        inputMode: 'data',
+        input,
+        computeCapacity: 3 * UNITS_EACH,
+        dataId: 'ui-test-block'
+      })
+    })
+
+    const page = await browser!.newPage()
+    const requests: Array<{ url: string; authorization: string | undefined }> = []
+    page.on('request', (request) => {
+      void request.allHeaders().then(
+        (headers) => requests.push({ url: request.url(), authorization: headers.authorization }),
+        () => requests.push({ url: request.url(), authorization: undefined })
+      )
+    })
+    const problems: string[] = []
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()}`)
+    })
+    try {
+      await page.goto(address)
+      assert.ok(!page.url().includes('token'), 'the token leaves the address bar')
+
+      // the header and the peer table: the two other daemons, with their units
+      await until('the header', async () =>
+        (await text(page, 'node-peer-id')) === node.status.peerId ? true : undefined
+      )
+      assert.match(await text(page, 'node-units'), new RegExp(`^\\d+ / ${UNITS_EACH}$`))
+      const peerRows = page.getByTestId('peer-row')
+      await until('two peer rows', async () => ((await peerRows.count()) === 2 ? true : undefined))
+      const listed = await Promise.all((await peerRows.all()).map((row) => row.getAttribute('data-peer-id')))
+      assert.deepEqual(listed.sort(), others.map((other) => other.status.peerId).sort())
+      for (const row of await peerRows.all()) {
+        assert.match(await row.getByTestId('peer-units').innerText(), new RegExp(`^\\d+ / ${UNITS_EACH}$`))
+        assert.equal(await row.getByTestId('peer-gpus').innerText(), 'none')
+        assert.match(await row.getByTestId('peer-prover').innerText(), /proofmesh-prover/)
+      }
+
+      // the jobs table lists the job, and the live view follows it, the running job, by itself
+      const jobRow = page.locator(`[data-testid="job-row"][data-job-id="${submitted.id}"]`)
+      await until('the job in the jobs table', async () => ((await jobRow.count()) === 1 ? true : undefined))
+      const view = page.getByTestId('job-view')
+      await until('the live view of the job', async () =>
+        (await view.getAttribute('data-job-id')) === submitted.id ? true : undefined
+      )
+
+      // while it runs: segments on their peers, a progress bar, then the screenshot
+      const running = await until(
+        'the job to run with segments on its peers',
+        async () => {
+          const state = await text(page, 'job-view-state')
+          if (!ACTIVE_STATES.includes(state) && state !== 'succeeded') return undefined
+          if (state === 'succeeded') return state
+          const progress = await page.getByTestId('segment-progress').count()
+          return progress > 0 && (await page.getByTestId('job-segment').count()) > 0 ? state : undefined
+        },
+        120_000,
+        50
+      )
+      const screenshot = resolve(process.env.UI_SCREENSHOT ?? join(root, 'ui.png'))
+      await mkdir(dirname(screenshot), { recursive: true })
+      await page.screenshot({ path: screenshot })
+      assert.ok((await stat(screenshot)).size > 10_000, 'a screenshot of the page')
+      assert.notEqual(running, 'succeeded', 'the page showed the job while it ran')
+
+      // the end: succeeded, with an aggregator, every segment proved on the peer the submitter records
+      await until(
+        'the live view to say succeeded',
+        async () => ((await text(page, 'job-view-state')) === 'succeeded' ? true : undefined),
+        180_000
+      )
+      const job = await api<JobRecord>(node, `/v1/jobs/${submitted.id}`)
+      assert.equal(job.state, 'succeeded')
+      assert.ok(job.aggregator !== undefined)
+      await until('the record after the end to be drawn', async () =>
+        (await page.getByTestId('job-aggregator').getAttribute('title')) === job.aggregator &&
+        (await page.getByTestId('job-phase').count()) === 7
+          ? true
+          : undefined
+      )
+      const peerRowsOfJob = page.getByTestId('job-peer')
+      assert.equal(await peerRowsOfJob.count(), job.peers.length)
+      assert.equal(job.peers.length, 3)
+      for (const row of await peerRowsOfJob.all()) {
+        const peerId = await row.getAttribute('data-peer-id')
+        const shown = await Promise.all(
+          (await row.getByTestId('job-segment').all()).map(async (segment) => ({
+            index: Number(await segment.getAttribute('data-segment')),
+            state: await segment.getAttribute('data-state')
+          }))
+        )
+        const expected = job.segments.filter((segment) => segment.peerId === peerId)
+        assert.deepEqual(
+          shown.map((segment) => segment.index).sort((a, b) => a - b),
+          expected.map((segment) => segment.index).sort((a, b) => a - b),
+          `segments of ${peerId}`
+        )
+        assert.ok(shown.length > 0, `peer ${peerId} proved segments`)
+        assert.ok(shown.every((segment) => segment.state === 'proved'))
+        const aggregates = await row.getByTestId('job-peer-aggregator').count()
+        assert.equal(aggregates, peerId === job.aggregator ? 1 : 0)
+      }
+      assert.equal(await page.getByTestId('job-error').isVisible(), false)
+      assert.match(await text(page, 'job-stream'), /ended/)
+      const finished = page.locator(
+        `[data-testid="job-row"][data-job-id="${submitted.id}"] [data-testid="job-state"]`
+      )
+      await until('the jobs table to say succeeded', async () =>
+        (await finished.innerText()) === 'succeeded' ? true : undefined
+      )
+
+      // the token went in headers only, never in a request line
+      assert.ok(requests.length > 0)
+      for (const request of requests) {
+        assert.ok(!request.url.includes(node.token), `no token in ${request.url}`)
+        if (new URL(request.url).pathname.startsWith('/v1/')) {
+          assert.equal(request.authorization, `Bearer ${node.token}`, request.url)
+        }
+      }
+      assert.ok(requests.some((request) => request.url.endsWith(`/v1/jobs/${submitted.id}/events`)))
+      assert.deepEqual(problems, [])
+    } finally {
+      await page.close()
+    }
+  })
+})
