@@ -39,6 +39,7 @@ done
 prefix=${NETNS_PREFIX:-pm}
 subnet=10.77.0
 units=2 # per host, so that a job of every unit spreads over every host
+capacity=$((units * (nodes < 16 ? nodes : 16))) # jobs.max_peers_per_job is 16
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cli="$repo/dist/node/cli.js"
 
@@ -172,7 +173,7 @@ in_node 0 node "$cli" status --data-dir "$root/node-0" --peer "/ip4/$subnet.11/t
 # $root/job-N.{json,log,proof}; finish N waits for it
 submit() {
   ip netns exec "$prefix-0" node "$cli" prove --data-dir "$root/node-0" -x --inputs "$root/input-$1" \
-    -c $((units * nodes)) --data-id "netns-job-$1" --wait --json --out "$root/job-$1.proof" \
+    -c "$capacity" --data-id "netns-job-$1" --wait --json --out "$root/job-$1.proof" \
     >"$root/job-$1.json" 2>"$root/job-$1.log" &
   job_pid=$!
 }
@@ -200,7 +201,7 @@ verified() {
     "$(json "$root/job-$n.json" 'new Set(j.segments.map(s=>s.peerId)).size') hosts, $size bytes, job $(secs "${job_ms[n]}") s)"
 }
 
-echo "== job 1: $size random bytes proved from host $prefix-0 over $((units * nodes)) units of $nodes hosts"
+echo "== job 1: $size random bytes proved from host $prefix-0 over $capacity units of $nodes hosts"
 head -c "$size" /dev/urandom >"$root/input-1"
 submit 1
 finish 1

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
-import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { copyFile, mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   FailCode,
@@ -14,11 +13,11 @@ import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { computeChallenge } from '../prover/challenge.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
-import type { Program } from '../prover/types.js'
 import { readFileRange } from '../worker/bulk.js'
 import { JOB_REPLY_TIMEOUT_MS, MAX_HINTS_BYTES } from '../worker/constants.js'
 import { resolveInputName } from '../worker/inputs-folder.js'
 import { CapacityShortError, JobFailure } from './errors.js'
+import { hashSlices, readSocket, writeAtomically } from './files.js'
 import { ceilPow2, planLayout } from './layout.js'
 import type { PeerAddress, SubmitterTransport } from './transport.js'
 import type { JobEvent, JobPeerRecord, JobPhase, JobRecord, JobState, SegmentRecord } from './types.js'
@@ -140,8 +139,6 @@ export class JobRun {
   private input = ''
   private watchdog?: NodeJS.Timeout
   private done = false
-
-  private program?: Program
 
   constructor(ctx: JobRunContext) {
     this.ctx = ctx
@@ -302,7 +299,6 @@ export class JobRun {
     const program = prover.info.programs.find((candidate) => candidate.id === request.program)
     if (program === undefined)
       throw new JobFailure('PROGRAM', `this daemon's prover does not run ${request.program}`)
-    this.program = program
     const size = this.record.inputSize ?? 0
     const totalBlocks = program.segmented ? Math.ceil(size / program.blockBytes) : 1
     const peers = this.healthyLinks().map((link) => ({ id: link.peer.peerId, units: link.record.units }))
@@ -1112,60 +1108,5 @@ export class JobRun {
   private async releaseAll(how: 'release' | 'cancel', reason: string): Promise<void> {
     await Promise.all(this.links.map(async (link) => this.closeLink(link, how, reason)))
     this.ctx.save()
-  }
-}
-
-/** Atomically: a temporary file in the target's folder, synced, then renamed into place */
-async function writeAtomically(source: string, target: string): Promise<void> {
-  const temporary = `${target}.tmp-${process.pid}`
-  try {
-    await copyFile(source, temporary)
-    const handle = await open(temporary, 'r+')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(temporary, target)
-  } catch (err) {
-    await rm(temporary, { force: true })
-    throw err
-  }
-}
-
-/** SHA-256 of the whole input and of each segment's slice, in one pass over the file */
-async function hashSlices(
-  path: string,
-  segments: ReadonlyArray<{ inputOffset: number; inputLength: number }>
-): Promise<{ whole: string; segments: string[] }> {
-  const whole = createHash('sha256')
-  const hashes = segments.map(() => createHash('sha256'))
-  let position = 0
-  const size = segments.reduce((end, segment) => Math.max(end, segment.inputOffset + segment.inputLength), 0)
-  const handle = await open(path, 'r')
-  const fileSize = (await handle.stat()).size
-  await handle.close()
-  for await (const chunk of readFileRange(path, 0, Math.max(size, fileSize))) {
-    whole.update(chunk)
-    const end = position + chunk.byteLength
-    segments.forEach((segment, i) => {
-      const from = Math.max(position, segment.inputOffset)
-      const to = Math.min(end, segment.inputOffset + segment.inputLength)
-      if (from < to) hashes[i]?.update(chunk.subarray(from - position, to - position))
-    })
-    position = end
-  }
-  return { whole: whole.digest('hex'), segments: hashes.map((hash) => hash.digest('hex')) }
-}
-
-/** Bytes from a unix socket until it closes, as they arrive */
-async function* readSocket(path: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const socket = connect({ path, signal })
-  try {
-    for await (const chunk of socket as AsyncIterable<Buffer>) yield chunk
-  } catch (err) {
-    throw new JobFailure('HINTS', `the hints socket ${path}: ${toError(err).message}`)
-  } finally {
-    socket.destroy()
   }
 }

@@ -1616,7 +1616,7 @@ describe('fuzz: the daemon under random and mutated input', { skip: DAEMON_SURFA
       streamSurface(ctx, protocol, cap, generate),
       () => !alive()
     )
-    process.stderr.write(`${summary(report)}\n`)
+    process.stderr.write(`${summary(report, `; daemon RSS ${await rssOf(node.process.pid)}`)}\n`)
     note(report)
     await assertAlive()
     assert.deepEqual(report.problems, [], `${name}: every case ends within its deadline`)
@@ -1775,7 +1775,7 @@ describe('fuzz: the daemon under random and mutated input', { skip: DAEMON_SURFA
       })
       const verdicts = [...delta].filter(([, count]) => count > 0).map(([key, count]) => `${key} ${count}`)
       process.stderr.write(
-        `${summary(report, `; validated by the daemon ${last}: ${verdicts.join(', ')}`)}\n`
+        `${summary(report, `; validated by the daemon ${last}: ${verdicts.join(', ')}; daemon RSS ${await rssOf(node.process.pid)}`)}\n`
       )
       pubsub.unsubscribe(topic)
       await assertAlive()
@@ -1841,7 +1841,7 @@ describe('fuzz: the daemon under random and mutated input', { skip: DAEMON_SURFA
       for (const id of created)
         await api(node, `/v1/jobs/${id}/cancel`, { method: 'POST' }).catch(() => undefined)
       process.stderr.write(
-        `${summary(report, created.length > 0 ? `; jobs created ${created.length}` : '')}\n`
+        `${summary(report, `${created.length > 0 ? `; jobs created ${created.length}` : ''}; daemon RSS ${await rssOf(node.process.pid)}`)}\n`
       )
       for (const error of serverErrors) findings.push(`HTTP ${error}`)
       note(report)

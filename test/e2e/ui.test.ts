@@ -186,24 +186,34 @@ describe('the operator page in headless Chromium', { skip: SKIP }, () => {
         (await view.getAttribute('data-job-id')) === submitted.id ? true : undefined
       )
 
-      // while it runs: segments on their peers, a progress bar, then the screenshot
-      const running = await until(
-        'the job to run with segments on its peers',
+      // while it runs: segments on their peers with progress bars. The screenshot is taken at the first such
+      // moment, and again, better, once some segments are proved while others still show their proving progress
+      const screenshot = resolve(process.env.UI_SCREENSHOT ?? join(root, 'ui.png'))
+      await mkdir(dirname(screenshot), { recursive: true })
+      const seen = new Set<string>()
+      const proving = page.locator('[data-testid="segment-progress"][title^="prove"]')
+      const proved = page.locator('[data-testid="job-segment"][data-state="proved"]')
+      await until(
+        'the job to run with segments and progress on its peers',
         async () => {
           const state = await text(page, 'job-view-state')
-          if (!ACTIVE_STATES.includes(state) && state !== 'succeeded') return undefined
-          if (state === 'succeeded') return state
-          const progress = await page.getByTestId('segment-progress').count()
-          return progress > 0 && (await page.getByTestId('job-segment').count()) > 0 ? state : undefined
+          if (!ACTIVE_STATES.includes(state)) return state === 'succeeded' ? state : undefined
+          if ((await page.getByTestId('segment-progress').count()) === 0) return undefined
+          seen.add(state)
+          if (!seen.has('screenshot')) {
+            await page.screenshot({ path: screenshot })
+            seen.add('screenshot')
+          }
+          if (state !== 'proving' || (await proving.count()) === 0 || (await proved.count()) === 0)
+            return undefined
+          await page.screenshot({ path: screenshot })
+          return state
         },
         120_000,
         50
       )
-      const screenshot = resolve(process.env.UI_SCREENSHOT ?? join(root, 'ui.png'))
-      await mkdir(dirname(screenshot), { recursive: true })
-      await page.screenshot({ path: screenshot })
+      assert.ok(seen.has('screenshot'), 'the page showed the job with its progress while it ran')
       assert.ok((await stat(screenshot)).size > 10_000, 'a screenshot of the page')
-      assert.notEqual(running, 'succeeded', 'the page showed the job while it ran')
 
       // the end: succeeded, with an aggregator, every segment proved on the peer the submitter records
       await until(

@@ -763,7 +763,7 @@ function renderJobPeer(current, job, peer) {
     { testid: 'job-peer', data: { peerId: peer.peerId, state: peer.state } },
     h(
       'td',
-      { title: peer.peerId },
+      { class: 'peer', title: peer.peerId },
       h('code', {}, shortId(peer.peerId)),
       peer.local || peer.peerId === selfId ? h('span', { class: 'tag' }, 'this node') : null,
       peer.peerId === job.aggregator
@@ -792,7 +792,9 @@ function renderJobPeer(current, job, peer) {
 function renderSegment(current, segment, peerId) {
   const backup = segment.backupPeerId === peerId
   const progress = current.progress.get(segment.index)
-  const working = segment.state !== 'proved' && segment.state !== 'failed'
+  // the bar of the step the segment is at: computing its contribution, then proving it
+  const step =
+    segment.state === 'assigned' ? 'contribute' : segment.state === 'contributed' ? 'prove' : undefined
   const blocks = `blocks ${segment.startBlock}–${segment.startBlock + segment.blockCount - 1}`
   const took = segment.proveMillis === undefined ? '' : `, proved in ${formatDuration(segment.proveMillis)}`
   return h(
@@ -805,7 +807,9 @@ function renderSegment(current, segment, peerId) {
     },
     h('span', { class: 'index' }, `#${segment.index}`),
     h('span', { class: 'label' }, backup ? `${segment.state} (backup)` : segment.state),
-    working && progress !== undefined && progress.peer === peerId ? progressBar(progress) : null,
+    progress !== undefined && progress.phase === step && progress.peer === peerId
+      ? progressBar(progress)
+      : null,
     segment.proveMillis === undefined
       ? null
       : h('span', { class: 'time' }, formatDuration(segment.proveMillis))
