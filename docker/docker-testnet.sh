@@ -131,10 +131,12 @@ name_of() { docker inspect -f '{{.Name}}' "$1" | sed 's|^/||'; }
 
 # each daemon's peer id, from its own data dir
 declare -A container_of=()
+bootstrap_peer=''
 for c in "$bootstrap" "${peers[@]}"; do
   id=''
   for _ in $(seq 150); do
-    id=$(docker exec "$c" node -e "process.stdout.write(JSON.parse(require('fs').readFileSync('/data/api.json','utf8')).peerId)" 2>/dev/null) && break
+    id=$(docker exec "$c" cat /data/api.json 2>/dev/null | node -e "let s='';process.stdin.on('data',(d)=>(s+=d)).on('end',()=>{try{process.stdout.write(JSON.parse(s).peerId)}catch{}})")
+    [ -z "$id" ] || break
     sleep 0.2
   done
   [ -n "$id" ] || fail "$(name_of "$c") wrote no API address"
@@ -143,50 +145,53 @@ for c in "$bootstrap" "${peers[@]}"; do
 done
 [ "$(docker exec "$bootstrap" id -u)" = 10001 ] || fail "the daemon runs as root"
 
-# --- the job: wait until a peer other than the submitter holds segments it has not proved, then stop it
-job_json() { docker exec "$submit" proofmesh jobs --json 2>/dev/null || echo '[]'; }
-pick() { # reads the job list; prints "jobId state victimPeerId segment,segment" or "jobId state - -"
-  node -e '
-    let s = ""
-    process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      const jobs = JSON.parse(s || "[]")
-      const job = jobs[0]
-      if (!job) return
-      const mine = new Set(process.argv[1].split(","))
-      const bootstrap = process.argv[2]
-      const open = (p) => job.segments.filter((g) => g.peerId === p.peerId && g.state !== "proved")
-      const live = ["contributing", "proving"].includes(job.state)
-        ? job.peers.filter((p) => !p.local && mine.has(p.peerId) && !["released", "failed"].includes(p.state) && open(p).length > 0)
-        : []
-      live.sort((a, b) => (a.peerId === bootstrap) - (b.peerId === bootstrap))
-      const victim = live[0]
-      console.log(job.id, job.state, victim ? victim.peerId : "-", victim ? open(victim).map((g) => g.index).join(",") : "-")
-    })' "$(IFS=,; echo "${!container_of[*]}")" "$bootstrap_peer"
+# --- the job: as soon as a peer other than the submitter holds segments it has not proved, stop it. One node
+# process in the submit container polls its API and prints "jobId state peerId segment,segment" (or "- -" for
+# the last two when the job got past proving first).
+watch_job() {
+  docker exec "$submit" node -e '
+    const fs = require("fs")
+    const [mine, bootstrap] = [new Set(process.argv[1].split(",")), process.argv[2]]
+    const deadline = Date.now() + 240_000
+    const tick = async () => {
+      try {
+        const api = JSON.parse(fs.readFileSync("/data/api.json", "utf8"))
+        const token = fs.readFileSync("/data/api.token", "utf8").trim()
+        const response = await fetch(new URL("/v1/jobs", api.url), { headers: { authorization: "Bearer " + token } })
+        const job = (await response.json())[0]
+        if (job) {
+          const open = (p) => job.segments.filter((g) => g.peerId === p.peerId && g.state !== "proved")
+          const live = ["contributing", "proving"].includes(job.state)
+            ? job.peers.filter((p) => !p.local && mine.has(p.peerId) && !["released", "failed"].includes(p.state) && open(p).length > 0)
+            : []
+          live.sort((a, b) => (a.peerId === bootstrap) - (b.peerId === bootstrap))
+          if (live[0]) return console.log(job.id, job.state, live[0].peerId, open(live[0]).map((g) => g.index).join(","))
+          if (["aggregating", "verifying", "succeeded", "failed", "cancelled"].includes(job.state))
+            return console.log(job.id, job.state, "-", "-")
+        }
+      } catch {}
+      if (Date.now() > deadline) return console.log("-", "no-job", "-", "-")
+      setTimeout(tick, 150)
+    }
+    void tick()' "$(IFS=,; echo "${!container_of[*]}")" "$bootstrap_peer"
 }
-victim='' job_id='' stopped_in='' moved_segments='' stop_ms=0 stopped_at=0
-deadline=$(($(ms) + 240000))
-while [ "$(ms)" -lt "$deadline" ]; do
-  [ "$(docker inspect -f '{{.State.Running}}' "$submit")" = true ] || break
-  read -r job_id state peer segments < <(job_json | pick) || true
-  if [ -n "${peer:-}" ] && [ "$peer" != - ]; then
-    victim=${container_of[$peer]}
-    stopped_in=$state
-    moved_segments=$segments
-    say "job $job_id is $state; stopping $(name_of "$victim") (peer …${peer: -8}, unproved segments $segments)"
-    stopped_at=$(ms)
-    docker stop "$victim" >/dev/null
-    stop_ms=$(($(ms) - stopped_at))
-    break
-  fi
-  case "${state:-}" in aggregating | verifying | succeeded | failed | cancelled) break ;; esac
-  sleep 0.3
-done
-[ -n "$victim" ] || fail "the job (${job_id:-none}, ${state:-no state}) ended or left proving before a peer could be stopped: raise PROOFMESH_TEST_SAMPLE_BYTES"
+victim='' stop_ms=0
+read -r job_id state peer moved_segments < <(watch_job) || true
+if [ -n "${peer:-}" ] && [ "$peer" != - ]; then
+  victim=${container_of[$peer]}
+  stopped_in=$state
+  say "job $job_id is $state; stopping $(name_of "$victim") (peer …${peer: -8}, unproved segments $moved_segments)"
+  stopped_at=$(ms)
+  docker stop "$victim" >/dev/null
+  stop_ms=$(($(ms) - stopped_at))
+fi
+[ -n "$victim" ] || fail "job ${job_id:-none} (${state:-no state}) got past proving before a peer could be stopped: raise PROOFMESH_TEST_SAMPLE_BYTES"
 
 # --- 4. submit's verdict, and ours
 code=$(timeout 300 docker wait "$submit") || fail "submit did not end within 5 min of the stop"
 verified_ms=$(($(ms) - up_started))
-docker logs "$submit" >"$work/submit.log" 2>&1 || true
+docker logs -t "$submit" >"$work/submit.log" 2>&1 || true
+grep 'proofmesh-entrypoint:' "$work/submit.log" | sed 's/^/  submit: /' >&2 || true
 [ "$code" = 0 ] || { tail -n 30 "$work/submit.log" >&2; fail "submit exited with $code: no verified proof"; }
 docker cp "$submit:/data/job.json" "$work/job.json"
 docker cp "$submit:/data/sample.proof" "$work/sample.proof"

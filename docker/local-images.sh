@@ -147,7 +147,7 @@ build_node() {
 # dist/ without the compiled tests, the UI's static files, the prover, and the production packages only
 # (npm ls --omit=dev), as they are: better-sqlite3's addon was built for this node on this glibc
 build_image() {
-  local started packages previous
+  local started packages previous context
   started=$SECONDS
   previous=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
   # (a package inside another one's node_modules/ comes with it: tar must not get it twice)
@@ -157,16 +157,22 @@ build_image() {
         for (i = 2; i <= n; i++) { if (path in kept) next; path = path "/node_modules/" part[i] }
         kept[$0] = 1; print }')
   [ -n "$packages" ] || { say "npm ls --omit=dev found no production packages: run npm ci"; exit 1; }
+  context=$(mktemp -d "${TMPDIR:-/tmp}/proofmesh-image.XXXXXX")
+  # shellcheck disable=SC2064 # expand now: the folder of this call
+  trap "rm -rf '$context'" EXIT
+  mkdir "$context/docker"
+  cp "$repo/docker/Dockerfile" "$repo/docker/entrypoint.sh" "$context/docker/"
   # shellcheck disable=SC2086 # one path per word
-  tar -C "$repo" -c --owner=0 --group=0 \
+  tar -C "$repo" -c -f "$context/proofmesh.tar" --owner=0 --group=0 --transform 's,^,opt/proofmesh/,' \
     --exclude='dist/test' --exclude='*.map' --exclude='*/build/Release/obj*' --exclude='*/build/Release/.deps' \
     --exclude='node_modules/better-sqlite3/deps' --exclude='node_modules/better-sqlite3/src' --exclude='*.a' \
-    docker/Dockerfile docker/entrypoint.sh package.json dist src/rpc/http/ui native/target/release/proofmesh-prover \
-    $packages \
-    | docker build -f docker/Dockerfile --target prebuilt \
-      --build-arg BASE="$base_image" --build-arg NODE_IMAGE="$node_image" \
-      --label org.opencontainers.image.revision="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)" \
-      -t "$image" - >&2
+    package.json dist src/rpc/http/ui native/target/release/proofmesh-prover $packages
+  docker build -f "$context/docker/Dockerfile" --target prebuilt \
+    --build-arg BASE="$base_image" --build-arg NODE_IMAGE="$node_image" \
+    --label org.opencontainers.image.revision="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)" \
+    -t "$image" "$context" >&2
+  rm -rf "$context"
+  trap - EXIT
   # the image this tag named before is of no use now (unless a container still runs it)
   if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
     docker rmi "$previous" >/dev/null 2>&1 || true

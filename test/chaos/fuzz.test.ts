@@ -454,15 +454,12 @@ interface Anchor {
 }
 
 interface FuzzContext {
-  node: LocalNode
   daemonId: PeerId
   host: ProofmeshHost
   /** A valid peer id nobody listens as */
   strangerId: string
   anchors: Anchor[]
   emptyFile: string
-  /** A job of the daemon's, failed at once, so that the job routes have something to find */
-  jobId?: string
 }
 
 function fuzzJobId(rng: Rng): string {
@@ -1607,7 +1604,8 @@ describe('fuzz: the daemon under random and mutated input', { skip: DAEMON_SURFA
     protocol: string,
     cap: number,
     concurrency: number,
-    generate: (rng: Rng, ctx: FuzzContext) => FrameCase
+    generate: (rng: Rng, ctx: FuzzContext) => FrameCase,
+    extra: () => string = () => ''
   ): Promise<void> {
     const report = await runSurface(
       name,
@@ -1616,7 +1614,7 @@ describe('fuzz: the daemon under random and mutated input', { skip: DAEMON_SURFA
       streamSurface(ctx, protocol, cap, generate),
       () => !alive()
     )
-    process.stderr.write(`${summary(report, `; daemon RSS ${await rssOf(node.process.pid)}`)}\n`)
+    process.stderr.write(`${summary(report, `${extra()}; daemon RSS ${await rssOf(node.process.pid)}`)}\n`)
     note(report)
     await assertAlive()
     assert.deepEqual(report.problems, [], `${name}: every case ends within its deadline`)
@@ -1665,7 +1663,6 @@ describe('fuzz: the daemon under random and mutated input', { skip: DAEMON_SURFA
     const emptyFile = join(root, 'empty.bin')
     await writeFile(emptyFile, '')
     ctx = {
-      node,
       daemonId: peerIdFromString(node.status.peerId),
       host,
       strangerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString(),
@@ -1691,7 +1688,14 @@ describe('fuzz: the daemon under random and mutated input', { skip: DAEMON_SURFA
   })
 
   it(`${JOB_PROTOCOL}: ${CASES} cases, and the daemon stays up`, { skip: !SURFACES.has('job') }, async () => {
-    await stream('job', JOB_PROTOCOL, MAX_JOB_FRAME_BYTES, 16, jobCase)
+    await stream(
+      'job',
+      JOB_PROTOCOL,
+      MAX_JOB_FRAME_BYTES,
+      16,
+      jobCase,
+      () => `; proofs pulled from the fuzzer ${proofServed}`
+    )
   })
 
   it(

@@ -113,6 +113,30 @@ describe('the operator page in headless Chromium', { skip: SKIP }, () => {
     assert.equal((await fetch(new URL('/v1/status', node.api.url))).status, 401, 'the API still needs it')
   })
 
+  it('asks for the token when the address has none, and says when it is wrong', async () => {
+    const node = nodes[0]!
+    const page = await browser!.newPage()
+    try {
+      await page.goto(new URL('/ui', node.api.url).toString())
+      const form = page.getByTestId('token-form')
+      await form.waitFor({ state: 'visible' })
+      assert.equal(await page.getByTestId('peers-table').isVisible(), false)
+      await page.locator('#token-input').fill('not-the-token')
+      await page.locator('#token-input').press('Enter')
+      await page.getByTestId('token-error').waitFor({ state: 'visible' })
+      assert.match(await text(page, 'token-error'), /refused/)
+      await page.locator('#token-input').fill(node.token)
+      await page.locator('#token-input').press('Enter')
+      await page.getByTestId('peers-table').waitFor({ state: 'visible' })
+      await until('the header', async () =>
+        (await text(page, 'node-peer-id')) === node.status.peerId ? true : undefined
+      )
+      assert.equal(await form.isVisible(), false)
+    } finally {
+      await page.close()
+    }
+  })
+
   it('exports GPUs and the compute units of the whole network as metrics', async () => {
     const response = await fetch(new URL('/metrics', nodes[0]!.api.url), {
       headers: { authorization: `Bearer ${nodes[0]!.token}` }

@@ -1,0 +1,249 @@
+/**
+ * Gossip convergence across N separate `proofmesh daemon` processes on 127.0.0.1 (gossip-convergence.ts runs N
+ * daemons in one process, where a single event loop serves them all and the figure says more about that loop
+ * than about the network).
+ *
+ * Topology as a deployment is set up: a few seed nodes (the first alone, the others bootstrapped from it), and
+ * every other node configured with the seeds' addresses. The seeds are started one by one, the rest in batches
+ * of BATCH processes at once (on 2 cores, a whole network spawned at once spends minutes in start-up and noise
+ * handshakes). Advert interval 5 s, peer TTL 3 intervals, as in production. Each daemon runs its native prover,
+ * as in production, so RSS is the real one.
+ *
+ * Measured from the moment the last daemon's API answers until every node's /v1/peers lists every other node
+ * (all nodes polled in rounds, bounded by 30 intervals). Then connections per node (/v1/status connectedPeers)
+ * at convergence and after SETTLE_S seconds more, daemon CPU while idling, RSS per daemon.
+ *
+ *   npm run bench:gossip-procs -- 30 60              the current settings
+ *   npm run bench:gossip-procs -- 30 60 --compare    before (idle DHT connections kept) and after, alternating
+ *
+ * Environment: ADVERT_INTERVAL (5s), BATCH (4), SEEDS (3), SETTLE_S (30), ROUNDS (1 per size and variant).
+ * "before" starts the daemons with PROOFMESH_TEST_IDLE_DHT_CONNECTIONS=keep (src/net/host.ts).
+ */
+import '../../src/polyfill.js'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { StatusJson } from '../../src/daemon/status-json.js'
+import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
+
+const ADVERT_INTERVAL = process.env.ADVERT_INTERVAL ?? '5s'
+const ADVERT_INTERVAL_MS = parseDuration(ADVERT_INTERVAL)
+const BATCH = Math.max(1, Number(process.env.BATCH ?? 4))
+const SEEDS = Math.max(1, Number(process.env.SEEDS ?? 3))
+const SETTLE_MS = Number(process.env.SETTLE_S ?? 30) * 1000
+const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 1))
+const DEADLINE_INTERVALS = 30
+const LEGACY_ENV = 'PROOFMESH_TEST_IDLE_DHT_CONNECTIONS'
+
+const args = process.argv.slice(2)
+const sizes = args
+  .filter((arg) => /^\d+$/.test(arg))
+  .map(Number)
+  .filter((n) => n > SEEDS)
+const variants: Variant[] = args.includes('--compare') ? ['before', 'after'] : ['after']
+
+type Variant = 'before' | 'after'
+
+interface Running {
+  node: LocalNode
+  network: LocalNetwork
+  startMs: number
+}
+
+function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text)
+  if (match === null) throw new Error(`ADVERT_INTERVAL: expected e.g. 5s or 500ms, got ${text}`)
+  return Number(match[1]) * (match[2] === 's' ? 1000 : 1)
+}
+
+async function get<T>(node: LocalNode, path: string): Promise<T> {
+  const response = await fetch(new URL(path, node.api.url), {
+    headers: { authorization: `Bearer ${node.token}` },
+    signal: AbortSignal.timeout(10_000)
+  })
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`)
+  return (await response.json()) as T
+}
+
+async function procStatusKiB(pid: number, field: string): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? Number.NaN)
+}
+
+/** utime + stime of one process, in clock ticks (100 per second on Linux) */
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12])
+}
+
+async function childPids(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    return text
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s !== '')
+      .map(Number)
+  } catch {
+    return []
+  }
+}
+
+function stats(values: number[]): { min: number; median: number; max: number } {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (sorted.length === 0) return { min: Number.NaN, median: Number.NaN, max: Number.NaN }
+  return {
+    min: sorted[0] ?? Number.NaN,
+    median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN
+  }
+}
+
+function fmt(values: number[], digits = 0): string {
+  const { min, median, max } = stats(values)
+  return `${min.toFixed(digits)}/${median.toFixed(digits)}/${max.toFixed(digits)}`
+}
+
+async function startOne(root: string, index: number, bootstrap: string[]): Promise<Running> {
+  const network = new LocalNetwork({
+    nodes: 1,
+    root: join(root, `n${index}`),
+    advertInterval: ADVERT_INTERVAL,
+    nodeArgs: () => bootstrap.flatMap((address) => ['--bootstrap', address]),
+    startTimeoutMs: 120_000
+  })
+  const started = Date.now()
+  try {
+    await network.start()
+  } catch (err) {
+    await network.stop()
+    throw err
+  }
+  const node = network.nodes[0]
+  if (node === undefined) throw new Error(`node ${index} did not start`)
+  return { node, network, startMs: Date.now() - started }
+}
+
+async function connections(running: Running[]): Promise<number[]> {
+  return Promise.all(
+    running.map(async ({ node }) => (await get<StatusJson>(node, '/v1/status')).connectedPeers)
+  )
+}
+
+async function measure(nodes: number, variant: Variant, live: Set<Running>): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'proofmesh-gossip-procs-'))
+  const previousEnv = process.env[LEGACY_ENV]
+  if (variant === 'before') process.env[LEGACY_ENV] = 'keep'
+  else delete process.env[LEGACY_ENV]
+  /** In index order; every daemon started lands here at once, so that a failed batch stops it too */
+  const running: Running[] = []
+  const load = loadavg()[0] ?? 0
+  try {
+    const startedAll = Date.now()
+    for (let index = 0; index < SEEDS; index++) {
+      const first = running[0]?.node.status.addrs[0]
+      const started = await startOne(root, index, first === undefined ? [] : [first])
+      running[index] = started
+      live.add(started)
+    }
+    const seeds = running.map(({ node }) => node.status.addrs[0] ?? '')
+    for (let index = SEEDS; index < nodes; index += BATCH) {
+      await Promise.all(
+        Array.from({ length: Math.min(BATCH, nodes - index) }, async (_, i) => {
+          const started = await startOne(root, index + i, seeds)
+          running[index + i] = started
+          live.add(started)
+        })
+      )
+    }
+    const lastStarted = Date.now()
+    const ids = running.map(({ node }) => node.status.peerId)
+    const completeAt = new Map<string, number>()
+    const deadline = lastStarted + DEADLINE_INTERVALS * ADVERT_INTERVAL_MS
+    let converged: number | undefined
+    let smallest = 0
+    let polls = 0
+    while (Date.now() < deadline) {
+      polls++
+      const tables = await Promise.all(
+        running.map(async ({ node, network }) => {
+          try {
+            return new Set((await network.peers(node)).map((row) => row.peerId))
+          } catch {
+            return new Set<string>()
+          }
+        })
+      )
+      const now = Date.now()
+      let complete = 0
+      smallest = Number.POSITIVE_INFINITY
+      tables.forEach((table, i) => {
+        const self = ids[i] ?? ''
+        const full = ids.every((id) => id === self || table.has(id))
+        smallest = Math.min(smallest, table.size)
+        if (full) {
+          complete++
+          if (!completeAt.has(self)) completeAt.set(self, now - lastStarted)
+        }
+      })
+      if (complete === running.length) {
+        converged = now - lastStarted
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const atConvergence = await connections(running)
+    const ticksBefore = await Promise.all(running.map(({ node }) => cpuTicks(node.process.pid ?? 0)))
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+    const ticksAfter = await Promise.all(running.map(({ node }) => cpuTicks(node.process.pid ?? 0)))
+    const settled = await connections(running)
+    const cpuPercent = ticksAfter.map((after, i) => (after - (ticksBefore[i] ?? 0)) / (SETTLE_MS / 1000))
+    const rss = await Promise.all(
+      running.map(async ({ node }) => (await procStatusKiB(node.process.pid ?? 0, 'VmRSS')) / 1024)
+    )
+    const proverRss = await Promise.all(
+      running.map(async ({ node }) => {
+        const children = await childPids(node.process.pid ?? 0)
+        const sizes = await Promise.all(children.map((pid) => procStatusKiB(pid, 'VmRSS').catch(() => 0)))
+        return sizes.reduce((a, b) => a + b, 0) / 1024
+      })
+    )
+    const startMs = running.map((r) => r.startMs)
+    const firstComplete = [...completeAt.values()]
+    const rest = (values: number[]): number[] => values.slice(SEEDS)
+    console.log(
+      [
+        `nodes=${nodes} variant=${variant} (seeds=${SEEDS}, batches of ${BATCH}, advert interval ${ADVERT_INTERVAL}, load avg ${load.toFixed(1)} at start)`,
+        `  start_all_ms=${lastStarted - startedAll}  per-daemon spawn→API ms min/median/max=${fmt(startMs)}`,
+        converged === undefined
+          ? `  converged=NO after ${DEADLINE_INTERVALS} intervals: ${completeAt.size}/${nodes} tables complete, smallest ${smallest}/${nodes - 1} (${polls} poll rounds)`
+          : `  converged_ms=${converged}  intervals=${(converged / ADVERT_INTERVAL_MS).toFixed(2)}  target<=2 ${converged <= 2 * ADVERT_INTERVAL_MS ? 'MET' : 'MISSED'}  (first complete per node, ms min/median/max=${fmt(firstComplete)}; ${polls} poll rounds)`,
+        `  connections at convergence  all min/median/max=${fmt(atConvergence)}  non-seed=${fmt(rest(atConvergence))}  seeds=${atConvergence.slice(0, SEEDS).join(',')}`,
+        `  connections ${SETTLE_MS / 1000}s later       all min/median/max=${fmt(settled)}  non-seed=${fmt(rest(settled))}  seeds=${settled.slice(0, SEEDS).join(',')}`,
+        `  idle daemon CPU % over those ${SETTLE_MS / 1000}s min/median/max=${fmt(cpuPercent, 1)}  sum=${cpuPercent.reduce((a, b) => a + b, 0).toFixed(0)}% (of 100% per core)`,
+        `  rss_mib daemon min/median/max=${fmt(rss)}  total=${rss.reduce((a, b) => a + b, 0).toFixed(0)}  prover child median=${stats(proverRss).median.toFixed(0)}`,
+        `  load avg at end ${(loadavg()[0] ?? 0).toFixed(1)}`
+      ].join('\n')
+    )
+  } finally {
+    const all = running.filter((r) => r !== undefined)
+    await Promise.all(all.map((r) => r.network.stop()))
+    for (const r of all) live.delete(r)
+    if (previousEnv === undefined) delete process.env[LEGACY_ENV]
+    else process.env[LEGACY_ENV] = previousEnv
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+const live = new Set<Running>()
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.all([...live].map((r) => r.network.stop())).finally(() => process.exit(130))
+  })
+}
+for (const nodes of sizes.length > 0 ? sizes : [30, 60]) {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const variant of variants) await measure(nodes, variant, live)
+  }
+}
