@@ -66,9 +66,9 @@ trap 'exit 143' TERM
 apt_install() { # PACKAGE...
   command -v apt-get >/dev/null || return 1
   export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@" >"$work/apt.log" 2>&1 && return 0
+  apt-get -o DPkg::Lock::Timeout=300 install -y -q "$@" >"$work/apt.log" 2>&1 && return 0
   apt-get -o DPkg::Lock::Timeout=300 update -q >>"$work/apt.log" 2>&1 \
-    && apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@" >>"$work/apt.log" 2>&1
+    && apt-get -o DPkg::Lock::Timeout=300 install -y -q "$@" >>"$work/apt.log" 2>&1
 }
 
 # --- 1. the engine

@@ -168,7 +168,7 @@ build_image() {
     --exclude='node_modules/better-sqlite3/deps' --exclude='node_modules/better-sqlite3/src' --exclude='*.a' \
     package.json dist src/rpc/http/ui native/target/release/proofmesh-prover $packages
   docker build -f "$context/docker/Dockerfile" --target prebuilt \
-    --build-arg BASE="$base_image" --build-arg NODE_IMAGE="$node_image" \
+    --build-arg BASE="$base_image" --build-arg NODE_IMAGE="$node_image" --build-arg PREBUILT=proofmesh.tar \
     --label org.opencontainers.image.revision="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)" \
     -t "$image" "$context" >&2
   rm -rf "$context"

@@ -80,7 +80,12 @@ export function showValue(value: unknown): string {
   try {
     text = typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? String(value))
   } catch {
-    text = String(value)
+    // a value nested too deep for JSON.stringify (thousands of levels) can overflow String() too
+    try {
+      text = String(value)
+    } catch {
+      text = Array.isArray(value) ? '[a deeply nested array]' : `[${typeof value}]`
+    }
   }
   return text.length > 120 ? `${text.slice(0, 117)}...` : text
 }

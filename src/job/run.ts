@@ -14,7 +14,7 @@ import { toError } from '../net/framed-stream.js'
 import { computeChallenge } from '../prover/challenge.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
 import { readFileRange } from '../worker/bulk.js'
-import { JOB_REPLY_TIMEOUT_MS, MAX_HINTS_BYTES } from '../worker/constants.js'
+import { JOB_REPLY_TIMEOUT_MS, MAX_HINTS_BYTES, MAX_SEGMENTS_PER_JOB } from '../worker/constants.js'
 import { resolveInputName } from '../worker/inputs-folder.js'
 import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, readSocket, writeAtomically } from './files.js'
@@ -308,6 +308,12 @@ export class JobRun {
       : { segments: [{ index: 0, startBlock: 0, blockCount: 1, peer: peers[0]?.id ?? '' }] }
     // One planner "worker" per laid-out segment, weighted by its blocks: the planner's proportional split then
     // gives exactly these segments, and its worker ids map them back to peers whatever order it returns
+    if (layout.segments.length > MAX_SEGMENTS_PER_JOB) {
+      throw new JobFailure(
+        'INPUT',
+        `the input needs ${layout.segments.length} segments, over the ${MAX_SEGMENTS_PER_JOB} one job may have`
+      )
+    }
     const slots = layout.segments.map((segment) => ({
       id: `s${segment.index}`,
       units: Math.max(1, segment.blockCount)

@@ -1,7 +1,14 @@
-import type { PeerId, PeerInfo, Startable } from '@libp2p/interface'
+import {
+  type Connection,
+  KEEP_ALIVE,
+  type PeerId,
+  type PeerInfo,
+  type PeerUpdate,
+  type Startable
+} from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../log/index.js'
-import type { ProofmeshHost } from './host.js'
+import { keepIdleDhtConnections, type ProofmeshHost } from './host.js'
 
 export interface DiscoveryDialerInit {
   logger: Logger
@@ -15,6 +22,15 @@ export interface DiscoveryDialerInit {
   /** First retry delay for the bootstrap list; doubles up to maxRetryMs while the node stays alone */
   retryMs?: number
   maxRetryMs?: number
+  /**
+   * Above this many connections, idle ones (see trimIdleConnections) are closed until minConnections remain;
+   * 0 = never
+   */
+  maxIdleConnections?: number
+  /** A connection younger than this is never idle: gossipsub has had no heartbeat to graft it into its mesh */
+  idleGraceMs?: number
+  /** How often idle connections are looked for */
+  trimIntervalMs?: number
 }
 
 export const discoveryDialerDefaults = {
@@ -25,8 +41,19 @@ export const discoveryDialerDefaults = {
   retryMs: 1_000,
   maxRetryMs: 30_000,
   /** A peer we lost is dialled again this many times (with backoff) while we are below minConnections */
-  redialAttempts: 5
+  redialAttempts: 5,
+  // kad-dht queries dial many peers (every one they ask) and libp2p never closes a connection by itself, nor can
+  // its pruner close one that carries a gossipsub stream, which all of them do: in a 60-node network each node
+  // ended up connected to ~20-35 others, most idle, all of them costing gossip heartbeats and IHAVEs. Above
+  // this many, the idle ones are closed down to minConnections (the gap keeps the two from fighting: a peer we
+  // cut that then finds itself below minConnections dials us again, and we stay under this).
+  maxIdleConnections: 16,
+  idleGraceMs: 10_000,
+  trimIntervalMs: 5_000
 }
+
+/** Streams that every connection carries or that identify runs by itself: they do not make a connection busy */
+const BACKGROUND_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0']
 
 /**
  * libp2p 3 has no auto-dialer: peers found by bootstrap and the DHT are only remembered. A proving network
@@ -56,6 +83,25 @@ export class DiscoveryDialer implements Startable {
   private readonly maxRetryMs: number
   private retryTimer?: NodeJS.Timeout
   private nextRetryMs: number
+  private readonly maxIdleConnections: number
+  private readonly idleGraceMs: number
+  private readonly trimIntervalMs: number
+  private trimTimer?: NodeJS.Timeout
+  /**
+   * kad-dht tags the 20 peers closest to us in XOR distance "keep-alive", and libp2p re-dials a keep-alive peer
+   * the moment its connection closes: those connections could never be closed as idle. The DHT does not need
+   * them open (it dials whom it queries), so the tag is taken off as soon as it is put on.
+   */
+  private readonly onPeerUpdate = (event: CustomEvent<PeerUpdate>): void => {
+    const { peer } = event.detail
+    const keepAlive = [...peer.tags.keys()].filter((tag) => tag === `${KEEP_ALIVE}-kad-dht`)
+    if (keepAlive.length === 0) return
+    this.node.peerStore
+      .merge(peer.id, { tags: Object.fromEntries(keepAlive.map((tag) => [tag, undefined])) })
+      .catch((err: unknown) =>
+        this.log.debug({ peer: peer.id.toString(), err }, 'keep-alive tag not removed')
+      )
+  }
 
   constructor(node: ProofmeshHost, init: DiscoveryDialerInit) {
     this.node = node
@@ -67,17 +113,31 @@ export class DiscoveryDialer implements Startable {
     this.retryMs = init.retryMs ?? discoveryDialerDefaults.retryMs
     this.maxRetryMs = init.maxRetryMs ?? discoveryDialerDefaults.maxRetryMs
     this.nextRetryMs = this.retryMs
+    // PROOFMESH_TEST_IDLE_DHT_CONNECTIONS=keep: the settings before idle connections were closed (benchmarks)
+    this.maxIdleConnections = keepIdleDhtConnections()
+      ? 0
+      : (init.maxIdleConnections ?? discoveryDialerDefaults.maxIdleConnections)
+    this.idleGraceMs = init.idleGraceMs ?? discoveryDialerDefaults.idleGraceMs
+    this.trimIntervalMs = init.trimIntervalMs ?? discoveryDialerDefaults.trimIntervalMs
   }
 
   start(): void {
     this.node.addEventListener('peer:discovery', this.onDiscovery)
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
     if (this.bootstrap.length > 0) this.scheduleBootstrapCheck()
+    if (this.maxIdleConnections > 0) {
+      this.node.addEventListener('peer:update', this.onPeerUpdate)
+      this.trimTimer = setInterval(() => this.trimIdleConnections(), this.trimIntervalMs)
+      this.trimTimer.unref()
+    }
   }
 
   stop(): void {
     this.node.removeEventListener('peer:discovery', this.onDiscovery)
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.node.removeEventListener('peer:update', this.onPeerUpdate)
+    clearInterval(this.trimTimer)
+    this.trimTimer = undefined
     for (const timer of this.redials.values()) clearTimeout(timer)
     this.redials.clear()
     clearTimeout(this.retryTimer)
@@ -134,5 +194,41 @@ export class DiscoveryDialer implements Startable {
       .then(() => this.log.debug({ peer: id }, 'dialled discovered peer'))
       .catch((err: unknown) => this.log.debug({ peer: id, err }, 'could not dial discovered peer'))
       .finally(() => this.pending.delete(id))
+  }
+
+  /**
+   * Above maxIdleConnections, closes idle connections until minConnections remain, newest first. Idle: open for
+   * longer than the grace period, no stream but gossipsub's and identify's (a DHT query, a job, a status request
+   * in flight all keep it), and the peer in none of gossipsub's meshes (those carry the adverts). Mostly these are
+   * what kad-dht queries left behind. The DHT keeps the peers in its routing table and dials them when it asks.
+   */
+  trimIdleConnections(): void {
+    const connections = this.node.getConnections().filter((connection) => connection.status === 'open')
+    if (this.maxIdleConnections <= 0 || connections.length <= this.maxIdleConnections) return
+    const pubsub = this.node.services.pubsub
+    // on the GossipSub class, not on its exported interface
+    const meshOf = (pubsub as Partial<{ getMeshPeers: (topic: string) => string[] }>).getMeshPeers?.bind(
+      pubsub
+    )
+    if (meshOf === undefined) return
+    const mesh = new Set(pubsub.getTopics().flatMap((topic) => meshOf(topic)))
+    const background = new Set([...BACKGROUND_PROTOCOLS, ...pubsub.protocols])
+    const now = Date.now()
+    const idle = (connection: Connection): boolean =>
+      now - connection.timeline.open > this.idleGraceMs &&
+      !mesh.has(connection.remotePeer.toString()) &&
+      connection.streams.every((stream) => background.has(stream.protocol ?? ''))
+    const candidates = connections.filter(idle).sort((a, b) => b.timeline.open - a.timeline.open)
+    const toClose = candidates.slice(0, Math.max(0, connections.length - this.minConnections))
+    if (toClose.length === 0) return
+    this.log.debug(
+      { connections: connections.length, closing: toClose.length, mesh: mesh.size },
+      'closing idle connections'
+    )
+    for (const connection of toClose) {
+      connection
+        .close({ signal: AbortSignal.timeout(this.dialTimeoutMs) })
+        .catch((err: unknown) => connection.abort(err instanceof Error ? err : new Error(String(err))))
+    }
   }
 }

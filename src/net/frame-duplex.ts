@@ -1,3 +1,4 @@
+import type { DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { type FramedStream, StreamEndedError, toError } from './framed-stream.js'
 
@@ -17,17 +18,19 @@ export interface FrameDuplex<In, Out> {
 
 interface FrameCodec<T> {
   encode(obj: T): Uint8Array
-  decode(buf: Uint8Array | Uint8ArrayList): T
+  decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<T>): T
 }
 
 /** Frames over a libp2p stream, each length-prefixed protobuf of at most maxFrameBytes */
 export function streamDuplex<In, Out>(
   framed: FramedStream,
   codecs: { in: FrameCodec<In>; out: FrameCodec<Out> },
-  maxFrameBytes: number
+  maxFrameBytes: number,
+  /** Caps on repeated fields, checked while decoding */
+  decodeOptions?: DecodeOptions<In>
 ): FrameDuplex<In, Out> {
   return {
-    read: async (signal) => framed.readOptional(codecs.in, maxFrameBytes, signal),
+    read: async (signal) => framed.readOptional(codecs.in, maxFrameBytes, signal, decodeOptions),
     write: async (frame, signal) => framed.write(frame, codecs.out, signal),
     close: async () => {
       await framed.close(AbortSignal.timeout(5_000)).catch((err: unknown) => framed.abort(err))

@@ -52,7 +52,20 @@ export const hostDefaults = {
   inboundConnectionThreshold: 100,
   dhtProtocol: '/proofmesh/kad/1.0.0',
   // A whole RPC frame from a gossip peer; adverts are capped at 8 KiB each, a frame may batch several.
-  gossipMaxInboundDataLength: 1024 * 1024
+  gossipMaxInboundDataLength: 1024 * 1024,
+  // kad-dht asks 10 peers at once on each of 10 disjoint paths by default: in a network of tens of nodes one
+  // query dials nearly everyone, and each of those connections stays open. Kademlia's own 3 (one path of 3)
+  // finds the same peers a few round trips later.
+  dhtAlpha: 3
+}
+
+/**
+ * PROOFMESH_TEST_IDLE_DHT_CONNECTIONS=keep restores the connection settings from before idle DHT connections were
+ * closed (kad-dht's default query width, its keep-alive tags, no idle-connection trimming in the DiscoveryDialer),
+ * so that test/bench/gossip-processes can measure both in one run. Not a setting: benchmarks only.
+ */
+export function keepIdleDhtConnections(): boolean {
+  return process.env.PROOFMESH_TEST_IDLE_DHT_CONNECTIONS === 'keep'
 }
 
 function fastMessageId(message: {
@@ -120,7 +133,8 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
             // A proving network has tens to hundreds of peers, not the IPFS DHT's millions. Buckets of 20 left each
             // node of a 60-node network holding ~34 connections, mostly idle leftovers of DHT queries that gossip
             // then fans out to; buckets of 8 halve the start-up cost (test/bench/gossip-convergence).
-            kBucketSize: 8
+            kBucketSize: 8,
+            ...(keepIdleDhtConnections() ? {} : { alpha: hostDefaults.dhtAlpha, disjointPaths: 1 })
           })
         })
   }

@@ -134,7 +134,12 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
     const stdout = new LineSplitter(
       this.maxLineBytes,
       (line) => {
-        this.handleLine(line)
+        // one bad line from the prover must cost that line only, never the daemon or the lines after it
+        try {
+          this.handleLine(line)
+        } catch (err) {
+          this.garbage(`a line that broke the client (${(err as Error).message})`, line.toString('utf8'))
+        }
       },
       (head, length) => {
         this.handleOversized(head, length)
@@ -393,8 +398,13 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
       return
     }
     if (method === 'log') {
-      if (isRecord(params) && typeof params.level === 'string' && LOG_LEVELS.has(params.level)) {
-        const notification = { level: params.level as ProverLogLevel, message: String(params.message) }
+      if (
+        isRecord(params) &&
+        typeof params.level === 'string' &&
+        LOG_LEVELS.has(params.level) &&
+        typeof params.message === 'string'
+      ) {
+        const notification = { level: params.level as ProverLogLevel, message: params.message }
         this.log[notification.level]({ source: 'prover' }, notification.message)
         this.safeDispatchEvent('log', { detail: notification })
       } else {

@@ -173,8 +173,14 @@ export async function receiveSlice(
   signal: AbortSignal
 ): Promise<void> {
   const length = Number(header.length)
-  await framed.write({ from: BigInt(sink.resumedFrom) }, InputsAccept, signal)
   await withVerdict(framed, InputsDone, signal, async () => {
+    // inside the verdict: a stream reset before the bytes start still aborts (and closes) the sink
+    await framed
+      .write({ from: BigInt(sink.resumedFrom) }, InputsAccept, signal)
+      .catch(async (err: unknown) => {
+        await sink.abort(err as Error)
+        throw err
+      })
     await receiveInto(framed, sink, length - sink.resumedFrom, 'slice', signal)
     await sink.finish(length, header.sha256, signal)
   })

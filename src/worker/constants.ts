@@ -22,6 +22,14 @@ export const MAX_HINTS_CHUNKS_PER_SECOND = 2000
 export const MAX_HINTS_BYTES = 256 * 1024 * 1024
 /** A partial or final proof larger than this is refused */
 export const MAX_PROOF_BYTES = 1024 * 1024 * 1024
+/**
+ * Most segments one job may have: AggregateRole carries a 32-byte contribution per segment in one frame of at
+ * most MAX_JOB_FRAME_BYTES (1 MiB holds ~30,000); the layout of a 4 GiB input needs a few thousand
+ */
+export const MAX_SEGMENTS_PER_JOB = 16_384
+/** Addresses a FetchProof may name for the peer holding a proof */
+export const MAX_ADDRS_PER_PEER = 64
+
 /** Raw bulk data is read and written in pieces of this size */
 export const BULK_CHUNK_BYTES = 1024 * 1024
 

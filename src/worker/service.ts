@@ -35,7 +35,9 @@ import {
   MAX_HINTS_CHUNK_BYTES,
   MAX_JOB_FRAME_BYTES,
   MAX_JOB_STREAMS,
+  MAX_ADDRS_PER_PEER,
   MAX_PROOF_BYTES,
+  MAX_SEGMENTS_PER_JOB,
   PROOF_PROTOCOL
 } from './constants.js'
 import type { LeaseBook } from './leases.js'
@@ -282,7 +284,14 @@ export class WorkerService implements Startable, ProofFetcher {
 
   private serveJob(stream: Stream, connection: Connection): void {
     const framed = new FramedStream(stream)
-    const duplex = streamDuplex(framed, { in: SubmitterFrame, out: PeerFrame }, MAX_JOB_FRAME_BYTES)
+    const duplex = streamDuplex(framed, { in: SubmitterFrame, out: PeerFrame }, MAX_JOB_FRAME_BYTES, {
+      limits: {
+        assign: { segments: MAX_SEGMENTS_PER_JOB },
+        aggregate: { contributions: MAX_SEGMENTS_PER_JOB },
+        fetch: { addrs: MAX_ADDRS_PER_PEER },
+        forget: { segments: MAX_SEGMENTS_PER_JOB }
+      }
+    })
     void this.runJobStream(duplex, connection.remotePeer.toString())
   }
 

@@ -5,6 +5,9 @@
  *
  *   npm run bench:gossip            (10, 30 and 60 nodes)
  *   node dist/test/bench/gossip-convergence.js 10 30
+ *   node dist/test/bench/gossip-convergence.js 30 --compare   (before: idle DHT connections kept; after)
+ *
+ * One event loop serves every node here; gossip-processes.ts measures separate daemon processes.
  */
 import '../../src/polyfill.js'
 import { setMaxListeners } from 'node:events'
@@ -12,12 +15,22 @@ import type { Daemon } from '../../src/daemon/daemon.js'
 import { multiaddrOf, startTestNode, stopAll } from '../helpers/network.js'
 
 const ADVERT_INTERVAL_MS = Number(process.env.ADVERT_INTERVAL_MS ?? 5_000)
+const LEGACY_ENV = 'PROOFMESH_TEST_IDLE_DHT_CONNECTIONS'
 const sizes = process.argv
   .slice(2)
   .map(Number)
   .filter((n) => n > 1)
+const variants = process.argv.includes('--compare') ? (['before', 'after'] as const) : (['after'] as const)
 
-async function measure(nodes: number): Promise<void> {
+function minMedianMax(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b)
+  return `${sorted[0]}/${sorted[Math.floor((sorted.length - 1) / 2)]}/${sorted[sorted.length - 1]}`
+}
+
+async function measure(nodes: number, variant: 'before' | 'after'): Promise<void> {
+  // read by every host and DiscoveryDialer as it is created (src/net/host.ts)
+  if (variant === 'before') process.env[LEGACY_ENV] = 'keep'
+  else delete process.env[LEGACY_ENV]
   const daemons: Daemon[] = []
   const startedAll = Date.now()
   try {
@@ -51,11 +64,12 @@ async function measure(nodes: number): Promise<void> {
     console.log(
       [
         `nodes=${nodes}`,
+        `variant=${variant}`,
         `start_all_ms=${lastStarted - startedAll}`,
         converged === undefined
           ? `converged=NO (min table ${minSeen}/${nodes - 1} after 30 intervals)`
           : `converged_ms=${converged} intervals=${(converged / ADVERT_INTERVAL_MS).toFixed(2)} target<=2 ${converged <= 2 * ADVERT_INTERVAL_MS ? 'MET' : 'MISSED'}`,
-        `connections_avg=${(connections.reduce((a, b) => a + b, 0) / nodes).toFixed(1)}`,
+        `connections_avg=${(connections.reduce((a, b) => a + b, 0) / nodes).toFixed(1)} min/median/max=${minMedianMax(connections)}`,
         `process_rss_mib=${rss.toFixed(0)} per_node_mib=${(rss / nodes).toFixed(1)}`
       ].join('  ')
     )
@@ -65,4 +79,6 @@ async function measure(nodes: number): Promise<void> {
 }
 
 setMaxListeners(Number.POSITIVE_INFINITY)
-for (const nodes of sizes.length > 0 ? sizes : [10, 30, 60]) await measure(nodes)
+for (const nodes of sizes.length > 0 ? sizes : [10, 30, 60]) {
+  for (const variant of variants) await measure(nodes, variant)
+}

@@ -395,6 +395,8 @@ interface FrameCase {
   label: string
   frames: Uint8Array[]
   tail?: Uint8Array
+  /** Keep the stream open more often: what the case sets off in the daemon needs its session to live a while */
+  linger?: boolean
 }
 
 /** How a case ends its side: close its writing side, reset the stream, or keep it open until HOLD_MS */
@@ -408,9 +410,10 @@ interface WireCase {
 
 function buildWire(rng: Rng, cap: number, generate: (rng: Rng) => FrameCase): WireCase {
   const roll = rng.next()
-  const ending: Ending = roll < 0.85 ? 'close' : roll < 0.97 ? 'abort' : 'hold'
-  if (rng.bool(0.15)) return { label: 'random bytes', wire: rng.bytes(rng.int(4097)), ending }
+  const firstEnding: Ending = roll < 0.85 ? 'close' : roll < 0.97 ? 'abort' : 'hold'
+  if (rng.bool(0.15)) return { label: 'random bytes', wire: rng.bytes(rng.int(4097)), ending: firstEnding }
   const made = generate(rng)
+  const ending = made.linger === true && rng.bool(0.25) ? 'hold' : firstEnding
   const notes = [made.label]
   let frames = made.frames
   if (frames.length > 1 && rng.bool(0.15)) {
@@ -533,19 +536,16 @@ function assignMessage(rng: Rng, inputSize: bigint, valid: boolean): Assign {
   }
 }
 
-function fetchMessage(rng: Rng, ctx: FuzzContext): FetchProof {
+/** A FetchProof; `toFuzzer`: mostly one the daemon can act on, pulling segment 0 from the fuzzer's proof server */
+function fetchMessage(rng: Rng, ctx: FuzzContext, toFuzzer = false): FetchProof {
   const ours = ctx.host.getMultiaddrs().map((addr) => new Uint8Array(addr.bytes))
+  const fuzzer = ctx.host.peerId.toString()
   return {
-    segment: rng.pick([0, 0, 1, 2, 3, rng.u32()]),
-    peerId: rng.pick([
-      ctx.host.peerId.toString(),
-      ctx.host.peerId.toString(),
-      ctx.daemonId.toString(),
-      ctx.strangerId,
-      '',
-      'not-a-peer-id',
-      randomString(rng)
-    ]),
+    segment: toFuzzer && rng.bool(0.7) ? 0 : rng.pick([0, 1, 2, 3, rng.u32()]),
+    peerId:
+      toFuzzer && rng.bool(0.8)
+        ? fuzzer
+        : rng.pick([fuzzer, ctx.daemonId.toString(), ctx.strangerId, '', 'not-a-peer-id', randomString(rng)]),
     addrs: rng.bool(0.7) ? ours : Array.from({ length: rng.int(3) }, () => rng.bytes(rng.int(40))),
     size: rng.pick([0n, 100n, 4096n, rng.u64()]),
     sha256: rng.bytes(rng.bool(0.9) ? 32 : rng.int(40))
@@ -599,8 +599,10 @@ function jobCase(rng: Rng, ctx: FuzzContext): FrameCase {
   const C = (): Uint8Array =>
     encode({ challenge: { challenge: rng.bytes(rng.bool(0.85) ? 32 : rng.int(80)) } })
   const G = (): Uint8Array =>
-    encode({ aggregate: { contributions: Array.from({ length: rng.int(5) }, () => rng.bytes(rng.int(80))) } })
-  const F = (): Uint8Array => encode({ fetch: fetchMessage(rng, ctx) })
+    encode({
+      aggregate: { contributions: Array.from({ length: rng.int(5) }, () => rng.bytes(rng.int(80))) }
+    })
+  const F = (): Uint8Array => encode({ fetch: fetchMessage(rng, ctx, true) })
   const K = (): Uint8Array => encode({ keepAlive: {} })
   const X = (): Uint8Array => encode({ cancel: { reason: randomString(rng) } })
   const L = (): Uint8Array => encode({ release: {} })
@@ -629,13 +631,15 @@ function jobCase(rng: Rng, ctx: FuzzContext): FrameCase {
   ]
   const [label, makers] = rng.pick(templates)
   const frames = makers.map((make) => make())
+  // a FetchProof makes the daemon pull from the fuzzer (its garbage proof server), while the session lives
+  const linger = makers.includes(F)
   if (rng.bool(0.3)) {
     // one frame out of place
     const at = rng.int(frames.length + 1)
     frames.splice(at, 0, Z())
-    return { label: `${label} (random frame at ${at})`, frames }
+    return { label: `${label} (random frame at ${at})`, frames, linger }
   }
-  return { label, frames }
+  return { label, frames, linger }
 }
 
 function inputsCase(rng: Rng, ctx: FuzzContext): FrameCase {

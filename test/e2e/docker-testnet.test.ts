@@ -60,7 +60,7 @@ describe('the compose testnet in Docker (docker/docker-testnet.sh)', () => {
       const run = await runScript()
       if (run.code === CANNOT) {
         const reason = /cannot: (.*)$/m.exec(run.stderr.trimEnd().split('\n').at(-1) ?? '')?.[1]
-        t.skip(`no Docker engine can start here: ${reason ?? 'see the log above'}`)
+        t.skip(`Docker cannot run here: ${reason ?? 'see the log above'}`)
         return
       }
       assert.equal(run.code, 0, `docker-testnet.sh failed (${run.code ?? run.signal}); its log is above`)
