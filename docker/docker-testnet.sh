@@ -22,7 +22,7 @@ project=pmtestnet$run
 image=proofmesh:testnet-$run
 work=$(mktemp -d "${TMPDIR:-/tmp}/proofmesh-docker-testnet.XXXXXX")
 sample_bytes=${PROOFMESH_TEST_SAMPLE_BYTES:-1000000}
-dockerd_pid=''
+dockerd_pid='' forward_policy='' had_docker0=''
 compose_cmd=()
 t0=$(date +%s%3N)
 
@@ -54,12 +54,15 @@ cleanup() {
       say "stopping the dockerd this run started"
       kill -TERM "$dockerd_pid" 2>/dev/null || true
       for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
+      [ -z "$forward_policy" ] || iptables -P FORWARD "$forward_policy" 2>/dev/null || true
+      [ -n "$had_docker0" ] || ip link delete docker0 2>/dev/null || true
     fi
   fi
   rm -rf "$work"
   exit "$status"
 }
 trap cleanup EXIT
+trap 'echo "docker-testnet: FAILED: line $LINENO: $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -82,6 +85,9 @@ if ! docker info >/dev/null 2>&1; then
     apt_install docker.io || cannot "could not install docker.io with apt-get: $(tail -n 1 "$work/apt.log" 2>/dev/null)"
   fi
   say "starting dockerd"
+  # what dockerd changes on the host and does not undo when it stops, to undo here
+  forward_policy=$(iptables -S FORWARD 2>/dev/null | sed -n 's/^-P FORWARD //p' || true)
+  ip link show docker0 >/dev/null 2>&1 && had_docker0=1
   dockerd >"$work/dockerd.log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 150); do
@@ -133,15 +139,17 @@ name_of() { docker inspect -f '{{.Name}}' "$1" | sed 's|^/||'; }
 declare -A container_of=()
 bootstrap_peer=''
 for c in "$bootstrap" "${peers[@]}"; do
-  id=''
-  for _ in $(seq 150); do
-    id=$(docker exec "$c" cat /data/api.json 2>/dev/null | node -e "let s='';process.stdin.on('data',(d)=>(s+=d)).on('end',()=>{try{process.stdout.write(JSON.parse(s).peerId)}catch{}})")
-    [ -z "$id" ] || break
+  peer_id=''
+  for _ in $(seq 300); do
+    peer_id=$(docker exec "$c" cat /data/api.json 2>/dev/null \
+      | node -e "let s='';process.stdin.on('data',(d)=>(s+=d)).on('end',()=>{try{process.stdout.write(JSON.parse(s).peerId)}catch{}})") \
+      || true
+    [ -z "$peer_id" ] || break
     sleep 0.2
   done
-  [ -n "$id" ] || fail "$(name_of "$c") wrote no API address"
-  container_of[$id]=$c
-  [ "$c" != "$bootstrap" ] || bootstrap_peer=$id
+  [ -n "$peer_id" ] || fail "$(name_of "$c") wrote no API address in 60 s"
+  container_of[$peer_id]=$c
+  [ "$c" != "$bootstrap" ] || bootstrap_peer=$peer_id
 done
 [ "$(docker exec "$bootstrap" id -u)" = 10001 ] || fail "the daemon runs as root"
 

@@ -146,6 +146,7 @@ describe('chaos: peers killed or frozen at random moments', () => {
     assert.equal((await ended(submitter, (await submit(submitter, quiet, 3 * UNITS)).id)).state, 'succeeded')
     const baselineMs = Date.now() - quietStarted
     const added: number[] = []
+    const detections: number[] = []
     for (let round = 0; round < JOBS; round++) {
       const input = join(network.nodes[0]!.dataDir, `chaos-${round}.bin`)
       await writeFile(input, randomBytes(900_000))
@@ -162,14 +163,33 @@ describe('chaos: peers killed or frozen at random moments', () => {
       const victimPeer = victims[Math.floor(Math.random() * victims.length)]
       const victim = network.nodes.find((node) => node.status.peerId === victimPeer?.peerId)
       const signal = Math.floor(round / 2) % 2 === 0 ? 'SIGKILL' : 'SIGSTOP'
+      let faultAt: number | undefined
       if (victim !== undefined && ['contributing', 'proving', 'aggregating'].includes(reached.state)) {
         victim.process.kill(signal)
+        faultAt = Date.now()
       }
       const done = await ended(submitter, job.id)
       outcomes.push(
         `${done.state} (${signal} node ${victim?.index ?? '-'} in ${reached.state}, ${Date.now() - started} ms)`
       )
       if (victim !== undefined) added.push(Date.now() - started - baselineMs)
+      if (faultAt !== undefined && victim !== undefined) {
+        // detection: from the signal to the submitter's 'failed' event for that peer (its journal's clock)
+        const journal = Journal.open(join(submitter.dataDir, 'journal.sqlite'))
+        try {
+          const noticed = journal
+            .events(job.id)
+            .find(
+              (event) =>
+                event.type === 'peer' &&
+                event.peer === victim.status.peerId &&
+                event.message?.startsWith('failed')
+            )
+          if (noticed !== undefined) detections.push(noticed.at - faultAt)
+        } finally {
+          journal.close()
+        }
+      }
       assert.equal(
         done.state,
         'succeeded',
@@ -194,6 +214,9 @@ describe('chaos: peers killed or frozen at random moments', () => {
     process.stderr.write(
       `chaos: a job without fault took ${baselineMs} ms; a recovered failure added ${sorted.join(', ')} ms (median ${sorted[Math.floor(sorted.length / 2)] ?? '-'} ms)\n`
     )
+    process.stderr.write(`chaos: failure detected ${detections.join(', ')} ms after the signal\n`)
+    for (const detection of detections)
+      assert.ok(detection <= 3_500, `detected within 3 s (+ scheduling): ${detection} ms`)
     await allUnitsFree(network.nodes, 15_000)
     for (const node of network.nodes)
       assert.equal(openLeases(node), 0, `node ${node.index} has no lease left`)
