@@ -214,6 +214,15 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
     })
     await new Promise<void>((resolve) => server.listen(socket, resolve))
     try {
+      // node 1 must see node 3 as the best candidate (4 free units, a fresh advert) when job A starts: the
+      // previous test's jobs ended moments ago, and their adverts may still be on their way
+      await waitFor("node 1 to see node 3's 4 units free", 30_000, async () =>
+        (await network.peers(nodes[1]!)).some(
+          (row) => row.peerId === id(3) && row.capacity.unitsFree === 4 && row.ageMs < 1_000
+        ) && !leasesOf(nodes[3]!).some((lease) => lease.submitter === id(1) && lease.endedAt === undefined)
+          ? true
+          : undefined
+      )
       const jobA = await submit(nodes[1]!, {
         input: hinted,
         hints: { kind: 'socket', path: socket },
@@ -223,7 +232,11 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
         leasesOf(nodes[3]!).some((lease) => lease.jobId === jobA && lease.endedAt === undefined)
           ? true
           : undefined
-      )
+      ).catch(async (err: unknown) => {
+        // say where job A went instead
+        const record = await api<JobRecord>(nodes[1]!, `/v1/jobs/${jobA}`)
+        throw new Error(`${String(err)}; job A: ${JSON.stringify({ state: record.state, peers: record.peers })}`)
+      })
       const input = join(root, 'second.bin')
       await writeFile(input, randomBytes(100_000))
       const jobB = await submit(nodes[1]!, { input, computeCapacity: 1 })
