@@ -1,11 +1,4 @@
-import {
-  type Connection,
-  KEEP_ALIVE,
-  type PeerId,
-  type PeerInfo,
-  type PeerUpdate,
-  type Startable
-} from '@libp2p/interface'
+import { KEEP_ALIVE, type PeerId, type PeerInfo, type PeerUpdate, type Startable } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../log/index.js'
 import { keepIdleDhtConnections, type ProofmeshHost } from './host.js'
@@ -23,8 +16,8 @@ export interface DiscoveryDialerInit {
   retryMs?: number
   maxRetryMs?: number
   /**
-   * Above this many connections, idle ones (see trimIdleConnections) are closed until minConnections remain;
-   * 0 = never
+   * Above this many connections (and minConnections), idle ones we dialled (see trimIdleConnections) are closed
+   * until this many remain; 0 = never
    */
   maxIdleConnections?: number
   /** A connection younger than this is never idle: gossipsub has had no heartbeat to graft it into its mesh */
@@ -44,9 +37,9 @@ export const discoveryDialerDefaults = {
   redialAttempts: 5,
   // kad-dht queries dial many peers (every one they ask) and libp2p never closes a connection by itself, nor can
   // its pruner close one that carries a gossipsub stream, which all of them do: in a 60-node network each node
-  // ended up connected to ~20-35 others, most idle, all of them costing gossip heartbeats and IHAVEs. Above
-  // this many, the idle ones are closed down to minConnections (the gap keeps the two from fighting: a peer we
-  // cut that then finds itself below minConnections dials us again, and we stay under this).
+  // ended up connected to ~20-35 others, most idle, all of them costing gossip heartbeats, IHAVEs and pings.
+  // Above this many, idle ones are closed until this many remain: only the surplus, and the gap to
+  // minConnections keeps the two from fighting (a peer we cut rarely falls below its own minimum and dials back).
   maxIdleConnections: 16,
   idleGraceMs: 10_000,
   trimIntervalMs: 5_000
@@ -54,6 +47,14 @@ export const discoveryDialerDefaults = {
 
 /** Streams that every connection carries or that identify runs by itself: they do not make a connection busy */
 const BACKGROUND_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0']
+
+/**
+ * kad-dht tags the 20 peers closest to us in XOR distance with this, and libp2p dials a peer so tagged again the
+ * moment its connection closes: in a network of tens of nodes that pins most connections open, and a connection
+ * closed as idle (by us, or by the peer) would come straight back. The DHT does not need them open: it dials
+ * whom it queries. So the tag is taken off as soon as it is put on.
+ */
+const DHT_KEEP_ALIVE_TAG = `${KEEP_ALIVE}-kad-dht`
 
 /**
  * libp2p 3 has no auto-dialer: peers found by bootstrap and the DHT are only remembered. A proving network
@@ -76,7 +77,22 @@ export class DiscoveryDialer implements Startable {
    * dialled again a few times. Without this a restarted bootstrap node, which has no bootstrap list of its own,
    * would stay cut off from everyone who joined through it.
    */
-  private readonly onDisconnect = (event: CustomEvent<PeerId>): void => this.redial(event.detail, 1)
+  private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
+    // a connection we closed as idle is not a peer lost
+    if (this.trimmed.delete(event.detail.toString())) return
+    this.redial(event.detail, 1)
+  }
+  /** Peers whose connection trimIdleConnections is closing */
+  private readonly trimmed = new Set<string>()
+  private readonly onPeerUpdate = (event: CustomEvent<PeerUpdate>): void => {
+    const { peer } = event.detail
+    if (!peer.tags.has(DHT_KEEP_ALIVE_TAG)) return
+    this.node.peerStore
+      .merge(peer.id, { tags: { [DHT_KEEP_ALIVE_TAG]: undefined } })
+      .catch((err: unknown) =>
+        this.log.debug({ peer: peer.id.toString(), err }, 'keep-alive tag not removed')
+      )
+  }
   private readonly redials = new Map<string, NodeJS.Timeout>()
   private readonly bootstrap: string[]
   private readonly retryMs: number
@@ -87,21 +103,6 @@ export class DiscoveryDialer implements Startable {
   private readonly idleGraceMs: number
   private readonly trimIntervalMs: number
   private trimTimer?: NodeJS.Timeout
-  /**
-   * kad-dht tags the 20 peers closest to us in XOR distance "keep-alive", and libp2p re-dials a keep-alive peer
-   * the moment its connection closes: those connections could never be closed as idle. The DHT does not need
-   * them open (it dials whom it queries), so the tag is taken off as soon as it is put on.
-   */
-  private readonly onPeerUpdate = (event: CustomEvent<PeerUpdate>): void => {
-    const { peer } = event.detail
-    const keepAlive = [...peer.tags.keys()].filter((tag) => tag === `${KEEP_ALIVE}-kad-dht`)
-    if (keepAlive.length === 0) return
-    this.node.peerStore
-      .merge(peer.id, { tags: Object.fromEntries(keepAlive.map((tag) => [tag, undefined])) })
-      .catch((err: unknown) =>
-        this.log.debug({ peer: peer.id.toString(), err }, 'keep-alive tag not removed')
-      )
-  }
 
   constructor(node: ProofmeshHost, init: DiscoveryDialerInit) {
     this.node = node
@@ -127,7 +128,11 @@ export class DiscoveryDialer implements Startable {
     if (this.bootstrap.length > 0) this.scheduleBootstrapCheck()
     if (this.maxIdleConnections > 0) {
       this.node.addEventListener('peer:update', this.onPeerUpdate)
-      this.trimTimer = setInterval(() => this.trimIdleConnections(), this.trimIntervalMs)
+      this.trimTimer = setInterval(() => {
+        this.trimIdleConnections().catch((err: unknown) =>
+          this.log.debug({ err }, 'idle connections not closed')
+        )
+      }, this.trimIntervalMs)
       this.trimTimer.unref()
     }
   }
@@ -197,38 +202,54 @@ export class DiscoveryDialer implements Startable {
   }
 
   /**
-   * Above maxIdleConnections, closes idle connections until minConnections remain, newest first. Idle: open for
-   * longer than the grace period, no stream but gossipsub's and identify's (a DHT query, a job, a status request
-   * in flight all keep it), and the peer in none of gossipsub's meshes (those carry the adverts). Mostly these are
-   * what kad-dht queries left behind. The DHT keeps the peers in its routing table and dials them when it asks.
+   * Above maxIdleConnections, closes idle connections until that many remain. Idle: one we dialled (a DHT query,
+   * the bootstrap list, this dialer), open for longer than the grace period, no stream but gossipsub's and
+   * identify's (a DHT query, a job, a status request in flight all keep it), and the peer in none of gossipsub's
+   * meshes (those carry the adverts). Mostly these are what our kad-dht queries left behind; the DHT keeps the
+   * peers in its routing table and dials them when it asks. Oldest first: the bootstrap peers, which every node
+   * dialled, go before the rest.
+   *
+   * Only connections we dialled: the side that opened a connection knows why, and closes it. Closing one a peer
+   * opened to us would make that peer, below its minConnections, dial us straight back (measured: the same
+   * pairs cut and re-made every 10-20 s); a peer we cut that dials us again owns the connection from then on.
    */
-  trimIdleConnections(): void {
+  async trimIdleConnections(): Promise<number> {
     const connections = this.node.getConnections().filter((connection) => connection.status === 'open')
-    if (this.maxIdleConnections <= 0 || connections.length <= this.maxIdleConnections) return
+    const surplus = connections.length - Math.max(this.maxIdleConnections, this.minConnections)
+    if (this.maxIdleConnections <= 0 || surplus <= 0) return 0
     const pubsub = this.node.services.pubsub
     // on the GossipSub class, not on its exported interface
     const meshOf = (pubsub as Partial<{ getMeshPeers: (topic: string) => string[] }>).getMeshPeers?.bind(
       pubsub
     )
-    if (meshOf === undefined) return
+    if (meshOf === undefined) return 0
     const mesh = new Set(pubsub.getTopics().flatMap((topic) => meshOf(topic)))
     const background = new Set([...BACKGROUND_PROTOCOLS, ...pubsub.protocols])
     const now = Date.now()
-    const idle = (connection: Connection): boolean =>
-      now - connection.timeline.open > this.idleGraceMs &&
-      !mesh.has(connection.remotePeer.toString()) &&
-      connection.streams.every((stream) => background.has(stream.protocol ?? ''))
-    const candidates = connections.filter(idle).sort((a, b) => b.timeline.open - a.timeline.open)
-    const toClose = candidates.slice(0, Math.max(0, connections.length - this.minConnections))
-    if (toClose.length === 0) return
+    const idle = connections.filter(
+      (connection) =>
+        connection.direction === 'outbound' &&
+        now - connection.timeline.open > this.idleGraceMs &&
+        !mesh.has(connection.remotePeer.toString()) &&
+        connection.streams.every((stream) => background.has(stream.protocol ?? ''))
+    )
+    const toClose = idle.sort((a, b) => a.timeline.open - b.timeline.open).slice(0, surplus)
+    if (toClose.length === 0) return 0
     this.log.debug(
       { connections: connections.length, closing: toClose.length, mesh: mesh.size },
       'closing idle connections'
     )
-    for (const connection of toClose) {
-      connection
-        .close({ signal: AbortSignal.timeout(this.dialTimeoutMs) })
-        .catch((err: unknown) => connection.abort(err instanceof Error ? err : new Error(String(err))))
-    }
+    await Promise.all(
+      toClose.map(async (connection) => {
+        const peer = connection.remotePeer
+        this.trimmed.add(peer.toString())
+        await connection
+          .close({ signal: AbortSignal.timeout(this.dialTimeoutMs) })
+          .catch((err: unknown) => connection.abort(err instanceof Error ? err : new Error(String(err))))
+        // another connection to the peer remains: no disconnect event will clear the mark
+        if (this.node.getConnections(peer).length > 0) this.trimmed.delete(peer.toString())
+      })
+    )
+    return toClose.length
   }
 }

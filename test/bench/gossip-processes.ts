@@ -10,8 +10,9 @@
  * as in production, so RSS is the real one.
  *
  * Measured from the moment the last daemon's API answers until every node's /v1/peers lists every other node
- * (all nodes polled in rounds, bounded by 30 intervals). Then connections per node (/v1/status connectedPeers)
- * at convergence and after SETTLE_S seconds more, daemon CPU while idling, RSS per daemon.
+ * (each node polled until its table is complete, then all once more to confirm; bounded by 30 intervals). Then
+ * connections per node (/v1/status connectedPeers) at convergence and SETTLE_S seconds later, the daemons' CPU
+ * over those seconds, RSS per daemon.
  *
  *   npm run bench:gossip-procs -- 30 60              the current settings
  *   npm run bench:gossip-procs -- 30 60 --compare    before (idle DHT connections kept) and after, alternating
@@ -163,10 +164,20 @@ async function startOne(root: string, index: number, bootstrap: string[]): Promi
   }
 }
 
+/** connectedPeers of every node; NaN where the API did not answer within 10 s (counted apart) */
 async function connections(running: Running[]): Promise<number[]> {
   return Promise.all(
-    running.map(async ({ node }) => (await get<StatusJson>(node, '/v1/status')).connectedPeers)
+    running.map(async ({ node }) =>
+      get<StatusJson>(node, '/v1/status')
+        .then((status) => status.connectedPeers)
+        .catch(() => Number.NaN)
+    )
   )
+}
+
+function unanswered(values: number[]): string {
+  const missing = values.filter((v) => Number.isNaN(v)).length
+  return missing === 0 ? '' : `  (${missing} APIs did not answer)`
 }
 
 async function measure(nodes: number, variant: Variant, live: Set<Running>): Promise<void> {
@@ -199,56 +210,49 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     }
     const lastStarted = Date.now()
     const ids = running.map(({ node }) => node.status.peerId)
-    const completeAt = new Map<string, number>()
+    // Nodes not yet complete are polled until they are (each one's time is when its own answer came); then one
+    // round over all confirms that every table is still complete, else the ones that lost a peer go back.
+    // Polling only those keeps the benchmark's own load off a saturated machine.
+    const completeAt = new Map<number, number>()
+    const lastSize = running.map(() => 0)
+    const pending = new Set(running.map((_, index) => index))
     const deadline = lastStarted + DEADLINE_INTERVALS * ADVERT_INTERVAL_MS
     let converged: number | undefined
-    let smallest = 0
     let polls = 0
     while (Date.now() < deadline) {
       polls++
-      const tables = await Promise.all(
-        running.map(async ({ node, network }) => {
-          try {
-            return new Set((await network.peers(node)).map((row) => row.peerId))
-          } catch {
-            return new Set<string>()
-          }
+      const confirming = pending.size === 0
+      const round = confirming ? running.map((_, index) => index) : [...pending]
+      const results = await Promise.all(
+        round.map(async (index) => {
+          const entry = running[index]
+          const table = entry
+            ? await entry.network
+                .peers(entry.node)
+                .then((rows) => new Set(rows.map((row) => row.peerId)))
+                .catch(() => new Set<string>())
+            : new Set<string>()
+          return { index, table, at: Date.now() - lastStarted }
         })
       )
-      const now = Date.now()
-      let complete = 0
-      smallest = Number.POSITIVE_INFINITY
-      tables.forEach((table, i) => {
-        const self = ids[i] ?? ''
-        const full = ids.every((id) => id === self || table.has(id))
-        smallest = Math.min(smallest, table.size)
-        if (full) {
-          complete++
-          if (!completeAt.has(self)) completeAt.set(self, now - lastStarted)
+      for (const { index, table, at } of results) {
+        const self = ids[index] ?? ''
+        lastSize[index] = table.size
+        if (ids.every((id) => id === self || table.has(id))) {
+          if (!completeAt.has(index)) completeAt.set(index, at)
+          pending.delete(index)
+        } else {
+          completeAt.delete(index)
+          pending.add(index)
         }
-      })
-      if (complete === running.length) {
-        converged = now - lastStarted
+      }
+      if (confirming && pending.size === 0) {
+        converged = Math.max(...completeAt.values())
         break
       }
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
-    const atConvergence = await connections(running)
-    const ticksBefore = await Promise.all(running.map(({ node }) => cpuTicks(node.process.pid ?? 0)))
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
-    const ticksAfter = await Promise.all(running.map(({ node }) => cpuTicks(node.process.pid ?? 0)))
-    const settled = await connections(running)
-    const cpuPercent = ticksAfter.map((after, i) => (after - (ticksBefore[i] ?? 0)) / (SETTLE_MS / 1000))
-    const rss = await Promise.all(
-      running.map(async ({ node }) => (await procStatusKiB(node.process.pid ?? 0, 'VmRSS')) / 1024)
-    )
-    const proverRss = await Promise.all(
-      running.map(async ({ node }) => {
-        const children = await childPids(node.process.pid ?? 0)
-        const sizes = await Promise.all(children.map((pid) => procStatusKiB(pid, 'VmRSS').catch(() => 0)))
-        return sizes.reduce((a, b) => a + b, 0) / 1024
-      })
-    )
+    const smallest = Math.min(...lastSize)
     const startMs = running.map((r) => r.startMs)
     const firstComplete = [...completeAt.values()]
     const rest = (values: number[]): number[] => values.slice(SEEDS)
@@ -258,12 +262,45 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
         `  start_all_ms=${lastStarted - startedAll}  per-daemon spawn→API ms min/median/max=${fmt(startMs)}  restarted=${retries}`,
         converged === undefined
           ? `  converged=NO after ${DEADLINE_INTERVALS} intervals: ${completeAt.size}/${nodes} tables complete, smallest ${smallest}/${nodes - 1} (${polls} poll rounds)`
-          : `  converged_ms=${converged}  intervals=${(converged / ADVERT_INTERVAL_MS).toFixed(2)}  target<=2 ${converged <= 2 * ADVERT_INTERVAL_MS ? 'MET' : 'MISSED'}  (first complete per node, ms min/median/max=${fmt(firstComplete)}; ${polls} poll rounds)`,
-        `  connections at convergence  all min/median/max=${fmt(atConvergence)}  non-seed=${fmt(rest(atConvergence))}  seeds=${atConvergence.slice(0, SEEDS).join(',')}`,
-        `  connections ${SETTLE_MS / 1000}s later       all min/median/max=${fmt(settled)}  non-seed=${fmt(rest(settled))}  seeds=${settled.slice(0, SEEDS).join(',')}`,
-        `  idle daemon CPU % over those ${SETTLE_MS / 1000}s min/median/max=${fmt(cpuPercent, 1)}  sum=${cpuPercent.reduce((a, b) => a + b, 0).toFixed(0)}% (of 100% per core)`,
-        `  rss_mib daemon min/median/max=${fmt(rss)}  total=${rss.reduce((a, b) => a + b, 0).toFixed(0)}  prover child median=${stats(proverRss).median.toFixed(0)}`,
-        `  load avg at end ${(loadavg()[0] ?? 0).toFixed(1)}`
+          : `  converged_ms=${converged}  intervals=${(converged / ADVERT_INTERVAL_MS).toFixed(2)}  target<=2 ${converged <= 2 * ADVERT_INTERVAL_MS ? 'MET' : 'MISSED'}  (first complete per node, ms min/median/max=${fmt(firstComplete)}; ${polls} poll rounds)`
+      ].join('\n')
+    )
+    const atConvergence = await connections(running)
+    console.log(
+      `  connections at convergence  all min/median/max=${fmt(atConvergence)}  non-seed=${fmt(rest(atConvergence))}  seeds=${atConvergence.slice(0, SEEDS).join(',')}${unanswered(atConvergence)}`
+    )
+    const ticks = async (): Promise<number[]> =>
+      Promise.all(running.map(({ node }) => cpuTicks(node.process.pid ?? 0).catch(() => Number.NaN)))
+    const ticksBefore = await ticks()
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+    const ticksAfter = await ticks()
+    const settled = await connections(running)
+    const cpuPercent = ticksAfter.map((after, i) => (after - (ticksBefore[i] ?? 0)) / (SETTLE_MS / 1000))
+    const rss = await Promise.all(
+      running.map(async ({ node }) =>
+        procStatusKiB(node.process.pid ?? 0, 'VmRSS')
+          .then((kib) => kib / 1024)
+          .catch(() => Number.NaN)
+      )
+    )
+    const proverRss = await Promise.all(
+      running.map(async ({ node }) => {
+        const children = await childPids(node.process.pid ?? 0)
+        const sizes = await Promise.all(children.map((pid) => procStatusKiB(pid, 'VmRSS').catch(() => 0)))
+        return sizes.reduce((a, b) => a + b, 0) / 1024
+      })
+    )
+    const exited = running.flatMap(({ node }, index) =>
+      node.process.exitCode !== null || node.process.signalCode !== null ? [index] : []
+    )
+    const sum = (values: number[]): number =>
+      values.filter((v) => Number.isFinite(v)).reduce((a, b) => a + b, 0)
+    console.log(
+      [
+        `  connections ${SETTLE_MS / 1000}s later       all min/median/max=${fmt(settled)}  non-seed=${fmt(rest(settled))}  seeds=${settled.slice(0, SEEDS).join(',')}${unanswered(settled)}`,
+        `  idle daemon CPU % over those ${SETTLE_MS / 1000}s min/median/max=${fmt(cpuPercent, 1)}  sum=${sum(cpuPercent).toFixed(0)}% (of 100% per core)`,
+        `  rss_mib daemon min/median/max=${fmt(rss)}  total=${sum(rss).toFixed(0)}  prover child median=${stats(proverRss).median.toFixed(0)}`,
+        `  load avg at end ${(loadavg()[0] ?? 0).toFixed(1)}${exited.length === 0 ? '' : `  DAEMONS EXITED: ${exited.join(',')}`}`
       ].join('\n')
     )
   } finally {
