@@ -235,7 +235,9 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
       ).catch(async (err: unknown) => {
         // say where job A went instead
         const record = await api<JobRecord>(nodes[1]!, `/v1/jobs/${jobA}`)
-        throw new Error(`${String(err)}; job A: ${JSON.stringify({ state: record.state, peers: record.peers })}`)
+        throw new Error(
+          `${String(err)}; job A: ${JSON.stringify({ state: record.state, peers: record.peers })}`
+        )
       })
       const input = join(root, 'second.bin')
       await writeFile(input, randomBytes(100_000))
