@@ -24,6 +24,8 @@ export interface DiscoveryDialerInit {
   idleGraceMs?: number
   /** How often idle connections are looked for */
   trimIntervalMs?: number
+  /** A discovered peer whose dial failed is not dialled again for this long, doubling per failure */
+  failedDialBackoffMs?: number
 }
 
 export const discoveryDialerDefaults = {
@@ -42,7 +44,11 @@ export const discoveryDialerDefaults = {
   // minConnections keeps the two from fighting (a peer we cut rarely falls below its own minimum and dials back).
   maxIdleConnections: 16,
   idleGraceMs: 10_000,
-  trimIntervalMs: 5_000
+  trimIntervalMs: 5_000,
+  failedDialBackoffMs: 30_000,
+  maxFailedDialBackoffMs: 600_000,
+  /** Peers whose failed dials are remembered; the oldest are forgotten beyond this */
+  maxRememberedFailures: 1_000
 }
 
 /** Streams that every connection carries or that identify runs by itself: they do not make a connection busy */
@@ -94,6 +100,14 @@ export class DiscoveryDialer implements Startable {
       )
   }
   private readonly redials = new Map<string, NodeJS.Timeout>()
+  /**
+   * Discovered peers whose dial failed, and when they may be tried again. Discovery announces the same peers
+   * over and over (every DHT query that meets them): without this, a peer that refuses us (its
+   * security.deny_peers, another network's swarm key) or a stale DHT address would be dialled, and the
+   * handshake paid for on both sides, each time.
+   */
+  private readonly dialFailures = new Map<string, { failures: number; retryAt: number }>()
+  private readonly failedDialBackoffMs: number
   private readonly bootstrap: string[]
   private readonly retryMs: number
   private readonly maxRetryMs: number
@@ -120,6 +134,7 @@ export class DiscoveryDialer implements Startable {
       : (init.maxIdleConnections ?? discoveryDialerDefaults.maxIdleConnections)
     this.idleGraceMs = init.idleGraceMs ?? discoveryDialerDefaults.idleGraceMs
     this.trimIntervalMs = init.trimIntervalMs ?? discoveryDialerDefaults.trimIntervalMs
+    this.failedDialBackoffMs = init.failedDialBackoffMs ?? discoveryDialerDefaults.failedDialBackoffMs
   }
 
   start(): void {
@@ -145,6 +160,7 @@ export class DiscoveryDialer implements Startable {
     this.trimTimer = undefined
     for (const timer of this.redials.values()) clearTimeout(timer)
     this.redials.clear()
+    this.dialFailures.clear()
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
   }
@@ -192,12 +208,30 @@ export class DiscoveryDialer implements Startable {
     if (this.pending.size >= this.concurrency) return
     if (this.node.getConnections().length >= this.minConnections) return
     if (this.node.getConnections(peer.id).length > 0) return
+    if ((this.dialFailures.get(id)?.retryAt ?? 0) > Date.now()) return
     this.pending.add(id)
     const target = peer.multiaddrs.length > 0 ? peer.multiaddrs : peer.id
     this.node
       .dial(target, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
-      .then(() => this.log.debug({ peer: id }, 'dialled discovered peer'))
-      .catch((err: unknown) => this.log.debug({ peer: id, err }, 'could not dial discovered peer'))
+      .then(() => {
+        this.dialFailures.delete(id)
+        this.log.debug({ peer: id }, 'dialled discovered peer')
+      })
+      .catch((err: unknown) => {
+        const failures = (this.dialFailures.get(id)?.failures ?? 0) + 1
+        const backoffMs = Math.min(
+          this.failedDialBackoffMs * 2 ** (failures - 1),
+          discoveryDialerDefaults.maxFailedDialBackoffMs
+        )
+        // re-inserted, so that the Map's order is by last failure and the oldest go first
+        this.dialFailures.delete(id)
+        this.dialFailures.set(id, { failures, retryAt: Date.now() + backoffMs })
+        if (this.dialFailures.size > discoveryDialerDefaults.maxRememberedFailures) {
+          const oldest = this.dialFailures.keys().next().value
+          if (oldest !== undefined) this.dialFailures.delete(oldest)
+        }
+        this.log.debug({ peer: id, err, failures, backoffMs }, 'could not dial discovered peer')
+      })
       .finally(() => this.pending.delete(id))
   }
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { KEEP_ALIVE, type Stream } from '@libp2p/interface'
+import { KEEP_ALIVE, type PeerInfo, type Stream } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { DiscoveryDialer } from '../../src/net/discovery-dialer.js'
 import { createHost, type ProofmeshHost } from '../../src/net/host.js'
 import { testLogger, waitFor } from '../helpers/network.js'
@@ -92,5 +95,59 @@ describe('closing idle connections (the DiscoveryDialer)', () => {
     for (const node of others.slice(2)) await hub.dial(node.getMultiaddrs())
     assert.equal(await fresh.trimIdleConnections(), 0)
     assert.ok(connected() >= 5)
+  })
+})
+
+describe('dialling discovered peers (the DiscoveryDialer)', () => {
+  let hub: ProofmeshHost
+  let dialer: DiscoveryDialer
+  let refuser: Server
+  let accepted = 0
+
+  before(async () => {
+    hub = await host()
+    dialer = new DiscoveryDialer(hub, { logger: testLogger, failedDialBackoffMs: 400 })
+    dialer.start()
+    // a "peer" whose every connection is cut at once, as a peer that denies us or a stale address does
+    refuser = createServer((socket) => {
+      accepted++
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => refuser.listen(0, '127.0.0.1', resolve))
+  })
+
+  after(async () => {
+    dialer.stop()
+    await hub.stop()
+    await new Promise((resolve) => refuser.close(resolve))
+  })
+
+  it('does not dial a peer again while its last dial failure is recent, then tries once more', async () => {
+    const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const address = refuser.address()
+    assert.ok(address !== null && typeof address === 'object')
+    const found: PeerInfo = {
+      id,
+      multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${address.port}/p2p/${id.toString()}`)]
+    }
+    const discover = (): boolean => hub.dispatchEvent(new CustomEvent('peer:discovery', { detail: found }))
+
+    discover()
+    await waitFor(() => accepted === 1, 'the first dial', 5_000)
+    // the DHT announces the same peer again and again: within the backoff, no new dial
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      discover()
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(accepted, 1, 'one dial within the backoff')
+    // past it (400 ms after the failure), one more try; then the backoff doubles
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    discover()
+    await waitFor(() => accepted === 2, 'the dial after the backoff', 5_000)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    discover()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(accepted, 2, 'the second backoff is 800 ms')
   })
 })
