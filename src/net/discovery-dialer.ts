@@ -236,16 +236,18 @@ export class DiscoveryDialer implements Startable {
   }
 
   /**
-   * Above maxIdleConnections, closes idle connections until that many remain. Idle: one we dialled (a DHT query,
-   * the bootstrap list, this dialer), open for longer than the grace period, no stream but gossipsub's and
-   * identify's (a DHT query, a job, a status request in flight all keep it), and the peer in none of gossipsub's
-   * meshes (those carry the adverts). Mostly these are what our kad-dht queries left behind; the DHT keeps the
-   * peers in its routing table and dials them when it asks. Oldest first: the bootstrap peers, which every node
-   * dialled, go before the rest.
+   * Above maxIdleConnections, closes idle connections until that many remain. Idle: open for longer than the
+   * grace period, no stream but gossipsub's and identify's (a DHT query, a job, a status request in flight all
+   * keep it), and the peer in none of gossipsub's meshes (those carry the adverts). Mostly these are what kad-dht
+   * queries left behind; the DHT keeps the peers in its routing table and dials them when it asks. Oldest first:
+   * the bootstrap peers, which every node dialled, go before the rest.
    *
-   * Only connections we dialled: the side that opened a connection knows why, and closes it. Closing one a peer
-   * opened to us would make that peer, below its minConnections, dial us straight back (measured: the same
-   * pairs cut and re-made every 10-20 s); a peer we cut that dials us again owns the connection from then on.
+   * Connections we dialled first: the side that opened a connection knows why, and closes it. Closing the ones
+   * peers opened to us, down to the cap, made them dial us straight back when that left them below their
+   * minConnections (measured: the same pairs cut and re-made every 10-20 s). So idle inbound connections are
+   * closed only above twice the cap, and only down to twice the cap. That is a seed, which every node dialled
+   * at start (35-40 connections each in a 60-node network, everyone in a larger one); the peers it cuts hold
+   * enough other connections by then.
    */
   async trimIdleConnections(): Promise<number> {
     const connections = this.node.getConnections().filter((connection) => connection.status === 'open')
@@ -260,14 +262,21 @@ export class DiscoveryDialer implements Startable {
     const mesh = new Set(pubsub.getTopics().flatMap((topic) => meshOf(topic)))
     const background = new Set([...BACKGROUND_PROTOCOLS, ...pubsub.protocols])
     const now = Date.now()
-    const idle = connections.filter(
-      (connection) =>
-        connection.direction === 'outbound' &&
-        now - connection.timeline.open > this.idleGraceMs &&
-        !mesh.has(connection.remotePeer.toString()) &&
-        connection.streams.every((stream) => background.has(stream.protocol ?? ''))
-    )
-    const toClose = idle.sort((a, b) => a.timeline.open - b.timeline.open).slice(0, surplus)
+    const idle = connections
+      .filter(
+        (connection) =>
+          now - connection.timeline.open > this.idleGraceMs &&
+          !mesh.has(connection.remotePeer.toString()) &&
+          connection.streams.every((stream) => background.has(stream.protocol ?? ''))
+      )
+      .sort((a, b) => a.timeline.open - b.timeline.open)
+    const outbound = idle.filter((connection) => connection.direction === 'outbound').slice(0, surplus)
+    const inboundSurplus = surplus - outbound.length - Math.max(this.maxIdleConnections, this.minConnections)
+    const inbound =
+      inboundSurplus > 0
+        ? idle.filter((connection) => connection.direction === 'inbound').slice(0, inboundSurplus)
+        : []
+    const toClose = [...outbound, ...inbound]
     if (toClose.length === 0) return 0
     this.log.debug(
       { connections: connections.length, closing: toClose.length, mesh: mesh.size },

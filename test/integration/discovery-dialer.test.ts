@@ -85,6 +85,41 @@ describe('closing idle connections (the DiscoveryDialer)', () => {
     )
   })
 
+  it('closes idle connections peers opened only above twice the cap, oldest first, down to twice the cap', async () => {
+    // a seed: everyone dialled it
+    const seed = await host()
+    const seedDialer = new DiscoveryDialer(seed, {
+      logger: testLogger,
+      minConnections: 1,
+      maxIdleConnections: 2,
+      idleGraceMs: 0,
+      trimIntervalMs: 3_600_000
+    })
+    try {
+      for (const node of others) {
+        await node.dial(seed.getMultiaddrs())
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      const open = (): number => seed.getConnections().filter((c) => c.status === 'open').length
+      await waitFor(() => open() === 6, 'six connections to the seed', 5_000)
+      await waitFor(
+        () => seed.getConnections().every((c) => c.streams.every((stream) => (stream.protocol ?? '') !== '')),
+        'streams to settle',
+        5_000
+      )
+      assert.equal(
+        await seedDialer.trimIdleConnections(),
+        2,
+        'six inbound, twice the cap is four: two closed'
+      )
+      await waitFor(() => open() === 4, 'four connections left', 5_000)
+      for (const node of others.slice(0, 2)) assert.equal(seed.getConnections(node.peerId).length, 0)
+      assert.equal(await seedDialer.trimIdleConnections(), 0, 'at twice the cap: nothing closed')
+    } finally {
+      await seed.stop()
+    }
+  })
+
   it('closes nothing at or under the cap', async () => {
     const fresh = new DiscoveryDialer(hub, {
       logger: testLogger,
