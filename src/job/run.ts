@@ -13,11 +13,11 @@ import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { computeChallenge } from '../prover/challenge.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
-import { readFileRange } from '../worker/bulk.js'
 import { JOB_REPLY_TIMEOUT_MS, MAX_HINTS_BYTES, MAX_SEGMENTS_PER_JOB } from '../worker/constants.js'
 import { resolveInputName } from '../worker/inputs-folder.js'
 import { CapacityShortError, JobFailure } from './errors.js'
-import { hashSlices, readSocket, writeAtomically } from './files.js'
+import { hashSlices, writeAtomically } from './files.js'
+import { JobHints } from './hints.js'
 import { ceilPow2, planLayout } from './layout.js'
 import type { PeerAddress, SubmitterTransport } from './transport.js'
 import type { JobEvent, JobPeerRecord, JobPhase, JobRecord, JobState, SegmentRecord } from './types.js'
@@ -139,10 +139,12 @@ export class JobRun {
   private input = ''
   private watchdog?: NodeJS.Timeout
   private done = false
+  private readonly hints: JobHints
 
   constructor(ctx: JobRunContext) {
     this.ctx = ctx
     this.log = ctx.logger.child({ component: 'job', job: ctx.record.id })
+    this.hints = new JobHints(ctx.record.request.hints, ctx.settings.jobDir, ctx.signal)
   }
 
   private get record(): JobRecord {
@@ -318,7 +320,7 @@ export class JobRun {
       id: `s${segment.index}`,
       units: Math.max(1, segment.blockCount)
     }))
-    const hintsOut = request.hints === undefined ? join(settings.jobDir, 'hints') : undefined
+    const hintsOut = request.hints === undefined ? this.hints.path : undefined
     const plan = await prover.plan(
       {
         job: id,
@@ -493,14 +495,14 @@ export class JobRun {
 
   /**
    * One peer's hints, relayed chunk by chunk as the source yields them. A socket source is read once, by the
-   * first peers' relays together (see hintsSource), and kept in a file for any peer that joins the job later.
+   * first peers' relays together (see JobHints), and kept in a file for any peer that joins the job later.
    */
   private async shipHints(link: Link): Promise<void> {
     const sink = await this.ctx.transport.hintsSink(link.peer, this.record.id, this.ctx.signal)
     const hash = createHash('sha256')
     let total = 0
     try {
-      for await (const chunk of this.hintsSource()) {
+      for await (const chunk of this.hints.read()) {
         total += chunk.byteLength
         if (total > MAX_HINTS_BYTES)
           throw new JobFailure('HINTS', `hints over the ${MAX_HINTS_BYTES}-byte limit`)
@@ -514,78 +516,6 @@ export class JobRun {
       if (err instanceof JobFailure) throw err
       throw new Error(`the hints did not arrive: ${toError(err).message}`)
     }
-  }
-
-  /** The hints file: computed by the plan, given as a file, or what the hints socket gave */
-  private hintsPath(): string {
-    const given = this.record.request.hints
-    if (given?.kind === 'file') return given.path
-    return join(this.ctx.settings.jobDir, given?.kind === 'socket' ? 'hints-received' : 'hints')
-  }
-
-  /** A socket's hints as they arrive: written to hintsPath(), followed by every peer's relay */
-  private hintsTee?: { written: number; done: boolean; error?: Error; changed: PromiseWithResolvers<void> }
-
-  private async *hintsSource(): AsyncGenerator<Uint8Array> {
-    const path = this.hintsPath()
-    if (this.record.request.hints?.kind !== 'socket') {
-      const handle = await open(path, 'r').catch((err: unknown) => {
-        throw new JobFailure('HINTS', `cannot read the hints ${path}: ${toError(err).message}`)
-      })
-      const { size } = await handle.stat()
-      await handle.close()
-      yield* readFileRange(path, 0, size)
-      return
-    }
-    const tee = this.hintsTee ?? this.teeSocket(this.record.request.hints.path, path)
-    let offset = 0
-    for (;;) {
-      if (tee.error !== undefined) throw tee.error
-      if (offset < tee.written) {
-        const end = tee.written
-        yield* readFileRange(path, offset, end)
-        offset = end
-      } else if (tee.done) {
-        return
-      } else {
-        await tee.changed.promise
-      }
-    }
-  }
-
-  /** Reads the hints socket once, into a file that grows as chunks arrive */
-  private teeSocket(socket: string, path: string): NonNullable<JobRun['hintsTee']> {
-    const tee: NonNullable<JobRun['hintsTee']> = {
-      written: 0,
-      done: false,
-      changed: Promise.withResolvers<void>()
-    }
-    this.hintsTee = tee
-    const notify = (): void => {
-      const changed = tee.changed
-      tee.changed = Promise.withResolvers<void>()
-      changed.resolve()
-    }
-    void (async () => {
-      const file = await open(path, 'w')
-      try {
-        for await (const chunk of readSocket(socket, this.ctx.signal)) {
-          await file.write(chunk)
-          tee.written += chunk.byteLength
-          if (tee.written > MAX_HINTS_BYTES)
-            throw new JobFailure('HINTS', `hints over the ${MAX_HINTS_BYTES}-byte limit`)
-          notify()
-        }
-        await file.sync()
-        tee.done = true
-      } catch (err) {
-        tee.error = err instanceof JobFailure ? err : new JobFailure('HINTS', toError(err).message)
-      } finally {
-        await file.close()
-        notify()
-      }
-    })()
-    return tee
   }
 
   private countSent(link: Link, bytes: number): void {
