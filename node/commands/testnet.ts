@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { CommandModule } from 'yargs'
 import { LocalNetwork } from '../../src/testnet/local-network.js'
 import { CliError } from '../errors.js'
@@ -11,11 +13,53 @@ interface TestnetArgs {
   'advert-interval': string
   keep?: boolean
   dir?: string
+  netns?: boolean
+  'cut-link'?: number
+  down?: number
+  size?: number
+}
+
+/** The namespace testnet is a shell script (ip netns, veths, a bridge); dist/node/commands → the checkout's docker/ */
+const NETNS_SCRIPT = fileURLToPath(new URL('../../../docker/netns-testnet.sh', import.meta.url))
+
+/**
+ * Runs docker/netns-testnet.sh in the foreground and exits with its status. It validates its arguments and
+ * checks for root itself; Ctrl-C and SIGTERM are passed on, and the script tears everything down on either.
+ */
+async function runNetnsTestnet(args: TestnetArgs): Promise<void> {
+  const argv = [NETNS_SCRIPT, String(args.nodes)]
+  if (args['cut-link'] !== undefined) argv.push('--cut-link', String(args['cut-link']))
+  if (args.down !== undefined) argv.push('--down', String(args.down))
+  if (args.size !== undefined) argv.push('--size', String(args.size))
+  const child = spawn('bash', argv, {
+    stdio: 'inherit',
+    env: { ...process.env, ...(args.keep === true ? { KEEP: '1' } : {}) }
+  })
+  const forward = (signal: NodeJS.Signals): void => {
+    child.kill(signal)
+  }
+  process.on('SIGINT', forward)
+  process.on('SIGTERM', forward)
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('exit', (status, signal) =>
+        resolve(status ?? 128 + (signal === null ? 0 : constants.signals[signal]))
+      )
+    })
+    if (code !== 0)
+      throw new CliError(`the namespace testnet failed (exit ${code}); its output is above`, code)
+  } finally {
+    process.off('SIGINT', forward)
+    process.off('SIGTERM', forward)
+  }
 }
 
 export const testnetCommand: CommandModule<object, TestnetArgs> = {
   command: 'testnet',
-  describe: 'Start a local network of daemon processes on 127.0.0.1 and print each node\u2019s peer table',
+  describe:
+    'Start a local network of daemon processes on 127.0.0.1 and print each node\u2019s peer table; with --netns, ' +
+    'hosts in Linux network namespaces that prove a job across them',
   builder: (yargs) =>
     yargs.options({
       nodes: { type: 'number', default: 3, describe: 'How many daemons (2..32)' },
@@ -24,9 +68,29 @@ export const testnetCommand: CommandModule<object, TestnetArgs> = {
       dir: {
         type: 'string',
         describe: 'Parent folder of the nodes\u2019 data dirs [default: a new temporary folder]'
-      }
+      },
+      netns: {
+        type: 'boolean',
+        describe:
+          'Each node a host in its own network namespace (10.77.0.0/24, a bridge of its own): fill the peer ' +
+          'tables, prove a generated input across every host and verify it, then tear down (root, iproute2; ' +
+          'runs docker/netns-testnet.sh; 2..200 nodes)'
+      },
+      'cut-link': {
+        type: 'number',
+        describe: 'With --netns: prove a second input while this host (1..nodes-1) is cut off mid-job'
+      },
+      down: { type: 'number', describe: 'With --netns --cut-link: seconds the link stays down [default: 6]' },
+      size: { type: 'number', describe: 'With --netns: bytes of each generated input [default: 2 MiB]' }
     }),
   handler: async (args) => {
+    if (args.netns === true) {
+      await runNetnsTestnet(args)
+      return
+    }
+    if (args['cut-link'] !== undefined || args.down !== undefined || args.size !== undefined) {
+      throw new CliError('--cut-link, --down and --size go with --netns', 2)
+    }
     if (!Number.isInteger(args.nodes) || args.nodes < 2 || args.nodes > 32) {
       throw new CliError(`--nodes must be an integer from 2 to 32, got ${args.nodes}`, 2)
     }

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
-const SCRIPT = fileURLToPath(new URL('../../../docker/netns-testnet.sh', import.meta.url))
+// through the CLI, which runs docker/netns-testnet.sh
+const CLI = fileURLToPath(new URL('../../node/cli.js', import.meta.url))
 
 function canMakeNamespaces(): string | false {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces'
@@ -21,7 +22,7 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-describe('a testnet of hosts in network namespaces (docker/netns-testnet.sh)', () => {
+describe('a testnet of hosts in network namespaces (proofmesh testnet --netns)', () => {
   const skip = canMakeNamespaces()
 
   it(
@@ -32,8 +33,8 @@ describe('a testnet of hosts in network namespaces (docker/netns-testnet.sh)', (
       const cut = `${prefix}-2`
       // 1 MiB inputs keep both jobs short on 2 cores; on timeout execFile sends SIGTERM, which tears down too
       const { stdout, stderr } = await promisify(execFile)(
-        'bash',
-        [SCRIPT, '3', '--cut-link', '2', '--size', String(1024 * 1024)],
+        process.execPath,
+        [CLI, 'testnet', '--netns', '--nodes', '3', '--cut-link', '2', '--size', String(1024 * 1024)],
         { timeout: 170_000, env: { ...process.env, NETNS_PREFIX: prefix }, maxBuffer: 16 * 1024 * 1024 }
       ).catch((err: Error & { stdout?: string; stderr?: string }) => {
         throw new Error(`${err.message}\n--- stdout\n${err.stdout ?? ''}\n--- stderr\n${err.stderr ?? ''}`)
