@@ -1,4 +1,4 @@
-import { type FileHandle, open } from 'node:fs/promises'
+import { type FileHandle, open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { toError } from '../net/framed-stream.js'
 import { readFileRange } from '../worker/bulk.js'
@@ -6,6 +6,10 @@ import { MAX_HINTS_BYTES } from '../worker/constants.js'
 import { JobFailure } from './errors.js'
 import { readSocket } from './files.js'
 import type { HintsSource } from './types.js'
+
+function overLimit(): JobFailure {
+  return new JobFailure('HINTS', `hints over the ${MAX_HINTS_BYTES}-byte limit`)
+}
 
 /** A socket's hints as they arrive: how much of the file is written, and whether the socket has ended */
 interface SocketTee {
@@ -39,14 +43,16 @@ export class JobHints {
         : join(jobDir, source?.kind === 'socket' ? 'hints-received' : 'hints')
   }
 
-  /** Every byte of the hints, from the start; a socket's as they arrive. Throws JobFailure('HINTS') */
+  /**
+   * Every byte of the hints, from the start; a socket's as they arrive. Throws JobFailure('HINTS'), also for hints
+   * over MAX_HINTS_BYTES: a file's before a byte is read, a socket's as soon as it passes the limit.
+   */
   async *read(): AsyncGenerator<Uint8Array> {
     if (this.source?.kind !== 'socket') {
-      const handle = await open(this.path, 'r').catch((err: unknown) => {
+      const { size } = await stat(this.path).catch((err: unknown) => {
         throw new JobFailure('HINTS', `cannot read the hints ${this.path}: ${toError(err).message}`)
       })
-      const { size } = await handle.stat()
-      await handle.close()
+      if (size > MAX_HINTS_BYTES) throw overLimit()
       yield* readFileRange(this.path, 0, size)
       return
     }
@@ -82,8 +88,7 @@ export class JobHints {
         for await (const chunk of readSocket(socket, this.signal)) {
           await file.write(chunk)
           tee.written += chunk.byteLength
-          if (tee.written > MAX_HINTS_BYTES)
-            throw new JobFailure('HINTS', `hints over the ${MAX_HINTS_BYTES}-byte limit`)
+          if (tee.written > MAX_HINTS_BYTES) throw overLimit()
           notify()
         }
         await file.sync()

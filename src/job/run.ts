@@ -13,7 +13,7 @@ import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { computeChallenge } from '../prover/challenge.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
-import { JOB_REPLY_TIMEOUT_MS, MAX_HINTS_BYTES, MAX_SEGMENTS_PER_JOB } from '../worker/constants.js'
+import { JOB_REPLY_TIMEOUT_MS, MAX_SEGMENTS_PER_JOB } from '../worker/constants.js'
 import { resolveInputName } from '../worker/inputs-folder.js'
 import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
@@ -502,10 +502,9 @@ export class JobRun {
     const hash = createHash('sha256')
     let total = 0
     try {
+      // JobHints holds the hints to MAX_HINTS_BYTES
       for await (const chunk of this.hints.read()) {
         total += chunk.byteLength
-        if (total > MAX_HINTS_BYTES)
-          throw new JobFailure('HINTS', `hints over the ${MAX_HINTS_BYTES}-byte limit`)
         hash.update(chunk)
         await sink.write(chunk, this.ctx.signal)
         if (!link.peer.local) this.countSent(link, chunk.byteLength)

@@ -16,8 +16,8 @@ export interface DiscoveryDialerInit {
   retryMs?: number
   maxRetryMs?: number
   /**
-   * Above this many connections (and minConnections), idle ones we dialled (see trimIdleConnections) are closed
-   * until this many remain; 0 = never
+   * Above this many connections (and minConnections), idle ones (see trimIdleConnections) are closed until this
+   * many remain; 0 = never
    */
   maxIdleConnections?: number
   /** A connection younger than this is never idle: gossipsub has had no heartbeat to graft it into its mesh */
@@ -251,7 +251,8 @@ export class DiscoveryDialer implements Startable {
    */
   async trimIdleConnections(): Promise<number> {
     const connections = this.node.getConnections().filter((connection) => connection.status === 'open')
-    const surplus = connections.length - Math.max(this.maxIdleConnections, this.minConnections)
+    const cap = Math.max(this.maxIdleConnections, this.minConnections)
+    const surplus = connections.length - cap
     if (this.maxIdleConnections <= 0 || surplus <= 0) return 0
     const pubsub = this.node.services.pubsub
     // on the GossipSub class, not on its exported interface
@@ -271,7 +272,7 @@ export class DiscoveryDialer implements Startable {
       )
       .sort((a, b) => a.timeline.open - b.timeline.open)
     const outbound = idle.filter((connection) => connection.direction === 'outbound').slice(0, surplus)
-    const inboundSurplus = surplus - outbound.length - Math.max(this.maxIdleConnections, this.minConnections)
+    const inboundSurplus = surplus - outbound.length - cap
     const inbound =
       inboundSurplus > 0
         ? idle.filter((connection) => connection.direction === 'inbound').slice(0, inboundSurplus)

@@ -22,6 +22,15 @@ async function host(): Promise<ProofmeshHost> {
   return node
 }
 
+/** gossipsub opens a stream on every new connection; one still negotiating has no protocol yet and counts as busy */
+async function streamsSettled(node: ProofmeshHost): Promise<void> {
+  await waitFor(
+    () => node.getConnections().every((c) => c.streams.every((stream) => (stream.protocol ?? '') !== '')),
+    'streams to settle',
+    5_000
+  )
+}
+
 describe('closing idle connections (the DiscoveryDialer)', () => {
   let hub: ProofmeshHost
   let others: ProofmeshHost[]
@@ -56,12 +65,7 @@ describe('closing idle connections (the DiscoveryDialer)', () => {
     const busyStream: Stream = await hub.dialProtocol(busy.getMultiaddrs(), BUSY_PROTOCOL)
     for (const node of rest) await hub.dial(node.getMultiaddrs())
     await waitFor(() => connected() === 6, 'six connections', 5_000)
-    // gossipsub opens a stream on every new connection; one still negotiating has no protocol yet and counts as busy
-    await waitFor(
-      () => hub.getConnections().every((c) => c.streams.every((stream) => (stream.protocol ?? '') !== '')),
-      'streams to settle',
-      5_000
-    )
+    await streamsSettled(hub)
 
     const closed = await dialer.trimIdleConnections()
     assert.equal(closed, 4, 'six connections, two allowed: four closed')
@@ -102,11 +106,7 @@ describe('closing idle connections (the DiscoveryDialer)', () => {
       }
       const open = (): number => seed.getConnections().filter((c) => c.status === 'open').length
       await waitFor(() => open() === 6, 'six connections to the seed', 5_000)
-      await waitFor(
-        () => seed.getConnections().every((c) => c.streams.every((stream) => (stream.protocol ?? '') !== '')),
-        'streams to settle',
-        5_000
-      )
+      await streamsSettled(seed)
       assert.equal(
         await seedDialer.trimIdleConnections(),
         2,

@@ -1,13 +1,14 @@
 import '../../src/polyfill.js'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { JobFailure } from '../../src/job/errors.js'
 import { JobHints } from '../../src/job/hints.js'
+import { MAX_HINTS_BYTES } from '../../src/worker/constants.js'
 
 async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Uint8Array[] = []
@@ -44,6 +45,16 @@ describe('JobHints', () => {
     await assert.rejects(
       collect(missing.read()),
       (err: unknown) => err instanceof JobFailure && err.code === 'HINTS' && /cannot read/.test(err.message)
+    )
+  })
+
+  it('refuses a hints file over MAX_HINTS_BYTES before reading it', async () => {
+    const big = join(dir, 'big.hints')
+    await writeFile(big, '')
+    await truncate(big, MAX_HINTS_BYTES + 1) // sparse: nothing is written
+    await assert.rejects(
+      collect(new JobHints({ kind: 'file', path: big }, dir, signal).read()),
+      (err: unknown) => err instanceof JobFailure && err.code === 'HINTS' && /byte limit/.test(err.message)
     )
   })
 
