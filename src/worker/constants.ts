@@ -33,6 +33,11 @@ export const MAX_ADDRS_PER_PEER = 64
 /** Raw bulk data is read and written in pieces of this size */
 export const BULK_CHUNK_BYTES = 1024 * 1024
 
+/**
+ * A slice or the hints travel on their own streams and can overtake the Assign they belong to on the job stream;
+ * they wait this long for it before they are refused as not assigned
+ */
+export const ASSIGN_WAIT_MS = 10_000
 /** A reply must arrive within this time on a job stream that waits for one (Reserve → Reserved) */
 export const JOB_REPLY_TIMEOUT_MS = 10_000
 /**

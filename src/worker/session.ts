@@ -17,6 +17,7 @@ import { ProverRpcError } from '../prover/errors.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
 import { type InputRef, NppErrorCode, type ProgressNotification, type Segment } from '../prover/types.js'
 import { type ByteSink, type FileSink, hashFileRange, openFileSink, TransferError } from './bulk.js'
+import { ASSIGN_WAIT_MS } from './constants.js'
 import { resolveInputName } from './inputs-folder.js'
 import type { Lease } from './leases.js'
 
@@ -153,6 +154,11 @@ export class WorkerSession {
   private firstAssign?: Assign
   /** Every segment assigned here, by index; a later Assign adds to it */
   private readonly specs = new Map<number, SegmentSpec>()
+  /**
+   * Settled, then replaced, at every Assign. A slice travels on its own stream and can overtake the Assign that
+   * announces its segment on the job stream (a takeover to a peer that already has work): it waits on this.
+   */
+  private assignArrived = new Deferred<void>()
   private readonly slices = new Map<number, Deferred<void>>()
   private readonly hints = new Deferred<string>()
   private readonly challenge = new Deferred<string>()
@@ -234,11 +240,10 @@ export class WorkerSession {
 
   /** A file sink for one segment's input slice, checked against the assignment (the inputs protocol) */
   async sliceSink(header: InputsHeader): Promise<FileSink> {
-    const assign = await this.assignedWithin(10_000)
     if (header.jobId !== this.jobId) throw new TransferError('the slice is for another job')
-    if (assign.inputMode !== InputMode.DATA) throw new TransferError('this job reads its input in path mode')
-    const spec = this.specs.get(header.segment)
-    if (spec === undefined) throw new TransferError(`segment ${header.segment} is not assigned to this peer`)
+    const spec = await this.specWithin(header.segment, ASSIGN_WAIT_MS)
+    if ((this.firstAssign as Assign).inputMode !== InputMode.DATA)
+      throw new TransferError('this job reads its input in path mode')
     if (
       header.offset !== spec.inputOffset ||
       header.length !== spec.inputLength ||
@@ -265,7 +270,7 @@ export class WorkerSession {
 
   /** A file sink for the job's hints (the hints protocol) */
   async hintsSink(): Promise<ByteSink> {
-    const assign = await this.assignedWithin(10_000)
+    const assign = await this.assignedWithin(ASSIGN_WAIT_MS)
     if (!assign.hints) throw new TransferError('this job has no hints')
     if (this.hints.settled) throw new TransferError('the hints are already here')
     const path = join(this.init.workDir, 'hints')
@@ -343,6 +348,8 @@ export class WorkerSession {
       this.firstAssign = assign
       this.assigned.resolve(assign)
     }
+    this.assignArrived.resolve()
+    this.assignArrived = new Deferred<void>()
     for (const spec of assign.segments) {
       this.contributing = this.contributing.then(async () => {
         if (this.ended || this.forgotten.has(spec.index)) return
@@ -628,6 +635,18 @@ export class WorkerSession {
 
   private async assignedWithin(ms: number): Promise<Assign> {
     return this.waitFor(this.assigned.promise, AbortSignal.any([this.signal, AbortSignal.timeout(ms)]))
+  }
+
+  /** A segment's assignment, waiting up to `ms` for the Assign that brings it */
+  private async specWithin(index: number, ms: number): Promise<SegmentSpec> {
+    const signal = AbortSignal.any([this.signal, AbortSignal.timeout(ms)])
+    for (;;) {
+      const spec = this.specs.get(index)
+      if (spec !== undefined) return spec
+      await this.waitFor(this.assignArrived.promise, signal).catch((err: unknown) => {
+        throw this.signal.aborted ? err : new TransferError(`segment ${index} is not assigned to this peer`)
+      })
+    }
   }
 
   /** A promise, given up when the session ends (or the signal fires) */
