@@ -39,7 +39,7 @@ export interface HostInit {
   logger: Logger
   /** Each host registers its metrics here; none = no metrics (several hosts in one process share nothing) */
   metricsRegistry?: Registry
-  /** Stream muxer settings (windows, message size); none = @libp2p/yamux's defaults (test/bench/inputs-throughput) */
+  /** Stream muxer settings (windows, message size); none = hostDefaults.yamux (test/bench/inputs-throughput) */
   yamux?: YamuxMuxerInit
   /** Peer ids never dialled nor accepted (security.deny_peers) */
   denyPeers?: string[]
@@ -56,7 +56,13 @@ export const hostDefaults = {
   // kad-dht asks 10 peers at once on each of 10 disjoint paths by default: in a network of tens of nodes one
   // query dials nearly everyone, and each of those connections stays open. Kademlia's own 3 (one path of 3)
   // finds the same peers a few round trips later.
-  dhtAlpha: 3
+  dhtAlpha: 3,
+  // yamux grants a stream window as soon as data arrives, not when the reader takes it, and doubles it up to
+  // this size: a paused stream can still have this much coming. @libp2p/yamux's 16 MiB made a peer receiving a
+  // slice grow by 73-107 MiB; 4 MiB keeps it under 64 MB at the same loopback speed (test/bench/rss-stream and
+  // inputs-throughput). The cost is on long links: one stream carries at most 4 MiB per round trip (40 MiB/s
+  // at 100 ms).
+  yamux: { streamOptions: { maxStreamWindowSize: 4 * 1024 * 1024 } } satisfies YamuxMuxerInit
 }
 
 /**
@@ -144,7 +150,7 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux(init.yamux)],
+    streamMuxers: [yamux(init.yamux ?? hostDefaults.yamux)],
     ...(init.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.swarmKey }) }),
     connectionGater: denyPeersGater(init.denyPeers ?? [], init.logger),
     // libp2p waits a second before dialling the bootstrap list by default; a node is useless until it joins

@@ -204,7 +204,7 @@ async function receiveInto(
       if (chunk === undefined)
         throw new TransferError(`the stream ended ${remaining} bytes before the ${what} did`)
       remaining -= chunk.byteLength
-      for (const piece of chunk) await sink.write(piece, signal)
+      await sink.write(chunk.subarray(), signal)
     }
   } catch (err) {
     await sink.abort(err as Error)

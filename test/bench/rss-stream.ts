@@ -48,6 +48,12 @@ async function startHost(): Promise<ProofmeshHost> {
 /** The receiving side: prints its address, then one line per slice (received, or the error) */
 async function child(dest: string): Promise<void> {
   const host = await startHost()
+  // where the memory is when RSS peaks: V8's heap, or buffers outside it
+  let peak = process.memoryUsage()
+  setInterval(() => {
+    const now = process.memoryUsage()
+    if (now.rss > peak.rss) peak = now
+  }, SAMPLE_MS).unref()
   await host.handle(
     INPUTS_PROTOCOL,
     (stream) => {
@@ -59,7 +65,7 @@ async function child(dest: string): Promise<void> {
         await receiveSlice(framed, header, sink, signal)
         await framed.close(signal).catch(() => undefined)
         await rm(dest, { force: true })
-        console.log(JSON.stringify({ received: Number(header.length), memory: process.memoryUsage() }))
+        console.log(JSON.stringify({ received: Number(header.length), memory: process.memoryUsage(), peak }))
       })().catch((err: unknown) => {
         const error = toError(err)
         console.log(
@@ -105,7 +111,9 @@ interface Measured {
   /** RSS IDLE_MS after the slice ended */
   after: number
   error?: string
+  /** The child's process.memoryUsage() at the end, and when its RSS was highest */
   memory?: NodeJS.MemoryUsage
+  peak?: NodeJS.MemoryUsage
 }
 
 /** One slice into a fresh child; the child's RSS before, during and after */
@@ -165,6 +173,7 @@ async function measure(
       received?: number
       error?: string
       memory?: NodeJS.MemoryUsage
+      peak?: NodeJS.MemoryUsage
     }
     await sleep(IDLE_MS)
     const after = await rssMiB(pid)
@@ -172,7 +181,7 @@ async function measure(
       verdict.received === total
         ? undefined
         : `receiver: ${verdict.error ?? 'no verdict'}; sender: ${sendError ?? 'no error'}`
-    return { elapsedMs, baseline, samples, after, error, memory: verdict.memory }
+    return { elapsedMs, baseline, samples, after, error, memory: verdict.memory, peak: verdict.peak }
   } finally {
     await sender.stop()
     proc.kill('SIGTERM')
@@ -223,14 +232,12 @@ async function parent(totalMiB: number): Promise<void> {
   )
   const gaps = run.samples.slice(1).map((s, i) => s.at - (run.samples[i] as Sample).at)
   if (run.error !== undefined) console.log(`FAILED: ${run.error}`)
-  const memory = run.memory
-  console.log(
-    `${run.samples.length} samples, largest gap ${Math.max(...gaps)} ms` +
-      (memory === undefined
-        ? ''
-        : `; child memoryUsage at the end (MiB): rss ${mib(memory.rss)} heapTotal ${mib(memory.heapTotal)} ` +
-          `heapUsed ${mib(memory.heapUsed)} external ${mib(memory.external)} arrayBuffers ${mib(memory.arrayBuffers)}`)
-  )
+  const usage = (memory: NodeJS.MemoryUsage): string =>
+    `rss ${mib(memory.rss)} heapTotal ${mib(memory.heapTotal)} heapUsed ${mib(memory.heapUsed)} ` +
+    `external ${mib(memory.external)} arrayBuffers ${mib(memory.arrayBuffers)}`
+  console.log(`${run.samples.length} samples, largest gap ${Math.max(...gaps)} ms`)
+  if (run.peak !== undefined) console.log(`child memoryUsage at its peak (MiB): ${usage(run.peak)}`)
+  if (run.memory !== undefined) console.log(`child memoryUsage at the end (MiB): ${usage(run.memory)}`)
   console.log(
     `receiver = a child process (libp2p host + the daemon's inputs handler path); VmRSS every ${SAMPLE_MS} ms; ` +
       `target: growth ≤ 64 MB (${(TARGET_BYTES / MIB).toFixed(1)} MiB); after = ${IDLE_MS / 1000} s after the slice; ` +
