@@ -8,6 +8,7 @@ import {
   type SegmentSpec,
   type SubmitterFrame
 } from '../../protocols/job/pb/job.js'
+import { fromString, toString } from 'uint8arrays'
 import type { Logger } from '../log/index.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
@@ -19,18 +20,10 @@ import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { JobHints } from './hints.js'
 import { ceilPow2, planLayout } from './layout.js'
-import type { PeerAddress, SubmitterTransport } from './transport.js'
+import { type Candidate, type Link, leastLoaded, rankCandidates, shortPeerId } from './link.js'
+import { findStragglers } from './stragglers.js'
+import type { SubmitterTransport } from './transport.js'
 import type { JobEvent, JobPeerRecord, JobPhase, JobRecord, JobState, SegmentRecord } from './types.js'
-
-/** A peer the submitter may lease units from, as the peer table (or this daemon) knows it */
-export interface Candidate extends PeerAddress {
-  programs: string[]
-  unitsFree: number
-  unitsTotal: number
-  rttMs?: number
-  /** Penalty points for bad work in the past, decayed (the submitter's journal); 0 = none */
-  penalty?: number
-}
 
 export interface JobRunSettings {
   leaseMs: number
@@ -67,54 +60,10 @@ export interface JobRunContext {
   signal: AbortSignal
 }
 
-/** Best first: the least penalised, then most free units, then the shortest round trip, then peer id */
-export function rankCandidates(candidates: Candidate[]): Candidate[] {
-  return [...candidates].sort(
-    (a, b) =>
-      Math.round(a.penalty ?? 0) - Math.round(b.penalty ?? 0) ||
-      b.unitsFree - a.unitsFree ||
-      (a.rttMs ?? Number.MAX_SAFE_INTEGER) - (b.rttMs ?? Number.MAX_SAFE_INTEGER) ||
-      a.peerId.localeCompare(b.peerId)
-  )
-}
-
-/** One leased peer of the job and its job stream */
-interface Link {
-  peer: Candidate
-  record: JobPeerRecord
-  channel: FrameDuplex<PeerFrame, SubmitterFrame>
-  segments: number[]
-  proved: Set<number>
-  keepAlive?: NodeJS.Timeout
-  closed: boolean
-  /** When its last frame arrived */
-  heardAt: number
-  /** Hints went out to it already (they go once per peer) */
-  hasHints: boolean
-  /** The challenge went out to it already */
-  hasChallenge: boolean
-  /** Segments it was told to drop (a backup copy elsewhere won): what it still says about them is ignored */
-  forgotten: Set<number>
-  /** Since when it has been proving its current segment: the challenge, then each of its Proved */
-  busySince?: number
-}
-
 interface FinalReport {
   link: Link
   size: number
   sha256: string
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex')
-}
-
-function fromHex(text: string): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(Buffer.from(text, 'hex'))
-}
-
-function short(peerId: string): string {
-  return peerId.slice(-8)
 }
 
 /**
@@ -437,7 +386,7 @@ export class JobRun {
             blockCount: BigInt(segment.blockCount),
             inputOffset: BigInt(segment.inputOffset),
             inputLength: BigInt(segment.inputLength),
-            inputSha256: fromHex(segment.inputSha256)
+            inputSha256: fromString(segment.inputSha256, 'base16')
           }))
         }
       },
@@ -455,7 +404,7 @@ export class JobRun {
     if (link.hasChallenge || this.record.challenge === undefined) return
     link.hasChallenge = true
     link.busySince = Date.now()
-    this.send(link, { challenge: { challenge: fromHex(this.record.challenge) } })
+    this.send(link, { challenge: { challenge: fromString(this.record.challenge, 'base16') } })
   }
 
   /**
@@ -482,7 +431,7 @@ export class JobRun {
         offset: BigInt(segment.inputOffset),
         length: BigInt(segment.inputLength),
         total: BigInt(this.record.inputSize ?? 0),
-        sha256: fromHex(segment.inputSha256)
+        sha256: fromString(segment.inputSha256, 'base16')
       }
       const sent = await this.ctx.transport
         .pushSlice(link.peer, header, this.input, this.ctx.signal)
@@ -573,7 +522,9 @@ export class JobRun {
     this.record.aggregator = link.peer.peerId
     this.ctx.save()
     this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: 'aggregates' })
-    const contributions = this.record.segments.map((segment) => fromHex(segment.contribution as string))
+    const contributions = this.record.segments.map((segment) =>
+      fromString(segment.contribution as string, 'base16')
+    )
     this.send(link, { aggregate: { contributions } })
     for (const segment of this.record.segments) if (segment.state === 'proved') this.sendFetch(segment)
   }
@@ -588,7 +539,7 @@ export class JobRun {
         peerId: segment.peerId,
         addrs: (holder?.peer.addrs ?? []).map((addr) => new Uint8Array(addr)),
         size: BigInt(segment.proofSize ?? 0),
-        sha256: fromHex(segment.proofSha256 ?? '')
+        sha256: fromString(segment.proofSha256 ?? '', 'base16')
       }
     })
   }
@@ -607,7 +558,8 @@ export class JobRun {
       ctx.signal.throwIfAborted()
       return `it could not be fetched: ${toError(err).message}`
     }
-    if (hex(got.sha256) !== final.sha256) return 'the bytes received are not the ones the aggregator reported'
+    if (toString(got.sha256, 'base16') !== final.sha256)
+      return 'the bytes received are not the ones the aggregator reported'
     const verdict = await ctx.prover.verify(
       { program: record.request.program, proof: received, digest: record.expectedDigest, job: record.id },
       { signal: ctx.signal }
@@ -620,7 +572,7 @@ export class JobRun {
       path = join(ctx.settings.proofsDir, `${record.id}.proof`)
       await writeAtomically(received, path)
     }
-    record.proof = { size: got.size, sha256: hex(got.sha256), path }
+    record.proof = { size: got.size, sha256: toString(got.sha256, 'base16'), path }
     this.endPhase('verify')
     this.setState('succeeded')
     return undefined
@@ -633,12 +585,12 @@ export class JobRun {
     if (frame.contribution !== undefined) {
       const segment = this.ownSegment(link, frame.contribution.segment)
       if (segment === undefined) return
-      const contribution = hex(frame.contribution.contribution)
+      const contribution = toString(frame.contribution.contribution, 'base16')
       if (segment.contribution !== undefined && segment.contribution !== contribution) {
         // A replacement recomputed a segment another peer had contributed: they must agree, byte for byte
         this.failure ??= new JobFailure(
           'CONTRIBUTION_MISMATCH',
-          `segment ${segment.index}: peer ${short(link.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
+          `segment ${segment.index}: peer ${shortPeerId(link.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
             `another peer had ${segment.contribution.slice(0, 16)}…: the provers disagree (not deterministic, or not the same program)`
         )
       } else {
@@ -660,7 +612,7 @@ export class JobRun {
       link.busySince = Date.now()
       segment.state = 'proved'
       segment.proofSize = Number(frame.proved.size)
-      segment.proofSha256 = hex(frame.proved.sha256)
+      segment.proofSha256 = toString(frame.proved.sha256, 'base16')
       segment.proveMillis = frame.proved.millis
       link.proved.add(segment.index)
       if (link.segments.every((index) => link.proved.has(index))) link.record.state = 'proved'
@@ -689,7 +641,7 @@ export class JobRun {
         this.peerFailed(link, 'sent a final proof without being the aggregator')
         return
       }
-      this.final = { link, size: Number(frame.final.size), sha256: hex(frame.final.sha256) }
+      this.final = { link, size: Number(frame.final.size), sha256: toString(frame.final.sha256, 'base16') }
       this.ctx.event({
         type: 'peer',
         peer: link.peer.peerId,
@@ -702,7 +654,7 @@ export class JobRun {
         frame.failed.code,
         frame.failed.message,
         frame.failed.segment,
-        hex(frame.failed.proofSha256)
+        toString(frame.failed.proofSha256, 'base16')
       )
       return
     }
@@ -773,35 +725,18 @@ export class JobRun {
   // --- stragglers -----------------------------------------------------------------------------------------
 
   /**
-   * A segment proving far longer than its job's proved segments took (stragglers_factor × their median, plus a
-   * second) gets a backup copy on an idle peer: one with nothing left to prove, or a new one with free units.
-   * The first proof to arrive wins; the other copy is dropped (Forget), and what its peer says of it is ignored.
+   * A straggler (see findStragglers) gets a backup copy on an idle peer. The first proof to arrive wins; the other
+   * copy is dropped (Forget), and what its peer says of it is ignored.
    */
   private checkStragglers(): void {
-    const factor = this.ctx.settings.stragglerFactor
-    if (factor <= 0 || this.record.state !== 'proving' || this.done) return
-    const took = this.record.segments
-      .filter((segment) => segment.state === 'proved' && segment.proveMillis !== undefined)
-      .map((segment) => segment.proveMillis as number)
-      .sort((a, b) => a - b)
-    if (took.length === 0) return
-    const median = took[Math.floor(took.length / 2)] as number
-    const now = Date.now()
-    for (const slow of this.healthyLinks()) {
-      // a peer proves its segments one after another: the first it has not proved is the one under way
-      const current = slow.segments.find((index) => !slow.proved.has(index))
-      const segment = current === undefined ? undefined : this.record.segments[current]
-      const since = slow.busySince
-      if (segment === undefined || since === undefined || segment.peerId !== slow.peer.peerId) continue
-      if (segment.backupPeerId !== undefined || now - since <= factor * median + 1_000) continue
-      const idle = this.healthyLinks().find(
-        (link) =>
-          link.peer.peerId !== segment.peerId &&
-          link.hasChallenge &&
-          this.pendingBlocks(link) === 0 &&
-          !link.segments.includes(segment.index)
-      )
-      if (idle === undefined) continue
+    if (this.record.state !== 'proving' || this.done) return
+    const { stragglerFactor } = this.ctx.settings
+    for (const { segment, idle, elapsedMs, limitMs } of findStragglers(
+      this.record.segments,
+      this.links,
+      stragglerFactor,
+      Date.now()
+    )) {
       segment.backupPeerId = idle.peer.peerId
       idle.segments.push(segment.index)
       this.ctx.save()
@@ -810,7 +745,7 @@ export class JobRun {
         segment: segment.index,
         peer: idle.peer.peerId,
         phase: 'prove',
-        message: `backup copy: segment ${segment.index} has been proving for ${((now - since) / 1000).toFixed(1)} s on ${short(segment.peerId)}, ${factor}× the median is ${((factor * median) / 1000).toFixed(1)} s`
+        message: `backup copy: segment ${segment.index} has been proving for ${(elapsedMs / 1000).toFixed(1)} s on ${shortPeerId(segment.peerId)}, ${stragglerFactor}× the median is ${(limitMs / 1000).toFixed(1)} s`
       })
       this.track(this.assignTo(idle, [segment]), idle)
     }
@@ -833,7 +768,7 @@ export class JobRun {
       segment: segment.index,
       peer: winner.peer.peerId,
       phase: 'prove',
-      message: `won over ${short(loserId)}`
+      message: `won over ${shortPeerId(loserId)}`
     })
   }
 
@@ -860,7 +795,7 @@ export class JobRun {
    */
   private peerFailed(link: Link, what: string, blamed?: number): void {
     if (link.closed || this.done) return
-    const who = `peer ${short(link.peer.peerId)}${link.peer.local ? ' (this daemon)' : ''}`
+    const who = `peer ${shortPeerId(link.peer.peerId)}${link.peer.local ? ' (this daemon)' : ''}`
     link.record.state = 'failed'
     this.excluded.add(link.peer.peerId)
     this.log.warn({ peer: link.peer.peerId, what }, 'peer failed')
@@ -941,13 +876,7 @@ export class JobRun {
       )
       if (target !== undefined) break
     }
-    target ??= this.healthyLinks()
-      .filter((link) => link.segments.length > 0 || link.hasHints)
-      .sort(
-        (a, b) =>
-          (a.peer.penalty ?? 0) - (b.peer.penalty ?? 0) ||
-          this.pendingBlocks(a) / a.record.units - this.pendingBlocks(b) / b.record.units
-      )[0]
+    target ??= leastLoaded(this.links, this.record.segments)
     if (target === undefined) {
       throw new JobFailure(
         'PEER_FAILED',
@@ -966,13 +895,6 @@ export class JobRun {
       message: `takes over segment${segments.length === 1 ? '' : 's'} ${segments.map((segment) => segment.index).join(',')} (${blocks} blocks)`
     })
     this.track(this.assignTo(target, segments), target)
-  }
-
-  /** Blocks a peer still has to prove */
-  private pendingBlocks(link: Link): number {
-    return link.segments
-      .filter((index) => !link.proved.has(index))
-      .reduce((sum, index) => sum + (this.record.segments[index]?.blockCount ?? 0), 0)
   }
 
   // --- plumbing -------------------------------------------------------------------------------------------

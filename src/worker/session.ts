@@ -9,6 +9,7 @@ import {
   type SegmentSpec,
   type SubmitterFrame
 } from '../../protocols/job/pb/job.js'
+import { fromString, toString } from 'uint8arrays'
 import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import type { Logger } from '../log/index.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
@@ -91,14 +92,6 @@ export class SessionError extends Error {
     this.code = code
     this.segment = segment
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex')
-}
-
-function bytes(text: string): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(Buffer.from(text, 'hex'))
 }
 
 function toSegment(spec: SegmentSpec): Segment {
@@ -248,7 +241,7 @@ export class WorkerSession {
       header.offset !== spec.inputOffset ||
       header.length !== spec.inputLength ||
       Number(header.total) !== this.init.inputSize ||
-      hex(header.sha256) !== hex(spec.inputSha256)
+      toString(header.sha256, 'base16') !== toString(spec.inputSha256, 'base16')
     ) {
       throw new TransferError(`the slice header does not match segment ${spec.index}'s assignment`)
     }
@@ -305,8 +298,9 @@ export class WorkerSession {
   /** false when the session is over */
   private handle(frame: SubmitterFrame): boolean {
     if (frame.assign !== undefined) this.onAssign(frame.assign)
-    else if (frame.challenge !== undefined) this.onChallenge(hex(frame.challenge.challenge))
-    else if (frame.aggregate !== undefined) this.onAggregate(frame.aggregate.contributions.map(hex))
+    else if (frame.challenge !== undefined) this.onChallenge(toString(frame.challenge.challenge, 'base16'))
+    else if (frame.aggregate !== undefined)
+      this.onAggregate(frame.aggregate.contributions.map((c) => toString(c, 'base16')))
     else if (frame.fetch !== undefined) this.onFetch(frame.fetch)
     else if (frame.forget !== undefined) {
       // The segment is no longer this peer's business: as the aggregator, its proof is fetched again from its
@@ -405,7 +399,7 @@ export class WorkerSession {
       { job: this.jobId, program, inputSize, segment: toSegment(spec), input, hints },
       { signal: this.signal }
     )
-    this.send({ contribution: { segment: spec.index, contribution: bytes(contribution) } })
+    this.send({ contribution: { segment: spec.index, contribution: fromString(contribution, 'base16') } })
     this.contributed.push(spec)
     this.queueProofs()
   }
@@ -430,7 +424,7 @@ export class WorkerSession {
   private async checkSlice(input: InputRef, spec: SegmentSpec, name: string): Promise<void> {
     const start = Number(spec.inputOffset)
     const digest = await hashFileRange(input.path, start, start + Number(spec.inputLength))
-    if (hex(digest) !== hex(spec.inputSha256)) {
+    if (toString(digest, 'base16') !== toString(spec.inputSha256, 'base16')) {
       throw new SessionError(
         FailCode.INPUT,
         `input "${name}" here differs from the submitter's in segment ${spec.index} (bytes ${start}+${spec.inputLength})`,
@@ -486,7 +480,7 @@ export class WorkerSession {
       { job: this.jobId, program, inputSize, segment: toSegment(spec), input, hints, challenge, out },
       { signal: this.signal }
     )
-    const sha256 = bytes(result.sha256)
+    const sha256 = fromString(result.sha256, 'base16')
     this.proofs.set(spec.index, { path: out, size: result.size, sha256 })
     this.send({
       proved: {
@@ -549,7 +543,7 @@ export class WorkerSession {
       dest,
       this.signal
     )
-    if (hex(got.sha256) !== hex(fetch.sha256)) {
+    if (toString(got.sha256, 'base16') !== toString(fetch.sha256, 'base16')) {
       throw new SessionError(
         FailCode.TRANSFER,
         `segment ${fetch.segment}'s proof is not the one its peer reported`,
@@ -599,10 +593,15 @@ export class WorkerSession {
           }
           throw failure
         })
-      const sha256 = bytes(result.sha256)
+      const sha256 = fromString(result.sha256, 'base16')
       this.finalProof = { path: out, size: result.size, sha256 }
       this.send({
-        final: { digest: bytes(result.digest), size: BigInt(result.size), sha256, segments: result.segments }
+        final: {
+          digest: fromString(result.digest, 'base16'),
+          size: BigInt(result.size),
+          sha256,
+          segments: result.segments
+        }
       })
     } finally {
       aggregation.running = false
