@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import type { LoadSummary } from '../../node/commands/bench.js'
+import type { LoadSummary } from '../../node/load/summary.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
 import { proofmesh } from '../helpers/cli.js'
 
