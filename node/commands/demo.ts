@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, open } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { Writable } from 'node:stream'
 import { join } from 'node:path'
@@ -9,6 +8,7 @@ import { LocalNetwork } from '../../src/testnet/local-network.js'
 import { ApiClient } from '../api-client.js'
 import { CliError } from '../errors.js'
 import { formatDurationShort, formatTable } from '../format.js'
+import { writeRandomFile } from '../random-file.js'
 import { daemonSession, followJob } from './prove.js'
 
 interface DemoArgs {
@@ -18,18 +18,6 @@ interface DemoArgs {
 }
 
 const MIB = 1024 * 1024
-
-/** Random bytes, written a MiB at a time */
-async function writeRandomFile(path: string, size: number): Promise<void> {
-  const handle = await open(path, 'w')
-  try {
-    for (let written = 0; written < size; written += MIB) {
-      await handle.write(randomBytes(Math.min(MIB, size - written)))
-    }
-  } finally {
-    await handle.close()
-  }
-}
 
 function short(peerId: string): string {
   return `…${peerId.slice(-8)}`

@@ -1,6 +1,5 @@
 /** `proofmesh bench load`: submits the jobs through the local daemon, keeping a number in flight, and follows each to its end */
-import { randomBytes } from 'node:crypto'
-import { open, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CapacityJson } from '../../src/capacity/advert-json.js'
@@ -9,10 +8,9 @@ import type { StatusJson } from '../../src/daemon/status-json.js'
 import type { JobRequestBody } from '../../src/job/request.js'
 import { isTerminal, type JobRecord } from '../../src/job/types.js'
 import type { ApiClient } from '../api-client.js'
+import { writeRandomFile } from '../random-file.js'
 import { benchLoadDefaults, type LoadPlan } from './plan.js'
 import { type JobOutcome, outcomeOf } from './summary.js'
-
-const MIB = 1024 * 1024
 
 function unitsFor(capacity: CapacityJson | null | undefined, program: string): number {
   return capacity?.programs.includes(program) === true ? capacity.unitsTotal : 0
@@ -28,18 +26,6 @@ export async function networkUnits(client: ApiClient, program: string): Promise<
     (sum, peer) => sum + unitsFor(peer.capacity, program),
     unitsFor(status.capacity, program)
   )
-}
-
-/** Random bytes, written a MiB at a time */
-async function writeRandomFile(path: string, size: number): Promise<void> {
-  const handle = await open(path, 'wx', 0o600)
-  try {
-    for (let written = 0; written < size; written += MIB) {
-      await handle.write(randomBytes(Math.min(MIB, size - written)))
-    }
-  } finally {
-    await handle.close()
-  }
 }
 
 function describe(err: unknown): string {

@@ -34,7 +34,8 @@ import {
   TransferError
 } from '../../src/worker/bulk.js'
 import { BULK_CHUNK_BYTES, INPUTS_PROTOCOL, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
-import { loadAverage, printTable, sleep, writeRandomFile } from './job-helpers.js'
+import { loadAverage, printTable, sleep } from './job-helpers.js'
+import { writeRandomFile } from '../../node/random-file.js'
 
 const MIB = 1024 * 1024
 const TOTAL = Number(process.argv[2] ?? 256) * MIB

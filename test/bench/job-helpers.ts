@@ -1,9 +1,8 @@
 /**
  * Shared pieces of the job benchmarks (jobs, speedup, upload-ratio, rss-stream): submitting a job to a
- * daemon's API and waiting for it, input files, phase timings, RSS, and a plain table printer.
+ * daemon's API and waiting for it, phase timings, RSS, and a plain table printer.
  */
-import { randomBytes } from 'node:crypto'
-import { open, readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { JobPhase, JobRecord } from '../../src/job/types.js'
 import type { LocalNetwork, LocalNode } from '../../src/testnet/local-network.js'
@@ -104,20 +103,6 @@ export async function waitFreePeers(network: LocalNetwork, count: number, timeou
     if (Date.now() > deadline)
       throw new Error(`only ${free} of ${count} peers offer free units after ${timeoutMs} ms`)
     await sleep(100)
-  }
-}
-
-/** A file of `bytes` random bytes (written in 1 MiB pieces) */
-export async function writeRandomFile(path: string, bytes: number): Promise<void> {
-  const handle = await open(path, 'w')
-  try {
-    for (let written = 0; written < bytes;) {
-      const piece = randomBytes(Math.min(1024 * 1024, bytes - written))
-      await handle.write(piece)
-      written += piece.byteLength
-    }
-  } finally {
-    await handle.close()
   }
 }
 

@@ -32,9 +32,9 @@ import {
   runJob,
   SEGMENT_BLOCKS,
   seconds,
-  waitFreePeers,
-  writeRandomFile
+  waitFreePeers
 } from './job-helpers.js'
+import { writeRandomFile } from '../../node/random-file.js'
 
 const PEERS = process.argv
   .slice(2)

@@ -25,9 +25,9 @@ import {
   runJob,
   SEGMENT_BLOCKS,
   seconds,
-  waitFreePeers,
-  writeRandomFile
+  waitFreePeers
 } from './job-helpers.js'
+import { writeRandomFile } from '../../node/random-file.js'
 
 const SEGMENTS = 2
 const TARGET = 1.7

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { JobRecord } from '../../src/job/types.js'
 import { LocalNetwork, type LocalNode } from '../../src/testnet/local-network.js'
-import { cancelJob, printTable, submitJob, waitFreePeers, waitJob, writeRandomFile } from './job-helpers.js'
+import { cancelJob, printTable, submitJob, waitFreePeers, waitJob } from './job-helpers.js'
+import { writeRandomFile } from '../../node/random-file.js'
 
 const INPUT_BYTES = 4 * 1024 * 1024
 const PEER_COUNTS = [1, 2, 4]
