@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { JobPhase, JobRecord } from '../../src/job/types.js'
 import type { LocalNetwork, LocalNode } from '../../src/testnet/local-network.js'
+import { type ApiNode, api } from '../helpers/api.js'
 
 /** The release build of the reference prover (npm run build:native) */
 export const PROVER_PATH = fileURLToPath(
@@ -15,23 +16,6 @@ export const PROVER_PATH = fileURLToPath(
 /** Bytes per rescue-sponge block, and the blocks of one 2^18-row segment */
 export const BLOCK_BYTES = 56
 export const SEGMENT_BLOCKS = 32_768
-
-type ApiNode = Pick<LocalNode, 'api' | 'token'>
-
-async function api<T>(node: ApiNode, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(new URL(path, node.api.url), {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: {
-      authorization: `Bearer ${node.token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' })
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000)
-  })
-  const text = await response.text()
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}: ${text}`)
-  return JSON.parse(text) as T
-}
 
 export async function submitJob(node: ApiNode, request: Record<string, unknown>): Promise<JobRecord> {
   return api<JobRecord>(node, '/v1/jobs', request)

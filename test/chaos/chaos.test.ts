@@ -16,6 +16,7 @@ import { defaultProverBinary } from '../../src/config/index.js'
 import type { JobRecord } from '../../src/job/types.js'
 import { Journal } from '../../src/store/index.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
+import { api, poll } from '../helpers/api.js'
 
 const exec = promisify(execFile)
 const PROVER = defaultProverBinary()
@@ -31,40 +32,18 @@ function wrapped(mode: string): string[] {
   return ['--prover-command', process.execPath, WRAPPER, mode, PROVER, 'serve']
 }
 
-async function api<T>(node: LocalNode, path: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(new URL(path, node.api.url), {
-    ...init,
-    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
-    signal: AbortSignal.timeout(10_000)
-  })
-  return (await response.json()) as T
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
 async function submit(node: LocalNode, input: string, units: number, timeout = '4m'): Promise<JobRecord> {
   return api<JobRecord>(node, '/v1/jobs', {
-    method: 'POST',
-    body: JSON.stringify({
-      inputMode: 'data',
-      input,
-      computeCapacity: units,
-      minimalComputeCapacity: 1,
-      timeoutMs: timeout
-    })
+    inputMode: 'data',
+    input,
+    computeCapacity: units,
+    minimalComputeCapacity: 1,
+    timeoutMs: timeout
   })
 }
 
 async function ended(node: LocalNode, id: string, timeoutMs = 240_000): Promise<JobRecord> {
-  return waitFor(`job ${id} to end`, timeoutMs, async () => {
+  return poll(`job ${id} to end`, timeoutMs, async () => {
     const job = await api<JobRecord>(node, `/v1/jobs/${id}`)
     return ['succeeded', 'failed', 'cancelled'].includes(job.state) ? job : undefined
   })
@@ -85,7 +64,7 @@ function openLeases(node: LocalNode): number {
 }
 
 async function allUnitsFree(nodes: LocalNode[], timeoutMs: number): Promise<void> {
-  await waitFor('every peer to have all its units free', timeoutMs, async () => {
+  await poll('every peer to have all its units free', timeoutMs, async () => {
     for (const node of nodes) {
       const status = await api<{ capacity: { unitsFree: number; unitsTotal: number } | null }>(
         node,
@@ -154,7 +133,7 @@ describe('chaos: peers killed or frozen at random moments', () => {
       const job = await submit(submitter, input, 3 * UNITS)
       // aggregation takes a few hundred ms here: the aggregator's own loss has a test of its own below
       const phase = (['contributing', 'proving'] as const)[round % 2] as string
-      const reached = await waitFor(`job ${job.id} to reach ${phase}`, 60_000, async () => {
+      const reached = await poll(`job ${job.id} to reach ${phase}`, 60_000, async () => {
         const now = await api<JobRecord>(submitter, `/v1/jobs/${job.id}`)
         if (now.state === phase || ['succeeded', 'failed'].includes(now.state)) return now
         return undefined
@@ -307,7 +286,7 @@ describe('chaos: the aggregator and the submitter lost', () => {
     const input = join(submitter.dataDir, 'aggregate.bin')
     await writeFile(input, randomBytes(300_000))
     const job = await submit(submitter, input, 3 * UNITS)
-    const aggregating = await waitFor('an aggregator at work', 120_000, async () => {
+    const aggregating = await poll('an aggregator at work', 120_000, async () => {
       const now = await api<JobRecord>(submitter, `/v1/jobs/${job.id}`)
       return now.state === 'aggregating' && now.aggregator !== undefined ? now : undefined
     })
@@ -330,7 +309,7 @@ describe('chaos: the aggregator and the submitter lost', () => {
     const input = join(submitter.dataDir, 'orphan.bin')
     await writeFile(input, randomBytes(1_500_000))
     const job = await submit(submitter, input, 4 * UNITS)
-    await waitFor('the job to be proving', 120_000, async () => {
+    await poll('the job to be proving', 120_000, async () => {
       const now = await api<JobRecord>(submitter, `/v1/jobs/${job.id}`)
       return now.state === 'proving' ? now : undefined
     })

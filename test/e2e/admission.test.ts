@@ -13,31 +13,10 @@ import type { StatusJson } from '../../src/daemon/status-json.js'
 import type { JobEvent, JobRecord } from '../../src/job/types.js'
 import { Journal, type LeaseRecord } from '../../src/store/index.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
+import { api, poll } from '../helpers/api.js'
 
 const exec = promisify(execFile)
 const PROVER = defaultProverBinary()
-
-async function api<T>(node: LocalNode, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(new URL(path, node.api.url), {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000)
-  })
-  const json = (await response.json()) as T
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${JSON.stringify(json)}`)
-  return json
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 /** Submits a data-mode job through the API of `node` */
 async function submit(node: LocalNode, body: Record<string, unknown>): Promise<string> {
@@ -45,7 +24,7 @@ async function submit(node: LocalNode, body: Record<string, unknown>): Promise<s
 }
 
 async function finished(node: LocalNode, id: string, timeoutMs = 120_000): Promise<JobRecord> {
-  return waitFor(`job ${id} to end`, timeoutMs, async () => {
+  return poll(`job ${id} to end`, timeoutMs, async () => {
     const job = await api<JobRecord>(node, `/v1/jobs/${id}`)
     return ['succeeded', 'failed', 'cancelled'].includes(job.state) ? job : undefined
   })
@@ -111,7 +90,7 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
       await network.start()
       nodes = network.nodes
       // every table complete, but node 3's, which never lists node 0
-      await waitFor('the peer tables', 60_000, async () => {
+      await poll('the peer tables', 60_000, async () => {
         const tables = await Promise.all(nodes.map(async (node) => network.peers(node)))
         const complete = tables.every((rows, index) =>
           nodes.every(
@@ -216,7 +195,7 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
     try {
       // node 1 must see node 3 as the best candidate (4 free units, a fresh advert) when job A starts: the
       // previous test's jobs ended moments ago, and their adverts may still be on their way
-      await waitFor("node 1 to see node 3's 4 units free", 30_000, async () =>
+      await poll("node 1 to see node 3's 4 units free", 30_000, async () =>
         (await network.peers(nodes[1]!)).some(
           (row) => row.peerId === id(3) && row.capacity.unitsFree === 4 && row.ageMs < 1_000
         ) && !leasesOf(nodes[3]!).some((lease) => lease.submitter === id(1) && lease.endedAt === undefined)
@@ -228,7 +207,7 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
         hints: { kind: 'socket', path: socket },
         computeCapacity: 1
       })
-      await waitFor('job A to lease on node 3', 60_000, async () =>
+      await poll('job A to lease on node 3', 60_000, async () =>
         leasesOf(nodes[3]!).some((lease) => lease.jobId === jobA && lease.endedAt === undefined)
           ? true
           : undefined
@@ -256,7 +235,7 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
       )
       // job A goes on once its hints come
       const bytes = await readFile(hints)
-      await waitFor('job A to open the hints socket', 30_000, async () =>
+      await poll('job A to open the hints socket', 30_000, async () =>
         waiting.length > 0 ? true : undefined
       )
       for (const connection of waiting) connection.end(bytes)

@@ -14,32 +14,10 @@ import { readApiAddress, readApiToken } from '../../src/rpc/http/credentials.js'
 import { Journal, type LeaseRecord } from '../../src/store/index.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
 import { CLI, proofmesh } from '../helpers/cli.js'
+import { api, poll } from '../helpers/api.js'
 
 const exec = promisify(execFile)
 const PROVER = defaultProverBinary()
-
-async function api<T>(
-  node: { api: { url: string }; token: string },
-  path: string,
-  init: RequestInit = {}
-): Promise<T> {
-  const response = await fetch(new URL(path, node.api.url), {
-    ...init,
-    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
-    signal: AbortSignal.timeout(10_000)
-  })
-  return (await response.json()) as T
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 async function jobState(
   node: LocalNode,
@@ -47,7 +25,7 @@ async function jobState(
   states: string[],
   timeoutMs = 120_000
 ): Promise<JobRecord> {
-  return waitFor(`job ${id} to reach ${states.join('/')}`, timeoutMs, async () => {
+  return poll(`job ${id} to reach ${states.join('/')}`, timeoutMs, async () => {
     const job = await api<JobRecord>(node, `/v1/jobs/${id}`)
     return states.includes(job.state) ? job : undefined
   })
@@ -350,7 +328,7 @@ describe('jobs proved across daemon processes', () => {
       assert.equal(failed.code, 1)
       // a request above the whole network fails at once, naming both numbers
       assert.match(failed.stderr, new RegExp(`requested 1000 units.*network has ${unitsAll}`))
-      await waitFor('both webhooks', 20_000, async () => (received.length >= 2 ? true : undefined))
+      await poll('both webhooks', 20_000, async () => (received.length >= 2 ? true : undefined))
       const success = received.find((hit) => hit.body.success)
       assert.equal(success?.path, `/hook/${okId}`)
       assert.equal(success?.body.job_id, okId)
@@ -366,17 +344,14 @@ describe('jobs proved across daemon processes', () => {
     await writeFile(input, randomBytes(200_000))
     const submit = async (node: LocalNode): Promise<JobRecord> =>
       api<JobRecord>(node, '/v1/jobs', {
-        method: 'POST',
-        body: JSON.stringify({
-          inputMode: 'data',
-          input,
-          computeCapacity: unitsAll,
-          minimalComputeCapacity: unitsAll
-        })
+        inputMode: 'data',
+        input,
+        computeCapacity: unitsAll,
+        minimalComputeCapacity: unitsAll
       })
     const [first, second] = await Promise.all([submit(nodes[0]!), submit(nodes[1]!)])
     // each asks for the whole network: one of them waits in its submitter's queue for the other to end
-    const waiting = await waitFor('one job to wait for units', 20_000, async () => {
+    const waiting = await poll('one job to wait for units', 20_000, async () => {
       for (const [node, job] of [
         [nodes[0]!, first],
         [nodes[1]!, second]
@@ -410,8 +385,9 @@ describe('jobs proved across daemon processes', () => {
     const input = join(root, 'long.bin')
     await writeFile(input, randomBytes(4 * 1024 * 1024))
     const job = await api<JobRecord>(nodes[0]!, '/v1/jobs', {
-      method: 'POST',
-      body: JSON.stringify({ inputMode: 'data', input, computeCapacity: unitsAll })
+      inputMode: 'data',
+      input,
+      computeCapacity: unitsAll
     })
     await jobState(nodes[0]!, job.id, ['proving'], 120_000)
     const started = Date.now()
@@ -419,7 +395,7 @@ describe('jobs proved across daemon processes', () => {
     assert.equal(cancel.code, 0, cancel.stderr)
     const ended = await jobState(nodes[0]!, job.id, ['cancelled'], 10_000)
     assert.equal(ended.error?.code, 'CANCELLED')
-    await waitFor('every lease of the job to end', 5_000, async () =>
+    await poll('every lease of the job to end', 5_000, async () =>
       nodes
         .slice(0, 3)
         .every((node) =>
@@ -457,7 +433,7 @@ describe('jobs proved across daemon processes', () => {
       { stdio: 'ignore', env: { ...process.env, PROOFMESH_CONFIG: '' } }
     )
     try {
-      const address = await waitFor('the restarted daemon', 30_000, async () => {
+      const address = await poll('the restarted daemon', 30_000, async () => {
         const found = await readApiAddress(node.dataDir).catch(() => undefined)
         return found?.pid === restarted.pid ? found : undefined
       })

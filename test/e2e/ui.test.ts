@@ -9,6 +9,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import type { JobRecord } from '../../src/job/types.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
 import { proofmesh } from '../helpers/cli.js'
+import { api } from '../helpers/api.js'
 
 /**
  * The operator's page (/ui) in a real browser: Debian's headless Chromium, driven by playwright-core, loads it
@@ -37,16 +38,6 @@ async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((done) => setTimeout(done, everyMs))
   }
-}
-
-async function api<T>(node: LocalNode, path: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(new URL(path, node.api.url), {
-    ...init,
-    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
-    signal: AbortSignal.timeout(10_000)
-  })
-  assert.ok(response.ok, `${path}: HTTP ${response.status}`)
-  return (await response.json()) as T
 }
 
 function text(page: Page, testid: string): Promise<string> {
@@ -161,13 +152,10 @@ describe('the operator page in headless Chromium', { skip: SKIP }, () => {
     const input = join(root, 'ui-input.bin')
     await writeFile(input, randomBytes(INPUT_BYTES))
     const submitted = await api<JobRecord>(node, '/v1/jobs', {
-      method: 'POST',
-      body: JSON.stringify({
-        inputMode: 'data',
-        input,
-        computeCapacity: 3 * UNITS_EACH,
-        dataId: 'ui-test-block'
-      })
+      inputMode: 'data',
+      input,
+      computeCapacity: 3 * UNITS_EACH,
+      dataId: 'ui-test-block'
     })
 
     const page = await browser!.newPage()
