@@ -423,8 +423,13 @@ export class JobRun {
     })
   }
 
+  /**
+   * A backup copy that lost (Forget) before or while its slice went out is no longer the peer's business: its
+   * refusal of that slice is right, not the peer's failure (which would move the segments it proved).
+   */
   private async shipSlices(link: Link, segments: SegmentRecord[]): Promise<void> {
     for (const segment of segments) {
+      if (link.forgotten.has(segment.index)) continue
       const header = {
         jobId: this.record.id,
         segment: segment.index,
@@ -436,6 +441,7 @@ export class JobRun {
       const sent = await this.ctx.transport
         .pushSlice(link.peer, header, this.input, this.ctx.signal)
         .catch((err: unknown) => {
+          if (link.forgotten.has(segment.index)) return 0
           throw new Error(`segment ${segment.index}'s input did not arrive: ${toError(err).message}`)
         })
       this.countSent(link, sent)
