@@ -80,6 +80,14 @@ class Deferred<T> {
   }
 }
 
+/** A segment's wait for its input ended by a Forget: not a failure, nothing is reported */
+class WithdrawnError extends Error {
+  constructor(segment: number) {
+    super(`segment ${segment} was withdrawn`)
+    this.name = 'WithdrawnError'
+  }
+}
+
 /** A failure of this peer's share, reported to the submitter as Failed(code, message, segment) */
 export class SessionError extends Error {
   readonly code: FailCode
@@ -309,6 +317,9 @@ export class WorkerSession {
       for (const segment of frame.forget.segments) {
         this.aggregation?.fetched.delete(segment)
         this.forgotten.add(segment)
+        // its slice may never come now (the submitter skips a withdrawn copy's): the wait for it ends here
+        const slice = this.slices.get(segment)
+        if (slice !== undefined && !slice.settled) slice.reject(new WithdrawnError(segment))
         this.specs.delete(segment)
         this.proveQueued.delete(segment)
         const at = this.contributed.findIndex((spec) => spec.index === segment)
@@ -350,7 +361,9 @@ export class WorkerSession {
         try {
           await this.contributeOne(spec)
         } catch (err) {
-          this.fail(failureOf(err, spec.index))
+          // withdrawn while it waited for its input or ran: nobody wants this contribution any more
+          if (!(err instanceof WithdrawnError) && !this.forgotten.has(spec.index))
+            this.fail(failureOf(err, spec.index))
         }
       })
     }

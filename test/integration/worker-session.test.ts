@@ -12,7 +12,7 @@ import {
   type SegmentSpec,
   type SubmitterFrame
 } from '../../protocols/job/pb/job.js'
-import { memoryDuplexPair } from '../../src/net/frame-duplex.js'
+import { type FrameDuplex, memoryDuplexPair } from '../../src/net/frame-duplex.js'
 import { createProverBackend, type ProverSupervisor, type Segment } from '../../src/prover/index.js'
 import type { ByteSink } from '../../src/worker/bulk.js'
 import { WorkerSession } from '../../src/worker/session.js'
@@ -72,6 +72,57 @@ function settledFlag(promise: Promise<unknown>): () => boolean {
   return () => settled
 }
 
+/** A worker session of JOB on the real prover, with the submitter's end of its job stream */
+function openSession(folder: string) {
+  const [peerEnd, submitterEnd] = memoryDuplexPair<SubmitterFrame, PeerFrame>()
+  const workDir = join(dir, folder)
+  let endedWith: string | undefined
+  const session = new WorkerSession({
+    jobId: JOB,
+    selfId: 'self',
+    lease: {
+      leaseId: `lease-${folder}`,
+      jobId: JOB,
+      submitter: 'submitter',
+      units: 1,
+      leaseMs: 60_000,
+      grantedAt: Date.now(),
+      expiresAt: Date.now() + 60_000
+    },
+    program: PROGRAM,
+    inputSize: input.byteLength,
+    workDir,
+    inputsFolder: dir,
+    prover,
+    channel: peerEnd,
+    fetcher: {
+      fetchProof: async () => {
+        throw new Error('this test does not aggregate')
+      }
+    },
+    logger: captureLogger().logger,
+    renewLease: () => undefined,
+    keepAliveMs: 60_000,
+    onEnd: (reason) => (endedWith = reason)
+  })
+  return { session, submitterEnd, workDir, ended: () => endedWith }
+}
+
+/** Frames from the session until `done` says so; a Failed frame fails the test */
+async function readUntil(
+  submitterEnd: FrameDuplex<PeerFrame, SubmitterFrame>,
+  done: (frame: PeerFrame) => boolean,
+  what: string
+): Promise<void> {
+  const signal = AbortSignal.timeout(60_000)
+  for (;;) {
+    const frame = await within(submitterEnd.read(signal), 60_000, what)
+    assert.ok(frame !== undefined, 'the session closed the job stream early')
+    assert.equal(frame.failed, undefined, `the session failed: ${frame.failed?.message}`)
+    if (done(frame)) return
+  }
+}
+
 describe('a worker session on the real prover', { skip, timeout: 120_000 }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'proofmesh-worker-session-'))
@@ -109,37 +160,7 @@ describe('a worker session on the real prover', { skip, timeout: 120_000 }, () =
   })
 
   it('takes a slice that overtakes its Assign (a takeover to a peer that already has work)', async () => {
-    const [peerEnd, submitterEnd] = memoryDuplexPair<SubmitterFrame, PeerFrame>()
-    const workDir = join(dir, 'work')
-    let ended: string | undefined
-    const session = new WorkerSession({
-      jobId: JOB,
-      selfId: 'self',
-      lease: {
-        leaseId: 'lease-1',
-        jobId: JOB,
-        submitter: 'submitter',
-        units: 1,
-        leaseMs: 60_000,
-        grantedAt: Date.now(),
-        expiresAt: Date.now() + 60_000
-      },
-      program: PROGRAM,
-      inputSize: input.byteLength,
-      workDir,
-      inputsFolder: dir,
-      prover,
-      channel: peerEnd,
-      fetcher: {
-        fetchProof: async () => {
-          throw new Error('this test does not aggregate')
-        }
-      },
-      logger: captureLogger().logger,
-      renewLease: () => undefined,
-      keepAliveMs: 60_000,
-      onEnd: (reason) => (ended = reason)
-    })
+    const { session, submitterEnd, workDir, ended } = openSession('work')
     const running = session.run()
     const signal = AbortSignal.timeout(60_000)
     const [first, second] = segments as [Segment, Segment]
@@ -164,21 +185,20 @@ describe('a worker session on the real prover', { skip, timeout: 120_000 }, () =
 
     // Both segments contribute, and their contributions are the prover's own for those slices
     const contributions = new Map<number, string>()
-    while (contributions.size < 2) {
-      const frame = await within(submitterEnd.read(signal), 60_000, 'a Contribution')
-      assert.ok(frame !== undefined, 'the session closed the job stream early')
-      assert.equal(frame.failed, undefined, `the session failed: ${frame.failed?.message}`)
-      if (frame.contribution !== undefined) {
-        contributions.set(
-          frame.contribution.segment,
-          Buffer.from(frame.contribution.contribution).toString('hex')
-        )
-      }
-    }
+    await readUntil(
+      submitterEnd,
+      (frame) => {
+        const { contribution } = frame
+        if (contribution !== undefined)
+          contributions.set(contribution.segment, Buffer.from(contribution.contribution).toString('hex'))
+        return contributions.size === 2
+      },
+      'both Contributions'
+    )
     await submitterEnd.write({ release: {} }, signal)
     await within(running, 10_000, 'the session to stop reading')
-    await waitFor(() => ended !== undefined, 10_000, 'the session to end')
-    assert.equal(ended, 'released')
+    await waitFor(() => ended() !== undefined, 10_000, 'the session to end')
+    assert.equal(ended(), 'released')
     assert.equal(existsSync(workDir), false, 'the work folder is removed at the end')
 
     for (const segment of segments) {
@@ -192,6 +212,28 @@ describe('a worker session on the real prover', { skip, timeout: 120_000 }, () =
       })
       assert.equal(contributions.get(segment.index), direct.contribution)
     }
+  })
+
+  it('drops a withdrawn copy waiting for its input, without failing, and goes on with its other work', async () => {
+    const { session, submitterEnd } = openSession('withdrawn')
+    const running = session.run()
+    const signal = AbortSignal.timeout(60_000)
+    const [first, second] = segments as [Segment, Segment]
+
+    // A backup copy of segment 1 whose input never comes: a Forget withdraws it (another copy won)
+    await submitterEnd.write(assignOf(second), signal)
+    await deliver(await within(session.hintsSink(), 5_000, 'the hints sink'), hints)
+    await submitterEnd.write({ forget: { segments: [second.index] } }, signal)
+    // Then a takeover of segment 0: its contribution comes, not stuck behind segment 1's input
+    await submitterEnd.write(assignOf(first), signal)
+    await deliver(await within(session.sliceSink(headerOf(first)), 5_000, 'segment 0 sink'), sliceOf(first))
+    await readUntil(
+      submitterEnd,
+      (frame) => frame.contribution?.segment === first.index,
+      "segment 0's contribution"
+    )
+    await submitterEnd.write({ release: {} }, signal)
+    await within(running, 10_000, 'the session to stop reading')
   })
 })
 
