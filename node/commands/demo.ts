@@ -7,7 +7,7 @@ import type { JobRecord, JobPhase } from '../../src/job/types.js'
 import { LocalNetwork } from '../../src/testnet/local-network.js'
 import { ApiClient } from '../api-client.js'
 import { CliError } from '../errors.js'
-import { formatDurationShort, formatTable } from '../format.js'
+import { formatDurationShort, formatTable, shortPeerId } from '../format.js'
 import { writeRandomFile } from '../random-file.js'
 import { daemonSession, followJob } from './prove.js'
 
@@ -19,13 +19,9 @@ interface DemoArgs {
 
 const MIB = 1024 * 1024
 
-function short(peerId: string): string {
-  return `…${peerId.slice(-8)}`
-}
-
 /** What the network did, for a person: who proved what, how long each phase took, what moved where */
 export function formatDemoSummary(job: JobRecord, names: Map<string, string>): string {
-  const name = (peerId: string): string => names.get(peerId) ?? short(peerId)
+  const name = (peerId: string): string => names.get(peerId) ?? shortPeerId(peerId)
   const peers = formatTable([
     ['peer', 'units', 'segments', 'blocks', 'received (bytes)', 'prove time'],
     ...job.peers.map((peer) => {
@@ -93,7 +89,10 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       await network.start()
       await network.converge()
       const names = new Map(
-        network.nodes.map((node) => [node.status.peerId, `node ${node.index} ${short(node.status.peerId)}`])
+        network.nodes.map((node) => [
+          node.status.peerId,
+          `node ${node.index} ${shortPeerId(node.status.peerId)}`
+        ])
       )
       for (const node of network.nodes)
         console.error(`  node ${node.index}  ${node.status.peerId}  api ${node.api.url}`)

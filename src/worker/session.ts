@@ -9,7 +9,7 @@ import {
   type SegmentSpec,
   type SubmitterFrame
 } from '../../protocols/job/pb/job.js'
-import { fromString, toString } from 'uint8arrays'
+import { equals, fromString, toString } from 'uint8arrays'
 import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import type { Logger } from '../log/index.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
@@ -249,7 +249,7 @@ export class WorkerSession {
       header.offset !== spec.inputOffset ||
       header.length !== spec.inputLength ||
       Number(header.total) !== this.init.inputSize ||
-      toString(header.sha256, 'base16') !== toString(spec.inputSha256, 'base16')
+      !equals(header.sha256, spec.inputSha256)
     ) {
       throw new TransferError(`the slice header does not match segment ${spec.index}'s assignment`)
     }
@@ -437,7 +437,7 @@ export class WorkerSession {
   private async checkSlice(input: InputRef, spec: SegmentSpec, name: string): Promise<void> {
     const start = Number(spec.inputOffset)
     const digest = await hashFileRange(input.path, start, start + Number(spec.inputLength))
-    if (toString(digest, 'base16') !== toString(spec.inputSha256, 'base16')) {
+    if (!equals(digest, spec.inputSha256)) {
       throw new SessionError(
         FailCode.INPUT,
         `input "${name}" here differs from the submitter's in segment ${spec.index} (bytes ${start}+${spec.inputLength})`,
@@ -556,7 +556,7 @@ export class WorkerSession {
       dest,
       this.signal
     )
-    if (toString(got.sha256, 'base16') !== toString(fetch.sha256, 'base16')) {
+    if (!equals(got.sha256, fetch.sha256)) {
       throw new SessionError(
         FailCode.TRANSFER,
         `segment ${fetch.segment}'s proof is not the one its peer reported`,

@@ -237,13 +237,15 @@ describe('a worker session on the real prover', { skip, timeout: 120_000 }, () =
   })
 })
 
+/** The inputs protocol's header for a segment's slice, as the submitter sends it */
 function headerOf(segment: Segment) {
+  const spec = specOf(segment)
   return {
     jobId: JOB,
-    segment: segment.index,
-    offset: BigInt(segment.inputOffset),
-    length: BigInt(segment.inputLength),
+    segment: spec.index,
+    offset: spec.inputOffset,
+    length: spec.inputLength,
     total: BigInt(input.byteLength),
-    sha256: new Uint8Array(createHash('sha256').update(sliceOf(segment)).digest())
+    sha256: spec.inputSha256
   }
 }
