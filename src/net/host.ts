@@ -6,7 +6,6 @@ import type { ConnectionGater, PeerId, PrivateKey } from '@libp2p/interface'
 import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { type Ping, ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { yamux, type YamuxMuxerInit } from '@libp2p/yamux'
@@ -15,6 +14,7 @@ import type { Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
 import { AGENT_VERSION, PROOFMESH_VERSION } from '../version.js'
 import { pinoComponentLogger } from './libp2p-logger.js'
+import { privateNetwork } from './private-network.js'
 
 export type HostServices = {
   identify: Identify
@@ -30,7 +30,7 @@ export interface HostInit {
   listen: string[]
   announce?: string[]
   bootstrap?: string[]
-  /** The pre-shared key of a private network, in swarm.key format; none = public */
+  /** The 32-byte pre-shared key of a private network (readSwarmKey); none = the public network */
   swarmKey?: Uint8Array
   maxConnections?: number
   inboundConnectionThreshold?: number
@@ -151,7 +151,7 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(init.yamux ?? hostDefaults.yamux)],
-    ...(init.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.swarmKey }) }),
+    ...(init.swarmKey === undefined ? {} : { connectionProtector: privateNetwork({ key: init.swarmKey }) }),
     connectionGater: denyPeersGater(init.denyPeers ?? [], init.logger),
     // libp2p waits a second before dialling the bootstrap list by default; a node is useless until it joins
     peerDiscovery:
