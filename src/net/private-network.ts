@@ -197,7 +197,7 @@ class PrivateNetworkProtector implements ConnectionProtector {
       clearTimeout(timer)
     }
     // unwrap hands back whatever arrived after the nonce (the start of the Noise handshake) unread
-    return new ProtectedConnection(bytes.unwrap() as MultiaddrConnection, this.key, localNonce, remoteNonce)
+    return new ProtectedConnection(bytes.unwrap(), this.key, localNonce, remoteNonce)
   }
 }
 
