@@ -6,8 +6,9 @@
  * this one process, so sender and receiver share one event loop in both cases. Every path runs once per round
  * (ROUNDS, default 3) and is judged by its median. Target: libp2p ≥ 50% of TCP.
  *
- * Variants: the chunk size the sender writes (production: 1 MiB, sendSlice itself) and yamux's stream window
- * (createHost's `yamux` option; production: hostDefaults.yamux). Each runs as the daemon runs it; a
+ * Variants: the chunk size the sender writes (production: 1 MiB, sendSlice itself), yamux's stream window
+ * (createHost's `yamux` option; production: hostDefaults.yamux) and a private network (a swarm key: every byte
+ * also goes through src/net/private-network's XSalsa20 both ways). Each runs as the daemon runs it; a
  * variant whose transfer fails is printed as FAILED with its reason.
  *
  *   npm run bench:inputs            (256 MiB)
@@ -19,6 +20,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises'
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { YamuxMuxerInit } from '@libp2p/yamux'
 import { InputsAccept, InputsDone, InputsHeader } from '../../protocols/inputs/pb/inputs.js'
@@ -54,10 +56,13 @@ interface Variant {
   name: string
   chunk: number
   yamux?: YamuxMuxerInit
+  /** On a private network (a fresh pre-shared key for both hosts) */
+  private?: boolean
 }
 
 const variants: Variant[] = [
   { name: 'production (1 MiB chunks, yamux max window 4 MiB)', chunk: BULK_CHUNK_BYTES },
+  { name: 'production on a private network (swarm key)', chunk: BULK_CHUNK_BYTES, private: true },
   { name: '256 KiB chunks', chunk: 256 * 1024 },
   { name: '4 MiB chunks', chunk: 4 * MIB },
   {
@@ -105,13 +110,14 @@ async function sendSliceChunked(
   await framed.close(signal)
 }
 
-async function startHost(yamux: YamuxMuxerInit | undefined): Promise<ProofmeshHost> {
+async function startHost(variant: Variant, swarmKey: Uint8Array): Promise<ProofmeshHost> {
   return createHost({
     privateKey: await generateKeyPair('Ed25519'),
     listen: ['/ip4/127.0.0.1/tcp/0'],
     dht: false,
     logger,
-    yamux
+    yamux: variant.yamux,
+    swarmKey: variant.private === true ? swarmKey : undefined
   })
 }
 
@@ -122,8 +128,9 @@ type Outcome = { ms: number } | { error: string }
  * failed (the receiver's reason when it has one)
  */
 async function libp2pRun(source: string, dest: string, sha256: Buffer, variant: Variant): Promise<Outcome> {
-  const sender = await startHost(variant.yamux)
-  const receiver = await startHost(variant.yamux)
+  const swarmKey = new Uint8Array(randomBytes(32))
+  const sender = await startHost(variant, swarmKey)
+  const receiver = await startHost(variant, swarmKey)
   const received = Promise.withResolvers<void>()
   received.promise.catch(() => undefined)
   try {
@@ -261,7 +268,7 @@ try {
   printTable(['path', 'MiB/s (median)', 'range', 'vs_tcp', 'target'], rows)
   for (const failure of failures) console.log(`FAILED ${failure}`)
   console.log(
-    `medians of ${ROUNDS} rounds; vs_tcp is against plain TCP's median; both paths hash, write and fsync every byte into a file; libp2p also encrypts (noise)`
+    `medians of ${ROUNDS} rounds; vs_tcp is against plain TCP's median; both paths hash, write and fsync every byte into a file; libp2p also encrypts (noise, and XSalsa20 on a private network)`
   )
 } finally {
   await rm(root, { recursive: true, force: true })

@@ -53,23 +53,9 @@ describe('a 16 MiB job on a private network of daemon processes', () => {
     const input = join(root, 'input.bin')
     await writeRandomFile(input, INPUT_BYTES)
     const out = join(root, 'input.proof')
-    const run = await proofmesh(
-      [
-        'prove',
-        '--data-dir',
-        nodes[0]!.dataDir,
-        '-x',
-        '--inputs',
-        input,
-        '-c',
-        '6',
-        '--wait',
-        '--out',
-        out,
-        '--json'
-      ],
-      600_000
-    )
+    const submitter = nodes[0]!.dataDir
+    const flags = ['-x', '--inputs', input, '-c', '6', '--out', out]
+    const run = await proofmesh(['prove', '--data-dir', submitter, ...flags, '--wait', '--json'], 600_000)
     const crashes = await Promise.all(nodes.map(crashIn))
     assert.deepEqual(crashes, [undefined, undefined, undefined], 'no daemon logged an uncaught error')
     assert.equal(run.code, 0, `prove: ${run.stderr}`)
