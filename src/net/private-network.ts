@@ -4,14 +4,16 @@
  * (swarm key, its own nonce), from byte 0 of the stream. A peer without the key reads noise and the Noise
  * handshake that follows fails.
  *
- * Why our own and not @libp2p/pnet 3.0.27: its cipher (the `xsalsa20` package) keeps every connection's state
- * in one WebAssembly memory per process that grows to the largest message ever passed and, past 62.5 MiB,
- * throws an uncaught RangeError (a 16 MiB job killed the submitter); it never frees a connection's slot
- * either (two leak per connection). js-libp2p pull request 3585 fixes both but no release carries it, and a
- * patch of node_modules would need an install script (which npm 12 no longer runs unapproved). Here each
- * direction is a position in the stream and nothing else: the keystream comes from @noble/ciphers (audited,
- * pure JS, already installed for Noise), a message costs one buffer of its own size, and a closed connection
- * leaves nothing behind to release. It can go once a @libp2p/pnet release carries the fix.
+ * Why our own and not @libp2p/pnet (3.0.27): its cipher, the `xsalsa20` package, keeps every connection's
+ * state in one WebAssembly memory per process that grows to the largest message passed and, past 62.5 MiB,
+ * throws an uncaught RangeError (a 16 MiB job killed its submitter); a growth also leaves the other ciphers
+ * holding a stale view of that memory, and a cipher's slot is never given back (two per connection).
+ * js-libp2p pull request 3585 fixes it with 64 KiB windows and finalize() but no release carries it; patching
+ * node_modules on every install would keep that fragile shared memory. Here each direction is a position in
+ * the stream and nothing else: the keystream comes from @noble/ciphers (audited, pure JS, already installed
+ * for Noise), a message costs one buffer of its own size, and a closed connection leaves nothing to release.
+ * The price is speed: a pure-JS cipher pass over every byte each way (test/bench/inputs-throughput measures a
+ * private-network stream against a public one). It can go once a @libp2p/pnet release carries the fix.
  */
 import type { AbortOptions, ConnectionProtector, MessageStream, MultiaddrConnection } from '@libp2p/interface'
 import { AbstractMultiaddrConnection, byteStream, type SendResult } from '@libp2p/utils'
@@ -26,12 +28,12 @@ const BLOCK_BYTES = 64
  * blocks, 256 GiB, per direction of one connection. Past that the connection ends with an error rather
  * than reuse a keystream; libp2p dials a new one (new nonces) when it is next needed.
  */
-export const MAX_STREAM_BYTES = (2 ** 32 - 1) * BLOCK_BYTES
+const MAX_STREAM_BYTES = (2 ** 32 - 1) * BLOCK_BYTES
 
 export const privateNetworkDefaults = {
   /**
    * Both nonces (24 bytes each way) must cross within this; libp2p's own upgrade deadline usually ends it
-   * first. Generous because a saturated host stalled its event loop for 3.4 s (issue 11); a peer that never
+   * first. Generous because a saturated host's event loop stalled for 3.4 s; a peer that never
    * sends its nonce holds the socket no longer than this.
    */
   nonceExchangeTimeoutMs: 10_000
