@@ -54,7 +54,13 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
           })
         )
       } catch (err) {
-        throw new CliError(`no status from ${args.peer}: ${(err as Error).message}`)
+        // Across a private network's boundary each side reads the other's bytes as noise, and the error names
+        // whatever symptom that gave (a message "too long", a timeout): say what the likely cause is
+        const hint =
+          keyPath === undefined
+            ? 'a peer of a private network answers only with its swarm key (--swarm-key)'
+            : `is ${keyPath} the peer's swarm key?`
+        throw new CliError(`no status from ${args.peer}: ${(err as Error).message} (${hint})`)
       }
     }
     console.log(args.json === true ? JSON.stringify(status, null, 2) : formatStatus(status))

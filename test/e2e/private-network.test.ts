@@ -18,13 +18,14 @@ async function crashIn(node: LocalNode): Promise<string | undefined> {
   return log.split('\n').find((line) => /RangeError|uncaught|WebAssembly/i.test(line))
 }
 
-describe('a 16 MiB job on a private network of daemon processes', () => {
+describe('a private network of daemon processes', () => {
   let root: string
+  let key: string
   let network: LocalNetwork
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'proofmesh-pnet-e2e-'))
-    const key = join(root, 'swarm.key')
+    key = join(root, 'swarm.key')
     await writeSwarmKey(key)
     network = new LocalNetwork({
       nodes: 3,
@@ -41,7 +42,18 @@ describe('a 16 MiB job on a private network of daemon processes', () => {
     await network.remove()
   })
 
-  it('proves and verifies, and every daemon is still up', async () => {
+  it('answers `status --peer` with the key, and without it says that a key may be missing', async () => {
+    const peer = network.nodes[1]!.status.addrs[0]!
+    const scratch = join(root, 'no-daemon')
+    const keyed = await proofmesh(['status', '--data-dir', scratch, '--peer', peer, '--swarm-key', key])
+    assert.equal(keyed.code, 0, keyed.stderr)
+    assert.match(keyed.stdout, new RegExp(network.nodes[1]!.status.peerId))
+    const keyless = await proofmesh(['status', '--data-dir', scratch, '--peer', peer])
+    assert.equal(keyless.code, 1)
+    assert.match(keyless.stderr, /no status from .*--swarm-key/)
+  })
+
+  it('proves a 16 MiB data-mode job and verifies it, and every daemon is still up', async () => {
     const nodes = network.nodes
     for (const node of nodes) {
       assert.match(
