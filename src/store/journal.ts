@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { makeDirectory } from '../config/directories.js'
 import type { JobEvent, JobRecord, JobState } from '../job/types.js'
 
 /** The schema this code writes; `PRAGMA user_version` holds the version of a file */
@@ -194,7 +195,7 @@ export class Journal {
     let db: Database.Database | undefined
     try {
       if (!memory) {
-        mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+        makeDirectory(dirname(path), 0o700)
         // Created 0600 like the other files of the data dir (it holds paths and webhook URLs); SQLite gives
         // the -wal and -shm files the mode of the database file.
         try {
