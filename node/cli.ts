@@ -13,6 +13,7 @@ import { proveCommand } from './commands/prove.js'
 import { statusCommand } from './commands/status.js'
 import { swarmKeyCommand } from './commands/swarm-key.js'
 import { testnetCommand } from './commands/testnet.js'
+import { tokenCommand } from './commands/token.js'
 import { uiCommand } from './commands/ui.js'
 import { verifyCommand } from './commands/verify.js'
 import { CliError } from './errors.js'
@@ -35,6 +36,7 @@ await yargs(hideBin(process.argv))
   .command(testnetCommand)
   .command(demoCommand)
   .command(uiCommand)
+  .command(tokenCommand)
   .command(benchCommand)
   .demandCommand(1, 'Name a command; `proofmesh --help` lists them.')
   .strict()
@@ -45,6 +47,11 @@ await yargs(hideBin(process.argv))
     if (err instanceof CliError) {
       console.error(`proofmesh: ${err.message}`)
       process.exit(err.exitCode)
+    }
+    // yargs' own errors are about the command line (a flag's coerce rejecting its value arrives as one)
+    if (err?.name === 'YError') {
+      console.error(`proofmesh: ${err.message}`)
+      process.exit(2)
     }
     if (err !== undefined && err !== null) {
       console.error(`proofmesh: ${err.message}`)
