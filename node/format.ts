@@ -327,7 +327,7 @@ export function formatJobDetail(record: JobRecord, now = Date.now()): string {
   rows.push(['bytes sent', formatBytes(record.bytesOut)])
   if (record.error !== undefined) rows.push(['error', jobError(record)])
   const failures = failuresLine(record)
-  if (failures !== undefined) rows.push(['peers failed', failures])
+  if (failures !== undefined) rows.push(['peer failures', failures])
   const sections = [keyValues(rows)]
   for (const [title, lines] of [
     ['phases', phaseTable(record, now)],

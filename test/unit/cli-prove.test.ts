@@ -411,7 +411,7 @@ describe('prove --wait: progress and summary', () => {
     assert.match(table[1] ?? '', /^job42 +succeeded +in\.bin +8 +2 \(1 failed\) +3\/3 /)
 
     const detail = formatJobDetail(record, 99_000)
-    assert.match(detail, /^peers failed +1 of 2 peers failed; their segments moved to the others$/m)
+    assert.match(detail, /^peer failures +1 of 2 peers failed; their segments moved to the others$/m)
     assert.match(
       detail,
       new RegExp(
