@@ -160,6 +160,18 @@ function toLease(row: LeaseRow): LeaseRecord {
   return lease
 }
 
+/**
+ * Why the journal did not open, in one line. better-sqlite3 without its native binding (its install script did
+ * not run: npm 12 skips dependency scripts package.json's allowScripts does not approve) says so through the
+ * `bindings` package, with no error code and a list of every path it tried: the cause and the fix instead.
+ */
+function openProblem(err: unknown): string {
+  if (err instanceof Error && err.message.startsWith('Could not locate the bindings file')) {
+    return 'better-sqlite3 has no native binding, its install script did not run (`npm rebuild better-sqlite3` builds it)'
+  }
+  return oneLine(err)
+}
+
 function oneLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err)
   const code = (err as { code?: unknown } | null)?.code
@@ -220,7 +232,7 @@ export class Journal {
       return new Journal(path, db)
     } catch (err) {
       db?.close()
-      throw new JournalError(path, `cannot open the job journal ${path}: ${oneLine(err)}`, { cause: err })
+      throw new JournalError(path, `cannot open the job journal ${path}: ${openProblem(err)}`, { cause: err })
     }
   }
 
