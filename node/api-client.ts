@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto'
 import { open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { loadConfig } from '../src/config/index.js'
 import type { JobEvent } from '../src/job/types.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../src/rpc/http/credentials.js'
 import { CliError } from './errors.js'
+import { baseConfig } from './options.js'
 
 export const apiClientDefaults = {
   /** One request/response call; streams and downloads use the idle timeout instead */
@@ -313,10 +313,7 @@ export class ApiClient {
 
 /** The client of the daemon that --config and --data-dir name (the data dir holds its address and token) */
 export async function connectDaemon(args: { config?: string; 'data-dir'?: string }): Promise<ApiClient> {
-  const config = await loadConfig({
-    configPath: args.config,
-    overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
-  })
+  const config = await baseConfig(args)
   return ApiClient.fromDataDir(config.dataDir)
 }
 

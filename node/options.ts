@@ -213,6 +213,14 @@ export function prepareDataDir(dataDir: string): void {
   }
 }
 
+/** The config as --config and --data-dir leave it: what every command that talks to a daemon reads */
+export async function baseConfig(args: { config?: string; 'data-dir'?: string }): Promise<ProofmeshConfig> {
+  return loadConfig({
+    configPath: args.config,
+    overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
+  })
+}
+
 export async function configFromArgs(args: DaemonArgs): Promise<ProofmeshConfig> {
   return loadConfig({ overrides: overridesFromArgs(args), configPath: args.config })
 }

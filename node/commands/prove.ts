@@ -4,7 +4,7 @@ import { access, constants, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CommandModule } from 'yargs'
-import { loadConfig, parseDuration } from '../../src/config/index.js'
+import { parseDuration } from '../../src/config/index.js'
 import { peerMultiaddrItem } from '../../src/config/values.js'
 import { type JobRequestBody, jobRequestLimits, parseJobRequest } from '../../src/job/request.js'
 import { isTerminal, type JobRecord } from '../../src/job/types.js'
@@ -12,7 +12,7 @@ import { type ApiClient, connectDaemon } from '../api-client.js'
 import { type EphemeralOptions, type JobSession, runEphemeralProve } from '../ephemeral.js'
 import { CliError } from '../errors.js'
 import { formatEventLine, formatJobEnd, formatJobSummary, JobProgress } from '../format.js'
-import { baseOptions, integerFlag, integerOption, prepareDataDir } from '../options.js'
+import { baseConfig, baseOptions, integerFlag, integerOption, prepareDataDir } from '../options.js'
 
 export interface ProveArgs {
   config?: string
@@ -324,10 +324,7 @@ async function checkOutDir(out: string): Promise<void> {
 
 /** --ephemeral's flags, checked; the config fills a missing --bootstrap or --swarm-key */
 export async function ephemeralOptions(args: ProveArgs, body: JobRequestBody): Promise<EphemeralOptions> {
-  const config = await loadConfig({
-    configPath: args.config,
-    overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
-  })
+  const config = await baseConfig(args)
   const bootstrap = args.bootstrap ?? []
   for (const address of bootstrap) {
     if (!peerMultiaddrItem.check(address)) {

@@ -1,10 +1,9 @@
 import { join } from 'node:path'
 import type { CommandModule } from 'yargs'
-import { loadConfig } from '../../src/config/index.js'
 import { API_TOKEN_FILE, readApiAddress, writeNewApiToken } from '../../src/rpc/http/credentials.js'
 import { ApiClient, ApiError } from '../api-client.js'
 import { CliError } from '../errors.js'
-import { baseOptions } from '../options.js'
+import { baseConfig, baseOptions } from '../options.js'
 
 interface TokenArgs {
   config?: string
@@ -61,10 +60,7 @@ const rotateCommand: CommandModule<object, TokenArgs> = {
       ['$0 token rotate --data-dir /var/lib/proofmesh', 'for the daemon of that data dir']
     ]),
   handler: async (args) => {
-    const config = await loadConfig({
-      configPath: args.config,
-      overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
-    })
+    const config = await baseConfig(args)
     console.log(await rotateToken(config.dataDir))
   }
 }

@@ -1,10 +1,9 @@
 import { join } from 'node:path'
 import type { CommandModule } from 'yargs'
-import { loadConfig } from '../../src/config/index.js'
 import { API_TOKEN_FILE, readApiToken } from '../../src/rpc/http/credentials.js'
 import { ApiClient } from '../api-client.js'
 import { CliError } from '../errors.js'
-import { baseOptions } from '../options.js'
+import { baseConfig, baseOptions } from '../options.js'
 
 interface UiArgs {
   config?: string
@@ -33,10 +32,7 @@ export const uiCommand: CommandModule<object, UiArgs> = {
         ['$0 ui --data-dir /var/lib/proofmesh', 'the page of the daemon using that data dir']
       ]),
   handler: async (args) => {
-    const config = await loadConfig({
-      configPath: args.config,
-      overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
-    })
+    const config = await baseConfig(args)
     const client = await ApiClient.fromDataDir(config.dataDir)
     // a daemon killed without cleaning up leaves its address file behind: only print a page that answers
     await client.get('/v1/health')
