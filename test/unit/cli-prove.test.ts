@@ -19,6 +19,7 @@ import {
   redrawText,
   runProve
 } from '../../node/commands/prove.js'
+import { formatDemoSummary } from '../../node/commands/demo.js'
 import type { JobSession } from '../../node/ephemeral.js'
 import { CliError } from '../../node/errors.js'
 import {
@@ -419,6 +420,18 @@ describe('prove --wait: progress and summary', () => {
         'm'
       )
     )
+    const names = new Map([
+      [PEER_A, 'node 0'],
+      [PEER_B, 'node 1']
+    ])
+    const demo = formatDemoSummary(record, names)
+    assert.match(demo, /^node 0 \(submitter\) +ok +4 +0,1,2 /m)
+    assert.match(demo, /^node 1 +failed +4 +- +0 /m)
+    assert.match(
+      demo,
+      /^failed {5}node 1: INPUT \(segment 2\): input "in\.bin" does not exist in the inputs folder$/m
+    )
+
     // a peer journaled failed before reasons were kept
     const old = sampleRecord({
       peers: [{ ...(base.peers[1] as JobPeerRecord), state: 'failed' }]
