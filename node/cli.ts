@@ -40,6 +40,8 @@ await yargs(hideBin(process.argv))
   .command(benchCommand)
   .demandCommand(1, 'Name a command; `proofmesh --help` lists them.')
   .strict()
+  // numeric flags parse their own text (numberOption), so that a bad one is named as typed
+  .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
   .version(PROOFMESH_VERSION)
   .alias('h', 'help')
   .wrap(Math.min(110, process.stdout.columns ?? 110))

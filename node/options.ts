@@ -14,7 +14,9 @@ export function parseNumberFlag(flag: string, expected: string, value: unknown):
   if (typeof value === 'number' && Number.isFinite(value)) return value
   const text = typeof value === 'string' ? value.trim() : undefined
   if (text !== undefined && NUMBER_TEXT.test(text)) return Number(text)
-  const shown = text === undefined ? String(value) : text === '' ? 'nothing' : JSON.stringify(text)
+  // a flag given no value at all reads as true
+  const shown =
+    value === true || text === '' ? 'nothing' : text === undefined ? String(value) : JSON.stringify(text)
   throw new CliError(`${flag} takes ${expected}, got ${shown}`, 2)
 }
 
@@ -39,14 +41,15 @@ export function integerFlag(
 
 /**
  * A numeric flag whose bad value is named. yargs' own `type: 'number'` turns `-c abc` into NaN, losing what was
- * typed; such a flag stays a string for yargs and is coerced by parseNumberFlag.
+ * typed; such a flag has no yargs type (the CLI turns yargs' number parsing off, so its value stays the text
+ * typed, `0x10` included) and is coerced by parseNumberFlag.
  */
 export function numberOption<O extends Omit<Options, 'type' | 'coerce'>>(
   flag: string,
   expected: string,
   option: O
-): O & { type: 'string'; coerce: (value: unknown) => number } {
-  return { ...option, type: 'string', coerce: (value: unknown) => parseNumberFlag(flag, expected, value) }
+): O & { coerce: (value: unknown) => number } {
+  return { ...option, coerce: (value: unknown) => parseNumberFlag(flag, expected, value) }
 }
 
 /** --config and --data-dir: every command that talks to or is the daemon takes them */
