@@ -862,7 +862,7 @@ export class JobRun {
       this.aggregator = undefined
       this.final = undefined
     }
-    this.moveSegmentsOf(link, `${who} failed: ${what}`, blamed)
+    this.moveSegmentsOf(link, `${who} (${what})`, blamed)
     this.ctx.save()
     this.electAggregator()
     this.notify()
@@ -871,7 +871,8 @@ export class JobRun {
   /**
    * Moves every segment of a failed peer to a replacement (one batch at a time, in order). Each move counts
    * against its segment's jobs.max_retries, except for segments that only share a peer with the one blamed:
-   * they move because their peer is no longer trusted, not because of anything about them.
+   * they move because their peer is no longer trusted, not because of anything about them. `why` names the peer
+   * and what happened to it (`peer …abcd1234 (TIMEOUT: it went silent for 3.4 s)`).
    */
   private moveSegmentsOf(link: Link, why: string, blamed?: number): void {
     for (const segment of this.record.segments) {

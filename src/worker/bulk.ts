@@ -166,7 +166,7 @@ export async function sendSlice(
     onSent?.(chunk.byteLength)
   }
   const done = await framed.read(InputsDone, MAX_HEADER_BYTES, signal)
-  if (!done.ok) throw new TransferError(done.message)
+  if (!done.ok) throw new TransferError(peerText(done.message))
   await framed.close(signal)
   return sent
 }
@@ -277,7 +277,7 @@ export async function hintsStreamSink(
         finishSignal
       )
       const done = await framed.read(HintsDone, MAX_HEADER_BYTES, finishSignal)
-      if (!done.ok) throw new TransferError(done.message)
+      if (!done.ok) throw new TransferError(peerText(done.message))
       await framed.close(finishSignal)
     },
     async abort(err) {
@@ -361,8 +361,8 @@ export async function receiveProof(
 ): Promise<{ size: number; sha256: Uint8Array }> {
   const header = await framed.read(ProofHeader, MAX_HEADER_BYTES, signal)
   if (!header.ok) {
-    await sink.abort(new TransferError(header.message))
-    throw new TransferError(header.message)
+    await sink.abort(new TransferError(peerText(header.message)))
+    throw new TransferError(peerText(header.message))
   }
   const size = Number(header.size)
   if (size > maxBytes) throw new TransferError(`a proof of ${size} bytes is over the ${maxBytes}-byte limit`)
