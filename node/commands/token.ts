@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs'
 import { API_TOKEN_FILE, readApiAddress, writeNewApiToken } from '../../src/rpc/http/credentials.js'
 import { ApiClient, ApiError } from '../api-client.js'
 import { CliError } from '../errors.js'
-import { baseConfig, baseOptions } from '../options.js'
+import { baseConfig, baseOptions, prepareDataDir } from '../options.js'
 
 interface TokenArgs {
   config?: string
@@ -29,6 +29,7 @@ export async function rotateToken(dataDir: string): Promise<string> {
   const file = join(dataDir, API_TOKEN_FILE)
   const address = await readApiAddress(dataDir).catch(() => undefined)
   if (address === undefined || !running(address.pid)) {
+    prepareDataDir(dataDir)
     await writeNewApiToken(dataDir).catch((err: unknown) => {
       throw new CliError(`cannot write ${file}: ${(err as Error).message}`)
     })
