@@ -445,11 +445,6 @@ describe('jobs proved across daemon processes', () => {
       input,
       computeCapacity: unitsAll
     })
-    // a `prove --wait` of its own follows a second job, cancelled the same way
-    const waiting = proofmesh(
-      ['prove', '--data-dir', nodes[0]!.dataDir, '-x', '--inputs', input, '-c', '1', '--wait'],
-      180_000
-    )
     await jobState(nodes[0]!, job.id, ['proving'], 120_000)
     const started = Date.now()
     const cancel = await proofmesh(['cancel', job.id, '--data-dir', nodes[0]!.dataDir])
@@ -466,9 +461,17 @@ describe('jobs proved across daemon processes', () => {
         : undefined
     )
     assert.ok(Date.now() - started < 8_000)
-    const followed = await poll('the job of prove --wait', 30_000, async () =>
+    // a `prove --wait` of its own follows a second job, cancelled the same way
+    const waiting = proofmesh(
+      ['prove', '--data-dir', nodes[0]!.dataDir, '-x', '--inputs', input, '-c', String(unitsAll), '--wait'],
+      180_000
+    )
+    const followed = await poll('the job of prove --wait to run', 120_000, async () =>
       (await api<JobRecord[]>(nodes[0]!, '/v1/jobs')).find(
-        (other) => other.id !== job.id && other.request.input === input
+        (other) =>
+          other.id !== job.id &&
+          other.request.input === input &&
+          ['contributing', 'proving'].includes(other.state)
       )
     )
     assert.equal((await proofmesh(['cancel', followed.id, '--data-dir', nodes[0]!.dataDir])).code, 0)
