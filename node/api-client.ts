@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto'
 import { open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { loadConfig } from '../src/config/index.js'
 import type { JobEvent } from '../src/job/types.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../src/rpc/http/credentials.js'
 import { CliError } from './errors.js'
+import { baseConfig } from './options.js'
 
 export const apiClientDefaults = {
   /** One request/response call; streams and downloads use the idle timeout instead */
@@ -285,29 +285,49 @@ export class ApiClient {
     )
   }
 
-  /** The daemon's `{ error }` as a CliError: a bad request (400) is a usage error (exit 2), the rest exit 1 */
-  private async failure(response: Response, path: string): Promise<CliError> {
+  /**
+   * The daemon's `{ error, code }` as an ApiError: a bad request (400) is a usage error (exit 2), the rest exit 1
+   * unless the caller knows better (an unknown job id given on the command line is a usage error too)
+   */
+  private async failure(response: Response, path: string): Promise<ApiError> {
     const text = await response.text().catch(() => '')
-    let message: unknown
+    let body: { error?: unknown; code?: unknown } | null
     try {
-      message = (JSON.parse(text) as { error?: unknown } | null)?.error
+      body = JSON.parse(text) as { error?: unknown; code?: unknown } | null
     } catch {
-      message = undefined
+      body = null
     }
-    if (typeof message === 'string' && message !== '') {
-      return new CliError(message, response.status === 400 ? 2 : 1)
+    const code = typeof body?.code === 'string' ? body.code : undefined
+    const exitCode = response.status === 400 ? 2 : 1
+    if (typeof body?.error === 'string' && body.error !== '') {
+      return new ApiError(body.error, response.status, code, exitCode)
     }
-    return new CliError(`the daemon answered ${response.status} for ${path}: ${text.trim().slice(0, 200)}`)
+    return new ApiError(
+      `the daemon answered ${response.status} for ${path}: ${text.trim().slice(0, 200)}`,
+      response.status,
+      code,
+      exitCode
+    )
   }
 }
 
 /** The client of the daemon that --config and --data-dir name (the data dir holds its address and token) */
 export async function connectDaemon(args: { config?: string; 'data-dir'?: string }): Promise<ApiClient> {
-  const config = await loadConfig({
-    configPath: args.config,
-    overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
-  })
+  const config = await baseConfig(args)
   return ApiClient.fromDataDir(config.dataDir)
+}
+
+/** The daemon refused a call: its HTTP status and, where it gave one, the `code` to match on */
+export class ApiError extends CliError {
+  readonly status: number
+  readonly code?: string
+
+  constructor(message: string, status: number, code: string | undefined, exitCode: number) {
+    super(message, exitCode)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+  }
 }
 
 /** A connection that broke and may be retried; `cause` says why */

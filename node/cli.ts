@@ -13,6 +13,7 @@ import { proveCommand } from './commands/prove.js'
 import { statusCommand } from './commands/status.js'
 import { swarmKeyCommand } from './commands/swarm-key.js'
 import { testnetCommand } from './commands/testnet.js'
+import { tokenCommand } from './commands/token.js'
 import { uiCommand } from './commands/ui.js'
 import { verifyCommand } from './commands/verify.js'
 import { CliError } from './errors.js'
@@ -35,9 +36,12 @@ await yargs(hideBin(process.argv))
   .command(testnetCommand)
   .command(demoCommand)
   .command(uiCommand)
+  .command(tokenCommand)
   .command(benchCommand)
   .demandCommand(1, 'Name a command; `proofmesh --help` lists them.')
   .strict()
+  // numeric flags parse their own text (numberOption), so that a bad one is named as typed
+  .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
   .version(PROOFMESH_VERSION)
   .alias('h', 'help')
   .wrap(Math.min(110, process.stdout.columns ?? 110))
@@ -45,6 +49,11 @@ await yargs(hideBin(process.argv))
     if (err instanceof CliError) {
       console.error(`proofmesh: ${err.message}`)
       process.exit(err.exitCode)
+    }
+    // yargs' own errors are about the command line (a flag's coerce rejecting its value arrives as one)
+    if (err?.name === 'YError') {
+      console.error(`proofmesh: ${err.message}`)
+      process.exit(2)
     }
     if (err !== undefined && err !== null) {
       console.error(`proofmesh: ${err.message}`)

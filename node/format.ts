@@ -1,9 +1,11 @@
 import { formatDuration } from '../src/config/index.js'
 import type { PeerRow } from '../src/daemon/daemon.js'
 import type { StatusJson } from '../src/daemon/status-json.js'
+import { describePeerFailure } from '../src/job/peer-failure.js'
 import {
   isTerminal,
   type JobEvent,
+  type JobPeerRecord,
   type JobPhase,
   type JobRecord,
   type JobRequest,
@@ -165,6 +167,11 @@ function segmentCount(record: JobRecord): string {
   return `${proved}/${record.segments.length}`
 }
 
+function peerCount(record: JobRecord): string {
+  const failed = failedPeers(record).length
+  return failed === 0 ? String(record.peers.length) : `${record.peers.length} (${failed} failed)`
+}
+
 /** `proofmesh jobs`: one row per job */
 export function formatJobsTable(records: JobRecord[], now = Date.now()): string {
   if (records.length === 0) return 'no jobs'
@@ -175,7 +182,7 @@ export function formatJobsTable(records: JobRecord[], now = Date.now()): string 
       record.state,
       cut(record.request.dataId, 32),
       String(record.request.computeCapacity),
-      String(record.peers.length),
+      peerCount(record),
       segmentCount(record),
       isTerminal(record.state)
         ? `took ${formatDurationShort(jobElapsed(record, now))}`
@@ -242,6 +249,23 @@ function peerTable(record: JobRecord): string[] {
   ]).split('\n')
 }
 
+/** The peers dropped from the job, each with why (its segments moved to the others) */
+export function failedPeers(record: JobRecord): JobPeerRecord[] {
+  return record.peers.filter((peer) => peer.state === 'failed')
+}
+
+/** `2 of 3 peers failed; their segments moved to the others`, or undefined when none did */
+function failuresLine(record: JobRecord): string | undefined {
+  const failed = failedPeers(record).length
+  if (failed === 0) return undefined
+  const moved = record.state === 'succeeded' ? '; their segments moved to the others' : ''
+  return `${failed} of ${plural(record.peers.length, 'peer')} failed${moved}`
+}
+
+function failureTable(record: JobRecord): string[] {
+  return failedPeers(record).map((peer) => `${peer.peerId}  ${describePeerFailure(peer.failure)}`)
+}
+
 function segmentTable(record: JobRecord): string[] {
   if (record.segments.length === 0) return []
   return formatTable([
@@ -302,15 +326,34 @@ export function formatJobDetail(record: JobRecord, now = Date.now()): string {
   }
   rows.push(['bytes sent', formatBytes(record.bytesOut)])
   if (record.error !== undefined) rows.push(['error', jobError(record)])
+  const failures = failuresLine(record)
+  if (failures !== undefined) rows.push(['peer failures', failures])
   const sections = [keyValues(rows)]
   for (const [title, lines] of [
     ['phases', phaseTable(record, now)],
     ['peers', peerTable(record)],
+    ['failed peers', failureTable(record)],
     ['segments', segmentTable(record)]
   ] as const) {
     if (lines.length > 0) sections.push(`${title}\n${lines.map((line) => `  ${line}`).join('\n')}`)
   }
   return sections.join('\n\n')
+}
+
+/**
+ * What `prove --wait` prints on stderr when a job did not succeed: `job ID was cancelled`, or `job ID failed:
+ * CODE: why`, with the peers that failed before it
+ */
+export function formatJobEnd(record: JobRecord): string {
+  if (record.state === 'cancelled') return `job ${record.id} was cancelled`
+  const lines = [
+    `job ${record.id} ${record.state === 'failed' ? 'failed' : `ended ${record.state}`}: ${
+      record.error === undefined ? 'no reason recorded' : jobError(record)
+    }`
+  ]
+  for (const peer of failedPeers(record))
+    lines.push(`  peer ${shortPeerId(peer.peerId)}: ${describePeerFailure(peer.failure)}`)
+  return lines.join('\n')
 }
 
 /** What `prove --wait` prints once a job succeeded */
@@ -320,12 +363,12 @@ export function formatJobSummary(record: JobRecord, savedTo?: string, now = Date
     return ms === undefined ? [] : [`${phase} ${formatDurationShort(ms)}`]
   })
   const peers = record.peers.map((peer) => {
+    const name = `${shortPeerId(peer.peerId)}${peer.local ? ' (local)' : ''}: ${plural(peer.units, 'unit')}`
+    if (peer.state === 'failed') return `${name}, failed: ${describePeerFailure(peer.failure)}`
     const segments = record.segments.filter((segment) => segment.peerId === peer.peerId).length
-    return `${shortPeerId(peer.peerId)}${peer.local ? ' (local)' : ''}: ${plural(peer.units, 'unit')}, ${plural(
-      segments,
-      'segment'
-    )}, ${formatBytes(peer.bytesSent)} sent`
+    return `${name}, ${plural(segments, 'segment')}, ${formatBytes(peer.bytesSent)} sent`
   })
+  const failures = failuresLine(record)
   const rows: [string, string | string[]][] = [
     ['job', `${record.id} ${record.state} in ${formatDurationShort(jobElapsed(record, now))}`],
     ['data id', record.request.dataId],
@@ -345,7 +388,10 @@ export function formatJobSummary(record: JobRecord, savedTo?: string, now = Date
       'peers',
       peers.length === 0
         ? '-'
-        : [`${plural(peers.length, 'peer')}, ${plural(record.segments.length, 'segment')}`, ...peers]
+        : [
+            `${plural(peers.length, 'peer')}, ${plural(record.segments.length, 'segment')}${failures === undefined ? '' : `; ${failures}`}`,
+            ...peers
+          ]
     ],
     ['bytes sent', formatBytes(record.bytesOut)]
   )

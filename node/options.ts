@@ -1,5 +1,56 @@
 import type { Options } from 'yargs'
+import { DirectoryError, makeDirectory } from '../src/config/directories.js'
 import { type ConfigOverrides, loadConfig, type ProofmeshConfig } from '../src/config/index.js'
+import { CliError } from './errors.js'
+
+/** A decimal number as people type it: 8, -3, 2.5, 1e6 (no hex, no blanks, no "8 units") */
+const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i
+
+/**
+ * The number a numeric flag was given, or a usage error (exit 2) that quotes what was typed: `--compute-capacity
+ * takes an integer from 1 to 100000, got "abc"`. `expected` says what the flag takes.
+ */
+export function parseNumberFlag(flag: string, expected: string, value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value
+  const text = typeof value === 'string' ? value.trim() : undefined
+  if (text !== undefined && NUMBER_TEXT.test(text)) return Number(text)
+  // a flag given no value at all reads as true
+  const shown =
+    value === true || text === '' ? 'nothing' : text === undefined ? String(value) : JSON.stringify(text)
+  throw new CliError(`${flag} takes ${expected}, got ${shown}`, 2)
+}
+
+/** `an integer from 1 to 1000`, `an integer of 1 or more` */
+export function integerRange(min: number, max: number): string {
+  return max >= Number.MAX_SAFE_INTEGER ? `an integer of ${min} or more` : `an integer from ${min} to ${max}`
+}
+
+/** An integer flag's value, checked against its range (a usage error otherwise); undefined when not given */
+export function integerFlag(
+  flag: string,
+  value: number | undefined,
+  min: number,
+  max: number
+): number | undefined {
+  if (value === undefined) return undefined
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new CliError(`${flag} takes ${integerRange(min, max)}, got ${value}`, 2)
+  }
+  return value
+}
+
+/**
+ * A numeric flag whose bad value is named. yargs' own `type: 'number'` turns `-c abc` into NaN, losing what was
+ * typed; such a flag has no yargs type (the CLI turns yargs' number parsing off, so its value stays the text
+ * typed, `0x10` included) and is coerced by parseNumberFlag.
+ */
+export function numberOption<O extends Omit<Options, 'type' | 'coerce'>>(
+  flag: string,
+  expected: string,
+  option: O
+): O & { coerce: (value: unknown) => number } {
+  return { ...option, coerce: (value: unknown) => parseNumberFlag(flag, expected, value) }
+}
 
 /** --config and --data-dir: every command that talks to or is the daemon takes them */
 export const baseOptions = {
@@ -40,11 +91,12 @@ export const daemonOptions = {
     describe: 'Run the kad-dht (server mode) to find peers beyond the bootstrap list [default: true]'
   },
   'api-host': { type: 'string', describe: 'Local HTTP API address [default: 127.0.0.1]' },
-  'api-port': { type: 'number', describe: 'Local HTTP API port, 0 = any [default: 7400]' },
-  'compute-units': {
-    type: 'number',
+  'api-port': numberOption('--api-port', 'a port number from 0 to 65535', {
+    describe: 'Local HTTP API port, 0 = any [default: 7400]'
+  }),
+  'compute-units': numberOption('--compute-units', 'an integer of at least 0', {
     describe: 'Units to offer; 0 = 10 per GPU, else the CPU core count [default: 0]'
-  },
+  }),
   tag: {
     type: 'string',
     array: true,
@@ -151,6 +203,36 @@ export function overridesFromArgs(args: DaemonArgs): ConfigOverrides {
   return overrides
 }
 
+/**
+ * Makes the data dir (0700) if it is not there; one that cannot be made is a usage error (exit 2) naming it,
+ * before a daemon starts anything
+ */
+export function prepareDataDir(dataDir: string): void {
+  try {
+    makeDirectory(dataDir, 0o700)
+  } catch (err) {
+    if (!(err instanceof DirectoryError)) throw err
+    throw new CliError(`data_dir: ${err.message} (change it with --data-dir or data_dir)`, 2)
+  }
+}
+
+/** The config as --config and --data-dir leave it: what every command that talks to a daemon reads */
+export async function baseConfig(args: { config?: string; 'data-dir'?: string }): Promise<ProofmeshConfig> {
+  return loadConfig({
+    configPath: args.config,
+    overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
+  })
+}
+
 export async function configFromArgs(args: DaemonArgs): Promise<ProofmeshConfig> {
   return loadConfig({ overrides: overridesFromArgs(args), configPath: args.config })
+}
+
+/** An integer flag: numberOption with the range it takes in its message */
+export function integerOption<O extends Omit<Options, 'type' | 'coerce'>>(
+  flag: string,
+  range: { min: number; max: number },
+  option: O
+): ReturnType<typeof numberOption<O>> {
+  return numberOption(flag, integerRange(range.min, range.max), option)
 }

@@ -6,10 +6,10 @@ import { jobRequestLimits, parseJobRequest } from '../../src/job/request.js'
 import { connectDaemon } from '../api-client.js'
 import { CliError } from '../errors.js'
 import { formatBytes } from '../format.js'
-import { type BenchLoadArgs, benchLoadDefaults, planLoad, usage } from '../load/plan.js'
+import { BENCH_INTEGER_FLAGS, type BenchLoadArgs, benchLoadDefaults, planLoad, usage } from '../load/plan.js'
 import { networkUnits, runLoad } from '../load/runner.js'
 import { formatLoadSummary, summarizeLoad } from '../load/summary.js'
-import { baseOptions } from '../options.js'
+import { baseOptions, integerOption } from '../options.js'
 
 /** The whole command; resolves with its exit code */
 export async function runBenchLoad(args: BenchLoadArgs): Promise<number> {
@@ -96,25 +96,29 @@ const loadCommand: CommandModule<object, BenchLoadArgs> = {
     yargs
       .options({
         ...baseOptions,
-        jobs: { type: 'number', alias: 'n', describe: `How many jobs [default: ${benchLoadDefaults.jobs}]` },
-        concurrency: {
-          type: 'number',
+        jobs: integerOption('--jobs', BENCH_INTEGER_FLAGS.jobs, {
+          alias: 'n',
+          describe: `How many jobs [default: ${benchLoadDefaults.jobs}]`
+        }),
+        concurrency: integerOption('--concurrency', BENCH_INTEGER_FLAGS.concurrency, {
           describe: `Jobs in flight at once [default: ${benchLoadDefaults.concurrency}]`
-        },
+        }),
         size: {
           type: 'string',
           describe: 'Input bytes per job, random; 64k, 1m, 2MiB (powers of 1024) [default: 256k]'
         },
-        'compute-capacity': {
-          type: 'number',
+        'compute-capacity': integerOption('--compute-capacity', BENCH_INTEGER_FLAGS['compute-capacity'], {
           alias: 'c',
           describe: 'Units each job asks for [default: every unit the daemon sees for --program]'
-        },
-        'minimal-compute-capacity': {
-          type: 'number',
-          alias: 'm',
-          describe: 'Start a job with this many units when no more are free [default: --compute-capacity]'
-        },
+        }),
+        'minimal-compute-capacity': integerOption(
+          '--minimal-compute-capacity',
+          BENCH_INTEGER_FLAGS['minimal-compute-capacity'],
+          {
+            alias: 'm',
+            describe: 'Start a job with this many units when no more are free [default: --compute-capacity]'
+          }
+        ),
         program: {
           type: 'string',
           describe: `Program to prove [default: ${jobRequestLimits.defaultProgram}]`

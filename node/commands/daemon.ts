@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs'
 import { Daemon } from '../../src/daemon/daemon.js'
 import { explainStartError } from '../../src/daemon/start-errors.js'
 import { createLogger } from '../../src/log/index.js'
-import { configFromArgs, type DaemonArgs, daemonOptions } from '../options.js'
+import { configFromArgs, type DaemonArgs, daemonOptions, prepareDataDir } from '../options.js'
 import { onShutdownSignals } from '../shutdown.js'
 
 export const daemonCommand: CommandModule<object, DaemonArgs> = {
@@ -17,6 +17,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
     ]),
   handler: async (args) => {
     const config = await configFromArgs(args)
+    prepareDataDir(config.dataDir)
     const logger = createLogger({
       level: config.log.level,
       format: config.log.format,

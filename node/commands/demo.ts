@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os'
 import { Writable } from 'node:stream'
 import { join } from 'node:path'
 import type { CommandModule } from 'yargs'
-import type { JobRecord, JobPhase } from '../../src/job/types.js'
+import { describePeerFailure } from '../../src/job/peer-failure.js'
+import type { JobRecord } from '../../src/job/types.js'
 import { LocalNetwork } from '../../src/testnet/local-network.js'
 import { ApiClient } from '../api-client.js'
 import { CliError } from '../errors.js'
-import { formatDurationShort, formatTable, shortPeerId } from '../format.js'
+import { failedPeers, formatDurationShort, JOB_PHASES, formatTable, shortPeerId } from '../format.js'
+import { integerFlag, integerOption } from '../options.js'
 import { writeRandomFile } from '../random-file.js'
 import { daemonSession, followJob } from './prove.js'
 
@@ -18,16 +20,20 @@ interface DemoArgs {
 }
 
 const MIB = 1024 * 1024
+const DEMO_NODES = { min: 2, max: 8 }
+/** Bytes of the generated input: up to 1 GiB */
+const DEMO_SIZE = { min: 1, max: 1024 * MIB }
 
 /** What the network did, for a person: who proved what, how long each phase took, what moved where */
 export function formatDemoSummary(job: JobRecord, names: Map<string, string>): string {
   const name = (peerId: string): string => names.get(peerId) ?? shortPeerId(peerId)
   const peers = formatTable([
-    ['peer', 'units', 'segments', 'blocks', 'received (bytes)', 'prove time'],
+    ['peer', 'state', 'units', 'segments', 'blocks', 'received (bytes)', 'prove time'],
     ...job.peers.map((peer) => {
       const segments = job.segments.filter((segment) => segment.peerId === peer.peerId)
       return [
         `${name(peer.peerId)}${peer.local ? ' (submitter)' : ''}${job.aggregator === peer.peerId ? ' (aggregator)' : ''}`,
+        peer.state === 'failed' ? 'failed' : 'ok',
         String(peer.units),
         segments.map((segment) => segment.index).join(',') || '-',
         String(segments.reduce((sum, segment) => sum + segment.blockCount, 0)),
@@ -36,25 +42,27 @@ export function formatDemoSummary(job: JobRecord, names: Map<string, string>): s
       ]
     })
   ])
-  const phases: JobPhase[] = ['queue', 'reserve', 'plan', 'contribute', 'prove', 'aggregate', 'verify']
-  const timings = phases
-    .map((phase) => {
-      const timing = job.phases[phase]
-      return timing?.endedAt === undefined
-        ? undefined
-        : `${phase} ${formatDurationShort(timing.endedAt - timing.startedAt)}`
-    })
+  const timings = JOB_PHASES.map((phase) => {
+    const timing = job.phases[phase]
+    return timing?.endedAt === undefined
+      ? undefined
+      : `${phase} ${formatDurationShort(timing.endedAt - timing.startedAt)}`
+  })
     .filter((text) => text !== undefined)
     .join(', ')
   const fill =
     job.fill === undefined
       ? ''
       : ` (${((100 * job.fill.usefulBlocks) / job.fill.paddedBlocks).toFixed(1)}% of proved rows hold input)`
+  const failures = failedPeers(job).map(
+    (peer) => `failed     ${name(peer.peerId)}: ${describePeerFailure(peer.failure)}`
+  )
   return [
     '',
     `input      ${job.inputSize ?? 0} bytes, sha256 ${job.inputSha256 ?? '?'}`,
     `segments   ${job.segments.length} over ${job.peers.length} peers${fill}`,
     peers,
+    ...failures,
     `aggregator ${job.aggregator === undefined ? '-' : name(job.aggregator)}`,
     `phases     ${timings}`,
     `total      ${formatDurationShort((job.finishedAt ?? Date.now()) - job.createdAt)}; the submitter uploaded ${job.bytesOut} bytes (${(job.bytesOut / (job.inputSize ?? 1)).toFixed(2)}× the input)`,
@@ -69,18 +77,14 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   builder: (yargs) =>
     yargs
       .options({
-        size: { type: 'number', default: 8 * MIB, describe: 'Input size in bytes' },
-        nodes: { type: 'number', default: 3, describe: 'How many daemons (2..8)' },
+        size: integerOption('--size', DEMO_SIZE, { default: 8 * MIB, describe: 'Input size in bytes' }),
+        nodes: integerOption('--nodes', DEMO_NODES, { default: 3, describe: 'How many daemons (2..8)' }),
         keep: { type: 'boolean', describe: 'Keep the data dirs (logs, journals, proofs) afterwards' }
       })
       .example([['$0 demo', 'an 8 MiB input over 3 local peers']]),
   handler: async (args) => {
-    if (!Number.isInteger(args.nodes) || args.nodes < 2 || args.nodes > 8) {
-      throw new CliError(`--nodes must be an integer from 2 to 8, got ${args.nodes}`, 2)
-    }
-    if (!Number.isInteger(args.size) || args.size < 1 || args.size > 1024 * MIB) {
-      throw new CliError(`--size must be 1 byte to 1 GiB, got ${args.size}`, 2)
-    }
+    integerFlag('--nodes', args.nodes, DEMO_NODES.min, DEMO_NODES.max)
+    integerFlag('--size', args.size, DEMO_SIZE.min, DEMO_SIZE.max)
     const root = await mkdtemp(join(tmpdir(), 'proofmesh-demo-'))
     const network = new LocalNetwork({ nodes: args.nodes, root, advertInterval: '1s' })
     let code = 1

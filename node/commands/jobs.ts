@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs'
 import type { JobRecord } from '../../src/job/types.js'
-import { isJobState, JOB_ID_PATTERN, JOB_STATES } from '../../src/rpc/http/jobs-routes.js'
-import { connectDaemon } from '../api-client.js'
+import { isJobState, JOB_ID_PATTERN, JOB_STATES, NO_SUCH_JOB } from '../../src/rpc/http/jobs-routes.js'
+import { ApiError, connectDaemon } from '../api-client.js'
 import { CliError } from '../errors.js'
 import { formatJobDetail, formatJobsTable } from '../format.js'
 import { baseOptions } from '../options.js'
@@ -23,6 +23,17 @@ interface JobArgs {
 function jobPath(id: string): string {
   if (!JOB_ID_PATTERN.test(id)) throw new CliError(`${id} is not a job id (letters, digits, "_" and "-")`, 2)
   return `/v1/jobs/${id}`
+}
+
+/** A call about the job the command line names: a job this daemon does not have is a usage error (exit 2) */
+async function aboutJob<T>(id: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (err) {
+    if (err instanceof ApiError && err.code === NO_SUCH_JOB)
+      throw new CliError(`no job ${id} on this daemon (\`proofmesh jobs\` lists its jobs)`, 2)
+    throw err
+  }
 }
 
 export const jobsCommand: CommandModule<object, JobsArgs> = {
@@ -77,7 +88,8 @@ export const jobCommand: CommandModule<object, JobArgs> = {
       ]),
   handler: async (args) => {
     const path = jobPath(args.id)
-    const record = await (await connectDaemon(args)).get<JobRecord>(path)
+    const client = await connectDaemon(args)
+    const record = await aboutJob(args.id, () => client.get<JobRecord>(path))
     console.log(args.json === true ? JSON.stringify(record, null, 2) : formatJobDetail(record))
   }
 }
@@ -92,7 +104,8 @@ export const cancelCommand: CommandModule<object, JobArgs> = {
       .example([['$0 cancel 7Gq2kX9mP4', 'stop the job']]),
   handler: async (args) => {
     const path = jobPath(args.id)
-    const record = await (await connectDaemon(args)).post<JobRecord>(`${path}/cancel`)
+    const client = await connectDaemon(args)
+    const record = await aboutJob(args.id, () => client.post<JobRecord>(`${path}/cancel`))
     if (args.json === true) {
       console.log(JSON.stringify(record, null, 2))
       return

@@ -4,15 +4,15 @@ import { access, constants, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CommandModule } from 'yargs'
-import { loadConfig, parseDuration } from '../../src/config/index.js'
+import { parseDuration } from '../../src/config/index.js'
 import { peerMultiaddrItem } from '../../src/config/values.js'
 import { type JobRequestBody, jobRequestLimits, parseJobRequest } from '../../src/job/request.js'
 import { isTerminal, type JobRecord } from '../../src/job/types.js'
 import { type ApiClient, connectDaemon } from '../api-client.js'
 import { type EphemeralOptions, type JobSession, runEphemeralProve } from '../ephemeral.js'
 import { CliError } from '../errors.js'
-import { formatEventLine, formatJobSummary, JobProgress } from '../format.js'
-import { baseOptions } from '../options.js'
+import { formatEventLine, formatJobEnd, formatJobSummary, JobProgress } from '../format.js'
+import { baseConfig, baseOptions, integerFlag, integerOption, prepareDataDir } from '../options.js'
 
 export interface ProveArgs {
   config?: string
@@ -43,14 +43,12 @@ function usage(message: string): CliError {
   return new CliError(message, USAGE)
 }
 
-function integerFlag(flag: string, value: number | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined
-  if (!Number.isInteger(value) || value < min || value > max) {
-    const range = max >= Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`
-    throw usage(`${flag} takes an integer ${range}, got ${Number.isNaN(value) ? 'something else' : value}`)
-  }
-  return value
-}
+/** The integer flags of `prove`, with the range each takes */
+const INTEGER_FLAGS = {
+  'compute-capacity': { min: 1, max: jobRequestLimits.maxComputeCapacity },
+  'minimal-compute-capacity': { min: 1, max: Number.MAX_SAFE_INTEGER },
+  priority: { min: jobRequestLimits.minPriority, max: jobRequestLimits.maxPriority }
+} as const
 
 const UNIX_PREFIX = 'unix://'
 
@@ -90,8 +88,8 @@ export function buildProveRequest(args: ProveArgs, cwd = process.cwd()): JobRequ
   const computeCapacity = integerFlag(
     '--compute-capacity',
     args['compute-capacity'],
-    1,
-    jobRequestLimits.maxComputeCapacity
+    INTEGER_FLAGS['compute-capacity'].min,
+    INTEGER_FLAGS['compute-capacity'].max
   )
   if (computeCapacity === undefined)
     throw usage('--compute-capacity is required: how many compute units the job needs')
@@ -123,8 +121,8 @@ export function buildProveRequest(args: ProveArgs, cwd = process.cwd()): JobRequ
   const minimal = integerFlag(
     '--minimal-compute-capacity',
     args['minimal-compute-capacity'],
-    1,
-    Number.MAX_SAFE_INTEGER
+    INTEGER_FLAGS['minimal-compute-capacity'].min,
+    INTEGER_FLAGS['minimal-compute-capacity'].max
   )
   if (minimal !== undefined) {
     if (minimal > computeCapacity) {
@@ -135,8 +133,8 @@ export function buildProveRequest(args: ProveArgs, cwd = process.cwd()): JobRequ
   const priority = integerFlag(
     '--priority',
     args.priority,
-    jobRequestLimits.minPriority,
-    jobRequestLimits.maxPriority
+    INTEGER_FLAGS.priority.min,
+    INTEGER_FLAGS.priority.max
   )
   if (priority !== undefined) body.priority = priority
   if (args['data-id'] !== undefined) body.dataId = args['data-id']
@@ -281,9 +279,7 @@ export async function followJob(session: JobSession, options: FollowOptions): Pr
   }
   if (record.state !== 'succeeded') {
     if (options.json) options.stdout.write(`${JSON.stringify(record, null, 2)}\n`)
-    const code = record.error?.code ?? record.state.toUpperCase()
-    const message = record.error?.message ?? `the job ended ${record.state}`
-    options.stderr.write(`job ${record.id} failed: ${code}: ${message}\n`)
+    options.stderr.write(`${formatJobEnd(record)}\n`)
     return 1
   }
   let savedTo: string | undefined
@@ -328,10 +324,7 @@ async function checkOutDir(out: string): Promise<void> {
 
 /** --ephemeral's flags, checked; the config fills a missing --bootstrap or --swarm-key */
 export async function ephemeralOptions(args: ProveArgs, body: JobRequestBody): Promise<EphemeralOptions> {
-  const config = await loadConfig({
-    configPath: args.config,
-    overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
-  })
+  const config = await baseConfig(args)
   const bootstrap = args.bootstrap ?? []
   for (const address of bootstrap) {
     if (!peerMultiaddrItem.check(address)) {
@@ -342,6 +335,7 @@ export async function ephemeralOptions(args: ProveArgs, body: JobRequestBody): P
   if (peers.length === 0) {
     throw usage('--ephemeral needs --bootstrap MULTIADDR: a peer of the network, ending in /p2p/<peer id>')
   }
+  if (args['data-dir'] !== undefined) prepareDataDir(resolve(args['data-dir']))
   const swarmKey = args['swarm-key'] ?? (config.net.swarmKey === '' ? undefined : config.net.swarmKey)
   if (swarmKey !== undefined) await checkReadableFile('--swarm-key', resolve(swarmKey), true)
   return {
@@ -428,17 +422,21 @@ export const proveCommand: CommandModule<object, ProveArgs> = {
           type: 'boolean',
           describe: 'Read the hints from the --hints unix socket until EOF'
         },
-        'compute-capacity': {
-          type: 'number',
+        'compute-capacity': integerOption('--compute-capacity', INTEGER_FLAGS['compute-capacity'], {
           alias: 'c',
           describe: 'Compute units the job needs (required)'
-        },
-        'minimal-compute-capacity': {
-          type: 'number',
-          alias: 'm',
-          describe: 'Start with this many units when no more are free [default: --compute-capacity]'
-        },
-        priority: { type: 'number', describe: 'Higher runs first, -1000..1000 [default: 0]' },
+        }),
+        'minimal-compute-capacity': integerOption(
+          '--minimal-compute-capacity',
+          INTEGER_FLAGS['minimal-compute-capacity'],
+          {
+            alias: 'm',
+            describe: 'Start with this many units when no more are free [default: --compute-capacity]'
+          }
+        ),
+        priority: integerOption('--priority', INTEGER_FLAGS.priority, {
+          describe: 'Higher runs first, -1000..1000 [default: 0]'
+        }),
         program: { type: 'string', describe: 'Program to prove [default: rescue-sponge]' },
         'data-id': {
           type: 'string',

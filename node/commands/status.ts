@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs'
-import { loadConfig } from '../../src/config/index.js'
 import { type StatusJson, statusToJson } from '../../src/daemon/status-json.js'
 import { createLogger } from '../../src/log/index.js'
 import { readSwarmKey } from '../../src/net/swarm-key.js'
@@ -7,7 +6,7 @@ import { requestRemoteStatus } from '../../src/rpc/status/remote.js'
 import { ApiClient } from '../api-client.js'
 import { CliError } from '../errors.js'
 import { formatStatus } from '../format.js'
-import { baseOptions } from '../options.js'
+import { baseConfig, baseOptions } from '../options.js'
 
 interface StatusArgs {
   config?: string
@@ -36,10 +35,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
         ['$0 status --peer /ip4/10.0.0.5/tcp/4001/p2p/12D3KooW... --json', 'a remote peer, as JSON']
       ]),
   handler: async (args) => {
-    const config = await loadConfig({
-      configPath: args.config,
-      overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
-    })
+    const config = await baseConfig(args)
     let status: StatusJson
     if (args.peer === undefined) {
       status = await (await ApiClient.fromDataDir(config.dataDir)).get<StatusJson>('/v1/status')

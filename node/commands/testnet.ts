@@ -7,6 +7,7 @@ import type { CommandModule } from 'yargs'
 import { LocalNetwork } from '../../src/testnet/local-network.js'
 import { CliError } from '../errors.js'
 import { formatPeers } from '../format.js'
+import { integerFlag, numberOption } from '../options.js'
 
 interface TestnetArgs {
   nodes: number
@@ -55,6 +56,19 @@ async function runNetnsTestnet(args: TestnetArgs): Promise<void> {
   }
 }
 
+/** How to reach the nodes of a kept testnet: every command finds a daemon's API and token from its data dir */
+export function formatKeepHelp(dataDirs: string[]): string {
+  const first = dataDirs[0] ?? '<data dir>'
+  return [
+    'Each node is addressed by its data dir: pass it as --data-dir to any proofmesh command.',
+    ...dataDirs.map((dir, i) => `  node ${i}  --data-dir ${dir}`),
+    'For example:',
+    `  proofmesh status --data-dir ${first}`,
+    `  proofmesh prove --data-dir ${first} -x --inputs FILE -c 2 --wait`,
+    `  proofmesh ui --data-dir ${first}`
+  ].join('\n')
+}
+
 export const testnetCommand: CommandModule<object, TestnetArgs> = {
   command: 'testnet',
   describe:
@@ -62,7 +76,10 @@ export const testnetCommand: CommandModule<object, TestnetArgs> = {
     'hosts in Linux network namespaces that prove a job across them',
   builder: (yargs) =>
     yargs.options({
-      nodes: { type: 'number', default: 3, describe: 'How many daemons (2..32)' },
+      nodes: numberOption('--nodes', 'a number of daemons', {
+        default: 3,
+        describe: 'How many daemons (2..32; with --netns 2..200)'
+      }),
       'advert-interval': { type: 'string', default: '1s', describe: 'Advert interval of every node' },
       keep: { type: 'boolean', describe: 'Keep the network running until Ctrl-C (data dirs are printed)' },
       dir: {
@@ -76,12 +93,15 @@ export const testnetCommand: CommandModule<object, TestnetArgs> = {
           'tables, prove a generated input across every host and verify it, then tear down (root, iproute2; ' +
           'runs docker/netns-testnet.sh; 2..200 nodes)'
       },
-      'cut-link': {
-        type: 'number',
+      'cut-link': numberOption('--cut-link', 'a host number', {
         describe: 'With --netns: prove a second input while this host (1..nodes-1) is cut off mid-job'
-      },
-      down: { type: 'number', describe: 'With --netns --cut-link: seconds the link stays down [default: 6]' },
-      size: { type: 'number', describe: 'With --netns: bytes of each generated input [default: 2 MiB]' }
+      }),
+      down: numberOption('--down', 'a number of seconds', {
+        describe: 'With --netns --cut-link: seconds the link stays down [default: 6]'
+      }),
+      size: numberOption('--size', 'a number of bytes', {
+        describe: 'With --netns: bytes of each generated input [default: 2 MiB]'
+      })
     }),
   handler: async (args) => {
     if (args.netns === true) {
@@ -91,9 +111,7 @@ export const testnetCommand: CommandModule<object, TestnetArgs> = {
     if (args['cut-link'] !== undefined || args.down !== undefined || args.size !== undefined) {
       throw new CliError('--cut-link, --down and --size go with --netns', 2)
     }
-    if (!Number.isInteger(args.nodes) || args.nodes < 2 || args.nodes > 32) {
-      throw new CliError(`--nodes must be an integer from 2 to 32, got ${args.nodes}`, 2)
-    }
+    integerFlag('--nodes', args.nodes, 2, 32)
     const root = args.dir ?? (await mkdtemp(join(tmpdir(), 'proofmesh-testnet-')))
     const network = new LocalNetwork({ nodes: args.nodes, root, advertInterval: args['advert-interval'] })
     const cleanUp = async (): Promise<void> => {
@@ -115,6 +133,7 @@ export const testnetCommand: CommandModule<object, TestnetArgs> = {
       throw new CliError(`the testnet did not come up: ${(err as Error).message}`)
     }
     if (args.keep === true) {
+      console.log(formatKeepHelp(network.nodes.map((node) => node.dataDir)))
       console.error('running; Ctrl-C stops every node')
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()))
     }

@@ -60,6 +60,31 @@ async function digestOf(prover: ProverBackend, program: string, input: string): 
   }
 }
 
+/** Digest sizes of the programs whose statements this CLI knows; another program's digest is any whole bytes */
+const DIGEST_BYTES: Readonly<Record<string, number>> = { [jobRequestLimits.defaultProgram]: 32 }
+
+/**
+ * --digest as the prover takes it (lower-case hex, no 0x), or a usage error: a statement that cannot be the
+ * program's (not hex, odd digits, the wrong size) is a typing mistake, not an invalid proof
+ */
+export function parseDigestFlag(text: string, program: string): string {
+  const digest = text.trim().toLowerCase().replace(/^0x/, '')
+  const bytes = DIGEST_BYTES[program]
+  if (!/^(?:[0-9a-f]{2}){1,512}$/.test(digest)) {
+    throw new CliError(
+      `--digest ${text}: expected hex bytes${bytes === undefined ? '' : ` (${bytes * 2} digits)`}`,
+      2
+    )
+  }
+  if (bytes !== undefined && digest.length !== bytes * 2) {
+    throw new CliError(
+      `--digest ${text}: a ${program} digest is ${bytes} bytes (${bytes * 2} hex digits), this is ${digest.length / 2}`,
+      2
+    )
+  }
+  return digest
+}
+
 function formatVerdict(result: VerifyResult, expected: { digest?: string; job?: string }): string {
   if (!result.valid) return `invalid: ${result.reason ?? 'the prover gave no reason'}`
   const digest = result.digest ?? expected.digest ?? 'digest not reported'
@@ -100,16 +125,7 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
     if (!jobRequestLimits.programPattern.test(program)) {
       throw new CliError(`--program ${program}: expected a program id like rescue-sponge`, 2)
     }
-    let digest: string | undefined
-    if (args.digest !== undefined) {
-      digest = args.digest.toLowerCase().replace(/^0x/, '')
-      if (!/^(?:[0-9a-f]{2}){1,512}$/.test(digest)) {
-        throw new CliError(
-          `--digest ${args.digest}: expected hex bytes, like the 64 digits of a rescue-sponge digest`,
-          2
-        )
-      }
-    }
+    const digest = args.digest === undefined ? undefined : parseDigestFlag(args.digest, program)
     if (args.job !== undefined && !JOB_ID_PATTERN.test(args.job)) {
       throw new CliError(`--job ${args.job}: not a job id`, 2)
     }
@@ -136,17 +152,17 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
           `the prover did not start (${(err as Error).message}); build it with \`npm run build:native\` or set prover.command`
         )
       }
-      if (input !== undefined) digest = await digestOf(prover, program, input)
+      const expected = input === undefined ? digest : await digestOf(prover, program, input)
       const result = await prover.verify({
         program,
         proof,
-        ...(digest === undefined ? {} : { digest }),
+        ...(expected === undefined ? {} : { digest: expected }),
         ...(args.job === undefined ? {} : { job: args.job })
       })
       console.log(
         args.json === true
           ? JSON.stringify(result, null, 2)
-          : formatVerdict(result, { digest, job: args.job })
+          : formatVerdict(result, { digest: expected, job: args.job })
       )
       process.exitCode = result.valid ? 0 : 1
     } finally {

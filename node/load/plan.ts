@@ -2,6 +2,7 @@
 import { parseDuration } from '../../src/config/index.js'
 import { jobRequestLimits } from '../../src/job/request.js'
 import { CliError } from '../errors.js'
+import { integerFlag } from '../options.js'
 
 export interface BenchLoadArgs {
   config?: string
@@ -39,16 +40,6 @@ export function usage(message: string): CliError {
   return new CliError(message, USAGE)
 }
 
-function integerFlag(flag: string, value: number | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw usage(
-      `${flag} takes an integer from ${min} to ${max}, got ${Number.isNaN(value) ? 'something else' : value}`
-    )
-  }
-  return value
-}
-
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: MIB, g: 1024 * MIB }
 
 /** "65536", "64k", "1m", "2MiB", "1.5MB": k, m and g are powers of 1024 whatever the suffix's spelling */
@@ -68,16 +59,23 @@ export interface LoadPlan {
   minimalComputeCapacity?: number
 }
 
+/** The integer flags of `bench load`, with the range each takes */
+export const BENCH_INTEGER_FLAGS = {
+  jobs: { min: 1, max: benchLoadDefaults.maxJobs },
+  concurrency: { min: 1, max: benchLoadDefaults.maxConcurrency },
+  'compute-capacity': { min: 1, max: jobRequestLimits.maxComputeCapacity },
+  'minimal-compute-capacity': { min: 1, max: jobRequestLimits.maxComputeCapacity }
+} as const
+
+function benchInteger(flag: keyof typeof BENCH_INTEGER_FLAGS, value: number | undefined): number | undefined {
+  const { min, max } = BENCH_INTEGER_FLAGS[flag]
+  return integerFlag(`--${flag}`, value, min, max)
+}
+
 /** The flags, checked before anything is asked of the daemon; throws CliError (exit 2) */
 export function planLoad(args: BenchLoadArgs): LoadPlan {
-  const jobs = integerFlag('--jobs', args.jobs ?? benchLoadDefaults.jobs, 1, benchLoadDefaults.maxJobs) ?? 1
-  const concurrency =
-    integerFlag(
-      '--concurrency',
-      args.concurrency ?? benchLoadDefaults.concurrency,
-      1,
-      benchLoadDefaults.maxConcurrency
-    ) ?? 1
+  const jobs = benchInteger('jobs', args.jobs ?? benchLoadDefaults.jobs) ?? 1
+  const concurrency = benchInteger('concurrency', args.concurrency ?? benchLoadDefaults.concurrency) ?? 1
   const sizeText = args.size ?? benchLoadDefaults.size
   let sizeBytes: number
   try {
@@ -102,18 +100,8 @@ export function planLoad(args: BenchLoadArgs): LoadPlan {
   if (timeoutMs < jobRequestLimits.minTimeoutMs || timeoutMs > jobRequestLimits.maxTimeoutMs) {
     throw usage(`--timeout ${timeoutText}: a job needs at least 1s`)
   }
-  const computeCapacity = integerFlag(
-    '--compute-capacity',
-    args['compute-capacity'],
-    1,
-    jobRequestLimits.maxComputeCapacity
-  )
-  const minimal = integerFlag(
-    '--minimal-compute-capacity',
-    args['minimal-compute-capacity'],
-    1,
-    jobRequestLimits.maxComputeCapacity
-  )
+  const computeCapacity = benchInteger('compute-capacity', args['compute-capacity'])
+  const minimal = benchInteger('minimal-compute-capacity', args['minimal-compute-capacity'])
   if (minimal !== undefined && computeCapacity !== undefined && minimal > computeCapacity) {
     throw usage(`--minimal-compute-capacity ${minimal} is more than --compute-capacity ${computeCapacity}`)
   }

@@ -15,7 +15,12 @@ import { createHost, type ProofmeshHost } from '../net/host.js'
 import { loadOrCreatePeerKey } from '../net/peer-key.js'
 import { readSwarmKey } from '../net/swarm-key.js'
 import { createProverBackend, type ProverBackend, ProverSupervisor } from '../prover/index.js'
-import { loadOrCreateApiToken, removeApiAddress, writeApiAddress } from '../rpc/http/credentials.js'
+import {
+  loadOrCreateApiToken,
+  removeApiAddress,
+  writeApiAddress,
+  writeNewApiToken
+} from '../rpc/http/credentials.js'
 import { type ApiBackend, HttpApi } from '../rpc/http/server.js'
 import { type PeerStatus, StatusProtocol } from '../rpc/status/status.js'
 import { Journal } from '../store/index.js'
@@ -260,6 +265,7 @@ export class Daemon implements Startable, ApiBackend {
         host: config.api.host,
         port: config.api.port,
         token,
+        rotateToken: () => writeNewApiToken(config.dataDir),
         logger: this.init.logger
       })
       await this.api.start()

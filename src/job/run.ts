@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { copyFile, mkdir, open } from 'node:fs/promises'
+import { copyFile, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   FailCode,
@@ -9,21 +9,33 @@ import {
   type SubmitterFrame
 } from '../../protocols/job/pb/job.js'
 import { fromString, toString } from 'uint8arrays'
+import { makeDirectory } from '../config/directories.js'
 import type { Logger } from '../log/index.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { computeChallenge } from '../prover/challenge.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
 import { JOB_REPLY_TIMEOUT_MS, MAX_SEGMENTS_PER_JOB } from '../worker/constants.js'
-import { resolveInputName } from '../worker/inputs-folder.js'
+import { localInputMessage, resolveInputName } from '../worker/inputs-folder.js'
+import { peerText } from '../worker/peer-text.js'
 import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { JobHints } from './hints.js'
 import { ceilPow2, planLayout } from './layout.js'
 import { type Candidate, type Link, leastLoaded, rankCandidates, shortPeerId } from './link.js'
+import { describePeerFailure } from './peer-failure.js'
+import { acceptProgress, ProgressRelay } from './progress.js'
 import { findStragglers } from './stragglers.js'
 import type { SubmitterTransport } from './transport.js'
-import type { JobEvent, JobPeerRecord, JobPhase, JobRecord, JobState, SegmentRecord } from './types.js'
+import type {
+  JobEvent,
+  JobPeerRecord,
+  JobPhase,
+  JobRecord,
+  JobState,
+  PeerFailure,
+  SegmentRecord
+} from './types.js'
 
 export interface JobRunSettings {
   leaseMs: number
@@ -60,6 +72,9 @@ export interface JobRunContext {
   signal: AbortSignal
 }
 
+/** How often the journal is told of the bytes sent while slices stream (see saveCountsSoon) */
+const COUNTS_SAVE_MS = 1_000
+
 interface FinalReport {
   link: Link
   size: number
@@ -89,11 +104,15 @@ export class JobRun {
   private watchdog?: NodeJS.Timeout
   private done = false
   private readonly hints: JobHints
+  private readonly progress: ProgressRelay
+  /** A journal write of the byte counts, due while slices stream */
+  private countsSave?: NodeJS.Timeout
 
   constructor(ctx: JobRunContext) {
     this.ctx = ctx
     this.log = ctx.logger.child({ component: 'job', job: ctx.record.id })
     this.hints = new JobHints(ctx.record.request.hints, ctx.settings.jobDir, ctx.signal)
+    this.progress = new ProgressRelay({ emit: (report) => ctx.event({ type: 'progress', ...report }) })
   }
 
   private get record(): JobRecord {
@@ -125,6 +144,8 @@ export class JobRun {
       throw err
     } finally {
       clearInterval(this.watchdog)
+      clearTimeout(this.countsSave)
+      this.progress.stop()
     }
   }
 
@@ -170,7 +191,7 @@ export class JobRun {
       )
       const reply = await channel.read(signal)
       if (reply?.reserved === undefined) {
-        const why = reply?.refused?.message ?? 'no answer'
+        const why = reply?.refused === undefined ? 'no answer' : peerText(reply.refused.message)
         this.excluded.add(peer.peerId)
         this.log.info({ peer: peer.peerId, why }, 'lease refused')
         this.ctx.event({ type: 'peer', peer: peer.peerId, message: `refused: ${why}` })
@@ -232,9 +253,10 @@ export class JobRun {
         link.heardAt = Date.now()
         this.onFrame(link, frame)
       }
-      if (!link.closed) this.peerFailed(link, 'closed its job stream')
+      if (!link.closed) this.peerFailed(link, { code: 'LOST', message: 'it closed its job stream' })
     } catch (err) {
-      if (!link.closed && !this.ctx.signal.aborted) this.peerFailed(link, `lost: ${toError(err).message}`)
+      if (!link.closed && !this.ctx.signal.aborted)
+        this.peerFailed(link, { code: 'LOST', message: toError(err).message })
     }
   }
 
@@ -245,7 +267,7 @@ export class JobRun {
     this.setState('planning', 'plan')
     const { request, id } = this.record
     const { settings, prover } = this.ctx
-    await mkdir(settings.jobDir, { recursive: true })
+    makeDirectory(settings.jobDir)
     const input = await this.inputFile()
     const program = prover.info.programs.find((candidate) => candidate.id === request.program)
     if (program === undefined)
@@ -324,7 +346,7 @@ export class JobRun {
     if (request.inputMode === 'path') {
       const file = await resolveInputName(this.ctx.settings.inputsFolder, request.input).catch(
         (err: unknown) => {
-          throw new JobFailure('INPUT', toError(err).message)
+          throw new JobFailure('INPUT', localInputMessage(err))
         }
       )
       this.record.inputSize = file.size
@@ -353,7 +375,7 @@ export class JobRun {
     }
     for (const link of this.links.filter((candidate) => candidate.closed && candidate.segments.length > 0)) {
       // lost while the plan ran: its share moves before anything was sent to it
-      this.moveSegmentsOf(link, 'was lost before its assignment')
+      this.moveSegmentsOf(link, `peer ${shortPeerId(link.peer.peerId)} was lost before its assignment`)
     }
     await this.until(
       () => this.record.segments.every((segment) => segment.contribution !== undefined),
@@ -419,7 +441,7 @@ export class JobRun {
         this.notify()
         return
       }
-      this.peerFailed(link, toError(err).message)
+      this.peerFailed(link, { code: 'TRANSFER', message: toError(err).message })
     })
   }
 
@@ -438,14 +460,29 @@ export class JobRun {
         total: BigInt(this.record.inputSize ?? 0),
         sha256: fromString(segment.inputSha256, 'base16')
       }
-      const sent = await this.ctx.transport
-        .pushSlice(link.peer, header, this.input, this.ctx.signal)
+      await this.ctx.transport
+        .pushSlice(link.peer, header, this.input, this.ctx.signal, (bytes) => {
+          this.countSent(link, bytes)
+          this.saveCountsSoon()
+        })
         .catch((err: unknown) => {
-          if (link.forgotten.has(segment.index)) return 0
+          if (link.forgotten.has(segment.index)) return
           throw new Error(`segment ${segment.index}'s input did not arrive: ${toError(err).message}`)
         })
-      this.countSent(link, sent)
     }
+  }
+
+  /**
+   * The byte counts move with every chunk; the journal (which the API and the page read) gets them at most once
+   * per COUNTS_SAVE_MS while slices stream, rather than a write per megabyte
+   */
+  private saveCountsSoon(): void {
+    if (this.countsSave !== undefined || this.done) return
+    this.countsSave = setTimeout(() => {
+      this.countsSave = undefined
+      if (!this.done) this.ctx.save()
+    }, COUNTS_SAVE_MS)
+    this.countsSave.unref()
   }
 
   /**
@@ -501,7 +538,10 @@ export class JobRun {
       this.finalAttempts++
       this.final = undefined
       this.ctx.penalise(final.link.peer.peerId, `invalid final proof: ${verdict}`)
-      this.peerFailed(final.link, `sent an invalid final proof: ${verdict}`)
+      this.peerFailed(final.link, {
+        code: 'PROOF_INVALID',
+        message: `its final proof is invalid: ${verdict}`
+      })
       if (this.finalAttempts > this.ctx.settings.maxRetries) {
         throw new JobFailure(
           'PROOF_INVALID',
@@ -574,7 +614,7 @@ export class JobRun {
     record.digest = verdict.digest
     let path = received
     if (record.request.saveProof) {
-      await mkdir(ctx.settings.proofsDir, { recursive: true })
+      makeDirectory(ctx.settings.proofsDir)
       path = join(ctx.settings.proofsDir, `${record.id}.proof`)
       await writeAtomically(received, path)
     }
@@ -633,18 +673,18 @@ export class JobRun {
       if (this.aggregator === undefined) this.electAggregator()
       else this.sendFetch(segment)
     } else if (frame.progress !== undefined) {
-      const { phase, segment, done, total } = frame.progress
-      this.ctx.event({
-        type: 'progress',
-        phase: phase as JobPhase,
-        segment,
-        done,
-        total,
-        peer: link.peer.peerId
+      const report = acceptProgress(link.peer.peerId, frame.progress, {
+        segments: link.segments,
+        aggregator: link === this.aggregator
       })
+      if (report !== undefined) this.progress.offer(report)
+      return
     } else if (frame.final !== undefined) {
       if (link !== this.aggregator) {
-        this.peerFailed(link, 'sent a final proof without being the aggregator')
+        this.peerFailed(link, {
+          code: 'PROTOCOL',
+          message: 'it sent a final proof without being the aggregator'
+        })
         return
       }
       this.final = { link, size: Number(frame.final.size), sha256: toString(frame.final.sha256, 'base16') }
@@ -672,14 +712,9 @@ export class JobRun {
    * that made it failed: it is penalised (an invalid proof) and its segments move. Anything else is the
    * reporting peer's own failure: its segments move.
    */
-  private onFailed(
-    link: Link,
-    code: FailCode,
-    message: string,
-    segmentIndex?: number,
-    proofSha256 = ''
-  ): void {
-    const what = `${FailCode[code] ?? code}${segmentIndex === undefined ? '' : ` on segment ${segmentIndex}`}: ${message}`
+  private onFailed(link: Link, code: FailCode, said: string, segmentIndex?: number, proofSha256 = ''): void {
+    const message = peerText(said)
+    const failure: PeerFailure = { code: FailCode[code] ?? `code ${code}`, message, segment: segmentIndex }
     const blamed = segmentIndex === undefined ? undefined : this.record.segments[segmentIndex]
     if (
       link === this.aggregator &&
@@ -703,16 +738,21 @@ export class JobRun {
           this.ctx.penalise(owner.peer.peerId, `invalid proof of segment ${blamed.index}: ${message}`)
         this.peerFailed(
           owner,
-          code === FailCode.PROOF_INVALID
-            ? `made an invalid proof of segment ${blamed.index}: ${message}`
-            : `could not hand over segment ${blamed.index}'s proof: ${message}`,
+          {
+            code: failure.code,
+            segment: blamed.index,
+            message:
+              code === FailCode.PROOF_INVALID
+                ? `the aggregator found its proof invalid: ${message}`
+                : `the aggregator could not fetch its proof: ${message}`
+          },
           blamed.index
         )
         return
       }
     }
-    if (code === FailCode.PROOF_INVALID) this.ctx.penalise(link.peer.peerId, what)
-    this.peerFailed(link, `failed ${what}`, segmentIndex)
+    if (code === FailCode.PROOF_INVALID) this.ctx.penalise(link.peer.peerId, describePeerFailure(failure))
+    this.peerFailed(link, failure, segmentIndex)
   }
 
   private ownSegment(link: Link, index: number): SegmentRecord | undefined {
@@ -722,7 +762,10 @@ export class JobRun {
       segment === undefined ||
       (segment.peerId !== link.peer.peerId && segment.backupPeerId !== link.peer.peerId)
     ) {
-      this.peerFailed(link, `reported segment ${index}, which is not its own`)
+      this.peerFailed(link, {
+        code: 'PROTOCOL',
+        message: `it reported segment ${index}, which is not its own`
+      })
       return undefined
     }
     return segment
@@ -789,7 +832,10 @@ export class JobRun {
     const now = Date.now()
     for (const link of this.healthyLinks()) {
       if (!link.peer.local && now - link.heardAt > this.ctx.settings.peerTimeoutMs) {
-        this.peerFailed(link, `went silent for ${((now - link.heardAt) / 1000).toFixed(1)} s`)
+        this.peerFailed(link, {
+          code: 'TIMEOUT',
+          message: `it went silent for ${((now - link.heardAt) / 1000).toFixed(1)} s`
+        })
       }
     }
   }
@@ -799,19 +845,24 @@ export class JobRun {
    * replacement (DESIGN.md §4). The aggregator lost means the next peer with all its segments proved takes over.
    * `blamed`: the one segment the failure was about, when it was about one (an invalid proof).
    */
-  private peerFailed(link: Link, what: string, blamed?: number): void {
+  private peerFailed(link: Link, failure: PeerFailure, blamed?: number): void {
     if (link.closed || this.done) return
     const who = `peer ${shortPeerId(link.peer.peerId)}${link.peer.local ? ' (this daemon)' : ''}`
+    const what = describePeerFailure(failure)
     link.record.state = 'failed'
+    link.record.failure = failure
     this.excluded.add(link.peer.peerId)
-    this.log.warn({ peer: link.peer.peerId, what }, 'peer failed')
+    this.log.warn(
+      { peer: link.peer.peerId, code: failure.code, segment: failure.segment, err: failure.message },
+      'peer failed'
+    )
     this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: `failed: ${what}` })
-    void this.closeLink(link, 'cancel', `${who} ${what}`)
+    void this.closeLink(link, 'cancel', `${who} failed: ${what}`)
     if (this.aggregator === link) {
       this.aggregator = undefined
       this.final = undefined
     }
-    this.moveSegmentsOf(link, `${who} ${what}`, blamed)
+    this.moveSegmentsOf(link, `${who} (${what})`, blamed)
     this.ctx.save()
     this.electAggregator()
     this.notify()
@@ -820,7 +871,8 @@ export class JobRun {
   /**
    * Moves every segment of a failed peer to a replacement (one batch at a time, in order). Each move counts
    * against its segment's jobs.max_retries, except for segments that only share a peer with the one blamed:
-   * they move because their peer is no longer trusted, not because of anything about them.
+   * they move because their peer is no longer trusted, not because of anything about them. `why` names the peer
+   * and what happened to it (`peer …abcd1234 (TIMEOUT: it went silent for 3.4 s)`).
    */
   private moveSegmentsOf(link: Link, why: string, blamed?: number): void {
     for (const segment of this.record.segments) {
@@ -845,7 +897,7 @@ export class JobRun {
       if (moves > this.ctx.settings.maxRetries) {
         this.failure ??= new JobFailure(
           'PEER_FAILED',
-          `segment ${segment.index} failed on ${moves} peers (jobs.max_retries = ${this.ctx.settings.maxRetries}); the last: ${why}`
+          `segment ${segment.index} could not be proved on ${moves} peers (jobs.max_retries = ${this.ctx.settings.maxRetries}); the last: ${why}`
         )
         this.notify()
         return
@@ -908,7 +960,7 @@ export class JobRun {
   private send(link: Link, frame: SubmitterFrame): void {
     link.channel
       .write(frame, this.ctx.signal)
-      .catch((err: unknown) => this.peerFailed(link, `unreachable: ${toError(err).message}`))
+      .catch((err: unknown) => this.peerFailed(link, { code: 'UNREACHABLE', message: toError(err).message }))
   }
 
   private notify(): void {

@@ -8,7 +8,7 @@ import type { Logger } from '../log/index.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
 import type { JobsBackend } from '../rpc/http/jobs-routes.js'
 import type { Journal } from '../store/index.js'
-import { resolveInputName } from '../worker/inputs-folder.js'
+import { localInputMessage, resolveInputName } from '../worker/inputs-folder.js'
 import { CapacityShortError, JobFailure } from './errors.js'
 import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
@@ -274,7 +274,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     if (request.inputMode === 'path') {
       size = (
         await resolveInputName(this.init.settings.inputsFolder, request.input).catch((err: unknown) => {
-          throw new JobRefusedError('INPUT', (err as Error).message, 400)
+          throw new JobRefusedError('INPUT', localInputMessage(err), 400)
         })
       ).size
     } else {

@@ -30,13 +30,14 @@ export class SubmitterTransport {
     return streamDuplex(new FramedStream(stream), { in: PeerFrame, out: SubmitterFrame }, MAX_JOB_FRAME_BYTES)
   }
 
-  /** Sends one segment's slice of `file`; resolves with the bytes that crossed the network */
+  /** Sends one segment's slice of `file`; `onSent` hears of the bytes that cross the network as they do */
   async pushSlice(
     peer: PeerAddress,
     header: InputsHeader,
     file: string,
-    signal: AbortSignal
-  ): Promise<number> {
+    signal: AbortSignal,
+    onSent: (bytes: number) => void
+  ): Promise<void> {
     const start = Number(header.offset)
     if (peer.local) {
       await this.worker.deliverLocalSlice(
@@ -44,11 +45,11 @@ export class SubmitterTransport {
         readFileRange(file, start, start + Number(header.length)),
         signal
       )
-      return 0
+      return
     }
     const framed = new FramedStream(await this.worker.dial(peer, INPUTS_PROTOCOL, signal))
     try {
-      return await sendSlice(framed, header, { path: file, offset: start }, signal)
+      await sendSlice(framed, header, { path: file, offset: start }, signal, onSent)
     } catch (err) {
       framed.abort(err)
       throw err

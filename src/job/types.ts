@@ -78,6 +78,22 @@ export interface SegmentRecord {
 
 export type JobPeerState = 'reserved' | 'assigned' | 'contributed' | 'proved' | 'released' | 'failed'
 
+/**
+ * Why a peer was dropped from a job. What a peer said of itself is kept as one line without control characters
+ * or file paths (see peerText): it is another machine's text.
+ */
+export interface PeerFailure {
+  /**
+   * What the peer reported (INPUT, HINTS, PROVER, PROOF_INVALID, TRANSFER, PROTOCOL, CANCELLED, INTERNAL), or what
+   * the submitter found: TIMEOUT (nothing heard for jobs.peer_timeout), LOST (its job stream closed or broke),
+   * UNREACHABLE (a frame to it could not be sent)
+   */
+  code: string
+  message: string
+  /** The segment the failure was about, when it was about one */
+  segment?: number
+}
+
 export interface JobPeerRecord {
   peerId: string
   /** The submitter itself, working on its own job */
@@ -85,8 +101,10 @@ export interface JobPeerRecord {
   units: number
   leaseId: string
   state: JobPeerState
-  /** Bytes of input slices and hints this peer was sent */
+  /** Bytes of input slices and hints this peer was sent, counted as they go */
   bytesSent: number
+  /** Why the peer was dropped from the job (state failed); its segments moved to other peers */
+  failure?: PeerFailure
 }
 
 export interface PhaseTiming {

@@ -1,7 +1,8 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { makeDirectory } from '../config/directories.js'
 
 export const PEER_KEY_FILE = 'peer.key'
 
@@ -19,7 +20,7 @@ export async function loadOrCreatePeerKey(dataDir: string): Promise<PrivateKey> 
       throw new Error(`cannot read the peer key ${path}: ${(err as Error).message}`)
     }
   }
-  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  makeDirectory(dataDir, 0o700)
   const key = await generateKeyPair('Ed25519')
   const temporary = `${path}.tmp-${process.pid}`
   await writeFile(temporary, privateKeyToProtobuf(key), { mode: 0o600 })

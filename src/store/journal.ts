@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { makeDirectory } from '../config/directories.js'
 import type { JobEvent, JobRecord, JobState } from '../job/types.js'
 
 /** The schema this code writes; `PRAGMA user_version` holds the version of a file */
@@ -159,6 +160,18 @@ function toLease(row: LeaseRow): LeaseRecord {
   return lease
 }
 
+/**
+ * Why the journal did not open, in one line. better-sqlite3 without its native binding (its install script did
+ * not run: npm 12 skips dependency scripts package.json's allowScripts does not approve) says so through the
+ * `bindings` package, with no error code and a list of every path it tried: the cause and the fix instead.
+ */
+function openProblem(err: unknown): string {
+  if (err instanceof Error && err.message.startsWith('Could not locate the bindings file')) {
+    return 'better-sqlite3 has no native binding, its install script did not run (`npm rebuild better-sqlite3` builds it)'
+  }
+  return oneLine(err)
+}
+
 function oneLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err)
   const code = (err as { code?: unknown } | null)?.code
@@ -194,7 +207,7 @@ export class Journal {
     let db: Database.Database | undefined
     try {
       if (!memory) {
-        mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+        makeDirectory(dirname(path), 0o700)
         // Created 0600 like the other files of the data dir (it holds paths and webhook URLs); SQLite gives
         // the -wal and -shm files the mode of the database file.
         try {
@@ -219,7 +232,7 @@ export class Journal {
       return new Journal(path, db)
     } catch (err) {
       db?.close()
-      throw new JournalError(path, `cannot open the job journal ${path}: ${oneLine(err)}`, { cause: err })
+      throw new JournalError(path, `cannot open the job journal ${path}: ${openProblem(err)}`, { cause: err })
     }
   }
 

@@ -11,6 +11,7 @@ import {
   MAX_HINTS_CHUNK_BYTES,
   MAX_HINTS_CHUNKS_PER_SECOND
 } from './constants.js'
+import { peerText } from './peer-text.js'
 
 export class TransferError extends Error {
   constructor(message: string) {
@@ -142,12 +143,16 @@ export async function pump(
 
 // --- /proofmesh/inputs/1.0.0 -------------------------------------------------------------------------------
 
-/** Submitter side: pushes one slice (header, resume point, bytes, verdict); returns the bytes sent */
+/**
+ * Submitter side: pushes one slice (header, resume point, bytes, verdict); returns the bytes sent, and tells
+ * `onSent` of each chunk as it goes (so a peer's count moves while a large slice streams)
+ */
 export async function sendSlice(
   framed: FramedStream,
   header: InputsHeader,
   file: { path: string; offset: number },
-  signal: AbortSignal
+  signal: AbortSignal,
+  onSent?: (bytes: number) => void
 ): Promise<number> {
   await framed.write(header, InputsHeader, signal)
   const accept = await framed.read(InputsAccept, MAX_HEADER_BYTES, signal)
@@ -158,9 +163,10 @@ export async function sendSlice(
   for await (const chunk of readFileRange(file.path, file.offset + from, file.offset + length)) {
     await framed.writeBytes(chunk, signal)
     sent += chunk.byteLength
+    onSent?.(chunk.byteLength)
   }
   const done = await framed.read(InputsDone, MAX_HEADER_BYTES, signal)
-  if (!done.ok) throw new TransferError(done.message)
+  if (!done.ok) throw new TransferError(peerText(done.message))
   await framed.close(signal)
   return sent
 }
@@ -222,7 +228,10 @@ async function withVerdict(
   try {
     await receive()
   } catch (err) {
-    await framed.write({ ok: false, message: (err as Error).message }, codec, signal).catch(() => undefined)
+    // a file sink's error names this machine's files: the sender is another machine
+    await framed
+      .write({ ok: false, message: peerText((err as Error).message) }, codec, signal)
+      .catch(() => undefined)
     throw err
   }
   await framed.write({ ok: true, message: '' }, codec, signal)
@@ -268,7 +277,7 @@ export async function hintsStreamSink(
         finishSignal
       )
       const done = await framed.read(HintsDone, MAX_HEADER_BYTES, finishSignal)
-      if (!done.ok) throw new TransferError(done.message)
+      if (!done.ok) throw new TransferError(peerText(done.message))
       await framed.close(finishSignal)
     },
     async abort(err) {
@@ -352,8 +361,8 @@ export async function receiveProof(
 ): Promise<{ size: number; sha256: Uint8Array }> {
   const header = await framed.read(ProofHeader, MAX_HEADER_BYTES, signal)
   if (!header.ok) {
-    await sink.abort(new TransferError(header.message))
-    throw new TransferError(header.message)
+    await sink.abort(new TransferError(peerText(header.message)))
+    throw new TransferError(peerText(header.message))
   }
   const size = Number(header.size)
   if (size > maxBytes) throw new TransferError(`a proof of ${size} bytes is over the ${maxBytes}-byte limit`)

@@ -9,14 +9,20 @@ import { isAbsolute, relative, resolve, sep } from 'node:path'
 export type InputPathErrorCode =
   'OUTSIDE_FOLDER' | 'NOT_FOUND' | 'NOT_A_FILE' | 'UNREADABLE' | 'EMPTY' | 'BAD_NAME'
 
-/** A path-mode input name this peer will not read; callers match on `code` */
+/**
+ * A path-mode input name this peer will not read; callers match on `code`. The message names the input but not
+ * where the folder is: it goes to the submitter, another machine. `folder` is for this machine's own messages.
+ */
 export class InputPathError extends Error {
   override name = 'InputPathError'
   readonly code: InputPathErrorCode
+  /** The inputs folder the name was looked up in (absolute) */
+  readonly folder: string
 
-  constructor(code: InputPathErrorCode, message: string) {
+  constructor(code: InputPathErrorCode, message: string, folder: string) {
     super(message)
     this.code = code
+    this.folder = folder
   }
 }
 
@@ -57,7 +63,7 @@ export async function resolveInputName(
 ): Promise<{ path: string; size: number }> {
   const where = resolve(folder)
   const fail = (code: InputPathErrorCode, what: string): InputPathError =>
-    new InputPathError(code, `input ${show(name)} ${what} ${where}`)
+    new InputPathError(code, `input ${show(name)} ${what}`, where)
 
   if (typeof name !== 'string' || name.length === 0)
     throw fail('BAD_NAME', 'is empty: name a file in the inputs folder')
@@ -75,7 +81,8 @@ export async function resolveInputName(
   } catch (err) {
     throw new InputPathError(
       'NOT_FOUND',
-      `input ${show(name)}: the inputs folder ${where} cannot be opened (${errnoCode(err) ?? String(err)})`
+      `input ${show(name)}: the inputs folder cannot be opened (${errnoCode(err) ?? 'no error code'})`,
+      where
     )
   }
   let target: string
@@ -111,4 +118,10 @@ export async function resolveInputName(
   }
   if (size === 0) throw fail('EMPTY', 'is an empty file in the inputs folder')
   return { path: target, size }
+}
+
+/** A refusal as this machine's own user reads it, the folder named: `… in the inputs folder (/srv/inputs)` */
+export function localInputMessage(err: unknown): string {
+  if (err instanceof InputPathError) return `${err.message} (${err.folder})`
+  return err instanceof Error ? err.message : String(err)
 }

@@ -41,6 +41,7 @@ import {
   PROOF_PROTOCOL
 } from './constants.js'
 import type { LeaseBook } from './leases.js'
+import { peerText } from './peer-text.js'
 import { type HeldProof, type ProofFetcher, WorkerSession } from './session.js'
 
 export interface WorkerComponents {
@@ -421,7 +422,7 @@ export class WorkerService implements Startable, ProofFetcher {
     freeUnits = this.init.leases.free()
   ): Promise<void> {
     try {
-      await channel.write({ refused: { code, message, freeUnits } }, signal)
+      await channel.write({ refused: { code, message: peerText(message), freeUnits } }, signal)
       await channel.close()
     } catch (err) {
       channel.abort(toError(err))

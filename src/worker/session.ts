@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type Assign,
@@ -11,6 +11,7 @@ import {
 } from '../../protocols/job/pb/job.js'
 import { equals, fromString, toString } from 'uint8arrays'
 import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
+import { makeDirectory } from '../config/directories.js'
 import type { Logger } from '../log/index.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
@@ -21,6 +22,7 @@ import { type ByteSink, type FileSink, hashFileRange, openFileSink, TransferErro
 import { ASSIGN_WAIT_MS } from './constants.js'
 import { resolveInputName } from './inputs-folder.js'
 import type { Lease } from './leases.js'
+import { peerText } from './peer-text.js'
 
 /** Pulls a proof from the peer that holds it (or from this daemon) into `dest` */
 export interface ProofFetcher {
@@ -196,7 +198,7 @@ export class WorkerSession {
 
   /** Reads the submitter's frames until Release, Cancel or the end of the stream */
   async run(): Promise<void> {
-    await mkdir(this.init.workDir, { recursive: true })
+    makeDirectory(this.init.workDir)
     // The submitter tells a frozen peer (SIGSTOP, a dead link) from a busy one by these
     this.keepAlive = setInterval(() => this.send({ keepAlive: {} }), this.init.keepAliveMs)
     this.keepAlive.unref()
@@ -634,7 +636,8 @@ export class WorkerSession {
     this.send({
       failed: {
         code: error.code,
-        message: error.message,
+        // the prover's and the file system's texts name this machine's files: the submitter is another machine
+        message: peerText(error.message),
         segment: error.segment,
         proofSha256: new Uint8Array(error.proofSha256 ?? [])
       }

@@ -184,6 +184,62 @@ describe('jobs proved across daemon processes', () => {
     assert.equal(verified.code, 0, verified.stderr)
   })
 
+  it('says so when peers fail a path-mode job whose file only the submitter has: each one\u2019s reason, none of their paths', async () => {
+    const submitter = nodes[2]!
+    for (const node of nodes) await mkdir(join(node.dataDir, 'inputs'), { recursive: true })
+    await writeFile(join(submitter.dataDir, 'inputs', 'only-here.bin'), randomBytes(150_000))
+    const run = await proofmesh(
+      [
+        'prove',
+        '--data-dir',
+        submitter.dataDir,
+        '--inputs',
+        'only-here.bin',
+        '-c',
+        String(unitsAll),
+        '--wait'
+      ],
+      180_000
+    )
+    // the proof holds (the submitter proved every segment itself), so the job succeeded: its summary says how
+    assert.equal(run.code, 0, run.stderr)
+    const id = /^job +(\S+) succeeded/m.exec(run.stdout)?.[1]
+    assert.ok(id !== undefined, run.stdout)
+    const job = await api<JobRecord>(submitter, `/v1/jobs/${id}`)
+    const failed = job.peers.filter((peer) => peer.state === 'failed')
+    assert.equal(failed.length, 2, JSON.stringify(job.peers))
+    for (const peer of failed) {
+      assert.equal(peer.failure?.code, 'INPUT')
+      assert.equal(peer.failure?.message, 'input "only-here.bin" does not exist in the inputs folder')
+    }
+    assert.ok(job.segments.every((segment) => segment.peerId === submitter.status.peerId))
+    assert.match(
+      run.stdout,
+      /^peers +3 peers, \d+ segments?; 2 of 3 peers failed; their segments moved to the others$/m
+    )
+    assert.equal(
+      run.stdout.match(/failed: INPUT(?: \(segment \d+\))?: input "only-here\.bin" does not exist/g)?.length,
+      2
+    )
+    assert.doesNotMatch(run.stdout, /0 segments/)
+    const detail = await proofmesh(['job', id, '--data-dir', submitter.dataDir])
+    assert.equal(detail.code, 0, detail.stderr)
+    assert.match(detail.stdout, /^failed peers$/m)
+    for (const peer of failed) {
+      assert.match(
+        detail.stdout,
+        new RegExp(`^ {2}${peer.peerId} {2}INPUT(?: \\(segment \\d+\\))?: input "only-here`, 'm')
+      )
+    }
+    // the other machines' data dirs appear nowhere; no line printed says "failed" twice
+    for (const text of [run.stdout, run.stderr, detail.stdout, JSON.stringify(job)]) {
+      for (const other of [nodes[0]!, nodes[1]!]) assert.ok(!text.includes(other.dataDir), text)
+    }
+    for (const line of `${run.stdout}\n${run.stderr}\n${detail.stdout}`.split('\n')) {
+      assert.ok((line.match(/failed/gi) ?? []).length <= 1, line)
+    }
+  })
+
   it('refuses names outside the inputs folder: ../, an absolute path, a symlink out', async () => {
     const folder = join(nodes[0]!.dataDir, 'inputs')
     await mkdir(folder, { recursive: true })
@@ -405,6 +461,24 @@ describe('jobs proved across daemon processes', () => {
         : undefined
     )
     assert.ok(Date.now() - started < 8_000)
+    // a `prove --wait` of its own follows a second job, cancelled the same way
+    const waiting = proofmesh(
+      ['prove', '--data-dir', nodes[0]!.dataDir, '-x', '--inputs', input, '-c', String(unitsAll), '--wait'],
+      180_000
+    )
+    const followed = await poll('the job of prove --wait to run', 120_000, async () =>
+      (await api<JobRecord[]>(nodes[0]!, '/v1/jobs')).find(
+        (other) =>
+          other.id !== job.id &&
+          other.request.input === input &&
+          ['contributing', 'proving'].includes(other.state)
+      )
+    )
+    assert.equal((await proofmesh(['cancel', followed.id, '--data-dir', nodes[0]!.dataDir])).code, 0)
+    const waited = await waiting
+    assert.equal(waited.code, 1, waited.stderr)
+    assert.match(waited.stderr, new RegExp(`^job ${followed.id} was cancelled$`, 'm'))
+    assert.doesNotMatch(waited.stderr, /failed: CANCELLED/)
   })
 
   it('lists its jobs and serves their proofs after a SIGKILL and a restart', async () => {

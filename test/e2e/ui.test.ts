@@ -144,7 +144,7 @@ describe('the operator page in headless Chromium', { skip: SKIP }, () => {
 
   it('shows the peer table, the job and its live view, segments per peer, until it succeeds', async () => {
     const [node, ...others] = nodes as [LocalNode, ...LocalNode[]]
-    const printed = await proofmesh(['ui', '--data-dir', node.dataDir])
+    const printed = await proofmesh(['ui', '--data-dir', node.dataDir, '--show-token'])
     assert.equal(printed.code, 0, printed.stderr)
     const address = printed.stdout.trim()
     assert.equal(address, `${node.api.url}/ui#token=${node.token}`)
@@ -282,6 +282,90 @@ describe('the operator page in headless Chromium', { skip: SKIP }, () => {
         }
       }
       assert.ok(requests.some((request) => request.url.endsWith(`/v1/jobs/${submitted.id}/events`)))
+      assert.deepEqual(problems, [])
+    } finally {
+      await page.close()
+    }
+  })
+  it('says why peers failed, lists job errors, and clears progress once a job is cancelled', async () => {
+    const [node, ...others] = nodes as [LocalNode, ...LocalNode[]]
+    for (const each of nodes) await mkdir(join(each.dataDir, 'inputs'), { recursive: true })
+    // a path-mode job whose file only the submitter has: the two others fail, the submitter proves it all
+    await writeFile(join(node.dataDir, 'inputs', 'ui-only.bin'), randomBytes(200_000))
+    const lonely = await api<JobRecord>(node, '/v1/jobs', {
+      inputMode: 'path',
+      input: 'ui-only.bin',
+      computeCapacity: 3 * UNITS_EACH
+    })
+    const page = await browser!.newPage()
+    const problems: string[] = []
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    try {
+      await page.goto(`${node.api.url}/ui#token=${node.token}`)
+      const lonelyRow = page.locator(`[data-testid="job-row"][data-job-id="${lonely.id}"]`)
+      await until(
+        'the jobs table to say the job succeeded, and that two peers failed',
+        async () => {
+          if ((await lonelyRow.count()) === 0) return undefined
+          if ((await lonelyRow.getAttribute('data-state')) !== 'succeeded') return undefined
+          const error = await lonelyRow.getByTestId('job-row-error').innerText()
+          return /^2 of 3 peers failed$/.test(error) ? error : undefined
+        },
+        180_000
+      )
+      await lonelyRow.click()
+      const reasons = page.getByTestId('job-peer-failure')
+      await until('the reason of each failed peer', async () =>
+        (await reasons.count()) === 2 ? true : undefined
+      )
+      for (const reason of await reasons.all()) {
+        const text = await reason.innerText()
+        assert.match(
+          text,
+          /^INPUT( \(segment \d+\))?: input "ui-only\.bin" does not exist in the inputs folder$/
+        )
+        for (const other of others) assert.ok(!text.includes(other.dataDir), text)
+      }
+
+      // a job cancelled while it proves: its bars go, its row says why it ended
+      const input = join(root, 'ui-cancel.bin')
+      await writeFile(input, randomBytes(4 * INPUT_BYTES))
+      const doomed = await api<JobRecord>(node, '/v1/jobs', {
+        inputMode: 'data',
+        input,
+        computeCapacity: 3 * UNITS_EACH
+      })
+      const doomedRow = page.locator(`[data-testid="job-row"][data-job-id="${doomed.id}"]`)
+      await until('the job in the jobs table', async () =>
+        (await doomedRow.count()) === 1 ? true : undefined
+      )
+      await doomedRow.click()
+      const view = page.getByTestId('job-view')
+      await until('the view of the job', async () =>
+        (await view.getAttribute('data-job-id')) === doomed.id ? true : undefined
+      )
+      const bars = page.getByTestId('segment-progress')
+      await until(
+        'progress bars on its segments',
+        async () => ((await bars.count()) > 0 ? true : undefined),
+        180_000,
+        50
+      )
+      await until('the bytes sent to move while the job runs', async () => {
+        const state = await text(page, 'job-view-state')
+        if (!ACTIVE_STATES.includes(state)) throw new Error(`the job ended (${state}) with no byte counted`)
+        return (await text(page, 'job-bytes')) === '0 B' ? undefined : true
+      })
+      const cancelled = await proofmesh(['cancel', doomed.id, '--data-dir', node.dataDir])
+      assert.equal(cancelled.code, 0, cancelled.stderr)
+      await until('the view to say cancelled', async () =>
+        (await text(page, 'job-view-state')) === 'cancelled' ? true : undefined
+      )
+      await until('the progress bars to go', async () => ((await bars.count()) === 0 ? true : undefined))
+      await until('the jobs table to show why it ended', async () => {
+        const error = await doomedRow.getByTestId('job-row-error').innerText()
+        return /^CANCELLED: /.test(error) ? error : undefined
+      })
       assert.deepEqual(problems, [])
     } finally {
       await page.close()

@@ -54,7 +54,7 @@ describe('bench load: flags', () => {
     }
     refused({ jobs: 0 }, /--jobs takes an integer from 1/)
     refused({ jobs: 1.5 }, /--jobs takes an integer/)
-    refused({ concurrency: Number.NaN }, /--concurrency .*got something else/)
+    refused({ concurrency: Number.NaN }, /--concurrency takes an integer from 1 to 1000, got NaN/)
     refused({ size: 'huge' }, /--size: expected bytes/)
     refused({ size: '2g' }, /--size 2g: a job's input is 1 byte to 1 GiB/)
     refused({ program: 'Bad Program' }, /--program Bad Program/)

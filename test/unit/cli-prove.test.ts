@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { JobEvent, JobRecord } from '../../src/job/types.js'
+import type { JobEvent, JobPeerRecord, JobRecord } from '../../src/job/types.js'
 import { ApiClient, SseParser } from '../../node/api-client.js'
 import {
   buildProveRequest,
@@ -19,6 +19,7 @@ import {
   redrawText,
   runProve
 } from '../../node/commands/prove.js'
+import { formatDemoSummary } from '../../node/commands/demo.js'
 import type { JobSession } from '../../node/ephemeral.js'
 import { CliError } from '../../node/errors.js'
 import {
@@ -165,7 +166,7 @@ describe('prove: flags to the POST /v1/jobs body', () => {
     await usageError({ inputs: 'x' }, /--compute-capacity is required/)
     await usageError({ ...base, 'compute-capacity': 0 }, /--compute-capacity takes an integer/)
     await usageError({ ...base, 'compute-capacity': 2.5 }, /--compute-capacity takes an integer/)
-    await usageError({ ...base, 'compute-capacity': Number.NaN }, /--compute-capacity .* got something else/)
+    await usageError({ ...base, 'compute-capacity': Number.NaN }, /--compute-capacity .* got NaN/)
     await usageError({ ...base, 'minimal-compute-capacity': 0 }, /--minimal-compute-capacity takes/)
     await usageError({ ...base, 'minimal-compute-capacity': 9 }, /is more than --compute-capacity 8/)
     await usageError({ ...base, priority: 5000 }, /--priority takes an integer from -1000 to 1000/)
@@ -379,6 +380,65 @@ describe('prove --wait: progress and summary', () => {
     }
   })
 
+  it('says which peers failed and why: summary, jobs table, detail', () => {
+    // a path-mode job whose file only the submitter has: the others fail, their segments move to it
+    const base = sampleRecord()
+    const reason = {
+      code: 'INPUT',
+      segment: 2,
+      message: 'input "in.bin" does not exist in the inputs folder'
+    }
+    const record = sampleRecord({
+      peers: [
+        base.peers[0] as JobPeerRecord,
+        { ...(base.peers[1] as JobPeerRecord), state: 'failed', bytesSent: 0, failure: reason }
+      ],
+      segments: base.segments.map((segment) => ({ ...segment, peerId: PEER_A }))
+    })
+    const summary = formatJobSummary(record, undefined, 99_000)
+    assert.match(
+      summary,
+      /^peers +2 peers, 3 segments; 1 of 2 peers failed; their segments moved to the others$/m
+    )
+    assert.match(summary, /…aaaaAAAA \(local\): 4 units, 3 segments, 0 B sent/)
+    assert.match(
+      summary,
+      /^ +…bbbbBBBB: 4 units, failed: INPUT \(segment 2\): input "in\.bin" does not exist in the inputs folder$/m
+    )
+    assert.doesNotMatch(summary, /0 segments/)
+    assert.equal(summary.match(/failed/g)?.length, 2, 'once in the count, once for the peer')
+
+    const table = formatJobsTable([record], 99_000).split('\n')
+    assert.match(table[1] ?? '', /^job42 +succeeded +in\.bin +8 +2 \(1 failed\) +3\/3 /)
+
+    const detail = formatJobDetail(record, 99_000)
+    assert.match(detail, /^peer failures +1 of 2 peers failed; their segments moved to the others$/m)
+    assert.match(
+      detail,
+      new RegExp(
+        `^failed peers\n {2}${PEER_B} {2}INPUT \\(segment 2\\): input "in\\.bin" does not exist in the inputs folder$`,
+        'm'
+      )
+    )
+    const names = new Map([
+      [PEER_A, 'node 0'],
+      [PEER_B, 'node 1']
+    ])
+    const demo = formatDemoSummary(record, names)
+    assert.match(demo, /^node 0 \(submitter\) +ok +4 +0,1,2 /m)
+    assert.match(demo, /^node 1 +failed +4 +- +0 /m)
+    assert.match(
+      demo,
+      /^failed {5}node 1: INPUT \(segment 2\): input "in\.bin" does not exist in the inputs folder$/m
+    )
+
+    // a peer journaled failed before reasons were kept
+    const old = sampleRecord({
+      peers: [{ ...(base.peers[1] as JobPeerRecord), state: 'failed' }]
+    })
+    assert.match(formatJobSummary(old, undefined, 99_000), /failed: no reason recorded/)
+  })
+
   describe('followJob over a JobSession', () => {
     let dir: string
     before(async () => {
@@ -436,16 +496,40 @@ describe('prove --wait: progress and summary', () => {
       assert.match(err.message, /does not match/)
     })
 
-    it('exits 1 with the error code and message for a failed or cancelled job', async () => {
+    it('exits 1 and says the job was cancelled, not that it failed', async () => {
       const io = streams()
-      const failed = sampleRecord({
+      const cancelled = sampleRecord({
         state: 'cancelled',
-        error: { code: 'CANCELLED', message: 'by the user' }
+        error: { code: 'CANCELLED', message: 'cancelled by the user' }
       })
-      assert.equal(await followJob(session(failed, []), { json: true, tty: false, ...io }), 1)
+      assert.equal(await followJob(session(cancelled, []), { json: true, tty: false, ...io }), 1)
       const [stdout, stderr] = io.text()
       assert.equal((JSON.parse(stdout) as JobRecord).state, 'cancelled')
-      assert.equal(stderr, 'job job42 failed: CANCELLED: by the user\n')
+      assert.equal(stderr, 'job job42 was cancelled\n')
+    })
+
+    it('exits 1 with the code, the reason and each failed peer\u2019s reason for a failed job', async () => {
+      const io = streams()
+      const record = sampleRecord()
+      const failed = sampleRecord({
+        state: 'failed',
+        error: { code: 'PEER_FAILED', message: 'no peer left to take over 1 segment(s)' },
+        peers: record.peers.map((peer, i) =>
+          i === 0
+            ? { ...peer, state: 'failed', failure: { code: 'TIMEOUT', message: 'it went silent for 3.4 s' } }
+            : peer
+        )
+      })
+      assert.equal(await followJob(session(failed, []), { json: false, tty: false, ...io }), 1)
+      const [stdout, stderr] = io.text()
+      assert.equal(stdout, '')
+      const peer = record.peers[0]?.peerId ?? ''
+      assert.equal(
+        stderr,
+        'job job42 failed: PEER_FAILED: no peer left to take over 1 segment(s)\n' +
+          `  peer \u2026${peer.slice(-8)}: TIMEOUT: it went silent for 3.4 s\n`
+      )
+      assert.equal(stderr.match(/failed/g)?.length, 1, 'says "failed" once')
     })
 
     it('draws the live view on a terminal', async () => {

@@ -331,6 +331,7 @@ describe('the local HTTP API: job routes', () => {
     const missing = await call('/v1/jobs/job9')
     assert.equal(missing.status, 404)
     assert.equal(errorOf(missing), 'no job job9')
+    assert.equal((missing.body as { code?: string }).code, 'NO_SUCH_JOB')
     assert.equal((await call('/v1/jobs/job%2e1')).status, 404)
     assert.equal((await call(`/v1/jobs/${'x'.repeat(65)}`)).status, 404)
     assert.equal((await call('/v1/jobs/job1/nothing')).status, 404)
@@ -448,6 +449,50 @@ describe('the local HTTP API: job routes', () => {
       [1]
     )
     await waitFor(() => jobs.subscribers('job1') === 0, 'the closed stream to unsubscribe')
+  })
+
+  it('rotates the token: the old one is refused at once, and a stream opened with it ends', async () => {
+    const fresh = 'c'.repeat(64)
+    let rotations = 0
+    const rotating = new HttpApi(backend, {
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      logger: createLogger({ level: 'silent' }),
+      rotateToken: async () => {
+        rotations++
+        return fresh
+      }
+    })
+    await rotating.start()
+    try {
+      await submit(request)
+      const stream = await fetch(`${rotating.url}/v1/jobs/job1/events`, {
+        headers: { authorization: `Bearer ${TOKEN}` }
+      })
+      assert.equal(stream.status, 200)
+      const reading = readStream(stream).then(
+        (result) => result,
+        () => ({ text: '', ended: true })
+      )
+      await waitFor(() => jobs.subscribers('job1') === 1, 'the stream to subscribe')
+      const answer = await call('/v1/token/rotate', { method: 'POST', base: rotating })
+      assert.equal(answer.status, 200)
+      assert.deepEqual(answer.body, { rotated: true }, 'the new token is not in the answer')
+      assert.equal(rotations, 1)
+      assert.ok((await reading).ended, 'the stream of the old token ends')
+      assert.equal((await call('/v1/status', { base: rotating })).status, 401)
+      assert.equal((await call('/v1/status', { base: rotating, token: fresh })).status, 200)
+      assert.equal((await call('/v1/token/rotate', { method: 'POST', base: rotating })).status, 401)
+      assert.equal(
+        (await call('/v1/token/rotate', { method: 'GET', base: rotating, token: fresh })).status,
+        405
+      )
+      // an API that was given no way to store a new token has no such route
+      assert.equal((await call('/v1/token/rotate', { method: 'POST', base: bare })).status, 404)
+    } finally {
+      await rotating.stop()
+    }
   })
 
   it('answers 503 on job routes while the daemon runs no job service, and keeps the other routes', async () => {

@@ -3,7 +3,12 @@ import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { type InputPathErrorCode, InputPathError, resolveInputName } from '../../src/worker/inputs-folder.js'
+import {
+  type InputPathErrorCode,
+  InputPathError,
+  localInputMessage,
+  resolveInputName
+} from '../../src/worker/inputs-folder.js'
 
 describe('resolveInputName', () => {
   let root: string
@@ -40,7 +45,8 @@ describe('resolveInputName', () => {
     assert.equal(err.name, 'InputPathError')
     assert.equal(err.code, code, err.message)
     assert.ok(!err.message.includes('\n'), 'one line')
-    assert.ok(err.message.includes(folder), `names the folder: ${err.message}`)
+    assert.ok(!err.message.includes(folder), `keeps where the folder is to itself: ${err.message}`)
+    assert.equal(err.folder, folder)
     return err
   }
 
@@ -68,7 +74,10 @@ describe('resolveInputName', () => {
 
   it('refuses ../ escapes and absolute paths', async () => {
     const err = await refused('../secret', 'OUTSIDE_FOLDER')
-    assert.equal(err.message, `input "../secret" is outside the inputs folder ${folder}`)
+    // the message goes to the submitter, another machine: it names the input, not where this folder is
+    assert.equal(err.message, 'input "../secret" is outside the inputs folder')
+    assert.equal(err.folder, folder)
+    assert.equal(localInputMessage(err), `input "../secret" is outside the inputs folder (${folder})`)
     await refused('../x', 'OUTSIDE_FOLDER')
     await refused('nested/../../secret', 'OUTSIDE_FOLDER')
     await refused('..', 'OUTSIDE_FOLDER')

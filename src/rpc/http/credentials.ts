@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { makeDirectory } from '../../config/directories.js'
 
 export const API_TOKEN_FILE = 'api.token'
 export const API_ADDRESS_FILE = 'api.json'
@@ -28,9 +29,17 @@ export async function loadOrCreateApiToken(dataDir: string): Promise<string> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  return writeNewApiToken(dataDir)
+}
+
+/**
+ * A new random token in place of the old one (0600, written atomically: a reader sees the old one or the new
+ * one, never half of either). A daemon that runs keeps the token it read at start: rotate it through the API.
+ */
+export async function writeNewApiToken(dataDir: string): Promise<string> {
+  makeDirectory(dataDir, 0o700)
   const token = randomBytes(32).toString('hex')
-  await writePrivateFile(path, `${token}\n`)
+  await writePrivateFile(join(dataDir, API_TOKEN_FILE), `${token}\n`)
   return token
 }
 

@@ -28,6 +28,9 @@ export const jobsRoutesDefaults = {
   maxBufferedEventBytes: 1024 * 1024
 }
 
+/** The `code` of a 404 for a job id this daemon has no job of (its proof missing is another 404) */
+export const NO_SUCH_JOB = 'NO_SUCH_JOB'
+
 /** Job ids the engine makes are URL-safe; anything else cannot name a job */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -133,7 +136,7 @@ export function jobsRoute(path: string, init: JobsRoutesInit): HttpRoute | undef
         methods: ['POST'],
         handle: withJob(options, id, async (jobs, job, { response }) => {
           const record = await jobs.cancel(job.id)
-          if (record === undefined) sendError(response, 404, `no job ${job.id}`)
+          if (record === undefined) sendError(response, 404, `no job ${job.id}`, { code: NO_SUCH_JOB })
           else sendJson(response, 200, record)
         })
       }
@@ -178,7 +181,9 @@ function withJob(
   return withJobs(options, async (jobs, context) => {
     const job = JOB_ID_PATTERN.test(id) ? jobs.get(id) : undefined
     if (job === undefined) {
-      sendError(context.response, 404, `no job ${id.length > 64 ? `${id.slice(0, 64)}...` : id}`)
+      sendError(context.response, 404, `no job ${id.length > 64 ? `${id.slice(0, 64)}...` : id}`, {
+        code: NO_SUCH_JOB
+      })
       return
     }
     await handler(jobs, job, context)

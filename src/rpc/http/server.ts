@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Startable } from '@libp2p/interface'
 import { findPackageRoot } from '../../config/paths.js'
@@ -25,6 +25,11 @@ export interface HttpApiInit {
   host: string
   port: number
   token: string
+  /**
+   * Makes and stores a new token (POST /v1/token/rotate); it replaces the old one at once, and every other
+   * connection is closed, so a stream opened with the old token ends too. Without it the route is absent.
+   */
+  rotateToken?: () => Promise<string>
   logger: Logger
   /** Limits of the job routes (request body size, SSE keep-alive); jobsRoutesDefaults otherwise */
   jobs?: Omit<JobsRoutesInit, 'jobs'>
@@ -77,10 +82,14 @@ export class HttpApi implements Startable {
   private readonly log: Logger
   private readonly uiDir: string
   private server?: Server
+  private token: string
+  /** Open connections, so that a token rotation can close the ones opened with the old token */
+  private readonly sockets = new Set<Socket>()
 
   constructor(backend: ApiBackend, init: HttpApiInit) {
     this.backend = backend
     this.init = init
+    this.token = init.token
     this.log = init.logger.child({ component: 'api' })
     this.uiDir = init.uiDir ?? join(findPackageRoot(), 'src', 'rpc', 'http', 'ui')
   }
@@ -103,6 +112,10 @@ export class HttpApi implements Startable {
     })
     server.headersTimeout = 10_000
     server.requestTimeout = 30_000
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.init.port, this.init.host, () => {
@@ -162,6 +175,22 @@ export class HttpApi implements Startable {
           response.writeHead(200, { 'content-type': contentType })
           response.end(body)
         })
+      case '/v1/token/rotate': {
+        const rotate = this.init.rotateToken
+        if (rotate === undefined) return undefined
+        return {
+          methods: ['POST'],
+          handle: async ({ request, response }) => {
+            this.token = await rotate()
+            this.log.info('API token rotated; closing the connections opened with the old one')
+            response.once('finish', () => {
+              for (const socket of this.sockets) if (socket !== request.socket) socket.destroy()
+            })
+            // the token itself stays in the file: a response can end up in a terminal's scrollback or a log
+            sendJson(response, 200, { rotated: true })
+          }
+        }
+      }
       default:
         return jobsRoute(path, { ...this.init.jobs, jobs: () => this.backend.jobs })
     }
@@ -176,6 +205,6 @@ export class HttpApi implements Startable {
   private authorised(request: IncomingMessage): boolean {
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
-    return match?.[1] !== undefined && tokenMatches(this.init.token, match[1])
+    return match?.[1] !== undefined && tokenMatches(this.token, match[1])
   }
 }

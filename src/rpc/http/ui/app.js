@@ -30,9 +30,9 @@
  */
 
 /**
- * The job shown: its record (reloaded when an event says it changed), and the latest progress of each segment
- * and of the aggregation
- * @typedef {{ phase: string, done: number, total: number, peer: string | undefined }} Progress
+ * The job shown: its record (reloaded when an event says it changed, and taken from the jobs list when that one
+ * is newer), and the latest progress of each segment and of the aggregation, with when that step began
+ * @typedef {{ phase: string, done: number, total: number, peer: string | undefined, since: number }} Progress
  * @typedef {object} JobView
  * @property {string} id
  * @property {JobRecord | undefined} record
@@ -50,6 +50,8 @@ const REFRESH_MS = 2_000
 /** The daemon sends an SSE comment every 15 s: this long without a byte means a dead connection */
 const STREAM_IDLE_MS = 45_000
 const MAX_JOB_ROWS = 50
+/** Columns of the jobs table */
+const JOB_COLUMNS = 8
 const MAX_EVENT_ROWS = 200
 const TOKEN_KEY = 'proofmesh-token'
 /** @type {ReadonlyArray<import('../../../job/types.js').JobPhase>} */
@@ -339,11 +341,38 @@ function emptyRow(columns, text) {
   return h('tr', {}, h('td', { colspan: columns, class: 'empty' }, text))
 }
 
+/**
+ * What went wrong with a job, for the jobs table: its error, or else the peers that failed while it went on
+ * @param {JobRecord} job
+ * @returns {{ text: string, warn: boolean } | undefined}
+ */
+function jobTrouble(job) {
+  if (job.error !== undefined) return { text: `${job.error.code}: ${job.error.message}`, warn: false }
+  const failed = job.peers.filter((peer) => peer.state === 'failed')
+  if (failed.length === 0) return undefined
+  const [first] = failed
+  const reason = first?.failure === undefined ? '' : `: ${failureText(first.failure)}`
+  return {
+    text: `${failed.length} of ${job.peers.length} peers failed${failed.length === 1 ? reason : ''}`,
+    warn: true
+  }
+}
+
+/**
+ * `INPUT (segment 3): input "b.bin" does not exist in the inputs folder`, as the CLI writes it
+ * @param {import('../../../job/types.js').PeerFailure} failure
+ */
+function failureText(failure) {
+  const segment = failure.segment === undefined ? '' : ` (segment ${failure.segment})`
+  return `${failure.code}${segment}: ${failure.message}`
+}
+
 /** @param {JobRecord[]} jobs */
 function renderJobs(jobs) {
   const now = Date.now()
   const rows = jobs.slice(0, MAX_JOB_ROWS).map((job) => {
     const proved = job.segments.filter((segment) => segment.state === 'proved').length
+    const trouble = jobTrouble(job)
     return h(
       'tr',
       {
@@ -358,10 +387,15 @@ function renderJobs(jobs) {
       h('td', { class: 'num' }, job.request.computeCapacity),
       h('td', { class: 'num' }, job.peers.length),
       h('td', { class: 'num' }, job.segments.length === 0 ? '–' : `${proved} / ${job.segments.length}`),
-      h('td', { class: 'num' }, formatDuration(now - job.createdAt))
+      h('td', { class: 'num' }, formatDuration(now - job.createdAt)),
+      h(
+        'td',
+        { class: trouble?.warn === true ? 'job-error warn' : 'job-error', testid: 'job-row-error' },
+        trouble?.text ?? ''
+      )
     )
   })
-  if (rows.length === 0) rows.push(emptyRow(7, 'no job submitted to this daemon yet'))
+  if (rows.length === 0) rows.push(emptyRow(JOB_COLUMNS, 'no job submitted to this daemon yet'))
   $('jobs-body').replaceChildren(...rows)
   byTestId('jobs-count').textContent =
     jobs.length > MAX_JOB_ROWS ? `(${MAX_JOB_ROWS} newest of ${jobs.length})` : `(${jobs.length})`
@@ -383,6 +417,20 @@ $('jobs-body').addEventListener('keydown', (event) => {
     openJobFromRow(event.target)
   }
 })
+
+/**
+ * The jobs list holds whole records: the one of the job on view, if newer than the view's, replaces it (the bytes
+ * sent to each peer move while slices stream, and no event says so)
+ * @param {JobRecord[]} jobs
+ */
+function takeNewerRecord(jobs) {
+  const current = view
+  if (current?.record === undefined) return
+  const listed = jobs.find((job) => job.id === current.id)
+  if (listed === undefined || listed.updatedAt <= current.record.updatedAt) return
+  current.record = listed
+  draw(current)
+}
 
 /**
  * Until the operator clicks a job, the view shows the newest running one (and stays on a job that ended
@@ -407,10 +455,11 @@ async function refresh() {
       const jobs = await getJobs()
       renderJobs(jobs)
       followJob(jobs)
+      takeNewerRecord(jobs)
     } catch (err) {
       // 503: this daemon runs no job service
       if (!(err instanceof HttpError)) throw err
-      $('jobs-body').replaceChildren(emptyRow(7, err.message))
+      $('jobs-body').replaceChildren(emptyRow(JOB_COLUMNS, err.message))
     }
     setConnection(`live · ${new Date().toLocaleTimeString()}`)
   } catch (err) {
@@ -611,18 +660,35 @@ function onEvent(current, event) {
   if (view !== current || typeof event.seq !== 'number' || event.seq <= current.lastSeq) return
   current.lastSeq = event.seq
   if (event.type === 'progress') {
+    if (current.terminal) return
+    const previous =
+      event.phase === 'aggregate'
+        ? current.aggregateProgress
+        : typeof event.segment === 'number'
+          ? current.progress.get(event.segment)
+          : undefined
+    const phase = event.phase ?? 'prove'
     /** @type {Progress} */
     const progress = {
-      phase: event.phase ?? 'prove',
+      phase,
       done: event.done ?? 0,
       total: event.total ?? 0,
-      peer: event.peer
+      peer: event.peer,
+      // the same step going on: it began with its first report
+      since:
+        previous !== undefined && previous.phase === phase && previous.peer === event.peer
+          ? previous.since
+          : event.at
     }
     if (event.phase === 'aggregate') current.aggregateProgress = progress
     else if (typeof event.segment === 'number') current.progress.set(event.segment, progress)
   } else {
-    if (event.type === 'state' && event.state !== undefined && TERMINAL.has(event.state))
+    if (event.type === 'state' && event.state !== undefined && TERMINAL.has(event.state)) {
+      // over, whichever way: no step is going on any more
       current.terminal = true
+      current.progress.clear()
+      current.aggregateProgress = undefined
+    }
     appendEventRow(event)
     reloadSoon(current)
   }
@@ -771,12 +837,23 @@ function renderJobPeer(current, job, peer) {
         : null
     ),
     h('td', { class: 'num' }, peer.units),
-    h('td', {}, stateBadge(peer.state)),
+    h(
+      'td',
+      {},
+      stateBadge(peer.state),
+      peer.state === 'failed'
+        ? h(
+            'div',
+            { class: 'peer-failure', testid: 'job-peer-failure' },
+            peer.failure === undefined ? 'no reason recorded' : failureText(peer.failure)
+          )
+        : null
+    ),
     h('td', { class: 'num' }, formatBytes(peer.bytesSent)),
     h(
       'td',
       { class: 'segments' },
-      segments.map((segment) => renderSegment(current, segment, peer.peerId)),
+      segments.map((segment) => renderSegment(current, job, segment, peer.peerId)),
       aggregating && current.aggregateProgress !== undefined
         ? progressBar(current.aggregateProgress, 'aggregate')
         : null
@@ -786,12 +863,14 @@ function renderJobPeer(current, job, peer) {
 
 /**
  * @param {JobView} current
+ * @param {JobRecord} job
  * @param {SegmentRecord} segment
  * @param {string} peerId
  */
-function renderSegment(current, segment, peerId) {
+function renderSegment(current, job, segment, peerId) {
   const backup = segment.backupPeerId === peerId
-  const progress = current.progress.get(segment.index)
+  // a job that is over (cancelled, failed) has no step going on, whatever its segments' last state
+  const progress = TERMINAL.has(job.state) ? undefined : current.progress.get(segment.index)
   // the bar of the step the segment is at: computing its contribution, then proving it
   const step =
     segment.state === 'assigned' ? 'contribute' : segment.state === 'contributed' ? 'prove' : undefined
@@ -825,9 +904,18 @@ function progressBar(progress, label = progress.phase) {
   const done = Math.min(progress.done, total)
   return h(
     'span',
-    { class: 'progress', testid: 'segment-progress', title: `${label}: ${done} / ${total}` },
+    {
+      class: 'progress',
+      testid: 'segment-progress',
+      title: `${label}: ${done} / ${total}`,
+      data: { done: String(done), total: String(total) }
+    },
     h('progress', { max: total, value: done }),
-    h('span', { class: 'time' }, `${label} ${Math.round((done / total) * 100)}%`)
+    h(
+      'span',
+      { class: 'time' },
+      `${label} ${Math.round((done / total) * 100)}% · ${formatDuration(Date.now() - progress.since)}`
+    )
   )
 }
 
