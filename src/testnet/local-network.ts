@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { findPackageRoot } from '../config/paths.js'
 import type { PeerRow } from '../daemon/daemon.js'
 import type { StatusJson } from '../daemon/status-json.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../rpc/http/credentials.js'
 
-/** The CLI entry point, next to this module's folder both in src/ and in dist/src/ */
-const CLI_ENTRY = fileURLToPath(new URL('../../node/cli.js', import.meta.url))
+/** The built CLI entry point (one bundled file: this module may be part of it, so not relative to this module) */
+const CLI_ENTRY = join(findPackageRoot(), 'dist', 'node', 'cli.js')
 
 export interface LocalNode {
   index: number
