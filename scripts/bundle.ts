@@ -5,8 +5,8 @@
  * Why: on Node 20 (engines >= 20; no module.enableCompileCache before 22.1) the ES module loader spent 60-70% of
  * a daemon's start-up on that (stat, package.json lookups, URL handling and a compile per file: 0.65 s of CPU
  * for the libp2p host's imports alone). One bundled file starts the same daemon in less than half the time
- * (README, "Start-up"). The input is tsc's own output, so the bundle runs exactly the code tsc type-checked and
- * emitted; its source map follows tsc's maps back to the .ts files (`node --enable-source-maps`).
+ * (npm run bench:daemon). The input is tsc's own output, so the bundle runs exactly the code tsc type-checked
+ * and emitted; its source map follows tsc's maps back to the .ts files (`node --enable-source-maps`).
  *
  * Every other file under dist/ stays as tsc wrote it (tests and benchmarks import them). Running tsc alone
  * writes the unbundled entry again, which works the same, only slower to start: never a stale bundle.
