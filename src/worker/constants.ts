@@ -36,8 +36,9 @@ export const BULK_CHUNK_BYTES = 1024 * 1024
 /**
  * Raw bulk data is read from its file and sent in pieces of this size. One send() goes through yamux, noise and
  * into the socket in one synchronous pass, and what the socket does not take at once waits in buffers on the
- * JS heap: with 1 MiB pieces those lived long enough to reach V8's old generation and a 256 MiB slice cost ~40
- * full (mark-compact) collections instead of ~3 (test/bench/inputs-throughput).
+ * JS heap: with 1 MiB pieces those lived long enough to reach V8's old generation, and a 256 MiB slice cost 13-16
+ * full (mark-compact) collections and ~10% more CPU per MiB; with 256 KiB pieces none (test/bench/inputs-throughput,
+ * full_gcs). Smaller pieces cost more CPU again (64 KiB: +35%).
  */
 export const BULK_SEND_CHUNK_BYTES = 256 * 1024
 
