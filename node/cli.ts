@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import '../src/polyfill.js'
-import yargs from 'yargs'
+import yargs, { type Argv } from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { PROOFMESH_VERSION } from '../src/version.js'
 import { benchCommand } from './commands/bench.js'
@@ -18,7 +18,23 @@ import { uiCommand } from './commands/ui.js'
 import { verifyCommand } from './commands/verify.js'
 import { CliError } from './errors.js'
 
-await yargs(hideBin(process.argv))
+/**
+ * yargs renders a command's whole help text (cliui, string-width over every option) each time it runs the command,
+ * in case a later failure shows it: 25-80 ms of CPU in every daemon's start-up, longer than the rest of its
+ * parsing. Ours never shows it: usage errors fail before a handler runs, and the fail handler below prints a
+ * handler's errors without help. `--help` still renders help, when asked. The method is internal to yargs (as
+ * Angular's CLI does the same, see angular-cli#34087); if it moves, this does nothing.
+ */
+function skipHelpRenderingOnRun(instance: Argv): Argv {
+  const internal = instance as unknown as {
+    getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } }
+  }
+  const usage = internal.getInternalMethods?.().getUsageInstance?.()
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined
+  return instance
+}
+
+await skipHelpRenderingOnRun(yargs(hideBin(process.argv)))
   .scriptName('proofmesh')
   .usage(
     '$0 <command> [options]\n\nA peer-to-peer network that proves across many machines, with no fixed coordinator.'

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { CommandModule } from 'yargs'
+import { findPackageRoot } from '../../src/config/paths.js'
 import { LocalNetwork } from '../../src/testnet/local-network.js'
 import { CliError } from '../errors.js'
 import { formatPeers } from '../format.js'
@@ -20,8 +20,8 @@ interface TestnetArgs {
   size?: number
 }
 
-/** The namespace testnet is a shell script (ip netns, veths, a bridge); dist/node/commands → the checkout's docker/ */
-const NETNS_SCRIPT = fileURLToPath(new URL('../../../docker/netns-testnet.sh', import.meta.url))
+/** The namespace testnet is a shell script (ip netns, veths, a bridge) in the checkout's docker/ */
+const NETNS_SCRIPT = join(findPackageRoot(), 'docker', 'netns-testnet.sh')
 
 /**
  * Runs docker/netns-testnet.sh in the foreground and exits with its status. It validates its arguments and

@@ -3,7 +3,7 @@ import type { Startable } from '@libp2p/interface'
 import { Registry } from 'prom-client'
 import { encodeAdvert } from '../capacity/advert.js'
 import { advertToJson } from '../capacity/advert-json.js'
-import type { HardwareInfo } from '../capacity/probe.js'
+import { type HardwareInfo, probeHardware } from '../capacity/probe.js'
 import { CapacityService, type Workload } from '../capacity/service.js'
 import type { ProofmeshConfig } from '../config/index.js'
 import type { Candidate } from '../job/link.js'
@@ -140,29 +140,22 @@ export class Daemon implements Startable, ApiBackend {
 
   async start(): Promise<void> {
     const { config } = this
-    const privateKey = await loadOrCreatePeerKey(config.dataDir)
-    const swarmKey = config.net.swarmKey === '' ? undefined : await readSwarmKey(config.net.swarmKey)
-    const journal = Journal.open(join(config.dataDir, 'journal.sqlite'))
-    this.journalStore = journal
-    // Leases a killed daemon left open are over: their job streams died with it
-    const stale = journal.endOpenLeases('the daemon restarted')
-    if (stale > 0) this.log.info({ leases: stale }, 'leases of a previous run ended')
-    if (this.init.prover !== false) this.proverBackend = await this.startProver()
-    const host = await createHost({
-      privateKey,
-      listen: config.net.listen,
-      announce: config.net.announce,
-      bootstrap: config.net.bootstrap,
-      swarmKey,
-      maxConnections: config.net.maxConnections,
-      inboundConnectionThreshold: config.net.inboundConnectionThreshold,
-      dht: config.net.dht,
-      dhtProtocol: config.net.dhtProtocol,
-      denyPeers: config.security.denyPeers,
-      logger: this.init.logger,
-      metricsRegistry: this.registry
-    })
-    this.host = host
+    // Both wait on child processes: the prover on its own start and hello, the hardware probe on nvidia-smi (up
+    // to seconds on a GPU host). They run while the key, the journal and the libp2p host are set up, not before.
+    const proverStarting = this.init.prover === false ? undefined : this.startProver()
+    const probe = this.init.probe ?? (() => probeHardware())
+    let firstProbe: Promise<HardwareInfo> | undefined = probe()
+    // the capacity service awaits it; if the start fails before that, its failure is not an unhandled rejection
+    firstProbe.catch(() => undefined)
+    let host: ProofmeshHost
+    let journal: Journal
+    let swarmKey: Uint8Array | undefined
+    try {
+      ;({ host, journal, swarmKey } = await this.openNode())
+    } finally {
+      // kept even when the rest failed, so that stop() ends the prover
+      this.proverBackend = await proverStarting
+    }
     this.leaseBook = new LeaseBook({
       logger: this.init.logger,
       totalUnits: () => this.capacity.units().total,
@@ -180,7 +173,11 @@ export class Daemon implements Startable, ApiBackend {
         offerCompute: config.capacity.offer,
         tags: config.capacity.tags,
         denyPeers: config.security.denyPeers,
-        probe: this.init.probe,
+        probe: () => {
+          const hardware = firstProbe ?? probe()
+          firstProbe = undefined
+          return hardware
+        },
         workload: this.init.workload ?? this.leaseBook,
         prover: () => {
           const info = this.proverBackend?.info
@@ -301,6 +298,34 @@ export class Daemon implements Startable, ApiBackend {
     this.journalStore?.close()
     this.journalStore = undefined
     this.log.info('node stopped')
+  }
+
+  /** The peer key, the journal (its leases of a killed run ended) and the started libp2p host */
+  private async openNode(): Promise<{ host: ProofmeshHost; journal: Journal; swarmKey?: Uint8Array }> {
+    const { config } = this
+    const privateKey = await loadOrCreatePeerKey(config.dataDir)
+    const swarmKey = config.net.swarmKey === '' ? undefined : await readSwarmKey(config.net.swarmKey)
+    const journal = Journal.open(join(config.dataDir, 'journal.sqlite'))
+    this.journalStore = journal
+    // Leases a killed daemon left open are over: their job streams died with it
+    const stale = journal.endOpenLeases('the daemon restarted')
+    if (stale > 0) this.log.info({ leases: stale }, 'leases of a previous run ended')
+    const host = await createHost({
+      privateKey,
+      listen: config.net.listen,
+      announce: config.net.announce,
+      bootstrap: config.net.bootstrap,
+      swarmKey,
+      maxConnections: config.net.maxConnections,
+      inboundConnectionThreshold: config.net.inboundConnectionThreshold,
+      dht: config.net.dht,
+      dhtProtocol: config.net.dhtProtocol,
+      denyPeers: config.security.denyPeers,
+      logger: this.init.logger,
+      metricsRegistry: this.registry
+    })
+    this.host = host
+    return { host, journal, swarmKey }
   }
 
   /**

@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { findPackageRoot } from '../config/paths.js'
 import type { PeerRow } from '../daemon/daemon.js'
 import type { StatusJson } from '../daemon/status-json.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../rpc/http/credentials.js'
 
-/** The CLI entry point, next to this module's folder both in src/ and in dist/src/ */
-const CLI_ENTRY = fileURLToPath(new URL('../../node/cli.js', import.meta.url))
+/** The built CLI entry point (one bundled file: this module may be part of it, so not relative to this module) */
+const CLI_ENTRY = join(findPackageRoot(), 'dist', 'node', 'cli.js')
 
 export interface LocalNode {
   index: number
@@ -33,6 +33,12 @@ export interface LocalNetworkInit {
   startTimeoutMs?: number
 }
 
+/**
+ * A daemon starts in a few hundred ms (test/bench/daemon-startup): looked for every 100 ms, a start was seen up to
+ * 100 ms late, a third of the figure; one small file read every 20 ms costs nothing
+ */
+const API_ADDRESS_POLL_MS = 20
+
 async function get<T>(node: { api: ApiAddress; token: string }, path: string): Promise<T> {
   const response = await fetch(new URL(path, node.api.url), {
     headers: { authorization: `Bearer ${node.token}` },
@@ -42,7 +48,12 @@ async function get<T>(node: { api: ApiAddress; token: string }, path: string): P
   return (await response.json()) as T
 }
 
-async function poll<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+async function poll<T>(
+  what: string,
+  timeoutMs: number,
+  attempt: () => Promise<T | undefined>,
+  intervalMs = 100
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   while (Date.now() < deadline) {
@@ -52,7 +63,7 @@ async function poll<T>(what: string, timeoutMs: number, attempt: () => Promise<T
     } catch (err) {
       lastError = err
     }
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`}`
@@ -183,7 +194,8 @@ export class LocalNetwork {
         if (exited) throw new Error(`node ${index} exited with ${child.exitCode}; see ${logFile}`)
         const address = await readApiAddress(dataDir)
         return address.pid === child.pid ? address : undefined
-      }
+      },
+      API_ADDRESS_POLL_MS
     )
     const token = await readApiToken(dataDir)
     const status = await get<StatusJson>({ api, token }, '/v1/status')

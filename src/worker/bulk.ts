@@ -3,9 +3,11 @@ import { open, rename, rm } from 'node:fs/promises'
 import { HintsChunk, HintsDone, HintsKind } from '../../protocols/hints/pb/hints.js'
 import { InputsAccept, InputsDone, InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { ProofHeader } from '../../protocols/proof/pb/proof.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { FramedStream } from '../net/framed-stream.js'
 import {
   BULK_CHUNK_BYTES,
+  BULK_SEND_CHUNK_BYTES,
   MAX_HEADER_BYTES,
   MAX_HINTS_BYTES,
   MAX_HINTS_CHUNK_BYTES,
@@ -22,7 +24,8 @@ export class TransferError extends Error {
 
 /** Where received bytes go: a file written as they arrive, checked, then renamed into place */
 export interface ByteSink {
-  write(chunk: Uint8Array, signal: AbortSignal): Promise<void>
+  /** A list is written as it is, without first copying it into one buffer */
+  write(chunk: Uint8Array | Uint8ArrayList, signal: AbortSignal): Promise<void>
   /** Checks the length and SHA-256 of everything written and makes the file visible */
   finish(total: number, sha256: Uint8Array, signal: AbortSignal): Promise<void>
   /** Drops what was written (the partial file stays only where the sink resumes) */
@@ -73,8 +76,12 @@ export async function openFileSink(init: FileSinkInit): Promise<FileSink> {
       if (init.maxBytes !== undefined && written > init.maxBytes) {
         throw new TransferError(`more than the ${init.maxBytes} bytes announced`)
       }
-      hash.update(chunk)
-      await handle.write(chunk)
+      const buffers = chunk instanceof Uint8Array ? [chunk] : [...chunk]
+      for (const buffer of buffers) hash.update(buffer)
+      // one system call for all of them
+      const { bytesWritten } = await handle.writev(buffers)
+      if (bytesWritten !== chunk.byteLength)
+        throw new TransferError(`${partial}: ${bytesWritten} of ${chunk.byteLength} bytes written`)
     },
     async finish(total, sha256) {
       await handle.sync()
@@ -97,13 +104,13 @@ export async function openFileSink(init: FileSinkInit): Promise<FileSink> {
   }
 }
 
-/** Reads [start, end) of a file in chunks; the last chunk may be shorter */
+/** Reads [start, end) of a file in chunks of BULK_SEND_CHUNK_BYTES; the last chunk may be shorter */
 export async function* readFileRange(path: string, start: number, end: number): AsyncGenerator<Uint8Array> {
   const handle = await open(path, 'r')
   try {
     let position = start
     while (position < end) {
-      const buffer = Buffer.allocUnsafe(Math.min(BULK_CHUNK_BYTES, end - position))
+      const buffer = Buffer.allocUnsafe(Math.min(BULK_SEND_CHUNK_BYTES, end - position))
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
       if (bytesRead === 0) throw new TransferError(`${path} ended at byte ${position}, before ${end}`)
       position += bytesRead
@@ -210,7 +217,7 @@ async function receiveInto(
       if (chunk === undefined)
         throw new TransferError(`the stream ended ${remaining} bytes before the ${what} did`)
       remaining -= chunk.byteLength
-      await sink.write(chunk.subarray(), signal)
+      await sink.write(chunk, signal)
     }
   } catch (err) {
     await sink.abort(err as Error)

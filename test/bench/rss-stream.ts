@@ -3,8 +3,8 @@
  * (createHost, as the daemon does) whose /proofmesh/inputs/1.0.0 handler is the daemon's own path
  * (FramedStream with its defaults, receiveSlice into openFileSink: written to disk as it arrives); this
  * process sends it a 1 GiB slice over TCP + noise + yamux and samples the child's VmRSS every 100 ms.
- * Target: peak − baseline ≤ 64 MB. The sender writes 1 MiB chunks of one random buffer, so its memory and
- * disk stay out of the picture (its own RSS is printed too).
+ * Target: peak − baseline ≤ 64 MB. The sender writes sendSlice's chunk size, all views of one random buffer, so
+ * its memory and disk stay out of the picture (its own RSS is printed too).
  *
  * If the transfer fails, it is printed as FAILED with its reason and the RSS reached until then.
  *
@@ -26,7 +26,7 @@ import { createLogger } from '../../src/log/index.js'
 import { FramedStream, toError } from '../../src/net/framed-stream.js'
 import { createHost, type ProofmeshHost } from '../../src/net/host.js'
 import { openFileSink, receiveSlice, TransferError } from '../../src/worker/bulk.js'
-import { BULK_CHUNK_BYTES, INPUTS_PROTOCOL, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
+import { BULK_SEND_CHUNK_BYTES, INPUTS_PROTOCOL, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
 import { loadAverage, printTable, rssMiB, sleep } from './job-helpers.js'
 
 const MIB = 1024 * 1024
@@ -190,9 +190,9 @@ async function measure(
 }
 
 async function parent(totalMiB: number): Promise<void> {
-  const chunk = randomBytes(BULK_CHUNK_BYTES)
+  const chunk = randomBytes(BULK_SEND_CHUNK_BYTES)
   const hash = createHash('sha256')
-  for (let i = 0; i < (totalMiB * MIB) / BULK_CHUNK_BYTES; i++) hash.update(chunk)
+  for (let i = 0; i < (totalMiB * MIB) / BULK_SEND_CHUNK_BYTES; i++) hash.update(chunk)
   const sha256 = new Uint8Array(hash.digest())
 
   const run = await measure(totalMiB, chunk, sha256)

@@ -31,6 +31,13 @@ describe('the proofmesh command line', () => {
     assert.match(none.stderr, /Name a command/)
   })
 
+  it("answers a command's unknown flag with that command's help and exit 2", async () => {
+    const run = await proofmesh(['daemon', '--bogus-flag'])
+    assert.equal(run.code, 2, run.stderr)
+    assert.match(run.stderr, /Unknown arguments?: bogus-flag/)
+    assert.match(run.stderr, /--swarm-key/, "the daemon command's own options")
+  })
+
   it('writes a commented config that a daemon accepts, and names the key of a bad one', async () => {
     const path = join(scratch, 'proofmesh.toml')
     assert.equal((await proofmesh(['config', 'init', '--output', path])).code, 0)
