@@ -9,7 +9,7 @@ import { streamPair } from '@libp2p/utils'
 import { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { FramedStream } from '../../src/net/framed-stream.js'
 import { openFileSink, receiveSlice, sendSlice } from '../../src/worker/bulk.js'
-import { BULK_CHUNK_BYTES, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
+import { BULK_SEND_CHUNK_BYTES, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
 
 describe('an input slice tells its sender of each chunk as it goes', () => {
   let dir: string
@@ -21,7 +21,7 @@ describe('an input slice tells its sender of each chunk as it goes', () => {
   after(async () => rm(dir, { recursive: true, force: true }))
 
   it('reports every chunk, the first long before the receiver has the whole slice', async () => {
-    const bytes = randomBytes(3 * BULK_CHUNK_BYTES + 12_345)
+    const bytes = randomBytes(3 * BULK_SEND_CHUNK_BYTES + 12_345)
     const source = join(dir, 'input')
     await writeFile(source, bytes)
     const header: InputsHeader = {
