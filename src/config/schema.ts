@@ -227,6 +227,12 @@ export const schema: ConfigSchema = {
       default: [defaultProverBinary(), 'serve'],
       doc: 'argv of the NPP prover process (backend = "npp")'
     },
+    nice: {
+      key: 'nice',
+      type: intValue(0, 19),
+      default: 10,
+      doc: 'How many nice levels below the daemon the prover runs: the daemon keeps its keep-alives on time while the prover takes every core; 0 = the same priority'
+    },
     callTimeoutMs: {
       key: 'call_timeout',
       type: durationValue(1),

@@ -87,6 +87,11 @@ export interface JobPeerRecord {
   state: JobPeerState
   /** Bytes of input slices and hints this peer was sent */
   bytesSent: number
+  /**
+   * The longest time between two of its frames as they arrived here (a remote peer sends one at least every third
+   * of jobs.peer_timeout): how close a busy peer came to being taken for a lost one
+   */
+  longestGapMs?: number
 }
 
 export interface PhaseTiming {

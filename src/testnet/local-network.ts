@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PeerRow } from '../daemon/daemon.js'
 import type { StatusJson } from '../daemon/status-json.js'
+import { deadline } from '../net/deadline.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../rpc/http/credentials.js'
 
 /** The CLI entry point, next to this module's folder both in src/ and in dist/src/ */
@@ -36,7 +37,7 @@ export interface LocalNetworkInit {
 async function get<T>(node: { api: ApiAddress; token: string }, path: string): Promise<T> {
   const response = await fetch(new URL(path, node.api.url), {
     headers: { authorization: `Bearer ${node.token}` },
-    signal: AbortSignal.timeout(5_000)
+    signal: deadline(`GET ${path} on ${node.api.url}`, 5_000)
   })
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`)
   return (await response.json()) as T
