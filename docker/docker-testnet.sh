@@ -144,33 +144,23 @@ read -r -a peers <<<"$(compose ps -q peer | tr '\n' ' ')"
 [ -n "$submit" ] && [ -n "$bootstrap" ] && [ "${#peers[@]}" = 2 ] || fail "expected 4 containers: $(compose ps)"
 name_of() { docker inspect -f '{{.Name}}' "$1" | sed 's|^/||'; }
 
-# each daemon's peer id, from its own data dir
-declare -A container_of=()
-bootstrap_peer=''
-for c in "$bootstrap" "${peers[@]}"; do
-  peer_id=''
-  for _ in $(seq $((wait_seconds * 5))); do
-    peer_id=$(docker exec "$c" cat /data/api.json 2>/dev/null \
-      | node -e "let s='';process.stdin.on('data',(d)=>(s+=d)).on('end',()=>{try{process.stdout.write(JSON.parse(s).peerId)}catch{}})") \
-      || true
-    [ -z "$peer_id" ] || break
-    sleep 0.2
-  done
-  [ -n "$peer_id" ] || fail "$(name_of "$c") wrote no API address (/data/api.json) in $wait_seconds s; it is $(state_of "$c"):
-$(tail_of "$c")"
-  container_of[$peer_id]=$c
-  [ "$c" != "$bootstrap" ] || bootstrap_peer=$peer_id
-done
-[ "$(docker exec "$bootstrap" id -u)" = 10001 ] || fail "the daemon runs as root"
-
 # --- the job: as soon as a peer other than the submitter holds segments it has not proved, stop it. One node
-# process in the submit container polls its API, says on stderr how the job moves, and prints on stdout
-# "jobId state peerId segment,segment" ("- -" for the last two when the job got past proving first, "- waited -
-# -" when no job got that far within the bound). It ends with the container: submit exits when it gives up.
+# process in the submit container, started at once (a 1 MB job can be over before every daemon's id is read here
+# on a loaded host), polls its API, says on stderr how the job moves, and prints on stdout "jobId state peerId
+# segment,segment" ("- -" for the last two when the job got past proving first, "- waited - -" when no job got
+# that far within the bound). It ends with the container: submit exits when it gives up. Every remote peer of
+# the job is a container of this testnet (its network is private); the bootstrap is spared when another will do.
 watch_job() {
   docker exec "$submit" node -e '
     const fs = require("fs")
-    const [mine, bootstrap, seconds] = [new Set(process.argv[1].split(",")), process.argv[2], Number(process.argv[3])]
+    const seconds = Number(process.argv[1])
+    const bootstrap = () => {
+      try {
+        return fs.readFileSync("/shared/bootstrap.addr", "utf8").trim().split("/p2p/")[1]
+      } catch {
+        return undefined
+      }
+    }
     const started = Date.now()
     let said = ""
     const say = (what) => {
@@ -192,25 +182,52 @@ watch_job() {
           say("job " + job.id + " is " + job.state)
           const open = (p) => job.segments.filter((g) => g.peerId === p.peerId && g.state !== "proved")
           const live = ["contributing", "proving"].includes(job.state)
-            ? job.peers.filter((p) => !p.local && mine.has(p.peerId) && !["released", "failed"].includes(p.state) && open(p).length > 0)
+            ? job.peers.filter((p) => !p.local && !["released", "failed"].includes(p.state) && open(p).length > 0)
             : []
-          live.sort((a, b) => (a.peerId === bootstrap) - (b.peerId === bootstrap))
+          live.sort((a, b) => (a.peerId === bootstrap()) - (b.peerId === bootstrap()))
           if (live[0]) return console.log(job.id, job.state, live[0].peerId, open(live[0]).map((g) => g.index).join(","))
           if (["aggregating", "verifying", "succeeded", "failed", "cancelled"].includes(job.state))
             return console.log(job.id, job.state, "-", "-")
         }
       } catch (err) {
-        say("the API of the submit daemon: " + (err.name === "TimeoutError" ? "GET /v1/jobs got no answer within 10 s" : err.message))
+        say(err.code === "ENOENT" ? "the submit daemon is starting"
+          : "the API of the submit daemon: " + (err.name === "TimeoutError" ? "GET /v1/jobs got no answer within 10 s" : err.message))
       }
       if (Date.now() - started > seconds * 1000) return console.log("-", "waited", "-", "-")
       setTimeout(tick, 150)
     }
-    void tick()' "$(IFS=,; echo "${!container_of[*]}")" "$bootstrap_peer" "$((2 * wait_seconds))"
+    void tick()' "$((2 * wait_seconds))"
 }
+# Each daemon's peer id, from its own data dir, read meanwhile (on a loaded host the daemons start slowly):
+# "peerId containerId" lines, or the reason on stderr
+peer_ids() {
+  local c json id
+  for c in "$bootstrap" "${peers[@]}"; do
+    id=''
+    for _ in $(seq $((wait_seconds * 5))); do
+      json=$(docker exec "$c" cat /data/api.json 2>/dev/null) || true
+      [[ $json =~ \"peerId\":\"([^\"]+)\" ]] && id=${BASH_REMATCH[1]} && break
+      sleep 0.2
+    done
+    [ -n "$id" ] || {
+      echo "$(name_of "$c") wrote no API address (/data/api.json) in $wait_seconds s; it is $(state_of "$c"):"
+      tail_of "$c"
+      return 1
+    } >&2
+    echo "$id $c"
+  done
+}
+peer_ids >"$work/peer-ids" 2>"$work/peer-ids.err" &
+peer_ids_pid=$!
 victim='' stop_ms=0
 read -r job_id state peer moved_segments < <(watch_job) || true
+wait "$peer_ids_pid" || fail "$(cat "$work/peer-ids.err")"
+declare -A container_of=()
+while read -r peer_id c; do container_of[$peer_id]=$c; done <"$work/peer-ids"
+
 if [ -n "${peer:-}" ] && [ "$peer" != - ]; then
-  victim=${container_of[$peer]}
+  victim=${container_of[$peer]:-}
+  [ -n "$victim" ] || fail "job $job_id's peer $peer is none of this testnet's containers (${!container_of[*]})"
   stopped_in=$state
   say "job $job_id is $state; stopping $(name_of "$victim") (peer …${peer: -8}, unproved segments $moved_segments)"
   stopped_at=$(ms)
@@ -246,6 +263,7 @@ docker cp "$submit:$input" "$work/sample.bin"
 node "$repo/dist/node/cli.js" verify "$work/sample.proof" --input "$work/sample.bin" >"$work/verify.txt" 2>&1 \
   || { cat "$work/verify.txt" >&2; fail "the proof does not verify outside the containers"; }
 [ "$(docker inspect -f '{{.State.Running}}' "$victim")" = false ] || fail "the stopped peer is running again"
+[ "$(docker exec "$bootstrap" id -u)" = 10001 ] || fail "the daemon runs as root"
 bootstrap_health=$(docker inspect -f '{{.State.Health.Status}}' "$bootstrap")
 [ "$bootstrap_health" = healthy ] || fail "bootstrap is $bootstrap_health"
 

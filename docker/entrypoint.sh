@@ -51,7 +51,10 @@ http.createServer(async (req, res) => {
     if (req.url !== "/metrics") return void res.writeHead(404).end()
     const api = JSON.parse(fs.readFileSync(dir + "/api.json", "utf8"))
     const token = fs.readFileSync(dir + "/api.token", "utf8").trim()
-    const r = await fetch(new URL("/metrics", api.url), { headers: { authorization: "Bearer " + token }, signal: AbortSignal.timeout(5000) })
+    const r = await fetch(new URL("/metrics", api.url), {
+      headers: { authorization: "Bearer " + token },
+      signal: AbortSignal.timeout(5000) // named below when it fires
+    })
     res.writeHead(r.status, { "content-type": r.headers.get("content-type") || "text/plain" }).end(await r.text())
   } catch (err) {
     res.writeHead(503).end(err.name === "TimeoutError" ? "GET /metrics from the daemon took longer than 5 s" : String(err))

@@ -231,7 +231,7 @@ export const schema: ConfigSchema = {
       key: 'nice',
       type: intValue(0, 19),
       default: 10,
-      doc: 'How many nice levels below the daemon the prover runs: the daemon keeps its keep-alives on time while the prover takes every core; 0 = the same priority'
+      doc: 'How many nice levels below the daemon the prover runs, so that the daemon (keep-alives, API) comes first when the prover takes every core; other busy work on the host then comes first too; 0 = the same priority'
     },
     callTimeoutMs: {
       key: 'call_timeout',

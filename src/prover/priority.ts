@@ -22,7 +22,9 @@ function threadsOf(pid: number): number[] {
 /**
  * Puts a child process `steps` nice levels below this one (capped at 19), so that the daemon's event loop
  * (keep-alives, frames, the API) runs before the prover's threads whenever both want a core. Measured with
- * three peers proving an 8 MiB job on 2 cores: the daemons' time waiting for a core fell from 30 to 14 s.
+ * three peers proving an 8 MiB job on 2 cores, the provers alone on the cores: the daemons' time waiting for a
+ * core fell from 30 to 14 s (15 to 10 s in a second run), the job took as long. The cost: other work at normal
+ * priority on the host now comes first; beside two busy loops the same job took 2 to 4 times longer.
  *
  * Linux keeps the nice value per thread and a new thread takes its creator's: every thread the child has now
  * is lowered, and the threads it starts later inherit it. Called before the first request reaches the child,

@@ -1,13 +1,13 @@
 /**
  * Busy is not dead, in figures: a submit-only daemon and 3 peers (2 units each) on this machine prove one
- * data-mode job, with the provers at the daemons' own priority (prover.nice 0) and at the default
- * (prover.nice 10), in turn, in the same run. Optionally N busy loops per round take the cores as well
- * (--burn N). For each: how long the job took, the peers it dropped, the longest gap between two frames of a
+ * data-mode job, with the provers at each prover.nice of --nice (default 0, the daemons' own priority, and
+ * 10, the default), in turn, in the same run. Optionally N busy loops per round take the cores as well
+ * (--burn N): they stand for other work on the host at normal priority, which a lowered prover yields to. For each: how long the job took, the peers it dropped, the longest gap between two frames of a
  * peer as the submitter received them (keep-alives go every second: the gap over 1 s is their lateness), and
  * how long the daemons' main threads waited for a core (/proc/PID/schedstat: all of it, and the worst second).
  * Then, at the default, one peer is frozen (SIGSTOP) while proving: the time until the submitter drops it.
  *
- *   npm run build && npm run bench:busy -- [--rounds 2] [--burn 0] [--size 8388608]
+ *   npm run build && npm run bench:busy -- [--rounds 2] [--burn 0] [--size 8388608] [--nice 0,10]
  */
 import '../../src/polyfill.js'
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -16,10 +16,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { configDefaults } from '../../src/config/index.js'
 import type { JobRecord } from '../../src/job/types.js'
-import { Journal } from '../../src/store/index.js'
 import { LocalNetwork, type LocalNode } from '../../src/testnet/local-network.js'
 import { randomBytes } from 'node:crypto'
+import { peerDropped } from '../helpers/journal.js'
 import { getJob, loadAverage, printTable, seconds, sleep, submitJob, waitJob } from './job-helpers.js'
 
 const PEERS = 3
@@ -29,12 +30,15 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '2' },
     burn: { type: 'string', default: '0' },
-    size: { type: 'string', default: String(8 * 1024 * 1024) }
+    size: { type: 'string', default: String(8 * 1024 * 1024) },
+    nice: { type: 'string', default: '0,10' }
   }
 })
 const rounds = Number(values.rounds)
 const burn = Number(values.burn)
 const size = Number(values.size)
+/** The prover.nice values compared, in turn in each round */
+const nices = values.nice.split(',').map(Number)
 
 /** Run-queue wait of a thread in ns (schedstat's second field), or NaN once it is gone */
 function waitNs(pid: number): number {
@@ -113,13 +117,7 @@ async function oneJob(root: string, input: string, nice: number): Promise<Outcom
     const waits = sampleWaits(network.nodes.map((node) => node.process.pid ?? -1))
     const started = Date.now()
     try {
-      const job = await submitJob(submitter, {
-        inputMode: 'data',
-        input,
-        computeCapacity: PEERS * UNITS,
-        minimalComputeCapacity: 1,
-        timeoutMs: '30m'
-      })
+      const job = await submitOnEveryPeer(submitter, input)
       const { record } = await waitJob(submitter, job.id, { pollMs: 500, done: (r) => isOver(r) })
       const { totalS, worstMs } = waits()
       const per = new Map<string, number>()
@@ -141,6 +139,16 @@ async function oneJob(root: string, input: string, nice: number): Promise<Outcom
   })
 }
 
+async function submitOnEveryPeer(submitter: LocalNode, input: string): Promise<JobRecord> {
+  return submitJob(submitter, {
+    inputMode: 'data',
+    input,
+    computeCapacity: PEERS * UNITS,
+    minimalComputeCapacity: 1,
+    timeoutMs: '30m'
+  })
+}
+
 function isOver(record: JobRecord): boolean {
   return ['succeeded', 'failed', 'cancelled'].includes(record.state)
 }
@@ -151,13 +159,7 @@ async function freezeDetection(root: string, input: string, nice: number): Promi
     const submitter = network.nodes[0] as LocalNode
     const burners = burnCores(burn)
     try {
-      const job = await submitJob(submitter, {
-        inputMode: 'data',
-        input,
-        computeCapacity: PEERS * UNITS,
-        minimalComputeCapacity: 1,
-        timeoutMs: '30m'
-      })
+      const job = await submitOnEveryPeer(submitter, input)
       let record = await getJob(submitter, job.id)
       while (record.state !== 'proving') {
         if (isOver(record)) throw new Error(`job ${job.id} ended ${record.state} before proving`)
@@ -175,21 +177,9 @@ async function freezeDetection(root: string, input: string, nice: number): Promi
       } finally {
         victim.process.kill('SIGCONT')
       }
-      const journal = Journal.open(join(submitter.dataDir, 'journal.sqlite'))
-      try {
-        const failed = journal
-          .events(job.id)
-          .find(
-            (event) =>
-              event.type === 'peer' &&
-              event.peer === victim.status.peerId &&
-              event.message?.startsWith('failed')
-          )
-        if (failed === undefined) throw new Error('the frozen peer was never dropped')
-        return failed.at - frozenAt
-      } finally {
-        journal.close()
-      }
+      const dropped = peerDropped(submitter, job.id, victim.status.peerId)
+      if (dropped === undefined) throw new Error('the frozen peer was never dropped')
+      return dropped.at - frozenAt
     } finally {
       for (const burner of burners) burner.kill('SIGKILL')
     }
@@ -206,7 +196,7 @@ async function main(): Promise<void> {
     )
     const outcomes: Outcome[] = []
     for (let round = 0; round < rounds; round++) {
-      for (const nice of [0, 10]) outcomes.push(await oneJob(root, input, nice))
+      for (const nice of nices) outcomes.push(await oneJob(root, input, nice))
     }
     printTable(
       [
@@ -232,7 +222,7 @@ async function main(): Promise<void> {
         o.load
       ])
     )
-    const detection = await freezeDetection(root, input, 10)
+    const detection = await freezeDetection(root, input, configDefaults.prover.nice)
     console.log(
       `a peer frozen (SIGSTOP) while proving was dropped ${detection} ms later (jobs.peer_timeout 3 s)`
     )

@@ -12,9 +12,9 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { JobRecord } from '../../src/job/types.js'
-import { Journal } from '../../src/store/index.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
 import { api, poll } from '../helpers/api.js'
+import { peerDropped, peerStory } from '../helpers/journal.js'
 
 const PEERS = 3
 const UNITS = 2
@@ -45,25 +45,6 @@ async function ended(node: LocalNode, id: string): Promise<JobRecord> {
     const job = await api<JobRecord>(node, `/v1/jobs/${id}`)
     return ['succeeded', 'failed', 'cancelled'].includes(job.state) ? job : undefined
   })
-}
-
-/** The submitter's journal: what happened to each peer of a job, and when */
-function peerEvents(node: LocalNode, id: string): Array<{ at: number; peer: string; message: string }> {
-  const journal = Journal.open(join(node.dataDir, 'journal.sqlite'))
-  try {
-    return journal
-      .events(id)
-      .filter((event) => event.type === 'peer')
-      .map((event) => ({ at: event.at, peer: event.peer ?? '-', message: event.message ?? '' }))
-  } finally {
-    journal.close()
-  }
-}
-
-function story(node: LocalNode, id: string): string {
-  return peerEvents(node, id)
-    .map((event) => `${event.peer.slice(-8)}: ${event.message}`)
-    .join('\n')
 }
 
 describe('busy is not dead: a saturated host keeps its peers, a frozen one is still dropped', () => {
@@ -113,9 +94,9 @@ describe('busy is not dead: a saturated host keeps its peers, a frozen one is st
     }
     const gaps = done.peers.map((peer) => `${peer.peerId.slice(-8)} ${peer.longestGapMs ?? '-'} ms`)
     process.stderr.write(`busy peers: longest gap between frames per peer: ${gaps.join(', ')}\n`)
-    assert.equal(done.state, 'succeeded', `${JSON.stringify(done.error)}\n${story(submitter, done.id)}`)
+    assert.equal(done.state, 'succeeded', `${JSON.stringify(done.error)}\n${peerStory(submitter, done.id)}`)
     const failed = done.peers.filter((peer) => peer.state === 'failed')
-    assert.deepEqual(failed, [], `no peer dropped:\n${story(submitter, done.id)}`)
+    assert.deepEqual(failed, [], `no peer dropped:\n${peerStory(submitter, done.id)}`)
     assert.equal(done.peers.length, PEERS, 'every peer took part, and no replacement was needed')
     for (const peer of done.peers)
       assert.ok(
@@ -148,17 +129,14 @@ describe('busy is not dead: a saturated host keeps its peers, a frozen one is st
     } finally {
       victim.process.kill('SIGCONT')
     }
-    const events = peerEvents(submitter, job.id)
-    const dropped = events.find(
-      (event) => event.peer === victim.status.peerId && event.message.startsWith('failed')
-    )
-    assert.ok(dropped !== undefined, `the frozen peer was dropped:\n${story(submitter, job.id)}`)
+    const dropped = peerDropped(submitter, job.id, victim.status.peerId)
+    assert.ok(dropped !== undefined, `the frozen peer was dropped:\n${peerStory(submitter, job.id)}`)
     // the keep-alive watch, not the lease (15 s) or a closed stream
     assert.match(dropped.message, /sent nothing for [\d.]+ s, over jobs\.peer_timeout \(3s\)/)
     process.stderr.write(
       `busy peers: the frozen peer was dropped ${dropped.at - frozenAt} ms after SIGSTOP\n`
     )
-    assert.equal(done.state, 'succeeded', `${JSON.stringify(done.error)}\n${story(submitter, job.id)}`)
+    assert.equal(done.state, 'succeeded', `${JSON.stringify(done.error)}\n${peerStory(submitter, job.id)}`)
     assert.ok(
       done.segments.every((segment) => segment.peerId !== victim.status.peerId),
       'its segments moved to other peers'
