@@ -12,8 +12,11 @@
 #   5. everything it made is removed at exit (containers, network, volumes, the run's image), but the cached bases.
 #
 # Exit 0: passed, and one line `RESULT {json}` on stdout. Exit 77: this machine cannot run Docker (not root,
-# no apt-get or mirror, dockerd does not start); the reason is the last line on stderr. Anything else: failed.
-# PROOFMESH_TEST_SAMPLE_BYTES (default 1000000) sizes the job; KEEP=1 leaves the testnet up for a look.
+# no apt-get or mirror, dockerd does not start); the reason is the last line on stderr. Anything else: failed,
+# with what was awaited and what was seen. PROOFMESH_TEST_SAMPLE_BYTES (default 1000000) sizes the job;
+# PROOFMESH_TEST_WAIT_SECONDS (default 600) bounds each wait (a daemon's start, the job, submit's end: waits end
+# as soon as what they wait for happens, the bound only has to be generous on a saturated host); KEEP=1 leaves
+# the testnet up for a look.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +25,7 @@ project=pmtestnet$run
 image=proofmesh:testnet-$run
 work=$(mktemp -d "${TMPDIR:-/tmp}/proofmesh-docker-testnet.XXXXXX")
 sample_bytes=${PROOFMESH_TEST_SAMPLE_BYTES:-1000000}
+wait_seconds=${PROOFMESH_TEST_WAIT_SECONDS:-600}
 dockerd_pid='' forward_policy='' had_docker0=''
 compose_cmd=()
 t0=$(date +%s%3N)
@@ -33,8 +37,13 @@ ms() { date +%s%3N; }
 
 compose() {
   PROOFMESH_IMAGE=$image PROOFMESH_P2P_PUBLISH=127.0.0.1:0 PROOFMESH_SUBMIT_MIN_PEERS=3 PROOFMESH_SUBMIT_UNITS=4 \
-    PROOFMESH_SAMPLE_BYTES=$sample_bytes "${compose_cmd[@]}" -p "$project" -f "$repo/docker/compose.yaml" "$@"
+    PROOFMESH_SAMPLE_BYTES=$sample_bytes PROOFMESH_TESTNET_WAIT_SECONDS=$wait_seconds \
+    "${compose_cmd[@]}" -p "$project" -f "$repo/docker/compose.yaml" "$@"
 }
+
+# A container's state and its last log lines, for a failure message
+state_of() { docker inspect -f '{{.State.Status}} (exit code {{.State.ExitCode}})' "$1" 2>/dev/null || echo gone; }
+tail_of() { docker logs --tail "${2:-15}" "$1" 2>&1 | sed 's/^/    /'; }
 
 cleanup() {
   local status=$?
@@ -135,68 +144,114 @@ read -r -a peers <<<"$(compose ps -q peer | tr '\n' ' ')"
 [ -n "$submit" ] && [ -n "$bootstrap" ] && [ "${#peers[@]}" = 2 ] || fail "expected 4 containers: $(compose ps)"
 name_of() { docker inspect -f '{{.Name}}' "$1" | sed 's|^/||'; }
 
-# each daemon's peer id, from its own data dir
-declare -A container_of=()
-bootstrap_peer=''
-for c in "$bootstrap" "${peers[@]}"; do
-  peer_id=''
-  for _ in $(seq 300); do
-    peer_id=$(docker exec "$c" cat /data/api.json 2>/dev/null \
-      | node -e "let s='';process.stdin.on('data',(d)=>(s+=d)).on('end',()=>{try{process.stdout.write(JSON.parse(s).peerId)}catch{}})") \
-      || true
-    [ -z "$peer_id" ] || break
-    sleep 0.2
-  done
-  [ -n "$peer_id" ] || fail "$(name_of "$c") wrote no API address in 60 s"
-  container_of[$peer_id]=$c
-  [ "$c" != "$bootstrap" ] || bootstrap_peer=$peer_id
-done
-[ "$(docker exec "$bootstrap" id -u)" = 10001 ] || fail "the daemon runs as root"
-
 # --- the job: as soon as a peer other than the submitter holds segments it has not proved, stop it. One node
-# process in the submit container polls its API and prints "jobId state peerId segment,segment" (or "- -" for
-# the last two when the job got past proving first).
+# process in the submit container, started at once (a 1 MB job can be over before every daemon's id is read here
+# on a loaded host), polls its API, says on stderr how the job moves, and prints on stdout "jobId state peerId
+# segment,segment" ("- -" for the last two when the job got past proving first, "- waited - -" when no job got
+# that far within the bound). It ends with the container: submit exits when it gives up. Every remote peer of
+# the job is a container of this testnet (its network is private); the bootstrap is spared when another will do.
 watch_job() {
   docker exec "$submit" node -e '
     const fs = require("fs")
-    const [mine, bootstrap] = [new Set(process.argv[1].split(",")), process.argv[2]]
-    const deadline = Date.now() + 240_000
+    const seconds = Number(process.argv[1])
+    const bootstrap = () => {
+      try {
+        return fs.readFileSync("/shared/bootstrap.addr", "utf8").trim().split("/p2p/")[1]
+      } catch {
+        return undefined
+      }
+    }
+    const started = Date.now()
+    let said = ""
+    const say = (what) => {
+      if (what === said) return
+      said = what
+      process.stderr.write("docker-testnet: (watcher, " + Math.round((Date.now() - started) / 1000) + " s) " + what + "\n")
+    }
     const tick = async () => {
       try {
         const api = JSON.parse(fs.readFileSync("/data/api.json", "utf8"))
         const token = fs.readFileSync("/data/api.token", "utf8").trim()
-        const response = await fetch(new URL("/v1/jobs", api.url), { headers: { authorization: "Bearer " + token } })
+        const response = await fetch(new URL("/v1/jobs", api.url), {
+          headers: { authorization: "Bearer " + token },
+          signal: AbortSignal.timeout(10000)
+        })
         const job = (await response.json())[0]
-        if (job) {
+        if (job === undefined) say("no job yet: submit waits for its peers")
+        else {
+          say("job " + job.id + " is " + job.state)
           const open = (p) => job.segments.filter((g) => g.peerId === p.peerId && g.state !== "proved")
           const live = ["contributing", "proving"].includes(job.state)
-            ? job.peers.filter((p) => !p.local && mine.has(p.peerId) && !["released", "failed"].includes(p.state) && open(p).length > 0)
+            ? job.peers.filter((p) => !p.local && !["released", "failed"].includes(p.state) && open(p).length > 0)
             : []
-          live.sort((a, b) => (a.peerId === bootstrap) - (b.peerId === bootstrap))
+          live.sort((a, b) => (a.peerId === bootstrap()) - (b.peerId === bootstrap()))
           if (live[0]) return console.log(job.id, job.state, live[0].peerId, open(live[0]).map((g) => g.index).join(","))
           if (["aggregating", "verifying", "succeeded", "failed", "cancelled"].includes(job.state))
             return console.log(job.id, job.state, "-", "-")
         }
-      } catch {}
-      if (Date.now() > deadline) return console.log("-", "no-job", "-", "-")
+      } catch (err) {
+        say(err.code === "ENOENT" ? "the submit daemon is starting"
+          : "the API of the submit daemon: " + (err.name === "TimeoutError" ? "GET /v1/jobs got no answer within 10 s" : err.message))
+      }
+      if (Date.now() - started > seconds * 1000) return console.log("-", "waited", "-", "-")
       setTimeout(tick, 150)
     }
-    void tick()' "$(IFS=,; echo "${!container_of[*]}")" "$bootstrap_peer"
+    void tick()' "$((2 * wait_seconds))"
 }
+# Each daemon's peer id, from its own data dir, read meanwhile (on a loaded host the daemons start slowly):
+# "peerId containerId" lines, or the reason on stderr
+peer_ids() {
+  local c json id
+  for c in "$bootstrap" "${peers[@]}"; do
+    id=''
+    for _ in $(seq $((wait_seconds * 5))); do
+      json=$(docker exec "$c" cat /data/api.json 2>/dev/null) || true
+      [[ $json =~ \"peerId\":\"([^\"]+)\" ]] && id=${BASH_REMATCH[1]} && break
+      sleep 0.2
+    done
+    [ -n "$id" ] || {
+      echo "$(name_of "$c") wrote no API address (/data/api.json) in $wait_seconds s; it is $(state_of "$c"):"
+      tail_of "$c"
+      return 1
+    } >&2
+    echo "$id $c"
+  done
+}
+peer_ids >"$work/peer-ids" 2>"$work/peer-ids.err" &
+peer_ids_pid=$!
 victim='' stop_ms=0
 read -r job_id state peer moved_segments < <(watch_job) || true
+wait "$peer_ids_pid" || fail "$(cat "$work/peer-ids.err")"
+declare -A container_of=()
+while read -r peer_id c; do container_of[$peer_id]=$c; done <"$work/peer-ids"
+
 if [ -n "${peer:-}" ] && [ "$peer" != - ]; then
-  victim=${container_of[$peer]}
+  victim=${container_of[$peer]:-}
+  [ -n "$victim" ] || fail "job $job_id's peer $peer is none of this testnet's containers (${!container_of[*]})"
   stopped_in=$state
   say "job $job_id is $state; stopping $(name_of "$victim") (peer …${peer: -8}, unproved segments $moved_segments)"
   stopped_at=$(ms)
   docker stop "$victim" >/dev/null
   stop_ms=$(($(ms) - stopped_at))
 fi
-[ -n "$victim" ] || fail "job ${job_id:-none} (${state:-no state}) got past proving before a peer could be stopped: raise PROOFMESH_TEST_SAMPLE_BYTES"
+if [ -z "$victim" ]; then
+  submit_state=$(state_of "$submit")
+  case "${state:-}" in
+    aggregating | verifying | succeeded | failed | cancelled)
+      fail "job $job_id was already $state when the watcher first saw it past phase 1 with a peer to stop: the sample is proved too fast here, raise PROOFMESH_TEST_SAMPLE_BYTES" ;;
+    waited)
+      fail "no job reached contributing or proving within $((2 * wait_seconds)) s; submit is $submit_state:
+$(tail_of "$submit" 25)" ;;
+    *)
+      fail "the watcher in submit ended before any job reached contributing or proving: submit is $submit_state:
+$(tail_of "$submit" 25)" ;;
+  esac
+fi
 
 # --- 4. submit's verdict, and ours
-code=$(timeout 300 docker wait "$submit") || fail "submit did not end within 5 min of the stop"
+code=$(timeout "$wait_seconds" docker wait "$submit") \
+  || fail "submit did not end within $wait_seconds s of the stop; it is $(state_of "$submit"):
+$(tail_of "$submit" 25)"
 verified_ms=$(($(ms) - up_started))
 docker logs -t "$submit" >"$work/submit.log" 2>&1 || true
 grep 'proofmesh-entrypoint:' "$work/submit.log" | sed 's/^/  submit: /' >&2 || true
@@ -208,6 +263,7 @@ docker cp "$submit:$input" "$work/sample.bin"
 node "$repo/dist/node/cli.js" verify "$work/sample.proof" --input "$work/sample.bin" >"$work/verify.txt" 2>&1 \
   || { cat "$work/verify.txt" >&2; fail "the proof does not verify outside the containers"; }
 [ "$(docker inspect -f '{{.State.Running}}' "$victim")" = false ] || fail "the stopped peer is running again"
+[ "$(docker exec "$bootstrap" id -u)" = 10001 ] || fail "the daemon runs as root"
 bootstrap_health=$(docker inspect -f '{{.State.Health.Status}}' "$bootstrap")
 [ "$bootstrap_health" = healthy ] || fail "bootstrap is $bootstrap_health"
 

@@ -5,9 +5,9 @@
 #   TESTNET_ROLE=bootstrap  start the daemon; write the private network key to $TESTNET_SWARM_KEY if there is
 #                           none yet, and this peer's address to $TESTNET_SHARED_DIR/bootstrap.addr
 #   TESTNET_ROLE=peer       wait for that address, then join through it with the same key
-#   TESTNET_ROLE=submit     a submit-only node: wait for TESTNET_MIN_PEERS peers with TESTNET_UNITS free units,
-#                           prove a random sample of TESTNET_SAMPLE_BYTES (data mode), verify the proof;
-#                           exit 0 only on a verified proof
+#   TESTNET_ROLE=submit     a submit-only node: wait for TESTNET_MIN_PEERS peers in its peer table with
+#                           TESTNET_UNITS free units in all, prove a random sample of TESTNET_SAMPLE_BYTES (data
+#                           mode), verify the proof; exit 0 only on a verified proof
 #   no role                 the arguments go to `proofmesh` (default: `daemon`), or run a program on PATH
 #
 #   TESTNET_SHARED_DIR      where the bootstrap address (and by default the key) are shared, default /shared
@@ -15,11 +15,15 @@
 #   TESTNET_BOOTSTRAP_HOST  the name (or IPv4) the others reach the bootstrap peer at, default bootstrap
 #   TESTNET_METRICS_PORT    (bootstrap, peer) serve the daemon's /metrics on this port, without the API token,
 #                           for Prometheus; the API itself stays on 127.0.0.1
+#   TESTNET_WAIT_SECONDS    how long to wait for the bootstrap address, the daemon's start and (submit) the peers,
+#                           default 600: a saturated host starts daemons slowly. What was awaited and what was
+#                           seen are printed as they change and when the wait gives up
 set -eu
 shared=${TESTNET_SHARED_DIR:-/shared}
 key=${TESTNET_SWARM_KEY:-$shared/swarm.key}
 addr_file=$shared/bootstrap.addr
 data=${PROOFMESH_DATA_DIR:-/data}
+wait_seconds=${TESTNET_WAIT_SECONDS:-600}
 
 log() { echo "proofmesh-entrypoint: $*" >&2; }
 
@@ -47,9 +51,14 @@ http.createServer(async (req, res) => {
     if (req.url !== "/metrics") return void res.writeHead(404).end()
     const api = JSON.parse(fs.readFileSync(dir + "/api.json", "utf8"))
     const token = fs.readFileSync(dir + "/api.token", "utf8").trim()
-    const r = await fetch(new URL("/metrics", api.url), { headers: { authorization: "Bearer " + token }, signal: AbortSignal.timeout(5000) })
+    const r = await fetch(new URL("/metrics", api.url), {
+      headers: { authorization: "Bearer " + token },
+      signal: AbortSignal.timeout(5000) // named below when it fires
+    })
     res.writeHead(r.status, { "content-type": r.headers.get("content-type") || "text/plain" }).end(await r.text())
-  } catch (err) { res.writeHead(503).end(String(err)) }
+  } catch (err) {
+    res.writeHead(503).end(err.name === "TimeoutError" ? "GET /metrics from the daemon took longer than 5 s" : String(err))
+  }
 }).listen(Number(process.env.TESTNET_METRICS_PORT), "0.0.0.0")' &
   proxy=$!
 }
@@ -67,7 +76,7 @@ start_daemon() {
   until [ -s "$data/api.json" ]; do
     kill -0 "$daemon" 2>/dev/null || { wait "$daemon" || true; log "the daemon exited before it started"; exit 1; }
     i=$((i + 1))
-    [ "$i" -le 600 ] || { log "the daemon wrote no API address in 60 s"; exit 1; }
+    [ "$i" -le $((wait_seconds * 10)) ] || { log "the daemon (pid $daemon, running) wrote no API address in $wait_seconds s"; exit 1; }
     sleep 0.1
   done
   metrics_proxy
@@ -85,7 +94,7 @@ wait_daemon() {
 }
 
 bootstrap_addr() {
-  wait_for_file "$addr_file" 120 "bootstrap address in $addr_file"
+  wait_for_file "$addr_file" "$wait_seconds" "bootstrap address in $addr_file (the bootstrap container writes it once its daemon runs)"
   cat "$addr_file"
 }
 
@@ -116,25 +125,54 @@ case "${TESTNET_ROLE:-}" in
     daemon_log=$data/daemon.log
     # shellcheck disable=SC2046
     start_daemon daemon --no-offer --bootstrap "$addr" $(key_flags)
-    log "waiting for $min_peers peers with $units free units in all"
-    # one process polling the API (a `proofmesh peers` every half second would cost a node start each)
+    log "waiting for $min_peers peers with $units free units in all in the peer table (up to $wait_seconds s)"
+    # One process polling the API (a `proofmesh peers` every half second would cost a node start each). It waits for
+    # what a job needs: peers in the table (fresh adverts) with free units; the job dials them itself.
     node -e '
 const fs = require("fs"), dir = process.env.PROOFMESH_DATA_DIR
 const [minPeers, units, seconds] = process.argv.slice(1).map(Number)
 const api = JSON.parse(fs.readFileSync(dir + "/api.json", "utf8"))
 const token = fs.readFileSync(dir + "/api.token", "utf8").trim()
-const deadline = Date.now() + seconds * 1000
+const started = Date.now()
+const say = (line) => process.stderr.write("proofmesh-entrypoint: " + line + "\n")
+let seen = "no answer from the daemon yet"
+let said = ""
 const tick = async () => {
   try {
-    const response = await fetch(new URL("/v1/peers", api.url), { headers: { authorization: "Bearer " + token } })
-    const offering = (await response.json()).filter((p) => p.connected && p.capacity && p.capacity.unitsFree > 0)
+    const response = await fetch(new URL("/v1/peers", api.url), {
+      headers: { authorization: "Bearer " + token },
+      signal: AbortSignal.timeout(10000)
+    }).catch((err) => {
+      throw new Error(err.name === "TimeoutError" ? "GET /v1/peers got no answer within 10 s" : err.message)
+    })
+    if (!response.ok) throw new Error("GET /v1/peers: HTTP " + response.status)
+    const peers = await response.json()
+    const offering = peers.filter((p) => p.capacity && p.capacity.unitsFree > 0)
     const free = offering.reduce((sum, p) => sum + p.capacity.unitsFree, 0)
-    if (offering.length >= minPeers && free >= units) process.exit(0)
-  } catch {}
-  if (Date.now() > deadline) process.exit(1)
-  setTimeout(tick, 250)
+    seen = peers.length + " peers in the table, " + offering.length + " with free units, " + free + " units free"
+    if (offering.length >= minPeers && free >= units) {
+      say(seen + ": enough")
+      process.exit(0)
+    }
+  } catch (err) {
+    seen = "the daemon did not answer: " + err.message
+  }
+  if (seen !== said) {
+    say("after " + Math.round((Date.now() - started) / 1000) + " s: " + seen)
+    said = seen
+  }
+  if (Date.now() - started > seconds * 1000) {
+    say("gave up after " + seconds + " s waiting for " + minPeers + " peers with " + units + " free units in all; last seen: " + seen)
+    process.exit(1)
+  }
+  setTimeout(tick, 500)
 }
-void tick()' "$min_peers" "$units" 120 || { log "the peers never came"; proofmesh peers >&2 || true; stop_daemon; exit 1; }
+void tick()' "$min_peers" "$units" "$wait_seconds" || {
+      log "no job: too few peers with free units (the peer table, as the submitter's daemon saw it last:)"
+      proofmesh peers >&2 || true
+      stop_daemon
+      exit 1
+    }
     sample=/inputs/sample-$(hostname).bin
     [ -w /inputs ] || sample=$data/sample.bin
     head -c "$bytes" /dev/urandom >"$sample"

@@ -161,7 +161,7 @@ build_image() {
   # shellcheck disable=SC2064 # expand now: the folder of this call
   trap "rm -rf '$context'" EXIT
   mkdir "$context/docker"
-  cp "$repo/docker/Dockerfile" "$repo/docker/entrypoint.sh" "$context/docker/"
+  cp "$repo/docker/Dockerfile" "$repo/docker/entrypoint.sh" "$repo/docker/healthcheck.sh" "$context/docker/"
   # shellcheck disable=SC2086 # one path per word
   tar -C "$repo" -c -f "$context/proofmesh.tar" --owner=0 --group=0 --transform 's,^,opt/proofmesh/,' \
     --exclude='dist/test' --exclude='*.map' --exclude='*/build/Release/obj*' --exclude='*/build/Release/.deps' \

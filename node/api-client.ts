@@ -3,6 +3,7 @@ import { open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { JobEvent } from '../src/job/types.js'
+import { deadline } from '../src/net/deadline.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../src/rpc/http/credentials.js'
 import { CliError } from './errors.js'
 import { baseConfig } from './options.js'
@@ -270,7 +271,7 @@ export class ApiClient {
           ...(body === undefined ? {} : { 'content-type': 'application/json' })
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs)
+        signal: deadline(`${method} ${path} on the daemon's API`, timeoutMs)
       })
     } catch (err) {
       throw this.unreachable(err)

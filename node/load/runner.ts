@@ -7,6 +7,7 @@ import type { PeerRow } from '../../src/daemon/daemon.js'
 import type { StatusJson } from '../../src/daemon/status-json.js'
 import type { JobRequestBody } from '../../src/job/request.js'
 import { isTerminal, type JobRecord } from '../../src/job/types.js'
+import { deadline as deadlineSignal } from '../../src/net/deadline.js'
 import type { ApiClient } from '../api-client.js'
 import { writeRandomFile } from '../random-file.js'
 import { benchLoadDefaults, type LoadPlan } from './plan.js'
@@ -74,7 +75,10 @@ async function waitForEnd(
   deadline: number,
   signal: AbortSignal
 ): Promise<JobRecord> {
-  const stop = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))])
+  const stop = AbortSignal.any([
+    signal,
+    deadlineSignal(`job ${id}'s end within the run`, Math.max(1, deadline - Date.now()))
+  ])
   try {
     for await (const event of client.events(id, { signal: stop })) {
       if (event.type === 'state' && event.state !== undefined && isTerminal(event.state)) break

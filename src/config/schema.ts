@@ -227,6 +227,12 @@ export const schema: ConfigSchema = {
       default: [defaultProverBinary(), 'serve'],
       doc: 'argv of the NPP prover process (backend = "npp")'
     },
+    nice: {
+      key: 'nice',
+      type: intValue(0, 19),
+      default: 10,
+      doc: 'How many nice levels below the daemon the prover runs, so that the daemon (keep-alives, API) comes first when the prover takes every core; other busy work on the host then comes first too; 0 = the same priority'
+    },
     callTimeoutMs: {
       key: 'call_timeout',
       type: durationValue(1),

@@ -59,6 +59,8 @@ export interface ProverConfig {
   backend: ProverBackend
   /** argv of the NPP prover process */
   command: string[]
+  /** Nice levels the prover runs below the daemon (0 = the same priority) */
+  nice: number
   callTimeoutMs: number
   cliProve: string
   cliVerify: string

@@ -338,6 +338,7 @@ export class Daemon implements Startable, ApiBackend {
       {
         backend: prover.backend,
         command: prover.command,
+        nice: prover.nice,
         cli: prover.backend === 'cli' ? { prove: prover.cliProve, verify: prover.cliVerify } : undefined,
         callTimeoutMs: prover.callTimeoutMs
       },

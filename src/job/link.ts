@@ -33,8 +33,6 @@ export interface Link {
   proved: Set<number>
   keepAlive?: NodeJS.Timeout
   closed: boolean
-  /** When its last frame arrived */
-  heardAt: number
   /** Hints went out to it already (they go once per peer) */
   hasHints: boolean
   /** The challenge went out to it already */

@@ -10,7 +10,9 @@ import {
 } from '../../protocols/job/pb/job.js'
 import { fromString, toString } from 'uint8arrays'
 import { makeDirectory } from '../config/directories.js'
+import { formatDuration } from '../config/duration.js'
 import type { Logger } from '../log/index.js'
+import { deadline } from '../net/deadline.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { computeChallenge } from '../prover/challenge.js'
@@ -25,6 +27,7 @@ import { ceilPow2, planLayout } from './layout.js'
 import { type Candidate, type Link, leastLoaded, rankCandidates, shortPeerId } from './link.js'
 import { describePeerFailure } from './peer-failure.js'
 import { acceptProgress, ProgressRelay } from './progress.js'
+import { SilenceWatch } from './silence.js'
 import { findStragglers } from './stragglers.js'
 import type { SubmitterTransport } from './transport.js'
 import type {
@@ -36,6 +39,9 @@ import type {
   PeerFailure,
   SegmentRecord
 } from './types.js'
+
+/** Release or Cancel gets this long to go out before the stream is reset: the peer's lease lapses without it */
+const RELEASE_TIMEOUT_MS = 2_000
 
 export interface JobRunSettings {
   leaseMs: number
@@ -107,12 +113,19 @@ export class JobRun {
   private readonly progress: ProgressRelay
   /** A journal write of the byte counts, due while slices stream */
   private countsSave?: NodeJS.Timeout
+  /** The remote peers' silences, and this daemon's own (see SilenceWatch) */
+  private readonly silence: SilenceWatch<Link>
+  private readonly tickMs: number
 
   constructor(ctx: JobRunContext) {
     this.ctx = ctx
     this.log = ctx.logger.child({ component: 'job', job: ctx.record.id })
     this.hints = new JobHints(ctx.record.request.hints, ctx.settings.jobDir, ctx.signal)
     this.progress = new ProgressRelay({ emit: (report) => ctx.event({ type: 'progress', ...report }) })
+    // a tenth of peer_timeout: a frozen peer is noticed within a tenth of it beyond, a stall of this daemon
+    // longer than two tenths is not counted against anyone
+    this.tickMs = Math.max(50, Math.floor(ctx.settings.peerTimeoutMs / 10))
+    this.silence = new SilenceWatch({ limitMs: ctx.settings.peerTimeoutMs, tickMs: this.tickMs })
   }
 
   private get record(): JobRecord {
@@ -121,13 +134,10 @@ export class JobRun {
 
   /** Resolves once the proof is verified and saved; throws JobFailure, or CapacityShortError to requeue */
   async run(): Promise<void> {
-    this.watchdog = setInterval(
-      () => {
-        this.checkSilence()
-        this.checkStragglers()
-      },
-      Math.max(100, Math.floor(this.ctx.settings.peerTimeoutMs / 4))
-    )
+    this.watchdog = setInterval(() => {
+      this.checkSilence()
+      this.checkStragglers()
+    }, this.tickMs)
     this.watchdog.unref()
     try {
       await this.reserve()
@@ -171,7 +181,13 @@ export class JobRun {
   }
 
   private async reserveOne(peer: Candidate, units: number): Promise<Link | undefined> {
-    const signal = AbortSignal.any([this.ctx.signal, AbortSignal.timeout(JOB_REPLY_TIMEOUT_MS)])
+    const signal = AbortSignal.any([
+      this.ctx.signal,
+      deadline(
+        `the lease reply (Reserve → Reserved) from peer ${shortPeerId(peer.peerId)}`,
+        JOB_REPLY_TIMEOUT_MS
+      )
+    ])
     let channel: FrameDuplex<PeerFrame, SubmitterFrame> | undefined
     try {
       channel = await this.ctx.transport.openJob(peer, signal)
@@ -213,12 +229,12 @@ export class JobRun {
         segments: [],
         proved: new Set(),
         closed: false,
-        heardAt: Date.now(),
         hasHints: false,
         hasChallenge: false,
         forgotten: new Set()
       }
       this.links.push(link)
+      if (!peer.local) this.silence.heard(link)
       this.record.peers.push(record)
       this.ctx.save()
       this.ctx.event({ type: 'peer', peer: peer.peerId, message: `leased ${record.units} units` })
@@ -250,7 +266,10 @@ export class JobRun {
       for (;;) {
         const frame = await link.channel.read(this.ctx.signal)
         if (frame === undefined) break
-        link.heardAt = Date.now()
+        if (!link.peer.local) {
+          const gap = this.silence.heard(link)
+          if (gap > (link.record.longestGapMs ?? 0)) link.record.longestGapMs = gap
+        }
         this.onFrame(link, frame)
       }
       if (!link.closed) this.peerFailed(link, { code: 'LOST', message: 'it closed its job stream' })
@@ -829,14 +848,11 @@ export class JobRun {
 
   /** A remote peer that sent nothing (not even a keep-alive) for peer_timeout is lost: frozen, or cut off */
   private checkSilence(): void {
-    const now = Date.now()
-    for (const link of this.healthyLinks()) {
-      if (!link.peer.local && now - link.heardAt > this.ctx.settings.peerTimeoutMs) {
-        this.peerFailed(link, {
-          code: 'TIMEOUT',
-          message: `it went silent for ${((now - link.heardAt) / 1000).toFixed(1)} s`
-        })
-      }
+    for (const { key: link, silentMs } of this.silence.tick()) {
+      this.peerFailed(link, {
+        code: 'TIMEOUT',
+        message: `it sent nothing for ${(silentMs / 1000).toFixed(1)} s, over jobs.peer_timeout (${formatDuration(this.ctx.settings.peerTimeoutMs)})`
+      })
     }
   }
 
@@ -970,14 +986,14 @@ export class JobRun {
 
   /** Waits until `done()` holds, a peer fails, the job is cancelled or `timeoutMs` passes */
   private async until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const timeout = AbortSignal.timeout(timeoutMs)
+    const timeout = deadline(what, timeoutMs)
     const signal = AbortSignal.any([this.ctx.signal, timeout])
     const aborted = new Promise<never>((_, reject) => {
       const onAbort = (): void => {
         reject(
           this.ctx.signal.aborted
             ? toError(this.ctx.signal.reason)
-            : new JobFailure('TIMEOUT', `${what} took longer than ${Math.round(timeoutMs / 1000)} s`)
+            : new JobFailure('TIMEOUT', toError(timeout.reason).message)
         )
       }
       if (signal.aborted) onAbort()
@@ -1007,8 +1023,12 @@ export class JobRun {
   private async closeLink(link: Link, how: 'release' | 'cancel', reason: string): Promise<void> {
     if (link.closed) return
     link.closed = true
+    this.silence.forget(link)
     clearInterval(link.keepAlive)
-    const signal = AbortSignal.timeout(2_000)
+    const signal = deadline(
+      `telling peer ${shortPeerId(link.peer.peerId)} the job ended (${how})`,
+      RELEASE_TIMEOUT_MS
+    )
     const frame: SubmitterFrame = how === 'release' ? { release: {} } : { cancel: { reason } }
     try {
       await link.channel.write(frame, signal)

@@ -105,6 +105,11 @@ export interface JobPeerRecord {
   bytesSent: number
   /** Why the peer was dropped from the job (state failed); its segments moved to other peers */
   failure?: PeerFailure
+  /**
+   * The longest time between two of its frames as they arrived here (a remote peer sends one at least every third
+   * of jobs.peer_timeout): how close a busy peer came to being taken for a lost one
+   */
+  longestGapMs?: number
 }
 
 export interface PhaseTiming {

@@ -7,6 +7,7 @@
  * placeholder `/<job id>` is appended.
  */
 import { setTimeout as delay } from 'node:timers/promises'
+import { deadline } from '../net/deadline.js'
 import { AGENT_VERSION } from '../version.js'
 
 export interface WebhookPayload {
@@ -143,7 +144,7 @@ export async function sendWebhook(
     result.attempts++
     let wait: number | undefined
     try {
-      const timeout = AbortSignal.timeout(timeoutMs)
+      const timeout = deadline(`the webhook POST to ${url}`, timeoutMs)
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': AGENT_VERSION },

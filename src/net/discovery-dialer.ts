@@ -1,6 +1,7 @@
 import { KEEP_ALIVE, type PeerId, type PeerInfo, type PeerUpdate, type Startable } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../log/index.js'
+import { deadline } from './deadline.js'
 import { keepIdleDhtConnections, type ProofmeshHost } from './host.js'
 
 export interface DiscoveryDialerInit {
@@ -173,7 +174,9 @@ export class DiscoveryDialer implements Startable {
         this.log.info({ retryInMs: this.nextRetryMs }, 'no connections; dialling the bootstrap peers again')
         for (const address of this.bootstrap) {
           this.node
-            .dial(multiaddr(address), { signal: AbortSignal.timeout(this.dialTimeoutMs) })
+            .dial(multiaddr(address), {
+              signal: deadline(`dialling bootstrap peer ${address}`, this.dialTimeoutMs)
+            })
             .catch((err: unknown) => this.log.debug({ address, err }, 'bootstrap peer not reachable'))
         }
         this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.maxRetryMs)
@@ -192,7 +195,7 @@ export class DiscoveryDialer implements Startable {
         if (this.node.getConnections(peer).length > 0) return
         if (this.node.getConnections().length >= this.minConnections) return
         this.node
-          .dial(peer, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
+          .dial(peer, { signal: deadline(`redialling lost peer ${id}`, this.dialTimeoutMs) })
           .then(() => this.log.debug({ peer: id }, 'reconnected to a lost peer'))
           .catch(() => this.redial(peer, attempt + 1))
       },
@@ -212,7 +215,7 @@ export class DiscoveryDialer implements Startable {
     this.pending.add(id)
     const target = peer.multiaddrs.length > 0 ? peer.multiaddrs : peer.id
     this.node
-      .dial(target, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
+      .dial(target, { signal: deadline(`dialling discovered peer ${id}`, this.dialTimeoutMs) })
       .then(() => {
         this.dialFailures.delete(id)
         this.log.debug({ peer: id }, 'dialled discovered peer')
@@ -288,7 +291,7 @@ export class DiscoveryDialer implements Startable {
         const peer = connection.remotePeer
         this.trimmed.add(peer.toString())
         await connection
-          .close({ signal: AbortSignal.timeout(this.dialTimeoutMs) })
+          .close({ signal: deadline(`closing an idle connection to ${peer.toString()}`, this.dialTimeoutMs) })
           .catch((err: unknown) => connection.abort(err instanceof Error ? err : new Error(String(err))))
         // another connection to the peer remains: no disconnect event will clear the mark
         if (this.node.getConnections(peer).length > 0) this.trimmed.delete(peer.toString())

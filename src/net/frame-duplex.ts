@@ -1,6 +1,7 @@
 import type { DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { type FramedStream, StreamEndedError, toError } from './framed-stream.js'
+import { deadline } from './deadline.js'
+import { type FramedStream, STREAM_CLOSE_TIMEOUT_MS, StreamEndedError, toError } from './framed-stream.js'
 
 /**
  * A two-way channel of typed frames. The job protocol runs over one of these whether the other side is a
@@ -33,7 +34,9 @@ export function streamDuplex<In, Out>(
     read: async (signal) => framed.readOptional(codecs.in, maxFrameBytes, signal, decodeOptions),
     write: async (frame, signal) => framed.write(frame, codecs.out, signal),
     close: async () => {
-      await framed.close(AbortSignal.timeout(5_000)).catch((err: unknown) => framed.abort(err))
+      await framed
+        .close(deadline('closing a job stream', STREAM_CLOSE_TIMEOUT_MS))
+        .catch((err: unknown) => framed.abort(err))
     },
     abort: (err) => framed.abort(err)
   }

@@ -31,6 +31,9 @@ export const framedStreamDefaults = {
   highWaterMark: 2 * 1024 * 1024
 }
 
+/** Closing a stream waits this long for what was written to be delivered; then it is reset */
+export const STREAM_CLOSE_TIMEOUT_MS = 5_000
+
 /** A varint length prefix can never be longer than this for the frame sizes we accept */
 const MAX_PREFIX_BYTES = 5
 

@@ -62,8 +62,15 @@ export const hostDefaults = {
   // slice grow by 73-107 MiB; 4 MiB keeps it under 64 MB at the same loopback speed (test/bench/rss-stream and
   // inputs-throughput). The cost is on long links: one stream carries at most 4 MiB per round trip (40 MiB/s
   // at 100 ms).
-  yamux: { streamOptions: { maxStreamWindowSize: 4 * 1024 * 1024 } } satisfies YamuxMuxerInit
+  yamux: { streamOptions: { maxStreamWindowSize: 4 * 1024 * 1024 } } satisfies YamuxMuxerInit,
+  // libp2p's own defaults, set here so that a timeout's error can name them: a connection (every address tried,
+  // the handshake done) and agreeing on a new stream's protocol
+  dialTimeoutMs: 10_000,
+  protocolNegotiationTimeoutMs: 10_000
 }
+
+/** libp2p's limits on a dial, in words, for errors about a dial that ran out of time */
+export const DIAL_LIMITS = `libp2p gives a connection ${hostDefaults.dialTimeoutMs / 1000} s and a stream's protocol negotiation ${hostDefaults.protocolNegotiationTimeoutMs / 1000} s`
 
 /**
  * PROOFMESH_TEST_IDLE_DHT_CONNECTIONS=keep restores the connection settings from before idle DHT connections were
@@ -158,7 +165,10 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
       (init.bootstrap ?? []).length > 0 ? [bootstrap({ list: init.bootstrap ?? [], timeout: 50 })] : [],
     connectionManager: {
       maxConnections: init.maxConnections ?? hostDefaults.maxConnections,
-      inboundConnectionThreshold: init.inboundConnectionThreshold ?? hostDefaults.inboundConnectionThreshold
+      inboundConnectionThreshold: init.inboundConnectionThreshold ?? hostDefaults.inboundConnectionThreshold,
+      dialTimeout: hostDefaults.dialTimeoutMs,
+      inboundStreamProtocolNegotiationTimeout: hostDefaults.protocolNegotiationTimeoutMs,
+      outboundStreamProtocolNegotiationTimeout: hostDefaults.protocolNegotiationTimeoutMs
     },
     ...(init.metricsRegistry === undefined
       ? {}

@@ -14,6 +14,7 @@ import type {
   ProverInfo
 } from './index.js'
 import { LineSplitter, LineTail } from './lines.js'
+import { lowerPriority } from './priority.js'
 import { abortReason, type CallOptions, callDeadline, sleep } from './signals.js'
 import { NppErrorCode, type VerifyParams, type VerifyResult } from './types.js'
 
@@ -23,6 +24,8 @@ export const cliBackendDefaults = {
   /** How long a command gets after SIGTERM before its process group is killed */
   killGraceMs: 5_000,
   stderrTailLines: 20,
+  /** Nice levels below this process a command runs at (the daemon passes prover.nice) */
+  nice: 0,
   /** Output is free text for people; longer lines are cut rather than buffered */
   maxOutputLineBytes: 64 * 1024,
   /** The program id advertised when the config names none */
@@ -47,6 +50,8 @@ export interface CliProverBackendInit {
   templates: CliTemplates
   callTimeoutMs?: number
   killGraceMs?: number
+  /** Nice levels below this process (see lowerPriority) */
+  nice?: number
 }
 
 export interface CliProverBackendComponents {
@@ -195,6 +200,7 @@ export class CliProverBackend extends TypedEventEmitter<ProverBackendEvents> imp
   private readonly verifyArgv: string[]
   private readonly callTimeoutMs: number
   private readonly killGraceMs: number
+  private readonly nice: number
   private readonly running = new Set<RunningCommand>()
   private started = false
 
@@ -207,6 +213,7 @@ export class CliProverBackend extends TypedEventEmitter<ProverBackendEvents> imp
     checkPlaceholders('verify', this.verifyArgv, VERIFY_PLACEHOLDERS, 'proof')
     this.callTimeoutMs = init.callTimeoutMs ?? cliBackendDefaults.callTimeoutMs
     this.killGraceMs = init.killGraceMs ?? cliBackendDefaults.killGraceMs
+    this.nice = init.nice ?? cliBackendDefaults.nice
     this.info = {
       backend: 'cli',
       name: basename(this.proveArgv[0] ?? 'cli'),
@@ -407,7 +414,9 @@ export class CliProverBackend extends TypedEventEmitter<ProverBackendEvents> imp
           err.push(chunk)
         })
         child.once('spawn', () => {
-          log.debug({ pid: child.pid, argv }, 'command started')
+          // a one-shot command starts working at once: threads it made before this keep the daemon's priority
+          const nice = child.pid === undefined ? undefined : lowerPriority(child.pid, this.nice)
+          log.debug({ pid: child.pid, argv, nice }, 'command started')
         })
         child.once('error', (error) => {
           if (settle()) {

@@ -63,6 +63,8 @@ export interface ProverConfig {
   /** npp: the argv that runs the prover's serve loop (default proverDefaults.command). cli: not used, the
    * templates name their program */
   command?: string[]
+  /** Nice levels the prover's processes run below the daemon; 0 = the same priority (see lowerPriority) */
+  nice?: number
   /** cli only: the one-shot command templates */
   cli?: CliTemplates
   /** Default time limit of one call (npp: one phase of one segment; cli: one whole command) */
@@ -94,11 +96,15 @@ export function createProverBackend(config: ProverConfig, components: ProverComp
     if (config.cli === undefined) {
       throw new TypeError("the cli prover backend needs 'cli.prove' and 'cli.verify' templates")
     }
-    return new CliProverBackend({ templates: config.cli, callTimeoutMs: config.callTimeoutMs }, components)
+    return new CliProverBackend(
+      { templates: config.cli, callTimeoutMs: config.callTimeoutMs, nice: config.nice },
+      components
+    )
   }
   return new ProverSupervisor(
     {
       command: config.command ?? proverDefaults.command,
+      nice: config.nice,
       callTimeoutMs: config.callTimeoutMs,
       restart: config.restart
     },

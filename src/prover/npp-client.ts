@@ -3,6 +3,7 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
 import { ProverCrashedError, ProverNotRunningError, ProverProtocolError, ProverRpcError } from './errors.js'
 import { LineSplitter, LineTail } from './lines.js'
+import { lowerPriority } from './priority.js'
 import { abortReason, type CallOptions, callDeadline } from './signals.js'
 import type { LogNotification, NppMethod, NppMethods, ProgressNotification, ProverLogLevel } from './types.js'
 
@@ -20,7 +21,9 @@ export const nppClientDefaults = {
   /** Ids of calls given up on, remembered so that their late replies are not counted as garbage */
   abandonedIdsKept: 1024,
   /** After the process exits, how long to wait for its stdout to drain before failing in-flight calls */
-  drainAfterExitMs: 1_000
+  drainAfterExitMs: 1_000,
+  /** Nice levels below this process the prover runs at (the daemon passes prover.nice) */
+  nice: 0
 }
 
 /** The methods whose `job` names running work, so that an abandoned call can be cancelled by job */
@@ -40,6 +43,8 @@ export interface NppClientInit {
   env?: NodeJS.ProcessEnv
   maxLineBytes?: number
   callTimeoutMs?: number
+  /** Nice levels below this process (see lowerPriority) */
+  nice?: number
 }
 
 export interface ProverExit {
@@ -96,6 +101,7 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
   private readonly env: NodeJS.ProcessEnv | undefined
   private readonly maxLineBytes: number
   private readonly callTimeoutMs: number
+  private readonly nice: number
   private readonly pending = new Map<number, PendingCall>()
   private readonly abandoned = new Set<number>()
   private readonly stderrTail = new LineTail(nppClientDefaults.stderrTailLines)
@@ -114,6 +120,7 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
     this.env = init.env
     this.maxLineBytes = init.maxLineBytes ?? nppClientDefaults.maxLineBytes
     this.callTimeoutMs = init.callTimeoutMs ?? nppClientDefaults.callTimeoutMs
+    this.nice = init.nice ?? nppClientDefaults.nice
     this.exited = new Promise((resolve) => {
       this.resolveExited = resolve
     })
@@ -192,7 +199,14 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
         child.on('error', (err) => {
           this.log.warn({ err }, 'prover process error')
         })
-        this.log.info({ pid: child.pid, command: this.command }, 'prover started')
+        // before the first request: every thread the prover starts to serve one inherits the lower priority
+        const nice = child.pid === undefined ? undefined : lowerPriority(child.pid, this.nice)
+        if (this.nice > 0 && nice === undefined)
+          this.log.warn(
+            { pid: child.pid, steps: this.nice },
+            'the prover could not be given a lower priority'
+          )
+        this.log.info({ pid: child.pid, command: this.command, nice }, 'prover started')
         resolve()
       })
     })

@@ -68,6 +68,8 @@ export interface ProverSupervisorInit {
   shutdownGraceMs?: number
   killGraceMs?: number
   maxLineBytes?: number
+  /** Nice levels the prover runs below the daemon */
+  nice?: number
   restart?: Partial<RestartPolicy>
 }
 
@@ -306,7 +308,8 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
       cwd: this.init.cwd,
       env: this.init.env,
       maxLineBytes: this.init.maxLineBytes,
-      callTimeoutMs: this.callTimeoutMs
+      callTimeoutMs: this.callTimeoutMs,
+      nice: this.init.nice
     })
     this.client = client
     client.addEventListener('progress', (evt) => {

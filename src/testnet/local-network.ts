@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { findPackageRoot } from '../config/paths.js'
 import type { PeerRow } from '../daemon/daemon.js'
 import type { StatusJson } from '../daemon/status-json.js'
+import { deadline } from '../net/deadline.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../rpc/http/credentials.js'
 
 /** The built CLI entry point (one bundled file: this module may be part of it, so not relative to this module) */
@@ -42,7 +43,7 @@ const API_ADDRESS_POLL_MS = 20
 async function get<T>(node: { api: ApiAddress; token: string }, path: string): Promise<T> {
   const response = await fetch(new URL(path, node.api.url), {
     headers: { authorization: `Bearer ${node.token}` },
-    signal: AbortSignal.timeout(5_000)
+    signal: deadline(`GET ${path} on ${node.api.url}`, 5_000)
   })
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`)
   return (await response.json()) as T

@@ -10,7 +10,9 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import type { SecurityConfig } from '../config/types.js'
 import type { Logger } from '../log/index.js'
 import { type FrameDuplex, memoryDuplexPair, streamDuplex } from '../net/frame-duplex.js'
-import { FramedStream, toError } from '../net/framed-stream.js'
+import { deadline, nameTimeout } from '../net/deadline.js'
+import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
+import { DIAL_LIMITS } from '../net/host.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
 import type { ProgressNotification } from '../prover/types.js'
 import {
@@ -267,7 +269,12 @@ export class WorkerService implements Startable, ProofFetcher {
       })
       await this.components.peerStore.merge(peerId, { multiaddrs }).catch(() => undefined)
     }
-    return this.components.dialProtocol(peerId, protocol, { signal })
+    try {
+      return await this.components.dialProtocol(peerId, protocol, { signal })
+    } catch (err) {
+      // our own signal's reason names itself; a timeout inside libp2p does not
+      throw nameTimeout(toError(err), `opening ${protocol} to peer ${peer.peerId}`, DIAL_LIMITS)
+    }
   }
 
   private sessionFor(jobId: string): WorkerSession {
@@ -301,7 +308,7 @@ export class WorkerService implements Startable, ProofFetcher {
     channel: FrameDuplex<SubmitterFrame, PeerFrame>,
     submitter: string
   ): Promise<void> {
-    const signal = AbortSignal.timeout(JOB_REPLY_TIMEOUT_MS)
+    const signal = deadline(`the Reserve from ${submitter} and this peer's reply`, JOB_REPLY_TIMEOUT_MS)
     let reserve: Reserve | undefined
     try {
       reserve = (await channel.read(signal))?.reserve
@@ -431,7 +438,10 @@ export class WorkerService implements Startable, ProofFetcher {
 
   private serveInputs(stream: Stream, connection: Connection): void {
     const framed = new FramedStream(stream)
-    const signal = AbortSignal.timeout(BULK_IDLE_TIMEOUT_MS)
+    const signal = deadline(
+      `an input slice's header from ${connection.remotePeer.toString()}`,
+      BULK_IDLE_TIMEOUT_MS
+    )
     void (async () => {
       try {
         const header = await framed.read(InputsHeader, MAX_HEADER_BYTES, signal)
@@ -439,7 +449,9 @@ export class WorkerService implements Startable, ProofFetcher {
         const sink = this.counted(await session.sliceSink(header), 'input')
         // The deadline for the bytes is the session's: a large slice may take longer than any fixed time
         await receiveSlice(framed, header, sink, session.signal)
-        await framed.close(AbortSignal.timeout(5_000)).catch(() => undefined)
+        await framed
+          .close(deadline('closing an input slice stream', STREAM_CLOSE_TIMEOUT_MS))
+          .catch(() => undefined)
       } catch (err) {
         this.log.warn(
           { err: toError(err).message, peer: connection.remotePeer.toString() },
@@ -457,14 +469,14 @@ export class WorkerService implements Startable, ProofFetcher {
         const start = await framed.read(
           HintsChunk,
           MAX_HINTS_CHUNK_BYTES + 256,
-          AbortSignal.timeout(BULK_IDLE_TIMEOUT_MS)
+          deadline(`a hints stream's START from ${connection.remotePeer.toString()}`, BULK_IDLE_TIMEOUT_MS)
         )
         if (start.kind !== HintsKind.START || start.seq !== 0n)
           throw new TransferError('a hints stream must open with START (seq 0)')
         const session = this.ownedSession(start.jobId, connection)
         const sink = this.counted(await session.hintsSink(), 'hints')
         await receiveHints(framed, sink, session.signal)
-        await framed.close(AbortSignal.timeout(5_000)).catch(() => undefined)
+        await framed.close(deadline('closing a hints stream', STREAM_CLOSE_TIMEOUT_MS)).catch(() => undefined)
       } catch (err) {
         this.log.warn({ err: toError(err).message, peer: connection.remotePeer.toString() }, 'hints refused')
         framed.abort(err)
@@ -474,7 +486,10 @@ export class WorkerService implements Startable, ProofFetcher {
 
   private serveProof(stream: Stream, connection: Connection): void {
     const framed = new FramedStream(stream)
-    const signal = AbortSignal.timeout(BULK_IDLE_TIMEOUT_MS)
+    const signal = deadline(
+      `a proof request from ${connection.remotePeer.toString()} and this peer's refusal`,
+      BULK_IDLE_TIMEOUT_MS
+    )
     void (async () => {
       try {
         const request = await framed.read(ProofRequest, MAX_HEADER_BYTES, signal)

@@ -13,6 +13,7 @@ import { equals, fromString, toString } from 'uint8arrays'
 import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { makeDirectory } from '../config/directories.js'
 import type { Logger } from '../log/index.js'
+import { deadline } from '../net/deadline.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { ProverRpcError } from '../prover/errors.js'
@@ -649,12 +650,15 @@ export class WorkerSession {
   }
 
   private async assignedWithin(ms: number): Promise<Assign> {
-    return this.waitFor(this.assigned.promise, AbortSignal.any([this.signal, AbortSignal.timeout(ms)]))
+    return this.waitFor(
+      this.assigned.promise,
+      AbortSignal.any([this.signal, deadline(`the first Assign of job ${this.jobId}`, ms)])
+    )
   }
 
   /** A segment's assignment, waiting up to `ms` for the Assign that brings it */
   private async specWithin(index: number, ms: number): Promise<SegmentSpec> {
-    const signal = AbortSignal.any([this.signal, AbortSignal.timeout(ms)])
+    const signal = AbortSignal.any([this.signal, deadline(`the Assign of segment ${index}`, ms)])
     for (;;) {
       const spec = this.specs.get(index)
       if (spec !== undefined) return spec

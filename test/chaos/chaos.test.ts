@@ -17,6 +17,7 @@ import type { JobRecord } from '../../src/job/types.js'
 import { Journal } from '../../src/store/index.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
 import { api, poll } from '../helpers/api.js'
+import { peerDropped, peerStory } from '../helpers/journal.js'
 
 const exec = promisify(execFile)
 const PROVER = defaultProverBinary()
@@ -75,20 +76,6 @@ async function allUnitsFree(nodes: LocalNode[], timeoutMs: number): Promise<void
     }
     return true
   })
-}
-
-/** What happened to the peers of a job, from its events: for the message of a failed assertion */
-async function peerStory(node: LocalNode, id: string): Promise<string> {
-  const journal = Journal.open(join(node.dataDir, 'journal.sqlite'))
-  try {
-    return journal
-      .events(id)
-      .filter((event) => event.type === 'peer')
-      .map((event) => `${event.peer?.slice(-8) ?? '-'}: ${event.message ?? ''}`)
-      .join('\n')
-  } finally {
-    journal.close()
-  }
 }
 
 function running(node: LocalNode): boolean {
@@ -154,20 +141,8 @@ describe('chaos: peers killed or frozen at random moments', () => {
       if (victim !== undefined) added.push(Date.now() - started - baselineMs)
       if (faultAt !== undefined && victim !== undefined) {
         // detection: from the signal to the submitter's 'failed' event for that peer (its journal's clock)
-        const journal = Journal.open(join(submitter.dataDir, 'journal.sqlite'))
-        try {
-          const noticed = journal
-            .events(job.id)
-            .find(
-              (event) =>
-                event.type === 'peer' &&
-                event.peer === victim.status.peerId &&
-                event.message?.startsWith('failed')
-            )
-          if (noticed !== undefined) detections.push(noticed.at - faultAt)
-        } finally {
-          journal.close()
-        }
+        const noticed = peerDropped(submitter, job.id, victim.status.peerId)
+        if (noticed !== undefined) detections.push(noticed.at - faultAt)
       }
       assert.equal(
         done.state,
@@ -235,11 +210,7 @@ describe('chaos: dishonest provers', () => {
       const input = join(submitter.dataDir, `honest-${round}.bin`)
       await writeFile(input, randomBytes(400_000))
       const job = await ended(submitter, (await submit(submitter, input, 5 * UNITS)).id)
-      assert.equal(
-        job.state,
-        'succeeded',
-        `${JSON.stringify(job.error)}\n${await peerStory(submitter, job.id)}`
-      )
+      assert.equal(job.state, 'succeeded', `${JSON.stringify(job.error)}\n${peerStory(submitter, job.id)}`)
       assert.equal(job.digest, await digestOf(input))
       for (const cheat of cheats) {
         const share = job.peers.find((peer) => peer.peerId === cheat)

@@ -1,4 +1,5 @@
 /** A daemon's HTTP API as the tests reach it, and polling for what it reports */
+import { deadline } from '../../src/net/deadline.js'
 
 /** Where a daemon's API is and its token (a LocalNode, or an address read from a data folder) */
 export interface ApiNode {
@@ -15,7 +16,7 @@ export async function api<T>(node: ApiNode, path: string, body?: unknown): Promi
       ...(body === undefined ? {} : { 'content-type': 'application/json' })
     },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000)
+    signal: deadline(`${body === undefined ? 'GET' : 'POST'} ${path} on ${node.api.url}`, 10_000)
   })
   const text = await response.text()
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}: ${text}`)

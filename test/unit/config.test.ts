@@ -123,6 +123,7 @@ describe('renderConfigToml', () => {
       'listen',
       'inbound_connection_threshold',
       'advert_interval',
+      'nice',
       'cli_verify'
     ]) {
       assert.match(text, new RegExp(`^${key} = `, 'm'))
@@ -134,9 +135,9 @@ describe('renderConfigToml', () => {
     assert.match(text, /^advert_interval = "5s"$/m)
     // one comment line of explanation and one of expected form per key
     const keyLines = text.split('\n').filter((line) => /^[a-z_0-9]+ = /.test(line))
-    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 5 + jobs 13 + inputs 2 + security 3
-    assert.equal(keyLines.length, 43)
-    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 43)
+    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 6 + jobs 13 + inputs 2 + security 3
+    assert.equal(keyLines.length, 44)
+    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 44)
   })
 })
 

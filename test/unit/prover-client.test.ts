@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { existsSync, readdirSync } from 'node:fs'
+import { getPriority } from 'node:os'
 import { afterEach, describe, it } from 'node:test'
 import {
   NppClient,
@@ -20,7 +22,7 @@ import {
 
 const clients: NppClient[] = []
 
-async function startClient(init: { maxLineBytes?: number } = {}) {
+async function startClient(init: { maxLineBytes?: number; nice?: number } = {}) {
   const captured = captureLogger()
   const client = new NppClient({ command: faultCommand(), logger: captured.logger, ...init })
   clients.push(client)
@@ -37,6 +39,20 @@ afterEach(async () => {
 })
 
 describe('NppClient', () => {
+  it('runs the prover the given nice levels below this process, every one of its threads', async (t) => {
+    const { client } = await startClient({ nice: 5 })
+    await client.call('hello', { protocol: 1 })
+    const tasks = `/proc/${client.pid}/task`
+    if (!existsSync(tasks)) {
+      t.skip('no /proc here: the priority is per process, not per thread')
+      return
+    }
+    const expected = Math.min(19, getPriority() + 5)
+    const threads = readdirSync(tasks).map(Number)
+    assert.ok(threads.length > 1, 'a node prover has threads besides its main one')
+    for (const tid of threads) assert.equal(getPriority(tid), expected, `thread ${tid}`)
+  })
+
   it('says hello and matches out-of-order replies by id', async () => {
     const { client } = await startClient()
     const hello = await client.call('hello', { protocol: 1 })

@@ -37,7 +37,6 @@ function link(peerId: string, segments: number[], fields: Partial<Link> = {}): L
     segments,
     proved: new Set(),
     closed: false,
-    heardAt: NOW,
     hasHints: true,
     hasChallenge: true,
     forgotten: new Set(),

@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../../log/index.js'
+import { deadline } from '../../net/deadline.js'
 import { createHost } from '../../net/host.js'
 import type { PeerStatus } from './status.js'
 import { StatusProtocol } from './status.js'
@@ -37,7 +38,10 @@ export async function requestRemoteStatus(options: RemoteStatusOptions): Promise
         throw new Error('a client serves no status')
       }
     })
-    return await protocol.request(target, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) })
+    const timeoutMs = options.timeoutMs ?? 10_000
+    return await protocol.request(target, {
+      signal: deadline(`the status request to ${target.toString()}`, timeoutMs)
+    })
   } finally {
     await host.stop()
   }

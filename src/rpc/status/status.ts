@@ -3,6 +3,7 @@ import { pbStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { PeerStatus, StatusRequest } from '../../../protocols/status/pb/status.js'
 import type { Logger } from '../../log/index.js'
+import { deadline } from '../../net/deadline.js'
 import {
   MAX_INBOUND_STREAMS,
   MAX_OUTBOUND_STREAMS,
@@ -57,7 +58,7 @@ export class StatusProtocol implements Startable {
 
   /** Asks a remote peer (by id, or by multiaddr with /p2p/) for its status */
   async request(peer: PeerId | Multiaddr, options: { signal?: AbortSignal } = {}): Promise<PeerStatus> {
-    const signal = options.signal ?? AbortSignal.timeout(this.timeoutMs)
+    const signal = options.signal ?? deadline(`the status request to ${peer.toString()}`, this.timeoutMs)
     const stream = await this.components.dialProtocol(peer, STATUS_PROTOCOL, { signal })
     try {
       const messages = pbStream(stream, { maxDataLength: MAX_STATUS_BYTES })
@@ -72,7 +73,10 @@ export class StatusProtocol implements Startable {
   }
 
   private async serve(stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.timeoutMs)
+    const signal = deadline(
+      `the status request from ${connection.remotePeer.toString()} and its answer`,
+      this.timeoutMs
+    )
     try {
       const messages = pbStream(stream, { maxDataLength: MAX_STATUS_BYTES })
       await messages.read(StatusRequest, { signal })

@@ -148,6 +148,9 @@ $('token-form').addEventListener('submit', (event) => {
 
 // --- API --------------------------------------------------------------------------------------------------
 
+/** A request to the daemon's API that takes longer fails, and says so */
+const API_TIMEOUT_MS = 10_000
+
 /**
  * @param {string} path
  * @param {AbortSignal} [signal]
@@ -157,7 +160,12 @@ async function api(path, signal) {
   const response = await fetch(path, {
     headers: { authorization: `Bearer ${token ?? ''}`, accept: 'application/json' },
     cache: 'no-store',
-    signal: signal ?? AbortSignal.timeout(10_000)
+    signal: signal ?? AbortSignal.timeout(API_TIMEOUT_MS)
+  }).catch((/** @type {unknown} */ err) => {
+    // the browser's own words ("signal timed out") name neither the request nor the limit
+    if (err instanceof Error && err.name === 'TimeoutError')
+      throw new Error(`GET ${path} got no answer within ${API_TIMEOUT_MS / 1000} s`)
+    throw err
   })
   if (response.status === 401) throw new Unauthorised()
   if (!response.ok) {
