@@ -5,9 +5,10 @@
 //! segment proof size, verify time (median of 11) and the security level; and the native
 //! hash's throughput.
 
-use proofmesh_prover::air::{CYCLE, HashFn};
+use proofmesh_prover::air::CYCLE;
 use proofmesh_prover::program::{self, Ctx, InputRef};
 use proofmesh_prover::sponge::{self, BLOCK_BYTES};
+use proofmesh_prover::stark::HashFn;
 use std::process::Command;
 use std::time::Instant;
 use winterfell::Proof;

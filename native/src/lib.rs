@@ -5,6 +5,11 @@
 pub mod air;
 pub mod child;
 pub mod error;
+pub mod evaluator;
+pub mod mds;
 pub mod npp;
 pub mod program;
+pub mod spans;
 pub mod sponge;
+pub mod stark;
+pub mod trace;

@@ -10,16 +10,18 @@
 //! * bundle (final proof): `"PMBUNDL\x01"` ‖ u32 header length ‖ header JSON ([`BundleHeader`]) ‖
 //!   for each segment in index order: u32 length ‖ the segment proof file bytes.
 
-use crate::air::{self, Coin, HashFn, SegmentPublic, SpongeAir, SpongeProver, VC};
+use crate::air::{SegmentPublic, Shape};
 use crate::error::{PmError, Result};
 use crate::sponge::{self, BLOCK_BYTES, State};
+use crate::stark::{self, SpongeProver};
+use crate::trace;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::Instant;
-use winterfell::{AcceptableOptions, Proof, Prover, math::fields::f64::BaseElement};
+use winterfell::{Proof, Prover, math::fields::f64::BaseElement};
 
 pub const PROGRAM_ID: &str = "rescue-sponge";
 pub const PROGRAM_DESCRIPTION: &str = "Rescue-Prime Rp64_256 sponge hash of the input bytes \
@@ -628,11 +630,13 @@ pub fn prove(
     let proof_bytes = if seg.block_count == 0 {
         Vec::new()
     } else {
-        let elems = |k: u64| {
+        let public = public_of(&st, challenge);
+        let shape = Shape::new(&public).map_err(PmError::internal)?;
+        let values = |k: u64| {
             let off = (k as usize) * BLOCK_BYTES;
-            sponge::block_elements(seg.start_block + k, &slice[off..], input_size)
+            sponge::block_values(seg.start_block + k, &slice[off..], input_size)
         };
-        let (trace, end) = air::build_trace(&st.start, seg.block_count, &elems, ctx.cancelled)
+        let (trace, end) = trace::build_main(&shape, &st.start, &values, ctx.cancelled)
             .map_err(|_| PmError::cancelled())?;
         if end != st.end {
             return Err(PmError::internal(
@@ -641,7 +645,6 @@ pub fn prove(
         }
         (ctx.progress)(2, 4);
         ctx.check()?;
-        let public = public_of(&st, challenge);
         let proof = SpongeProver::new(public)
             .prove(trace)
             .map_err(|e| PmError::internal(format!("winterfell prover failed: {e}")))?;
@@ -763,21 +766,27 @@ pub fn verify_segment(bytes: &[u8]) -> std::result::Result<VerifiedSegment, Stri
     } else {
         let proof = Proof::from_bytes(proof_bytes)
             .map_err(|e| format!("the STARK proof does not decode: {e}"))?;
-        let want = air::trace_length(h.segment.block_count);
-        if proof.trace_info().length() != want || proof.trace_info().main_trace_width() != 12 {
+        let public = public_of(&st, challenge);
+        let shape = Shape::new(&public)?;
+        let info = proof.trace_info();
+        if info.length() != shape.trace_len
+            || info.main_trace_width() != crate::air::MAIN_WIDTH
+            || info.aux_segment_width() != crate::air::AUX_WIDTH
+            || info.get_num_aux_segment_rand_elements() != crate::air::AUX_RANDS
+            || !info.meta().is_empty()
+        {
             return Err(format!(
-                "trace shape {}x{} is not {want}x12",
-                proof.trace_info().length(),
-                proof.trace_info().main_trace_width()
+                "trace shape {}x{}+{} is not {}x{}+{}",
+                info.length(),
+                info.main_trace_width(),
+                info.aux_segment_width(),
+                shape.trace_len,
+                crate::air::MAIN_WIDTH,
+                crate::air::AUX_WIDTH
             ));
         }
-        let public = public_of(&st, challenge);
-        let acc = AcceptableOptions::OptionSet(vec![air::proof_options()]);
-        let res = std::panic::catch_unwind(|| {
-            winterfell::verify::<SpongeAir, HashFn, Coin, VC>(proof, public, &acc)
-        })
-        .map_err(|_| "the STARK verifier panicked on this proof".to_string())?;
-        res.map_err(|e| format!("the STARK proof does not verify: {e}"))?;
+        std::panic::catch_unwind(|| stark::verify(proof, public))
+            .map_err(|_| "the STARK verifier panicked on this proof".to_string())??;
     }
     Ok(VerifiedSegment {
         statement: st,
