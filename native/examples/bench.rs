@@ -9,6 +9,7 @@ use proofmesh_prover::air::CYCLE;
 use proofmesh_prover::program::{self, Ctx, InputRef};
 use proofmesh_prover::sponge::{self, BLOCK_BYTES};
 use proofmesh_prover::stark::HashFn;
+use proofmesh_prover::verify;
 use std::process::Command;
 use std::time::Instant;
 use winterfell::Proof;
@@ -55,7 +56,7 @@ fn child(log_rows: u32) {
     let mut times: Vec<f64> = (0..11)
         .map(|_| {
             let t = Instant::now();
-            program::verify_segment(&r.bytes).unwrap();
+            verify::verify_segment(&r.bytes).unwrap();
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect();

@@ -9,12 +9,15 @@
 //! request is watched by a waiter thread that polls the flag every 50 ms and answers `CANCELLED`
 //! at once. The work polls the flag between steps (every 4096 blocks while hashing, every 1024
 //! blocks while building the trace, between phases). Winterfell's `prove` call itself cannot be
-//! interrupted, so segment proves run in a child process that is killed on cancel (see
-//! [`crate::child`]); if no child can be started, a cancelled in-process prove keeps one worker
-//! thread busy until that call returns, then its result is discarded and its `out` file is not
-//! written.
+//! interrupted, so segment proves run in a child process that is killed on cancel; `aggregate`
+//! and `verify`, which decode other peers' bytes, run in a child with a capped address space, so
+//! that no fault in a decoder can end `serve` (see [`crate::child`]). If no child can be started,
+//! the work runs in-process: a cancelled prove then keeps one worker thread busy until winterfell
+//! returns, and its result is discarded and its `out` file is not written.
 
+use crate::child::{self, ChildRequest};
 use crate::error::{self, PmError, Result};
+use crate::plan;
 use crate::program::{self, Ctx, InputRef, PROGRAM_DESCRIPTION, PROGRAM_ID, Segment};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -128,6 +131,7 @@ struct VerifyParams {
     proof: String,
     digest: Option<String>,
     job: Option<String>,
+    input: Option<String>,
 }
 
 pub fn hello_result() -> Value {
@@ -146,9 +150,9 @@ pub fn hello_result() -> Value {
     })
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(b))
+/// Runs a request in a child process (see [`crate::child`]), or here if none can be started.
+fn run_child_or_here(req: ChildRequest, ctx: &Ctx) -> Result<Value> {
+    child::run_in_child(&req, ctx).unwrap_or_else(|| child::run(&req, ctx))
 }
 
 /// Runs one long method. `cancelled` must be checked before writing any output file.
@@ -160,7 +164,7 @@ fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
             program::check_program(&p.program)?;
             let workers: Vec<(String, u64)> =
                 p.workers.into_iter().map(|w| (w.id, w.units)).collect();
-            let r = program::plan(
+            let r = plan::plan(
                 &p.input,
                 &workers,
                 p.max_segment_blocks.unwrap_or(program::MAX_SEGMENT_BLOCKS),
@@ -181,66 +185,46 @@ fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
             let p: ProveParams = parse(params)?;
             check_job(&p.job)?;
             program::check_program(&p.program)?;
-            let challenge: [u8; 32] = hex::decode(&p.challenge)
-                .ok()
-                .and_then(|v| v.try_into().ok())
-                .ok_or_else(|| PmError::params("challenge must be 32 bytes of hex"))?;
-            if let Some(r) = crate::child::prove_in_child(
-                p.input_size,
-                &p.segment,
-                &p.input,
-                p.hints.as_deref(),
-                &p.challenge,
-                &p.out,
+            run_child_or_here(
+                ChildRequest::Prove {
+                    input_size: p.input_size,
+                    segment: p.segment,
+                    input: p.input,
+                    hints: p.hints,
+                    challenge: p.challenge,
+                    out: p.out,
+                },
                 ctx,
-            ) {
-                let mut v = r?;
-                v["segment"] = json!(p.segment.index);
-                return Ok(v);
-            }
-            let r = program::prove(
-                p.input_size,
-                &p.segment,
-                &p.input,
-                p.hints.as_deref(),
-                challenge,
-                ctx,
-            )?;
-            if (ctx.cancelled)() {
-                return Err(PmError::cancelled());
-            }
-            program::write_atomic(&p.out, &r.bytes)?;
-            Ok(json!({"segment": p.segment.index, "size": r.bytes.len(),
-                      "sha256": sha256_hex(&r.bytes), "millis": r.millis}))
+            )
         }
         "aggregate" => {
             let p: AggregateParams = parse(params)?;
             check_job(&p.job)?;
             program::check_program(&p.program)?;
-            let r = program::aggregate(
-                &p.job,
-                p.input_size,
-                &p.challenge,
-                &p.contributions,
-                &p.proofs,
+            run_child_or_here(
+                ChildRequest::Aggregate {
+                    job: p.job,
+                    input_size: p.input_size,
+                    challenge: p.challenge,
+                    contributions: p.contributions,
+                    proofs: p.proofs,
+                    out: p.out,
+                },
                 ctx,
-            )?;
-            if (ctx.cancelled)() {
-                return Err(PmError::cancelled());
-            }
-            program::write_atomic(&p.out, &r.bytes)?;
-            Ok(json!({"digest": r.digest, "size": r.bytes.len(),
-                      "sha256": sha256_hex(&r.bytes), "segments": p.proofs.len()}))
+            )
         }
         "verify" => {
             let p: VerifyParams = parse(params)?;
             program::check_program(&p.program)?;
-            let bytes = std::fs::read(&p.proof).map_err(|e| PmError::io(&p.proof, e))?;
-            let r = program::verify_bundle(&bytes, p.digest.as_deref(), p.job.as_deref(), ctx);
-            if (ctx.cancelled)() {
-                return Err(PmError::cancelled());
-            }
-            Ok(serde_json::to_value(r).unwrap())
+            run_child_or_here(
+                ChildRequest::Verify {
+                    proof: p.proof,
+                    digest: p.digest,
+                    job: p.job,
+                    input: p.input,
+                },
+                ctx,
+            )
         }
         _ => Err(PmError::new(
             error::METHOD_NOT_FOUND,

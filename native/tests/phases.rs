@@ -1,8 +1,10 @@
 //! End-to-end tests of the phases on small segments.
 
 use proofmesh_prover::error;
+use proofmesh_prover::plan;
 use proofmesh_prover::program::{self, Ctx, InputRef, Segment};
 use proofmesh_prover::sponge;
+use proofmesh_prover::verify::{self, Expect};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use winter_crypto::{ElementHasher, Hasher, hashers::Rp64_256};
@@ -47,16 +49,31 @@ impl Job {
     fn contributions_hex(&self) -> Vec<String> {
         self.contributions.iter().map(hex::encode).collect()
     }
-    fn aggregate(&self) -> Result<program::AggregateResult, error::PmError> {
-        program::aggregate(
+    fn aggregate(&self) -> Result<Aggregated, error::PmError> {
+        let out = self.dir.join("final").to_string_lossy().to_string();
+        let r = verify::aggregate(
             &self.name,
             self.size,
             &hex::encode(self.challenge),
             &self.contributions_hex(),
             &self.proofs,
+            &out,
             &Ctx::none(),
-        )
+        )?;
+        let bytes = std::fs::read(&out).unwrap();
+        assert_eq!(r.size, bytes.len() as u64);
+        Ok(Aggregated {
+            digest: r.digest,
+            bytes,
+        })
     }
+}
+
+/// A final proof and its digest.
+#[derive(Debug)]
+struct Aggregated {
+    digest: String,
+    bytes: Vec<u8>,
 }
 
 fn job_with_segments(bytes: &[u8], segments: Vec<Segment>, tag: &str) -> Job {
@@ -72,7 +89,7 @@ fn job_with_segments(bytes: &[u8], segments: Vec<Segment>, tag: &str) -> Job {
     let hints = dir.join("hints").to_string_lossy().to_string();
     // hints covering every block boundary
     let workers: Vec<(String, u64)> = vec![("w".into(), 1)];
-    program::plan(&input, &workers, 1, Some(&hints), &ctx).unwrap();
+    plan::plan(&input, &workers, 1, Some(&hints), &ctx).unwrap();
     let contributions: Vec<[u8; 32]> = segments
         .iter()
         .map(|s| program::contribute(size, s, &input, Some(&hints), &ctx).unwrap())
@@ -107,7 +124,7 @@ fn job(bytes: &[u8], n_segments: u64, tag: &str) -> Job {
     let path = dir.join("input");
     std::fs::write(&path, bytes).unwrap();
     let workers: Vec<(String, u64)> = (0..n_segments).map(|i| (format!("w{i}"), 1)).collect();
-    let plan = program::plan(
+    let plan = plan::plan(
         &InputRef {
             path: path.to_string_lossy().into(),
             offset: 0,
@@ -127,8 +144,21 @@ fn expected_digest(bytes: &[u8]) -> String {
     hex::encode(sponge::elems_to_bytes(d.as_elements()))
 }
 
-fn verify(bytes: &[u8], digest: Option<&str>) -> program::VerifyResult {
-    program::verify_bundle(bytes, digest, None, &Ctx::none())
+/// Verifies a final proof's bytes (written to a file, as `verify` reads one).
+fn verify_with(bytes: &[u8], expect: Expect) -> verify::VerifyResult {
+    let path = tmpdir("verify").join("final");
+    std::fs::write(&path, bytes).unwrap();
+    verify::verify_bundle(&path.to_string_lossy(), expect, &Ctx::none()).unwrap()
+}
+
+fn verify(bytes: &[u8], digest: Option<&str>) -> verify::VerifyResult {
+    verify_with(
+        bytes,
+        Expect {
+            digest,
+            ..Default::default()
+        },
+    )
 }
 
 #[test]
@@ -204,8 +234,8 @@ fn contributions_are_deterministic_with_and_without_hints() {
         &ctx,
     )
     .unwrap();
-    let v1 = program::verify_segment(&r1.bytes).unwrap();
-    let v2 = program::verify_segment(&r2.bytes).unwrap();
+    let v1 = verify::verify_segment(&r1.bytes).unwrap();
+    let v2 = verify::verify_segment(&r2.bytes).unwrap();
     assert_eq!(v1.statement, v2.statement);
     assert_eq!(v1.contribution, a.contributions[1]);
     assert_eq!(v2.contribution, a.contributions[1]);
@@ -375,7 +405,13 @@ fn wrong_digest_and_wrong_job_fail_verification() {
     let v = verify(&agg.bytes, Some(std::str::from_utf8(&wrong).unwrap()));
     assert!(!v.valid);
     assert!(v.reason.unwrap().contains("not the expected"));
-    let v = program::verify_bundle(&agg.bytes, None, Some("another-job"), &Ctx::none());
+    let v = verify_with(
+        &agg.bytes,
+        Expect {
+            job: Some("another-job"),
+            ..Default::default()
+        },
+    );
     assert!(!v.valid);
     assert!(v.reason.unwrap().contains("job"));
     let v = verify(b"garbage", None);
@@ -444,7 +480,7 @@ fn plan_splits_by_units_and_caps_segments() {
         ("B".to_string(), 1),
         ("C".to_string(), 0),
     ];
-    let s = program::split(size, &w, 16).unwrap();
+    let s = plan::split(size, &w, 16).unwrap();
     let a: u64 = s
         .iter()
         .filter(|p| p.worker == "A")
@@ -468,8 +504,8 @@ fn plan_splits_by_units_and_caps_segments() {
         next += p.segment.block_count;
     }
     assert_eq!(next, 100);
-    assert_eq!(program::split(0, &w, 16).unwrap().len(), 1);
-    assert!(program::split(size, &[("A".into(), 0)], 16).is_err());
+    assert_eq!(plan::split(0, &w, 16).unwrap().len(), 1);
+    assert!(plan::split(size, &[("A".into(), 0)], 16).is_err());
 }
 
 #[test]
@@ -527,7 +563,7 @@ fn plan_with_hints_returns_the_digest_of_the_whole_input() {
         };
         let hints = dir.join(format!("hints-{n}")).to_string_lossy().to_string();
         for max in [1, program::MAX_SEGMENT_BLOCKS] {
-            let plan = program::plan(&input, &workers, max, Some(&hints), &Ctx::none()).unwrap();
+            let plan = plan::plan(&input, &workers, max, Some(&hints), &Ctx::none()).unwrap();
             let json = serde_json::to_value(&plan).unwrap();
             let digest = plan.digest.expect("a digest when hintsOut is given");
             assert_eq!(
@@ -541,7 +577,7 @@ fn plan_with_hints_returns_the_digest_of_the_whole_input() {
                 assert_eq!(digest, "0".repeat(64), "the empty input");
             }
         }
-        let plan = program::plan(&input, &workers, 1, None, &Ctx::none()).unwrap();
+        let plan = plan::plan(&input, &workers, 1, None, &Ctx::none()).unwrap();
         assert!(plan.digest.is_none());
         let json = serde_json::to_value(plan).unwrap();
         assert!(json.get("digest").is_none(), "no digest without hintsOut");
