@@ -2,24 +2,15 @@
 //! crate's own trace builder and prover (a wrong length, elements that are no byte packing, a
 //! moved or missing pad, a non-zero tail) do not.
 
+mod common;
+
+use common::data;
 use proofmesh_prover::air::{SegmentPublic, Shape};
 use proofmesh_prover::sponge::{self, BLOCK_BYTES, RATE, State};
 use proofmesh_prover::stark::{self, SpongeProver};
 use proofmesh_prover::trace;
 use winterfell::Prover;
 use winterfell::math::{StarkField, fields::f64::BaseElement};
-
-fn data(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 /// The packed values of every block of `bytes`.
 fn packing(bytes: &[u8]) -> Vec<[u64; RATE]> {
