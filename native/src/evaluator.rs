@@ -54,6 +54,7 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
         trace: &T,
         domain: &StarkDomain<BaseElement>,
     ) -> CompositionPolyTrace<E> {
+        let _span = tracing::info_span!("evaluate_constraints").entered();
         let air = self.air;
         let n = air.trace_length();
         let size = domain.ce_domain_size();

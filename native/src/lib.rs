@@ -6,6 +6,7 @@ pub mod air;
 pub mod child;
 pub mod error;
 pub mod evaluator;
+pub mod hasher;
 pub mod mds;
 pub mod npp;
 pub mod plan;

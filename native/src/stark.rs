@@ -3,7 +3,8 @@
 //! # Security (stated here, in `native/README.md` and in the NPP spec, identically)
 //!
 //! Options: blowup 8, 43 queries, 16 grinding bits, cubic extension of Goldilocks (192 bits),
-//! FRI folding 8, remainder degree ≤ 127, Blake3-256 commitments (128-bit collision resistance).
+//! FRI folding 8, remainder degree ≤ 127, Blake3-256 commitments (128-bit collision resistance, see
+//! [`crate::hasher`]).
 //! Per segment, winterfell's conjectured security is `min(192, 43·log2(8) + 16) − 1 = 144` bits,
 //! capped by the hash at 128. A final proof bundles `k ≤ 2^14` segments and is broken when any one
 //! segment is: by the union bound it loses `log2(k) ≤ 14` bits, `144 − 14 = 130`, so the final
@@ -13,18 +14,19 @@
 
 use crate::air::{SegmentPublic, SpongeAir};
 use crate::evaluator::SpongeEvaluator;
+use crate::hasher::Blake3Mont;
 use crate::trace::{self, SegmentTrace};
 use winterfell::{
     AcceptableOptions, AuxRandElements, BatchingMethod, CompositionPoly, CompositionPolyTrace,
     ConstraintCompositionCoefficients, DefaultConstraintCommitment, DefaultTraceLde,
     FieldExtension, PartitionOptions, Proof, ProofOptions, Prover, StarkDomain, TraceInfo,
     TracePolyTable,
-    crypto::{DefaultRandomCoin, Hasher, MerkleTree, hashers::Blake3_256},
+    crypto::{DefaultRandomCoin, Hasher, MerkleTree},
     math::{FieldElement, fields::f64::BaseElement},
     matrix::ColMatrix,
 };
 
-pub type HashFn = Blake3_256<BaseElement>;
+pub type HashFn = Blake3Mont;
 pub type VC = MerkleTree<HashFn>;
 pub type Coin = DefaultRandomCoin<HashFn>;
 
@@ -157,6 +159,7 @@ impl Prover for SpongeProver {
         main_trace: &SegmentTrace,
         aux_rand_elements: &AuxRandElements<E>,
     ) -> ColMatrix<E> {
+        let _span = tracing::info_span!("build_aux_trace").entered();
         let rands = aux_rand_elements.rand_elements();
         trace::build_aux(main_trace, rands, &self.public.start)
     }
