@@ -108,12 +108,13 @@ const R_ALPHA_POW: usize = AUX_RANDS;
 const R_GAMMA_POW: usize = R_ALPHA_POW + 4;
 const NUM_RANDS: usize = R_GAMMA_POW + CYCLE - 2;
 
-/// Periodic column indices.
-const P_ARK1: usize = 0;
-const P_ARK2: usize = STATE_WIDTH;
-const P_SEL: usize = 2 * STATE_WIDTH;
-const P_T: usize = P_SEL + CYCLE;
-const P_TN: usize = P_T + 1;
+/// Periodic column indices: the round constants, the row-in-block selectors (period 8), the
+/// range table and its next row (period 2^14).
+pub const P_ARK1: usize = 0;
+pub const P_ARK2: usize = STATE_WIDTH;
+pub const P_SEL: usize = 2 * STATE_WIDTH;
+pub const P_T: usize = P_SEL + CYCLE;
+pub const P_TN: usize = P_T + 1;
 
 /// Domain-separation tag "pmrs2" entering the transcript first (v2: range-checked statement).
 const PUB_TAG: u64 = 0x0070_6d72_7332;
@@ -349,6 +350,106 @@ where
     (num, den)
 }
 
+/// The main constraints before their periodic factors: the Rescue round residual
+/// `(INV_MDS·(next − ARK2))^7 − MDS·cur^7 − ARK1` (multiplied by `1 − σ_7`), the capacity step
+/// `next_i − cur_i` (by `σ_7`), and the step column's `ΔG·(ΔG − 1)`.
+pub struct MainResiduals<E> {
+    pub round: [E; STATE_WIDTH],
+    pub capacity: [E; 4],
+    pub step: E,
+}
+
+/// The main residuals of a frame; `periodic` holds at least ARK1 and ARK2.
+#[inline(always)]
+pub fn main_residuals<E: FieldElement<BaseField = BaseElement>>(
+    cur: &[E],
+    next: &[E],
+    periodic: &[E],
+) -> MainResiduals<E> {
+    let ark1 = &periodic[P_ARK1..P_ARK1 + STATE_WIDTH];
+    let ark2 = &periodic[P_ARK2..P_ARK2 + STATE_WIDTH];
+    let x7: [E; STATE_WIDTH] = std::array::from_fn(|i| {
+        let x = cur[i];
+        let x2 = x * x;
+        x2 * x2 * x2 * x
+    });
+    let y: [E; STATE_WIDTH] = std::array::from_fn(|i| next[i] - ark2[i]);
+    let fwd = mds::mds(&x7);
+    let back = mds::inv_mds(&y);
+    let round = std::array::from_fn(|i| {
+        let b = back[i];
+        let b2 = b * b;
+        b2 * b2 * b2 * b - fwd[i] - ark1[i]
+    });
+    let dg = next[STEP] - cur[STEP];
+    MainResiduals {
+        round,
+        capacity: std::array::from_fn(|i| next[i] - cur[i]),
+        step: dg * (dg - E::ONE),
+    }
+}
+
+/// What the auxiliary constraints need of the random elements and the row-in-block periodic
+/// columns at one point: they depend on the point only through its position in the block, so the
+/// prover computes them once per position instead of at every point.
+pub struct AuxTerms<F, E> {
+    alpha: E,
+    /// `α^p`, p = 0..5.
+    apow: [E; 6],
+    /// `γ^j`, j = 0..7.
+    w: [E; CYCLE],
+    /// `Σ_{j<7} σ_j·γ^j`: the weight of this row's element in the link.
+    weight: E,
+    /// `σ_6·γ^7`: the weight of the next row's element (the block's last) in the link.
+    weight_next: E,
+    /// `(1 − σ_7) + σ_7·δ`: what the link carries from this row to the next.
+    carry: E,
+    /// `σ_0 − σ_7`: +1 where the block's rate enters the link, −1 where the previous one leaves it.
+    rate_sign: F,
+}
+
+impl<F, E> AuxTerms<F, E>
+where
+    F: FieldElement<BaseField = BaseElement>,
+    E: FieldElement<BaseField = BaseElement> + ExtensionOf<F>,
+{
+    pub fn new(periodic: &[F], rands: &[E]) -> Self {
+        let (alpha, gamma, delta) = (rands[0], rands[1], rands[2]);
+        let apow = std::array::from_fn(|p| match p {
+            0 => E::ONE,
+            1 => alpha,
+            _ => rands[R_ALPHA_POW + p - 2],
+        });
+        let w: [E; CYCLE] = std::array::from_fn(|j| match j {
+            0 => E::ONE,
+            1 => gamma,
+            _ => rands[R_GAMMA_POW + j - 2],
+        });
+        let sel = &periodic[P_SEL..P_SEL + CYCLE];
+        let absorb = sel[CYCLE - 1];
+        let mut weight = E::ZERO;
+        for j in 0..CYCLE - 1 {
+            weight += w[j].mul_base(sel[j]);
+        }
+        AuxTerms {
+            alpha,
+            apow,
+            w,
+            weight,
+            weight_next: w[CYCLE - 1].mul_base(sel[CYCLE - 2]),
+            carry: E::from(F::ONE - absorb) + delta.mul_base(absorb),
+            rate_sign: sel[0] - absorb,
+        }
+    }
+}
+
+/// The current and next rows of the auxiliary trace.
+#[derive(Clone, Copy)]
+pub struct AuxRows<'a, E> {
+    pub cur: &'a [E],
+    pub next: &'a [E],
+}
+
 pub struct SpongeAir {
     context: AirContext<BaseElement>,
     public: SegmentPublic,
@@ -358,6 +459,71 @@ pub struct SpongeAir {
 impl SpongeAir {
     pub fn shape(&self) -> &Shape {
         &self.shape
+    }
+
+    /// The auxiliary constraints at one point: the LogUp recurrence, the link, and (shape A) the
+    /// gated last row. `t` and `tn` are the range table's periodic values `T` and `T_next`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn aux_residuals<F, E>(
+        &self,
+        cur: &[F],
+        next: &[F],
+        aux: AuxRows<E>,
+        t: F,
+        tn: F,
+        terms: &AuxTerms<F, E>,
+        result: &mut [E],
+    ) where
+        F: FieldElement<BaseField = BaseElement>,
+        E: FieldElement<BaseField = BaseElement> + ExtensionOf<F>,
+    {
+        let dg = next[STEP] - cur[STEP];
+        let scaled = self.shape.scaled();
+        let limbs = |row: &[F], extra: Option<F>| {
+            let mut v = [F::ZERO; LIMBS + 1];
+            v[..LIMBS].copy_from_slice(&row[LIMB..LIMB + LIMBS]);
+            match extra {
+                Some(x) => {
+                    v[LIMBS] = x;
+                    (v, LIMBS + 1)
+                }
+                None => (v, LIMBS),
+            }
+        };
+
+        // LogUp over this row's lookups (and, in shape B, the extra one where G steps).
+        let extra = match scaled {
+            Some((col, factor)) if !self.shape.gated_last_row => {
+                Some(dg * cur[col] * F::from(BaseElement::new(factor)))
+            }
+            _ => None,
+        };
+        let (values, k) = limbs(cur, extra);
+        let (num, den) = fraction_sum(&values[..k], &terms.apow);
+        let t = terms.alpha - E::from(t);
+        let (s, s_next) = (aux.cur[AUX_S], aux.next[AUX_S]);
+        result[0] = (s_next - s) * den * t - (num * t - den.mul_base(cur[MULT]));
+
+        // The link.
+        let mut rate = E::ZERO;
+        for (i, wi) in terms.w.iter().enumerate() {
+            rate += wi.mul_base(cur[4 + i]);
+        }
+        let (z, z_next) = (aux.cur[AUX_Z], aux.next[AUX_Z]);
+        let expect = z * terms.carry + rate.mul_base(terms.rate_sign)
+            - terms.weight.mul_base(recompose(cur))
+            - terms.weight_next.mul_base(recompose(next));
+        result[1] = z_next - expect;
+
+        // Shape A: the last row's lookups and table entry close the sum (ΔG = 1 only there).
+        if self.shape.gated_last_row {
+            let extra = scaled.map(|(col, factor)| next[col] * F::from(BaseElement::new(factor)));
+            let (values, k) = limbs(next, extra);
+            let (num, den) = fraction_sum(&values[..k], &terms.apow);
+            let tn = terms.alpha - E::from(tn);
+            result[2] = (s_next * den * tn + num * tn - den.mul_base(next[MULT])).mul_base(dg);
+        }
     }
 }
 
@@ -414,32 +580,16 @@ impl Air for SpongeAir {
         periodic: &[E],
         result: &mut [E],
     ) {
-        let cur = frame.current();
-        let next = frame.next();
-        let ark1 = &periodic[P_ARK1..P_ARK1 + STATE_WIDTH];
-        let ark2 = &periodic[P_ARK2..P_ARK2 + STATE_WIDTH];
         let absorb = periodic[P_SEL + CYCLE - 1];
         let round = E::ONE - absorb;
-
-        let x7: [E; STATE_WIDTH] = std::array::from_fn(|i| {
-            let x = cur[i];
-            let x2 = x * x;
-            x2 * x2 * x2 * x
-        });
-        let y: [E; STATE_WIDTH] = std::array::from_fn(|i| next[i] - ark2[i]);
-        let fwd = mds::mds(&x7);
-        let back = mds::inv_mds(&y);
-        for i in 0..STATE_WIDTH {
-            let b = back[i];
-            let b2 = b * b;
-            let back7 = b2 * b2 * b2 * b;
-            result[i] = round * (back7 - fwd[i] - ark1[i]);
+        let r = main_residuals(frame.current(), frame.next(), periodic);
+        for (out, v) in result.iter_mut().zip(&r.round) {
+            *out = round * *v;
         }
-        for i in 0..4 {
-            result[STATE_WIDTH + i] = absorb * (next[i] - cur[i]);
+        for (out, v) in result[STATE_WIDTH..].iter_mut().zip(&r.capacity) {
+            *out = absorb * *v;
         }
-        let dg = next[STEP] - cur[STEP];
-        result[STATE_WIDTH + 4] = dg * (dg - E::ONE);
+        result[STATE_WIDTH + 4] = r.step;
     }
 
     fn evaluate_aux_transition<F, E>(
@@ -453,73 +603,20 @@ impl Air for SpongeAir {
         F: FieldElement<BaseField = BaseElement>,
         E: FieldElement<BaseField = BaseElement> + ExtensionOf<F>,
     {
-        let r = rands.rand_elements();
-        let (alpha, delta) = (r[0], r[2]);
-        let apow: [E; 6] = std::array::from_fn(|p| match p {
-            0 => E::ONE,
-            1 => alpha,
-            _ => r[R_ALPHA_POW + p - 2],
-        });
-        let w: [E; CYCLE] = std::array::from_fn(|j| match j {
-            0 => E::ONE,
-            1 => r[1],
-            _ => r[R_GAMMA_POW + j - 2],
-        });
-        let cur = main.current();
-        let next = main.next();
-        let sel = &periodic[P_SEL..P_SEL + CYCLE];
-        let dg = next[STEP] - cur[STEP];
-        let scaled = self.shape.scaled();
-        let limbs = |row: &[F], extra: Option<F>| {
-            let mut v = [F::ZERO; LIMBS + 1];
-            v[..LIMBS].copy_from_slice(&row[LIMB..LIMB + LIMBS]);
-            match extra {
-                Some(x) => {
-                    v[LIMBS] = x;
-                    (v, LIMBS + 1)
-                }
-                None => (v, LIMBS),
-            }
+        let terms = AuxTerms::new(periodic, rands.rand_elements());
+        let aux = AuxRows {
+            cur: aux.current(),
+            next: aux.next(),
         };
-
-        // LogUp over this row's lookups (and, in shape B, the extra one where G steps).
-        let extra = match scaled {
-            Some((col, factor)) if !self.shape.gated_last_row => {
-                Some(dg * cur[col] * F::from(BaseElement::new(factor)))
-            }
-            _ => None,
-        };
-        let (values, k) = limbs(cur, extra);
-        let (num, den) = fraction_sum(&values[..k], &apow);
-        let t = alpha - E::from(periodic[P_T]);
-        let (s, s_next) = (aux.current()[AUX_S], aux.next()[AUX_S]);
-        result[0] = (s_next - s) * den * t - (num * t - den.mul_base(cur[MULT]));
-
-        // The link.
-        let mut rate = E::ZERO;
-        for (i, wi) in w.iter().enumerate() {
-            rate += wi.mul_base(cur[4 + i]);
-        }
-        let mut weight = E::ZERO;
-        for j in 0..CYCLE - 1 {
-            weight += w[j].mul_base(sel[j]);
-        }
-        let (z, z_next) = (aux.current()[AUX_Z], aux.next()[AUX_Z]);
-        let absorb = sel[CYCLE - 1];
-        let carried = z.mul_base(F::ONE - absorb) + (z * delta).mul_base(absorb);
-        let expect = carried + rate.mul_base(sel[0] - absorb)
-            - weight.mul_base(recompose(cur))
-            - w[CYCLE - 1].mul_base(sel[CYCLE - 2] * recompose(next));
-        result[1] = z_next - expect;
-
-        // Shape A: the last row's lookups and table entry close the sum (ΔG = 1 only there).
-        if self.shape.gated_last_row {
-            let extra = scaled.map(|(col, factor)| next[col] * F::from(BaseElement::new(factor)));
-            let (values, k) = limbs(next, extra);
-            let (num, den) = fraction_sum(&values[..k], &apow);
-            let tn = alpha - E::from(periodic[P_TN]);
-            result[2] = (s_next * den * tn + num * tn - den.mul_base(next[MULT])).mul_base(dg);
-        }
+        self.aux_residuals(
+            main.current(),
+            main.next(),
+            aux,
+            periodic[P_T],
+            periodic[P_TN],
+            &terms,
+            result,
+        );
     }
 
     fn get_aux_rand_elements<E, R>(

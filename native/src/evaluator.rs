@@ -8,7 +8,10 @@
 //! the cubic extension, 48 MiB per column at 2^18 rows) and divides in a second pass; this one
 //! divides as it goes, a chunk at a time, and looks the periodic columns up in small tables.
 
-use crate::air::SpongeAir;
+use crate::air::{
+    AuxRows, AuxTerms, CYCLE, P_ARK1, P_ARK2, P_SEL, P_T, P_TN, SpongeAir, main_residuals,
+};
+use crate::sponge::STATE_WIDTH;
 use rayon::prelude::*;
 use winterfell::{
     Air, AuxRandElements, CompositionPolyTrace, ConstraintCompositionCoefficients,
@@ -37,6 +40,17 @@ impl<'a, E: FieldElement<BaseField = BaseElement>> SpongeEvaluator<'a, E> {
             coefficients,
         }
     }
+}
+
+/// What the constraints need at one position in the block (a point's index mod `8·blowup`).
+struct Position<E: FieldElement<BaseField = BaseElement>> {
+    /// The Rescue round constraints' coefficients times `1 − σ_7`.
+    round: [E; STATE_WIDTH],
+    /// The capacity constraints' coefficients times `σ_7`.
+    capacity: [E; 4],
+    /// ARK1 and ARK2.
+    arks: Vec<BaseElement>,
+    aux: AuxTerms<BaseElement, E>,
 }
 
 /// A boundary group: the row it applies to (as `g^r`) and its constraints (column, value,
@@ -113,7 +127,8 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
         let main_slots: Vec<usize> = main_groups.iter().map(|g| root_index(g.root)).collect();
         let aux_slots: Vec<usize> = aux_groups.iter().map(|g| root_index(g.root)).collect();
 
-        // Periodic columns over the domain: a column of period c takes 8c distinct values.
+        // Periodic columns over the domain: a column of period c takes `blowup·c` distinct values,
+        // the value at point i being the one at i mod blowup·c.
         let periodic: Vec<Vec<BaseElement>> = air
             .get_periodic_column_polys()
             .iter()
@@ -121,6 +136,46 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
                 let c = poly.len();
                 let offset = domain.offset().exp((n / c) as u64);
                 fft::evaluate_poly_with_offset(poly, &fft::get_twiddles(c), offset, blowup)
+            })
+            .collect();
+        // Everything that depends on a point only through its position in the block (the period-8
+        // columns) is computed once per position: the main constraints' coefficients times their
+        // periodic factors, the round constants, the auxiliary terms.
+        let positions = blowup * CYCLE;
+        let at = |r: usize| -> Vec<BaseElement> {
+            periodic.iter().map(|col| col[r % col.len()]).collect()
+        };
+        let by_position: Vec<Position<E>> = (0..positions)
+            .map(|r| {
+                let pv = at(r);
+                let absorb = pv[P_SEL + CYCLE - 1];
+                Position {
+                    round: std::array::from_fn(|i| {
+                        main_coef[i].mul_base(BaseElement::ONE - absorb)
+                    }),
+                    capacity: std::array::from_fn(|i| main_coef[STATE_WIDTH + i].mul_base(absorb)),
+                    arks: pv[P_ARK1..P_ARK2 + STATE_WIDTH].to_vec(),
+                    aux: AuxTerms::new(&pv, self.rands.rand_elements()),
+                }
+            })
+            .collect();
+        let step_coef = main_coef[STATE_WIDTH + 4];
+        let table = (&periodic[P_T], &periodic[P_TN]);
+        let table_mask = table.0.len() - 1;
+        let main_consts: Vec<E> = main_groups
+            .iter()
+            .map(|g| {
+                g.constraints
+                    .iter()
+                    .fold(E::ZERO, |a, (_, v, cc)| a + cc.mul_base(*v))
+            })
+            .collect();
+        let aux_consts: Vec<E> = aux_groups
+            .iter()
+            .map(|g| {
+                g.constraints
+                    .iter()
+                    .fold(E::ZERO, |a, (_, v, cc)| a + *cc * *v)
             })
             .collect();
 
@@ -138,7 +193,6 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
 
         let main_width = air.trace_info().main_trace_width();
         let aux_width = air.trace_info().aux_segment_width();
-        let num_main = transition.num_main_constraints();
         let num_aux = transition.num_aux_constraints();
         let mut out = vec![E::ZERO; size];
         let eval_chunk = |(c, chunk): (usize, &mut [E])| {
@@ -158,41 +212,53 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
             let inv_dens = batch_inversion(&dens);
             let mut main_frame = EvaluationFrame::<BaseElement>::new(main_width);
             let mut aux_frame = EvaluationFrame::<E>::new(aux_width);
-            let mut pv = vec![BaseElement::ZERO; periodic.len()];
-            let mut t_main = vec![BaseElement::ZERO; num_main];
             let mut t_aux = vec![E::ZERO; num_aux];
             for (j, slot) in chunk.iter_mut().enumerate() {
                 let i = first + j;
                 trace.read_main_trace_frame_into(i, &mut main_frame);
                 trace.read_aux_trace_frame_into(i, &mut aux_frame);
-                for (v, col) in pv.iter_mut().zip(&periodic) {
-                    *v = col[i % col.len()];
+                let pos = &by_position[i & (positions - 1)];
+                let (cur, next) = (main_frame.current(), main_frame.next());
+                let r = main_residuals(cur, next, &pos.arks);
+                let mut acc = step_coef.mul_base(r.step);
+                for (k, v) in pos.round.iter().zip(&r.round) {
+                    acc += k.mul_base(*v);
                 }
-                air.evaluate_transition(&main_frame, &pv, &mut t_main);
-                air.evaluate_aux_transition(&main_frame, &aux_frame, &pv, &self.rands, &mut t_aux);
-                let mut acc = E::ZERO;
-                for (c, v) in main_coef.iter().zip(&t_main) {
-                    acc += c.mul_base(*v);
+                for (k, v) in pos.capacity.iter().zip(&r.capacity) {
+                    acc += k.mul_base(*v);
                 }
+                let rows = AuxRows {
+                    cur: aux_frame.current(),
+                    next: aux_frame.next(),
+                };
+                let ti = i & table_mask;
+                air.aux_residuals(
+                    cur,
+                    next,
+                    rows,
+                    table.0[ti],
+                    table.1[ti],
+                    &pos.aux,
+                    &mut t_aux,
+                );
                 for (c, v) in aux_coef.iter().zip(&t_aux) {
                     acc += *c * *v;
                 }
                 let x = xs[j];
-                let mut h = acc.mul_base((x - last) * inv_xn_1[i % blowup]);
+                let mut h = acc.mul_base((x - last) * inv_xn_1[i & (blowup - 1)]);
                 let inv = &inv_dens[j * roots.len()..(j + 1) * roots.len()];
-                let cur = main_frame.current();
-                for (grp, &s) in main_groups.iter().zip(&main_slots) {
-                    let mut num = E::ZERO;
-                    for (col, v, cc) in &grp.constraints {
-                        num += cc.mul_base(cur[*col] - *v);
+                for ((grp, &s), k) in main_groups.iter().zip(&main_slots).zip(&main_consts) {
+                    let mut num = -*k;
+                    for (col, _, cc) in &grp.constraints {
+                        num += cc.mul_base(cur[*col]);
                     }
                     h += num.mul_base(inv[s]);
                 }
                 let cur = aux_frame.current();
-                for (grp, &s) in aux_groups.iter().zip(&aux_slots) {
-                    let mut num = E::ZERO;
-                    for (col, v, cc) in &grp.constraints {
-                        num += *cc * (cur[*col] - *v);
+                for ((grp, &s), k) in aux_groups.iter().zip(&aux_slots).zip(&aux_consts) {
+                    let mut num = -*k;
+                    for (col, _, cc) in &grp.constraints {
+                        num += *cc * cur[*col];
                     }
                     h += num.mul_base(inv[s]);
                 }

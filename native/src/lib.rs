@@ -7,6 +7,7 @@ pub mod child;
 pub mod error;
 pub mod evaluator;
 pub mod hasher;
+pub mod lde;
 pub mod mds;
 pub mod npp;
 pub mod plan;

@@ -39,9 +39,8 @@ fn reduce128(x: u128) -> u64 {
 struct Matrices {
     /// MDS entries (all < 2^5).
     mds: [[u64; STATE_WIDTH]; STATE_WIDTH],
-    /// INV_MDS entries split in 32-bit halves: (low, high).
-    inv_lo: [[u64; STATE_WIDTH]; STATE_WIDTH],
-    inv_hi: [[u64; STATE_WIDTH]; STATE_WIDTH],
+    /// INV_MDS entries (canonical).
+    inv: [[u64; STATE_WIDTH]; STATE_WIDTH],
 }
 
 fn matrices() -> &'static Matrices {
@@ -49,15 +48,12 @@ fn matrices() -> &'static Matrices {
     M.get_or_init(|| {
         let mut m = Matrices {
             mds: [[0; STATE_WIDTH]; STATE_WIDTH],
-            inv_lo: [[0; STATE_WIDTH]; STATE_WIDTH],
-            inv_hi: [[0; STATE_WIDTH]; STATE_WIDTH],
+            inv: [[0; STATE_WIDTH]; STATE_WIDTH],
         };
         for i in 0..STATE_WIDTH {
             for j in 0..STATE_WIDTH {
                 m.mds[i][j] = Rp64_256::MDS[i][j].as_int();
-                let v = Rp64_256::INV_MDS[i][j].as_int();
-                m.inv_lo[i][j] = v & EPSILON;
-                m.inv_hi[i][j] = v >> 32;
+                m.inv[i][j] = Rp64_256::INV_MDS[i][j].as_int();
             }
         }
         m
@@ -76,17 +72,20 @@ fn mds_base(v: &[BaseElement; STATE_WIDTH]) -> [BaseElement; STATE_WIDTH] {
 }
 
 fn inv_mds_base(v: &[BaseElement; STATE_WIDTH]) -> [BaseElement; STATE_WIDTH] {
+    // Full 128-bit products summed in a u128 whose overflows are counted: the sum is
+    // `acc + carries·2^128`, and 2^128 ≡ −2^32 (mod p).
     let m = matrices();
     std::array::from_fn(|i| {
-        let (mut lo, mut hi) = (0u128, 0u128);
-        for ((x, l), h) in v.iter().zip(&m.inv_lo[i]).zip(&m.inv_hi[i]) {
-            let x = x.inner() as u128;
-            lo += x * *l as u128;
-            hi += x * *h as u128;
+        let mut acc = 0u128;
+        let mut carries = 0u64;
+        for (x, c) in v.iter().zip(&m.inv[i]) {
+            let (sum, over) = acc.overflowing_add(x.inner() as u128 * *c as u128);
+            acc = sum;
+            carries += over as u64;
         }
-        let hi = reduce128((reduce128(hi) as u128) << 32);
-        let s = reduce128(lo) as u128 + hi as u128;
-        BaseElement::from_mont(reduce128(s))
+        let r = reduce128(acc);
+        let back = carries << 32;
+        BaseElement::from_mont(if r >= back { r - back } else { r + (P - back) })
     })
 }
 

@@ -15,12 +15,12 @@
 use crate::air::{SegmentPublic, SpongeAir};
 use crate::evaluator::SpongeEvaluator;
 use crate::hasher::Blake3Mont;
+use crate::lde::{CompositionCommitment, SegmentLde};
 use crate::trace::{self, SegmentTrace};
 use winterfell::{
     AcceptableOptions, AuxRandElements, BatchingMethod, CompositionPoly, CompositionPolyTrace,
-    ConstraintCompositionCoefficients, DefaultConstraintCommitment, DefaultTraceLde,
-    FieldExtension, PartitionOptions, Proof, ProofOptions, Prover, StarkDomain, TraceInfo,
-    TracePolyTable,
+    ConstraintCompositionCoefficients, FieldExtension, PartitionOptions, Proof, ProofOptions,
+    Prover, StarkDomain, TraceInfo, TracePolyTable,
     crypto::{DefaultRandomCoin, Hasher, MerkleTree},
     math::{FieldElement, fields::f64::BaseElement},
     matrix::ColMatrix,
@@ -107,9 +107,9 @@ impl Prover for SpongeProver {
     type HashFn = HashFn;
     type VC = VC;
     type RandomCoin = Coin;
-    type TraceLde<E: FieldElement<BaseField = BaseElement>> = DefaultTraceLde<E, HashFn, VC>;
+    type TraceLde<E: FieldElement<BaseField = BaseElement>> = SegmentLde<E, HashFn, VC>;
     type ConstraintCommitment<E: FieldElement<BaseField = BaseElement>> =
-        DefaultConstraintCommitment<E, HashFn, VC>;
+        CompositionCommitment<E, HashFn, VC>;
     type ConstraintEvaluator<'a, E: FieldElement<BaseField = BaseElement>> = SpongeEvaluator<'a, E>;
 
     fn get_pub_inputs(&self, _trace: &Self::Trace) -> SegmentPublic {
@@ -127,7 +127,7 @@ impl Prover for SpongeProver {
         domain: &StarkDomain<BaseElement>,
         partition_option: PartitionOptions,
     ) -> (Self::TraceLde<E>, TracePolyTable<E>) {
-        DefaultTraceLde::new(trace_info, main_trace, domain, partition_option)
+        SegmentLde::new(trace_info, main_trace, domain, partition_option)
     }
 
     fn build_constraint_commitment<E: FieldElement<BaseField = BaseElement>>(
@@ -137,7 +137,7 @@ impl Prover for SpongeProver {
         domain: &StarkDomain<BaseElement>,
         partition_options: PartitionOptions,
     ) -> (Self::ConstraintCommitment<E>, CompositionPoly<E>) {
-        DefaultConstraintCommitment::new(
+        CompositionCommitment::new(
             composition_poly_trace,
             num_constraint_composition_columns,
             domain,
