@@ -8,6 +8,7 @@
 
 use proofmesh_prover::air::CYCLE;
 use proofmesh_prover::program::{self, Ctx, InputRef};
+use proofmesh_prover::spans;
 use proofmesh_prover::sponge::{self, BLOCK_BYTES};
 use proofmesh_prover::stark::{self, HashFn, MAX_BUNDLE_SEGMENTS};
 use proofmesh_prover::verify;
@@ -39,19 +40,6 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// User + system CPU seconds of this process.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let f: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn child(log_rows: u32) {
     let blocks = (1u64 << log_rows) / CYCLE as u64;
     let bytes = data(blocks as usize * BLOCK_BYTES);
@@ -64,10 +52,10 @@ fn child(log_rows: u32) {
     let size = bytes.len() as u64;
     let seg = program::segment_for(0, 0, blocks, size);
     let t = Instant::now();
-    let cpu0 = cpu_seconds();
+    let cpu0 = spans::cpu_seconds();
     let r = program::prove(size, &seg, &input, None, [1; 32], &Ctx::none()).unwrap();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
-    let prove_cpu = cpu_seconds() - cpu0;
+    let prove_cpu = spans::cpu_seconds() - cpu0;
     let _ = std::fs::remove_file(&path);
     let mut times: Vec<f64> = (0..11)
         .map(|_| {

@@ -13,19 +13,6 @@ use std::sync::Mutex;
 use std::time::Instant;
 use winterfell::Prover;
 
-/// User + system CPU seconds of this process.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let f: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn main() {
     let log_rows: u32 = std::env::args()
         .nth(1)
@@ -55,22 +42,22 @@ fn main() {
     let shape = Shape::new(&public).expect("a valid segment");
     let line = |name: &str, ms: f64, cpu: f64| eprintln!("{name:>40} {ms:9.1} ms {cpu:7.2} cpu-s");
     let t = Instant::now();
-    let cpu0 = cpu_seconds();
+    let cpu0 = spans::cpu_seconds();
     let values = |k: u64| sponge::block_values(k, &bytes[k as usize * BLOCK_BYTES..], size);
     let (tr, end) = trace::build_main(&shape, &start, &values, &|| false).expect("not cancelled");
     public.end = end;
     line(
         "build main trace",
         t.elapsed().as_secs_f64() * 1e3,
-        cpu_seconds() - cpu0,
+        spans::cpu_seconds() - cpu0,
     );
     let t = Instant::now();
-    let last_cpu = Mutex::new(cpu_seconds());
+    let last_cpu = Mutex::new(spans::cpu_seconds());
     let proof = spans::with_steps(
         true,
         move |name, took| {
             let mut last = last_cpu.lock().unwrap();
-            let now = cpu_seconds();
+            let now = spans::cpu_seconds();
             line(name, took.as_secs_f64() * 1e3, now - *last);
             *last = now;
         },
@@ -79,7 +66,7 @@ fn main() {
     eprintln!(
         "prove {:.1} ms, {:.2} cpu-s in all, proof {} bytes, peak RSS {}",
         t.elapsed().as_secs_f64() * 1e3,
-        cpu_seconds(),
+        spans::cpu_seconds(),
         proof.to_bytes().len(),
         std::fs::read_to_string("/proc/self/status")
             .unwrap_or_default()

@@ -28,41 +28,59 @@ use std::time::Duration;
 /// tens of MB; the cap leaves room for the runtime's thread stacks and arenas.
 const CHECK_ADDRESS_SPACE_BYTES: u64 = 2 << 30;
 
+/// `prove`'s NPP parameters.
 #[derive(Serialize, Deserialize, Debug, Clone)]
-#[serde(tag = "method", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ProveParams {
+    pub job: String,
+    pub program: String,
+    pub input_size: u64,
+    pub segment: Segment,
+    pub input: InputRef,
+    pub hints: Option<String>,
+    pub challenge: String,
+    pub out: String,
+}
+
+/// `aggregate`'s NPP parameters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregateParams {
+    pub job: String,
+    pub program: String,
+    pub input_size: u64,
+    pub challenge: String,
+    pub contributions: Vec<String>,
+    pub proofs: Vec<String>,
+    pub out: String,
+}
+
+/// `verify`'s NPP parameters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyParams {
+    pub program: String,
+    pub proof: String,
+    pub digest: Option<String>,
+    pub job: Option<String>,
+    pub input: Option<String>,
+}
+
+/// A request run in a child: the method and its NPP parameters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(tag = "method", content = "params", rename_all = "camelCase")]
 pub enum ChildRequest {
-    #[serde(rename_all = "camelCase")]
-    Prove {
-        input_size: u64,
-        segment: Segment,
-        input: InputRef,
-        hints: Option<String>,
-        challenge: String,
-        out: String,
-    },
-    #[serde(rename_all = "camelCase")]
-    Aggregate {
-        job: String,
-        input_size: u64,
-        challenge: String,
-        contributions: Vec<String>,
-        proofs: Vec<String>,
-        out: String,
-    },
-    #[serde(rename_all = "camelCase")]
-    Verify {
-        proof: String,
-        digest: Option<String>,
-        job: Option<String>,
-        input: Option<String>,
-    },
+    Prove(ProveParams),
+    Aggregate(AggregateParams),
+    Verify(VerifyParams),
 }
 
 impl ChildRequest {
     fn out_mut(&mut self) -> Option<&mut String> {
         match self {
-            ChildRequest::Prove { out, .. } | ChildRequest::Aggregate { out, .. } => Some(out),
-            ChildRequest::Verify { .. } => None,
+            ChildRequest::Prove(p) => Some(&mut p.out),
+            ChildRequest::Aggregate(p) => Some(&mut p.out),
+            ChildRequest::Verify(_) => None,
         }
     }
 }
@@ -70,55 +88,41 @@ impl ChildRequest {
 /// Runs a request here (in the child, or in `serve` when no child can be started).
 pub fn run(req: &ChildRequest, ctx: &Ctx) -> Result<Value> {
     match req {
-        ChildRequest::Prove {
-            input_size,
-            segment,
-            input,
-            hints,
-            challenge,
-            out,
-        } => {
-            let challenge = verify::hex32(challenge, "challenge").map_err(PmError::params)?;
+        ChildRequest::Prove(p) => {
+            let challenge = verify::hex32(&p.challenge, "challenge").map_err(PmError::params)?;
             let r = program::prove(
-                *input_size,
-                segment,
-                input,
-                hints.as_deref(),
+                p.input_size,
+                &p.segment,
+                &p.input,
+                p.hints.as_deref(),
                 challenge,
                 ctx,
             )?;
-            program::write_atomic_with(out, ctx, |f| f.write_all(&r.bytes))?;
-            use sha2::Digest;
-            Ok(json!({"segment": segment.index, "size": r.bytes.len(),
-                      "sha256": hex::encode(sha2::Sha256::digest(&r.bytes)), "millis": r.millis}))
+            program::write_atomic_with(&p.out, ctx, |f| f.write_all(&r.bytes))?;
+            Ok(r.summary(p.segment.index))
         }
-        ChildRequest::Aggregate {
-            job,
-            input_size,
-            challenge,
-            contributions,
-            proofs,
-            out,
-        } => {
-            let r =
-                verify::aggregate(job, *input_size, challenge, contributions, proofs, out, ctx)?;
+        ChildRequest::Aggregate(p) => {
+            let r = verify::aggregate(
+                &p.job,
+                p.input_size,
+                &p.challenge,
+                &p.contributions,
+                &p.proofs,
+                &p.out,
+                ctx,
+            )?;
             Ok(
                 json!({"digest": r.digest, "size": r.size, "sha256": r.sha256,
-                      "segments": proofs.len()}),
+                      "segments": p.proofs.len()}),
             )
         }
-        ChildRequest::Verify {
-            proof,
-            digest,
-            job,
-            input,
-        } => {
+        ChildRequest::Verify(p) => {
             let expect = Expect {
-                digest: digest.as_deref(),
-                job: job.as_deref(),
-                input: input.as_deref(),
+                digest: p.digest.as_deref(),
+                job: p.job.as_deref(),
+                input: p.input.as_deref(),
             };
-            let r = verify::verify_bundle(proof, expect, ctx)?;
+            let r = verify::verify_bundle(&p.proof, expect, ctx)?;
             Ok(serde_json::to_value(r).expect("a verify result serialises"))
         }
     }
@@ -167,7 +171,7 @@ pub fn child_main() -> u8 {
     let res = serde_json::from_str::<ChildRequest>(&first)
         .map_err(|e| PmError::params(format!("child: bad request: {e}")))
         .and_then(|req| {
-            if !matches!(req, ChildRequest::Prove { .. }) {
+            if !matches!(req, ChildRequest::Prove(_)) {
                 cap_address_space(CHECK_ADDRESS_SPACE_BYTES);
             }
             let progress = |d: u64, t: u64| line(json!({"progress": [d, t]}));
@@ -207,14 +211,14 @@ fn tmp_path(out: &str) -> String {
 /// What a child that died without an answer means for its request.
 fn died(req: &ChildRequest, status: String, last_done: u64) -> Result<Value> {
     match req {
-        ChildRequest::Prove { .. } => Err(PmError::internal(format!(
+        ChildRequest::Prove(_) => Err(PmError::internal(format!(
             "the prove child process ended without an answer ({status})"
         ))),
-        ChildRequest::Aggregate { proofs, .. } => Err(PmError::proof_invalid(
-            (last_done as usize).min(proofs.len().saturating_sub(1)),
+        ChildRequest::Aggregate(p) => Err(PmError::proof_invalid(
+            (last_done as usize).min(p.proofs.len().saturating_sub(1)),
             format!("the verifier process died checking this proof ({status})"),
         )),
-        ChildRequest::Verify { .. } => Ok(json!({
+        ChildRequest::Verify(_) => Ok(json!({
             "valid": false,
             "reason": format!("the verifier process died on this proof ({status})"),
         })),

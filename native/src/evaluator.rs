@@ -14,9 +14,9 @@ use crate::air::{
 use crate::sponge::STATE_WIDTH;
 use rayon::prelude::*;
 use winterfell::{
-    Air, AuxRandElements, CompositionPolyTrace, ConstraintCompositionCoefficients,
-    ConstraintEvaluator, EvaluationFrame, StarkDomain, TraceLde,
-    math::{FieldElement, StarkField, batch_inversion, fft, fields::f64::BaseElement},
+    Air, AuxRandElements, BoundaryConstraintGroup, CompositionPolyTrace,
+    ConstraintCompositionCoefficients, ConstraintEvaluator, EvaluationFrame, StarkDomain, TraceLde,
+    math::{ExtensionOf, FieldElement, StarkField, batch_inversion, fft, fields::f64::BaseElement},
 };
 
 /// Points evaluated together (one batch inversion of the boundary divisors).
@@ -60,6 +60,29 @@ struct Group<V, E> {
     constraints: Vec<(usize, V, E)>,
 }
 
+impl<V, E> Group<V, E>
+where
+    V: FieldElement<BaseField = BaseElement>,
+    E: FieldElement<BaseField = BaseElement> + ExtensionOf<V>,
+{
+    /// Winterfell's group of single assertions on one row (its divisor is `x − g^r`).
+    fn of(g: &BoundaryConstraintGroup<V, E>) -> Self {
+        let numerator = g.divisor().numerator();
+        assert!(
+            numerator.len() == 1 && numerator[0].0 == 1,
+            "single assertions only"
+        );
+        Group {
+            root: numerator[0].1,
+            constraints: g
+                .constraints()
+                .iter()
+                .map(|c| (c.column(), c.poly()[0], *c.cc()))
+                .collect(),
+        }
+    }
+}
+
 impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for SpongeEvaluator<'_, E> {
     type Air = SpongeAir;
 
@@ -82,37 +105,10 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
         let main_coef = transition.main_constraint_coef();
         let aux_coef = transition.aux_constraint_coef();
         let boundary = air.get_boundary_constraints(Some(&self.rands), &self.coefficients.boundary);
-        let root_of = |numerator: &[(usize, BaseElement)]| {
-            assert!(
-                numerator.len() == 1 && numerator[0].0 == 1,
-                "single assertions only"
-            );
-            numerator[0].1
-        };
-        let main_groups: Vec<Group<BaseElement, E>> = boundary
-            .main_constraints()
-            .iter()
-            .map(|g| Group {
-                root: root_of(g.divisor().numerator()),
-                constraints: g
-                    .constraints()
-                    .iter()
-                    .map(|c| (c.column(), c.poly()[0], *c.cc()))
-                    .collect(),
-            })
-            .collect();
-        let aux_groups: Vec<Group<E, E>> = boundary
-            .aux_constraints()
-            .iter()
-            .map(|g| Group {
-                root: root_of(g.divisor().numerator()),
-                constraints: g
-                    .constraints()
-                    .iter()
-                    .map(|c| (c.column(), c.poly()[0], *c.cc()))
-                    .collect(),
-            })
-            .collect();
+        let main_groups: Vec<Group<BaseElement, E>> =
+            boundary.main_constraints().iter().map(Group::of).collect();
+        let aux_groups: Vec<Group<E, E>> =
+            boundary.aux_constraints().iter().map(Group::of).collect();
         let roots: Vec<BaseElement> = {
             let mut r: Vec<BaseElement> = main_groups
                 .iter()

@@ -62,12 +62,7 @@ where
 }
 
 /// The LDE of a segment's main and auxiliary traces.
-pub struct SegmentLde<E, H, V>
-where
-    E: FieldElement<BaseField = BaseElement>,
-    H: ElementHasher<BaseField = BaseElement>,
-    V: VectorCommitment<H>,
-{
+pub struct SegmentLde<E: FieldElement, H, V> {
     main: RowMatrix<BaseElement>,
     main_commitment: V,
     aux: Option<(RowMatrix<E>, V)>,
@@ -171,12 +166,7 @@ where
 }
 
 /// The composition polynomial's LDE and its commitment.
-pub struct CompositionCommitment<E, H, V>
-where
-    E: FieldElement<BaseField = BaseElement>,
-    H: ElementHasher<BaseField = BaseElement>,
-    V: VectorCommitment<H>,
-{
+pub struct CompositionCommitment<E: FieldElement, H, V> {
     evaluations: RowMatrix<E>,
     commitment: V,
     _h: PhantomData<H>,

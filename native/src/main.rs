@@ -352,9 +352,7 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
             let challenge = verify::hex32(&challenge, "--challenge").map_err(PmError::params)?;
             let r = program::prove(size, &seg, &input, a.hints.as_deref(), challenge, &ctx)?;
             program::write_atomic(&out, &r.bytes)?;
-            use sha2::Digest;
-            print(json!({"segment": seg.index, "size": r.bytes.len(),
-                         "sha256": hex::encode(sha2::Sha256::digest(&r.bytes)), "millis": r.millis}));
+            print(r.summary(seg.index));
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Aggregate {

@@ -15,7 +15,7 @@
 //! the work runs in-process: a cancelled prove then keeps one worker thread busy until winterfell
 //! returns, and its result is discarded and its `out` file is not written.
 
-use crate::child::{self, ChildRequest};
+use crate::child::{self, AggregateParams, ChildRequest, ProveParams, VerifyParams};
 use crate::error::{self, PmError, Result};
 use crate::plan;
 use crate::program::{self, Ctx, InputRef, PROGRAM_DESCRIPTION, PROGRAM_ID, Segment};
@@ -99,41 +99,6 @@ struct ContributeParams {
     hints: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProveParams {
-    job: String,
-    program: String,
-    input_size: u64,
-    segment: Segment,
-    input: InputRef,
-    hints: Option<String>,
-    challenge: String,
-    out: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AggregateParams {
-    job: String,
-    program: String,
-    input_size: u64,
-    challenge: String,
-    contributions: Vec<String>,
-    proofs: Vec<String>,
-    out: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VerifyParams {
-    program: String,
-    proof: String,
-    digest: Option<String>,
-    job: Option<String>,
-    input: Option<String>,
-}
-
 pub fn hello_result() -> Value {
     json!({
         "name": "proofmesh-prover",
@@ -185,46 +150,18 @@ fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
             let p: ProveParams = parse(params)?;
             check_job(&p.job)?;
             program::check_program(&p.program)?;
-            run_child_or_here(
-                ChildRequest::Prove {
-                    input_size: p.input_size,
-                    segment: p.segment,
-                    input: p.input,
-                    hints: p.hints,
-                    challenge: p.challenge,
-                    out: p.out,
-                },
-                ctx,
-            )
+            run_child_or_here(ChildRequest::Prove(p), ctx)
         }
         "aggregate" => {
             let p: AggregateParams = parse(params)?;
             check_job(&p.job)?;
             program::check_program(&p.program)?;
-            run_child_or_here(
-                ChildRequest::Aggregate {
-                    job: p.job,
-                    input_size: p.input_size,
-                    challenge: p.challenge,
-                    contributions: p.contributions,
-                    proofs: p.proofs,
-                    out: p.out,
-                },
-                ctx,
-            )
+            run_child_or_here(ChildRequest::Aggregate(p), ctx)
         }
         "verify" => {
             let p: VerifyParams = parse(params)?;
             program::check_program(&p.program)?;
-            run_child_or_here(
-                ChildRequest::Verify {
-                    proof: p.proof,
-                    digest: p.digest,
-                    job: p.job,
-                    input: p.input,
-                },
-                ctx,
-            )
+            run_child_or_here(ChildRequest::Verify(p), ctx)
         }
         _ => Err(PmError::new(
             error::METHOD_NOT_FOUND,

@@ -402,6 +402,15 @@ pub struct ProveResult {
     pub millis: u64,
 }
 
+impl ProveResult {
+    /// `prove`'s answer for segment `index`: `{segment, size, sha256, millis}`.
+    pub fn summary(&self, index: u64) -> serde_json::Value {
+        serde_json::json!({"segment": index, "size": self.bytes.len(),
+                           "sha256": hex::encode(Sha256::digest(&self.bytes)),
+                           "millis": self.millis})
+    }
+}
+
 /// `prove` reports progress in hundredths: the segment loaded, its trace built, then each of
 /// winterfell's proving steps as it ends (weighted by its usual share of the time, measured at
 /// 2^18 rows), then the file encoded.
