@@ -11,6 +11,7 @@
 use crate::air::{
     AuxRows, AuxTerms, CYCLE, P_ARK1, P_ARK2, P_SEL, P_T, P_TN, SpongeAir, main_residuals,
 };
+use crate::lde::RELEASE_STEP;
 use crate::sponge::STATE_WIDTH;
 use rayon::prelude::*;
 use winterfell::{
@@ -262,6 +263,8 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
             }
         };
         out.par_chunks_mut(CHUNK).enumerate().for_each(eval_chunk);
+        // The trace LDE is read no more: release it before the composition LDE is built.
+        trace.read_main_trace_frame_into(RELEASE_STEP, &mut EvaluationFrame::new(main_width));
         CompositionPolyTrace::new(out)
     }
 }

@@ -1,5 +1,12 @@
 //! Low-degree extensions and their commitments, one matrix segment as wide as the trace.
 //!
+//! The trace LDEs (400 MB at 2^18 rows) are read only while the constraints are evaluated; the
+//! evaluator then releases them (a frame read at [`RELEASE_STEP`]) before the composition
+//! polynomial's LDE is built, and the 43 queried rows are evaluated from the trace polynomials at
+//! the end. That keeps a 2^18-row prove under 1 GB. (Winterfell's `TraceLde` has no call that
+//! says the evaluation is over, and its prover holds the LDE to the end; the sentinel step is that
+//! call, between our evaluator and our LDE.)
+//!
 //! Winterfell's default trace LDE and constraint commitment evaluate columns in segments of 8
 //! base-field columns and then transpose the segments into one row-major matrix. Our 18 main
 //! columns made 3 segments (24 columns of FFT work for 18) and the 7 cubic composition columns
@@ -9,14 +16,16 @@
 //! row hashes and vector commitments, so proofs verify with winterfell's verifier unchanged.
 
 use crate::air::{AUX_WIDTH, MAIN_WIDTH};
+use rayon::prelude::*;
 use std::marker::PhantomData;
+use std::sync::RwLock;
 use winter_air::proof::Queries;
 use winter_prover::ConstraintCommitment;
 use winterfell::{
     CompositionPoly, CompositionPolyTrace, EvaluationFrame, PartitionOptions, StarkDomain,
     TraceInfo, TraceLde, TracePolyTable,
     crypto::{ElementHasher, Hasher, VectorCommitment},
-    math::{FieldElement, fields::f64::BaseElement},
+    math::{FieldElement, StarkField, fields::f64::BaseElement},
     matrix::{ColMatrix, RowMatrix},
 };
 
@@ -26,14 +35,13 @@ const AUX_BASE_WIDTH: usize = AUX_WIDTH * 3;
 /// per unit of degree above the divisor's) in the cubic extension.
 const COMPOSITION_BASE_WIDTH: usize = 7 * 3;
 
-/// The rows of `lde` at `positions` with a batch opening of their commitment.
-fn queries<E, H, V>(lde: &RowMatrix<E>, commitment: &V, positions: &[usize]) -> Queries
+/// Queried rows with a batch opening of their commitment.
+fn opened<E, H, V>(rows: Vec<Vec<E>>, commitment: &V, positions: &[usize]) -> Queries
 where
     E: FieldElement<BaseField = BaseElement>,
     H: ElementHasher<BaseField = BaseElement>,
     V: VectorCommitment<H>,
 {
-    let rows = positions.iter().map(|&p| lde.row(p).to_vec()).collect();
     let opening = commitment
         .open_many(positions)
         .expect("positions are inside the committed domain");
@@ -61,11 +69,28 @@ where
     (lde, commitment, polys)
 }
 
+/// Reading the main frame at this step releases the LDE matrices: after it, only `query` may be
+/// called, and its rows are evaluated from the polynomials.
+pub const RELEASE_STEP: usize = usize::MAX;
+
+/// The LDE matrices, held until the constraints are evaluated.
+struct Matrices<E: FieldElement> {
+    main: RowMatrix<BaseElement>,
+    aux: Option<RowMatrix<E>>,
+}
+
 /// The LDE of a segment's main and auxiliary traces.
 pub struct SegmentLde<E: FieldElement, H, V> {
-    main: RowMatrix<BaseElement>,
+    matrices: RwLock<Option<Matrices<E>>>,
+    /// The trace polynomials, to evaluate queried rows once the matrices are released.
+    main_polys: ColMatrix<BaseElement>,
+    aux_polys: Option<ColMatrix<E>>,
     main_commitment: V,
-    aux: Option<(RowMatrix<E>, V)>,
+    aux_commitment: Option<V>,
+    /// The LDE domain: its offset and generator, and its size.
+    offset: BaseElement,
+    generator: BaseElement,
+    size: usize,
     blowup: usize,
     trace_info: TraceInfo,
     partition: PartitionOptions,
@@ -87,10 +112,16 @@ where
         assert!(main_trace.num_base_cols() <= MAIN_WIDTH);
         let (main, main_commitment, polys) =
             extend_and_commit::<MAIN_WIDTH, BaseElement, H, V>(main_trace, domain, partition);
+        let size = domain.lde_domain_size();
         let lde = SegmentLde {
-            main,
+            matrices: RwLock::new(Some(Matrices { main, aux: None })),
+            main_polys: polys.clone(),
+            aux_polys: None,
             main_commitment,
-            aux: None,
+            aux_commitment: None,
+            offset: domain.offset(),
+            generator: BaseElement::get_root_of_unity(size.ilog2()),
+            size,
             blowup: domain.trace_to_lde_blowup(),
             trace_info: trace_info.clone(),
             partition,
@@ -98,6 +129,34 @@ where
         };
         (lde, TracePolyTable::new(polys))
     }
+
+    fn matrices(&self) -> std::sync::RwLockReadGuard<'_, Option<Matrices<E>>> {
+        self.matrices.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The rows of `polys` at the points `xs`: each column is evaluated at every point in one pass
+/// over its coefficients (Horner at all points at once, so the multiplications of different
+/// points overlap instead of waiting on each other), columns in parallel.
+fn rows_at<E: FieldElement<BaseField = BaseElement>>(
+    polys: &ColMatrix<E>,
+    xs: &[BaseElement],
+) -> Vec<Vec<E>> {
+    let columns: Vec<Vec<E>> = (0..polys.num_cols())
+        .into_par_iter()
+        .map(|c| {
+            let mut acc = vec![E::ZERO; xs.len()];
+            for coef in polys.get_column(c).iter().rev() {
+                for (a, x) in acc.iter_mut().zip(xs) {
+                    *a = a.mul_base(*x) + *coef;
+                }
+            }
+            acc
+        })
+        .collect();
+    (0..xs.len())
+        .map(|p| columns.iter().map(|col| col[p]).collect())
+        .collect()
 }
 
 impl<E, H, V> TraceLde<E> for SegmentLde<E, H, V>
@@ -118,42 +177,84 @@ where
         aux_trace: &ColMatrix<E>,
         domain: &StarkDomain<BaseElement>,
     ) -> (ColMatrix<E>, <H as Hasher>::Digest) {
-        assert!(self.aux.is_none(), "the auxiliary trace is set once");
+        assert!(
+            self.aux_commitment.is_none(),
+            "the auxiliary trace is set once"
+        );
         assert!(aux_trace.num_base_cols() <= AUX_BASE_WIDTH);
         let (lde, commitment, polys) =
             extend_and_commit::<AUX_BASE_WIDTH, E, H, V>(aux_trace, domain, self.partition);
         let root = commitment.commitment();
-        self.aux = Some((lde, commitment));
+        self.matrices
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+            .expect("the LDE is not released before the auxiliary trace is set")
+            .aux = Some(lde);
+        self.aux_commitment = Some(commitment);
+        self.aux_polys = Some(polys.clone());
         (polys, root)
     }
 
     fn read_main_trace_frame_into(&self, step: usize, frame: &mut EvaluationFrame<BaseElement>) {
-        let next = (step + self.blowup) % self.trace_len();
-        frame.current_mut().copy_from_slice(self.main.row(step));
-        frame.next_mut().copy_from_slice(self.main.row(next));
+        if step == RELEASE_STEP {
+            *self.matrices.write().unwrap_or_else(|e| e.into_inner()) = None;
+            return;
+        }
+        let next = (step + self.blowup) % self.size;
+        let m = self.matrices();
+        let m = m
+            .as_ref()
+            .expect("frames are read before the LDE is released");
+        frame.current_mut().copy_from_slice(m.main.row(step));
+        frame.next_mut().copy_from_slice(m.main.row(next));
     }
 
     fn read_aux_trace_frame_into(&self, step: usize, frame: &mut EvaluationFrame<E>) {
-        let next = (step + self.blowup) % self.trace_len();
-        let (aux, _) = self.aux.as_ref().expect("the auxiliary trace is set");
+        let next = (step + self.blowup) % self.size;
+        let m = self.matrices();
+        let aux = m
+            .as_ref()
+            .and_then(|m| m.aux.as_ref())
+            .expect("frames are read before the LDE is released, after the aux trace is set");
         frame.current_mut().copy_from_slice(aux.row(step));
         frame.next_mut().copy_from_slice(aux.row(next));
     }
 
     fn query(&self, positions: &[usize]) -> Vec<Queries> {
-        let mut result = vec![queries::<BaseElement, H, V>(
-            &self.main,
+        let m = self.matrices();
+        let xs: Vec<BaseElement> = positions
+            .iter()
+            .map(|&p| self.offset * self.generator.exp(p as u64))
+            .collect();
+        let rows_of = |lde: Option<&RowMatrix<E>>, polys: &ColMatrix<E>| -> Vec<Vec<E>> {
+            match lde {
+                Some(lde) => positions.iter().map(|&p| lde.row(p).to_vec()).collect(),
+                None => rows_at(polys, &xs),
+            }
+        };
+        let main_rows = match m.as_ref() {
+            Some(m) => positions.iter().map(|&p| m.main.row(p).to_vec()).collect(),
+            None => rows_at(&self.main_polys, &xs),
+        };
+        let mut result = vec![opened::<BaseElement, H, V>(
+            main_rows,
             &self.main_commitment,
             positions,
         )];
-        if let Some((aux, commitment)) = &self.aux {
-            result.push(queries::<E, H, V>(aux, commitment, positions));
+        if let (Some(commitment), Some(polys)) = (&self.aux_commitment, &self.aux_polys) {
+            let aux = m.as_ref().and_then(|m| m.aux.as_ref());
+            result.push(opened::<E, H, V>(
+                rows_of(aux, polys),
+                commitment,
+                positions,
+            ));
         }
         result
     }
 
     fn trace_len(&self) -> usize {
-        self.main.num_rows()
+        self.size
     }
 
     fn blowup(&self) -> usize {
@@ -215,6 +316,10 @@ where
     }
 
     fn query(self, positions: &[usize]) -> Queries {
-        queries::<E, H, V>(&self.evaluations, &self.commitment, positions)
+        let rows = positions
+            .iter()
+            .map(|&p| self.evaluations.row(p).to_vec())
+            .collect();
+        opened::<E, H, V>(rows, &self.commitment, positions)
     }
 }
