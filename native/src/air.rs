@@ -68,11 +68,12 @@
 
 use crate::mds;
 use crate::sponge::{self, STATE_WIDTH, State};
+use std::sync::OnceLock;
 use winter_crypto::{RandomCoin, RandomCoinError, hashers::Rp64_256};
 use winterfell::{
     Air, AirContext, Assertion, AuxRandElements, EvaluationFrame, ProofOptions, TraceInfo,
     TransitionConstraintDegree,
-    math::{ExtensionOf, FieldElement, ToElements, fields::f64::BaseElement},
+    math::{ExtensionOf, FieldElement, ToElements, fft, fields::f64::BaseElement},
 };
 
 /// Rows per block (7 rounds + 1 absorb step).
@@ -686,6 +687,25 @@ impl Air for SpongeAir {
 
     fn get_periodic_column_values(&self) -> Vec<Vec<BaseElement>> {
         periodic_columns()
+    }
+
+    /// The periodic columns' polynomials, interpolated once per process: they do not depend on
+    /// the segment, and the range table's two columns of 2^14 values cost more to interpolate
+    /// (winterfell's default does it at every call) than the rest of a segment's verification.
+    fn get_periodic_column_polys(&self) -> Vec<Vec<BaseElement>> {
+        static POLYS: OnceLock<Vec<Vec<BaseElement>>> = OnceLock::new();
+        POLYS
+            .get_or_init(|| {
+                periodic_columns()
+                    .into_iter()
+                    .map(|mut values| {
+                        let inv_twiddles = fft::get_inv_twiddles::<BaseElement>(values.len());
+                        fft::interpolate_poly(&mut values, &inv_twiddles);
+                        values
+                    })
+                    .collect()
+            })
+            .clone()
     }
 }
 
