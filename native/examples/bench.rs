@@ -1,13 +1,17 @@
 //! Benchmark of the reference prover: `cargo run --release --example bench [-- ROWS_LOG2...]`.
 //!
 //! For each trace size (default 2^14, 2^16 and 2^18 rows = 2^11, 2^13, 2^15 blocks) a child
-//! process proves one segment, so that its peak RSS (VmHWM) is its own; then prints prove time,
-//! segment proof size, verify time (median of 11) and the security level; and the native
-//! hash's throughput.
+//! process proves one segment, so that its peak RSS (VmHWM) and CPU time are its own; then prints
+//! prove time (wall and CPU: on a shared machine the CPU seconds divided by the cores are the
+//! steadier figure), segment proof size, verify time (median of 11) and the security level of a
+//! segment and of the largest final proof; and the native hash's throughput.
 
-use proofmesh_prover::air::{CYCLE, HashFn};
+use proofmesh_prover::air::CYCLE;
 use proofmesh_prover::program::{self, Ctx, InputRef};
+use proofmesh_prover::spans;
 use proofmesh_prover::sponge::{self, BLOCK_BYTES};
+use proofmesh_prover::stark::{self, HashFn, MAX_BUNDLE_SEGMENTS};
+use proofmesh_prover::verify;
 use std::process::Command;
 use std::time::Instant;
 use winterfell::Proof;
@@ -48,26 +52,31 @@ fn child(log_rows: u32) {
     let size = bytes.len() as u64;
     let seg = program::segment_for(0, 0, blocks, size);
     let t = Instant::now();
+    let cpu0 = spans::cpu_seconds();
     let r = program::prove(size, &seg, &input, None, [1; 32], &Ctx::none()).unwrap();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
+    let prove_cpu = spans::cpu_seconds() - cpu0;
     let _ = std::fs::remove_file(&path);
     let mut times: Vec<f64> = (0..11)
         .map(|_| {
             let t = Instant::now();
-            program::verify_segment(&r.bytes).unwrap();
+            verify::verify_segment(&r.bytes).unwrap();
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect();
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let hl = u32::from_le_bytes(r.bytes[8..12].try_into().unwrap()) as usize;
     let proof = Proof::from_bytes(&r.bytes[12 + hl..]).unwrap();
+    let (proven, proven_bundle) = stark::proven_bits(&proof, MAX_BUNDLE_SEGMENTS);
     println!(
-        "RESULT {log_rows} {prove_ms:.0} {} {:.2} {} {} {}",
+        "RESULT {log_rows} {prove_ms:.0} {} {:.2} {} {}/{} {}/{} {prove_cpu:.2}",
         r.bytes.len(),
         times[5],
         vm_hwm_kib(),
         proof.conjectured_security::<HashFn>().bits(),
-        proof.proven_security::<HashFn>().ldr_bits(),
+        stark::bundle_conjectured_bits(MAX_BUNDLE_SEGMENTS),
+        proven,
+        proven_bundle,
     );
 }
 
@@ -83,20 +92,25 @@ fn main() {
         args.iter().map(|a| a.parse().expect("ROWS_LOG2")).collect()
     };
     println!(
-        "segment proofs (winterfell 0.13, blowup 8, 30 queries, grinding 16, quadratic ext., \
-         Blake3), {} threads",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "segment proofs (winterfell 0.13, blowup {}, {} queries, grinding {}, cubic ext., \
+         Blake3), {} threads; security bits: one segment / a final proof of {} segments",
+        stark::BLOWUP,
+        stark::QUERIES,
+        stark::GRINDING_BITS,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        MAX_BUNDLE_SEGMENTS
     );
     println!(
-        "{:>8} {:>8} {:>10} {:>11} {:>10} {:>10} {:>14} {:>12}",
+        "{:>8} {:>8} {:>10} {:>10} {:>11} {:>10} {:>10} {:>12} {:>12}",
         "rows",
         "blocks",
         "prove s",
+        "cpu s",
         "proof KB",
         "verify ms",
         "peak MB",
-        "conj. sec bits",
-        "proven bits"
+        "conjectured",
+        "proven"
     );
     let exe = std::env::current_exe().unwrap();
     for s in sizes {
@@ -114,10 +128,11 @@ fn main() {
         let size: f64 = f[3].parse().unwrap();
         let hwm: f64 = f[5].parse().unwrap();
         println!(
-            "{:>8} {:>8} {:>10.2} {:>11.1} {:>10} {:>10.0} {:>14} {:>12}",
+            "{:>8} {:>8} {:>10.2} {:>10} {:>11.1} {:>10} {:>10.0} {:>12} {:>12}",
             format!("2^{s}"),
             (1u64 << s) / CYCLE as u64,
             ms / 1e3,
+            f[8],
             size / 1e3,
             f[4],
             hwm / 1024.0,

@@ -1,82 +1,124 @@
-//! The AIR of one `rescue-sponge` segment and its winterfell prover.
+//! The AIR of one `rescue-sponge` segment.
 //!
-//! # Trace layout (12 columns, 8 rows per block)
+//! # Statement
 //!
-//! Columns are the 12 elements of the sponge state. Block `k` of the segment occupies rows
-//! `8k .. 8k+7`:
+//! A segment proof with public inputs (challenge, index, first block `s`, block count `B`, input
+//! size `n`, start state, end state) shows knowledge of the input bytes of blocks `[s, s + B)`,
+//! packed as the hash defines (7-byte little-endian chunks, `0x01` after the last chunk's data,
+//! zero elements after it), such that absorbing them from the start state and permuting after
+//! every block gives the end state. Every absorbed element is range-checked to its packing: an
+//! ordinary element is `< 2^56`; in the segment that holds the input's last block, the last
+//! element is exactly `d + 2^(8·len)` with `d < 2^(8·len)` (`len = n − 7·(m − 1)` data bytes,
+//! `m = ceil(n / 7)`) and every element after it is zero. Together with the initial state
+//! (`state[0] = m`), which the chain of segments starts from, this binds `n`: a different length
+//! moves the pad byte or changes `m`.
 //!
-//! * row `8k` holds `A_k`, the state right after block `k`'s 8 input elements were added to the
-//!   rate (`state[4..12]`);
-//! * rows `8k+1 .. 8k+7` hold the state after Rescue rounds 0..6, so row `8k+7` is the state after
-//!   the permutation;
-//! * the step `8k+7 → 8k+8` is the *absorb* step: the capacity `state[0..4]` is copied, the rate
-//!   receives the next block's input, which is **not** constrained (it is a free witness).
+//! # Main trace (18 columns, 8 rows per block)
 //!
-//! The trace length is the next power of two ≥ 8·blockCount (at least 8); the rows after the last
-//! real block continue the sponge with zero input and are ignored by the assertions.
+//! * columns 0..12, the sponge state. Block `k` occupies rows `8k .. 8k+7`: row `8k` holds `A_k`,
+//!   the state right after block `k`'s elements were added to the rate (`state[4..12]`), rows
+//!   `8k+1 .. 8k+7` the state after Rescue rounds 0..6. The step `8k+7 → 8k+8` absorbs the next
+//!   block: the capacity is copied, the rate grows by the block's 8 elements.
+//! * columns 12..16, limbs: row `8k + j` holds element `j` of block `k` (for the input's last
+//!   element: its data `d`, without the pad) as four 14-bit limbs, little-endian.
+//! * column 16, `M`: LogUp multiplicities of the range table `T = [0, 2^14)`.
+//! * column 17, `G`: a step column, 0 before one row and 1 from it on (see "the last row").
+//!
+//! The trace has `max(2^14, next power of two ≥ 8·B)` rows (2^15 in one case, see below): the
+//! range table is a periodic column of 2^14 rows. Rows after the segment's last block continue the
+//! sponge with zero elements; nothing is asserted about them but what every row satisfies.
+//!
+//! # Auxiliary trace (2 columns in the cubic extension; random `α`, `γ`, `δ`)
+//!
+//! * `S`, the LogUp running sum: `S(r+1) = S(r) + Σ_i 1/(α − L_i(r)) − M(r)/(α − T(r))`, from
+//!   `S(0) = 0`; the whole sum (every row's lookups less the table side) must be 0, which proves
+//!   every limb is in `[0, 2^14)`.
+//! * `Z`, the link between limbs and absorbed elements: per block, `res_k = Σ_j γ^j·(e_kj − R_kj)`
+//!   with `e_kj` the element absorbed (a difference of two rows' rates, or of row 0's rate and the
+//!   public start state for the first block) and `R_kj = Σ_i 2^(14i)·L_i` its limbs; `Z` runs
+//!   `Σ_k δ^(B−1−k)·res_k` and is asserted at the last block's last row. Any element that differs
+//!   from its limbs makes this a non-zero polynomial in (γ, δ): it passes with probability
+//!   ≤ (B + 7) / 2^192.
 //!
 //! # Constraints
 //!
-//! Periodic columns (period 8): `ARK1[r]`, `ARK2[r]` (12 each) and a round flag `f` that is 1 on
-//! rows `8k+r` for `r < 7` and 0 on row `8k+7`. With `x` the current row and `y` the next:
+//! Periodic columns: `ARK1`, `ARK2` (period 8, Rescue's round constants), the row-in-block
+//! selectors `σ_0 … σ_7` (period 8), `T` and `T_next = T(r+1)` (period 2^14). With `x` the current
+//! row and `y` the next:
 //!
-//! * round (12 constraints, degree 7 + the flag):
-//!   `f · ( (INV_MDS·(y − ARK2))^7 − (MDS·x^7 + ARK1) ) = 0`, which is the Rescue-XLIX round
-//!   `y = MDS·(MDS·x^7 + ARK1)^{1/7} + ARK2` without an inverse S-box in the constraint;
-//! * absorb (4 constraints, degree 1 + the flag): `(1 − f) · (y_i − x_i) = 0` for `i in 0..4`.
+//! * round (12, degree 7): `(1 − σ_7)·((INV_MDS·(y − ARK2))^7 − (MDS·x^7 + ARK1)) = 0`;
+//! * absorb (4, degree 1): `σ_7·(y_i − x_i) = 0` for the capacity `i < 4`;
+//! * step (degree 2): `ΔG·(ΔG − 1) = 0` with `ΔG = G(y) − G(x)`;
+//! * LogUp (aux, degree 5, or 7 with the extra lookup below);
+//! * link (aux, degree 1): the `Z` recurrence, by row type.
 //!
-//! Assertions: row 0, columns 0..4 = the capacity of the segment's start state; row
-//! `8·blockCount − 1`, all 12 columns = the segment's end state.
+//! # The last row, and the last element
 //!
-//! # What is and is not bound
-//!
-//! The proof shows: *there exist field elements `in_0 … in_{n−1}` (8 each) such that absorbing
-//! them from the start state and permuting after each block yields the end state.* The rate of the
-//! start state is absorbed together with the free `in_0`, so only its capacity is asserted (which
-//! loses nothing: any rate can be compensated by `in_0`). The AIR does **not** check that the
-//! absorbed elements are 7-byte chunks (< 2^56) nor the `0x01` padding; it shows knowledge of a
-//! preimage chain. What pins a segment to its data is the pair (start state, end state): finding a
-//! second input with the same end state is a Rescue collision. The segment's public inputs also
-//! carry the job's challenge, the segment index, first block, block count and input size, all of
-//! which enter winterfell's Fiat–Shamir transcript, so a proof verifies only for that statement.
+//! `n` rows give `n − 1` transitions, so a running sum over transitions misses one row. The step
+//! column covers it: when `G` steps at the last row (`G(n−2) = 0`, `G(n−1) = 1`), a constraint
+//! gated by `ΔG` adds row `n−1`'s lookups and table entry and requires the total to be 0
+//! ("shape A"). The input's last element needs one more lookup: with `u = ceil(8·len / 14)` limbs
+//! the top one must be `< 2^b`, `b = 8·len − 14·(u − 1)`, shown by looking up `2^(14−b)·L_(u−1)`
+//! too; limbs from `u` on are asserted zero. If that element sits on the last row, the extra
+//! lookup joins the gated last-row constraint. Otherwise ("shape B") the last row is padding or a
+//! zero element (its limbs and `M` are asserted 0, so its lookups are known and `S(n−1)` is
+//! asserted), and `G` steps right after the last element instead, so that `ΔG` carries the extra
+//! lookup there. In shape B the last row's table entry is unused, so the trace has at least 2^15
+//! rows (each table value then appears on another row too).
 
-use crate::sponge::{STATE_WIDTH, State};
-use winter_crypto::hashers::Rp64_256;
+use crate::mds;
+use crate::sponge::{self, STATE_WIDTH, State};
+use std::sync::OnceLock;
+use winter_crypto::{RandomCoin, RandomCoinError, hashers::Rp64_256};
 use winterfell::{
-    Air, AirContext, Assertion, AuxRandElements, BatchingMethod, CompositionPoly,
-    CompositionPolyTrace, ConstraintCompositionCoefficients, DefaultConstraintCommitment,
-    DefaultConstraintEvaluator, DefaultTraceLde, EvaluationFrame, FieldExtension, PartitionOptions,
-    ProofOptions, Prover, StarkDomain, TraceInfo, TracePolyTable, TraceTable,
+    Air, AirContext, Assertion, AuxRandElements, EvaluationFrame, ProofOptions, TraceInfo,
     TransitionConstraintDegree,
-    crypto::{DefaultRandomCoin, MerkleTree, hashers::Blake3_256},
-    math::{FieldElement, ToElements, fields::f64::BaseElement},
-    matrix::ColMatrix,
+    math::{ExtensionOf, FieldElement, ToElements, fft, fields::f64::BaseElement},
 };
-
-pub type HashFn = Blake3_256<BaseElement>;
-pub type VC = MerkleTree<HashFn>;
-pub type Coin = DefaultRandomCoin<HashFn>;
 
 /// Rows per block (7 rounds + 1 absorb step).
 pub const CYCLE: usize = 8;
-const NUM_ROUNDS: usize = 7;
+/// Rescue-XLIX rounds per permutation.
+pub const NUM_ROUNDS: usize = 7;
+/// Bits per limb; the range table holds `[0, 2^LIMB_BITS)`.
+pub const LIMB_BITS: u32 = 14;
+/// Limbs per element (4 × 14 = 56 bits = 7 bytes).
+pub const LIMBS: usize = 4;
+/// Rows of the range table (a periodic column, so the trace has at least this many rows).
+pub const TABLE_LEN: usize = 1 << LIMB_BITS;
+/// The shortest trace.
+pub const MIN_TRACE_LEN: usize = TABLE_LEN;
 
-/// The only proof options a verifier accepts: 30 queries, blowup 8, 16 bits of grinding, quadratic
-/// extension of Goldilocks, FRI folding 8, remainder degree ≤ 127, Blake3-256 commitments.
-/// Conjectured security ≈ 30·log2(8) + 16 = 106 bits (winterfell reports 105 for 2^18 rows);
-/// proven security (list decoding, winterfell's estimate) is much lower, ≈ 56 bits.
-pub fn proof_options() -> ProofOptions {
-    ProofOptions::new(
-        30,
-        8,
-        16,
-        FieldExtension::Quadratic,
-        8,
-        127,
-        BatchingMethod::Linear,
-        BatchingMethod::Linear,
-    )
-}
+/// First limb column.
+pub const LIMB: usize = STATE_WIDTH;
+/// The multiplicity column.
+pub const MULT: usize = LIMB + LIMBS;
+/// The step column.
+pub const STEP: usize = MULT + 1;
+/// Main trace width.
+pub const MAIN_WIDTH: usize = STEP + 1;
+/// Auxiliary columns: the LogUp sum and the link.
+pub const AUX_S: usize = 0;
+pub const AUX_Z: usize = 1;
+pub const AUX_WIDTH: usize = 2;
+/// Random elements drawn for the auxiliary trace: α (LogUp), γ (positions), δ (blocks).
+pub const AUX_RANDS: usize = 3;
+/// Where the powers `α^2 … α^5` and `γ^2 … γ^7` follow the drawn elements in
+/// [`AuxRandElements`] (computed once per proof instead of at every evaluation point).
+const R_ALPHA_POW: usize = AUX_RANDS;
+const R_GAMMA_POW: usize = R_ALPHA_POW + 4;
+const NUM_RANDS: usize = R_GAMMA_POW + CYCLE - 2;
+
+/// Periodic column indices: the round constants, the row-in-block selectors (period 8), the
+/// range table and its next row (period 2^14).
+pub const P_ARK1: usize = 0;
+pub const P_ARK2: usize = STATE_WIDTH;
+pub const P_SEL: usize = 2 * STATE_WIDTH;
+pub const P_T: usize = P_SEL + CYCLE;
+pub const P_TN: usize = P_T + 1;
+
+/// Domain-separation tag "pmrs2" entering the transcript first (v2: range-checked statement).
+const PUB_TAG: u64 = 0x0070_6d72_7332;
 
 /// Public inputs of a segment proof.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,15 +132,12 @@ pub struct SegmentPublic {
     pub end: State,
 }
 
-/// Domain-separation tag "pmrs1" entering the transcript first.
-const PUB_TAG: u64 = 0x0070_6d72_7331;
-
 impl ToElements<BaseElement> for SegmentPublic {
     fn to_elements(&self) -> Vec<BaseElement> {
         let mut v = vec![BaseElement::new(PUB_TAG)];
         for c in self.challenge.chunks(4) {
             v.push(BaseElement::new(
-                u32::from_le_bytes(c.try_into().unwrap()) as u64
+                u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u64,
             ));
         }
         for x in [
@@ -116,44 +155,419 @@ impl ToElements<BaseElement> for SegmentPublic {
     }
 }
 
-/// Trace length for a segment of `blocks` blocks.
-pub fn trace_length(blocks: u64) -> usize {
-    ((blocks as usize) * CYCLE).next_power_of_two().max(CYCLE)
+/// The input's last element, when this segment absorbs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastElement {
+    /// Its row (`8·(B − 1) + j`).
+    pub row: usize,
+    /// Its position `j` in the last block.
+    pub pos: usize,
+    /// Data bytes in it (1..=7).
+    pub len: usize,
+    /// Limbs that may be non-zero (`ceil(8·len / 14)`).
+    pub limbs: usize,
+    /// `2^(14 − b)` when the top limb must be `< 2^b` with `b < 14` (the extra lookup), else None.
+    pub scale: Option<u64>,
+}
+
+impl LastElement {
+    /// The pad `2^(8·len)` added to the data.
+    pub fn pad(&self) -> u64 {
+        1u64 << (8 * self.len)
+    }
+}
+
+/// Everything about a segment's trace that follows from its public inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub blocks: usize,
+    pub trace_len: usize,
+    pub last: Option<LastElement>,
+    /// Shape A: `G` steps at the last row and a gated constraint closes the LogUp sum there.
+    pub gated_last_row: bool,
+    /// `G(step_row − 1) = 0`, `G(step_row) = 1`.
+    pub step_row: usize,
+}
+
+impl Shape {
+    /// The shape of a segment; an error for a segment no prover may make (no block, too many).
+    pub fn new(p: &SegmentPublic) -> Result<Shape, String> {
+        if p.block_count == 0 {
+            return Err("a segment of 0 blocks has no STARK".into());
+        }
+        if p.block_count > crate::program::HARD_MAX_SEGMENT_BLOCKS {
+            return Err(format!("{} blocks is over the hard limit", p.block_count));
+        }
+        let total = sponge::num_blocks(p.input_size);
+        let end = p
+            .start_block
+            .checked_add(p.block_count)
+            .filter(|&e| e <= total)
+            .ok_or("the segment's blocks exceed the input")?;
+        let blocks = p.block_count as usize;
+        let last = (end == total).then(|| {
+            let m = sponge::num_elements(p.input_size);
+            let pos = ((m - 1) % sponge::RATE as u64) as usize;
+            let len = (p.input_size - sponge::ELEMENT_BYTES as u64 * (m - 1)) as usize;
+            let bits = 8 * len as u32;
+            let limbs = bits.div_ceil(LIMB_BITS) as usize;
+            let top = bits - LIMB_BITS * (limbs as u32 - 1);
+            LastElement {
+                row: CYCLE * (blocks - 1) + pos,
+                pos,
+                len,
+                limbs,
+                scale: (top < LIMB_BITS).then(|| 1u64 << (LIMB_BITS - top)),
+            }
+        });
+        let n0 = (CYCLE * blocks).next_power_of_two().max(MIN_TRACE_LEN);
+        let shape_b = last.is_some_and(|l| l.scale.is_some() && l.row < n0 - 1);
+        let trace_len = if shape_b && n0 == MIN_TRACE_LEN {
+            2 * MIN_TRACE_LEN
+        } else {
+            n0
+        };
+        let step_row = match last {
+            Some(l) if shape_b => l.row + 1,
+            _ => trace_len - 1,
+        };
+        Ok(Shape {
+            blocks,
+            trace_len,
+            last,
+            gated_last_row: !shape_b,
+            step_row,
+        })
+    }
+
+    /// A stand-in for a segment `Shape::new` refuses, sized to the trace: the verifier checks the
+    /// shape before it builds an AIR, so this is never proven against; it only keeps `Air::new`
+    /// from panicking.
+    fn fallback(trace_len: usize) -> Shape {
+        Shape {
+            blocks: (trace_len / CYCLE).max(1),
+            trace_len,
+            last: None,
+            gated_last_row: true,
+            step_row: trace_len - 1,
+        }
+    }
+
+    /// The extra lookup's limb and factor, when there is one.
+    pub fn scaled(&self) -> Option<(usize, u64)> {
+        self.last
+            .and_then(|l| l.scale.map(|s| (LIMB + l.limbs - 1, s)))
+    }
+
+    /// Rows whose limbs must be zero: the elements after the last one, the last element's unused
+    /// limbs and, in shape B, the last row.
+    fn zero_limbs(&self) -> Vec<(usize, usize)> {
+        let mut cells = Vec::new();
+        if let Some(l) = self.last {
+            for i in l.limbs..LIMBS {
+                cells.push((LIMB + i, l.row));
+            }
+            for row in l.row + 1..CYCLE * self.blocks {
+                for i in 0..LIMBS {
+                    cells.push((LIMB + i, row));
+                }
+            }
+        }
+        if !self.gated_last_row && self.trace_len > CYCLE * self.blocks {
+            for i in 0..LIMBS {
+                cells.push((LIMB + i, self.trace_len - 1));
+            }
+        }
+        cells
+    }
+
+    /// The main-trace assertions, without duplicates.
+    fn main_assertions(&self, p: &SegmentPublic) -> Vec<Assertion<BaseElement>> {
+        let zero = BaseElement::ZERO;
+        let one = BaseElement::ONE;
+        let mut cells: Vec<(usize, usize, BaseElement)> = Vec::new();
+        for (i, v) in p.start.iter().take(4).enumerate() {
+            cells.push((i, 0, *v));
+        }
+        for (i, v) in p.end.iter().enumerate() {
+            cells.push((i, CYCLE * self.blocks - 1, *v));
+        }
+        cells.push((STEP, 0, zero));
+        cells.push((STEP, self.step_row - 1, zero));
+        cells.push((STEP, self.step_row, one));
+        cells.push((STEP, self.trace_len - 1, one));
+        for (col, row) in self.zero_limbs() {
+            cells.push((col, row, zero));
+        }
+        if !self.gated_last_row {
+            cells.push((MULT, self.trace_len - 1, zero));
+        }
+        cells.sort_by_key(|c| (c.0, c.1));
+        cells.dedup_by_key(|c| (c.0, c.1));
+        cells
+            .into_iter()
+            .map(|(c, r, v)| Assertion::single(c, r, v))
+            .collect()
+    }
+}
+
+/// `Σ_i 2^(14i)·L_i` of a row.
+#[inline(always)]
+pub fn recompose<F: FieldElement<BaseField = BaseElement>>(row: &[F]) -> F {
+    let mut r = row[LIMB + LIMBS - 1];
+    for i in (0..LIMBS - 1).rev() {
+        r = r * F::from(BaseElement::new(1 << LIMB_BITS)) + row[LIMB + i];
+    }
+    r
+}
+
+/// Numerator and denominator of `Σ_v 1/(α − v)` over up to five values `v`, from their
+/// elementary symmetric polynomials: the denominator is `Π(α − v) = Σ_j (−1)^j e_j α^(k−j)` and
+/// the numerator its derivative in α. `apow[p] = α^p`. The values stay in the main trace's field
+/// (the base field while proving), so only the final combination is done in the extension.
+#[inline(always)]
+fn fraction_sum<F, E>(values: &[F], apow: &[E; 6]) -> (E, E)
+where
+    F: FieldElement<BaseField = BaseElement>,
+    E: FieldElement<BaseField = BaseElement> + ExtensionOf<F>,
+{
+    let k = values.len();
+    let mut e = [F::ZERO; 6];
+    e[0] = F::ONE;
+    for (i, v) in values.iter().enumerate() {
+        for j in (1..=i + 1).rev() {
+            e[j] += e[j - 1] * *v;
+        }
+    }
+    let mut den = E::ZERO;
+    let mut num = E::ZERO;
+    for (j, ej) in e.iter().enumerate().take(k + 1) {
+        let c = if j % 2 == 0 { *ej } else { -*ej };
+        den += apow[k - j].mul_base(c);
+        if j < k {
+            num += apow[k - j - 1].mul_base(c * F::from(BaseElement::new((k - j) as u64)));
+        }
+    }
+    (num, den)
+}
+
+/// The main constraints before their periodic factors: the Rescue round residual
+/// `(INV_MDS·(next − ARK2))^7 − MDS·cur^7 − ARK1` (multiplied by `1 − σ_7`), the capacity step
+/// `next_i − cur_i` (by `σ_7`), and the step column's `ΔG·(ΔG − 1)`.
+pub struct MainResiduals<E> {
+    pub round: [E; STATE_WIDTH],
+    pub capacity: [E; 4],
+    pub step: E,
+}
+
+/// The main residuals of a frame; `periodic` holds at least ARK1 and ARK2.
+#[inline(always)]
+pub fn main_residuals<E: FieldElement<BaseField = BaseElement>>(
+    cur: &[E],
+    next: &[E],
+    periodic: &[E],
+) -> MainResiduals<E> {
+    let ark1 = &periodic[P_ARK1..P_ARK1 + STATE_WIDTH];
+    let ark2 = &periodic[P_ARK2..P_ARK2 + STATE_WIDTH];
+    let x7: [E; STATE_WIDTH] = std::array::from_fn(|i| {
+        let x = cur[i];
+        let x2 = x * x;
+        x2 * x2 * x2 * x
+    });
+    let y: [E; STATE_WIDTH] = std::array::from_fn(|i| next[i] - ark2[i]);
+    let fwd = mds::mds(&x7);
+    let back = mds::inv_mds(&y);
+    let round = std::array::from_fn(|i| {
+        let b = back[i];
+        let b2 = b * b;
+        b2 * b2 * b2 * b - fwd[i] - ark1[i]
+    });
+    let dg = next[STEP] - cur[STEP];
+    MainResiduals {
+        round,
+        capacity: std::array::from_fn(|i| next[i] - cur[i]),
+        step: dg * (dg - E::ONE),
+    }
+}
+
+/// What the auxiliary constraints need of the random elements and the row-in-block periodic
+/// columns at one point: they depend on the point only through its position in the block, so the
+/// prover computes them once per position instead of at every point.
+pub struct AuxTerms<F, E> {
+    alpha: E,
+    /// `α^p`, p = 0..5.
+    apow: [E; 6],
+    /// `γ^j`, j = 0..7.
+    w: [E; CYCLE],
+    /// `Σ_{j<7} σ_j·γ^j`: the weight of this row's element in the link.
+    weight: E,
+    /// `σ_6·γ^7`: the weight of the next row's element (the block's last) in the link.
+    weight_next: E,
+    /// `(1 − σ_7) + σ_7·δ`: what the link carries from this row to the next.
+    carry: E,
+    /// `σ_0 − σ_7`: +1 where the block's rate enters the link, −1 where the previous one leaves it.
+    rate_sign: F,
+}
+
+impl<F, E> AuxTerms<F, E>
+where
+    F: FieldElement<BaseField = BaseElement>,
+    E: FieldElement<BaseField = BaseElement> + ExtensionOf<F>,
+{
+    pub fn new(periodic: &[F], rands: &[E]) -> Self {
+        let (alpha, gamma, delta) = (rands[0], rands[1], rands[2]);
+        let apow = std::array::from_fn(|p| match p {
+            0 => E::ONE,
+            1 => alpha,
+            _ => rands[R_ALPHA_POW + p - 2],
+        });
+        let w: [E; CYCLE] = std::array::from_fn(|j| match j {
+            0 => E::ONE,
+            1 => gamma,
+            _ => rands[R_GAMMA_POW + j - 2],
+        });
+        let sel = &periodic[P_SEL..P_SEL + CYCLE];
+        let absorb = sel[CYCLE - 1];
+        let mut weight = E::ZERO;
+        for j in 0..CYCLE - 1 {
+            weight += w[j].mul_base(sel[j]);
+        }
+        AuxTerms {
+            alpha,
+            apow,
+            w,
+            weight,
+            weight_next: w[CYCLE - 1].mul_base(sel[CYCLE - 2]),
+            carry: E::from(F::ONE - absorb) + delta.mul_base(absorb),
+            rate_sign: sel[0] - absorb,
+        }
+    }
+}
+
+/// The current and next rows of the auxiliary trace.
+#[derive(Clone, Copy)]
+pub struct AuxRows<'a, E> {
+    pub cur: &'a [E],
+    pub next: &'a [E],
 }
 
 pub struct SpongeAir {
     context: AirContext<BaseElement>,
-    start_capacity: [BaseElement; 4],
-    end: State,
-    last_row: usize,
+    public: SegmentPublic,
+    shape: Shape,
+}
+
+impl SpongeAir {
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// The auxiliary constraints at one point: the LogUp recurrence, the link, and (shape A) the
+    /// gated last row. `t` and `tn` are the range table's periodic values `T` and `T_next`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn aux_residuals<F, E>(
+        &self,
+        cur: &[F],
+        next: &[F],
+        aux: AuxRows<E>,
+        t: F,
+        tn: F,
+        terms: &AuxTerms<F, E>,
+        result: &mut [E],
+    ) where
+        F: FieldElement<BaseField = BaseElement>,
+        E: FieldElement<BaseField = BaseElement> + ExtensionOf<F>,
+    {
+        let dg = next[STEP] - cur[STEP];
+        let scaled = self.shape.scaled();
+        let limbs = |row: &[F], extra: Option<F>| {
+            let mut v = [F::ZERO; LIMBS + 1];
+            v[..LIMBS].copy_from_slice(&row[LIMB..LIMB + LIMBS]);
+            match extra {
+                Some(x) => {
+                    v[LIMBS] = x;
+                    (v, LIMBS + 1)
+                }
+                None => (v, LIMBS),
+            }
+        };
+
+        // LogUp over this row's lookups (and, in shape B, the extra one where G steps).
+        let extra = match scaled {
+            Some((col, factor)) if !self.shape.gated_last_row => {
+                Some(dg * cur[col] * F::from(BaseElement::new(factor)))
+            }
+            _ => None,
+        };
+        let (values, k) = limbs(cur, extra);
+        let (num, den) = fraction_sum(&values[..k], &terms.apow);
+        let t = terms.alpha - E::from(t);
+        let (s, s_next) = (aux.cur[AUX_S], aux.next[AUX_S]);
+        result[0] = (s_next - s) * den * t - (num * t - den.mul_base(cur[MULT]));
+
+        // The link.
+        let mut rate = E::ZERO;
+        for (i, wi) in terms.w.iter().enumerate() {
+            rate += wi.mul_base(cur[4 + i]);
+        }
+        let (z, z_next) = (aux.cur[AUX_Z], aux.next[AUX_Z]);
+        let expect = z * terms.carry + rate.mul_base(terms.rate_sign)
+            - terms.weight.mul_base(recompose(cur))
+            - terms.weight_next.mul_base(recompose(next));
+        result[1] = z_next - expect;
+
+        // Shape A: the last row's lookups and table entry close the sum (ΔG = 1 only there).
+        if self.shape.gated_last_row {
+            let extra = scaled.map(|(col, factor)| next[col] * F::from(BaseElement::new(factor)));
+            let (values, k) = limbs(next, extra);
+            let (num, den) = fraction_sum(&values[..k], &terms.apow);
+            let tn = terms.alpha - E::from(tn);
+            result[2] = (s_next * den * tn + num * tn - den.mul_base(next[MULT])).mul_base(dg);
+        }
+    }
 }
 
 impl Air for SpongeAir {
     type BaseField = BaseElement;
     type PublicInputs = SegmentPublic;
 
-    fn new(trace_info: TraceInfo, pub_inputs: SegmentPublic, options: ProofOptions) -> Self {
-        let mut degrees = Vec::with_capacity(STATE_WIDTH + 4);
+    fn new(trace_info: TraceInfo, public: SegmentPublic, options: ProofOptions) -> Self {
+        let shape = Shape::new(&public)
+            .ok()
+            .filter(|s| s.trace_len == trace_info.length())
+            .unwrap_or_else(|| Shape::fallback(trace_info.length()));
+        let mut main = Vec::with_capacity(STATE_WIDTH + 5);
         for _ in 0..STATE_WIDTH {
-            degrees.push(TransitionConstraintDegree::with_cycles(7, vec![CYCLE]));
+            main.push(TransitionConstraintDegree::with_cycles(7, vec![CYCLE]));
         }
         for _ in 0..4 {
-            degrees.push(TransitionConstraintDegree::with_cycles(1, vec![CYCLE]));
+            main.push(TransitionConstraintDegree::with_cycles(1, vec![CYCLE]));
         }
-        // The caller checks that the trace is long enough; clamp so that a bad proof cannot make
-        // us index past the trace here.
-        let last_row =
-            ((pub_inputs.block_count as usize) * CYCLE).clamp(1, trace_info.length()) - 1;
+        main.push(TransitionConstraintDegree::new(2));
+        let extra = usize::from(shape.scaled().is_some());
+        let mut aux = vec![
+            // LogUp: (S' − S)·Π(α − L_i)·(α − T)…; the extra lookup in shape B has degree 2.
+            TransitionConstraintDegree::with_cycles(
+                5 + if shape.gated_last_row { 0 } else { 2 * extra },
+                vec![TABLE_LEN],
+            ),
+            TransitionConstraintDegree::with_cycles(1, vec![CYCLE]),
+        ];
+        if shape.gated_last_row {
+            aux.push(TransitionConstraintDegree::with_cycles(
+                6 + extra,
+                vec![TABLE_LEN],
+            ));
+        }
+        let num_main = shape.main_assertions(&public).len();
+        let num_aux = if shape.gated_last_row { 3 } else { 4 };
+        let context =
+            AirContext::new_multi_segment(trace_info, main, aux, num_main, num_aux, options);
         SpongeAir {
-            context: AirContext::new(trace_info, degrees, 4 + STATE_WIDTH, options),
-            start_capacity: [
-                pub_inputs.start[0],
-                pub_inputs.start[1],
-                pub_inputs.start[2],
-                pub_inputs.start[3],
-            ],
-            end: pub_inputs.end,
-            last_row,
+            context,
+            public,
+            shape,
         }
     }
 
@@ -164,216 +578,157 @@ impl Air for SpongeAir {
     fn evaluate_transition<E: FieldElement<BaseField = BaseElement>>(
         &self,
         frame: &EvaluationFrame<E>,
-        periodic_values: &[E],
+        periodic: &[E],
         result: &mut [E],
     ) {
-        let cur = frame.current();
-        let next = frame.next();
-        let ark1 = &periodic_values[0..STATE_WIDTH];
-        let ark2 = &periodic_values[STATE_WIDTH..2 * STATE_WIDTH];
-        let flag = periodic_values[2 * STATE_WIDTH];
+        let absorb = periodic[P_SEL + CYCLE - 1];
+        let round = E::ONE - absorb;
+        let r = main_residuals(frame.current(), frame.next(), periodic);
+        for (out, v) in result.iter_mut().zip(&r.round) {
+            *out = round * *v;
+        }
+        for (out, v) in result[STATE_WIDTH..].iter_mut().zip(&r.capacity) {
+            *out = absorb * *v;
+        }
+        result[STATE_WIDTH + 4] = r.step;
+    }
 
-        let mut x7 = [E::ZERO; STATE_WIDTH];
-        let mut y = [E::ZERO; STATE_WIDTH];
-        for i in 0..STATE_WIDTH {
-            let x = cur[i];
-            let x2 = x * x;
-            let x4 = x2 * x2;
-            x7[i] = x4 * x2 * x;
-            y[i] = next[i] - ark2[i];
+    fn evaluate_aux_transition<F, E>(
+        &self,
+        main: &EvaluationFrame<F>,
+        aux: &EvaluationFrame<E>,
+        periodic: &[F],
+        rands: &AuxRandElements<E>,
+        result: &mut [E],
+    ) where
+        F: FieldElement<BaseField = BaseElement>,
+        E: FieldElement<BaseField = BaseElement> + ExtensionOf<F>,
+    {
+        let terms = AuxTerms::new(periodic, rands.rand_elements());
+        let aux = AuxRows {
+            cur: aux.current(),
+            next: aux.next(),
+        };
+        self.aux_residuals(
+            main.current(),
+            main.next(),
+            aux,
+            periodic[P_T],
+            periodic[P_TN],
+            &terms,
+            result,
+        );
+    }
+
+    fn get_aux_rand_elements<E, R>(
+        &self,
+        coin: &mut R,
+    ) -> Result<AuxRandElements<E>, RandomCoinError>
+    where
+        E: FieldElement<BaseField = BaseElement>,
+        R: RandomCoin<BaseField = BaseElement>,
+    {
+        let mut r = Vec::with_capacity(NUM_RANDS);
+        for _ in 0..AUX_RANDS {
+            r.push(coin.draw()?);
         }
-        for i in 0..STATE_WIDTH {
-            let mut fwd = ark1[i];
-            let mut back = E::ZERO;
-            for j in 0..STATE_WIDTH {
-                fwd += x7[j] * E::from(Rp64_256::MDS[i][j]);
-                back += y[j] * E::from(Rp64_256::INV_MDS[i][j]);
-            }
-            let b2 = back * back;
-            let b4 = b2 * b2;
-            let back7 = b4 * b2 * back;
-            result[i] = flag * (back7 - fwd);
+        let (alpha, gamma) = (r[0], r[1]);
+        let mut a = alpha;
+        for _ in 2..=5 {
+            a *= alpha;
+            r.push(a);
         }
-        for i in 0..4 {
-            result[STATE_WIDTH + i] = (E::ONE - flag) * (next[i] - cur[i]);
+        let mut g = gamma;
+        for _ in 2..CYCLE {
+            g *= gamma;
+            r.push(g);
         }
+        Ok(AuxRandElements::new(r))
     }
 
     fn get_assertions(&self) -> Vec<Assertion<BaseElement>> {
-        let mut a = Vec::with_capacity(4 + STATE_WIDTH);
-        for (i, v) in self.start_capacity.iter().enumerate() {
-            a.push(Assertion::single(i, 0, *v));
+        self.shape.main_assertions(&self.public)
+    }
+
+    fn get_aux_assertions<E: FieldElement<BaseField = BaseElement>>(
+        &self,
+        rands: &AuxRandElements<E>,
+    ) -> Vec<Assertion<E>> {
+        let r = rands.rand_elements();
+        let (alpha, gamma) = (r[0], r[1]);
+        let mut w = E::ONE;
+        let mut z0 = E::ZERO;
+        for i in 0..sponge::RATE {
+            z0 -= w.mul_base(self.public.start[4 + i]);
+            w *= gamma;
         }
-        for (i, v) in self.end.iter().enumerate() {
-            a.push(Assertion::single(i, self.last_row, *v));
+        let z_end = match self.shape.last {
+            Some(l) => gamma
+                .exp((l.pos as u64).into())
+                .mul_base(BaseElement::new(l.pad())),
+            None => E::ZERO,
+        };
+        let mut a = vec![
+            Assertion::single(AUX_S, 0, E::ZERO),
+            Assertion::single(AUX_Z, 0, z0),
+            Assertion::single(AUX_Z, CYCLE * self.shape.blocks - 1, z_end),
+        ];
+        if !self.shape.gated_last_row {
+            // Zero limbs on the last row: four lookups of 0, no table entry.
+            let four = E::from(BaseElement::new(LIMBS as u64));
+            a.push(Assertion::single(
+                AUX_S,
+                self.shape.trace_len - 1,
+                E::ZERO - four * alpha.inv(),
+            ));
         }
         a
     }
 
     fn get_periodic_column_values(&self) -> Vec<Vec<BaseElement>> {
-        let mut cols = Vec::with_capacity(2 * STATE_WIDTH + 1);
-        for ark in [&Rp64_256::ARK1, &Rp64_256::ARK2] {
-            for i in 0..STATE_WIDTH {
-                let mut c: Vec<BaseElement> = ark.iter().map(|round| round[i]).collect();
-                c.resize(CYCLE, BaseElement::ZERO);
-                cols.push(c);
-            }
-        }
-        let mut flag = vec![BaseElement::ONE; CYCLE];
-        flag[CYCLE - 1] = BaseElement::ZERO;
-        cols.push(flag);
-        cols
+        periodic_columns()
+    }
+
+    /// The periodic columns' polynomials, interpolated once per process: they do not depend on
+    /// the segment, and the range table's two columns of 2^14 values cost more to interpolate
+    /// (winterfell's default does it at every call) than the rest of a segment's verification.
+    fn get_periodic_column_polys(&self) -> Vec<Vec<BaseElement>> {
+        static POLYS: OnceLock<Vec<Vec<BaseElement>>> = OnceLock::new();
+        POLYS
+            .get_or_init(|| {
+                periodic_columns()
+                    .into_iter()
+                    .map(|mut values| {
+                        let inv_twiddles = fft::get_inv_twiddles::<BaseElement>(values.len());
+                        fft::interpolate_poly(&mut values, &inv_twiddles);
+                        values
+                    })
+                    .collect()
+            })
+            .clone()
     }
 }
 
-/// Error for a cancelled trace build.
-#[derive(Debug)]
-pub struct Cancelled;
-
-/// Builds the execution trace of a segment. `elems(k)` gives the rate elements of block `k` of the
-/// segment (`k < blocks`). `cancelled` is polled every 1024 blocks.
-pub fn build_trace(
-    start: &State,
-    blocks: u64,
-    elems: &dyn Fn(u64) -> [BaseElement; 8],
-    cancelled: &dyn Fn() -> bool,
-) -> Result<(TraceTable<BaseElement>, State), Cancelled> {
-    let len = trace_length(blocks);
-    let mut cols: Vec<Vec<BaseElement>> =
-        (0..STATE_WIDTH).map(|_| Vec::with_capacity(len)).collect();
-    let mut state = *start;
-    let mut end = *start;
-    let total_blocks = (len / CYCLE) as u64;
-    for k in 0..total_blocks {
-        if k % 1024 == 0 && cancelled() {
-            return Err(Cancelled);
-        }
-        if k < blocks {
-            let e = elems(k);
-            for j in 0..8 {
-                state[4 + j] += e[j];
-            }
-        }
-        for (c, v) in cols.iter_mut().zip(state.iter()) {
-            c.push(*v);
-        }
-        for r in 0..NUM_ROUNDS {
-            Rp64_256::apply_round(&mut state, r);
-            for (c, v) in cols.iter_mut().zip(state.iter()) {
-                c.push(*v);
-            }
-        }
-        if k + 1 == blocks {
-            end = state;
+/// The periodic columns: ARK1, ARK2, the row-in-block selectors, T and T_next.
+pub fn periodic_columns() -> Vec<Vec<BaseElement>> {
+    let mut cols = Vec::with_capacity(P_TN + 1);
+    for ark in [&Rp64_256::ARK1, &Rp64_256::ARK2] {
+        for i in 0..STATE_WIDTH {
+            let mut c: Vec<BaseElement> = ark.iter().map(|round| round[i]).collect();
+            c.resize(CYCLE, BaseElement::ZERO);
+            cols.push(c);
         }
     }
-    Ok((TraceTable::init(cols), end))
-}
-
-pub struct SpongeProver {
-    options: ProofOptions,
-    public: SegmentPublic,
-}
-
-impl SpongeProver {
-    pub fn new(public: SegmentPublic) -> Self {
-        SpongeProver {
-            options: proof_options(),
-            public,
-        }
+    for r in 0..CYCLE {
+        let mut c = vec![BaseElement::ZERO; CYCLE];
+        c[r] = BaseElement::ONE;
+        cols.push(c);
     }
-}
-
-impl Prover for SpongeProver {
-    type BaseField = BaseElement;
-    type Air = SpongeAir;
-    type Trace = TraceTable<BaseElement>;
-    type HashFn = HashFn;
-    type VC = VC;
-    type RandomCoin = Coin;
-    type TraceLde<E: FieldElement<BaseField = BaseElement>> = DefaultTraceLde<E, HashFn, VC>;
-    type ConstraintCommitment<E: FieldElement<BaseField = BaseElement>> =
-        DefaultConstraintCommitment<E, HashFn, VC>;
-    type ConstraintEvaluator<'a, E: FieldElement<BaseField = BaseElement>> =
-        DefaultConstraintEvaluator<'a, SpongeAir, E>;
-
-    fn get_pub_inputs(&self, _trace: &Self::Trace) -> SegmentPublic {
-        self.public.clone()
-    }
-
-    fn options(&self) -> &ProofOptions {
-        &self.options
-    }
-
-    fn new_trace_lde<E: FieldElement<BaseField = BaseElement>>(
-        &self,
-        trace_info: &TraceInfo,
-        main_trace: &ColMatrix<BaseElement>,
-        domain: &StarkDomain<BaseElement>,
-        partition_option: PartitionOptions,
-    ) -> (Self::TraceLde<E>, TracePolyTable<E>) {
-        DefaultTraceLde::new(trace_info, main_trace, domain, partition_option)
-    }
-
-    fn build_constraint_commitment<E: FieldElement<BaseField = BaseElement>>(
-        &self,
-        composition_poly_trace: CompositionPolyTrace<E>,
-        num_constraint_composition_columns: usize,
-        domain: &StarkDomain<BaseElement>,
-        partition_options: PartitionOptions,
-    ) -> (Self::ConstraintCommitment<E>, CompositionPoly<E>) {
-        DefaultConstraintCommitment::new(
-            composition_poly_trace,
-            num_constraint_composition_columns,
-            domain,
-            partition_options,
-        )
-    }
-
-    fn new_evaluator<'a, E: FieldElement<BaseField = BaseElement>>(
-        &self,
-        air: &'a SpongeAir,
-        aux_rand_elements: Option<AuxRandElements<E>>,
-        composition_coefficients: ConstraintCompositionCoefficients<E>,
-    ) -> Self::ConstraintEvaluator<'a, E> {
-        DefaultConstraintEvaluator::new(air, aux_rand_elements, composition_coefficients)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sponge;
-    use winterfell::{AcceptableOptions, Trace};
-
-    #[test]
-    fn small_segment_proves_and_verifies() {
-        let bytes: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
-        let size = bytes.len() as u64;
-        let blocks = sponge::num_blocks(size);
-        let start = sponge::initial_state(size);
-        let elems = |k: u64| {
-            let off = (k as usize) * sponge::BLOCK_BYTES;
-            sponge::block_elements(k, &bytes[off..], size)
-        };
-        let (trace, end) = build_trace(&start, blocks, &elems, &|| false).unwrap();
-        assert_eq!(sponge::digest_of(&end), sponge::hash(&bytes));
-        assert_eq!(trace.length(), 64);
-        let public = SegmentPublic {
-            challenge: [7; 32],
-            index: 0,
-            start_block: 0,
-            block_count: blocks,
-            input_size: size,
-            start,
-            end,
-        };
-        let proof = SpongeProver::new(public.clone()).prove(trace).unwrap();
-        let acc = AcceptableOptions::OptionSet(vec![proof_options()]);
-        winterfell::verify::<SpongeAir, HashFn, Coin, VC>(proof.clone(), public.clone(), &acc)
-            .unwrap();
-        let mut bad = public;
-        bad.challenge[0] ^= 1;
-        assert!(winterfell::verify::<SpongeAir, HashFn, Coin, VC>(proof, bad, &acc).is_err());
-    }
+    cols.push((0..TABLE_LEN as u64).map(BaseElement::new).collect());
+    cols.push(
+        (0..TABLE_LEN as u64)
+            .map(|v| BaseElement::new((v + 1) % TABLE_LEN as u64))
+            .collect(),
+    );
+    cols
 }

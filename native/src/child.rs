@@ -1,17 +1,21 @@
-//! Segment proves in a child process, so that `cancel` really stops them.
+//! Work that `serve` runs in a child process (`proofmesh-prover child`, a hidden command).
 //!
-//! Winterfell's `prove` call cannot be interrupted. In `serve` mode a `prove` request therefore
-//! runs `proofmesh-prover prove-child` (a hidden command): the parent writes one JSON line with
-//! the request on the child's stdin and keeps that pipe open; the child prints `{"progress":[d,t]}`
-//! lines and then one `{"result":{…}}` or `{"error":{…}}` line on stdout, after writing the proof
-//! to a temporary file next to `out`. On cancel the parent kills the child (CPU and memory are
-//! freed at once) and removes the temporary file; on success it renames the file to `out`. The
-//! child exits by itself when its stdin closes, so it does not outlive a killed parent.
-//! If the child cannot be started, the prove runs in-process (then a cancelled prove keeps a
-//! thread busy until winterfell returns, and its result is discarded).
+//! * `prove`: winterfell's `prove` call cannot be interrupted; a child can be killed on `cancel`,
+//!   which frees its CPU and memory at once.
+//! * `aggregate` and `verify`: they decode bytes other peers made. `catch_unwind` turns a panic
+//!   into an answer, but not an abort or a stack overflow; in a child with a capped address space
+//!   such a fault ends the child, not `serve` (the daemon's prover), and the parent answers it as
+//!   the proof's fault: `PROOF_INVALID` naming the segment being checked, or `valid: false`.
+//!
+//! The parent writes one JSON line with the request on the child's stdin and keeps that pipe
+//! open; the child prints `{"progress":[d,t]}` lines, then one `{"result":…}` or `{"error":…}`
+//! line. Output files go to a temporary path next to `out` that the parent renames on success
+//! and removes otherwise. The child exits by itself when its stdin closes, so it does not outlive
+//! a killed parent. If no child can be started, the work runs in-process.
 
-use crate::error::{PmError, Result};
+use crate::error::{self, PmError, Result};
 use crate::program::{self, Ctx, InputRef, Segment};
+use crate::verify::{self, Expect};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -20,15 +24,108 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-#[derive(Serialize, Deserialize)]
+/// The address space of an `aggregate` or `verify` child: checking one segment proof takes a few
+/// tens of MB; the cap leaves room for the runtime's thread stacks and arenas.
+const CHECK_ADDRESS_SPACE_BYTES: u64 = 2 << 30;
+
+/// `prove`'s NPP parameters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct ChildRequest {
+pub struct ProveParams {
+    pub job: String,
+    pub program: String,
     pub input_size: u64,
     pub segment: Segment,
     pub input: InputRef,
     pub hints: Option<String>,
     pub challenge: String,
-    pub tmp_out: String,
+    pub out: String,
+}
+
+/// `aggregate`'s NPP parameters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregateParams {
+    pub job: String,
+    pub program: String,
+    pub input_size: u64,
+    pub challenge: String,
+    pub contributions: Vec<String>,
+    pub proofs: Vec<String>,
+    pub out: String,
+}
+
+/// `verify`'s NPP parameters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyParams {
+    pub program: String,
+    pub proof: String,
+    pub digest: Option<String>,
+    pub job: Option<String>,
+    pub input: Option<String>,
+}
+
+/// A request run in a child: the method and its NPP parameters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(tag = "method", content = "params", rename_all = "camelCase")]
+pub enum ChildRequest {
+    Prove(ProveParams),
+    Aggregate(AggregateParams),
+    Verify(VerifyParams),
+}
+
+impl ChildRequest {
+    fn out_mut(&mut self) -> Option<&mut String> {
+        match self {
+            ChildRequest::Prove(p) => Some(&mut p.out),
+            ChildRequest::Aggregate(p) => Some(&mut p.out),
+            ChildRequest::Verify(_) => None,
+        }
+    }
+}
+
+/// Runs a request here (in the child, or in `serve` when no child can be started).
+pub fn run(req: &ChildRequest, ctx: &Ctx) -> Result<Value> {
+    match req {
+        ChildRequest::Prove(p) => {
+            let challenge = verify::hex32(&p.challenge, "challenge").map_err(PmError::params)?;
+            let r = program::prove(
+                p.input_size,
+                &p.segment,
+                &p.input,
+                p.hints.as_deref(),
+                challenge,
+                ctx,
+            )?;
+            program::write_atomic_with(&p.out, ctx, |f| f.write_all(&r.bytes))?;
+            Ok(r.summary(p.segment.index))
+        }
+        ChildRequest::Aggregate(p) => {
+            let r = verify::aggregate(
+                &p.job,
+                p.input_size,
+                &p.challenge,
+                &p.contributions,
+                &p.proofs,
+                &p.out,
+                ctx,
+            )?;
+            Ok(
+                json!({"digest": r.digest, "size": r.size, "sha256": r.sha256,
+                      "segments": p.proofs.len()}),
+            )
+        }
+        ChildRequest::Verify(p) => {
+            let expect = Expect {
+                digest: p.digest.as_deref(),
+                job: p.job.as_deref(),
+                input: p.input.as_deref(),
+            };
+            let r = verify::verify_bundle(&p.proof, expect, ctx)?;
+            Ok(serde_json::to_value(r).expect("a verify result serialises"))
+        }
+    }
 }
 
 fn line(v: Value) {
@@ -37,7 +134,24 @@ fn line(v: Value) {
     let _ = out.flush();
 }
 
-/// The `prove-child` command: returns the exit code.
+/// Caps this process's address space (Linux; elsewhere the cap is not set).
+fn cap_address_space(bytes: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        let lim = libc::rlimit {
+            rlim_cur: bytes,
+            rlim_max: bytes,
+        };
+        // SAFETY: setrlimit reads the struct we pass and changes only this process's limits.
+        unsafe {
+            libc::setrlimit(libc::RLIMIT_AS, &lim);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = bytes;
+}
+
+/// The `child` command: returns the exit code.
 pub fn child_main() -> u8 {
     let mut first = String::new();
     if std::io::stdin().lock().read_line(&mut first).is_err() {
@@ -54,33 +168,19 @@ pub fn child_main() -> u8 {
             }
         }
     });
-    let res = (|| -> Result<Value> {
-        let req: ChildRequest = serde_json::from_str(&first)
-            .map_err(|e| PmError::params(format!("prove-child: bad request: {e}")))?;
-        let challenge: [u8; 32] = hex::decode(&req.challenge)
-            .ok()
-            .and_then(|v| v.try_into().ok())
-            .ok_or_else(|| PmError::params("challenge must be 32 bytes of hex"))?;
-        let progress = |d: u64, t: u64| line(json!({"progress": [d, t]}));
-        let ctx = Ctx {
-            cancelled: &|| false,
-            progress: &progress,
-        };
-        let r = program::prove(
-            req.input_size,
-            &req.segment,
-            &req.input,
-            req.hints.as_deref(),
-            challenge,
-            &ctx,
-        )?;
-        program::write_atomic(&req.tmp_out, &r.bytes)?;
-        use sha2::Digest;
-        Ok(
-            json!({"size": r.bytes.len(), "sha256": hex::encode(sha2::Sha256::digest(&r.bytes)),
-                  "millis": r.millis}),
-        )
-    })();
+    let res = serde_json::from_str::<ChildRequest>(&first)
+        .map_err(|e| PmError::params(format!("child: bad request: {e}")))
+        .and_then(|req| {
+            if !matches!(req, ChildRequest::Prove(_)) {
+                cap_address_space(CHECK_ADDRESS_SPACE_BYTES);
+            }
+            let progress = |d: u64, t: u64| line(json!({"progress": [d, t]}));
+            let ctx = Ctx {
+                cancelled: &|| false,
+                progress: &progress,
+            };
+            run(&req, &ctx)
+        });
     match res {
         Ok(v) => line(json!({ "result": v })),
         Err(e) => line(json!({"error": {"code": e.code, "message": e.message, "data": e.data}})),
@@ -108,29 +208,35 @@ fn tmp_path(out: &str) -> String {
     .to_string()
 }
 
-/// Proves in a child process and moves the proof to `out`. Returns `None` when no child could be
-/// started (the caller then proves in-process).
-pub fn prove_in_child(
-    input_size: u64,
-    segment: &Segment,
-    input: &InputRef,
-    hints: Option<&str>,
-    challenge: &str,
-    out: &str,
-    ctx: &Ctx,
-) -> Option<Result<Value>> {
+/// What a child that died without an answer means for its request.
+fn died(req: &ChildRequest, status: String, last_done: u64) -> Result<Value> {
+    match req {
+        ChildRequest::Prove(_) => Err(PmError::internal(format!(
+            "the prove child process ended without an answer ({status})"
+        ))),
+        ChildRequest::Aggregate(p) => Err(PmError::proof_invalid(
+            (last_done as usize).min(p.proofs.len().saturating_sub(1)),
+            format!("the verifier process died checking this proof ({status})"),
+        )),
+        ChildRequest::Verify(_) => Ok(json!({
+            "valid": false,
+            "reason": format!("the verifier process died on this proof ({status})"),
+        })),
+    }
+}
+
+/// Runs `req` in a child process; its output file (if any) is moved to the request's `out`.
+/// Returns `None` when no child could be started (the caller then runs it in-process).
+pub fn run_in_child(req: &ChildRequest, ctx: &Ctx) -> Option<Result<Value>> {
     let exe = std::env::current_exe().ok()?;
-    let tmp = tmp_path(out);
-    let req = ChildRequest {
-        input_size,
-        segment: segment.clone(),
-        input: input.clone(),
-        hints: hints.map(|h| h.to_string()),
-        challenge: challenge.to_string(),
-        tmp_out: tmp.clone(),
-    };
+    let mut req = req.clone();
+    let out = req.out_mut().map(|o| {
+        let final_out = o.clone();
+        *o = tmp_path(&final_out);
+        (final_out, o.clone())
+    });
     let mut child = Command::new(exe)
-        .arg("prove-child")
+        .arg("child")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -138,7 +244,8 @@ pub fn prove_in_child(
         .ok()?;
     let mut stdin = child.stdin.take()?;
     let stdout = child.stdout.take()?;
-    if writeln!(stdin, "{}", serde_json::to_string(&req).unwrap()).is_err() {
+    let request = serde_json::to_string(&req).expect("a child request serialises");
+    if writeln!(stdin, "{request}").is_err() {
         let _ = child.kill();
         let _ = child.wait();
         return None;
@@ -147,11 +254,12 @@ pub fn prove_in_child(
     let child = Mutex::new(child);
     let finished = AtomicBool::new(false);
     let mut answer: Option<Value> = None;
+    let mut last_done = 0u64;
     std::thread::scope(|s| {
         s.spawn(|| {
             while !finished.load(Ordering::Relaxed) {
                 if (ctx.cancelled)() {
-                    let _ = child.lock().unwrap().kill();
+                    let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -165,6 +273,7 @@ pub fn prove_in_child(
             if let Some(p) = v.get("progress").and_then(|p| p.as_array()) {
                 let d = p.first().and_then(|x| x.as_u64()).unwrap_or(0);
                 let t = p.get(1).and_then(|x| x.as_u64()).unwrap_or(0);
+                last_done = d;
                 (ctx.progress)(d, t);
             } else {
                 answer = Some(v);
@@ -173,33 +282,40 @@ pub fn prove_in_child(
         finished.store(true, Ordering::Relaxed);
     });
     drop(stdin);
-    let status = child.into_inner().unwrap().wait();
+    let status = child
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .wait()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|e| e.to_string());
     let result = if (ctx.cancelled)() {
         Err(PmError::cancelled())
     } else {
         match answer {
-            Some(v) if v.get("result").is_some() => match std::fs::rename(&tmp, out) {
-                Ok(()) => Ok(v["result"].clone()),
-                Err(e) => Err(PmError::io(out, e)),
+            Some(v) if v.get("result").is_some() => match &out {
+                Some((final_out, tmp)) => std::fs::rename(tmp, final_out)
+                    .map(|_| v["result"].clone())
+                    .map_err(|e| PmError::io(final_out, e)),
+                None => Ok(v["result"].clone()),
             },
             Some(v) if v.get("error").is_some() => {
                 let e = &v["error"];
                 Err(PmError {
-                    code: e["code"].as_i64().unwrap_or(crate::error::INTERNAL_ERROR),
-                    message: e["message"].as_str().unwrap_or("prove failed").to_string(),
+                    code: e["code"].as_i64().unwrap_or(error::INTERNAL_ERROR),
+                    message: e["message"]
+                        .as_str()
+                        .unwrap_or("the child failed")
+                        .to_string(),
                     data: e.get("data").filter(|d| !d.is_null()).cloned(),
                 })
             }
-            _ => Err(PmError::internal(format!(
-                "the prove child process ended without an answer ({})",
-                status
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|e| e.to_string())
-            ))),
+            _ => died(&req, status, last_done),
         }
     };
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if result.is_err()
+        && let Some((_, tmp)) = &out
+    {
+        let _ = std::fs::remove_file(tmp);
     }
     Some(result)
 }

@@ -5,7 +5,8 @@
 use clap::{Args, Parser, Subcommand};
 use proofmesh_prover::error::{self, PmError};
 use proofmesh_prover::program::{self, Ctx, InputRef, Segment};
-use proofmesh_prover::{npp, sponge};
+use proofmesh_prover::verify::{self, Expect};
+use proofmesh_prover::{npp, plan, sponge};
 use serde_json::json;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -32,9 +33,9 @@ struct Cli {
 enum Cmd {
     /// Serve NPP v1 (newline-delimited JSON-RPC 2.0) on stdin/stdout; logs go to stderr.
     Serve,
-    /// Internal: one segment prove for `serve` (request as a JSON line on stdin).
+    /// Internal: one prove, aggregate or verify for `serve` (request as a JSON line on stdin).
     #[command(hide = true)]
-    ProveChild,
+    Child,
     /// Print the rescue-sponge digest (hex, 4 little-endian u64) of a file.
     Hash {
         /// The input file.
@@ -90,14 +91,19 @@ enum Cmd {
         #[arg(long)]
         out: String,
     },
-    /// Verify a final proof; exit 0 when valid, 1 when not (the reason is printed).
+    /// Verify a final proof; exit 0 when valid, 1 when not (the reason is printed). Prints only
+    /// what the proof proves: digest, input size, job, segment count.
     Verify {
         /// The final proof (bundle) file.
         #[arg(long)]
         proof: String,
         /// The expected digest (hex); when given it must equal the proven one.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "input")]
         digest: Option<String>,
+        /// The input the proof must be about: its size and digest must be the proven ones, and
+        /// each segment's slice must have the SHA-256 its proof names.
+        #[arg(long)]
+        input: Option<String>,
         /// The expected job id.
         #[arg(long)]
         job: Option<String>,
@@ -194,13 +200,6 @@ fn workers(list: &[String]) -> Result<Vec<(String, u64)>, PmError> {
         .collect()
 }
 
-fn hex32(s: &str) -> Result<[u8; 32], PmError> {
-    hex::decode(s)
-        .ok()
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| PmError::params("challenge must be 32 bytes of hex"))
-}
-
 fn prove_all(
     input: &str,
     segments: u64,
@@ -227,7 +226,7 @@ fn prove_all(
     };
     let ws: Vec<(String, u64)> = (0..segments.max(1)).map(|i| (format!("w{i}"), 1)).collect();
     let hints = path(&format!("{job}.hints"));
-    let plan = program::plan(&input_ref, &ws, max_blocks, Some(&hints), &ctx)?;
+    let plan = plan::plan(&input_ref, &ws, max_blocks, Some(&hints), &ctx)?;
     let t_plan = t0.elapsed();
     let mut contributions = Vec::new();
     for s in &plan.segments {
@@ -261,19 +260,23 @@ fn prove_all(
     let t_prove = t1.elapsed();
     let chex: Vec<String> = contributions.iter().map(hex::encode).collect();
     let t2 = Instant::now();
-    let agg = program::aggregate(
+    let agg = verify::aggregate(
         job,
         plan.input_size,
         &hex::encode(challenge),
         &chex,
         &proofs,
+        out,
         &ctx,
     )?;
-    program::write_atomic(out, &agg.bytes)?;
     let t_agg = t2.elapsed();
     let t3 = Instant::now();
-    let bytes = std::fs::read(out).map_err(|e| PmError::io(out, e))?;
-    let v = program::verify_bundle(&bytes, Some(&agg.digest), Some(job), &ctx);
+    let expect = Expect {
+        digest: Some(&agg.digest),
+        job: Some(job),
+        input: None,
+    };
+    let v = verify::verify_bundle(out, expect, &ctx)?;
     let t_verify = t3.elapsed();
     print(json!({
         "valid": v.valid,
@@ -283,7 +286,7 @@ fn prove_all(
         "totalBlocks": plan.total_blocks,
         "segments": plan.segments.len(),
         "proof": out,
-        "proofSize": bytes.len(),
+        "proofSize": agg.size,
         "millis": {"plan": t_plan.as_millis() as u64, "prove": t_prove.as_millis() as u64,
                    "segments": seg_ms, "aggregate": t_agg.as_millis() as u64,
                    "verify": t_verify.as_millis() as u64},
@@ -303,7 +306,7 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
             npp::serve(stdin.lock(), std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::ProveChild => Ok(ExitCode::from(proofmesh_prover::child::child_main())),
+        Cmd::Child => Ok(ExitCode::from(proofmesh_prover::child::child_main())),
         Cmd::Hash { input } => {
             let bytes = std::fs::read(&input).map_err(|e| PmError::io(&input, e))?;
             let t = Instant::now();
@@ -321,7 +324,7 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
             max_segment_blocks,
             hints_out,
         } => {
-            let r = program::plan(
+            let r = plan::plan(
                 &InputRef {
                     path: input,
                     offset: 0,
@@ -346,18 +349,10 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
             out,
         } => {
             let (size, seg, input) = a.resolve()?;
-            let r = program::prove(
-                size,
-                &seg,
-                &input,
-                a.hints.as_deref(),
-                hex32(&challenge)?,
-                &ctx,
-            )?;
+            let challenge = verify::hex32(&challenge, "--challenge").map_err(PmError::params)?;
+            let r = program::prove(size, &seg, &input, a.hints.as_deref(), challenge, &ctx)?;
             program::write_atomic(&out, &r.bytes)?;
-            use sha2::Digest;
-            print(json!({"segment": seg.index, "size": r.bytes.len(),
-                         "sha256": hex::encode(sha2::Sha256::digest(&r.bytes)), "millis": r.millis}));
+            print(r.summary(seg.index));
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Aggregate {
@@ -368,15 +363,33 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
             proofs,
             out,
         } => {
-            let r =
-                program::aggregate(&job, input_size, &challenge, &contributions, &proofs, &ctx)?;
-            program::write_atomic(&out, &r.bytes)?;
-            print(json!({"digest": r.digest, "size": r.bytes.len(), "segments": proofs.len()}));
+            let r = verify::aggregate(
+                &job,
+                input_size,
+                &challenge,
+                &contributions,
+                &proofs,
+                &out,
+                &ctx,
+            )?;
+            print(
+                json!({"digest": r.digest, "size": r.size, "sha256": r.sha256,
+                         "segments": proofs.len()}),
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Verify { proof, digest, job } => {
-            let bytes = std::fs::read(&proof).map_err(|e| PmError::io(&proof, e))?;
-            let v = program::verify_bundle(&bytes, digest.as_deref(), job.as_deref(), &ctx);
+        Cmd::Verify {
+            proof,
+            digest,
+            input,
+            job,
+        } => {
+            let expect = Expect {
+                digest: digest.as_deref(),
+                job: job.as_deref(),
+                input: input.as_deref(),
+            };
+            let v = verify::verify_bundle(&proof, expect, &ctx)?;
             let valid = v.valid;
             print(serde_json::to_value(v).unwrap());
             Ok(if valid {

@@ -9,12 +9,15 @@
 //! request is watched by a waiter thread that polls the flag every 50 ms and answers `CANCELLED`
 //! at once. The work polls the flag between steps (every 4096 blocks while hashing, every 1024
 //! blocks while building the trace, between phases). Winterfell's `prove` call itself cannot be
-//! interrupted, so segment proves run in a child process that is killed on cancel (see
-//! [`crate::child`]); if no child can be started, a cancelled in-process prove keeps one worker
-//! thread busy until that call returns, then its result is discarded and its `out` file is not
-//! written.
+//! interrupted, so segment proves run in a child process that is killed on cancel; `aggregate`
+//! and `verify`, which decode other peers' bytes, run in a child with a capped address space, so
+//! that no fault in a decoder can end `serve` (see [`crate::child`]). If no child can be started,
+//! the work runs in-process: a cancelled prove then keeps one worker thread busy until winterfell
+//! returns, and its result is discarded and its `out` file is not written.
 
+use crate::child::{self, AggregateParams, ChildRequest, ProveParams, VerifyParams};
 use crate::error::{self, PmError, Result};
+use crate::plan;
 use crate::program::{self, Ctx, InputRef, PROGRAM_DESCRIPTION, PROGRAM_ID, Segment};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -96,40 +99,6 @@ struct ContributeParams {
     hints: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProveParams {
-    job: String,
-    program: String,
-    input_size: u64,
-    segment: Segment,
-    input: InputRef,
-    hints: Option<String>,
-    challenge: String,
-    out: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AggregateParams {
-    job: String,
-    program: String,
-    input_size: u64,
-    challenge: String,
-    contributions: Vec<String>,
-    proofs: Vec<String>,
-    out: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VerifyParams {
-    program: String,
-    proof: String,
-    digest: Option<String>,
-    job: Option<String>,
-}
-
 pub fn hello_result() -> Value {
     json!({
         "name": "proofmesh-prover",
@@ -146,9 +115,9 @@ pub fn hello_result() -> Value {
     })
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(b))
+/// Runs a request in a child process (see [`crate::child`]), or here if none can be started.
+fn run_child_or_here(req: ChildRequest, ctx: &Ctx) -> Result<Value> {
+    child::run_in_child(&req, ctx).unwrap_or_else(|| child::run(&req, ctx))
 }
 
 /// Runs one long method. `cancelled` must be checked before writing any output file.
@@ -160,7 +129,7 @@ fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
             program::check_program(&p.program)?;
             let workers: Vec<(String, u64)> =
                 p.workers.into_iter().map(|w| (w.id, w.units)).collect();
-            let r = program::plan(
+            let r = plan::plan(
                 &p.input,
                 &workers,
                 p.max_segment_blocks.unwrap_or(program::MAX_SEGMENT_BLOCKS),
@@ -181,66 +150,18 @@ fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
             let p: ProveParams = parse(params)?;
             check_job(&p.job)?;
             program::check_program(&p.program)?;
-            let challenge: [u8; 32] = hex::decode(&p.challenge)
-                .ok()
-                .and_then(|v| v.try_into().ok())
-                .ok_or_else(|| PmError::params("challenge must be 32 bytes of hex"))?;
-            if let Some(r) = crate::child::prove_in_child(
-                p.input_size,
-                &p.segment,
-                &p.input,
-                p.hints.as_deref(),
-                &p.challenge,
-                &p.out,
-                ctx,
-            ) {
-                let mut v = r?;
-                v["segment"] = json!(p.segment.index);
-                return Ok(v);
-            }
-            let r = program::prove(
-                p.input_size,
-                &p.segment,
-                &p.input,
-                p.hints.as_deref(),
-                challenge,
-                ctx,
-            )?;
-            if (ctx.cancelled)() {
-                return Err(PmError::cancelled());
-            }
-            program::write_atomic(&p.out, &r.bytes)?;
-            Ok(json!({"segment": p.segment.index, "size": r.bytes.len(),
-                      "sha256": sha256_hex(&r.bytes), "millis": r.millis}))
+            run_child_or_here(ChildRequest::Prove(p), ctx)
         }
         "aggregate" => {
             let p: AggregateParams = parse(params)?;
             check_job(&p.job)?;
             program::check_program(&p.program)?;
-            let r = program::aggregate(
-                &p.job,
-                p.input_size,
-                &p.challenge,
-                &p.contributions,
-                &p.proofs,
-                ctx,
-            )?;
-            if (ctx.cancelled)() {
-                return Err(PmError::cancelled());
-            }
-            program::write_atomic(&p.out, &r.bytes)?;
-            Ok(json!({"digest": r.digest, "size": r.bytes.len(),
-                      "sha256": sha256_hex(&r.bytes), "segments": p.proofs.len()}))
+            run_child_or_here(ChildRequest::Aggregate(p), ctx)
         }
         "verify" => {
             let p: VerifyParams = parse(params)?;
             program::check_program(&p.program)?;
-            let bytes = std::fs::read(&p.proof).map_err(|e| PmError::io(&p.proof, e))?;
-            let r = program::verify_bundle(&bytes, p.digest.as_deref(), p.job.as_deref(), ctx);
-            if (ctx.cancelled)() {
-                return Err(PmError::cancelled());
-            }
-            Ok(serde_json::to_value(r).unwrap())
+            run_child_or_here(ChildRequest::Verify(p), ctx)
         }
         _ => Err(PmError::new(
             error::METHOD_NOT_FOUND,

@@ -53,11 +53,11 @@ pub fn initial_state(input_size: u64) -> State {
     s
 }
 
-/// The 8 rate elements that block `block` absorbs. `bytes` must be the input bytes starting at
-/// byte `block * BLOCK_BYTES` (at least up to the end of the block or the end of the input),
-/// `input_size` is the size of the whole input.
-pub fn block_elements(block: u64, bytes: &[u8], input_size: u64) -> [BaseElement; RATE] {
-    let mut out = [BaseElement::ZERO; RATE];
+/// The 8 packed values (each `< 2^57`) that block `block` absorbs. `bytes` must be the input bytes
+/// starting at byte `block * BLOCK_BYTES` (at least up to the end of the block or the end of the
+/// input), `input_size` is the size of the whole input. Values after the last element are 0.
+pub fn block_values(block: u64, bytes: &[u8], input_size: u64) -> [u64; RATE] {
+    let mut out = [0u64; RATE];
     let m = num_elements(input_size);
     for (j, slot) in out.iter_mut().enumerate() {
         let e = block * RATE as u64 + j as u64;
@@ -72,9 +72,14 @@ pub fn block_elements(block: u64, bytes: &[u8], input_size: u64) -> [BaseElement
         if e == m - 1 {
             buf[len] = 1;
         }
-        *slot = BaseElement::new(u64::from_le_bytes(buf));
+        *slot = u64::from_le_bytes(buf);
     }
     out
+}
+
+/// The 8 rate elements that block `block` absorbs (see [`block_values`]).
+pub fn block_elements(block: u64, bytes: &[u8], input_size: u64) -> [BaseElement; RATE] {
+    block_values(block, bytes, input_size).map(BaseElement::new)
 }
 
 /// Absorbs one block of rate elements and applies the permutation.

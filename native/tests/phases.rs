@@ -1,134 +1,18 @@
 //! End-to-end tests of the phases on small segments.
 
+mod common;
+
+use common::{Job, data, job, job_with_segments, tmpdir, verify, verify_with};
 use proofmesh_prover::error;
-use proofmesh_prover::program::{self, Ctx, InputRef, Segment};
+use proofmesh_prover::plan;
+use proofmesh_prover::program::{self, Ctx, InputRef};
 use proofmesh_prover::sponge;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use proofmesh_prover::verify::{self, Expect};
 use winter_crypto::{ElementHasher, Hasher, hashers::Rp64_256};
-
-fn tmpdir(name: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "pm-native-test-{}-{}-{name}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn data(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-/// A job run through every phase.
-struct Job {
-    dir: PathBuf,
-    name: String,
-    input: InputRef,
-    size: u64,
-    segments: Vec<Segment>,
-    hints: String,
-    contributions: Vec<[u8; 32]>,
-    challenge: [u8; 32],
-    proofs: Vec<String>,
-}
-
-impl Job {
-    fn contributions_hex(&self) -> Vec<String> {
-        self.contributions.iter().map(hex::encode).collect()
-    }
-    fn aggregate(&self) -> Result<program::AggregateResult, error::PmError> {
-        program::aggregate(
-            &self.name,
-            self.size,
-            &hex::encode(self.challenge),
-            &self.contributions_hex(),
-            &self.proofs,
-            &Ctx::none(),
-        )
-    }
-}
-
-fn job_with_segments(bytes: &[u8], segments: Vec<Segment>, tag: &str) -> Job {
-    let dir = tmpdir(tag);
-    let path = dir.join("input");
-    std::fs::write(&path, bytes).unwrap();
-    let input = InputRef {
-        path: path.to_string_lossy().into(),
-        offset: 0,
-    };
-    let size = bytes.len() as u64;
-    let ctx = Ctx::none();
-    let hints = dir.join("hints").to_string_lossy().to_string();
-    // hints covering every block boundary
-    let workers: Vec<(String, u64)> = vec![("w".into(), 1)];
-    program::plan(&input, &workers, 1, Some(&hints), &ctx).unwrap();
-    let contributions: Vec<[u8; 32]> = segments
-        .iter()
-        .map(|s| program::contribute(size, s, &input, Some(&hints), &ctx).unwrap())
-        .collect();
-    let name = format!("job-{tag}");
-    let cs: Vec<Vec<u8>> = contributions.iter().map(|c| c.to_vec()).collect();
-    let challenge = program::challenge(&name, &cs);
-    let proofs = segments
-        .iter()
-        .map(|s| {
-            let r = program::prove(size, s, &input, Some(&hints), challenge, &ctx).unwrap();
-            let p = dir.join(format!("seg{}", s.index));
-            std::fs::write(&p, &r.bytes).unwrap();
-            p.to_string_lossy().to_string()
-        })
-        .collect();
-    Job {
-        dir,
-        name,
-        input,
-        size,
-        segments,
-        hints,
-        contributions,
-        challenge,
-        proofs,
-    }
-}
-
-fn job(bytes: &[u8], n_segments: u64, tag: &str) -> Job {
-    let dir = tmpdir("plan");
-    let path = dir.join("input");
-    std::fs::write(&path, bytes).unwrap();
-    let workers: Vec<(String, u64)> = (0..n_segments).map(|i| (format!("w{i}"), 1)).collect();
-    let plan = program::plan(
-        &InputRef {
-            path: path.to_string_lossy().into(),
-            offset: 0,
-        },
-        &workers,
-        program::MAX_SEGMENT_BLOCKS,
-        None,
-        &Ctx::none(),
-    )
-    .unwrap();
-    let segs = plan.segments.into_iter().map(|s| s.segment).collect();
-    job_with_segments(bytes, segs, tag)
-}
 
 fn expected_digest(bytes: &[u8]) -> String {
     let d = Rp64_256::hash_elements(&sponge::pack(bytes));
     hex::encode(sponge::elems_to_bytes(d.as_elements()))
-}
-
-fn verify(bytes: &[u8], digest: Option<&str>) -> program::VerifyResult {
-    program::verify_bundle(bytes, digest, None, &Ctx::none())
 }
 
 #[test]
@@ -204,8 +88,8 @@ fn contributions_are_deterministic_with_and_without_hints() {
         &ctx,
     )
     .unwrap();
-    let v1 = program::verify_segment(&r1.bytes).unwrap();
-    let v2 = program::verify_segment(&r2.bytes).unwrap();
+    let v1 = verify::verify_segment(&r1.bytes).unwrap();
+    let v2 = verify::verify_segment(&r2.bytes).unwrap();
     assert_eq!(v1.statement, v2.statement);
     assert_eq!(v1.contribution, a.contributions[1]);
     assert_eq!(v2.contribution, a.contributions[1]);
@@ -375,7 +259,13 @@ fn wrong_digest_and_wrong_job_fail_verification() {
     let v = verify(&agg.bytes, Some(std::str::from_utf8(&wrong).unwrap()));
     assert!(!v.valid);
     assert!(v.reason.unwrap().contains("not the expected"));
-    let v = program::verify_bundle(&agg.bytes, None, Some("another-job"), &Ctx::none());
+    let v = verify_with(
+        &agg.bytes,
+        Expect {
+            job: Some("another-job"),
+            ..Default::default()
+        },
+    );
     assert!(!v.valid);
     assert!(v.reason.unwrap().contains("job"));
     let v = verify(b"garbage", None);
@@ -444,7 +334,7 @@ fn plan_splits_by_units_and_caps_segments() {
         ("B".to_string(), 1),
         ("C".to_string(), 0),
     ];
-    let s = program::split(size, &w, 16).unwrap();
+    let s = plan::split(size, &w, 16).unwrap();
     let a: u64 = s
         .iter()
         .filter(|p| p.worker == "A")
@@ -468,8 +358,8 @@ fn plan_splits_by_units_and_caps_segments() {
         next += p.segment.block_count;
     }
     assert_eq!(next, 100);
-    assert_eq!(program::split(0, &w, 16).unwrap().len(), 1);
-    assert!(program::split(size, &[("A".into(), 0)], 16).is_err());
+    assert_eq!(plan::split(0, &w, 16).unwrap().len(), 1);
+    assert!(plan::split(size, &[("A".into(), 0)], 16).is_err());
 }
 
 #[test]
@@ -527,7 +417,7 @@ fn plan_with_hints_returns_the_digest_of_the_whole_input() {
         };
         let hints = dir.join(format!("hints-{n}")).to_string_lossy().to_string();
         for max in [1, program::MAX_SEGMENT_BLOCKS] {
-            let plan = program::plan(&input, &workers, max, Some(&hints), &Ctx::none()).unwrap();
+            let plan = plan::plan(&input, &workers, max, Some(&hints), &Ctx::none()).unwrap();
             let json = serde_json::to_value(&plan).unwrap();
             let digest = plan.digest.expect("a digest when hintsOut is given");
             assert_eq!(
@@ -541,7 +431,7 @@ fn plan_with_hints_returns_the_digest_of_the_whole_input() {
                 assert_eq!(digest, "0".repeat(64), "the empty input");
             }
         }
-        let plan = program::plan(&input, &workers, 1, None, &Ctx::none()).unwrap();
+        let plan = plan::plan(&input, &workers, 1, None, &Ctx::none()).unwrap();
         assert!(plan.digest.is_none());
         let json = serde_json::to_value(plan).unwrap();
         assert!(json.get("digest").is_none(), "no digest without hintsOut");

@@ -1,16 +1,10 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import type { CommandModule } from 'yargs'
 import { loadConfig } from '../../src/config/index.js'
 import { jobRequestLimits } from '../../src/job/request.js'
 import { createLogger } from '../../src/log/index.js'
-import {
-  createProverBackend,
-  type ProverBackend,
-  ProverSupervisor,
-  type VerifyResult
-} from '../../src/prover/index.js'
+import { createProverBackend, ProverSupervisor, type VerifyResult } from '../../src/prover/index.js'
 import { JOB_ID_PATTERN } from '../../src/rpc/http/jobs-routes.js'
 import { CliError } from '../errors.js'
 import { baseOptions } from '../options.js'
@@ -35,29 +29,6 @@ async function regularFile(flag: string, path: string): Promise<string> {
     throw new CliError(`${flag} ${path}: no such file`, 2)
   }
   return absolute
-}
-
-/** The statement of `input` under `program`, as the prover's plan computes it */
-async function digestOf(prover: ProverBackend, program: string, input: string): Promise<string> {
-  if (!(prover instanceof ProverSupervisor)) {
-    throw new CliError(`the ${prover.kind} prover backend cannot compute digests: pass --digest`, 2)
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'proofmesh-verify-'))
-  try {
-    const result = await prover.plan({
-      job: 'verify',
-      program,
-      input: { path: input, offset: 0 },
-      workers: [{ id: 'local', units: 1 }],
-      hintsOut: join(dir, 'hints')
-    })
-    if (result.digest === undefined) {
-      throw new CliError(`the prover cannot compute digests of ${program} inputs: pass --digest`, 2)
-    }
-    return result.digest
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
 }
 
 /** Digest sizes of the programs whose statements this CLI knows; another program's digest is any whole bytes */
@@ -85,14 +56,20 @@ export function parseDigestFlag(text: string, program: string): string {
   return digest
 }
 
-function formatVerdict(result: VerifyResult, expected: { digest?: string; job?: string }): string {
+/**
+ * The verdict in words: what the proof proves (or, from a prover that reports less, what it was checked against)
+ * and nothing else; an invalid proof only its reason
+ */
+function formatVerdict(result: VerifyResult, checked: { digest?: string; job?: string }): string {
   if (!result.valid) return `invalid: ${result.reason ?? 'the prover gave no reason'}`
-  const digest = result.digest ?? expected.digest ?? 'digest not reported'
-  const segments =
-    result.segments === undefined
-      ? '? segments'
-      : `${result.segments} segment${result.segments === 1 ? '' : 's'}`
-  return `valid: ${digest} (${segments}, job ${result.job ?? expected.job ?? '?'})`
+  const facts: string[] = []
+  if (result.segments !== undefined)
+    facts.push(`${result.segments} segment${result.segments === 1 ? '' : 's'}`)
+  if (result.inputSize !== undefined) facts.push(`${result.inputSize} input bytes`)
+  const job = result.job ?? checked.job
+  if (job !== undefined) facts.push(`job ${job}`)
+  const digest = result.digest ?? checked.digest
+  return `valid: ${digest ?? 'digest not reported'}${facts.length === 0 ? '' : ` (${facts.join(', ')})`}`
 }
 
 export const verifyCommand: CommandModule<object, VerifyArgs> = {
@@ -105,7 +82,8 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
         ...baseOptions,
         input: {
           type: 'string',
-          describe: 'The input the proof must be about: its digest is computed and checked'
+          describe:
+            'The input the proof must be about: its size, its digest and every segment\u2019s slice hash are checked'
         },
         digest: { type: 'string', describe: 'The statement the proof must show (hex)' },
         program: { type: 'string', describe: 'The proof\u2019s program [default: rescue-sponge]' },
@@ -152,17 +130,20 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
           `the prover did not start (${(err as Error).message}); build it with \`npm run build:native\` or set prover.command`
         )
       }
-      const expected = input === undefined ? digest : await digestOf(prover, program, input)
+      if (input !== undefined && !(prover instanceof ProverSupervisor)) {
+        throw new CliError(`the ${prover.kind} prover backend cannot check an input: pass --digest`, 2)
+      }
       const result = await prover.verify({
         program,
         proof,
-        ...(expected === undefined ? {} : { digest: expected }),
+        ...(digest === undefined ? {} : { digest }),
+        ...(input === undefined ? {} : { input }),
         ...(args.job === undefined ? {} : { job: args.job })
       })
       console.log(
         args.json === true
           ? JSON.stringify(result, null, 2)
-          : formatVerdict(result, { digest: expected, job: args.job })
+          : formatVerdict(result, { digest, job: args.job })
       )
       process.exitCode = result.valid ? 0 : 1
     } finally {

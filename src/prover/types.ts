@@ -137,12 +137,19 @@ export interface VerifyParams {
   digest?: string
   /** The job the proof must have been made for */
   job?: string
+  /** The input file the proof must be about: its size, digest and every segment's slice hash are checked */
+  input?: string
 }
 
-/** An invalid proof is a normal answer (`valid: false` with a reason), not an error */
+/**
+ * An invalid proof is a normal answer (`valid: false` with a reason and nothing else), not an error; a valid one
+ * carries only what the proof proves
+ */
 export interface VerifyResult {
   valid: boolean
   digest?: string
+  /** The input size in bytes, bound by the proof */
+  inputSize?: number
   job?: string
   segments?: number
   reason?: string

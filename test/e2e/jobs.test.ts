@@ -446,9 +446,10 @@ describe('jobs proved across daemon processes', () => {
       computeCapacity: unitsAll
     })
     await jobState(nodes[0]!, job.id, ['proving'], 120_000)
-    const started = Date.now()
     const cancel = await proofmesh(['cancel', job.id, '--data-dir', nodes[0]!.dataDir])
     assert.equal(cancel.code, 0, cancel.stderr)
+    // "within seconds" is these waits' bounds, counted from the cancel's answer: the CLI's own start-up takes
+    // seconds on a loaded machine, so a wall-clock bound from before it measured the machine, not the job
     const ended = await jobState(nodes[0]!, job.id, ['cancelled'], 10_000)
     assert.equal(ended.error?.code, 'CANCELLED')
     await poll('every lease of the job to end', 5_000, async () =>
@@ -460,7 +461,6 @@ describe('jobs proved across daemon processes', () => {
         ? true
         : undefined
     )
-    assert.ok(Date.now() - started < 8_000)
     // a `prove --wait` of its own follows a second job, cancelled the same way
     const waiting = proofmesh(
       ['prove', '--data-dir', nodes[0]!.dataDir, '-x', '--inputs', input, '-c', String(unitsAll), '--wait'],

@@ -100,6 +100,9 @@ describe('the native prover over NPP', { skip, timeout: 10 * 60_000 }, () => {
 
   let finalProof: string
   let digest: string
+  let partials:
+    { contributions: string[]; challenge: string; proofs: string[]; inputSize: number } | undefined
+  let whole: Buffer
   const job = 'job-1mib'
 
   it(
@@ -131,7 +134,7 @@ describe('the native prover over NPP', { skip, timeout: 10 * 60_000 }, () => {
       const hints = plan.hints.path
 
       // Each worker holds only its slice of the input, placed at its offset in the whole input
-      const whole = await readFile(input)
+      whole = await readFile(input)
       const segments = plan.segments.map(segmentOf)
       const slices = await Promise.all(
         segments.map(async (segment) => {
@@ -182,7 +185,13 @@ describe('the native prover over NPP', { skip, timeout: 10 * 60_000 }, () => {
           return out
         })
       )
-      assert.ok(progress.some((p) => p.job === job && p.phase === 'prove'))
+      // Each prove reports winterfell's steps as they end, not just start and finish
+      const proveSteps = new Set(
+        progress.filter((p) => p.job === job && p.phase === 'prove' && p.segment === 0).map((p) => p.done)
+      )
+      assert.ok(proveSteps.size >= 8, `prove progress ${[...proveSteps].join(', ')}`)
+      assert.ok(progress.every((p) => p.phase !== 'prove' || (p.total === 100 && p.done <= 100)))
+      partials = { contributions, challenge, proofs, inputSize: plan.inputSize }
 
       // Swapped proofs do not chain: the prover names a failing segment so the caller can move it
       const swapped = await rejection(
@@ -222,6 +231,71 @@ describe('the native prover over NPP', { skip, timeout: 10 * 60_000 }, () => {
       const verified = await prover.verify({ program: PROGRAM, proof: finalProof, digest, job })
       assert.equal(verified.valid, true)
       assert.equal(verified.segments, 3)
+      assert.equal(verified.inputSize, 1024 * 1024)
+      // Against the input: its size, digest and every slice hash
+      const withInput = await prover.verify({ program: PROGRAM, proof: finalProof, input })
+      assert.deepEqual(withInput, { valid: true, digest, inputSize: 1024 * 1024, job, segments: 3 })
+      const other = join(dir, 'other-input')
+      await writeFile(
+        other,
+        Buffer.concat([whole.subarray(0, 1000), Buffer.from([whole[1000]! ^ 1]), whole.subarray(1001)])
+      )
+      const wrongInput = await prover.verify({ program: PROGRAM, proof: finalProof, input: other })
+      assert.equal(wrongInput.valid, false)
+      assert.deepEqual(
+        Object.keys(wrongInput).sort(),
+        ['reason', 'valid'],
+        'an invalid answer names nothing unproven'
+      )
+    }
+  )
+
+  it(
+    'answers hostile partial proofs with PROOF_INVALID naming their segment, without a prover restart',
+    { timeout: PHASE_TIMEOUT_MS },
+    async () => {
+      assert.ok(partials !== undefined, 'needs the proofs of the first test')
+      const { contributions, challenge, proofs, inputSize } = partials
+      let restarts = 0
+      const onRestart = () => restarts++
+      prover.addEventListener('restarted', onRestart)
+      const honest = await readFile(proofs[1]!)
+      const lengthBomb = Buffer.from(honest)
+      lengthBomb.writeUInt32LE(0xffffffff, 8)
+      const hostile: Array<[string, Buffer]> = [
+        ['empty', Buffer.alloc(0)],
+        ['random', randomBytes(honest.length)],
+        ['truncated', honest.subarray(0, honest.length - 1)],
+        ['trailing', Buffer.concat([honest, Buffer.from([0])])],
+        ['length bomb', lengthBomb],
+        ['stark bomb', Buffer.concat([honest.subarray(0, honest.length - 2000), Buffer.alloc(2000, 0xff)])]
+      ]
+      try {
+        for (const [name, bytes] of hostile) {
+          const path = join(dir, `hostile-${name.replace(' ', '-')}`)
+          await writeFile(path, bytes)
+          const err = await rejection(
+            prover.aggregate({
+              job,
+              program: PROGRAM,
+              inputSize,
+              challenge,
+              contributions,
+              proofs: [proofs[0]!, path, proofs[2]!],
+              out: join(dir, 'never')
+            })
+          )
+          assert.ok(err instanceof ProverRpcError, `${name}: ${String(err)}`)
+          assert.equal(err.code, NppErrorCode.PROOF_INVALID, `${name}: ${err.message}`)
+          assert.equal((err.data as { segment?: unknown }).segment, 1, name)
+          const verdict = await prover.verify({ program: PROGRAM, proof: path })
+          assert.deepEqual(Object.keys(verdict).sort(), ['reason', 'valid'], name)
+        }
+        assert.equal(restarts, 0)
+        assert.equal(existsSync(join(dir, 'never')), false)
+      } finally {
+        prover.removeEventListener('restarted', onRestart)
+      }
     }
   )
 

@@ -1,0 +1,270 @@
+//! The constraint evaluator of the segment prover.
+//!
+//! It computes, at every point `x` of the constraint evaluation domain, the same composition the
+//! verifier computes at its out-of-domain point (winterfell's `evaluate_constraints`):
+//! `Σ c_k·C_k(x) / Z(x) + Σ_groups Σ c_j·(T_j(x) − v_j) / (x − g^r)`, with the AIR's own
+//! constraint functions and winterfell's own coefficient assignment and boundary grouping.
+//! Winterfell's default evaluator keeps one column per boundary divisor over the whole domain (in
+//! the cubic extension, 48 MiB per column at 2^18 rows) and divides in a second pass; this one
+//! divides as it goes, a chunk at a time, and looks the periodic columns up in small tables.
+
+use crate::air::{
+    AuxRows, AuxTerms, CYCLE, P_ARK1, P_ARK2, P_SEL, P_T, P_TN, SpongeAir, main_residuals,
+};
+use crate::lde::RELEASE_STEP;
+use crate::sponge::STATE_WIDTH;
+use rayon::prelude::*;
+use winterfell::{
+    Air, AuxRandElements, BoundaryConstraintGroup, CompositionPolyTrace,
+    ConstraintCompositionCoefficients, ConstraintEvaluator, EvaluationFrame, StarkDomain, TraceLde,
+    math::{ExtensionOf, FieldElement, StarkField, batch_inversion, fft, fields::f64::BaseElement},
+};
+
+/// Points evaluated together (one batch inversion of the boundary divisors).
+const CHUNK: usize = 1 << 11;
+
+pub struct SpongeEvaluator<'a, E: FieldElement<BaseField = BaseElement>> {
+    air: &'a SpongeAir,
+    rands: AuxRandElements<E>,
+    coefficients: ConstraintCompositionCoefficients<E>,
+}
+
+impl<'a, E: FieldElement<BaseField = BaseElement>> SpongeEvaluator<'a, E> {
+    pub fn new(
+        air: &'a SpongeAir,
+        rands: Option<AuxRandElements<E>>,
+        coefficients: ConstraintCompositionCoefficients<E>,
+    ) -> Self {
+        SpongeEvaluator {
+            air,
+            rands: rands.expect("the segment AIR has an auxiliary trace"),
+            coefficients,
+        }
+    }
+}
+
+/// What the constraints need at one position in the block (a point's index mod `8·blowup`).
+struct Position<E: FieldElement<BaseField = BaseElement>> {
+    /// The Rescue round constraints' coefficients times `1 − σ_7`.
+    round: [E; STATE_WIDTH],
+    /// The capacity constraints' coefficients times `σ_7`.
+    capacity: [E; 4],
+    /// ARK1 and ARK2.
+    arks: Vec<BaseElement>,
+    aux: AuxTerms<BaseElement, E>,
+}
+
+/// A boundary group: the row it applies to (as `g^r`) and its constraints (column, value,
+/// coefficient).
+struct Group<V, E> {
+    root: BaseElement,
+    constraints: Vec<(usize, V, E)>,
+}
+
+impl<V, E> Group<V, E>
+where
+    V: FieldElement<BaseField = BaseElement>,
+    E: FieldElement<BaseField = BaseElement> + ExtensionOf<V>,
+{
+    /// Winterfell's group of single assertions on one row (its divisor is `x − g^r`).
+    fn of(g: &BoundaryConstraintGroup<V, E>) -> Self {
+        let numerator = g.divisor().numerator();
+        assert!(
+            numerator.len() == 1 && numerator[0].0 == 1,
+            "single assertions only"
+        );
+        Group {
+            root: numerator[0].1,
+            constraints: g
+                .constraints()
+                .iter()
+                .map(|c| (c.column(), c.poly()[0], *c.cc()))
+                .collect(),
+        }
+    }
+}
+
+impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for SpongeEvaluator<'_, E> {
+    type Air = SpongeAir;
+
+    fn evaluate<T: TraceLde<E>>(
+        self,
+        trace: &T,
+        domain: &StarkDomain<BaseElement>,
+    ) -> CompositionPolyTrace<E> {
+        let _span = tracing::info_span!("evaluate_constraints").entered();
+        let air = self.air;
+        let n = air.trace_length();
+        let size = domain.ce_domain_size();
+        assert_eq!(
+            domain.ce_to_lde_blowup(),
+            1,
+            "the constraint and LDE domains are the same"
+        );
+        let blowup = size / n;
+        let transition = air.get_transition_constraints(&self.coefficients.transition);
+        let main_coef = transition.main_constraint_coef();
+        let aux_coef = transition.aux_constraint_coef();
+        let boundary = air.get_boundary_constraints(Some(&self.rands), &self.coefficients.boundary);
+        let main_groups: Vec<Group<BaseElement, E>> =
+            boundary.main_constraints().iter().map(Group::of).collect();
+        let aux_groups: Vec<Group<E, E>> =
+            boundary.aux_constraints().iter().map(Group::of).collect();
+        let roots: Vec<BaseElement> = {
+            let mut r: Vec<BaseElement> = main_groups
+                .iter()
+                .map(|g| g.root)
+                .chain(aux_groups.iter().map(|g| g.root))
+                .collect();
+            r.sort_by_key(|x| x.as_int());
+            r.dedup();
+            r
+        };
+        let root_index = |root: BaseElement| roots.iter().position(|r| *r == root).unwrap();
+        let main_slots: Vec<usize> = main_groups.iter().map(|g| root_index(g.root)).collect();
+        let aux_slots: Vec<usize> = aux_groups.iter().map(|g| root_index(g.root)).collect();
+
+        // Periodic columns over the domain: a column of period c takes `blowup·c` distinct values,
+        // the value at point i being the one at i mod blowup·c.
+        let periodic: Vec<Vec<BaseElement>> = air
+            .get_periodic_column_polys()
+            .iter()
+            .map(|poly| {
+                let c = poly.len();
+                let offset = domain.offset().exp((n / c) as u64);
+                fft::evaluate_poly_with_offset(poly, &fft::get_twiddles(c), offset, blowup)
+            })
+            .collect();
+        // Everything that depends on a point only through its position in the block (the period-8
+        // columns) is computed once per position: the main constraints' coefficients times their
+        // periodic factors, the round constants, the auxiliary terms.
+        let positions = blowup * CYCLE;
+        let at = |r: usize| -> Vec<BaseElement> {
+            periodic.iter().map(|col| col[r % col.len()]).collect()
+        };
+        let by_position: Vec<Position<E>> = (0..positions)
+            .map(|r| {
+                let pv = at(r);
+                let absorb = pv[P_SEL + CYCLE - 1];
+                Position {
+                    round: std::array::from_fn(|i| {
+                        main_coef[i].mul_base(BaseElement::ONE - absorb)
+                    }),
+                    capacity: std::array::from_fn(|i| main_coef[STATE_WIDTH + i].mul_base(absorb)),
+                    arks: pv[P_ARK1..P_ARK2 + STATE_WIDTH].to_vec(),
+                    aux: AuxTerms::new(&pv, self.rands.rand_elements()),
+                }
+            })
+            .collect();
+        let step_coef = main_coef[STATE_WIDTH + 4];
+        let table = (&periodic[P_T], &periodic[P_TN]);
+        let table_mask = table.0.len() - 1;
+        let main_consts: Vec<E> = main_groups
+            .iter()
+            .map(|g| {
+                g.constraints
+                    .iter()
+                    .fold(E::ZERO, |a, (_, v, cc)| a + cc.mul_base(*v))
+            })
+            .collect();
+        let aux_consts: Vec<E> = aux_groups
+            .iter()
+            .map(|g| {
+                g.constraints
+                    .iter()
+                    .fold(E::ZERO, |a, (_, v, cc)| a + *cc * *v)
+            })
+            .collect();
+
+        // The transition divisor: Z(x) = (x^n − 1) / (x − g^(n−1)); x^n takes `blowup` values.
+        let g = BaseElement::get_root_of_unity(n.ilog2());
+        let last = g.exp((n - 1) as u64);
+        let w = domain.ce_domain_generator();
+        let offset_n = domain.offset().exp(n as u64);
+        let w_n = w.exp(n as u64);
+        let inv_xn_1 = batch_inversion(
+            &(0..blowup)
+                .map(|k| offset_n * w_n.exp(k as u64) - BaseElement::ONE)
+                .collect::<Vec<_>>(),
+        );
+
+        let main_width = air.trace_info().main_trace_width();
+        let aux_width = air.trace_info().aux_segment_width();
+        let num_aux = transition.num_aux_constraints();
+        let mut out = vec![E::ZERO; size];
+        let eval_chunk = |(c, chunk): (usize, &mut [E])| {
+            let first = c * CHUNK;
+            let mut x = domain.offset() * w.exp(first as u64);
+            let mut xs = Vec::with_capacity(chunk.len());
+            for _ in 0..chunk.len() {
+                xs.push(x);
+                x *= w;
+            }
+            let mut dens = Vec::with_capacity(chunk.len() * roots.len());
+            for x in &xs {
+                for r in &roots {
+                    dens.push(*x - *r);
+                }
+            }
+            let inv_dens = batch_inversion(&dens);
+            let mut main_frame = EvaluationFrame::<BaseElement>::new(main_width);
+            let mut aux_frame = EvaluationFrame::<E>::new(aux_width);
+            let mut t_aux = vec![E::ZERO; num_aux];
+            for (j, slot) in chunk.iter_mut().enumerate() {
+                let i = first + j;
+                trace.read_main_trace_frame_into(i, &mut main_frame);
+                trace.read_aux_trace_frame_into(i, &mut aux_frame);
+                let pos = &by_position[i & (positions - 1)];
+                let (cur, next) = (main_frame.current(), main_frame.next());
+                let r = main_residuals(cur, next, &pos.arks);
+                let mut acc = step_coef.mul_base(r.step);
+                for (k, v) in pos.round.iter().zip(&r.round) {
+                    acc += k.mul_base(*v);
+                }
+                for (k, v) in pos.capacity.iter().zip(&r.capacity) {
+                    acc += k.mul_base(*v);
+                }
+                let rows = AuxRows {
+                    cur: aux_frame.current(),
+                    next: aux_frame.next(),
+                };
+                let ti = i & table_mask;
+                air.aux_residuals(
+                    cur,
+                    next,
+                    rows,
+                    table.0[ti],
+                    table.1[ti],
+                    &pos.aux,
+                    &mut t_aux,
+                );
+                for (c, v) in aux_coef.iter().zip(&t_aux) {
+                    acc += *c * *v;
+                }
+                let x = xs[j];
+                let mut h = acc.mul_base((x - last) * inv_xn_1[i & (blowup - 1)]);
+                let inv = &inv_dens[j * roots.len()..(j + 1) * roots.len()];
+                for ((grp, &s), k) in main_groups.iter().zip(&main_slots).zip(&main_consts) {
+                    let mut num = -*k;
+                    for (col, _, cc) in &grp.constraints {
+                        num += cc.mul_base(cur[*col]);
+                    }
+                    h += num.mul_base(inv[s]);
+                }
+                let cur = aux_frame.current();
+                for ((grp, &s), k) in aux_groups.iter().zip(&aux_slots).zip(&aux_consts) {
+                    let mut num = -*k;
+                    for (col, _, cc) in &grp.constraints {
+                        num += *cc * cur[*col];
+                    }
+                    h += num.mul_base(inv[s]);
+                }
+                *slot = h;
+            }
+        };
+        out.par_chunks_mut(CHUNK).enumerate().for_each(eval_chunk);
+        // The trace LDE is read no more: release it before the composition LDE is built.
+        trace.read_main_trace_frame_into(RELEASE_STEP, &mut EvaluationFrame::new(main_width));
+        CompositionPolyTrace::new(out)
+    }
+}

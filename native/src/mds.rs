@@ -1,0 +1,162 @@
+//! Rescue's MDS and inverse-MDS matrix products, fast in the base field.
+//!
+//! The round constraint multiplies two 12-vectors by 12×12 matrices at every point of the
+//! constraint evaluation domain (2^21 points for a 2^18-row segment), which made those products
+//! half of the constraint evaluation. In the base field they are done here with one modular
+//! reduction per output instead of one per term: field elements are kept in winterfell's
+//! Montgomery form `a·R`, and an integer combination `Σ c_j·(a_j·R)` reduced mod p is the
+//! Montgomery form of `Σ c_j·a_j`. Extension-field callers (the verifier's out-of-domain point)
+//! take the plain path; a test checks both agree.
+
+use crate::sponge::STATE_WIDTH;
+use std::sync::OnceLock;
+use winter_crypto::hashers::Rp64_256;
+use winterfell::math::{FieldElement, StarkField, fields::f64::BaseElement};
+
+const P: u64 = BaseElement::MODULUS;
+/// 2^64 − p = 2^32 − 1.
+const EPSILON: u64 = 0xffff_ffff;
+
+/// `x mod p` for any 128-bit `x` (Goldilocks: 2^64 ≡ 2^32 − 1, 2^96 ≡ −1).
+#[inline(always)]
+fn reduce128(x: u128) -> u64 {
+    let lo = x as u64;
+    let hi = (x >> 64) as u64;
+    let hi_hi = hi >> 32;
+    let hi_lo = hi & EPSILON;
+    let (mut t0, borrow) = lo.overflowing_sub(hi_hi);
+    if borrow {
+        t0 = t0.wrapping_sub(EPSILON);
+    }
+    let t1 = hi_lo * EPSILON;
+    let (mut t2, carry) = t0.overflowing_add(t1);
+    if carry {
+        t2 = t2.wrapping_add(EPSILON);
+    }
+    if t2 >= P { t2 - P } else { t2 }
+}
+
+struct Matrices {
+    /// MDS entries (all < 2^5).
+    mds: [[u64; STATE_WIDTH]; STATE_WIDTH],
+    /// INV_MDS entries (canonical).
+    inv: [[u64; STATE_WIDTH]; STATE_WIDTH],
+}
+
+fn matrices() -> &'static Matrices {
+    static M: OnceLock<Matrices> = OnceLock::new();
+    M.get_or_init(|| {
+        let mut m = Matrices {
+            mds: [[0; STATE_WIDTH]; STATE_WIDTH],
+            inv: [[0; STATE_WIDTH]; STATE_WIDTH],
+        };
+        for i in 0..STATE_WIDTH {
+            for j in 0..STATE_WIDTH {
+                m.mds[i][j] = Rp64_256::MDS[i][j].as_int();
+                m.inv[i][j] = Rp64_256::INV_MDS[i][j].as_int();
+            }
+        }
+        m
+    })
+}
+
+fn mds_base(v: &[BaseElement; STATE_WIDTH]) -> [BaseElement; STATE_WIDTH] {
+    let m = matrices();
+    std::array::from_fn(|i| {
+        let mut acc = 0u128;
+        for (c, x) in m.mds[i].iter().zip(v) {
+            acc += (*c as u128) * (x.inner() as u128);
+        }
+        BaseElement::from_mont(reduce128(acc))
+    })
+}
+
+fn inv_mds_base(v: &[BaseElement; STATE_WIDTH]) -> [BaseElement; STATE_WIDTH] {
+    // Full 128-bit products summed in a u128 whose overflows are counted: the sum is
+    // `acc + carries·2^128`, and 2^128 ≡ −2^32 (mod p).
+    let m = matrices();
+    std::array::from_fn(|i| {
+        let mut acc = 0u128;
+        let mut carries = 0u64;
+        for (x, c) in v.iter().zip(&m.inv[i]) {
+            let (sum, over) = acc.overflowing_add(x.inner() as u128 * *c as u128);
+            acc = sum;
+            carries += over as u64;
+        }
+        let r = reduce128(acc);
+        let back = carries << 32;
+        BaseElement::from_mont(if r >= back { r - back } else { r + (P - back) })
+    })
+}
+
+fn product<E: FieldElement<BaseField = BaseElement>>(
+    m: &[[BaseElement; STATE_WIDTH]; STATE_WIDTH],
+    v: &[E; STATE_WIDTH],
+) -> [E; STATE_WIDTH] {
+    std::array::from_fn(|i| {
+        let mut acc = E::ZERO;
+        for (c, x) in m[i].iter().zip(v) {
+            acc += *x * E::from(*c);
+        }
+        acc
+    })
+}
+
+/// Applies `f` to `v` as base-field elements when `E` is the base field.
+fn on_base<E: FieldElement<BaseField = BaseElement>>(
+    v: &[E; STATE_WIDTH],
+    f: fn(&[BaseElement; STATE_WIDTH]) -> [BaseElement; STATE_WIDTH],
+) -> Option<[E; STATE_WIDTH]> {
+    if E::EXTENSION_DEGREE != 1 {
+        return None;
+    }
+    let base: &[BaseElement; STATE_WIDTH] = E::slice_as_base_elements(v).try_into().ok()?;
+    Some(f(base).map(E::from))
+}
+
+/// `MDS · v`.
+#[inline]
+pub fn mds<E: FieldElement<BaseField = BaseElement>>(v: &[E; STATE_WIDTH]) -> [E; STATE_WIDTH] {
+    on_base(v, mds_base).unwrap_or_else(|| product(&Rp64_256::MDS, v))
+}
+
+/// `INV_MDS · v`.
+#[inline]
+pub fn inv_mds<E: FieldElement<BaseField = BaseElement>>(v: &[E; STATE_WIDTH]) -> [E; STATE_WIDTH] {
+    on_base(v, inv_mds_base).unwrap_or_else(|| product(&Rp64_256::INV_MDS, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_products_equal_the_plain_ones() {
+        let mut x = 0x1234_5678_9abc_def1u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..200 {
+            let v: [BaseElement; STATE_WIDTH] = std::array::from_fn(|i| match round {
+                0 => BaseElement::new(P - 1),
+                1 => BaseElement::new(i as u64),
+                _ => BaseElement::new(next()),
+            });
+            assert_eq!(mds(&v), product(&Rp64_256::MDS, &v));
+            assert_eq!(inv_mds(&v), product(&Rp64_256::INV_MDS, &v));
+        }
+        for x in [
+            0u128,
+            1,
+            (P as u128) - 1,
+            P as u128,
+            u128::MAX,
+            (1u128 << 96) + 5,
+        ] {
+            assert_eq!(reduce128(x) as u128, x % P as u128, "{x}");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The execution trace of one segment (main and auxiliary), laid out as `air` describes.
+
+use crate::air::{
+    self, CYCLE, LIMB, LIMB_BITS, LIMBS, MAIN_WIDTH, MULT, NUM_ROUNDS, STEP, Shape, TABLE_LEN,
+};
+use crate::sponge::{RATE, State};
+use winter_crypto::hashers::Rp64_256;
+use winterfell::{
+    EvaluationFrame, Trace, TraceInfo,
+    math::{FieldElement, batch_inversion, fields::f64::BaseElement},
+    matrix::ColMatrix,
+};
+
+/// Error for a cancelled trace build.
+#[derive(Debug)]
+pub struct Cancelled;
+
+/// A segment's main trace, with the multi-segment trace info the AIR expects.
+pub struct SegmentTrace {
+    info: TraceInfo,
+    main: ColMatrix<BaseElement>,
+    shape: Shape,
+}
+
+impl SegmentTrace {
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+}
+
+impl Trace for SegmentTrace {
+    type BaseField = BaseElement;
+
+    fn info(&self) -> &TraceInfo {
+        &self.info
+    }
+
+    fn main_segment(&self) -> &ColMatrix<BaseElement> {
+        &self.main
+    }
+
+    fn read_main_frame(&self, row: usize, frame: &mut EvaluationFrame<BaseElement>) {
+        let next = (row + 1) % self.info.length();
+        self.main.read_row_into(row, frame.current_mut());
+        self.main.read_row_into(next, frame.next_mut());
+    }
+}
+
+/// The four limbs of an element value `< 2^56`.
+fn limbs_of(v: u64) -> [u64; LIMBS] {
+    let mask = (1u64 << LIMB_BITS) - 1;
+    std::array::from_fn(|i| (v >> (LIMB_BITS as usize * i)) & mask)
+}
+
+/// Builds the main trace of a segment. `values(k)` gives the 8 packed element values of block `k`
+/// of the segment (`k < shape.blocks`; the input's last element with its pad, zeros after it).
+/// `cancelled` is polled every 1024 blocks. Returns the trace and the state after the last block.
+pub fn build_main(
+    shape: &Shape,
+    start: &State,
+    values: &dyn Fn(u64) -> [u64; RATE],
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(SegmentTrace, State), Cancelled> {
+    let n = shape.trace_len;
+    let mut cols: Vec<Vec<BaseElement>> = (0..MAIN_WIDTH).map(|_| Vec::with_capacity(n)).collect();
+    let mut counts = vec![0u64; TABLE_LEN];
+    let mut state = *start;
+    let mut end = *start;
+    let last_row = shape.last.map(|l| l.row);
+    let pad = shape.last.map_or(0, |l| l.pad());
+    let zero = [BaseElement::ZERO; LIMBS];
+    for k in 0..n / CYCLE {
+        if k % 1024 == 0 && cancelled() {
+            return Err(Cancelled);
+        }
+        let mut limbs = [zero; CYCLE];
+        if k < shape.blocks {
+            let v = values(k as u64);
+            for j in 0..RATE {
+                state[4 + j] += BaseElement::new(v[j]);
+                let row = CYCLE * k + j;
+                let data = if Some(row) == last_row {
+                    v[j] - pad
+                } else {
+                    v[j]
+                };
+                let l = limbs_of(data);
+                limbs[j] = l.map(BaseElement::new);
+                for x in l {
+                    counts[x as usize] += 1;
+                }
+            }
+        } else {
+            // Padding rows look up four zeros each. (In shape B the last row's zeros are not in
+            // the running sum but in its asserted final value, so the table counts them too.)
+            counts[0] += (CYCLE * LIMBS) as u64;
+        }
+        for (r, row_limbs) in limbs.iter().enumerate() {
+            for (c, v) in cols.iter_mut().zip(state.iter()) {
+                c.push(*v);
+            }
+            for (i, v) in row_limbs.iter().enumerate() {
+                cols[LIMB + i].push(*v);
+            }
+            if r < NUM_ROUNDS {
+                Rp64_256::apply_round(&mut state, r);
+            }
+        }
+        if k + 1 == shape.blocks {
+            end = state;
+        }
+    }
+    // The step column.
+    cols[STEP] = (0..n)
+        .map(|r| BaseElement::from(r >= shape.step_row))
+        .collect();
+    // The extra lookup: where G steps in shape B (one per transition, 0 elsewhere), on the last
+    // row in shape A.
+    if let Some((col, factor)) = shape.scaled() {
+        let row = shape.last.map_or(0, |l| l.row);
+        // A value outside the table (only a forged trace has one) is not counted: its proof fails.
+        let v = cols[col][row].as_int() * factor;
+        if let Some(c) = counts.get_mut(v as usize) {
+            *c += 1;
+        }
+        if !shape.gated_last_row {
+            counts[0] += (n - 2) as u64;
+        }
+    }
+    cols[MULT] = (0..n)
+        .map(|r| BaseElement::new(if r < TABLE_LEN { counts[r] } else { 0 }))
+        .collect();
+    let info = TraceInfo::new_multi_segment(MAIN_WIDTH, air::AUX_WIDTH, air::AUX_RANDS, n, vec![]);
+    Ok((
+        SegmentTrace {
+            info,
+            main: ColMatrix::new(cols),
+            shape: shape.clone(),
+        },
+        end,
+    ))
+}
+
+/// Builds the auxiliary trace (`S`, `Z`) from the main trace and the random elements α, γ, δ.
+pub fn build_aux<E: FieldElement<BaseField = BaseElement>>(
+    trace: &SegmentTrace,
+    rands: &[E],
+    start: &State,
+) -> ColMatrix<E> {
+    let (alpha, gamma, delta) = (rands[0], rands[1], rands[2]);
+    let shape = &trace.shape;
+    let main = &trace.main;
+    let n = shape.trace_len;
+    // Every value looked up or listed is in the table: one inversion per table entry.
+    let inv = batch_inversion(
+        &(0..TABLE_LEN as u64)
+            .map(|v| alpha - E::from(BaseElement::new(v)))
+            .collect::<Vec<_>>(),
+    );
+    let at = |col: usize, row: usize| main.get(col, row);
+    let lookup = |v: BaseElement| inv[v.as_int() as usize];
+    let extra = shape
+        .scaled()
+        .filter(|_| !shape.gated_last_row)
+        .map(|(col, factor)| (col, factor, shape.step_row - 1));
+    let mut s = Vec::with_capacity(n);
+    let mut acc = E::ZERO;
+    for r in 0..n {
+        s.push(acc);
+        for i in 0..LIMBS {
+            acc += lookup(at(LIMB + i, r));
+        }
+        if let Some((col, factor, row)) = extra {
+            let v = if r == row {
+                at(col, r).as_int() * factor
+            } else {
+                0
+            };
+            acc += inv.get(v as usize).copied().unwrap_or(E::ZERO);
+        }
+        acc -= inv[r % TABLE_LEN].mul_base(at(MULT, r));
+    }
+
+    let mut w = [E::ONE; CYCLE];
+    for j in 1..CYCLE {
+        w[j] = w[j - 1] * gamma;
+    }
+    let rate = |row: usize| {
+        let mut v = E::ZERO;
+        for (i, wi) in w.iter().enumerate() {
+            v += wi.mul_base(at(4 + i, row));
+        }
+        v
+    };
+    let recomposed = |row: usize| {
+        let mut v = 0u64;
+        for i in (0..LIMBS).rev() {
+            v = (v << LIMB_BITS) | at(LIMB + i, row).as_int();
+        }
+        BaseElement::new(v)
+    };
+    let mut z = Vec::with_capacity(n);
+    let mut acc = E::ZERO;
+    for (j, wj) in w.iter().enumerate() {
+        acc -= wj.mul_base(start[4 + j]);
+    }
+    for r in 0..n {
+        z.push(acc);
+        let pos = r % CYCLE;
+        acc = match pos {
+            0 => acc + rate(r) - w[0].mul_base(recomposed(r)),
+            7 => acc * delta - rate(r),
+            6 => {
+                let next = if r + 1 < n {
+                    recomposed(r + 1)
+                } else {
+                    BaseElement::ZERO
+                };
+                acc - w[6].mul_base(recomposed(r)) - w[7].mul_base(next)
+            }
+            _ => acc - w[pos].mul_base(recomposed(r)),
+        };
+    }
+    ColMatrix::new(vec![s, z])
+}
