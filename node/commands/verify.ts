@@ -5,12 +5,9 @@ import type { CommandModule } from 'yargs'
 import { loadConfig } from '../../src/config/index.js'
 import { jobRequestLimits } from '../../src/job/request.js'
 import { createLogger } from '../../src/log/index.js'
-import {
-  createProverBackend,
-  type ProverBackend,
-  ProverSupervisor,
-  type VerifyResult
-} from '../../src/prover/index.js'
+import { createProverBackend } from '../../src/prover/index.js'
+import { ProverSupervisor } from '../../src/prover/supervisor.js'
+import type { ProverBackend, VerifyResult } from '../../src/prover/types.js'
 import { JOB_ID_PATTERN } from '../../src/rpc/http/jobs-routes.js'
 import { CliError } from '../errors.js'
 import { baseOptions } from '../options.js'

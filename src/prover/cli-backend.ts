@@ -6,16 +6,18 @@ import { basename, dirname } from 'node:path'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
 import { ProverCommandError, ProverNotRunningError, ProverRpcError } from './errors.js'
-import type {
-  JobProveParams,
-  JobProveResult,
-  ProverBackend,
-  ProverBackendEvents,
-  ProverInfo
-} from './index.js'
 import { LineSplitter, LineTail } from './lines.js'
 import { abortReason, type CallOptions, callDeadline, sleep } from './signals.js'
-import { NppErrorCode, type VerifyParams, type VerifyResult } from './types.js'
+import {
+  type JobProveParams,
+  type JobProveResult,
+  NppErrorCode,
+  type ProverBackend,
+  type ProverBackendEvents,
+  type ProverInfo,
+  type VerifyParams,
+  type VerifyResult
+} from './types.js'
 
 export const cliBackendDefaults = {
   /** A one-shot command proves the whole input on one machine, which can take long */

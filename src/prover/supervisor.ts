@@ -3,13 +3,6 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
 import { computeChallenge } from './challenge.js'
 import { ProverNotRunningError, ProverProtocolError } from './errors.js'
-import type {
-  JobProveParams,
-  JobProveResult,
-  ProverBackend,
-  ProverBackendEvents,
-  ProverInfo
-} from './index.js'
 import { NppClient, nppClientDefaults, type ProverExit } from './npp-client.js'
 import { type CallOptions, callDeadline, raceSignal, sleep } from './signals.js'
 import {
@@ -18,6 +11,8 @@ import {
   type ContributeParams,
   type ContributeResult,
   type HelloResult,
+  type JobProveParams,
+  type JobProveResult,
   NPP_PROTOCOL_VERSION,
   type NppMethod,
   type NppMethods,
@@ -25,6 +20,9 @@ import {
   type PlanResult,
   type ProveParams,
   type ProveResult,
+  type ProverBackend,
+  type ProverBackendEvents,
+  type ProverInfo,
   type Segment,
   type VerifyParams,
   type VerifyResult

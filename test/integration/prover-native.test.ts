@@ -7,19 +7,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
+import { computeChallenge } from '../../src/prover/challenge.js'
 import {
-  computeChallenge,
-  createProverBackend,
   isCancelledError,
-  NppErrorCode,
-  type ProgressNotification,
   ProverCrashedError,
-  type ProverRestartedEvent,
   ProverRpcError,
-  type ProverSupervisor,
-  ProverTimeoutError,
-  type Segment
-} from '../../src/prover/index.js'
+  ProverTimeoutError
+} from '../../src/prover/errors.js'
+import { createProverBackend } from '../../src/prover/index.js'
+import type { ProverRestartedEvent, ProverSupervisor } from '../../src/prover/supervisor.js'
+import { NppErrorCode, type ProgressNotification, type Segment } from '../../src/prover/types.js'
 import { captureLogger, isAlive, rejection, repoRoot, within } from '../fixtures/prover/helpers.js'
 
 const binary = join(repoRoot, 'native/target/release/proofmesh-prover')

@@ -9,13 +9,11 @@ import { fileURLToPath } from 'node:url'
 import {
   CliProverBackend,
   type CliTemplates,
-  createProverBackend,
-  isCancelledError,
-  ProverCommandError,
-  ProverTimeoutError,
   splitCommandTemplate,
   substituteTemplate
-} from '../../src/prover/index.js'
+} from '../../src/prover/cli-backend.js'
+import { isCancelledError, ProverCommandError, ProverTimeoutError } from '../../src/prover/errors.js'
+import { createProverBackend } from '../../src/prover/index.js'
 import { captureLogger, isAlive, rejection, repoRoot, waitFor } from '../fixtures/prover/helpers.js'
 
 const script = fileURLToPath(new URL('test/fixtures/prover/cli-prover.mjs', `file://${repoRoot}`))

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import {
-  NppClient,
-  NppErrorCode,
-  type ProgressNotification,
   ProverCrashedError,
   ProverProtocolError,
   ProverRpcError,
   ProverTimeoutError
-} from '../../src/prover/index.js'
+} from '../../src/prover/errors.js'
+import { NppClient } from '../../src/prover/npp-client.js'
+import { NppErrorCode, type ProgressNotification } from '../../src/prover/types.js'
 import {
   captureLogger,
   faultCommand,

@@ -4,16 +4,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
 import {
-  createProverBackend,
   isCancelledError,
-  type PlanParams,
   ProverCrashedError,
   ProverNotRunningError,
+  ProverTimeoutError
+} from '../../src/prover/errors.js'
+import { createProverBackend } from '../../src/prover/index.js'
+import {
   type ProverRestartedEvent,
   ProverSupervisor,
-  type ProverSupervisorInit,
-  ProverTimeoutError
-} from '../../src/prover/index.js'
+  type ProverSupervisorInit
+} from '../../src/prover/supervisor.js'
+import type { PlanParams } from '../../src/prover/types.js'
 import { captureLogger, faultCommand, isAlive, rejection, within } from '../fixtures/prover/helpers.js'
 
 const supervisors: ProverSupervisor[] = []
