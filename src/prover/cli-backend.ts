@@ -7,8 +7,9 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
 import { ProverCommandError, ProverNotRunningError, ProverRpcError } from './errors.js'
 import { LineSplitter, LineTail } from './lines.js'
-import { abortReason, type CallOptions, callDeadline, sleep } from './signals.js'
+import { abortReason, callDeadline, sleep } from './signals.js'
 import {
+  type CallOptions,
   type JobProveParams,
   type JobProveResult,
   NppErrorCode,

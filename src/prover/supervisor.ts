@@ -4,10 +4,11 @@ import type { Logger } from '../log/index.js'
 import { computeChallenge } from './challenge.js'
 import { ProverNotRunningError, ProverProtocolError } from './errors.js'
 import { NppClient, nppClientDefaults, type ProverExit } from './npp-client.js'
-import { type CallOptions, callDeadline, raceSignal, sleep } from './signals.js'
+import { callDeadline, raceSignal, sleep } from './signals.js'
 import {
   type AggregateParams,
   type AggregateResult,
+  type CallOptions,
   type ContributeParams,
   type ContributeResult,
   type HelloResult,

@@ -4,7 +4,6 @@
  * is), and the interface both backends offer (at the end).
  */
 import type { Startable, TypedEventTarget } from '@libp2p/interface'
-import type { CallOptions } from './signals.js'
 
 /** The protocol version this client speaks; `hello` must report it */
 export const NPP_PROTOCOL_VERSION = 1
@@ -212,6 +211,13 @@ export const NppErrorCode = {
 export type NppErrorCode = (typeof NppErrorCode)[keyof typeof NppErrorCode]
 
 /* What the daemon holds, whichever prover backend runs */
+
+export interface CallOptions {
+  /** Aborts the call; it then rejects with the signal's reason */
+  signal?: AbortSignal
+  /** Overrides the backend's default time limit for this call */
+  timeoutMs?: number
+}
 
 export type ProverBackendKind = 'npp' | 'cli'
 
