@@ -1,17 +1,16 @@
 import { formatDuration } from '../src/config/index.js'
 import type { PeerRow } from '../src/daemon/daemon.js'
 import type { StatusJson } from '../src/daemon/status-json.js'
-import { describePeerFailure } from '../src/job/peer-failure.js'
+import { describePeerFailure } from '../src/jobs-model/peer-failure.js'
+import { shortPeerId } from '../src/jobs-model/peer-id.js'
 import {
   isTerminal,
-  type JobEvent,
-  type JobPeerRecord,
+  JOB_PHASES,
   type JobPhase,
-  type JobRecord,
-  type JobRequest,
   type JobState,
-  type PhaseTiming
-} from '../src/job/types.js'
+  PHASE_OF_STATE
+} from '../src/jobs-model/states.js'
+import type { JobEvent, JobPeerRecord, JobRecord, JobRequest, PhaseTiming } from '../src/jobs-model/types.js'
 
 /** Left-aligned columns separated by two spaces; the first row is the header */
 export function formatTable(rows: string[][]): string {
@@ -96,32 +95,6 @@ export function formatStatus(status: StatusJson): string {
 
 // ---------------------------------------------------------------------------------------------------------
 // Jobs
-
-/** The phases in the order a job goes through them */
-export const JOB_PHASES: readonly JobPhase[] = [
-  'queue',
-  'reserve',
-  'plan',
-  'contribute',
-  'prove',
-  'aggregate',
-  'verify'
-]
-
-const PHASE_OF_STATE: Partial<Record<JobState, JobPhase>> = {
-  queued: 'queue',
-  reserving: 'reserve',
-  planning: 'plan',
-  contributing: 'contribute',
-  proving: 'prove',
-  aggregating: 'aggregate',
-  verifying: 'verify'
-}
-
-/** Peer ids all start with 12D3KooW; their tail tells them apart */
-export function shortPeerId(peerId: string): string {
-  return peerId.length > 12 ? `\u2026${peerId.slice(-8)}` : peerId
-}
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`

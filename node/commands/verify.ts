@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log/index.js'
 import { createProverBackend } from '../../src/prover/index.js'
 import { ProverSupervisor } from '../../src/prover/supervisor.js'
 import type { ProverBackend, VerifyResult } from '../../src/prover/types.js'
-import { JOB_ID_PATTERN } from '../../src/rpc/http/jobs-routes.js'
+import { JOB_ID_PATTERN } from '../../src/jobs-model/job-id.js'
 import { CliError } from '../errors.js'
 import { baseOptions } from '../options.js'
 

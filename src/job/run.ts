@@ -22,20 +22,14 @@ import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { JobHints } from './hints.js'
 import { ceilPow2, planLayout } from './layout.js'
-import { type Candidate, type Link, leastLoaded, rankCandidates, shortPeerId } from './link.js'
-import { describePeerFailure } from './peer-failure.js'
+import { describePeerFailure } from '../jobs-model/peer-failure.js'
+import { shortPeerId } from '../jobs-model/peer-id.js'
+import { type Candidate, type Link, leastLoaded, rankCandidates } from './link.js'
 import { acceptProgress, ProgressRelay } from './progress.js'
 import { findStragglers } from './stragglers.js'
 import type { SubmitterTransport } from './transport.js'
-import type {
-  JobEvent,
-  JobPeerRecord,
-  JobPhase,
-  JobRecord,
-  JobState,
-  PeerFailure,
-  SegmentRecord
-} from './types.js'
+import type { JobPhase, JobState } from '../jobs-model/states.js'
+import type { JobEvent, JobPeerRecord, JobRecord, PeerFailure, SegmentRecord } from '../jobs-model/types.js'
 
 export interface JobRunSettings {
   leaseMs: number

@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { makeDirectory } from '../config/directories.js'
-import type { JobEvent, JobRecord, JobState } from '../job/types.js'
+import type { LeaseRecord } from '../jobs-model/lease.js'
+import type { JobState } from '../jobs-model/states.js'
+import type { JobEvent, JobRecord } from '../jobs-model/types.js'
 
 /** The schema this code writes; `PRAGMA user_version` holds the version of a file */
 export const SCHEMA_VERSION = 2
@@ -12,19 +14,6 @@ export const BUSY_TIMEOUT_MS = 5000
 
 /** listJobs returns at most this many records unless told otherwise */
 export const DEFAULT_LIST_LIMIT = 1000
-
-/** What the worker side records of each lease it grants (one row per leaseId) */
-export interface LeaseRecord {
-  leaseId: string
-  jobId: string
-  /** Peer id of the job's submitter */
-  submitter: string
-  units: number
-  grantedAt: number
-  expiresAt: number
-  endedAt?: number
-  endReason?: string
-}
 
 /** The journal file could not be opened or is not one this code can use; the message is one line naming the file */
 export class JournalError extends Error {

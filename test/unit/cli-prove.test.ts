@@ -8,7 +8,8 @@ import { PassThrough } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { JobEvent, JobPeerRecord, JobRecord } from '../../src/job/types.js'
+import { shortPeerId } from '../../src/jobs-model/peer-id.js'
+import type { JobEvent, JobPeerRecord, JobRecord } from '../../src/jobs-model/types.js'
 import { ApiClient, SseParser } from '../../node/api-client.js'
 import {
   buildProveRequest,
@@ -28,8 +29,7 @@ import {
   formatJobsTable,
   formatJobSummary,
   JobProgress,
-  progressBar,
-  shortPeerId
+  progressBar
 } from '../../node/format.js'
 
 const PEER_A = '12D3KooWAbCdEfGhJkLmNpQrStUvWxYz1234567890aaaaAAAA'
