@@ -6,6 +6,7 @@ import type { CapacityJson } from '../../src/capacity/advert-json.js'
 import type { PeerRow } from '../../src/daemon/daemon.js'
 import type { StatusJson } from '../../src/daemon/status-json.js'
 import type { JobRequestBody } from '../../src/job/request.js'
+import { isTerminalEvent } from '../../src/jobs-model/follow.js'
 import { isTerminal } from '../../src/jobs-model/states.js'
 import type { JobRecord } from '../../src/jobs-model/types.js'
 import type { ApiClient } from '../api-client.js'
@@ -78,7 +79,7 @@ async function waitForEnd(
   const stop = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))])
   try {
     for await (const event of client.events(id, { signal: stop })) {
-      if (event.type === 'state' && event.state !== undefined && isTerminal(event.state)) break
+      if (isTerminalEvent(event)) break
     }
   } catch {
     // aborted, or the stream was lost: the record says where the job is
