@@ -10,10 +10,12 @@ import type { JobRecord } from '../../src/jobs-model/types.js'
 import { LocalNetwork } from '../../src/testnet/local-network.js'
 import { ApiClient } from '../api-client.js'
 import { CliError } from '../errors.js'
-import { failedPeers, formatDurationShort, formatTable } from '../format.js'
+import { failedPeers } from '../format/job.js'
+import { formatDurationShort, formatTable } from '../format/text.js'
 import { integerFlag, integerOption } from '../options.js'
 import { writeRandomFile } from '../random-file.js'
-import { daemonSession, followJob } from './prove.js'
+import { followJob } from '../prove/follow.js'
+import { daemonSession } from '../prove/session.js'
 
 interface DemoArgs {
   size: number

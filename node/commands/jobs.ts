@@ -5,7 +5,8 @@ import type { JobRecord } from '../../src/jobs-model/types.js'
 import { NO_SUCH_JOB } from '../../src/rpc/http/jobs-routes.js'
 import { ApiError, connectDaemon } from '../api-client.js'
 import { CliError } from '../errors.js'
-import { formatJobDetail, formatJobsTable } from '../format.js'
+import { formatJobDetail } from '../format/job-detail.js'
+import { formatJobsTable } from '../format/jobs-table.js'
 import { baseOptions } from '../options.js'
 
 interface JobsArgs {

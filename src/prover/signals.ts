@@ -1,5 +1,4 @@
 import { ProverTimeoutError } from './errors.js'
-import type { CallOptions } from './types.js'
 
 export interface CallDeadline {
   /** Aborts with a ProverTimeoutError when the time is up, or with the caller's reason */

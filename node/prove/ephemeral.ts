@@ -1,14 +1,15 @@
 import { copyFile, mkdtemp, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { loadConfig } from '../src/config/index.js'
-import { Daemon } from '../src/daemon/daemon.js'
-import { JobRefusedError, JobRequestError } from '../src/job/request.js'
-import type { JobService } from '../src/job/service.js'
-import { followJobEvents } from '../src/jobs-model/follow.js'
-import type { JobEvent, JobRecord } from '../src/jobs-model/types.js'
-import { createLogger } from '../src/log/index.js'
-import { CliError } from './errors.js'
+import { loadConfig } from '../../src/config/index.js'
+import { Daemon } from '../../src/daemon/daemon.js'
+import { JobRefusedError, JobRequestError } from '../../src/job/request.js'
+import type { JobService } from '../../src/job/service.js'
+import { followJobEvents } from '../../src/jobs-model/follow.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
+import { createLogger } from '../../src/log/index.js'
+import { CliError } from '../errors.js'
+import type { JobSession } from './session.js'
 
 /** `proofmesh prove --ephemeral`: a submitter that lives for one job, with no daemon */
 export interface EphemeralOptions {
@@ -19,17 +20,6 @@ export interface EphemeralOptions {
   saveProof: boolean
   json: boolean
   wait: true
-}
-
-/** One submitted job as `prove --wait` follows it, whether through the daemon's API or in-process */
-export interface JobSession {
-  /** The job's events, oldest first; ends once the job is over */
-  events(): AsyncIterable<JobEvent>
-  /** The job's current record */
-  job(): Promise<JobRecord>
-  /** Writes the final proof to `file` (atomically) */
-  downloadProof(file: string): Promise<void>
-  close(): Promise<void>
 }
 
 /**
