@@ -391,16 +391,9 @@ function prepare(db: Database.Database) {
     events: db.prepare<[string, number], EventRow>(
       'SELECT job_id, seq, event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq'
     ),
-    putLease: db.prepare<{
-      leaseId: string
-      jobId: string
-      submitter: string
-      units: number
-      grantedAt: number
-      expiresAt: number
-      endedAt: number | null
-      endReason: string | null
-    }>(
+    putLease: db.prepare<
+      Omit<LeaseRecord, 'endedAt' | 'endReason'> & { endedAt: number | null; endReason: string | null }
+    >(
       `INSERT INTO leases (lease_id, job_id, submitter, units, granted_at, expires_at, ended_at, end_reason)
        VALUES (@leaseId, @jobId, @submitter, @units, @grantedAt, @expiresAt, @endedAt, @endReason)
        ON CONFLICT (lease_id) DO UPDATE SET
