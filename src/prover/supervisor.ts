@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
+import { AGENT_VERSION } from '../version.js'
 import { computeChallenge } from './challenge.js'
 import { ProverNotRunningError, ProverProtocolError } from './errors.js'
 import { NppClient, nppClientDefaults, type ProverExit } from './npp-client.js'
@@ -45,7 +46,7 @@ export const supervisorDefaults = {
   /** How long a prover gets to finish after `shutdown` before SIGTERM, and after SIGTERM before SIGKILL */
   shutdownGraceMs: 5_000,
   killGraceMs: 2_000,
-  clientName: 'proofmesh/0.1.0',
+  clientName: AGENT_VERSION,
   /** The worker id the 1-peer proveJob plans for */
   localWorker: 'local',
   restart: {
