@@ -77,7 +77,7 @@ interface FinalReport {
 
 /**
  * One job on its submitter, from leasing units to the verified final proof: the phase state machine of
- * DESIGN.md §4. Each state change is journaled (ctx.save) before the frames that act on it go out.
+ * docs/architecture.md. Each state change is journaled (ctx.save) before the frames that act on it go out.
  */
 export class JobRun {
   private readonly ctx: JobRunContext
@@ -836,8 +836,9 @@ export class JobRun {
 
   /**
    * A peer is lost or failed its share: it is cancelled and excluded from the job, and its segments move to a
-   * replacement (DESIGN.md §4). The aggregator lost means the next peer with all its segments proved takes over.
-   * `blamed`: the one segment the failure was about, when it was about one (an invalid proof).
+   * replacement (docs/architecture.md, failure rules). The aggregator lost means the next peer with all its
+   * segments proved takes over. `blamed`: the one segment the failure was about, when it was about one (an
+   * invalid proof).
    */
   private peerFailed(link: Link, failure: PeerFailure, blamed?: number): void {
     if (link.closed || this.done) return
