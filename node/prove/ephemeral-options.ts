@@ -8,6 +8,7 @@ import type { EphemeralOptions } from './ephemeral.js'
 import { checkReadableFile } from './files.js'
 import type { ProveArgs } from './request.js'
 
+/** What runEphemeralProve takes, from the flags and the config; a bad flag is a usage error (exit 2) */
 export async function ephemeralOptions(args: ProveArgs, body: JobRequestBody): Promise<EphemeralOptions> {
   const config = await baseConfig(args)
   const bootstrap = args.bootstrap ?? []
