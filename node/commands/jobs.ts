@@ -1,9 +1,12 @@
 import type { CommandModule } from 'yargs'
-import type { JobRecord } from '../../src/job/types.js'
-import { isJobState, JOB_ID_PATTERN, JOB_STATES, NO_SUCH_JOB } from '../../src/rpc/http/jobs-routes.js'
+import { JOB_ID_PATTERN } from '../../src/jobs-model/job-id.js'
+import { isJobState, JOB_STATES } from '../../src/jobs-model/states.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
+import { NO_SUCH_JOB } from '../../src/rpc/http/jobs-routes.js'
 import { ApiError, connectDaemon } from '../api-client.js'
 import { CliError } from '../errors.js'
-import { formatJobDetail, formatJobsTable } from '../format.js'
+import { formatJobDetail } from '../format/job-detail.js'
+import { formatJobsTable } from '../format/jobs-table.js'
 import { baseOptions } from '../options.js'
 
 interface JobsArgs {

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs'
 import type { PeerRow } from '../../src/daemon/daemon.js'
 import { ApiClient } from '../api-client.js'
-import { formatPeers } from '../format.js'
+import { formatPeers } from '../format/status.js'
 import { baseConfig, baseOptions } from '../options.js'
 
 interface PeersArgs {

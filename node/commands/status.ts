@@ -5,7 +5,7 @@ import { readSwarmKey } from '../../src/net/swarm-key.js'
 import { requestRemoteStatus } from '../../src/rpc/status/remote.js'
 import { ApiClient } from '../api-client.js'
 import { CliError } from '../errors.js'
-import { formatStatus } from '../format.js'
+import { formatStatus } from '../format/status.js'
 import { baseConfig, baseOptions } from '../options.js'
 
 interface StatusArgs {

@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs'
 import { findPackageRoot } from '../../src/config/paths.js'
 import { LocalNetwork } from '../../src/testnet/local-network.js'
 import { CliError } from '../errors.js'
-import { formatPeers } from '../format.js'
+import { formatPeers } from '../format/status.js'
 import { integerFlag, numberOption } from '../options.js'
 
 interface TestnetArgs {

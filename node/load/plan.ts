@@ -1,7 +1,7 @@
 /** `proofmesh bench load`: its flags, checked and turned into a plan before the daemon is asked anything */
 import { parseDuration } from '../../src/config/index.js'
 import { jobRequestLimits } from '../../src/job/request.js'
-import { CliError } from '../errors.js'
+import { usage } from '../errors.js'
 import { integerFlag } from '../options.js'
 
 export interface BenchLoadArgs {
@@ -33,12 +33,7 @@ export const benchLoadDefaults = {
   pollMs: 500
 }
 
-const USAGE = 2
 const MIB = 1024 * 1024
-
-export function usage(message: string): CliError {
-  return new CliError(message, USAGE)
-}
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: MIB, g: 1024 * MIB }
 

@@ -6,7 +6,9 @@ import type { CapacityJson } from '../../src/capacity/advert-json.js'
 import type { PeerRow } from '../../src/daemon/daemon.js'
 import type { StatusJson } from '../../src/daemon/status-json.js'
 import type { JobRequestBody } from '../../src/job/request.js'
-import { isTerminal, type JobRecord } from '../../src/job/types.js'
+import { isTerminalEvent } from '../../src/jobs-model/follow.js'
+import { isTerminal } from '../../src/jobs-model/states.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
 import { deadline as deadlineSignal } from '../../src/net/deadline.js'
 import type { ApiClient } from '../api-client.js'
 import { writeRandomFile } from '../random-file.js'
@@ -81,7 +83,7 @@ async function waitForEnd(
   ])
   try {
     for await (const event of client.events(id, { signal: stop })) {
-      if (event.type === 'state' && event.state !== undefined && isTerminal(event.state)) break
+      if (isTerminalEvent(event)) break
     }
   } catch {
     // aborted, or the stream was lost: the record says where the job is

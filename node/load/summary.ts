@@ -1,6 +1,7 @@
 /** `proofmesh bench load`: how each job ended, and the run's figures (throughput, latency percentiles, failures) */
-import { isTerminal, type JobRecord, type JobState } from '../../src/job/types.js'
-import { formatBytes, formatDurationShort } from '../format.js'
+import { isTerminal, type JobState } from '../../src/jobs-model/states.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
+import { formatBytes, formatDurationShort } from '../format/text.js'
 
 /** Nearest-rank percentile of ascending values; undefined for none */
 export function percentile(sorted: readonly number[], p: number): number | undefined {

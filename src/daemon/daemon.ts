@@ -14,7 +14,9 @@ import { DiscoveryDialer } from '../net/discovery-dialer.js'
 import { createHost, type ProofmeshHost } from '../net/host.js'
 import { loadOrCreatePeerKey } from '../net/peer-key.js'
 import { readSwarmKey } from '../net/swarm-key.js'
-import { createProverBackend, type ProverBackend, ProverSupervisor } from '../prover/index.js'
+import { createProverBackend } from '../prover/index.js'
+import { ProverSupervisor } from '../prover/supervisor.js'
+import type { ProverBackend } from '../prover/types.js'
 import {
   loadOrCreateApiToken,
   removeApiAddress,

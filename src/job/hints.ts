@@ -5,7 +5,7 @@ import { readFileRange } from '../worker/bulk.js'
 import { MAX_HINTS_BYTES } from '../worker/constants.js'
 import { JobFailure } from './errors.js'
 import { readSocket } from './files.js'
-import type { HintsSource } from './types.js'
+import type { HintsSource } from '../jobs-model/types.js'
 
 function overLimit(): JobFailure {
   return new JobFailure('HINTS', `hints over the ${MAX_HINTS_BYTES}-byte limit`)

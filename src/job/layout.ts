@@ -2,7 +2,7 @@
  * Where a segmented job's blocks go: segment sizes and the peer that proves each one.
  *
  * A STARK trace is padded to a power of two rows (8 rows per block for rescue-sponge), so a segment of b
- * blocks costs as much as one of nextPow2(b) blocks. Cutting the input into arbitrary equal shares wastes up
+ * blocks costs as much as one of ceilPow2(b) blocks. Cutting the input into arbitrary equal shares wastes up
  * to half of every trace; here every segment is a power of two but one small last piece per cut.
  *
  * Cutting n blocks with a size s (`cut`): floor(n / s) segments of s blocks, then the remainder r greedily
@@ -49,7 +49,7 @@ export interface SegmentLayout {
   segments: LayoutSegment[]
   /** totalBlocks */
   usefulBlocks: number
-  /** Σ nextPow2(blockCount): what the traces cost */
+  /** Σ ceilPow2(blockCount): what the traces cost */
   paddedBlocks: number
   /** usefulBlocks / paddedBlocks (1 for the empty input) */
   fill: number

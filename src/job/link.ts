@@ -1,7 +1,7 @@
 import type { PeerFrame, SubmitterFrame } from '../../protocols/job/pb/job.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
 import type { PeerAddress } from './transport.js'
-import type { JobPeerRecord, SegmentRecord } from './types.js'
+import type { JobPeerRecord, SegmentRecord } from '../jobs-model/types.js'
 
 /** A peer the submitter may lease units from, as the peer table (or this daemon) knows it */
 export interface Candidate extends PeerAddress {
@@ -63,8 +63,4 @@ export function leastLoaded(links: Link[], segments: SegmentRecord[]): Link | un
         (a.peer.penalty ?? 0) - (b.peer.penalty ?? 0) ||
         pendingBlocks(a, segments) / a.record.units - pendingBlocks(b, segments) / b.record.units
     )[0]
-}
-
-export function shortPeerId(peerId: string): string {
-  return peerId.slice(-8)
 }

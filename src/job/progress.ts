@@ -1,5 +1,5 @@
 import type { Progress } from '../../protocols/job/pb/job.js'
-import type { JobPhase } from './types.js'
+import type { JobPhase } from '../jobs-model/states.js'
 
 /**
  * A peer's progress reports, as the submitter passes them on: every one that is kept becomes a job event, which

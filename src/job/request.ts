@@ -2,7 +2,7 @@ import { basename, isAbsolute } from 'node:path'
 import { parseDuration } from '../config/index.js'
 import { MAX_DURATION_MS } from '../config/duration.js'
 import { showValue } from '../config/errors.js'
-import type { HintsSource, InputMode, JobRequest } from './types.js'
+import type { HintsSource, InputMode, JobRequest } from '../jobs-model/types.js'
 
 /** Limits of a job request; the HTTP API, the CLI and the engine read them from here */
 export const jobRequestLimits = {

@@ -24,21 +24,15 @@ import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { JobHints } from './hints.js'
 import { ceilPow2, planLayout } from './layout.js'
-import { type Candidate, type Link, leastLoaded, rankCandidates, shortPeerId } from './link.js'
-import { describePeerFailure } from './peer-failure.js'
+import { describePeerFailure } from '../jobs-model/peer-failure.js'
+import { shortPeerId } from '../jobs-model/peer-id.js'
+import { type Candidate, type Link, leastLoaded, rankCandidates } from './link.js'
 import { acceptProgress, ProgressRelay } from './progress.js'
 import { SilenceWatch } from './silence.js'
 import { findStragglers } from './stragglers.js'
 import type { SubmitterTransport } from './transport.js'
-import type {
-  JobEvent,
-  JobPeerRecord,
-  JobPhase,
-  JobRecord,
-  JobState,
-  PeerFailure,
-  SegmentRecord
-} from './types.js'
+import type { JobPhase, JobState } from '../jobs-model/states.js'
+import type { JobEvent, JobPeerRecord, JobRecord, PeerFailure, SegmentRecord } from '../jobs-model/types.js'
 
 /** Release or Cancel gets this long to go out before the stream is reset: the peer's lease lapses without it */
 const RELEASE_TIMEOUT_MS = 2_000
@@ -89,7 +83,7 @@ interface FinalReport {
 
 /**
  * One job on its submitter, from leasing units to the verified final proof: the phase state machine of
- * DESIGN.md §4. Each state change is journaled (ctx.save) before the frames that act on it go out.
+ * docs/architecture.md. Each state change is journaled (ctx.save) before the frames that act on it go out.
  */
 export class JobRun {
   private readonly ctx: JobRunContext
@@ -858,8 +852,9 @@ export class JobRun {
 
   /**
    * A peer is lost or failed its share: it is cancelled and excluded from the job, and its segments move to a
-   * replacement (DESIGN.md §4). The aggregator lost means the next peer with all its segments proved takes over.
-   * `blamed`: the one segment the failure was about, when it was about one (an invalid proof).
+   * replacement (docs/architecture.md, failure rules). The aggregator lost means the next peer with all its
+   * segments proved takes over. `blamed`: the one segment the failure was about, when it was about one (an
+   * invalid proof).
    */
   private peerFailed(link: Link, failure: PeerFailure, blamed?: number): void {
     if (link.closed || this.done) return

@@ -1,12 +1,14 @@
-import { randomBytes } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { Startable } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { JobsBackend } from '../jobs-model/backend.js'
+import { newJobId } from '../jobs-model/job-id.js'
+import { isTerminal, JOB_PHASES, JOB_STATES, type JobState } from '../jobs-model/states.js'
+import type { JobEvent, JobRecord, JobRequest } from '../jobs-model/types.js'
 import type { Logger } from '../log/index.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
-import type { JobsBackend } from '../rpc/http/jobs-routes.js'
 import type { Journal } from '../store/index.js'
 import { localInputMessage, resolveInputName } from '../worker/inputs-folder.js'
 import { CapacityShortError, JobFailure } from './errors.js'
@@ -14,7 +16,6 @@ import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
 import { JobRun, type JobRunSettings } from './run.js'
 import type { SubmitterTransport } from './transport.js'
-import { type JobEvent, type JobPhase, type JobRecord, type JobRequest, type JobState } from './types.js'
 import { sendWebhook, webhookUrlFor } from './webhook.js'
 
 export interface JobServiceInit {
@@ -27,21 +28,12 @@ export interface JobServiceInit {
   candidates: () => Candidate[]
   /** Until the peer table has had one advert interval to fill, "the network is too small" is not yet known */
   tableWarm: () => boolean
-  settings: {
-    leaseMs: number
-    peerTimeoutMs: number
-    maxRetries: number
-    stragglerFactor: number
-    phase1TimeoutMs: number
-    phase2TimeoutMs: number
-    aggregateTimeoutMs: number
+  /** What each JobRun takes (its jobDir is made per job, under jobsDir), and the service's own settings */
+  settings: Omit<JobRunSettings, 'jobDir'> & {
     defaultTimeoutMs: number
-    maxPeersPerJob: number
     maxQueued: number
     maxInputBytes: number
-    proofsDir: string
     jobsDir: string
-    inputsFolder: string
     webhookUrl: string
     /** jobs.save_proofs: false keeps every proof in its job folder only, whatever the request says */
     saveProofs: boolean
@@ -63,12 +55,10 @@ interface Running {
 /** Penalty points (one per invalid proof, halving every half hour) above which a peer gets no work */
 export const PENALTY_LIMIT = 3
 
-const PHASES: JobPhase[] = ['queue', 'reserve', 'plan', 'contribute', 'prove', 'aggregate', 'verify']
-
-/** `job-<time, base 36>-<random hex>`: sortable by creation and unguessable */
-function newJobId(): string {
-  return `job-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`
-}
+/** The states of a job that a JobRun drives: a restart interrupted any job in one of them */
+const RUNNING_STATES: readonly JobState[] = JOB_STATES.filter(
+  (state) => state !== 'queued' && !isTerminal(state)
+)
 
 /**
  * This daemon as a submitter: admits jobs, journals them, queues those that wait for capacity (priority, then
@@ -241,15 +231,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
    * same). One that was interrupted more than jobs.max_retries times ends as failed instead.
    */
   private resumeInterrupted(): void {
-    const running: JobState[] = [
-      'reserving',
-      'planning',
-      'contributing',
-      'proving',
-      'aggregating',
-      'verifying'
-    ]
-    for (const job of this.init.journal.listJobs({ states: running })) {
+    for (const job of this.init.journal.listJobs({ states: RUNNING_STATES })) {
       job.restarts = (job.restarts ?? 0) + 1
       if (job.restarts > this.init.settings.maxRetries) {
         this.finish(
@@ -369,18 +351,10 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     job.waitingFor = undefined
     const queuePhase = job.phases.queue
     if (queuePhase !== undefined) queuePhase.endedAt = Date.now()
+    // the service's own settings ride along unread
     const settings: JobRunSettings = {
-      leaseMs: this.init.settings.leaseMs,
-      peerTimeoutMs: this.init.settings.peerTimeoutMs,
-      maxRetries: this.init.settings.maxRetries,
-      stragglerFactor: this.init.settings.stragglerFactor,
-      phase1TimeoutMs: this.init.settings.phase1TimeoutMs,
-      phase2TimeoutMs: this.init.settings.phase2TimeoutMs,
-      aggregateTimeoutMs: this.init.settings.aggregateTimeoutMs,
-      maxPeersPerJob: this.init.settings.maxPeersPerJob,
-      proofsDir: this.init.settings.proofsDir,
-      jobDir: join(this.init.settings.jobsDir, job.id),
-      inputsFolder: this.init.settings.inputsFolder
+      ...this.init.settings,
+      jobDir: join(this.init.settings.jobsDir, job.id)
     }
     const run = new JobRun({
       record: job,
@@ -437,7 +411,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     job.finishedAt = Date.now()
     job.waitingFor = undefined
     if (failure !== undefined) job.error = { code: failure.code, message: failure.message }
-    for (const phase of PHASES) {
+    for (const phase of JOB_PHASES) {
       const timing = job.phases[phase]
       if (timing === undefined) continue
       timing.endedAt ??= job.finishedAt

@@ -1,5 +1,5 @@
 import { type Link, pendingBlocks } from './link.js'
-import type { SegmentRecord } from './types.js'
+import type { SegmentRecord } from '../jobs-model/types.js'
 
 /** A segment that gets a backup copy, and why */
 export interface Straggler {

@@ -41,9 +41,10 @@ const MAX_PREFIX_BYTES = 5
  * Length-prefixed protobuf frames and raw bytes over one libp2p 3 stream, with real backpressure both ways.
  *
  * js-libp2p 3 streams apply no backpressure to a `for await` reader and lose data on pause/resume inside one
- * (LIBP2P.md). So this collects `message` events into its own buffer from the moment it is built (build it
- * before the first await of a handler, or the first bytes can be missed), pauses the stream above a high-water
- * mark and resumes it below half; writes wait for `drain` when `send` says the stream is full.
+ * (docs/architecture.md, "Streams in js-libp2p 3"). So this collects `message` events into its own buffer from
+ * the moment it is built (build it before the first await of a handler, or the first bytes can be missed),
+ * pauses the stream above a high-water mark and resumes it below half; writes wait for `drain` when `send` says
+ * the stream is full.
  */
 export class FramedStream {
   readonly stream: Stream

@@ -1,22 +1,24 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
+import { sha256File } from '../sha256-file.js'
 import { ProverCommandError, ProverNotRunningError, ProverRpcError } from './errors.js'
-import type {
-  JobProveParams,
-  JobProveResult,
-  ProverBackend,
-  ProverBackendEvents,
-  ProverInfo
-} from './index.js'
 import { LineSplitter, LineTail } from './lines.js'
 import { lowerPriority } from './priority.js'
-import { abortReason, type CallOptions, callDeadline, sleep } from './signals.js'
-import { NppErrorCode, type VerifyParams, type VerifyResult } from './types.js'
+import { abortReason, callDeadline, sleep } from './signals.js'
+import {
+  type CallOptions,
+  type JobProveParams,
+  type JobProveResult,
+  NppErrorCode,
+  type ProverBackend,
+  type ProverBackendEvents,
+  type ProverInfo,
+  type VerifyParams,
+  type VerifyResult
+} from './types.js'
 
 export const cliBackendDefaults = {
   /** A one-shot command proves the whole input on one machine, which can take long */
@@ -152,14 +154,6 @@ function checkPlaceholders(
   if (!used.has(required)) {
     throw new TypeError(`the ${command} template must use {${required}}`)
   }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer)
-  }
-  return hash.digest('hex')
 }
 
 /** Signals the command's whole process group, so that helpers it started stop with it */

@@ -1,62 +1,9 @@
-import type { Startable, TypedEventTarget } from '@libp2p/interface'
+/** Builds the configured prover backend; the interfaces it returns are in types.ts */
 import { defaultProverBinary } from '../config/paths.js'
 import type { Logger } from '../log/index.js'
 import { CliProverBackend, type CliTemplates } from './cli-backend.js'
-import type { CallOptions } from './signals.js'
 import { ProverSupervisor, type RestartPolicy } from './supervisor.js'
-import type { Gpu, Program, ProgressNotification, VerifyParams, VerifyResult } from './types.js'
-
-export type ProverBackendKind = 'npp' | 'cli'
-
-/** What the daemon advertises about its prover in its capacity advert */
-export interface ProverInfo {
-  backend: ProverBackendKind
-  name: string
-  version: string
-  programs: Program[]
-  gpus: Gpu[]
-}
-
-/** A whole job proved on this peer alone: the cli backend's only mode, and the npp backend's 1-peer case */
-export interface JobProveParams {
-  job: string
-  program: string
-  /** Absolute path of the whole input */
-  input: string
-  /** Absolute path the final proof is written to */
-  out: string
-  /** Absolute path of a folder the backend may write intermediate files into */
-  workdir: string
-}
-
-export interface JobProveResult {
-  out: string
-  size: number
-  sha256: string
-  millis: number
-  segments: number
-  /** The statement digest, when the backend reports one (npp does, a one-shot command does not) */
-  digest?: string
-}
-
-export interface ProverBackendEvents {
-  progress: CustomEvent<ProgressNotification>
-}
-
-/**
- * What both backends offer: prove a whole job on this peer, verify a final proof, cancel a job's running
- * work. A cancelled call rejects with a ProverRpcError of code CANCELLED on both (see isCancelledError).
- * The npp backend (ProverSupervisor) adds the segmented phases plan/contribute/prove/aggregate.
- */
-export interface ProverBackend extends Startable, TypedEventTarget<ProverBackendEvents> {
-  readonly kind: ProverBackendKind
-  /** Known once start() has resolved */
-  readonly info: ProverInfo
-  proveJob(params: JobProveParams, options?: CallOptions): Promise<JobProveResult>
-  verify(params: VerifyParams, options?: CallOptions): Promise<VerifyResult>
-  /** Stops every running call of `job`; resolves with how many were stopped */
-  cancel(job: string, options?: CallOptions): Promise<number>
-}
+import type { ProverBackend, ProverBackendKind } from './types.js'
 
 export interface ProverConfig {
   backend: ProverBackendKind
@@ -111,33 +58,3 @@ export function createProverBackend(config: ProverConfig, components: ProverComp
     components
   )
 }
-
-export { computeChallenge } from './challenge.js'
-export type { CliProverBackendInit, CliTemplates } from './cli-backend.js'
-export {
-  CliProverBackend,
-  cliBackendDefaults,
-  splitCommandTemplate,
-  substituteTemplate
-} from './cli-backend.js'
-export {
-  isCancelledError,
-  ProverCommandError,
-  ProverCrashedError,
-  ProverNotRunningError,
-  ProverProtocolError,
-  ProverRpcError,
-  ProverTimeoutError
-} from './errors.js'
-export type { NppClientEvents, NppClientInit, NppClientStats, ProverExit } from './npp-client.js'
-export { NppClient, nppClientDefaults } from './npp-client.js'
-export type { CallOptions } from './signals.js'
-export type {
-  ProverRestartedEvent,
-  ProverSupervisorComponents,
-  ProverSupervisorEvents,
-  ProverSupervisorInit,
-  RestartPolicy
-} from './supervisor.js'
-export { ProverSupervisor, supervisorDefaults } from './supervisor.js'
-export * from './types.js'

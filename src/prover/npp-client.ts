@@ -4,8 +4,15 @@ import type { Logger } from '../log/index.js'
 import { ProverCrashedError, ProverNotRunningError, ProverProtocolError, ProverRpcError } from './errors.js'
 import { LineSplitter, LineTail } from './lines.js'
 import { lowerPriority } from './priority.js'
-import { abortReason, type CallOptions, callDeadline } from './signals.js'
-import type { LogNotification, NppMethod, NppMethods, ProgressNotification, ProverLogLevel } from './types.js'
+import { abortReason, callDeadline } from './signals.js'
+import type {
+  CallOptions,
+  LogNotification,
+  NppMethod,
+  NppMethods,
+  ProgressNotification,
+  ProverLogLevel
+} from './types.js'
 
 export const nppClientDefaults = {
   /** Messages carry only small values (bulk data travels in files), so a longer line is a broken prover */

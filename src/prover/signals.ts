@@ -1,12 +1,5 @@
 import { ProverTimeoutError } from './errors.js'
 
-export interface CallOptions {
-  /** Aborts the call; it then rejects with the signal's reason */
-  signal?: AbortSignal
-  /** Overrides the backend's default time limit for this call */
-  timeoutMs?: number
-}
-
 export interface CallDeadline {
   /** Aborts with a ProverTimeoutError when the time is up, or with the caller's reason */
   signal: AbortSignal

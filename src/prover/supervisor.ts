@@ -1,23 +1,20 @@
 import { join } from 'node:path'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
+import { AGENT_VERSION } from '../version.js'
 import { computeChallenge } from './challenge.js'
 import { ProverNotRunningError, ProverProtocolError } from './errors.js'
-import type {
-  JobProveParams,
-  JobProveResult,
-  ProverBackend,
-  ProverBackendEvents,
-  ProverInfo
-} from './index.js'
 import { NppClient, nppClientDefaults, type ProverExit } from './npp-client.js'
-import { type CallOptions, callDeadline, raceSignal, sleep } from './signals.js'
+import { callDeadline, raceSignal, sleep } from './signals.js'
 import {
   type AggregateParams,
   type AggregateResult,
+  type CallOptions,
   type ContributeParams,
   type ContributeResult,
   type HelloResult,
+  type JobProveParams,
+  type JobProveResult,
   NPP_PROTOCOL_VERSION,
   type NppMethod,
   type NppMethods,
@@ -25,6 +22,9 @@ import {
   type PlanResult,
   type ProveParams,
   type ProveResult,
+  type ProverBackend,
+  type ProverBackendEvents,
+  type ProverInfo,
   type Segment,
   type VerifyParams,
   type VerifyResult
@@ -46,7 +46,7 @@ export const supervisorDefaults = {
   /** How long a prover gets to finish after `shutdown` before SIGTERM, and after SIGTERM before SIGKILL */
   shutdownGraceMs: 5_000,
   killGraceMs: 2_000,
-  clientName: 'proofmesh/0.1.0',
+  clientName: AGENT_VERSION,
   /** The worker id the 1-peer proveJob plans for */
   localWorker: 'local',
   restart: {

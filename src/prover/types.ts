@@ -1,7 +1,9 @@
 /**
- * The Native Prover Protocol (NPP) v1 shapes, as protocols/native-prover.md gives them. Field names and
- * optionality follow the spec exactly so that a request can be written with JSON.stringify as is.
+ * The prover's types: the Native Prover Protocol (NPP) v1 shapes, as protocols/native-prover.md gives them
+ * (field names and optionality follow the spec exactly so that a request can be written with JSON.stringify as
+ * is), and the interface both backends offer (at the end).
  */
+import type { Startable, TypedEventTarget } from '@libp2p/interface'
 
 /** The protocol version this client speaks; `hello` must report it */
 export const NPP_PROTOCOL_VERSION = 1
@@ -214,3 +216,64 @@ export const NppErrorCode = {
 } as const
 
 export type NppErrorCode = (typeof NppErrorCode)[keyof typeof NppErrorCode]
+
+/* What the daemon holds, whichever prover backend runs */
+
+export interface CallOptions {
+  /** Aborts the call; it then rejects with the signal's reason */
+  signal?: AbortSignal
+  /** Overrides the backend's default time limit for this call */
+  timeoutMs?: number
+}
+
+export type ProverBackendKind = 'npp' | 'cli'
+
+/** What the daemon advertises about its prover in its capacity advert */
+export interface ProverInfo {
+  backend: ProverBackendKind
+  name: string
+  version: string
+  programs: Program[]
+  gpus: Gpu[]
+}
+
+/** A whole job proved on this peer alone: the cli backend's only mode, and the npp backend's 1-peer case */
+export interface JobProveParams {
+  job: string
+  program: string
+  /** Absolute path of the whole input */
+  input: string
+  /** Absolute path the final proof is written to */
+  out: string
+  /** Absolute path of a folder the backend may write intermediate files into */
+  workdir: string
+}
+
+export interface JobProveResult {
+  out: string
+  size: number
+  sha256: string
+  millis: number
+  segments: number
+  /** The statement digest, when the backend reports one (npp does, a one-shot command does not) */
+  digest?: string
+}
+
+export interface ProverBackendEvents {
+  progress: CustomEvent<ProgressNotification>
+}
+
+/**
+ * What both backends offer: prove a whole job on this peer, verify a final proof, cancel a job's running
+ * work. A cancelled call rejects with a ProverRpcError of code CANCELLED on both (see isCancelledError).
+ * The npp backend (ProverSupervisor) adds the segmented phases plan/contribute/prove/aggregate.
+ */
+export interface ProverBackend extends Startable, TypedEventTarget<ProverBackendEvents> {
+  readonly kind: ProverBackendKind
+  /** Known once start() has resolved */
+  readonly info: ProverInfo
+  proveJob(params: JobProveParams, options?: CallOptions): Promise<JobProveResult>
+  verify(params: VerifyParams, options?: CallOptions): Promise<VerifyResult>
+  /** Stops every running call of `job`; resolves with how many were stopped */
+  cancel(job: string, options?: CallOptions): Promise<number>
+}

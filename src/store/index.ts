@@ -4,6 +4,5 @@ export {
   Journal,
   JournalError,
   PENALTY_HALF_LIFE_MS,
-  SCHEMA_VERSION,
-  type LeaseRecord
+  SCHEMA_VERSION
 } from './journal.js'

@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { makeDirectory } from '../config/directories.js'
-import type { JobEvent, JobRecord, JobState } from '../job/types.js'
+import type { LeaseRecord } from '../jobs-model/lease.js'
+import type { JobState } from '../jobs-model/states.js'
+import type { JobEvent, JobRecord } from '../jobs-model/types.js'
 
 /** The schema this code writes; `PRAGMA user_version` holds the version of a file */
 export const SCHEMA_VERSION = 2
@@ -12,19 +14,6 @@ export const BUSY_TIMEOUT_MS = 5000
 
 /** listJobs returns at most this many records unless told otherwise */
 export const DEFAULT_LIST_LIMIT = 1000
-
-/** What the worker side records of each lease it grants (one row per leaseId) */
-export interface LeaseRecord {
-  leaseId: string
-  jobId: string
-  /** Peer id of the job's submitter */
-  submitter: string
-  units: number
-  grantedAt: number
-  expiresAt: number
-  endedAt?: number
-  endReason?: string
-}
 
 /** The journal file could not be opened or is not one this code can use; the message is one line naming the file */
 export class JournalError extends Error {
@@ -402,16 +391,9 @@ function prepare(db: Database.Database) {
     events: db.prepare<[string, number], EventRow>(
       'SELECT job_id, seq, event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq'
     ),
-    putLease: db.prepare<{
-      leaseId: string
-      jobId: string
-      submitter: string
-      units: number
-      grantedAt: number
-      expiresAt: number
-      endedAt: number | null
-      endReason: string | null
-    }>(
+    putLease: db.prepare<
+      Omit<LeaseRecord, 'endedAt' | 'endReason'> & { endedAt: number | null; endReason: string | null }
+    >(
       `INSERT INTO leases (lease_id, job_id, submitter, units, granted_at, expires_at, ended_at, end_reason)
        VALUES (@leaseId, @jobId, @submitter, @units, @grantedAt, @expiresAt, @endedAt, @endReason)
        ON CONFLICT (lease_id) DO UPDATE SET

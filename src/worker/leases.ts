@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { TypedEventEmitter } from 'main-event'
 import type { Workload } from '../capacity/service.js'
+import type { LeaseRecord } from '../jobs-model/lease.js'
 import type { Logger } from '../log/index.js'
-import type { Journal, LeaseRecord } from '../store/index.js'
 
 export interface Lease {
   leaseId: string
@@ -31,11 +31,16 @@ export interface LeaseBookEvents {
   expired: CustomEvent<Lease>
 }
 
+/** Where the book records each grant and each end before it answers (the daemon's Journal) */
+export interface LeaseJournal {
+  putLease(lease: LeaseRecord): void
+}
+
 export interface LeaseBookInit {
   logger: Logger
   /** This peer's compute units, as advertised */
   totalUnits: () => number
-  journal?: Journal
+  journal?: LeaseJournal
 }
 
 /**

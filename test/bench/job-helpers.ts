@@ -4,7 +4,8 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import type { JobPhase, JobRecord } from '../../src/job/types.js'
+import type { JobPhase } from '../../src/jobs-model/states.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
 import type { LocalNetwork, LocalNode } from '../../src/testnet/local-network.js'
 import { type ApiNode, api } from '../helpers/api.js'
 

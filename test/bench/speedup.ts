@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { JobRecord } from '../../src/job/types.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
 import { LocalNetwork, type LocalNode } from '../../src/testnet/local-network.js'
 import {
   BLOCK_BYTES,

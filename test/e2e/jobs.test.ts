@@ -9,9 +9,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { defaultProverBinary } from '../../src/config/index.js'
-import type { JobRecord } from '../../src/job/types.js'
+import type { LeaseRecord } from '../../src/jobs-model/lease.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
 import { readApiAddress, readApiToken } from '../../src/rpc/http/credentials.js'
-import { Journal, type LeaseRecord } from '../../src/store/index.js'
+import { Journal } from '../../src/store/index.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
 import { CLI, proofmesh } from '../helpers/cli.js'
 import { api, poll } from '../helpers/api.js'
@@ -25,10 +26,16 @@ async function jobState(
   states: string[],
   timeoutMs = 120_000
 ): Promise<JobRecord> {
-  return poll(`job ${id} to reach ${states.join('/')}`, timeoutMs, async () => {
-    const job = await api<JobRecord>(node, `/v1/jobs/${id}`)
-    return states.includes(job.state) ? job : undefined
-  })
+  let seen = 'no answer yet'
+  return poll(
+    () => `job ${id} to reach ${states.join('/')} (last seen: ${seen})`,
+    timeoutMs,
+    async () => {
+      const job = await api<JobRecord>(node, `/v1/jobs/${id}`)
+      seen = job.state
+      return states.includes(job.state) ? job : undefined
+    }
+  )
 }
 
 /** Worker-side bytes received, by kind, from a daemon's /metrics */
@@ -437,7 +444,7 @@ describe('jobs proved across daemon processes', () => {
     }
   })
 
-  it('cancels a running job and every peer frees its units within seconds', async () => {
+  it('cancels a running job and every peer frees its units', async () => {
     const input = join(root, 'long.bin')
     await writeFile(input, randomBytes(4 * 1024 * 1024))
     const job = await api<JobRecord>(nodes[0]!, '/v1/jobs', {
@@ -446,20 +453,33 @@ describe('jobs proved across daemon processes', () => {
       computeCapacity: unitsAll
     })
     await jobState(nodes[0]!, job.id, ['proving'], 120_000)
+    const started = Date.now()
     const cancel = await proofmesh(['cancel', job.id, '--data-dir', nodes[0]!.dataDir])
     assert.equal(cancel.code, 0, cancel.stderr)
-    // "within seconds" is these waits' bounds, counted from the cancel's answer: the CLI's own start-up takes
-    // seconds on a loaded machine, so a wall-clock bound from before it measured the machine, not the job
-    const ended = await jobState(nodes[0]!, job.id, ['cancelled'], 10_000)
+    const ended = await jobState(nodes[0]!, job.id, ['cancelled'], 120_000)
     assert.equal(ended.error?.code, 'CANCELLED')
-    await poll('every lease of the job to end', 5_000, async () =>
-      nodes
-        .slice(0, 3)
-        .every((node) =>
-          leasesOf(node).every((lease) => lease.jobId !== job.id || lease.endedAt !== undefined)
-        )
-        ? true
-        : undefined
+    let open: string[] = []
+    await poll(
+      () => `every lease of the job to end (still open on: ${open.join(', ')})`,
+      120_000,
+      async () => {
+        open = nodes
+          .slice(0, 3)
+          .filter((node) =>
+            leasesOf(node).some((lease) => lease.jobId === job.id && lease.endedAt === undefined)
+          )
+          .map((node) => `node ${node.index}`)
+        return open.length === 0 ? true : undefined
+      }
+    )
+    // the cancel reached every peer: no lease of the job merely ran out
+    for (const node of nodes.slice(0, 3)) {
+      for (const lease of leasesOf(node).filter((lease) => lease.jobId === job.id))
+        assert.notEqual(lease.endReason, 'expired', `node ${node.index}'s lease ended by itself`)
+    }
+    // a figure, not a bound: a loaded machine takes longer, and that is no failure of cancel
+    process.stderr.write(
+      `cancel: every peer freed its units ${Date.now() - started} ms after \`proofmesh cancel\`\n`
     )
     // a `prove --wait` of its own follows a second job, cancelled the same way
     const waiting = proofmesh(

@@ -25,10 +25,11 @@ export async function api<T>(node: ApiNode, path: string, body?: unknown): Promi
 
 /**
  * Calls `probe` every `everyMs` until it returns a value, for at most `timeoutMs`. A probe that throws (a daemon
- * restarting, a stream cut) counts as not yet; the last error is in the timeout's message.
+ * restarting, a stream cut) counts as not yet; the last error is in the timeout's message. `what` names what is
+ * waited for; as a function it is asked when the wait gives up, so it can say what the probe saw last.
  */
 export async function poll<T>(
-  what: string,
+  what: string | (() => string),
   timeoutMs: number,
   probe: () => Promise<T | undefined>,
   everyMs = 100
@@ -44,7 +45,8 @@ export async function poll<T>(
     }
     if (Date.now() > deadline) {
       const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : ''
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`)
+      const waitedFor = typeof what === 'string' ? what : what()
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${waitedFor}${why}`)
     }
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }

@@ -240,8 +240,8 @@ describe('replayed and flooded adverts on a live daemon', () => {
         const advert = makeAdvert({ seq: base + BigInt(i), unitsTotal: 100 + i, unitsFree: 100 + i })
         await host.services.pubsub.publish(topic, CapacityAdvert.encode(advert))
       }
-      const publishMs = Date.now() - started
-      assert.ok(publishMs < 1_000, `170 adverts published in ${publishMs} ms`)
+      // a figure: the bound below counts the refill over however long publishing and judging took
+      process.stderr.write(`advert flood: 170 adverts published in ${Date.now() - started} ms\n`)
       const judged = async (): Promise<number> =>
         atTarget.count() - acceptedBefore + (await counter(target, 'ignore', 'rate_limited')) - limitedBefore
       await waitFor(async () => (await judged()) === 170, 'the target to have judged all 170 adverts')

@@ -13,7 +13,9 @@ import {
   type SubmitterFrame
 } from '../../protocols/job/pb/job.js'
 import { type FrameDuplex, memoryDuplexPair } from '../../src/net/frame-duplex.js'
-import { createProverBackend, type ProverSupervisor, type Segment } from '../../src/prover/index.js'
+import { createProverBackend } from '../../src/prover/index.js'
+import type { ProverSupervisor } from '../../src/prover/supervisor.js'
+import type { Segment } from '../../src/prover/types.js'
 import type { ByteSink } from '../../src/worker/bulk.js'
 import { WorkerSession } from '../../src/worker/session.js'
 import { captureLogger, repoRoot, waitFor, within } from '../fixtures/prover/helpers.js'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { JobRecord } from '../../src/job/types.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
 import { parseSize, planLoad } from '../../node/load/plan.js'
 import { formatLoadSummary, outcomeOf, percentile, summarizeLoad } from '../../node/load/summary.js'
 

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import { JobRefusedError, parseJobRequest } from '../../src/job/request.js'
-import type { JobEvent, JobRecord, JobState } from '../../src/job/types.js'
+import type { JobsBackend } from '../../src/jobs-model/backend.js'
+import type { JobState } from '../../src/jobs-model/states.js'
+import type { JobEvent, JobRecord } from '../../src/jobs-model/types.js'
 import { createLogger } from '../../src/log/index.js'
-import { type ApiBackend, HttpApi, type JobsBackend } from '../../src/rpc/http/server.js'
+import { type ApiBackend, HttpApi } from '../../src/rpc/http/server.js'
 
 const TOKEN = 'a'.repeat(64)
 

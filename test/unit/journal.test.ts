@@ -5,14 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
-import type { JobRecord, JobState } from '../../src/job/types.js'
-import {
-  Journal,
-  JournalError,
-  PENALTY_HALF_LIFE_MS,
-  SCHEMA_VERSION,
-  type LeaseRecord
-} from '../../src/store/index.js'
+import type { LeaseRecord } from '../../src/jobs-model/lease.js'
+import type { JobState } from '../../src/jobs-model/states.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
+import { Journal, JournalError, PENALTY_HALF_LIFE_MS, SCHEMA_VERSION } from '../../src/store/index.js'
 
 function job(id: string, state: JobState, createdAt: number): JobRecord {
   return {

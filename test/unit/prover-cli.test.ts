@@ -9,13 +9,11 @@ import { fileURLToPath } from 'node:url'
 import {
   CliProverBackend,
   type CliTemplates,
-  createProverBackend,
-  isCancelledError,
-  ProverCommandError,
-  ProverTimeoutError,
   splitCommandTemplate,
   substituteTemplate
-} from '../../src/prover/index.js'
+} from '../../src/prover/cli-backend.js'
+import { isCancelledError, ProverCommandError, ProverTimeoutError } from '../../src/prover/errors.js'
+import { createProverBackend } from '../../src/prover/index.js'
 import { captureLogger, isAlive, rejection, repoRoot, waitFor } from '../fixtures/prover/helpers.js'
 
 const script = fileURLToPath(new URL('test/fixtures/prover/cli-prover.mjs', `file://${repoRoot}`))
@@ -179,7 +177,7 @@ describe('CliProverBackend', () => {
     const err = await proving
     assert.ok(err instanceof ProverTimeoutError)
     const helper = Number(await readFile(pidFile, 'utf8'))
-    await waitFor(() => !isAlive(helper), 2_000, 'the helper process to die')
+    await waitFor(() => !isAlive(helper), 30_000, 'the helper process to die')
   })
 
   it('cancels a job: its command group is killed and the call rejects with CANCELLED', async () => {
@@ -193,7 +191,7 @@ describe('CliProverBackend', () => {
     assert.equal(await prover.cancel('j5'), 1)
     assert.ok(isCancelledError(await proving))
     const helper = Number(await readFile(pidFile, 'utf8'))
-    await waitFor(() => !isAlive(helper), 2_000, 'the helper process to die')
+    await waitFor(() => !isAlive(helper), 30_000, 'the helper process to die')
   })
 
   it('stop() kills running commands', async () => {
@@ -206,7 +204,7 @@ describe('CliProverBackend', () => {
     await prover.stop()
     assert.equal((await proving).name, 'ProverNotRunningError')
     const helper = Number(await readFile(pidFile, 'utf8'))
-    await waitFor(() => !isAlive(helper), 2_000, 'the helper process to die')
+    await waitFor(() => !isAlive(helper), 30_000, 'the helper process to die')
     assert.equal(
       (await rejection(prover.verify({ program: 'cli', proof: join(dir, 'o6') }))).name,
       'ProverNotRunningError'

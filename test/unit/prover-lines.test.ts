@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { computeChallenge } from '../../src/prover/index.js'
+import { computeChallenge } from '../../src/prover/challenge.js'
 import { LineSplitter } from '../../src/prover/lines.js'
 
 function split(maxLineBytes: number, chunks: string[]) {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import type { PeerFrame, SubmitterFrame } from '../../protocols/job/pb/job.js'
 import { type Link, leastLoaded, pendingBlocks, rankCandidates } from '../../src/job/link.js'
 import { findStragglers } from '../../src/job/stragglers.js'
-import type { SegmentRecord } from '../../src/job/types.js'
+import type { SegmentRecord } from '../../src/jobs-model/types.js'
 import { memoryDuplexPair } from '../../src/net/frame-duplex.js'
 
 const NOW = 1_000_000

@@ -1,23 +1,12 @@
 import { type FileHandle, open } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
+import type { JobsBackend } from '../../jobs-model/backend.js'
+import { followJobEvents } from '../../jobs-model/follow.js'
+import { JOB_ID_PATTERN } from '../../jobs-model/job-id.js'
+import { isJobState, isTerminal, JOB_STATES, type JobState } from '../../jobs-model/states.js'
+import type { JobEvent, JobRecord } from '../../jobs-model/types.js'
 import type { Logger } from '../../log/index.js'
-import { isTerminal, type JobEvent, type JobRecord, type JobState } from '../../job/types.js'
-
-/** The job service as the local API sees it; the daemon implements it over the submitter's engine */
-export interface JobsBackend {
-  /** Throws JobRequestError (→ 400) for a bad request, or JobRefusedError (→ its status: 409 queue full, 503 no prover) */
-  submit(body: unknown): Promise<JobRecord>
-  list(filter: { states?: JobState[] }): JobRecord[]
-  get(id: string): JobRecord | undefined
-  /** Absolute path of the saved final proof, when there is one */
-  proofPath(id: string): string | undefined
-  cancel(id: string): Promise<JobRecord | undefined>
-  /** The job's events with a sequence number above afterSeq, oldest first */
-  events(id: string, afterSeq: number): JobEvent[]
-  /** Live events of a job; returns the unsubscribe function */
-  subscribe(id: string, listener: (event: JobEvent) => void): () => void
-}
 
 export const jobsRoutesDefaults = {
   /** A job request is a few hundred bytes; 64 KiB leaves room and bounds what a client makes us buffer */
@@ -30,29 +19,6 @@ export const jobsRoutesDefaults = {
 
 /** The `code` of a 404 for a job id this daemon has no job of (its proof missing is another 404) */
 export const NO_SUCH_JOB = 'NO_SUCH_JOB'
-
-/** Job ids the engine makes are URL-safe; anything else cannot name a job */
-export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
-
-const STATE_SET: Record<JobState, true> = {
-  queued: true,
-  reserving: true,
-  planning: true,
-  contributing: true,
-  proving: true,
-  aggregating: true,
-  verifying: true,
-  succeeded: true,
-  failed: true,
-  cancelled: true
-}
-
-/** Every job state, in the order a job goes through them */
-export const JOB_STATES = Object.keys(STATE_SET) as JobState[]
-
-export function isJobState(text: string): text is JobState {
-  return Object.hasOwn(STATE_SET, text)
-}
 
 export interface RouteContext {
   request: IncomingMessage
@@ -341,14 +307,9 @@ function frame(event: JobEvent): string {
   return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
 }
 
-function isTerminalEvent(event: JobEvent): boolean {
-  return event.type === 'state' && event.state !== undefined && isTerminal(event.state)
-}
-
 /**
- * Server-sent events: replays the events after Last-Event-ID (or ?after=N), then the live ones, and ends once
- * the job is terminal. Subscribing comes before the replay, and events are sent by rising seq only, so none
- * falls between the two or arrives twice.
+ * Server-sent events: the events after Last-Event-ID (or ?after=N), then the live ones (followJobEvents), until
+ * the job is over, the client goes, or the client falls too far behind (it reconnects with Last-Event-ID)
  */
 async function streamEvents(
   jobs: JobsBackend,
@@ -377,46 +338,22 @@ async function streamEvents(
   })
   response.flushHeaders()
 
-  let lastSeq = after
-  let replaying = true
-  let closed = false
-  const pending: JobEvent[] = []
+  const stop = new AbortController()
   const write = (text: string): void => {
-    if (closed) return
+    if (stop.signal.aborted) return
     response.write(text)
     if (response.writableLength > options.maxBufferedEventBytes) {
       log.debug({ job: job.id }, 'event stream client too far behind; cutting it off')
-      close()
+      stop.abort()
       response.destroy()
     }
   }
-  const send = (event: JobEvent): void => {
-    if (closed || event.seq <= lastSeq) return
-    lastSeq = event.seq
-    write(frame(event))
-    if (isTerminalEvent(event)) end()
-  }
-  const unsubscribe = jobs.subscribe(job.id, (event) => {
-    if (replaying) pending.push(event)
-    else send(event)
-  })
+  response.on('close', () => stop.abort())
   const timer = setInterval(() => write(': keep-alive\n\n'), options.keepAliveMs)
-  const close = (): void => {
-    if (closed) return
-    closed = true
+  try {
+    for await (const event of followJobEvents(jobs, job.id, after, stop.signal)) write(frame(event))
+  } finally {
     clearInterval(timer)
-    unsubscribe()
   }
-  const end = (): void => {
-    if (closed) return
-    close()
-    response.end()
-  }
-  response.on('close', close)
-
-  for (const event of jobs.events(job.id, after)) send(event)
-  replaying = false
-  for (const event of pending.sort((a, b) => a.seq - b.seq)) send(event)
-  const now = jobs.get(job.id)
-  if (now === undefined || isTerminal(now.state)) end()
+  if (!stop.signal.aborted) response.end()
 }

@@ -4,12 +4,10 @@ import type { AddressInfo, Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Startable } from '@libp2p/interface'
 import { findPackageRoot } from '../../config/paths.js'
+import type { JobsBackend } from '../../jobs-model/backend.js'
 import type { Logger } from '../../log/index.js'
 import { tokenMatches } from './credentials.js'
-import { type HttpRoute, type JobsBackend, jobsRoute, type JobsRoutesInit, sendJson } from './jobs-routes.js'
-
-export type { HttpRoute, JobsBackend, RouteContext } from './jobs-routes.js'
-export { JOB_ID_PATTERN, JOB_STATES, jobsRoutesDefaults } from './jobs-routes.js'
+import { type HttpRoute, jobsRoute, type JobsRoutesInit, sendJson } from './jobs-routes.js'
 
 /** What the local API exposes; the daemon implements it */
 export interface ApiBackend {
@@ -35,23 +33,42 @@ export interface HttpApiInit {
   jobs?: Omit<JobsRoutesInit, 'jobs'>
   /** The operator's page (index.html, app.js, style.css); the package's src/rpc/http/ui by default */
   uiDir?: string
+  /** The compiled src/jobs-model/ modules the page imports; the package's dist/src/jobs-model by default */
+  sharedDir?: string
 }
 
 /** The routes that answer without the bearer token */
 const OPEN_PATHS: ReadonlySet<string> = new Set(['/v1/health'])
 
+interface UiFile {
+  file: string
+  type: string
+  /** One of the modules the page shares with the CLI: tsc's output of src/jobs-model/<file> */
+  shared?: true
+}
+
+const JAVASCRIPT = 'text/javascript; charset=utf-8'
+
 /**
  * The operator's page, served as is from the package's source tree (tsc copies no static files, and src/ ships
- * with the package). Only these names are served, so no path reaches another file. They carry no data: the
- * page's script reads the token from the URL fragment, which the browser never sends, and calls the JSON API
- * with it, so /ui needs no token itself.
+ * with the package), and the modules of src/jobs-model/ it imports (the phase list, how a peer id and a peer's
+ * failure are written), as tsc compiled them: one definition for the CLI and the page. Only these names are
+ * served, so no path reaches another file. They carry no data: the page's script reads the token from the URL
+ * fragment, which the browser never sends, and calls the JSON API with it, so /ui needs no token itself.
  */
-const UI_FILES: ReadonlyMap<string, { file: string; type: string }> = new Map([
+const UI_FILES: ReadonlyMap<string, UiFile> = new Map([
   ['/ui', { file: 'index.html', type: 'text/html; charset=utf-8' }],
   ['/ui/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
-  ['/ui/app.js', { file: 'app.js', type: 'text/javascript; charset=utf-8' }],
-  ['/ui/style.css', { file: 'style.css', type: 'text/css; charset=utf-8' }]
+  ['/ui/app.js', { file: 'app.js', type: JAVASCRIPT }],
+  ['/ui/style.css', { file: 'style.css', type: 'text/css; charset=utf-8' }],
+  ...['states.js', 'peer-id.js', 'peer-failure.js'].map((file): [string, UiFile] => [
+    `/ui/jobs-model/${file}`,
+    { file, type: JAVASCRIPT, shared: true }
+  ])
 ])
+
+/** tsc's pointer to a source map the page does not serve */
+const SOURCE_MAP_COMMENT = /\n\/\/# sourceMappingURL=\S+\s*$/
 
 /** Nothing but the page's own files and the API: no inline script, no other origin, no framing */
 const UI_HEADERS = {
@@ -81,6 +98,7 @@ export class HttpApi implements Startable {
   private readonly init: HttpApiInit
   private readonly log: Logger
   private readonly uiDir: string
+  private readonly sharedDir: string
   private server?: Server
   private token: string
   /** Open connections, so that a token rotation can close the ones opened with the old token */
@@ -92,6 +110,7 @@ export class HttpApi implements Startable {
     this.token = init.token
     this.log = init.logger.child({ component: 'api' })
     this.uiDir = init.uiDir ?? join(findPackageRoot(), 'src', 'rpc', 'http', 'ui')
+    this.sharedDir = init.sharedDir ?? join(findPackageRoot(), 'dist', 'src', 'jobs-model')
   }
 
   /** The API's base URL once started */
@@ -196,8 +215,13 @@ export class HttpApi implements Startable {
     }
   }
 
-  private async sendUi(response: ServerResponse, asset: { file: string; type: string }): Promise<void> {
-    const body = await readFile(join(this.uiDir, asset.file))
+  private async sendUi(response: ServerResponse, asset: UiFile): Promise<void> {
+    const body =
+      asset.shared === true
+        ? Buffer.from(
+            (await readFile(join(this.sharedDir, asset.file), 'utf8')).replace(SOURCE_MAP_COMMENT, '\n')
+          )
+        : await readFile(join(this.uiDir, asset.file))
     response.writeHead(200, { ...UI_HEADERS, 'content-type': asset.type, 'content-length': body.length })
     response.end(body)
   }

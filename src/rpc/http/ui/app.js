@@ -7,7 +7,13 @@
 
 /* eslint no-undef: "off" -- checkJs resolves every name, the DOM's included */
 
-/** @import { JobEvent, JobPeerRecord, JobRecord, SegmentRecord } from '../../../job/types.js' */
+/** @import { JobEvent, JobPeerRecord, JobRecord, SegmentRecord } from '../../../jobs-model/types.js' */
+
+// What the CLI shows the same way, from the one definition: the server serves these modules of src/jobs-model/
+// as tsc compiled them (tsconfig.json beside this file maps ./jobs-model/ there for the type check)
+import { describePeerFailure } from './jobs-model/peer-failure.js'
+import { shortPeerId } from './jobs-model/peer-id.js'
+import { isTerminal, JOB_PHASES } from './jobs-model/states.js'
 
 /**
  * What the page reads of GET /v1/status and GET /v1/peers (StatusJson, PeerRow and CapacityJson on the daemon)
@@ -54,10 +60,6 @@ const MAX_JOB_ROWS = 50
 const JOB_COLUMNS = 8
 const MAX_EVENT_ROWS = 200
 const TOKEN_KEY = 'proofmesh-token'
-/** @type {ReadonlyArray<import('../../../job/types.js').JobPhase>} */
-const PHASES = ['queue', 'reserve', 'plan', 'contribute', 'prove', 'aggregate', 'verify']
-/** @type {ReadonlySet<string>} */
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 
 class Unauthorised extends Error {
   constructor() {
@@ -220,12 +222,6 @@ function h(tag, props = {}, ...children) {
   return element
 }
 
-/** @param {string | undefined} id */
-function shortId(id) {
-  if (id === undefined) return ''
-  return id.length > 14 ? `…${id.slice(-10)}` : id
-}
-
 /** @param {number} ms */
 function formatDuration(ms) {
   if (!Number.isFinite(ms) || ms < 0) return '–'
@@ -323,7 +319,7 @@ function renderPeers(peers) {
             class: peer.connected ? 'dot on' : 'dot',
             title: peer.connected ? 'connected' : 'not connected'
           }),
-          h('code', {}, shortId(peer.peerId))
+          h('code', {}, shortPeerId(peer.peerId))
         ),
         h('td', { class: 'address' }, h('code', {}, peer.address ?? '–')),
         h('td', { class: 'num', testid: 'peer-units' }, `${capacity.unitsFree} / ${capacity.unitsTotal}`),
@@ -359,20 +355,11 @@ function jobTrouble(job) {
   const failed = job.peers.filter((peer) => peer.state === 'failed')
   if (failed.length === 0) return undefined
   const [first] = failed
-  const reason = first?.failure === undefined ? '' : `: ${failureText(first.failure)}`
+  const reason = first?.failure === undefined ? '' : `: ${describePeerFailure(first.failure)}`
   return {
     text: `${failed.length} of ${job.peers.length} peers failed${failed.length === 1 ? reason : ''}`,
     warn: true
   }
-}
-
-/**
- * `INPUT (segment 3): input "b.bin" does not exist in the inputs folder`, as the CLI writes it
- * @param {import('../../../job/types.js').PeerFailure} failure
- */
-function failureText(failure) {
-  const segment = failure.segment === undefined ? '' : ` (segment ${failure.segment})`
-  return `${failure.code}${segment}: ${failure.message}`
 }
 
 /** @param {JobRecord[]} jobs */
@@ -447,7 +434,7 @@ function takeNewerRecord(jobs) {
  */
 function followJob(jobs) {
   if (chosenId !== undefined) return
-  const running = jobs.find((job) => !TERMINAL.has(job.state))
+  const running = jobs.find((job) => !isTerminal(job.state))
   if (running !== undefined && (view === undefined || view.terminal)) openJob(running.id)
   else if (running === undefined && view === undefined && jobs[0] !== undefined) openJob(jobs[0].id)
 }
@@ -537,7 +524,7 @@ function reloadRecord(current) {
     .then((record) => {
       if (view !== current) return
       current.record = record
-      if (TERMINAL.has(record.state)) current.terminal = true
+      if (isTerminal(record.state)) current.terminal = true
       draw(current)
     })
     .catch((err) => {
@@ -691,7 +678,7 @@ function onEvent(current, event) {
     if (event.phase === 'aggregate') current.aggregateProgress = progress
     else if (typeof event.segment === 'number') current.progress.set(event.segment, progress)
   } else {
-    if (event.type === 'state' && event.state !== undefined && TERMINAL.has(event.state)) {
+    if (event.type === 'state' && event.state !== undefined && isTerminal(event.state)) {
       // over, whichever way: no step is going on any more
       current.terminal = true
       current.progress.clear()
@@ -709,7 +696,7 @@ function appendEventRow(event) {
   const text = [
     event.type === 'state' ? event.state : event.type,
     event.segment === undefined ? undefined : `segment ${event.segment}`,
-    event.peer === undefined ? undefined : shortId(event.peer),
+    event.peer === undefined ? undefined : shortPeerId(event.peer),
     event.message
   ]
     .filter((part) => part !== undefined && part !== '')
@@ -749,7 +736,7 @@ function fact(label, value, testid, title) {
  */
 function renderJob(current, job) {
   const now = Date.now()
-  const terminal = TERMINAL.has(job.state)
+  const terminal = isTerminal(job.state)
   byTestId('job-view').dataset.jobId = job.id
   byTestId('job-view-id').textContent = job.id
   byTestId('job-view-state').replaceWith(stateBadge(job.state, 'job-view-state'))
@@ -765,7 +752,7 @@ function renderJob(current, job) {
     fact('segments proved', `${proved} / ${job.segments.length}`, 'job-segments-proved'),
     fact(
       'aggregator',
-      job.aggregator === undefined ? '–' : shortId(job.aggregator),
+      job.aggregator === undefined ? '–' : shortPeerId(job.aggregator),
       'job-aggregator',
       job.aggregator
     ),
@@ -797,7 +784,7 @@ function renderJob(current, job) {
  * @param {boolean} terminal
  */
 function renderTimeline(job, now, terminal) {
-  const parts = PHASES.flatMap((phase) => {
+  const parts = JOB_PHASES.flatMap((phase) => {
     const timing = job.phases[phase]
     if (timing === undefined) return []
     const running = timing.endedAt === undefined && !terminal
@@ -838,7 +825,7 @@ function renderJobPeer(current, job, peer) {
     h(
       'td',
       { class: 'peer', title: peer.peerId },
-      h('code', {}, shortId(peer.peerId)),
+      h('code', {}, shortPeerId(peer.peerId)),
       peer.local || peer.peerId === selfId ? h('span', { class: 'tag' }, 'this node') : null,
       peer.peerId === job.aggregator
         ? h('span', { class: 'tag aggregator', testid: 'job-peer-aggregator' }, 'aggregator')
@@ -850,11 +837,7 @@ function renderJobPeer(current, job, peer) {
       {},
       stateBadge(peer.state),
       peer.state === 'failed'
-        ? h(
-            'div',
-            { class: 'peer-failure', testid: 'job-peer-failure' },
-            peer.failure === undefined ? 'no reason recorded' : failureText(peer.failure)
-          )
+        ? h('div', { class: 'peer-failure', testid: 'job-peer-failure' }, describePeerFailure(peer.failure))
         : null
     ),
     h('td', { class: 'num' }, formatBytes(peer.bytesSent)),
@@ -878,7 +861,7 @@ function renderJobPeer(current, job, peer) {
 function renderSegment(current, job, segment, peerId) {
   const backup = segment.backupPeerId === peerId
   // a job that is over (cancelled, failed) has no step going on, whatever its segments' last state
-  const progress = TERMINAL.has(job.state) ? undefined : current.progress.get(segment.index)
+  const progress = isTerminal(job.state) ? undefined : current.progress.get(segment.index)
   // the bar of the step the segment is at: computing its contribution, then proving it
   const step =
     segment.state === 'assigned' ? 'contribute' : segment.state === 'contributed' ? 'prove' : undefined

@@ -2,28 +2,7 @@
  * The job as the submitter journals it and the local API shows it. Everything here is plain JSON (numbers are
  * milliseconds since the epoch or byte counts), so a record is stored, served and printed as is.
  */
-
-/** queued → reserving → planning → contributing → proving → aggregating → verifying → succeeded | failed | cancelled */
-export type JobState =
-  | 'queued'
-  | 'reserving'
-  | 'planning'
-  | 'contributing'
-  | 'proving'
-  | 'aggregating'
-  | 'verifying'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-
-export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled']
-
-export function isTerminal(state: JobState): boolean {
-  return TERMINAL_STATES.includes(state)
-}
-
-/** The phases timed per job; `queue` is the wait for capacity */
-export type JobPhase = 'queue' | 'reserve' | 'plan' | 'contribute' | 'prove' | 'aggregate' | 'verify'
+import type { JobPhase, JobState } from './states.js'
 
 /** data: the submitter streams the bytes; path: every peer reads the name inside its own inputs folder */
 export type InputMode = 'data' | 'path'
@@ -141,7 +120,7 @@ export interface JobRecord {
   segments: SegmentRecord[]
   /**
    * How full the segment traces are: a trace is padded to a power of two, so a segment of b blocks proves
-   * nextPow2(b) blocks' worth of rows; usefulBlocks / paddedBlocks is the share of proved rows that hold input
+   * ceilPow2(b) blocks' worth of rows; usefulBlocks / paddedBlocks is the share of proved rows that hold input
    */
   fill?: { usefulBlocks: number; paddedBlocks: number }
   challenge?: string

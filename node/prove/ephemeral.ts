@@ -1,13 +1,15 @@
 import { copyFile, mkdtemp, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { loadConfig } from '../src/config/index.js'
-import { Daemon } from '../src/daemon/daemon.js'
-import { JobRefusedError, JobRequestError } from '../src/job/request.js'
-import type { JobService } from '../src/job/service.js'
-import { isTerminal, type JobEvent, type JobRecord } from '../src/job/types.js'
-import { createLogger } from '../src/log/index.js'
-import { CliError } from './errors.js'
+import { loadConfig } from '../../src/config/index.js'
+import { Daemon } from '../../src/daemon/daemon.js'
+import { JobRefusedError, JobRequestError } from '../../src/job/request.js'
+import type { JobService } from '../../src/job/service.js'
+import { followJobEvents } from '../../src/jobs-model/follow.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
+import { createLogger } from '../../src/log/index.js'
+import { CliError } from '../errors.js'
+import type { JobSession } from './session.js'
 
 /** `proofmesh prove --ephemeral`: a submitter that lives for one job, with no daemon */
 export interface EphemeralOptions {
@@ -18,51 +20,6 @@ export interface EphemeralOptions {
   saveProof: boolean
   json: boolean
   wait: true
-}
-
-/** One submitted job as `prove --wait` follows it, whether through the daemon's API or in-process */
-export interface JobSession {
-  /** The job's events, oldest first; ends once the job is over */
-  events(): AsyncIterable<JobEvent>
-  /** The job's current record */
-  job(): Promise<JobRecord>
-  /** Writes the final proof to `file` (atomically) */
-  downloadProof(file: string): Promise<void>
-  close(): Promise<void>
-}
-
-/** The events of a job as they are journaled: the past ones, then live ones, until the job is over */
-async function* jobEvents(jobs: JobService, id: string): AsyncGenerator<JobEvent> {
-  const pending: JobEvent[] = []
-  let wake: (() => void) | undefined
-  const unsubscribe = jobs.subscribe(id, (event) => {
-    pending.push(event)
-    wake?.()
-  })
-  try {
-    let seq = 0
-    for (const event of jobs.events(id, 0)) {
-      seq = event.seq
-      yield event
-    }
-    for (;;) {
-      const job = jobs.get(id)
-      while (pending.length > 0) {
-        const event = pending.shift() as JobEvent
-        if (event.seq <= seq) continue
-        seq = event.seq
-        yield event
-      }
-      if (job === undefined || isTerminal(job.state)) return
-      await new Promise<void>((done) => {
-        wake = done
-        setTimeout(done, 1_000).unref()
-      })
-      wake = undefined
-    }
-  } finally {
-    unsubscribe()
-  }
 }
 
 /**
@@ -117,7 +74,7 @@ export async function runEphemeralProve(
       throw err
     }
     const session: JobSession = {
-      events: () => jobEvents(jobs, record.id),
+      events: () => followJobEvents(jobs, record.id),
       job: async () => jobs.get(record.id) ?? record,
       downloadProof: async (file) => {
         const path = jobs.proofPath(record.id)
