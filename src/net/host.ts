@@ -13,7 +13,9 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
 import { AGENT_VERSION, PROOFMESH_VERSION } from '../version.js'
+import { InboundGuard, inboundGuardDefaults } from './inbound-guard.js'
 import { pinoComponentLogger } from './libp2p-logger.js'
+import type { PeerBans } from './peer-bans.js'
 import { privateNetwork } from './private-network.js'
 
 export type HostServices = {
@@ -43,10 +45,17 @@ export interface HostInit {
   yamux?: YamuxMuxerInit
   /** Peer ids never dialled nor accepted (security.deny_peers) */
   denyPeers?: string[]
+  /** Peers refused for a while for what they did (graylisted gossip senders); none = no bans */
+  bans?: PeerBans
+  /** Inbound handshakes in progress at once, in all and from one address (inbound-guard.ts) */
+  maxPendingInbound?: number
+  maxPendingInboundPerAddress?: number
 }
 
 export const hostDefaults = {
   maxConnections: 300,
+  maxPendingInbound: inboundGuardDefaults.maxPending,
+  maxPendingInboundPerAddress: inboundGuardDefaults.maxPendingPerAddress,
   // libp2p accepts 5 inbound connections per second per IP by default; many provers behind one NAT
   // (or a local testnet) need far more.
   inboundConnectionThreshold: 100,
@@ -88,27 +97,57 @@ function fastMessageId(message: {
   return hash.digest('base64')
 }
 
+export interface GaterInit {
+  /** security.deny_peers: never connected */
+  denyPeers: readonly string[]
+  /** Peers refused for a while */
+  bans?: PeerBans
+  /** Inbound handshakes in progress, bounded per address and in all */
+  inbound?: InboundGuard
+  logger: Logger
+}
+
 /**
- * Keeps denied peers off this host: no dial to them, and no connection either way once the handshake has told
- * us who the remote is (an inbound connection's peer id is known only after encryption).
+ * Keeps denied and banned peers off this host: no dial to them, and no connection either way once the handshake
+ * has told us who the remote is (an inbound connection's peer id is known only after encryption). Inbound
+ * connections take a handshake slot of the InboundGuard from their first byte until they are upgraded.
  */
-export function denyPeersGater(denyPeers: readonly string[], logger: Logger): ConnectionGater {
-  const denied = new Set(denyPeers)
-  const log = logger.child({ component: 'gater' })
+export function connectionGater(init: GaterInit): ConnectionGater {
+  const denied = new Set(init.denyPeers)
+  const log = init.logger.child({ component: 'gater' })
   const deny = (peerId: PeerId, what: string): boolean => {
-    const refused = denied.has(peerId.toString())
-    if (refused) log.debug({ peer: peerId.toString() }, `${what} refused: the peer is on security.deny_peers`)
-    return refused
+    const id = peerId.toString()
+    if (denied.has(id)) {
+      log.debug({ peer: id }, `${what} refused: the peer is on security.deny_peers`)
+      return true
+    }
+    if (init.bans?.isBanned(id) === true) {
+      log.debug({ peer: id }, `${what} refused: the peer is banned for a while`)
+      return true
+    }
+    return false
   }
   return {
     denyDialPeer: (peerId) => deny(peerId, 'dial'),
+    denyInboundConnection: (connection) => init.inbound?.refuse(connection) ?? false,
     denyOutboundConnection: (peerId) => deny(peerId, 'outbound connection'),
     denyInboundEncryptedConnection: (peerId) => deny(peerId, 'inbound connection'),
-    denyOutboundEncryptedConnection: (peerId) => deny(peerId, 'outbound connection')
+    denyOutboundEncryptedConnection: (peerId) => deny(peerId, 'outbound connection'),
+    denyInboundUpgradedConnection: (_peerId, connection) => {
+      init.inbound?.settled(connection)
+      return false
+    }
   }
 }
 
 export async function createHost(init: HostInit): Promise<ProofmeshHost> {
+  const maxConnections = init.maxConnections ?? hostDefaults.maxConnections
+  const maxPending = init.maxPendingInbound ?? hostDefaults.maxPendingInbound
+  const inbound = new InboundGuard({
+    maxPending,
+    maxPendingPerAddress: init.maxPendingInboundPerAddress ?? hostDefaults.maxPendingInboundPerAddress,
+    logger: init.logger
+  })
   const services = {
     identify: identify(),
     ping: ping(),
@@ -148,17 +187,27 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
     privateKey: init.privateKey,
     nodeInfo: { name: 'proofmesh', version: PROOFMESH_VERSION, userAgent: AGENT_VERSION },
     addresses: { listen: init.listen, announce: init.announce ?? [] },
-    transports: [tcp()],
+    // The socket cap bounds file descriptors whatever arrives: every connection libp2p may keep, plus the
+    // handshakes the InboundGuard allows and as many again being torn down after an eviction
+    transports: [tcp({ maxConnections: maxConnections + 2 * maxPending })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(init.yamux ?? hostDefaults.yamux)],
     ...(init.swarmKey === undefined ? {} : { connectionProtector: privateNetwork({ key: init.swarmKey }) }),
-    connectionGater: denyPeersGater(init.denyPeers ?? [], init.logger),
+    connectionGater: connectionGater({
+      denyPeers: init.denyPeers ?? [],
+      bans: init.bans,
+      inbound,
+      logger: init.logger
+    }),
     // libp2p waits a second before dialling the bootstrap list by default; a node is useless until it joins
     peerDiscovery:
       (init.bootstrap ?? []).length > 0 ? [bootstrap({ list: init.bootstrap ?? [], timeout: 50 })] : [],
     connectionManager: {
-      maxConnections: init.maxConnections ?? hostDefaults.maxConnections,
-      inboundConnectionThreshold: init.inboundConnectionThreshold ?? hostDefaults.inboundConnectionThreshold
+      maxConnections,
+      inboundConnectionThreshold: init.inboundConnectionThreshold ?? hostDefaults.inboundConnectionThreshold,
+      // Above the InboundGuard's own limit, which evicts stalled handshakes instead of refusing newcomers;
+      // libp2p's counter drops an evicted connection only once its upgrade has unwound
+      maxIncomingPendingConnections: 2 * maxPending
     },
     ...(init.metricsRegistry === undefined
       ? {}
