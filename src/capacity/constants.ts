@@ -52,6 +52,12 @@ export const MAX_CLOCK_SKEW_MS = 30_000
 export const ADVERTS_PER_INTERVAL = 4
 
 /**
+ * Peers the capacity table lists at once: a proving network has tens to hundreds of peers; each entry is an
+ * advert of at most 8 KiB (a few hundred bytes in practice). A new peer past this is ignored until others expire.
+ */
+export const MAX_PEERS = 4_096
+
+/**
  * Origins whose bucket is remembered; past this the least recently heard one is forgotten (it comes back with a
  * full bucket), so many peer ids cannot grow the map without bound. A proving network has tens to hundreds of
  * peers; each entry is about 200 bytes.

@@ -4,6 +4,7 @@ import {
   type SubscriptionChangeData,
   TopicValidatorResult
 } from '@libp2p/gossipsub'
+import { defaultPeerScoreThresholds } from '@libp2p/gossipsub/score'
 import type { PeerId, Startable } from '@libp2p/interface'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
@@ -13,8 +14,11 @@ import {
   ADVERTS_PER_INTERVAL,
   capacityTopic,
   MAX_CLOCK_SKEW_MS,
+  MAX_PEERS,
   MAX_RATE_LIMITED_ORIGINS
 } from './constants.js'
+import { GRAYLIST_BAN_MS } from './gossip-score.js'
+import { setRecent } from '../net/recent-map.js'
 import { PeerTable } from './peer-table.js'
 import { computeUnits, type HardwareInfo, probeHardware } from './probe.js'
 import { OriginRateLimiter } from './rate-limit.js'
@@ -32,10 +36,23 @@ export interface ProverIdentity {
   programs: string[]
 }
 
+/** Which advert origins this node has been connected to and identified (src/net/reachable-peers.ts) */
+export interface OriginReachability {
+  isReachable(peerId: string): boolean
+  /**
+   * Tries to reach one: its advertised addresses, and the peer that relayed the advert (for fair queueing).
+   * Settles with whether it is reachable.
+   */
+  check(peerId: PeerId, addrs: Uint8Array[], via: string): Promise<boolean>
+}
+
 export interface CapacityComponents {
   peerId: PeerId
   pubsub: GossipSub
   getMultiaddrs(): Array<{ bytes: Uint8Array }>
+  reachability: OriginReachability
+  /** Refuses a peer for `ms` and closes its connections (a peer graylisted for invalid adverts) */
+  ban?(peerId: string, ms: number): void
 }
 
 export interface CapacityServiceInit {
@@ -50,6 +67,8 @@ export interface CapacityServiceInit {
   advertsPerInterval?: number
   /** Origins whose rate is tracked at once (least recently heard forgotten first) */
   maxRateLimitedOrigins?: number
+  /** Peers listed at once */
+  maxPeers?: number
   /** 0 = derive from the hardware (10 per GPU, else CPU cores) */
   computeUnits?: number
   /** false = this peer offers no units at all (it only submits and relays) */
@@ -69,10 +88,17 @@ export const capacityDefaults = {
   peerTtlIntervals: 3,
   advertsPerInterval: ADVERTS_PER_INTERVAL,
   maxRateLimitedOrigins: MAX_RATE_LIMITED_ORIGINS,
+  maxPeers: MAX_PEERS,
   computeUnits: 0
 }
 
 const idleWorkload: Workload = { unitsInUse: () => 0, activeJobs: () => 0 }
+
+/** Adverts held while their origins are checked: a few times the checks queued at once (reachable-peers) */
+const MAX_HELD_ADVERTS = 256
+
+/** Gossipsub caches a peer's score for one heartbeat (1 s) */
+const SCORE_CACHE_MS = 1_000
 
 /**
  * Advertises this peer's capacity on gossip and keeps the table of everyone else's. Adverts go out every
@@ -107,6 +133,13 @@ export class CapacityService implements Startable {
   private lastPublishReachedPeers = false
   private pendingPublish?: NodeJS.Timeout
   /**
+   * The newest advert of each origin being checked (reachable-peers): listed as soon as its check succeeds, rather
+   * than an advert interval later. At most MAX_HELD_ADVERTS, the least recent dropped first.
+   */
+  private readonly held = new Map<string, Uint8Array>()
+  /** Peers whose score is looked at again once gossipsub's cached score has caught up with a Reject */
+  private readonly scoreChecks = new Map<string, NodeJS.Timeout>()
+  /**
    * Our first advert goes out before we have any neighbour, so it reaches nobody. When the first neighbour joins
    * the topic, advertise at once rather than up to an interval later. Only then: re-advertising on every new
    * neighbour would make each join a network-wide broadcast from every peer it touches.
@@ -138,7 +171,10 @@ export class CapacityService implements Startable {
     this.workload = init.workload ?? idleWorkload
     this.prover = init.prover ?? (() => undefined)
     this.denyPeers = new Set(init.denyPeers ?? [])
-    this.peers = new PeerTable({ ttlMs: this.peerTtlMs })
+    this.peers = new PeerTable({
+      ttlMs: this.peerTtlMs,
+      maxPeers: init.maxPeers ?? capacityDefaults.maxPeers
+    })
     if (init.metricsRegistry !== undefined) this.registerMetrics(init.metricsRegistry)
     this.advertsReceived =
       init.metricsRegistry === undefined
@@ -184,6 +220,9 @@ export class CapacityService implements Startable {
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.unsubscribe(this.topic)
     pubsub.topicValidators.delete(this.topic)
+    for (const timer of this.scoreChecks.values()) clearTimeout(timer)
+    this.scoreChecks.clear()
+    this.held.clear()
     this.peers.clear()
     this.rateLimiter.clear()
   }
@@ -301,14 +340,17 @@ export class CapacityService implements Startable {
   }
 
   /**
-   * Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score). An advert
-   * that is valid but stamped outside our time window, or over its origin's rate, is ignored: gossipsub neither
-   * forwards it nor penalises the peer that relayed it. The rate is checked last, so only adverts that would be
-   * accepted spend a token: replaying a peer's old adverts cannot use up its rate.
+   * Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score, and three
+   * graylist it: gossip-score.ts). An advert that is valid but stamped outside our time window, over its origin's
+   * rate, from an origin this node has not reached yet, or from a new peer when the table is full, is ignored:
+   * gossipsub neither forwards it nor penalises the peer that relayed it. An origin not reached yet is checked (a
+   * dial and identify, bounded: reachable-peers.ts); its adverts count once it has been. The rate is checked last,
+   * so only adverts that would be accepted spend a token: replaying a peer's old adverts cannot use up its rate.
    */
-  private validate(_propagationSource: PeerId, message: Message): TopicValidatorResult {
+  private validate(propagationSource: PeerId, message: Message): TopicValidatorResult {
     if (message.type !== 'signed') {
       this.count('reject', 'unsigned')
+      this.checkScoreSoon(propagationSource.toString())
       return TopicValidatorResult.Reject
     }
     const sender = message.from.toString()
@@ -318,12 +360,35 @@ export class CapacityService implements Startable {
       this.count('ignore', 'denied')
       return TopicValidatorResult.Ignore
     }
+    const verdict = this.judge(message.from, message.data, propagationSource.toString())
+    if (verdict === TopicValidatorResult.Reject) this.checkScoreSoon(propagationSource.toString())
+    return verdict
+  }
+
+  /**
+   * Decodes and checks one advert of `origin`, and lists it if it passes. `via`: the peer that relayed it; an
+   * origin not reached yet is then checked, its advert held until the check ends. No `via`: a held advert, judged
+   * again once its origin was reached.
+   */
+  private judge(origin: PeerId, data: Uint8Array, via: string | undefined): TopicValidatorResult {
+    const sender = origin.toString()
     try {
-      const advert = decodeAdvert(message.data, {
+      const advert = decodeAdvert(data, {
         lastSeq: this.peers.lastSeq(sender),
         maxAgeMs: this.peerTtlMs,
-        maxAheadMs: MAX_CLOCK_SKEW_MS
+        maxAheadMs: MAX_CLOCK_SKEW_MS,
+        signer: sender
       })
+      const { reachability } = this.components
+      if (!reachability.isReachable(sender)) {
+        this.count('ignore', 'unreached')
+        if (via !== undefined) this.holdUntilReached(origin, data, advert.addrs, via)
+        return TopicValidatorResult.Ignore
+      }
+      if (!this.peers.hasRoomFor(sender)) {
+        this.count('ignore', 'table_full')
+        return TopicValidatorResult.Ignore
+      }
       if (!this.rateLimiter.take(sender)) {
         this.count('ignore', 'rate_limited')
         this.log.debug({ peer: sender }, 'advert over the rate of its origin; ignored, not forwarded')
@@ -332,7 +397,8 @@ export class CapacityService implements Startable {
       const known = this.peers.get(sender) !== undefined
       this.peers.update(sender, advert)
       if (!known) this.log.info({ peer: sender, units: advert.unitsTotal }, 'peer joined the peer table')
-      this.count('accept', 'ok')
+      // a held advert judged again once its origin was reached was counted as unreached when it arrived
+      this.count('accept', via === undefined ? 'reached' : 'ok')
       return TopicValidatorResult.Accept
     } catch (err) {
       if (err instanceof AdvertValidationError) {
@@ -344,6 +410,42 @@ export class CapacityService implements Startable {
       this.log.warn({ err, peer: sender }, 'advert validation failed internally')
       return TopicValidatorResult.Ignore
     }
+  }
+
+  private holdUntilReached(origin: PeerId, data: Uint8Array, addrs: Uint8Array[], via: string): void {
+    const sender = origin.toString()
+    setRecent(this.held, sender, data, MAX_HELD_ADVERTS)
+    this.components.reachability
+      .check(origin, addrs, via)
+      .then((reached) => {
+        const held = this.held.get(sender)
+        this.held.delete(sender)
+        if (reached && held !== undefined && this.started) this.judge(origin, held, undefined)
+      })
+      .catch((err: unknown) => this.log.debug({ err, peer: sender }, 'reachability check failed'))
+  }
+
+  /**
+   * After a Reject, gossipsub counts the invalid message against the peer that sent it to us; once that puts the
+   * peer below the graylist threshold it is banned for a while (connections closed, none accepted). Looked at a
+   * little after gossipsub's score cache (one heartbeat) has seen the Reject; one pending look per peer.
+   */
+  private checkScoreSoon(peer: string): void {
+    if (this.components.ban === undefined || this.scoreChecks.has(peer)) return
+    const timer = setTimeout(() => {
+      this.scoreChecks.delete(peer)
+      // on the GossipSub class, not on its exported interface
+      const { pubsub } = this.components
+      const score = (pubsub as Partial<{ getScore(id: string): number }>).getScore?.call(pubsub, peer) ?? 0
+      if (score >= defaultPeerScoreThresholds.graylistThreshold) return
+      this.log.info(
+        { peer, score: Math.round(score), banMs: GRAYLIST_BAN_MS },
+        'peer graylisted for invalid adverts; banned for a while'
+      )
+      this.components.ban?.(peer, GRAYLIST_BAN_MS)
+    }, SCORE_CACHE_MS + 100)
+    timer.unref()
+    this.scoreChecks.set(peer, timer)
   }
 
   private count(result: string, reason: string): void {

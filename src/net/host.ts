@@ -11,6 +11,8 @@ import { tcp } from '@libp2p/tcp'
 import { yamux, type YamuxMuxerInit } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
+import { capacityTopic } from '../capacity/constants.js'
+import { topicScoreParams } from '../capacity/gossip-score.js'
 import type { Logger } from '../log/index.js'
 import { AGENT_VERSION, PROOFMESH_VERSION } from '../version.js'
 import { InboundGuard, inboundGuardDefaults } from './inbound-guard.js'
@@ -160,7 +162,9 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
       // gossipsub penalises more than 10 peers sharing one IP, quadratically: on a local testnet, behind a NAT
       // or in a Kubernetes node, peers fall below the graylist threshold and adverts stop flowing. Provers are
       // few and often colocated; Sybil resistance here comes from the swarm key and allow-lists instead.
-      scoreParams: { IPColocationFactorWeight: 0 },
+      scoreParams: { IPColocationFactorWeight: 0, topics: topicScoreParams() },
+      // Subscriptions and messages of any other topic are dropped unread: a peer cannot make us track topics
+      allowedTopics: [capacityTopic()],
       // Without a fast id, gossipsub verifies the signature of every copy of a message before it notices the
       // copy is a duplicate: with mesh degree 6 that is most of a node's CPU. The hash covers every field, so a
       // forged copy never shares an id with the real message.

@@ -48,8 +48,14 @@ export function addressGroup(connection: Pick<MultiaddrConnection, 'remoteAddr'>
   if (config === null) return undefined
   if (config.type === 'ip4') return config.host
   if (config.type !== 'ip6') return undefined
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(config.host)
-  if (mapped?.[1] !== undefined) return mapped[1]
+  // an IPv4 client of a dual-stack socket: ::ffff:10.1.2.3, which multiaddr writes ::ffff:a01:203
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(config.host)
+  if (dotted?.[1] !== undefined) return dotted[1]
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(config.host)
+  if (hex?.[1] !== undefined && hex[2] !== undefined) {
+    const [high, low] = [parseInt(hex[1], 16), parseInt(hex[2], 16)]
+    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.')
+  }
   const [head = '', tail = ''] = config.host.split('%')[0]?.split('::') ?? []
   const headGroups = head === '' ? [] : head.split(':')
   const tailGroups = tail === '' ? [] : tail.split(':')
