@@ -97,6 +97,9 @@ const idleWorkload: Workload = { unitsInUse: () => 0, activeJobs: () => 0 }
 /** Adverts held while their origins are checked: a few times the checks queued at once (reachable-peers) */
 const MAX_HELD_ADVERTS = 256
 
+/** The validator lets the event loop run once it has been busy this long (validateInTurn) */
+const YIELD_AFTER_MS = 10
+
 /** Gossipsub caches a peer's score for one heartbeat (1 s) */
 const SCORE_CACHE_MS = 1_000
 
@@ -115,6 +118,12 @@ export class CapacityService implements Startable {
   private readonly publishSpacingMs: number
   private readonly peerTtlMs: number
   private readonly rateLimiter: OriginRateLimiter
+  /** Adverts of origins not reached yet, per relaying peer: a relay past this is flooding, and is banned */
+  private readonly unreachedPerRelay: OriginRateLimiter
+  /** Relays banned for flooding, and when */
+  private readonly flooders = new Map<string, number>()
+  /** When the validator last let the event loop run (see validateInTurn) */
+  private lastYield = performance.now()
   private readonly probeIntervalMs: number
   private readonly configuredUnits: number
   private readonly offerCompute: boolean
@@ -163,6 +172,13 @@ export class CapacityService implements Startable {
       intervalMs: this.advertIntervalMs,
       maxOrigins: init.maxRateLimitedOrigins ?? capacityDefaults.maxRateLimitedOrigins
     })
+    const maxPeers = init.maxPeers ?? capacityDefaults.maxPeers
+    this.unreachedPerRelay = new OriginRateLimiter({
+      burst: maxPeers,
+      perInterval: maxPeers,
+      intervalMs: this.advertIntervalMs,
+      maxOrigins: init.maxRateLimitedOrigins ?? capacityDefaults.maxRateLimitedOrigins
+    })
     this.probeIntervalMs = init.probeIntervalMs ?? capacityDefaults.probeIntervalMs
     this.configuredUnits = init.computeUnits ?? capacityDefaults.computeUnits
     this.offerCompute = init.offerCompute ?? true
@@ -196,7 +212,7 @@ export class CapacityService implements Startable {
     this.started = true
     await this.refreshHardware()
     const { pubsub } = this.components
-    pubsub.topicValidators.set(this.topic, (from, message) => this.validate(from, message))
+    pubsub.topicValidators.set(this.topic, (from, message) => this.validateInTurn(from, message))
     pubsub.subscribe(this.topic)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     this.timers = [
@@ -223,6 +239,8 @@ export class CapacityService implements Startable {
     for (const timer of this.scoreChecks.values()) clearTimeout(timer)
     this.scoreChecks.clear()
     this.held.clear()
+    this.unreachedPerRelay.clear()
+    this.flooders.clear()
     this.peers.clear()
     this.rateLimiter.clear()
   }
@@ -347,6 +365,26 @@ export class CapacityService implements Startable {
    * dial and identify, bounded: reachable-peers.ts); its adverts count once it has been. The rate is checked last,
    * so only adverts that would be accepted spend a token: replaying a peer's old adverts cannot use up its rate.
    */
+  /**
+   * gossipsub checks each message's signature before this validator sees it (0.4-0.6 ms each here), and a peer
+   * can hand it thousands at once: 10,000 relayed adverts held the event loop for 11 s, /v1/status answering in up
+   * to 4.7 s. gossipsub is set to take one peer's messages one at a time (host.ts), and here the validator lets
+   * the event loop run (a setImmediate) when it last did more than YIELD_AFTER_MS ago, so the API, timers and
+   * other peers' streams get their turn between adverts however long a flood is.
+   */
+  private validateInTurn(
+    propagationSource: PeerId,
+    message: Message
+  ): TopicValidatorResult | Promise<TopicValidatorResult> {
+    if (performance.now() - this.lastYield < YIELD_AFTER_MS) return this.validate(propagationSource, message)
+    return new Promise((resolve) => {
+      setImmediate(() => {
+        this.lastYield = performance.now()
+        resolve(this.validate(propagationSource, message))
+      })
+    })
+  }
+
   private validate(propagationSource: PeerId, message: Message): TopicValidatorResult {
     if (message.type !== 'signed') {
       this.count('reject', 'unsigned')
@@ -382,7 +420,9 @@ export class CapacityService implements Startable {
       const { reachability } = this.components
       if (!reachability.isReachable(sender)) {
         this.count('ignore', 'unreached')
-        if (via !== undefined) this.holdUntilReached(origin, data, advert.addrs, via)
+        if (via !== undefined && this.unreachedPerRelay.take(via))
+          this.holdUntilReached(origin, data, advert.addrs, via)
+        else if (via !== undefined) this.banFlooder(via)
         return TopicValidatorResult.Ignore
       }
       if (!this.peers.hasRoomFor(sender)) {
@@ -410,6 +450,23 @@ export class CapacityService implements Startable {
       this.log.warn({ err, peer: sender }, 'advert validation failed internally')
       return TopicValidatorResult.Ignore
     }
+  }
+
+  /**
+   * A peer relayed adverts of more origins we have not reached than the table holds, within one advert interval:
+   * no honest relay does (each origin advertises once per interval), while each costs us a signature check.
+   */
+  private banFlooder(relay: string): void {
+    // the rest of the flood already read reaches here too: one ban per relay and interval
+    const now = Date.now()
+    if (this.components.ban === undefined || (this.flooders.get(relay) ?? 0) > now - this.advertIntervalMs)
+      return
+    setRecent(this.flooders, relay, now, MAX_HELD_ADVERTS)
+    this.log.warn(
+      { peer: relay, banMs: GRAYLIST_BAN_MS },
+      'peer relays adverts of more unreached origins than the table holds; banned for a while'
+    )
+    this.components.ban(relay, GRAYLIST_BAN_MS)
   }
 
   private holdUntilReached(origin: PeerId, data: Uint8Array, addrs: Uint8Array[], via: string): void {

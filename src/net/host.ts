@@ -165,6 +165,11 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
       scoreParams: { IPColocationFactorWeight: 0, topics: topicScoreParams() },
       // Subscriptions and messages of any other topic are dropped unread: a peer cannot make us track topics
       allowedTopics: [capacityTopic()],
+      // One peer's RPCs and messages are handled one at a time, so that a flood from one peer queues behind its
+      // own validations (which let the event loop run: capacity/service.ts) instead of being verified all at
+      // once, and stops when the peer is banned
+      awaitRpcHandler: true,
+      awaitRpcMessageHandler: true,
       // Without a fast id, gossipsub verifies the signature of every copy of a message before it notices the
       // copy is a duplicate: with mesh degree 6 that is most of a node's CPU. The hash covers every field, so a
       // forged copy never shares an id with the real message.

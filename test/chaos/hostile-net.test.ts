@@ -8,18 +8,30 @@
 import '../../src/polyfill.js'
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { multiaddr } from '@multiformats/multiaddr'
+import { CapacityAdvert } from '../../protocols/capacity/pb/capacity.js'
+import { capacityTopic } from '../../src/capacity/constants.js'
+import type { PeerRow } from '../../src/daemon/daemon.js'
 import type { LocalNetwork, LocalNode } from '../../src/testnet/local-network.js'
+import { makeAdvert } from '../helpers/adverts.js'
+import { api } from '../helpers/api.js'
+import { advertCounters } from './fuzz/gossip.js'
 import {
   figures,
   FULL,
+  peakFigures,
   type HostileNetwork,
   joinNetwork,
   type Joined,
+  type ProvedJob,
+  provedJob,
   report,
   startNetwork,
-  tcpAddress
+  tcpAddress,
+  UNITS
 } from './hostile/harness.js'
-import { SocketStaller, type StallInit } from './hostile/sockets.js'
+import { attackerHost, FakePeer, joinTopic, relay, sybilMessages } from './hostile/peer.js'
+import { SocketStaller, type StallInit, tarpit } from './hostile/sockets.js'
 
 /** A generous bound for a join, only to tell "joined" from "locked out"; the figure printed is the result */
 const JOIN_BOUND_MS = 60_000
@@ -108,3 +120,202 @@ function sources(attack: Omit<StallInit, 'host' | 'port'>): string {
   const from = attack.from ?? []
   return from.length === 1 ? (from[0] as string) : `${from.length} addresses`
 }
+
+/** Adverts judged by a daemon so far, whatever the verdict */
+async function judged(node: LocalNode): Promise<number> {
+  return [...(await advertCounters(node)).values()].reduce((sum, count) => sum + count, 0)
+}
+
+async function within<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+describe('hostile: gossip peers that lie', () => {
+  const JOB_BYTES = 400_000
+  let net: HostileNetwork
+  let victim: LocalNode
+  let clean: ProvedJob
+
+  before(async () => {
+    net = await startNetwork('gossip', { nodes: 3 })
+    victim = net.network.nodes[0] as LocalNode
+    clean = await provedJob(victim, JOB_BYTES, 3 * UNITS)
+    await report('a clean job', { 'job ms': clean.ms, phases: clean.phases })
+  })
+
+  after(async () => net.stop())
+
+  it('keeps the peer table bounded and the API quick while one relay floods adverts of fresh keys', async () => {
+    const count = FULL ? 10_000 : 2_000
+    const trap = await tarpit()
+    const attacker = await attackerHost()
+    try {
+      // fresh keys claiming a million free units; half at a tarpit, half where nobody listens
+      const sybils = await sybilMessages(count, (peerId) =>
+        CapacityAdvert.encode(
+          makeAdvert({
+            unitsTotal: 1_000_000,
+            unitsFree: 1_000_000,
+            programs: ['rescue-sponge'],
+            addrs: [
+              multiaddr(
+                `/ip4/127.0.0.1/tcp/${(peerId.toMultihash().bytes.at(-1) ?? 0) % 2 === 0 ? trap.port : 1}`
+              ).bytes
+            ]
+          })
+        )
+      )
+      // the largest of a few seconds of samples: an idle daemon's RSS saws up and down with its garbage collector
+      const before = await peakFigures(victim, 3_000)
+      const judgedBefore = await judged(victim)
+      const victimId = await joinTopic(attacker, tcpAddress(victim).multiaddr)
+      const started = Date.now()
+      const peak = { statusMs: 0, rssMiB: 0, knownPeers: 0 }
+      const sampling = (async () => {
+        while (Date.now() - started < 600_000) {
+          const now = await figures(victim)
+          peak.statusMs = Math.max(peak.statusMs, now.statusMs)
+          peak.rssMiB = Math.max(peak.rssMiB, now.rssMiB)
+          peak.knownPeers = Math.max(peak.knownPeers, now.knownPeers)
+          if ((await judged(victim)) - judgedBefore >= count) return
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+      })()
+      for (let i = 0; i < sybils.length; i += 100) {
+        assert.ok(
+          relay(
+            attacker,
+            victimId,
+            sybils.slice(i, i + 100).map((sybil) => sybil.message)
+          )
+        )
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      const sentMs = Date.now() - started
+      await within(`the victim to judge all ${count} adverts`, 600_000, async () =>
+        (await judged(victim)) - judgedBefore >= count ? true : undefined
+      )
+      const judgedMs = Date.now() - started
+      await sampling
+      const after = await figures(victim)
+      const peersBody = await fetch(new URL('/v1/peers', victim.api.url), {
+        headers: { authorization: `Bearer ${victim.token}` }
+      }).then(async (response) => response.text())
+      const beyond = await api<PeerRow[]>(net.network.nodes[1] as LocalNode, '/v1/peers')
+      const job = await provedJob(victim, JOB_BYTES, 3 * UNITS)
+      // what the flood left behind once gossipsub's caches of seen messages (2 minutes at most) have let go
+      if (FULL) await new Promise((resolve) => setTimeout(resolve, 60_000))
+      const settled = await figures(victim)
+      await report(`${count} adverts of fresh keys relayed by one peer`, {
+        'sent in ms': sentMs,
+        'judged in ms': judgedMs,
+        'victim table': after.knownPeers,
+        'table peak': peak.knownPeers,
+        'table of a peer beyond it': beyond.length,
+        'RSS before MiB': before.rssMiB,
+        'RSS peak MiB': peak.rssMiB,
+        'RSS after MiB': after.rssMiB,
+        [FULL ? 'RSS a minute later MiB' : 'RSS after the job MiB']: settled.rssMiB,
+        'status peak ms': peak.statusMs,
+        '/v1/peers bytes': peersBody.length,
+        'tarpit held': trap.held(),
+        'job ms': job.ms,
+        phases: job.phases,
+        'clean job ms': clean.ms
+      })
+      assert.equal(peak.knownPeers, 2, 'the victim lists its two honest peers and nothing else')
+      assert.equal(beyond.length, 2, 'so does a peer that hears gossip only through it')
+      assert.ok(
+        attacker.getConnections(victimId).length > 0,
+        'the relay of unreachable origins is not punished'
+      )
+    } finally {
+      await attacker.stop()
+      await trap.close()
+    }
+  })
+
+  it('proves an honest job in one hedge delay more while ten fakes advertise a million units and stall', async () => {
+    const fakes: FakePeer[] = []
+    try {
+      for (let i = 0; i < 10; i++) {
+        fakes.push(
+          await FakePeer.start({
+            target: tcpAddress(victim).multiaddr,
+            intervalMs: 1_000,
+            advert: {
+              unitsTotal: 1_000_000,
+              unitsFree: 1_000_000,
+              programs: ['rescue-sponge'],
+              proverName: 'fake'
+            }
+          })
+        )
+      }
+      await within('the victim to list the ten fakes', 30_000, async () =>
+        (await figures(victim)).knownPeers >= 12 ? true : undefined
+      )
+      const job = await provedJob(victim, JOB_BYTES, 3 * UNITS)
+      const asked = fakes.filter((fake) => fake.stalled > 0).length
+      await report('ten fakes listed with 1,000,000 free units each, stalling every job stream', {
+        'job ms': job.ms,
+        phases: job.phases,
+        'clean job ms': clean.ms,
+        'fakes asked': asked
+      })
+      assert.ok(asked >= 1, 'the fakes were ranked first and asked')
+      const fakeIds = new Set(fakes.map((fake) => fake.host.peerId.toString()))
+      assert.ok(
+        job.record.segments.every((segment) => !fakeIds.has(segment.peerId)),
+        'no fake got a segment'
+      )
+    } finally {
+      await Promise.all(fakes.map(async (fake) => fake.stop()))
+    }
+  })
+
+  it('graylists and bans a peer that sends invalid adverts, and reads nothing more from it', async () => {
+    const count = FULL ? 1_000 : 200
+    const attacker = await attackerHost()
+    try {
+      const victimId = await joinTopic(attacker, tcpAddress(victim).multiaddr)
+      const rejectedBefore = (await advertCounters(victim)).get('reject/range') ?? 0
+      const invalid = CapacityAdvert.encode(makeAdvert({ unitsTotal: 1, unitsFree: 2 }))
+      // a steady stream, 50 a second: gossipsub's score (cached for a heartbeat) catches up while it flows
+      for (let i = 0; i < count && attacker.getConnections(victimId).length > 0; i++) {
+        await attacker.services.pubsub.publish(capacityTopic(), invalid).catch(() => undefined)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      await within('the victim to hang up on the attacker', 30_000, async () =>
+        attacker.getConnections(victimId).length === 0 ? true : undefined
+      )
+      const rejected = ((await advertCounters(victim)).get('reject/range') ?? 0) - rejectedBefore
+      const redial = await attacker
+        .dial(multiaddr(tcpAddress(victim).multiaddr), { signal: AbortSignal.timeout(10_000) })
+        .then(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1_000))
+          return attacker.getConnections(victimId).length
+        })
+        .catch(() => 0)
+      const status = await figures(victim)
+      await report(`${count} invalid adverts from one peer`, {
+        'judged and rejected': rejected,
+        'connections after a redial': redial,
+        'victim table': status.knownPeers
+      })
+      assert.ok(
+        rejected >= 3 && rejected < count,
+        `graylisted after a few: ${rejected} of ${count} were read`
+      )
+      assert.equal(redial, 0, 'a banned peer cannot connect again')
+    } finally {
+      await attacker.stop()
+    }
+  })
+})

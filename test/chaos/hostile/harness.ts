@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { StatusJson } from '../../../src/daemon/status-json.js'
 import type { JobRecord } from '../../../src/job/types.js'
+import { JOB_PHASES } from '../../../node/format.js'
 import { type LocalNetworkInit, type LocalNode, LocalNetwork } from '../../../src/testnet/local-network.js'
 import { loadAverage, phaseMs, PROVER_PATH, rssMiB, runJob } from '../../bench/job-helpers.js'
 import { api, poll } from '../../helpers/api.js'
@@ -74,6 +75,8 @@ export interface ProvedJob {
   /** From submission to the client seeing it succeed */
   ms: number
   reserveMs: number
+  /** Each phase's milliseconds, e.g. "reserve 12, plan 40, contribute 900, …" */
+  phases: string
 }
 
 /** Submits a data-mode job of `bytes` random bytes, waits for it and checks the digest against the prover's */
@@ -91,7 +94,8 @@ export async function provedJob(node: LocalNode, bytes: number, units: number): 
   const digest = (JSON.parse(stdout) as { digest: string }).digest
   if (record.digest !== digest)
     throw new Error(`job ${record.id} proved ${record.digest}, the input hashes to ${digest}`)
-  return { record, ms: e2eMs, reserveMs: phaseMs(record, 'reserve') }
+  const phases = JOB_PHASES.map((phase) => `${phase} ${phaseMs(record, phase)}`).join(' / ')
+  return { record, ms: e2eMs, reserveMs: phaseMs(record, 'reserve'), phases }
 }
 
 export interface DaemonFigures {

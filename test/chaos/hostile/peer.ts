@@ -11,10 +11,13 @@ import { RPC as RpcCodec } from '@libp2p/gossipsub/message'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { CapacityAdvert } from '../../../protocols/capacity/pb/capacity.js'
 import { capacityTopic } from '../../../src/capacity/constants.js'
 import { createLogger } from '../../../src/log/index.js'
 import { createHost, type ProofmeshHost } from '../../../src/net/host.js'
 import type { PeerBans } from '../../../src/net/peer-bans.js'
+import { JOB_PROTOCOL } from '../../../src/worker/constants.js'
+import { makeAdvert } from '../../helpers/adverts.js'
 
 const silent = createLogger({ level: 'silent' })
 
@@ -93,6 +96,72 @@ export async function sybilMessages(
     const key = await generateKeyPair('Ed25519')
     const peerId = peerIdFromPrivateKey(key)
     out.push({ peerId, message: await signedMessage(key, advert(peerId)) })
+    // let sockets and timers be served meanwhile: 10,000 keys take seconds (an HTTP client kept alive over a
+    // loop that never yields finds its connection closed under it)
+    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
   }
   return out
+}
+
+export interface FakePeerInit {
+  /** The daemon it connects to and advertises through */
+  target: string
+  /** What it advertises; seq, time and its own addresses are filled in */
+  advert: Partial<CapacityAdvert>
+  /** How often it advertises (the daemons' advert interval) */
+  intervalMs: number
+}
+
+/**
+ * A peer that exists (it listens, passes every reachability check, answers identify) and lies: it advertises what
+ * it is told to (1,000,000 free units, say) and takes job streams without ever answering them, until the
+ * submitter gives up on it.
+ */
+export class FakePeer {
+  readonly host: ProofmeshHost
+  private readonly init: FakePeerInit
+  private timer?: NodeJS.Timeout
+  private seq = BigInt(Date.now())
+  /** Job streams it took and never answered */
+  stalled = 0
+
+  private constructor(host: ProofmeshHost, init: FakePeerInit) {
+    this.host = host
+    this.init = init
+  }
+
+  static async start(init: FakePeerInit): Promise<FakePeer> {
+    const fake = new FakePeer(await attackerHost(), init)
+    await fake.host.handle(
+      JOB_PROTOCOL,
+      (stream) => {
+        fake.stalled++
+        // read nothing, answer nothing; the stream ends when the submitter aborts it
+        stream.addEventListener('close', () => undefined)
+      },
+      { maxInboundStreams: 1_024 }
+    )
+    await joinTopic(fake.host, init.target)
+    fake.timer = setInterval(() => void fake.advertise(), init.intervalMs)
+    await fake.advertise()
+    return fake
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    await this.host.stop()
+  }
+
+  private async advertise(): Promise<void> {
+    this.seq++
+    const advert = makeAdvert({
+      ...this.init.advert,
+      seq: this.seq,
+      timestampMs: BigInt(Date.now()),
+      addrs: this.host.getMultiaddrs().map((addr) => addr.bytes)
+    })
+    await this.host.services.pubsub
+      .publish(capacityTopic(), CapacityAdvert.encode(advert))
+      .catch(() => undefined)
+  }
 }

@@ -5,7 +5,7 @@
  * machine as far as the daemon can tell.
  */
 import { randomBytes } from 'node:crypto'
-import { connect, type Socket } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
 
 export interface StallInit {
   host: string
@@ -84,5 +84,33 @@ export class SocketStaller {
       }, 20)
       this.timers.add(again)
     })
+  }
+}
+
+/** A TCP server that accepts every connection and never says a byte: a dial to it stalls until its deadline */
+export interface Tarpit {
+  port: number
+  /** Connections it holds now */
+  held(): number
+  close(): Promise<void>
+}
+
+export async function tarpit(): Promise<Tarpit> {
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => undefined)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('the tarpit has no TCP port')
+  return {
+    port: address.port,
+    held: () => sockets.size,
+    close: async () => {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    }
   }
 }
