@@ -26,26 +26,39 @@ function scripted(behaviour: Record<string, 'grant' | 'refuse' | 'stall'>) {
   return { asked, stalled, ask }
 }
 
-const peers = (list: Array<[string, number]>): ReserveCandidate[] =>
-  list.map(([peerId, unitsFree]) => ({ peerId, unitsFree }))
+/** Reserves `need` units from `candidates` (peer id, free units) through the scripted peers */
+async function reserve(
+  script: ReturnType<typeof scripted>,
+  candidates: Array<[string, number]>,
+  need: number,
+  options: { maxPeers?: number; hedgeMs?: number; late?: (grant: Grant) => void; signal?: AbortSignal } = {}
+): Promise<{ kept: Grant[]; surplus: Grant[] }> {
+  return reserveInWaves({
+    candidates: candidates.map(([peerId, unitsFree]): ReserveCandidate => ({ peerId, unitsFree })),
+    need,
+    maxPeers: options.maxPeers ?? 16,
+    hedgeMs: options.hedgeMs ?? 60_000,
+    ask: script.ask,
+    unitsOf: (grant) => grant.units,
+    late: options.late ?? (() => undefined),
+    signal: options.signal
+  })
+}
 
 describe('reserve in waves', () => {
   it('asks only the best-ranked peers that cover the need when they answer', async () => {
     const script = scripted({ a: 'grant', b: 'grant', c: 'grant' })
     const late: Grant[] = []
-    const outcome = await reserveInWaves({
-      candidates: peers([
+    const outcome = await reserve(
+      script,
+      [
         ['a', 4],
         ['b', 4],
         ['c', 4]
-      ]),
-      need: 6,
-      maxPeers: 16,
-      hedgeMs: 60_000,
-      ask: script.ask,
-      unitsOf: (grant) => grant.units,
-      late: (grant) => late.push(grant)
-    })
+      ],
+      6,
+      { late: (grant) => late.push(grant) }
+    )
     assert.deepEqual(script.asked, [
       { peerId: 'a', units: 4 },
       { peerId: 'b', units: 2 }
@@ -60,19 +73,15 @@ describe('reserve in waves', () => {
 
   it('replaces a refusal with the next candidate at once', async () => {
     const script = scripted({ a: 'refuse', b: 'grant', c: 'grant' })
-    const outcome = await reserveInWaves({
-      candidates: peers([
+    const outcome = await reserve(
+      script,
+      [
         ['a', 8],
         ['b', 4],
         ['c', 4]
-      ]),
-      need: 8,
-      maxPeers: 16,
-      hedgeMs: 60_000,
-      ask: script.ask,
-      unitsOf: (grant) => grant.units,
-      late: () => undefined
-    })
+      ],
+      8
+    )
     assert.deepEqual(
       script.asked.map((entry) => entry.peerId),
       ['a', 'b', 'c']
@@ -89,19 +98,12 @@ describe('reserve in waves', () => {
     for (const fake of fakes) behaviour[fake] = 'stall'
     const script = scripted(behaviour)
     const late: Grant[] = []
-    const outcome = await reserveInWaves({
-      candidates: peers([
-        ...fakes.map((fake): [string, number] => [fake, 1_000_000]),
-        ['honest1', 2],
-        ['honest2', 2]
-      ]),
-      need: 4,
-      maxPeers: 16,
-      hedgeMs: 20,
-      ask: script.ask,
-      unitsOf: (grant) => grant.units,
-      late: (grant) => late.push(grant)
-    })
+    const outcome = await reserve(
+      script,
+      [...fakes.map((fake): [string, number] => [fake, 1_000_000]), ['honest1', 2], ['honest2', 2]],
+      4,
+      { hedgeMs: 20, late: (grant) => late.push(grant) }
+    )
     // the first wave was the first fake alone (it claims to cover everything); the hedge asked all the rest
     assert.equal(script.asked[0]?.peerId, 'fake0')
     assert.deepEqual(
@@ -121,19 +123,16 @@ describe('reserve in waves', () => {
   it('hands back every grant beyond the need, during the phase or after it', async () => {
     const script = scripted({ slow: 'stall', b: 'grant', c: 'grant' })
     const late: Grant[] = []
-    const outcome = await reserveInWaves({
-      candidates: peers([
+    const outcome = await reserve(
+      script,
+      [
         ['slow', 4],
         ['b', 4],
         ['c', 4]
-      ]),
-      need: 4,
-      maxPeers: 16,
-      hedgeMs: 20,
-      ask: script.ask,
-      unitsOf: (grant) => grant.units,
-      late: (grant) => late.push(grant)
-    })
+      ],
+      4,
+      { hedgeMs: 20, late: (grant) => late.push(grant) }
+    )
     script.stalled.get('slow')?.({ peerId: 'slow', units: 4 })
     await new Promise((resolve) => setTimeout(resolve, 10))
     const kept = outcome.kept.map((grant) => grant.peerId)
@@ -153,16 +152,12 @@ describe('reserve in waves', () => {
     for (const name of names) behaviour[name] = 'stall'
     const script = scripted(behaviour)
     const controller = new AbortController()
-    const pending = reserveInWaves({
-      candidates: peers(names.map((name): [string, number] => [name, 1])),
-      need: 8,
-      maxPeers: 3,
-      hedgeMs: 10,
-      ask: script.ask,
-      unitsOf: (grant) => grant.units,
-      late: () => undefined,
-      signal: controller.signal
-    })
+    const pending = reserve(
+      script,
+      names.map((name): [string, number] => [name, 1]),
+      8,
+      { maxPeers: 3, hedgeMs: 10, signal: controller.signal }
+    )
     await new Promise((resolve) => setTimeout(resolve, 50))
     assert.equal(script.asked.length, 3, 'no more than the cap in play')
     controller.abort()
@@ -172,19 +167,16 @@ describe('reserve in waves', () => {
 
   it('asks again after the hedge when a peer in play refuses and frees a slot', async () => {
     const script = scripted({ a: 'stall', b: 'refuse', c: 'grant' })
-    const outcome = await reserveInWaves({
-      candidates: peers([
+    const outcome = await reserve(
+      script,
+      [
         ['a', 2],
         ['b', 2],
         ['c', 2]
-      ]),
-      need: 2,
-      maxPeers: 2,
-      hedgeMs: 10,
-      ask: script.ask,
-      unitsOf: (grant) => grant.units,
-      late: () => undefined
-    })
+      ],
+      2,
+      { maxPeers: 2, hedgeMs: 10 }
+    )
     assert.deepEqual(
       script.asked.map((entry) => entry.peerId),
       ['a', 'b', 'c']
