@@ -8,6 +8,7 @@ import { defaultPeerScoreThresholds } from '@libp2p/gossipsub/score'
 import type { PeerId, Startable } from '@libp2p/interface'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
+import { setRecent } from '../net/recent-map.js'
 import { PROOFMESH_VERSION } from '../version.js'
 import { AdvertValidationError, type CapacityAdvert, decodeAdvert, encodeAdvert } from './advert.js'
 import {
@@ -18,7 +19,6 @@ import {
   MAX_RATE_LIMITED_ORIGINS
 } from './constants.js'
 import { GRAYLIST_BAN_MS } from './gossip-score.js'
-import { setRecent } from '../net/recent-map.js'
 import { PeerTable } from './peer-table.js'
 import { computeUnits, type HardwareInfo, probeHardware } from './probe.js'
 import { OriginRateLimiter } from './rate-limit.js'
@@ -97,7 +97,7 @@ const idleWorkload: Workload = { unitsInUse: () => 0, activeJobs: () => 0 }
 /** Adverts held while their origins are checked: a few times the checks queued at once (reachable-peers) */
 const MAX_HELD_ADVERTS = 256
 
-/** The validator lets the event loop run once it has been busy this long (validateInTurn) */
+/** The validator lets the event loop run when it last did more than this long ago (validateInTurn) */
 const YIELD_AFTER_MS = 10
 
 /** Gossipsub caches a peer's score for one heartbeat (1 s) */
@@ -187,10 +187,7 @@ export class CapacityService implements Startable {
     this.workload = init.workload ?? idleWorkload
     this.prover = init.prover ?? (() => undefined)
     this.denyPeers = new Set(init.denyPeers ?? [])
-    this.peers = new PeerTable({
-      ttlMs: this.peerTtlMs,
-      maxPeers: init.maxPeers ?? capacityDefaults.maxPeers
-    })
+    this.peers = new PeerTable({ ttlMs: this.peerTtlMs, maxPeers })
     if (init.metricsRegistry !== undefined) this.registerMetrics(init.metricsRegistry)
     this.advertsReceived =
       init.metricsRegistry === undefined
@@ -358,14 +355,6 @@ export class CapacityService implements Startable {
   }
 
   /**
-   * Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score, and three
-   * graylist it: gossip-score.ts). An advert that is valid but stamped outside our time window, over its origin's
-   * rate, from an origin this node has not reached yet, or from a new peer when the table is full, is ignored:
-   * gossipsub neither forwards it nor penalises the peer that relayed it. An origin not reached yet is checked (a
-   * dial and identify, bounded: reachable-peers.ts); its adverts count once it has been. The rate is checked last,
-   * so only adverts that would be accepted spend a token: replaying a peer's old adverts cannot use up its rate.
-   */
-  /**
    * gossipsub checks each message's signature before this validator sees it (0.4-0.6 ms each here), and a peer
    * can hand it thousands at once: 10,000 relayed adverts held the event loop for 11 s, /v1/status answering in up
    * to 4.7 s. gossipsub is set to take one peer's messages one at a time (host.ts), and here the validator lets
@@ -385,6 +374,14 @@ export class CapacityService implements Startable {
     })
   }
 
+  /**
+   * Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score, and three
+   * graylist it: gossip-score.ts). An advert that is valid but stamped outside our time window, over its origin's
+   * rate, from an origin this node has not reached yet, or from a new peer when the table is full, is ignored:
+   * gossipsub neither forwards it nor penalises the peer that relayed it. An origin not reached yet is checked (a
+   * dial and identify, bounded: reachable-peers.ts); its adverts count once it has been. The rate is checked last,
+   * so only adverts that would be accepted spend a token: replaying a peer's old adverts cannot use up its rate.
+   */
   private validate(propagationSource: PeerId, message: Message): TopicValidatorResult {
     if (message.type !== 'signed') {
       this.count('reject', 'unsigned')

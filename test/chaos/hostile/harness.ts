@@ -159,22 +159,28 @@ export async function joinNetwork(
     nodeArgs: () => ['--compute-units', String(UNITS)]
   })
   const spawned = Date.now()
-  await network.start()
-  const node = network.nodes[0] as LocalNode
-  const startedMs = Date.now() - spawned
-  let lastSeen = ''
-  const connectedMs = await poll(`node ${name} to connect to its bootstrap peer`, timeoutMs, async () => {
-    const status = await api<StatusJson>(node, '/v1/status')
-    lastSeen = `${status.connectedPeers} connections`
-    return status.connectedPeers > 0 ? Date.now() - spawned : undefined
-  }).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}; it had ${lastSeen}`)
-  })
-  const listedMs = await poll(`the bootstrap peer to list ${name}`, timeoutMs, async () => {
-    const rows = await network.peers(bootstrap)
-    return rows.some((row) => row.peerId === node.status.peerId) ? Date.now() - spawned : undefined
-  })
-  return { joined: { node, startedMs, connectedMs, listedMs }, network }
+  try {
+    await network.start()
+    const node = network.nodes[0] as LocalNode
+    const startedMs = Date.now() - spawned
+    let lastSeen = ''
+    const connectedMs = await poll(`node ${name} to connect to its bootstrap peer`, timeoutMs, async () => {
+      const status = await api<StatusJson>(node, '/v1/status')
+      lastSeen = `${status.connectedPeers} connections`
+      return status.connectedPeers > 0 ? Date.now() - spawned : undefined
+    }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; it had ${lastSeen}`)
+    })
+    const listedMs = await poll(`the bootstrap peer to list ${name}`, timeoutMs, async () => {
+      const rows = await network.peers(bootstrap)
+      return rows.some((row) => row.peerId === node.status.peerId) ? Date.now() - spawned : undefined
+    })
+    return { joined: { node, startedMs, connectedMs, listedMs }, network }
+  } catch (err) {
+    await network.stop()
+    await network.remove()
+    throw err
+  }
 }
 
 /** One line of figures on stderr, with the machine's load, for the suite's output and the report */
