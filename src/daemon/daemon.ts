@@ -170,6 +170,7 @@ export class Daemon implements Startable, ApiBackend {
     })
     this.host = host
     const reachable = new ReachablePeers(host, { logger: this.init.logger })
+    if (this.registry !== undefined) reachable.registerMetrics(this.registry)
     this.reachablePeers = reachable
     this.leaseBook = new LeaseBook({
       logger: this.init.logger,

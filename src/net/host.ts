@@ -150,6 +150,7 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
     maxPendingPerAddress: init.maxPendingInboundPerAddress ?? hostDefaults.maxPendingInboundPerAddress,
     logger: init.logger
   })
+  if (init.metricsRegistry !== undefined) inbound.registerMetrics(init.metricsRegistry)
   const services = {
     identify: identify(),
     ping: ping(),

@@ -12,6 +12,7 @@
  */
 import type { MultiaddrConnection } from '@libp2p/interface'
 import { tryGetNetConfig } from '@libp2p/utils'
+import { Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
 
 export interface InboundGuardInit {
@@ -137,6 +138,23 @@ export class InboundGuard {
   /** Connections refused and handshakes evicted since start */
   get counts(): { refused: number; evicted: number } {
     return { refused: this.refusedCount, evicted: this.evictedCount }
+  }
+
+  /** `proofmesh_inbound_handshakes{kind}`: in progress now; refused and evicted since start */
+  registerMetrics(registry: Registry): void {
+    const now = (): { pending: number; refused: number; evicted: number } => ({
+      pending: this.size,
+      ...this.counts
+    })
+    new Gauge({
+      name: 'proofmesh_inbound_handshakes',
+      help: 'Inbound connections in their handshake now (pending), and since start refused (their address had too many) or evicted (all slots were taken)',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        for (const [kind, value] of Object.entries(now())) this.set({ kind }, value)
+      }
+    })
   }
 
   private evictFromLargestGroup(): void {

@@ -10,6 +10,7 @@
  */
 import type { PeerId, Startable } from '@libp2p/interface'
 import { CODE_P2P, type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
 import type { ProofmeshHost } from './host.js'
 import { setRecent } from './recent-map.js'
@@ -138,6 +139,23 @@ export class ReachablePeers implements Startable {
 
   get stats(): ReachableCounts & { queued: number; remembered: number } {
     return { ...this.counts, queued: this.queue.length, remembered: this.identifiedAt.size }
+  }
+
+  /** `proofmesh_reachability_checks{kind}`: checks since start by outcome, and queued now */
+  registerMetrics(registry: Registry): void {
+    const stats = (): ReachablePeers['stats'] => this.stats
+    new Gauge({
+      name: 'proofmesh_reachability_checks',
+      help: 'Dials and identify exchanges to advert origins not reached yet: since start checked, reached, failed, dropped (the queue was full); queued now',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const now = stats()
+        for (const kind of ['checked', 'reached', 'failed', 'dropped', 'queued'] as const) {
+          this.set({ kind }, now[kind])
+        }
+      }
+    })
   }
 
   private drain(): void {

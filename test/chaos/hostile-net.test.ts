@@ -8,7 +8,11 @@
 import '../../src/polyfill.js'
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
 import { CapacityAdvert } from '../../protocols/capacity/pb/capacity.js'
 import { capacityTopic } from '../../src/capacity/constants.js'
 import type { PeerRow } from '../../src/daemon/daemon.js'
@@ -23,6 +27,7 @@ import {
   type HostileNetwork,
   joinNetwork,
   type Joined,
+  metric,
   type ProvedJob,
   provedJob,
   report,
@@ -78,6 +83,7 @@ describe('hostile: sockets that stall a daemon', () => {
       )
       joiners.push(network)
       const during = await figures(victim)
+      const guard = await metric(victim, 'proofmesh_inbound_handshakes')
       await report(
         `a new peer joins while ${attack.count} ${attack.mode} sockets from ${sources(attack)} stall`,
         {
@@ -87,6 +93,8 @@ describe('hostile: sockets that stall a daemon', () => {
           'clean listed ms': clean.listedMs,
           'sockets opened': staller.counts.opened,
           'closed by the daemon': staller.counts.closedByDaemon,
+          'refused (address full)': guard.get('kind="refused"') ?? 0,
+          'evicted (all slots taken)': guard.get('kind="evicted"') ?? 0,
           'victim RSS MiB': during.rssMiB,
           'RSS before MiB': before.rssMiB,
           'status ms': during.statusMs
@@ -107,6 +115,29 @@ describe('hostile: sockets that stall a daemon', () => {
 
   it('lets a new peer join while 100 sockets trickle garbage', async () => {
     await underAttack('garbage', { count: 100, mode: 'garbage', from: ['127.0.0.3'], trickleMs: 500 })
+  })
+
+  it('takes 50 peers dialling it at the same moment from one address', async () => {
+    const dialers = await Promise.all(
+      Array.from({ length: 50 }, async () =>
+        createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+      )
+    )
+    try {
+      const target = multiaddr(tcpAddress(victim).multiaddr)
+      const started = Date.now()
+      const dials = await Promise.allSettled(
+        dialers.map(async (dialer) => dialer.dial(target, { signal: AbortSignal.timeout(30_000) }))
+      )
+      const failed = dials.flatMap((dial) => (dial.status === 'rejected' ? [String(dial.reason)] : []))
+      await report('50 simultaneous dials from one address', {
+        connected: 50 - failed.length,
+        'all in ms': Date.now() - started
+      })
+      assert.deepEqual(failed, [], 'every dial connected')
+    } finally {
+      await Promise.all(dialers.map(async (dialer) => dialer.stop()))
+    }
   })
 
   it('lets a new peer join while more sockets than all the handshake slots stall, from many addresses', async () => {
@@ -156,10 +187,14 @@ describe('hostile: gossip peers that lie', () => {
     const trap = await tarpit()
     const attacker = await attackerHost()
     try {
-      // fresh keys claiming a million free units; half at a tarpit, half where nobody listens
+      // fresh keys claiming a million free units; half at a tarpit, half where nobody listens. Stamped 20 s ahead
+      // (the clock rule allows 30 s), so that none is stale by the time the keys are made and the flood is in
+      const stamped = BigInt(Date.now() + 20_000)
       const sybils = await sybilMessages(count, (peerId) =>
         CapacityAdvert.encode(
           makeAdvert({
+            seq: stamped,
+            timestampMs: stamped,
             unitsTotal: 1_000_000,
             unitsFree: 1_000_000,
             programs: ['rescue-sponge'],
@@ -174,6 +209,7 @@ describe('hostile: gossip peers that lie', () => {
       // the largest of a few seconds of samples: an idle daemon's RSS saws up and down with its garbage collector
       const before = await peakFigures(victim, 3_000)
       const judgedBefore = await judged(victim)
+      const unreachedBefore = (await advertCounters(victim)).get('ignore/unreached') ?? 0
       const victimId = await joinTopic(attacker, tcpAddress(victim).multiaddr)
       const started = Date.now()
       const peak = { statusMs: 0, rssMiB: 0, knownPeers: 0 }
@@ -208,6 +244,7 @@ describe('hostile: gossip peers that lie', () => {
         headers: { authorization: `Bearer ${victim.token}` }
       }).then(async (response) => response.text())
       const beyond = await api<PeerRow[]>(net.network.nodes[1] as LocalNode, '/v1/peers')
+      const checks = await metric(victim, 'proofmesh_reachability_checks')
       const job = await provedJob(victim, JOB_BYTES, 3 * UNITS)
       // what the flood left behind once gossipsub's caches of seen messages (2 minutes at most) have let go
       if (FULL) await new Promise((resolve) => setTimeout(resolve, 60_000))
@@ -224,11 +261,14 @@ describe('hostile: gossip peers that lie', () => {
         [FULL ? 'RSS a minute later MiB' : 'RSS after the job MiB']: settled.rssMiB,
         'status peak ms': peak.statusMs,
         '/v1/peers bytes': peersBody.length,
-        'tarpit held': trap.held(),
+        'origins checked': checks.get('kind="checked"') ?? 0,
+        'checks dropped (queue full)': checks.get('kind="dropped"') ?? 0,
         'job ms': job.ms,
         phases: job.phases,
         'clean job ms': clean.ms
       })
+      const unreached = ((await advertCounters(victim)).get('ignore/unreached') ?? 0) - unreachedBefore
+      assert.equal(unreached, count, 'every forged advert was judged for what it is: an origin not reached')
       assert.equal(peak.knownPeers, 2, 'the victim lists its two honest peers and nothing else')
       assert.equal(beyond.length, 2, 'so does a peer that hears gossip only through it')
       assert.ok(

@@ -183,6 +183,20 @@ export async function joinNetwork(
   }
 }
 
+/** The values of one metric of a daemon's /metrics, by label set as written (`kind="pending"`) */
+export async function metric(node: LocalNode, name: string): Promise<Map<string, number>> {
+  const response = await fetch(new URL('/metrics', node.api.url), {
+    headers: { authorization: `Bearer ${node.token}` },
+    signal: AbortSignal.timeout(10_000)
+  })
+  const values = new Map<string, number>()
+  for (const line of (await response.text()).split('\n')) {
+    const match = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (match?.[1] === name) values.set(match[2] ?? '', Number(match[3]))
+  }
+  return values
+}
+
 /** One line of figures on stderr, with the machine's load, for the suite's output and the report */
 export async function report(what: string, figures: Record<string, string | number>): Promise<void> {
   const parts = Object.entries(figures).map(

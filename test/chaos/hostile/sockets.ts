@@ -90,8 +90,6 @@ export class SocketStaller {
 /** A TCP server that accepts every connection and never says a byte: a dial to it stalls until its deadline */
 export interface Tarpit {
   port: number
-  /** Connections it holds now */
-  held(): number
   close(): Promise<void>
 }
 
@@ -107,7 +105,6 @@ export async function tarpit(): Promise<Tarpit> {
   if (address === null || typeof address === 'string') throw new Error('the tarpit has no TCP port')
   return {
     port: address.port,
-    held: () => sockets.size,
     close: async () => {
       for (const socket of sockets) socket.destroy()
       await new Promise((resolve) => server.close(resolve))
