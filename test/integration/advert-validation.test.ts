@@ -252,6 +252,8 @@ describe('capacity advert validation on a live daemon', () => {
         undefined,
         'a forged origin is not listed'
       )
+      // the dials that checked some of them left nothing behind in libp2p's peer store
+      assert.equal(await daemon.node.peerStore.has(sybil.peerId), false, 'no peer store record')
     }
     assert.ok(daemon.node.getConnections(host.peerId).length > 0, 'the relay is still connected')
     const score = (daemon.node.services.pubsub as unknown as { getScore(id: string): number }).getScore(
