@@ -77,7 +77,13 @@ export const hostDefaults = {
   // libp2p's own defaults, set here so that a timeout's error can name them: a connection (every address tried,
   // the handshake done) and agreeing on a new stream's protocol
   dialTimeoutMs: 10_000,
-  protocolNegotiationTimeoutMs: 10_000
+  protocolNegotiationTimeoutMs: 10_000,
+  // libp2p pings every connection each 10 s and aborts it when a ping is unanswered after 5 s at the least: a
+  // peer starved of CPU for 5 s (a saturated host, measured in test/e2e/busy-peers) lost every connection, and
+  // with them its job streams, although it was alive. Jobs detect frozen peers themselves (jobs.peer_timeout,
+  // counted in time this daemon ran); this monitor only has to clear connections that are truly dead (a cut
+  // link), so it waits 30 s for an answer.
+  connectionMonitor: { pingTimeout: { minTimeout: 30_000, maxTimeout: 60_000 } }
 }
 
 /** libp2p's limits on a dial, in words, for errors about a dial that ran out of time */
@@ -229,6 +235,7 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
       inboundStreamProtocolNegotiationTimeout: hostDefaults.protocolNegotiationTimeoutMs,
       outboundStreamProtocolNegotiationTimeout: hostDefaults.protocolNegotiationTimeoutMs
     },
+    connectionMonitor: hostDefaults.connectionMonitor,
     ...(init.metricsRegistry === undefined
       ? {}
       : { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false }) }),
