@@ -22,10 +22,10 @@ import {
   type PlanResult,
   type ProveParams,
   type ProveResult,
-  type ProverBackend,
   type ProverBackendEvents,
   type ProverInfo,
   type Segment,
+  type SegmentedProver,
   type VerifyParams,
   type VerifyResult
 } from './types.js'
@@ -104,7 +104,7 @@ function segmentOf(segment: Segment): Segment {
  * fails the in-flight calls with ProverCrashedError and restarts it with backoff, and calls made while it
  * restarts wait for the new process (within their own time limit).
  */
-export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> implements ProverBackend {
+export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> implements SegmentedProver {
   readonly kind = 'npp'
   private readonly log: Logger
   private readonly init: ProverSupervisorInit

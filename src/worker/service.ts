@@ -1,52 +1,37 @@
 import { join } from 'node:path'
 import type { Connection, PeerId, Startable, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import { HintsChunk, HintsKind } from '../../protocols/hints/pb/hints.js'
-import { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
-import { PeerFrame, RefuseCode, type Reserve, SubmitterFrame } from '../../protocols/job/pb/job.js'
-import { ProofHeader, ProofRequest } from '../../protocols/proof/pb/proof.js'
+import { BULK_IDLE_TIMEOUT_MS, MAX_BULK_STREAMS } from '../../protocols/bulk/constants.js'
+import { readHintsStart, receiveHints } from '../../protocols/hints/codec.js'
+import { HINTS_PROTOCOL } from '../../protocols/hints/constants.js'
+import { readSliceHeader, receiveSlice } from '../../protocols/inputs/codec.js'
+import { INPUTS_PROTOCOL } from '../../protocols/inputs/constants.js'
+import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
+import { peerJobChannel } from '../../protocols/job/codec.js'
+import { JOB_PROTOCOL, JOB_REPLY_TIMEOUT_MS, MAX_JOB_STREAMS } from '../../protocols/job/constants.js'
+import { type PeerFrame, RefuseCode, type Reserve, type SubmitterFrame } from '../../protocols/job/pb/job.js'
+import {
+  type ProofFile,
+  readProofRequest,
+  refuseProof,
+  requestProof,
+  serveProofFile
+} from '../../protocols/proof/codec.js'
+import { PROOF_PROTOCOL } from '../../protocols/proof/constants.js'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { SecurityConfig } from '../config/types.js'
+import { TransferError } from '../files/errors.js'
+import { type ByteSink, countedSink } from '../files/file-sink.js'
 import type { Logger } from '../log/index.js'
-import { type FrameDuplex, memoryDuplexPair, streamDuplex } from '../net/frame-duplex.js'
-import { deadline, nameTimeout } from '../net/deadline.js'
+import { type DialComponents, dialPeer } from '../net/dial-peer.js'
+import { type FrameDuplex, memoryDuplexPair } from '../net/frame-duplex.js'
+import { deadline } from '../net/deadline.js'
 import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
-import { DIAL_LIMITS } from '../net/host.js'
-import type { ProverSupervisor } from '../prover/supervisor.js'
-import type { ProgressNotification } from '../prover/types.js'
-import {
-  type ByteSink,
-  openFileSink,
-  pump,
-  readFileRange,
-  receiveHints,
-  receiveProof,
-  receiveSlice,
-  serveProofFile,
-  TransferError
-} from './bulk.js'
-import {
-  BULK_IDLE_TIMEOUT_MS,
-  HINTS_PROTOCOL,
-  INPUTS_PROTOCOL,
-  JOB_PROTOCOL,
-  JOB_REPLY_TIMEOUT_MS,
-  MAX_BULK_STREAMS,
-  MAX_HEADER_BYTES,
-  MAX_HINTS_CHUNK_BYTES,
-  MAX_JOB_FRAME_BYTES,
-  MAX_JOB_STREAMS,
-  MAX_ADDRS_PER_PEER,
-  MAX_PROOF_BYTES,
-  MAX_SEGMENTS_PER_JOB,
-  PROOF_PROTOCOL
-} from './constants.js'
+import { peerText } from '../net/peer-text.js'
+import type { ProgressNotification, SegmentedProver } from '../prover/types.js'
 import type { LeaseBook } from './leases.js'
-import { peerText } from './peer-text.js'
-import { type HeldProof, type ProofFetcher, WorkerSession } from './session.js'
+import { type ProofFetcher, WorkerSession } from './session.js'
 
-export interface WorkerComponents {
+export interface WorkerComponents extends DialComponents {
   peerId: PeerId
   handle(
     protocol: string,
@@ -54,12 +39,6 @@ export interface WorkerComponents {
     options: { maxInboundStreams: number; maxOutboundStreams: number }
   ): Promise<void>
   unhandle(protocol: string): Promise<void>
-  dialProtocol(
-    peer: PeerId | ReturnType<typeof multiaddr>,
-    protocol: string,
-    options: { signal: AbortSignal }
-  ): Promise<Stream>
-  peerStore: { merge(peerId: PeerId, data: { multiaddrs: ReturnType<typeof multiaddr>[] }): Promise<unknown> }
 }
 
 export interface WorkerServiceInit {
@@ -67,7 +46,7 @@ export interface WorkerServiceInit {
   metricsRegistry?: Registry
   leases: LeaseBook
   /** The native prover; undefined = this peer takes no work */
-  prover: () => ProverSupervisor | undefined
+  prover: () => SegmentedProver | undefined
   /** Where each job's files live while it runs: <workRoot>/<job id>/ */
   workRoot: string
   inputsFolder: string
@@ -86,8 +65,8 @@ const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 /**
  * The peer side of the job path: grants leases on /proofmesh/job/1.0.0 and runs one WorkerSession per job,
- * receives input slices and hints, serves proofs. The daemon's own submitter reaches it in-process through
- * openLocal(), over the same frames.
+ * receives input slices and hints, serves proofs, pulls the partial proofs its sessions aggregate. The daemon's
+ * own submitter reaches it in-process through openLocal() and the local sinks, over the same frames.
  */
 export class WorkerService implements Startable, ProofFetcher {
   private readonly components: WorkerComponents
@@ -100,7 +79,7 @@ export class WorkerService implements Startable, ProofFetcher {
   private readonly onLeaseExpired = (event: CustomEvent<{ jobId: string }>): void => {
     void this.sessions.get(event.detail.jobId)?.stop('lease expired')
   }
-  private observedProver?: ProverSupervisor
+  private observedProver?: SegmentedProver
   private readonly bytesIn?: Counter<'kind'>
   /** Empty = any submitter may lease units here */
   private readonly allowSubmitters: ReadonlySet<string>
@@ -147,14 +126,7 @@ export class WorkerService implements Startable, ProofFetcher {
   /** A sink that counts what goes through it on this peer */
   private counted<T extends ByteSink>(sink: T, kind: 'input' | 'hints' | 'proof'): T {
     const counter = this.bytesIn
-    if (counter === undefined) return sink
-    return {
-      ...sink,
-      write: async (chunk, signal) => {
-        counter.inc({ kind }, chunk.byteLength)
-        await sink.write(chunk, signal)
-      }
-    }
+    return counter === undefined ? sink : countedSink(sink, (bytes) => counter.inc({ kind }, bytes))
   }
 
   get selfId(): string {
@@ -208,15 +180,9 @@ export class WorkerService implements Startable, ProofFetcher {
     return submitterEnd
   }
 
-  /** Hands a slice to this daemon's own session for the job, copying it from the submitter's file */
-  async deliverLocalSlice(
-    header: InputsHeader,
-    source: AsyncIterable<Uint8Array>,
-    signal: AbortSignal
-  ): Promise<void> {
-    const session = this.sessionFor(header.jobId)
-    const sink = await session.sliceSink(header)
-    await pump(source, sink, Number(header.length), header.sha256, signal)
+  /** The sink for a slice this daemon's own submitter hands to its own session of the job */
+  async localSliceSink(header: InputsHeader): Promise<ByteSink> {
+    return this.sessionFor(header.jobId).sliceSink(header)
   }
 
   /** The sink for this daemon's own session's hints */
@@ -224,57 +190,20 @@ export class WorkerService implements Startable, ProofFetcher {
     return this.sessionFor(jobId).hintsSink()
   }
 
-  /** Pulls a proof over /proofmesh/proof/1.0.0, or takes it from this daemon's own session */
+  /** The final proof this daemon's own session aggregated, for its own submitter */
+  localFinalProof(jobId: string): ProofFile | undefined {
+    return this.sessions.get(jobId)?.heldProof()
+  }
+
+  /** Pulls a partial proof a session aggregates over /proofmesh/proof/1.0.0 */
   async fetchProof(
     source: { peerId: string; addrs: Uint8Array[] },
-    request: { jobId: string; segment?: number },
+    request: { jobId: string; segment: number },
     dest: string,
     signal: AbortSignal
   ): Promise<{ size: number; sha256: Uint8Array }> {
-    if (source.peerId === this.selfId) {
-      const held = this.sessions.get(request.jobId)?.heldProof(request.segment)
-      if (held === undefined) throw new TransferError(`no such proof here for job ${request.jobId}`)
-      const sink = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
-      await pump(readFileRange(held.path, 0, held.size), sink, held.size, held.sha256, signal)
-      return { size: held.size, sha256: held.sha256 }
-    }
-    const stream = await this.dial(source, PROOF_PROTOCOL, signal)
-    const framed = new FramedStream(stream)
-    const sink = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
-    try {
-      await framed.write({ jobId: request.jobId, segment: request.segment }, ProofRequest, signal)
-      const got = await receiveProof(framed, this.counted(sink, 'proof'), MAX_PROOF_BYTES, signal)
-      await framed.close(signal).catch(() => undefined)
-      return got
-    } catch (err) {
-      framed.abort(err)
-      throw err
-    }
-  }
-
-  /** Dials a peer by id, teaching the peer store the addresses we were given for it first */
-  async dial(
-    peer: { peerId: string; addrs: Uint8Array[] },
-    protocol: string,
-    signal: AbortSignal
-  ): Promise<Stream> {
-    const peerId = peerIdFromString(peer.peerId)
-    if (peer.addrs.length > 0) {
-      const multiaddrs = peer.addrs.flatMap((bytes) => {
-        try {
-          return [multiaddr(bytes)]
-        } catch {
-          return []
-        }
-      })
-      await this.components.peerStore.merge(peerId, { multiaddrs }).catch(() => undefined)
-    }
-    try {
-      return await this.components.dialProtocol(peerId, protocol, { signal })
-    } catch (err) {
-      // our own signal's reason names itself; a timeout inside libp2p does not
-      throw nameTimeout(toError(err), `opening ${protocol} to peer ${peer.peerId}`, DIAL_LIMITS)
-    }
+    const framed = new FramedStream(await dialPeer(this.components, source, PROOF_PROTOCOL, signal))
+    return requestProof(framed, request, dest, signal, (bytes) => this.bytesIn?.inc({ kind: 'proof' }, bytes))
   }
 
   private sessionFor(jobId: string): WorkerSession {
@@ -283,7 +212,7 @@ export class WorkerService implements Startable, ProofFetcher {
     return session
   }
 
-  private watchProver(prover: ProverSupervisor): void {
+  private watchProver(prover: SegmentedProver): void {
     if (this.observedProver === prover) return
     this.observedProver?.removeEventListener('progress', this.onProverProgress)
     prover.addEventListener('progress', this.onProverProgress)
@@ -291,16 +220,7 @@ export class WorkerService implements Startable, ProofFetcher {
   }
 
   private serveJob(stream: Stream, connection: Connection): void {
-    const framed = new FramedStream(stream)
-    const duplex = streamDuplex(framed, { in: SubmitterFrame, out: PeerFrame }, MAX_JOB_FRAME_BYTES, {
-      limits: {
-        assign: { segments: MAX_SEGMENTS_PER_JOB },
-        aggregate: { contributions: MAX_SEGMENTS_PER_JOB },
-        fetch: { addrs: MAX_ADDRS_PER_PEER },
-        forget: { segments: MAX_SEGMENTS_PER_JOB }
-      }
-    })
-    void this.runJobStream(duplex, connection.remotePeer.toString())
+    void this.runJobStream(peerJobChannel(new FramedStream(stream)), connection.remotePeer.toString())
   }
 
   /** The first frame must be Reserve; then the session takes the stream over */
@@ -338,7 +258,7 @@ export class WorkerService implements Startable, ProofFetcher {
       return
     }
     const { lease } = grant
-    const prover = this.init.prover() as ProverSupervisor
+    const prover = this.init.prover() as SegmentedProver
     this.watchProver(prover)
     const session = new WorkerSession({
       jobId: reserve.jobId,
@@ -444,7 +364,7 @@ export class WorkerService implements Startable, ProofFetcher {
     )
     void (async () => {
       try {
-        const header = await framed.read(InputsHeader, MAX_HEADER_BYTES, signal)
+        const header = await readSliceHeader(framed, signal)
         const session = this.ownedSession(header.jobId, connection)
         const sink = this.counted(await session.sliceSink(header), 'input')
         // The deadline for the bytes is the session's: a large slice may take longer than any fixed time
@@ -466,14 +386,11 @@ export class WorkerService implements Startable, ProofFetcher {
     const framed = new FramedStream(stream)
     void (async () => {
       try {
-        const start = await framed.read(
-          HintsChunk,
-          MAX_HINTS_CHUNK_BYTES + 256,
+        const jobId = await readHintsStart(
+          framed,
           deadline(`a hints stream's START from ${connection.remotePeer.toString()}`, BULK_IDLE_TIMEOUT_MS)
         )
-        if (start.kind !== HintsKind.START || start.seq !== 0n)
-          throw new TransferError('a hints stream must open with START (seq 0)')
-        const session = this.ownedSession(start.jobId, connection)
+        const session = this.ownedSession(jobId, connection)
         const sink = this.counted(await session.hintsSink(), 'hints')
         await receiveHints(framed, sink, session.signal)
         await framed.close(deadline('closing a hints stream', STREAM_CLOSE_TIMEOUT_MS)).catch(() => undefined)
@@ -492,25 +409,15 @@ export class WorkerService implements Startable, ProofFetcher {
     )
     void (async () => {
       try {
-        const request = await framed.read(ProofRequest, MAX_HEADER_BYTES, signal)
+        const request = await readProofRequest(framed, signal)
         const session = this.sessions.get(request.jobId)
-        let held: HeldProof | undefined = session?.heldProof(request.segment)
+        let held: ProofFile | undefined = session?.heldProof(request.segment)
         // The final proof goes to the job's submitter only
         if (request.segment === undefined && session?.submitter !== connection.remotePeer.toString())
           held = undefined
         if (session === undefined || held === undefined) {
           const what = request.segment === undefined ? 'final proof' : `proof of segment ${request.segment}`
-          await framed.write(
-            {
-              ok: false,
-              message: `no ${what} of job ${request.jobId} here`,
-              size: 0n,
-              sha256: new Uint8Array()
-            },
-            ProofHeader,
-            signal
-          )
-          await framed.close(signal)
+          await refuseProof(framed, `no ${what} of job ${request.jobId} here`, signal)
           return
         }
         await serveProofFile(framed, held, session.signal)

@@ -17,19 +17,27 @@ import { deadline } from '../net/deadline.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { ProverRpcError } from '../prover/errors.js'
-import type { ProverSupervisor } from '../prover/supervisor.js'
-import { type InputRef, NppErrorCode, type ProgressNotification, type Segment } from '../prover/types.js'
-import { type ByteSink, type FileSink, hashFileRange, openFileSink, TransferError } from './bulk.js'
-import { ASSIGN_WAIT_MS } from './constants.js'
-import { resolveInputName } from './inputs-folder.js'
+import {
+  type InputRef,
+  NppErrorCode,
+  type ProgressNotification,
+  type Segment,
+  type SegmentedProver
+} from '../prover/types.js'
+import { ASSIGN_WAIT_MS } from '../../protocols/job/constants.js'
+import type { ProofFile } from '../../protocols/proof/codec.js'
+import { TransferError } from '../files/errors.js'
+import { hashFileRange } from '../files/file-range.js'
+import { type ByteSink, type FileSink, openFileSink } from '../files/file-sink.js'
+import { resolveInputName } from '../files/inputs-folder.js'
 import type { Lease } from './leases.js'
-import { peerText } from './peer-text.js'
+import { peerText } from '../net/peer-text.js'
 
 /** Pulls a proof from the peer that holds it (or from this daemon) into `dest` */
 export interface ProofFetcher {
   fetchProof(
     source: { peerId: string; addrs: Uint8Array[] },
-    request: { jobId: string; segment?: number },
+    request: { jobId: string; segment: number },
     dest: string,
     signal: AbortSignal
   ): Promise<{ size: number; sha256: Uint8Array }>
@@ -43,7 +51,7 @@ export interface WorkerSessionInit {
   inputSize: number
   workDir: string
   inputsFolder: string
-  prover: ProverSupervisor
+  prover: SegmentedProver
   channel: FrameDuplex<SubmitterFrame, PeerFrame>
   fetcher: ProofFetcher
   logger: Logger
@@ -53,13 +61,6 @@ export interface WorkerSessionInit {
   renewLease: () => void
   /** How often this peer sends the submitter a frame (KeepAlive when it has nothing else to say) */
   keepAliveMs: number
-}
-
-/** A file this session can hand out over the proof protocol */
-export interface HeldProof {
-  path: string
-  size: number
-  sha256: Uint8Array
 }
 
 class Deferred<T> {
@@ -166,7 +167,7 @@ export class WorkerSession {
   private readonly slices = new Map<number, Deferred<void>>()
   private readonly hints = new Deferred<string>()
   private readonly challenge = new Deferred<string>()
-  private readonly proofs = new Map<number, HeldProof>()
+  private readonly proofs = new Map<number, ProofFile>()
   /** Segments contribute one after another, and prove one after another once the challenge is known */
   private contributing: Promise<void> = Promise.resolve()
   private proving: Promise<void> = Promise.resolve()
@@ -174,7 +175,7 @@ export class WorkerSession {
   private readonly proveQueued = new Set<number>()
   /** Segments the submitter no longer wants from this peer (a backup copy elsewhere won) */
   private readonly forgotten = new Set<number>()
-  private finalProof?: HeldProof
+  private finalProof?: ProofFile
   private aggregation?: {
     contributions: string[]
     /** Segment → the proof fetched for it (a file, and the SHA-256 its peer reported) */
@@ -289,7 +290,7 @@ export class WorkerSession {
   }
 
   /** A proof this session can hand out: a segment it proved, or the final proof it aggregated */
-  heldProof(segment?: number): HeldProof | undefined {
+  heldProof(segment?: number): ProofFile | undefined {
     return segment === undefined ? this.finalProof : this.proofs.get(segment)
   }
 

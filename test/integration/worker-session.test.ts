@@ -16,7 +16,7 @@ import { type FrameDuplex, memoryDuplexPair } from '../../src/net/frame-duplex.j
 import { createProverBackend } from '../../src/prover/index.js'
 import type { ProverSupervisor } from '../../src/prover/supervisor.js'
 import type { Segment } from '../../src/prover/types.js'
-import type { ByteSink } from '../../src/worker/bulk.js'
+import type { ByteSink } from '../../src/files/file-sink.js'
 import { WorkerSession } from '../../src/worker/session.js'
 import { captureLogger, repoRoot, waitFor, within } from '../fixtures/prover/helpers.js'
 

@@ -1,0 +1,23 @@
+/** `/proofmesh/job/1.0.0` (README.md): its id, caps and deadlines, each with its reason */
+export const JOB_PROTOCOL = '/proofmesh/job/1.0.0'
+
+/** A job frame carries at most a segment list and the contributions of every segment: 1 MiB is ample */
+export const MAX_JOB_FRAME_BYTES = 1024 * 1024
+/**
+ * Most segments one job may have: AggregateRole carries a 32-byte contribution per segment in one frame of at
+ * most MAX_JOB_FRAME_BYTES (1 MiB holds ~30,000); the layout of a 4 GiB input needs a few thousand
+ */
+export const MAX_SEGMENTS_PER_JOB = 16_384
+/** Addresses a FetchProof may name for the peer holding a proof */
+export const MAX_ADDRS_PER_PEER = 64
+
+/** A reply must arrive within this time on a job stream that waits for one (Reserve → Reserved) */
+export const JOB_REPLY_TIMEOUT_MS = 10_000
+/**
+ * A slice or the hints travel on their own streams and can overtake the Assign they belong to on the job stream;
+ * they wait this long for it before they are refused as not assigned
+ */
+export const ASSIGN_WAIT_MS = 10_000
+
+/** Per connection: one job stream per job, so allow many */
+export const MAX_JOB_STREAMS = 64
