@@ -39,9 +39,11 @@ export async function openFileSink(init: FileSinkInit): Promise<FileSink> {
       (st) => st.size,
       () => 0
     )
-    for await (const chunk of readFileRange(partial, 0, size)) {
-      hash.update(chunk)
-      written += chunk.byteLength
+    if (size > 0) {
+      for await (const chunk of readFileRange(partial, 0, size)) {
+        hash.update(chunk)
+        written += chunk.byteLength
+      }
     }
   }
   const handle = await open(partial, init.resume === true ? 'a' : 'w')
