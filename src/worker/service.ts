@@ -7,7 +7,12 @@ import { readSliceHeader, receiveSlice } from '../../protocols/inputs/codec.js'
 import { INPUTS_PROTOCOL } from '../../protocols/inputs/constants.js'
 import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { peerJobChannel } from '../../protocols/job/codec.js'
-import { JOB_PROTOCOL, JOB_REPLY_TIMEOUT_MS, MAX_JOB_STREAMS } from '../../protocols/job/constants.js'
+import {
+  ASSIGN_WAIT_MS,
+  JOB_PROTOCOL,
+  JOB_REPLY_TIMEOUT_MS,
+  MAX_JOB_STREAMS
+} from '../../protocols/job/constants.js'
 import { type PeerFrame, RefuseCode, type Reserve, type SubmitterFrame } from '../../protocols/job/pb/job.js'
 import {
   type ProofFile,
@@ -29,7 +34,8 @@ import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-st
 import { peerText } from '../net/peer-text.js'
 import type { ProgressNotification, SegmentedProver } from '../prover/types.js'
 import type { LeaseBook } from './leases.js'
-import { type ProofFetcher, WorkerSession } from './session.js'
+import type { ProofFetcher } from './session/aggregation.js'
+import { WorkerSession } from './session/session.js'
 
 export interface WorkerComponents extends DialComponents {
   peerId: PeerId
@@ -53,11 +59,14 @@ export interface WorkerServiceInit {
   maxInputBytes: number
   /** Who may lease units here (config.security); none = any peer, workerDefaults.maxJobsPerSubmitter jobs each */
   security?: Partial<SecurityConfig>
+  /** How long a slice or the hints wait for the Assign they belong to (workerDefaults.assignWaitMs) */
+  assignWaitMs?: number
 }
 
 export const workerDefaults = {
   /** One submitter cannot take the whole peer with many small jobs; others still find units here */
-  maxJobsPerSubmitter: 4
+  maxJobsPerSubmitter: 4,
+  assignWaitMs: ASSIGN_WAIT_MS
 }
 
 /** Job ids travel in paths and NPP calls: keep them to a safe alphabet */
@@ -268,6 +277,7 @@ export class WorkerService implements Startable, ProofFetcher {
       inputSize: Number(reserve.inputSize),
       workDir: join(this.init.workRoot, reserve.jobId),
       inputsFolder: this.init.inputsFolder,
+      assignWaitMs: this.init.assignWaitMs ?? workerDefaults.assignWaitMs,
       prover,
       channel,
       fetcher: this,

@@ -17,7 +17,7 @@ import { createProverBackend } from '../../src/prover/index.js'
 import type { ProverSupervisor } from '../../src/prover/supervisor.js'
 import type { Segment } from '../../src/prover/types.js'
 import type { ByteSink } from '../../src/files/file-sink.js'
-import { WorkerSession } from '../../src/worker/session.js'
+import { WorkerSession } from '../../src/worker/session/session.js'
 import { captureLogger, repoRoot, waitFor, within } from '../fixtures/prover/helpers.js'
 
 const binary = join(repoRoot, 'native/target/release/proofmesh-prover')
@@ -95,6 +95,7 @@ function openSession(folder: string) {
     inputSize: input.byteLength,
     workDir,
     inputsFolder: dir,
+    assignWaitMs: 10_000,
     prover,
     channel: peerEnd,
     fetcher: {
