@@ -22,7 +22,19 @@ export const MAX_ADVERT_BYTES = 8 * 1024
 export const ADVERT_LIMITS = { gpus: 64, programs: 64, tags: 32, addrs: 32 }
 
 export const MAX_NAME_LENGTH = 128
+/** As many as capacity.compute_units may be set to */
 export const MAX_UNITS = 1_000_000
+
+/**
+ * Caps on what a peer says of its hardware, each well above any machine sold (the largest have under 2,000
+ * hardware threads, 32 TiB of memory, GPUs of 288 GB): a figure beyond is a lie or a bug, rejected, so that no
+ * table, metric or ranking ever carries 4,294,967,295 cores or 2^64 - 1 bytes
+ */
+export const MAX_CPU_CORES = 16_384
+export const MAX_MEMORY_BYTES = 2n ** 48n
+export const MAX_GPU_MEMORY_MIB = 2 ** 20
+/** Jobs a peer works on at once; far above security.max_jobs_per_submitter times any realistic submitter count */
+export const MAX_ACTIVE_JOBS = 65_536
 
 /**
  * A sender's clock this far ahead of ours makes its advert suspect (Ignore, not Reject: clocks drift). Kept
@@ -38,6 +50,12 @@ export const MAX_CLOCK_SKEW_MS = 30_000
  * gossipsub forwards no ignored message, so a flood stops at its first hop.
  */
 export const ADVERTS_PER_INTERVAL = 4
+
+/**
+ * Peers the capacity table lists at once: a proving network has tens to hundreds of peers; each entry is an
+ * advert of at most 8 KiB (a few hundred bytes in practice). A new peer past this is ignored until others expire.
+ */
+export const MAX_PEERS = 4_096
 
 /**
  * Origins whose bucket is remembered; past this the least recently heard one is forgotten (it comes back with a

@@ -16,21 +16,27 @@ export interface PeerTableEvents {
 export interface PeerTableInit {
   /** A peer whose newest advert is older than this is gone */
   ttlMs: number
+  /** Peers held at once; a new one past this is not taken until others expire */
+  maxPeers: number
   now?: () => number
 }
 
 /**
  * Every peer's latest capacity advert. Capacity is learned only from gossip, so a peer that stops
  * advertising (crashed, partitioned, shut down) drops out after the TTL even if a connection lingers.
+ * Bounded: when `maxPeers` are held, a new peer is turned away (the peers already listed keep their place; a full
+ * table is a network larger than the bound, or an attack) until expired ones are pruned.
  */
 export class PeerTable extends TypedEventEmitter<PeerTableEvents> {
   private readonly entries = new Map<string, PeerEntry>()
   private readonly ttlMs: number
+  private readonly maxPeers: number
   private readonly now: () => number
 
   constructor(init: PeerTableInit) {
     super()
     this.ttlMs = init.ttlMs
+    this.maxPeers = init.maxPeers
     this.now = init.now ?? Date.now
   }
 
@@ -39,7 +45,16 @@ export class PeerTable extends TypedEventEmitter<PeerTableEvents> {
     return this.entries.get(peerId)?.advert.seq
   }
 
-  update(peerId: string, advert: CapacityAdvert): PeerEntry {
+  /** Whether a peer not listed yet would find room */
+  hasRoomFor(peerId: string): boolean {
+    if (this.entries.has(peerId) || this.entries.size < this.maxPeers) return true
+    this.prune()
+    return this.entries.size < this.maxPeers
+  }
+
+  /** Takes a peer's newest advert; undefined when the peer is new and the table is full */
+  update(peerId: string, advert: CapacityAdvert): PeerEntry | undefined {
+    if (!this.hasRoomFor(peerId)) return undefined
     const entry: PeerEntry = { peerId, advert, receivedAt: this.now() }
     this.entries.set(peerId, entry)
     this.safeDispatchEvent('peer:updated', { detail: entry })
@@ -58,8 +73,11 @@ export class PeerTable extends TypedEventEmitter<PeerTableEvents> {
       .sort((a, b) => b.advert.unitsFree - a.advert.unitsFree || a.peerId.localeCompare(b.peerId))
   }
 
+  /** Fresh entries */
   get size(): number {
-    return this.list().length
+    let fresh = 0
+    for (const entry of this.entries.values()) if (this.isFresh(entry)) fresh++
+    return fresh
   }
 
   /** Drops expired entries and announces each; returns them */

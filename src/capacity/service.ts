@@ -4,17 +4,21 @@ import {
   type SubscriptionChangeData,
   TopicValidatorResult
 } from '@libp2p/gossipsub'
+import { defaultPeerScoreThresholds } from '@libp2p/gossipsub/score'
 import type { PeerId, Startable } from '@libp2p/interface'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
+import { setRecent } from '../net/recent-map.js'
 import { PROOFMESH_VERSION } from '../version.js'
 import { AdvertValidationError, type CapacityAdvert, decodeAdvert, encodeAdvert } from './advert.js'
 import {
   ADVERTS_PER_INTERVAL,
   capacityTopic,
   MAX_CLOCK_SKEW_MS,
+  MAX_PEERS,
   MAX_RATE_LIMITED_ORIGINS
 } from './constants.js'
+import { GRAYLIST_BAN_MS } from './gossip-score.js'
 import { PeerTable } from './peer-table.js'
 import { computeUnits, type HardwareInfo, probeHardware } from './probe.js'
 import { OriginRateLimiter } from './rate-limit.js'
@@ -32,10 +36,23 @@ export interface ProverIdentity {
   programs: string[]
 }
 
+/** Which advert origins this node has been connected to and identified (src/net/reachable-peers.ts) */
+export interface OriginReachability {
+  isReachable(peerId: string): boolean
+  /**
+   * Tries to reach one: its advertised addresses, and the peer that relayed the advert (for fair queueing).
+   * Settles with whether it is reachable.
+   */
+  check(peerId: PeerId, addrs: Uint8Array[], via: string): Promise<boolean>
+}
+
 export interface CapacityComponents {
   peerId: PeerId
   pubsub: GossipSub
   getMultiaddrs(): Array<{ bytes: Uint8Array }>
+  reachability: OriginReachability
+  /** Refuses a peer for `ms` and closes its connections (a peer graylisted for invalid adverts) */
+  ban?(peerId: string, ms: number): void
 }
 
 export interface CapacityServiceInit {
@@ -50,6 +67,8 @@ export interface CapacityServiceInit {
   advertsPerInterval?: number
   /** Origins whose rate is tracked at once (least recently heard forgotten first) */
   maxRateLimitedOrigins?: number
+  /** Peers listed at once */
+  maxPeers?: number
   /** 0 = derive from the hardware (10 per GPU, else CPU cores) */
   computeUnits?: number
   /** false = this peer offers no units at all (it only submits and relays) */
@@ -69,10 +88,20 @@ export const capacityDefaults = {
   peerTtlIntervals: 3,
   advertsPerInterval: ADVERTS_PER_INTERVAL,
   maxRateLimitedOrigins: MAX_RATE_LIMITED_ORIGINS,
+  maxPeers: MAX_PEERS,
   computeUnits: 0
 }
 
 const idleWorkload: Workload = { unitsInUse: () => 0, activeJobs: () => 0 }
+
+/** Adverts held while their origins are checked: a few times the checks queued at once (reachable-peers) */
+const MAX_HELD_ADVERTS = 256
+
+/** The validator lets the event loop run when it last did more than this long ago (validateInTurn) */
+const YIELD_AFTER_MS = 10
+
+/** Gossipsub caches a peer's score for one heartbeat (1 s) */
+const SCORE_CACHE_MS = 1_000
 
 /**
  * Advertises this peer's capacity on gossip and keeps the table of everyone else's. Adverts go out every
@@ -89,6 +118,12 @@ export class CapacityService implements Startable {
   private readonly publishSpacingMs: number
   private readonly peerTtlMs: number
   private readonly rateLimiter: OriginRateLimiter
+  /** Adverts of origins not reached yet, per relaying peer: a relay past this is flooding, and is banned */
+  private readonly unreachedPerRelay: OriginRateLimiter
+  /** Relays banned for flooding, and when */
+  private readonly flooders = new Map<string, number>()
+  /** When the validator last let the event loop run (see validateInTurn) */
+  private lastYield = performance.now()
   private readonly probeIntervalMs: number
   private readonly configuredUnits: number
   private readonly offerCompute: boolean
@@ -106,6 +141,13 @@ export class CapacityService implements Startable {
   private lastPublishAt = 0
   private lastPublishReachedPeers = false
   private pendingPublish?: NodeJS.Timeout
+  /**
+   * The newest advert of each origin being checked (reachable-peers): listed as soon as its check succeeds, rather
+   * than an advert interval later. At most MAX_HELD_ADVERTS, the least recent dropped first.
+   */
+  private readonly held = new Map<string, Uint8Array>()
+  /** Peers whose score is looked at again once gossipsub's cached score has caught up with a Reject */
+  private readonly scoreChecks = new Map<string, NodeJS.Timeout>()
   /**
    * Our first advert goes out before we have any neighbour, so it reaches nobody. When the first neighbour joins
    * the topic, advertise at once rather than up to an interval later. Only then: re-advertising on every new
@@ -130,6 +172,13 @@ export class CapacityService implements Startable {
       intervalMs: this.advertIntervalMs,
       maxOrigins: init.maxRateLimitedOrigins ?? capacityDefaults.maxRateLimitedOrigins
     })
+    const maxPeers = init.maxPeers ?? capacityDefaults.maxPeers
+    this.unreachedPerRelay = new OriginRateLimiter({
+      burst: maxPeers,
+      perInterval: maxPeers,
+      intervalMs: this.advertIntervalMs,
+      maxOrigins: init.maxRateLimitedOrigins ?? capacityDefaults.maxRateLimitedOrigins
+    })
     this.probeIntervalMs = init.probeIntervalMs ?? capacityDefaults.probeIntervalMs
     this.configuredUnits = init.computeUnits ?? capacityDefaults.computeUnits
     this.offerCompute = init.offerCompute ?? true
@@ -138,7 +187,7 @@ export class CapacityService implements Startable {
     this.workload = init.workload ?? idleWorkload
     this.prover = init.prover ?? (() => undefined)
     this.denyPeers = new Set(init.denyPeers ?? [])
-    this.peers = new PeerTable({ ttlMs: this.peerTtlMs })
+    this.peers = new PeerTable({ ttlMs: this.peerTtlMs, maxPeers })
     if (init.metricsRegistry !== undefined) this.registerMetrics(init.metricsRegistry)
     this.advertsReceived =
       init.metricsRegistry === undefined
@@ -160,7 +209,7 @@ export class CapacityService implements Startable {
     this.started = true
     await this.refreshHardware()
     const { pubsub } = this.components
-    pubsub.topicValidators.set(this.topic, (from, message) => this.validate(from, message))
+    pubsub.topicValidators.set(this.topic, (from, message) => this.validateInTurn(from, message))
     pubsub.subscribe(this.topic)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     this.timers = [
@@ -184,6 +233,11 @@ export class CapacityService implements Startable {
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.unsubscribe(this.topic)
     pubsub.topicValidators.delete(this.topic)
+    for (const timer of this.scoreChecks.values()) clearTimeout(timer)
+    this.scoreChecks.clear()
+    this.held.clear()
+    this.unreachedPerRelay.clear()
+    this.flooders.clear()
     this.peers.clear()
     this.rateLimiter.clear()
   }
@@ -301,14 +355,37 @@ export class CapacityService implements Startable {
   }
 
   /**
-   * Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score). An advert
-   * that is valid but stamped outside our time window, or over its origin's rate, is ignored: gossipsub neither
-   * forwards it nor penalises the peer that relayed it. The rate is checked last, so only adverts that would be
-   * accepted spend a token: replaying a peer's old adverts cannot use up its rate.
+   * gossipsub checks each message's signature before this validator sees it (0.4-0.6 ms each here), and a peer
+   * can hand it thousands at once: 10,000 relayed adverts held the event loop for 11 s, /v1/status answering in up
+   * to 4.7 s. gossipsub is set to take one peer's messages one at a time (host.ts), and here the validator lets
+   * the event loop run (a setImmediate) when it last did more than YIELD_AFTER_MS ago, so the API, timers and
+   * other peers' streams get their turn between adverts however long a flood is.
    */
-  private validate(_propagationSource: PeerId, message: Message): TopicValidatorResult {
+  private validateInTurn(
+    propagationSource: PeerId,
+    message: Message
+  ): TopicValidatorResult | Promise<TopicValidatorResult> {
+    if (performance.now() - this.lastYield < YIELD_AFTER_MS) return this.validate(propagationSource, message)
+    return new Promise((resolve) => {
+      setImmediate(() => {
+        this.lastYield = performance.now()
+        resolve(this.validate(propagationSource, message))
+      })
+    })
+  }
+
+  /**
+   * Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score, and three
+   * graylist it: gossip-score.ts). An advert that is valid but stamped outside our time window, over its origin's
+   * rate, from an origin this node has not reached yet, or from a new peer when the table is full, is ignored:
+   * gossipsub neither forwards it nor penalises the peer that relayed it. An origin not reached yet is checked (a
+   * dial and identify, bounded: reachable-peers.ts); its adverts count once it has been. The rate is checked last,
+   * so only adverts that would be accepted spend a token: replaying a peer's old adverts cannot use up its rate.
+   */
+  private validate(propagationSource: PeerId, message: Message): TopicValidatorResult {
     if (message.type !== 'signed') {
       this.count('reject', 'unsigned')
+      this.checkScoreSoon(propagationSource.toString())
       return TopicValidatorResult.Reject
     }
     const sender = message.from.toString()
@@ -318,12 +395,37 @@ export class CapacityService implements Startable {
       this.count('ignore', 'denied')
       return TopicValidatorResult.Ignore
     }
+    const verdict = this.judge(message.from, message.data, propagationSource.toString())
+    if (verdict === TopicValidatorResult.Reject) this.checkScoreSoon(propagationSource.toString())
+    return verdict
+  }
+
+  /**
+   * Decodes and checks one advert of `origin`, and lists it if it passes. `via`: the peer that relayed it; an
+   * origin not reached yet is then checked, its advert held until the check ends. No `via`: a held advert, judged
+   * again once its origin was reached.
+   */
+  private judge(origin: PeerId, data: Uint8Array, via: string | undefined): TopicValidatorResult {
+    const sender = origin.toString()
     try {
-      const advert = decodeAdvert(message.data, {
+      const advert = decodeAdvert(data, {
         lastSeq: this.peers.lastSeq(sender),
         maxAgeMs: this.peerTtlMs,
-        maxAheadMs: MAX_CLOCK_SKEW_MS
+        maxAheadMs: MAX_CLOCK_SKEW_MS,
+        signer: sender
       })
+      const { reachability } = this.components
+      if (!reachability.isReachable(sender)) {
+        this.count('ignore', 'unreached')
+        if (via !== undefined && this.unreachedPerRelay.take(via))
+          this.holdUntilReached(origin, data, advert.addrs, via)
+        else if (via !== undefined) this.banFlooder(via)
+        return TopicValidatorResult.Ignore
+      }
+      if (!this.peers.hasRoomFor(sender)) {
+        this.count('ignore', 'table_full')
+        return TopicValidatorResult.Ignore
+      }
       if (!this.rateLimiter.take(sender)) {
         this.count('ignore', 'rate_limited')
         this.log.debug({ peer: sender }, 'advert over the rate of its origin; ignored, not forwarded')
@@ -332,7 +434,8 @@ export class CapacityService implements Startable {
       const known = this.peers.get(sender) !== undefined
       this.peers.update(sender, advert)
       if (!known) this.log.info({ peer: sender, units: advert.unitsTotal }, 'peer joined the peer table')
-      this.count('accept', 'ok')
+      // a held advert judged again once its origin was reached was counted as unreached when it arrived
+      this.count('accept', via === undefined ? 'reached' : 'ok')
       return TopicValidatorResult.Accept
     } catch (err) {
       if (err instanceof AdvertValidationError) {
@@ -344,6 +447,59 @@ export class CapacityService implements Startable {
       this.log.warn({ err, peer: sender }, 'advert validation failed internally')
       return TopicValidatorResult.Ignore
     }
+  }
+
+  /**
+   * A peer relayed adverts of more origins we have not reached than the table holds, within one advert interval:
+   * no honest relay does (each origin advertises once per interval), while each costs us a signature check.
+   */
+  private banFlooder(relay: string): void {
+    // the rest of the flood already read reaches here too: one ban per relay and interval
+    const now = Date.now()
+    if (this.components.ban === undefined || (this.flooders.get(relay) ?? 0) > now - this.advertIntervalMs)
+      return
+    setRecent(this.flooders, relay, now, MAX_HELD_ADVERTS)
+    this.log.warn(
+      { peer: relay, banMs: GRAYLIST_BAN_MS },
+      'peer relays adverts of more unreached origins than the table holds; banned for a while'
+    )
+    this.components.ban(relay, GRAYLIST_BAN_MS)
+  }
+
+  private holdUntilReached(origin: PeerId, data: Uint8Array, addrs: Uint8Array[], via: string): void {
+    const sender = origin.toString()
+    setRecent(this.held, sender, data, MAX_HELD_ADVERTS)
+    this.components.reachability
+      .check(origin, addrs, via)
+      .then((reached) => {
+        const held = this.held.get(sender)
+        this.held.delete(sender)
+        if (reached && held !== undefined && this.started) this.judge(origin, held, undefined)
+      })
+      .catch((err: unknown) => this.log.debug({ err, peer: sender }, 'reachability check failed'))
+  }
+
+  /**
+   * After a Reject, gossipsub counts the invalid message against the peer that sent it to us; once that puts the
+   * peer below the graylist threshold it is banned for a while (connections closed, none accepted). Looked at a
+   * little after gossipsub's score cache (one heartbeat) has seen the Reject; one pending look per peer.
+   */
+  private checkScoreSoon(peer: string): void {
+    if (this.components.ban === undefined || this.scoreChecks.has(peer)) return
+    const timer = setTimeout(() => {
+      this.scoreChecks.delete(peer)
+      // on the GossipSub class, not on its exported interface
+      const { pubsub } = this.components
+      const score = (pubsub as Partial<{ getScore(id: string): number }>).getScore?.call(pubsub, peer) ?? 0
+      if (score >= defaultPeerScoreThresholds.graylistThreshold) return
+      this.log.info(
+        { peer, score: Math.round(score), banMs: GRAYLIST_BAN_MS },
+        'peer graylisted for invalid adverts; banned for a while'
+      )
+      this.components.ban?.(peer, GRAYLIST_BAN_MS)
+    }, SCORE_CACHE_MS + 100)
+    timer.unref()
+    this.scoreChecks.set(peer, timer)
   }
 
   private count(result: string, reason: string): void {

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import type { Startable } from '@libp2p/interface'
+import type { Connection, Startable } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
 import { encodeAdvert } from '../capacity/advert.js'
 import { advertToJson } from '../capacity/advert-json.js'
@@ -12,7 +13,9 @@ import { SubmitterTransport } from '../job/transport.js'
 import type { Logger } from '../log/index.js'
 import { DiscoveryDialer } from '../net/discovery-dialer.js'
 import { createHost, type ProofmeshHost } from '../net/host.js'
+import { PeerBans } from '../net/peer-bans.js'
 import { loadOrCreatePeerKey } from '../net/peer-key.js'
+import { ReachablePeers } from '../net/reachable-peers.js'
 import { readSwarmKey } from '../net/swarm-key.js'
 import { createProverBackend } from '../prover/index.js'
 import { ProverSupervisor } from '../prover/supervisor.js'
@@ -76,6 +79,7 @@ export class Daemon implements Startable, ApiBackend {
   private capacityService?: CapacityService
   private statusProtocol?: StatusProtocol
   private discoveryDialer?: DiscoveryDialer
+  private reachablePeers?: ReachablePeers
   private api?: HttpApi
   private proverBackend?: ProverBackend
   private journalStore?: Journal
@@ -152,12 +156,16 @@ export class Daemon implements Startable, ApiBackend {
     let host: ProofmeshHost
     let journal: Journal
     let swarmKey: Uint8Array | undefined
+    const bans = new PeerBans()
     try {
-      ;({ host, journal, swarmKey } = await this.openNode())
+      ;({ host, journal, swarmKey } = await this.openNode(bans))
     } finally {
       // kept even when the rest failed, so that stop() ends the prover
       this.proverBackend = await proverStarting
     }
+    const reachable = new ReachablePeers(host, { logger: this.init.logger })
+    if (this.registry !== undefined) reachable.registerMetrics(this.registry)
+    this.reachablePeers = reachable
     this.leaseBook = new LeaseBook({
       logger: this.init.logger,
       totalUnits: () => this.capacity.units().total,
@@ -165,7 +173,18 @@ export class Daemon implements Startable, ApiBackend {
     })
     this.leaseBook.addEventListener('changed', this.onLeasesChanged)
     this.capacityService = new CapacityService(
-      { peerId: host.peerId, pubsub: host.services.pubsub, getMultiaddrs: () => host.getMultiaddrs() },
+      {
+        peerId: host.peerId,
+        pubsub: host.services.pubsub,
+        getMultiaddrs: () => host.getMultiaddrs(),
+        reachability: reachable,
+        ban: (peer, ms) => {
+          bans.ban(peer, ms)
+          host
+            .hangUp(peerIdFromString(peer))
+            .catch((err: unknown) => this.log.debug({ err, peer }, 'banned peer not hung up'))
+        }
+      },
       {
         logger: this.init.logger,
         advertIntervalMs: config.capacity.advertIntervalMs,
@@ -248,6 +267,7 @@ export class Daemon implements Startable, ApiBackend {
     await this.statusProtocol.start()
     await this.workerService.start()
     this.discoveryDialer.start()
+    reachable.start()
     await this.capacityService.start()
     await this.jobService.start()
     this.log.info(
@@ -289,6 +309,7 @@ export class Daemon implements Startable, ApiBackend {
     this.leaseBook?.removeEventListener('changed', this.onLeasesChanged)
     this.discoveryDialer?.stop()
     await this.capacityService?.stop()
+    this.reachablePeers?.stop()
     await this.statusProtocol?.stop()
     await this.host?.stop()
     this.host = undefined
@@ -303,7 +324,9 @@ export class Daemon implements Startable, ApiBackend {
   }
 
   /** The peer key, the journal (its leases of a killed run ended) and the started libp2p host */
-  private async openNode(): Promise<{ host: ProofmeshHost; journal: Journal; swarmKey?: Uint8Array }> {
+  private async openNode(
+    bans: PeerBans
+  ): Promise<{ host: ProofmeshHost; journal: Journal; swarmKey?: Uint8Array }> {
     const { config } = this
     const privateKey = await loadOrCreatePeerKey(config.dataDir)
     const swarmKey = config.net.swarmKey === '' ? undefined : await readSwarmKey(config.net.swarmKey)
@@ -323,6 +346,7 @@ export class Daemon implements Startable, ApiBackend {
       dht: config.net.dht,
       dhtProtocol: config.net.dhtProtocol,
       denyPeers: config.security.denyPeers,
+      bans,
       logger: this.init.logger,
       metricsRegistry: this.registry
     })
@@ -383,8 +407,9 @@ export class Daemon implements Startable, ApiBackend {
               unitsFree: this.leaseBook.free()
             }
           ]
+    const connections = connectionsByPeer(host)
     const others = this.capacity.peers.list().map((entry): Candidate => {
-      const connection = host.getConnections().find((conn) => conn.remotePeer.toString() === entry.peerId)
+      const connection = connections.get(entry.peerId)
       return {
         peerId: entry.peerId,
         local: false,
@@ -424,9 +449,10 @@ export class Daemon implements Startable, ApiBackend {
   peers(): PeerRow[] {
     const host = this.node
     const now = Date.now()
+    const connections = connectionsByPeer(host)
     return this.capacity.peers.list().map((entry) => {
       const capacity = advertToJson(entry.advert)
-      const connection = host.getConnections().find((conn) => conn.remotePeer.toString() === entry.peerId)
+      const connection = connections.get(entry.peerId)
       return {
         peerId: entry.peerId,
         connected: connection !== undefined,
@@ -442,4 +468,14 @@ export class Daemon implements Startable, ApiBackend {
     if (this.registry === undefined) return { contentType: 'text/plain', body: '' }
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
   }
+}
+
+/** One open connection per connected peer, by peer id: one pass, where a lookup per table entry was quadratic */
+function connectionsByPeer(host: ProofmeshHost): Map<string, Connection> {
+  const byPeer = new Map<string, Connection>()
+  for (const connection of host.getConnections()) {
+    const peer = connection.remotePeer.toString()
+    if (!byPeer.has(peer)) byPeer.set(peer, connection)
+  }
+  return byPeer
 }

@@ -28,7 +28,8 @@ import { describePeerFailure } from '../jobs-model/peer-failure.js'
 import { shortPeerId } from '../jobs-model/peer-id.js'
 import { type Candidate, type Link, leastLoaded, rankCandidates } from './link.js'
 import { acceptProgress, ProgressRelay } from './progress.js'
-import { SilenceWatch } from './silence.js'
+import { reserveDefaults, reserveInWaves } from './reserve.js'
+import { SilenceWatch } from '../silence-watch.js'
 import { findStragglers } from './stragglers.js'
 import type { SubmitterTransport } from './transport.js'
 import type { JobPhase, JobState } from '../jobs-model/states.js'
@@ -158,13 +159,21 @@ export class JobRun {
   private async reserve(): Promise<void> {
     this.setState('reserving', 'reserve')
     const { computeCapacity, minimalComputeCapacity } = this.record.request
-    let reserved = 0
-    for (const candidate of rankCandidates(this.ctx.candidates())) {
-      if (reserved >= computeCapacity || this.links.length >= this.ctx.settings.maxPeersPerJob) break
-      if (candidate.unitsFree <= 0 || this.excluded.has(candidate.peerId)) continue
-      const link = await this.reserveOne(candidate, Math.min(candidate.unitsFree, computeCapacity - reserved))
-      if (link !== undefined) reserved += link.record.units
-    }
+    const candidates = rankCandidates(this.ctx.candidates()).filter(
+      (candidate) => candidate.unitsFree > 0 && !this.excluded.has(candidate.peerId)
+    )
+    const { kept, surplus } = await reserveInWaves({
+      candidates,
+      need: computeCapacity,
+      maxPeers: this.ctx.settings.maxPeersPerJob - this.links.length,
+      hedgeMs: reserveDefaults.hedgeMs,
+      ask: async (candidate, units) => this.reserveOne(candidate, units, reserveDefaults.peerTimeoutMs),
+      unitsOf: (link) => link.record.units,
+      late: (link) => void this.releaseUnneeded(link),
+      signal: this.ctx.signal
+    })
+    for (const link of surplus) await this.releaseUnneeded(link)
+    const reserved = kept.reduce((sum, link) => sum + link.record.units, 0)
     if (reserved < minimalComputeCapacity) {
       throw new CapacityShortError(
         `needs ${minimalComputeCapacity} units, ${reserved} could be leased`,
@@ -174,13 +183,21 @@ export class JobRun {
     this.endPhase('reserve')
   }
 
-  private async reserveOne(peer: Candidate, units: number): Promise<Link | undefined> {
+  /** A lease granted beyond the need (the reserve phase asked more peers than it kept): its units go back */
+  private async releaseUnneeded(link: Link): Promise<void> {
+    await this.closeLink(link, 'release', 'not needed: other peers covered the units first')
+    this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: 'released: not needed' })
+    this.ctx.save()
+  }
+
+  private async reserveOne(
+    peer: Candidate,
+    units: number,
+    timeoutMs = JOB_REPLY_TIMEOUT_MS
+  ): Promise<Link | undefined> {
     const signal = AbortSignal.any([
       this.ctx.signal,
-      deadline(
-        `the lease reply (Reserve → Reserved) from peer ${shortPeerId(peer.peerId)}`,
-        JOB_REPLY_TIMEOUT_MS
-      )
+      deadline(`the lease reply (Reserve → Reserved) from peer ${shortPeerId(peer.peerId)}`, timeoutMs)
     ])
     let channel: FrameDuplex<PeerFrame, SubmitterFrame> | undefined
     try {

@@ -11,9 +11,13 @@ import { tcp } from '@libp2p/tcp'
 import { yamux, type YamuxMuxerInit } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
+import { capacityTopic } from '../capacity/constants.js'
+import { topicScoreParams } from '../capacity/gossip-score.js'
 import type { Logger } from '../log/index.js'
 import { AGENT_VERSION, PROOFMESH_VERSION } from '../version.js'
+import { InboundGuard, inboundGuardDefaults } from './inbound-guard.js'
 import { pinoComponentLogger } from './libp2p-logger.js'
+import type { PeerBans } from './peer-bans.js'
 import { privateNetwork } from './private-network.js'
 
 export type HostServices = {
@@ -43,10 +47,17 @@ export interface HostInit {
   yamux?: YamuxMuxerInit
   /** Peer ids never dialled nor accepted (security.deny_peers) */
   denyPeers?: string[]
+  /** Peers refused for a while for what they did (graylisted gossip senders); none = no bans */
+  bans?: PeerBans
+  /** Inbound handshakes in progress at once, in all and from one address (inbound-guard.ts) */
+  maxPendingInbound?: number
+  maxPendingInboundPerAddress?: number
 }
 
 export const hostDefaults = {
   maxConnections: 300,
+  maxPendingInbound: inboundGuardDefaults.maxPending,
+  maxPendingInboundPerAddress: inboundGuardDefaults.maxPendingPerAddress,
   // libp2p accepts 5 inbound connections per second per IP by default; many provers behind one NAT
   // (or a local testnet) need far more.
   inboundConnectionThreshold: 100,
@@ -95,27 +106,58 @@ function fastMessageId(message: {
   return hash.digest('base64')
 }
 
+export interface GaterInit {
+  /** security.deny_peers: never connected */
+  denyPeers: readonly string[]
+  /** Peers refused for a while */
+  bans?: PeerBans
+  /** Inbound handshakes in progress, bounded per address and in all */
+  inbound?: InboundGuard
+  logger: Logger
+}
+
 /**
- * Keeps denied peers off this host: no dial to them, and no connection either way once the handshake has told
- * us who the remote is (an inbound connection's peer id is known only after encryption).
+ * Keeps denied and banned peers off this host: no dial to them, and no connection either way once the handshake
+ * has told us who the remote is (an inbound connection's peer id is known only after encryption). Inbound
+ * connections take a handshake slot of the InboundGuard from their first byte until they are upgraded.
  */
-export function denyPeersGater(denyPeers: readonly string[], logger: Logger): ConnectionGater {
-  const denied = new Set(denyPeers)
-  const log = logger.child({ component: 'gater' })
+export function connectionGater(init: GaterInit): ConnectionGater {
+  const denied = new Set(init.denyPeers)
+  const log = init.logger.child({ component: 'gater' })
   const deny = (peerId: PeerId, what: string): boolean => {
-    const refused = denied.has(peerId.toString())
-    if (refused) log.debug({ peer: peerId.toString() }, `${what} refused: the peer is on security.deny_peers`)
-    return refused
+    const id = peerId.toString()
+    if (denied.has(id)) {
+      log.debug({ peer: id }, `${what} refused: the peer is on security.deny_peers`)
+      return true
+    }
+    if (init.bans?.isBanned(id) === true) {
+      log.debug({ peer: id }, `${what} refused: the peer is banned for a while`)
+      return true
+    }
+    return false
   }
   return {
     denyDialPeer: (peerId) => deny(peerId, 'dial'),
+    denyInboundConnection: (connection) => init.inbound?.refuse(connection) ?? false,
     denyOutboundConnection: (peerId) => deny(peerId, 'outbound connection'),
     denyInboundEncryptedConnection: (peerId) => deny(peerId, 'inbound connection'),
-    denyOutboundEncryptedConnection: (peerId) => deny(peerId, 'outbound connection')
+    denyOutboundEncryptedConnection: (peerId) => deny(peerId, 'outbound connection'),
+    denyInboundUpgradedConnection: (_peerId, connection) => {
+      init.inbound?.settled(connection)
+      return false
+    }
   }
 }
 
 export async function createHost(init: HostInit): Promise<ProofmeshHost> {
+  const maxConnections = init.maxConnections ?? hostDefaults.maxConnections
+  const maxPending = init.maxPendingInbound ?? hostDefaults.maxPendingInbound
+  const inbound = new InboundGuard({
+    maxPending,
+    maxPendingPerAddress: init.maxPendingInboundPerAddress ?? hostDefaults.maxPendingInboundPerAddress,
+    logger: init.logger
+  })
+  if (init.metricsRegistry !== undefined) inbound.registerMetrics(init.metricsRegistry)
   const services = {
     identify: identify(),
     ping: ping(),
@@ -128,7 +170,14 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
       // gossipsub penalises more than 10 peers sharing one IP, quadratically: on a local testnet, behind a NAT
       // or in a Kubernetes node, peers fall below the graylist threshold and adverts stop flowing. Provers are
       // few and often colocated; Sybil resistance here comes from the swarm key and allow-lists instead.
-      scoreParams: { IPColocationFactorWeight: 0 },
+      scoreParams: { IPColocationFactorWeight: 0, topics: topicScoreParams() },
+      // Subscriptions and messages of any other topic are dropped unread: a peer cannot make us track topics
+      allowedTopics: [capacityTopic()],
+      // One peer's RPCs and messages are handled one at a time, so that a flood from one peer queues behind its
+      // own validations (which let the event loop run: capacity/service.ts) instead of being verified all at
+      // once, and stops when the peer is banned
+      awaitRpcHandler: true,
+      awaitRpcMessageHandler: true,
       // Without a fast id, gossipsub verifies the signature of every copy of a message before it notices the
       // copy is a duplicate: with mesh degree 6 that is most of a node's CPU. The hash covers every field, so a
       // forged copy never shares an id with the real message.
@@ -155,17 +204,27 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
     privateKey: init.privateKey,
     nodeInfo: { name: 'proofmesh', version: PROOFMESH_VERSION, userAgent: AGENT_VERSION },
     addresses: { listen: init.listen, announce: init.announce ?? [] },
-    transports: [tcp()],
+    // The socket cap bounds file descriptors whatever arrives: every connection libp2p may keep, plus the
+    // handshakes the InboundGuard allows and as many again being torn down after an eviction
+    transports: [tcp({ maxConnections: maxConnections + 2 * maxPending })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(init.yamux ?? hostDefaults.yamux)],
     ...(init.swarmKey === undefined ? {} : { connectionProtector: privateNetwork({ key: init.swarmKey }) }),
-    connectionGater: denyPeersGater(init.denyPeers ?? [], init.logger),
+    connectionGater: connectionGater({
+      denyPeers: init.denyPeers ?? [],
+      bans: init.bans,
+      inbound,
+      logger: init.logger
+    }),
     // libp2p waits a second before dialling the bootstrap list by default; a node is useless until it joins
     peerDiscovery:
       (init.bootstrap ?? []).length > 0 ? [bootstrap({ list: init.bootstrap ?? [], timeout: 50 })] : [],
     connectionManager: {
-      maxConnections: init.maxConnections ?? hostDefaults.maxConnections,
+      maxConnections,
       inboundConnectionThreshold: init.inboundConnectionThreshold ?? hostDefaults.inboundConnectionThreshold,
+      // Above the InboundGuard's own limit, which evicts stalled handshakes instead of refusing newcomers;
+      // libp2p's counter drops an evicted connection only once its upgrade has unwound
+      maxIncomingPendingConnections: 2 * maxPending,
       dialTimeout: hostDefaults.dialTimeoutMs,
       inboundStreamProtocolNegotiationTimeout: hostDefaults.protocolNegotiationTimeoutMs,
       outboundStreamProtocolNegotiationTimeout: hostDefaults.protocolNegotiationTimeoutMs

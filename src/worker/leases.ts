@@ -3,6 +3,15 @@ import { TypedEventEmitter } from 'main-event'
 import type { Workload } from '../capacity/service.js'
 import type { LeaseRecord } from '../jobs-model/lease.js'
 import type { Logger } from '../log/index.js'
+import { SilenceWatch } from '../silence-watch.js'
+
+/**
+ * How often lease expiry is checked. A lease ends when its submitter renewed nothing for its duration of the time
+ * this peer was running (SilenceWatch): a timer for the whole lease, fired late after this peer was starved of CPU,
+ * came before the renewing frames already waiting in its socket and ended live leases (a saturated host's e2e run).
+ * A quarter second is far below any lease (500 ms at least) and costs nothing while no lease is held.
+ */
+const LEASE_TICK_MS = 250
 
 export interface Lease {
   leaseId: string
@@ -52,7 +61,8 @@ export class LeaseBook extends TypedEventEmitter<LeaseBookEvents> implements Wor
   private readonly init: LeaseBookInit
   private readonly log: Logger
   private readonly leases = new Map<string, Lease>()
-  private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly silence = new SilenceWatch<string>({ limitMs: 0, tickMs: LEASE_TICK_MS })
+  private ticker?: NodeJS.Timeout
 
   constructor(init: LeaseBookInit) {
     super()
@@ -106,7 +116,8 @@ export class LeaseBook extends TypedEventEmitter<LeaseBookEvents> implements Wor
     }
     this.init.journal?.putLease(toRecord(lease))
     this.leases.set(lease.leaseId, lease)
-    this.arm(lease)
+    this.silence.heard(lease.leaseId, lease.leaseMs)
+    this.watch()
     this.log.info(
       { job: lease.jobId, submitter: lease.submitter, units, lease: lease.leaseId },
       'lease granted'
@@ -120,7 +131,7 @@ export class LeaseBook extends TypedEventEmitter<LeaseBookEvents> implements Wor
     const lease = this.leases.get(leaseId)
     if (lease === undefined) return false
     lease.expiresAt = now + lease.leaseMs
-    this.arm(lease)
+    this.silence.heard(leaseId, lease.leaseMs)
     return true
   }
 
@@ -128,9 +139,12 @@ export class LeaseBook extends TypedEventEmitter<LeaseBookEvents> implements Wor
   end(leaseId: string, reason: string, now = Date.now()): void {
     const lease = this.leases.get(leaseId)
     if (lease === undefined) return
-    clearTimeout(this.timers.get(leaseId))
-    this.timers.delete(leaseId)
+    this.silence.forget(leaseId)
     this.leases.delete(leaseId)
+    if (this.leases.size === 0) {
+      clearInterval(this.ticker)
+      this.ticker = undefined
+    }
     this.init.journal?.putLease({ ...toRecord(lease), endedAt: now, endReason: reason })
     this.log.info({ job: lease.jobId, lease: leaseId, reason }, 'lease ended')
     this.safeDispatchEvent('changed')
@@ -141,22 +155,22 @@ export class LeaseBook extends TypedEventEmitter<LeaseBookEvents> implements Wor
     for (const leaseId of [...this.leases.keys()]) this.end(leaseId, reason)
   }
 
-  private arm(lease: Lease): void {
-    clearTimeout(this.timers.get(lease.leaseId))
-    const timer = setTimeout(
-      () => {
-        if (!this.leases.has(lease.leaseId)) return
+  /** Checks the leases' silences while any is held */
+  private watch(): void {
+    if (this.ticker !== undefined) return
+    this.ticker = setInterval(() => {
+      for (const { key } of this.silence.tick()) {
+        const lease = this.leases.get(key)
+        if (lease === undefined) continue
         this.log.warn(
           { job: lease.jobId, lease: lease.leaseId },
           'lease expired: the submitter stopped renewing it'
         )
         this.safeDispatchEvent('expired', { detail: lease })
         this.end(lease.leaseId, 'expired')
-      },
-      Math.max(0, lease.expiresAt - Date.now())
-    )
-    timer.unref()
-    this.timers.set(lease.leaseId, timer)
+      }
+    }, LEASE_TICK_MS)
+    this.ticker.unref()
   }
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { type GossipSub, gossipsub, type Message } from '@libp2p/gossipsub'
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
@@ -13,11 +13,12 @@ import { CapacityAdvert } from '../../protocols/capacity/pb/capacity.js'
 import { ADVERTS_PER_INTERVAL, capacityTopic, MAX_ADVERT_BYTES } from '../../src/capacity/constants.js'
 import type { Daemon } from '../../src/daemon/daemon.js'
 import { createHost } from '../../src/net/host.js'
-
-type Attacker = Libp2p<{ pubsub: GossipSub }>
-
+import { PeerBans } from '../../src/net/peer-bans.js'
+import { relay, sybilMessages } from '../chaos/hostile/peer.js'
 import { makeAdvert } from '../helpers/adverts.js'
 import { multiaddrOf, startTestNode, stopAll, testLogger, waitFor } from '../helpers/network.js'
+
+type Attacker = Libp2p<{ pubsub: GossipSub }>
 
 const topic = capacityTopic()
 
@@ -29,14 +30,22 @@ async function counter(daemon: Daemon, result: string, reason: string): Promise<
   return line === undefined ? 0 : Number(line.split(' ').pop())
 }
 
-/** A peer that speaks the protocols but not honestly; StrictNoSign makes it publish unsigned messages */
-async function attacker(target: Daemon, signaturePolicy: 'StrictSign' | 'StrictNoSign'): Promise<Attacker> {
+/**
+ * A peer that speaks the protocols but not honestly; StrictNoSign makes it publish unsigned messages. `bans`: peers
+ * it refuses itself.
+ */
+async function attacker(
+  target: Daemon,
+  signaturePolicy: 'StrictSign' | 'StrictNoSign',
+  bans?: PeerBans
+): Promise<Attacker> {
   const host =
     signaturePolicy === 'StrictSign'
       ? await createHost({
           privateKey: await generateKeyPair('Ed25519'),
           listen: ['/ip4/127.0.0.1/tcp/0'],
           dht: false,
+          bans,
           logger: testLogger
         })
       : await createLibp2p({
@@ -148,7 +157,109 @@ describe('capacity advert validation on a live daemon', () => {
     // Give gossip time to deliver it if it were going to be accepted
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     assert.equal(daemon.capacity.peers.get(host.peerId.toString()), undefined)
-    assert.equal(daemon.capacity.peers.size, 2, 'only the honest peer and the signed test peer are listed')
+    const known = new Set([honest.node.peerId.toString(), ...hosts.map((other) => other.peerId.toString())])
+    for (const entry of daemon.capacity.peers.list())
+      assert.ok(known.has(entry.peerId), `${entry.peerId} is listed`)
+  })
+
+  it('rejects an advert whose address names another peer', async () => {
+    const host = await attacker(daemon, 'StrictSign')
+    hosts.push(host)
+    const before = await counter(daemon, 'reject', 'address')
+    const stolen = multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${honest.node.peerId.toString()}`).bytes
+    await host.services.pubsub.publish(topic, CapacityAdvert.encode(makeAdvert({ addrs: [stolen] })))
+    await waitFor(
+      async () => (await counter(daemon, 'reject', 'address')) > before,
+      "the advert claiming the honest peer's address to be rejected"
+    )
+    assert.equal(daemon.capacity.peers.get(host.peerId.toString()), undefined)
+  })
+
+  it('graylists and bans a peer that keeps sending invalid adverts: its connection closed, its dials refused', async () => {
+    const host = await attacker(daemon, 'StrictSign')
+    hosts.push(host)
+    const before = await counter(daemon, 'reject', 'range')
+    for (let i = 0; i < 5; i++) {
+      await host.services.pubsub.publish(
+        topic,
+        CapacityAdvert.encode(makeAdvert({ unitsTotal: 1, unitsFree: 2 }))
+      )
+    }
+    await waitFor(
+      async () => (await counter(daemon, 'reject', 'range')) >= before + 3,
+      'three invalid adverts to be rejected'
+    )
+    await waitFor(
+      () =>
+        daemon.node.getConnections(host.peerId).length === 0 &&
+        host.getConnections(daemon.node.peerId).length === 0,
+      'the daemon to hang up on the graylisted peer'
+    )
+    // a banned peer's handshake is cut once the daemon knows who it is: it never gets a connection there
+    const opened: string[] = []
+    const onOpen = (event: CustomEvent<Connection>): void => {
+      if (event.detail.remotePeer.equals(host.peerId)) opened.push(event.detail.id)
+    }
+    daemon.node.addEventListener('connection:open', onOpen)
+    try {
+      await host
+        .dial(multiaddr(multiaddrOf(daemon)), { signal: AbortSignal.timeout(10_000) })
+        .catch(() => undefined)
+      await waitFor(
+        () => host.getConnections(daemon.node.peerId).length === 0,
+        'the new connection to be cut'
+      )
+    } finally {
+      daemon.node.removeEventListener('connection:open', onOpen)
+    }
+    assert.deepEqual(opened, [], 'the daemon opened no connection to the banned peer')
+    assert.equal(daemon.capacity.peers.get(host.peerId.toString()), undefined)
+    assert.ok(daemon.capacity.peers.get(honest.node.peerId.toString()), 'the honest peer is still listed')
+  })
+
+  it('lists no origin it cannot reach, and does not blame the peer that relayed them', async () => {
+    const host = await attacker(daemon, 'StrictSign')
+    hosts.push(host)
+    const before = await counter(daemon, 'ignore', 'unreached')
+    // fresh keys, one advert each, with an address where nobody listens (port 1) or none at all
+    const sybils = await sybilMessages(40, (peerId) =>
+      CapacityAdvert.encode(
+        makeAdvert({
+          unitsTotal: 1_000_000,
+          unitsFree: 1_000_000,
+          addrs: peerId.toString().endsWith('a')
+            ? []
+            : [multiaddr(`/ip4/127.0.0.1/tcp/1/p2p/${peerId.toString()}`).bytes]
+        })
+      )
+    )
+    assert.ok(
+      relay(
+        host,
+        daemon.node.peerId,
+        sybils.map((sybil) => sybil.message)
+      )
+    )
+    await waitFor(
+      async () => (await counter(daemon, 'ignore', 'unreached')) >= before + sybils.length,
+      'every forged advert to be judged'
+    )
+    // every check the daemon queued has ended (refused at once on 127.0.0.1:1)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    for (const sybil of sybils) {
+      assert.equal(
+        daemon.capacity.peers.get(sybil.peerId.toString()),
+        undefined,
+        'a forged origin is not listed'
+      )
+      // the dials that checked some of them left nothing behind in libp2p's peer store
+      assert.equal(await daemon.node.peerStore.has(sybil.peerId), false, 'no peer store record')
+    }
+    assert.ok(daemon.node.getConnections(host.peerId).length > 0, 'the relay is still connected')
+    const score = (daemon.node.services.pubsub as unknown as { getScore(id: string): number }).getScore(
+      host.peerId.toString()
+    )
+    assert.ok(score >= 0, `the relay's gossip score is ${score}`)
   })
 })
 
@@ -218,15 +329,27 @@ describe('replayed and flooded adverts on a live daemon', () => {
   })
 
   it('accepts a few of 170 adverts a second from one peer, relays no more, and keeps serving', async () => {
-    const host = await attacker(target, 'StrictSign')
+    const bans = new PeerBans()
+    const host = await attacker(target, 'StrictSign', bans)
     hosts.push(host)
     const origin = host.peerId
     const atTarget = acceptedFrom(target, origin)
     const atObserver = acceptedFrom(observer, origin)
     try {
-      // one advert at an honest pace first: the target relays it, so the observer is reachable through it
+      // The observer lists an origin only once it has reached it: the flooding peer lets it, once (its advert
+      // names its address), then refuses it, so that everything below reaches the observer through the target
       const base = BigInt(Date.now())
-      await host.services.pubsub.publish(topic, CapacityAdvert.encode(makeAdvert({ seq: base })))
+      const addrs = host.getMultiaddrs().map((addr) => addr.bytes)
+      await host.services.pubsub.publish(topic, CapacityAdvert.encode(makeAdvert({ seq: base, addrs })))
+      await waitFor(
+        () => observer.capacity.peers.get(origin.toString()) !== undefined,
+        'the observer to reach the flooding peer and list it'
+      )
+      bans.ban(observer.node.peerId.toString(), 10 * 60_000)
+      await host.hangUp(observer.node.peerId)
+      await waitFor(() => observer.node.getConnections(origin).length === 0, 'the direct link to be gone')
+      // one advert at an honest pace: the target relays it to the observer
+      await host.services.pubsub.publish(topic, CapacityAdvert.encode(makeAdvert({ seq: base + 1n, addrs })))
       await waitFor(
         () => atObserver.count() === 1,
         'an honest advert to reach the observer through the target'
@@ -236,7 +359,7 @@ describe('replayed and flooded adverts on a live daemon', () => {
       const limitedBefore = await counter(target, 'ignore', 'rate_limited')
       const observerLimitedBefore = await counter(observer, 'ignore', 'rate_limited')
       const started = Date.now()
-      for (let i = 1; i <= 170; i++) {
+      for (let i = 2; i <= 171; i++) {
         const advert = makeAdvert({ seq: base + BigInt(i), unitsTotal: 100 + i, unitsFree: 100 + i })
         await host.services.pubsub.publish(topic, CapacityAdvert.encode(advert))
       }

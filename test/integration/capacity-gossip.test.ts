@@ -25,11 +25,16 @@ describe('capacity gossip between five daemons bootstrapped from one', () => {
 
   after(async () => stopAll(daemons))
 
-  it('lists every other peer with its advert within three advert intervals', async () => {
+  it('lists every other peer with its advert, each one reached directly', async () => {
+    // Three advert intervals, each peer's check of the others (a dial and identify), and room for a loaded
+    // machine; the time it took is printed
     const elapsed = await waitFor(
       () => daemons.every((daemon) => daemon.capacity.peers.size === daemons.length - 1),
       'every peer table to list the four others',
-      3 * ADVERT_INTERVAL_MS + 2_000
+      3 * ADVERT_INTERVAL_MS + 10_000
+    )
+    process.stderr.write(
+      `capacity gossip: 5 peer tables complete ${elapsed} ms after the last daemon started\n`
     )
     for (const daemon of daemons) {
       const others = daemons.filter((other) => other !== daemon)
@@ -41,7 +46,6 @@ describe('capacity gossip between five daemons bootstrapped from one', () => {
         assert.equal(entry.advert.cpuCores, 4)
       }
     }
-    assert.ok(elapsed >= 0)
   })
 
   it('drops a stopped daemon after its TTL', async () => {

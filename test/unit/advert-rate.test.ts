@@ -41,7 +41,10 @@ function timeVerdict(
 
 /** Just what CapacityService touches of gossipsub: the validator it installs, and what it publishes when */
 class FakePubsub {
-  readonly topicValidators = new Map<string, (from: PeerId, message: Message) => TopicValidatorResult>()
+  readonly topicValidators = new Map<
+    string,
+    (from: PeerId, message: Message) => TopicValidatorResult | Promise<TopicValidatorResult>
+  >()
   readonly published: number[] = []
   private readonly listeners = new Set<(event: Event) => void>()
 
@@ -77,7 +80,9 @@ async function service(
     {
       peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
       pubsub: pubsub as unknown as GossipSub,
-      getMultiaddrs: () => []
+      getMultiaddrs: () => [],
+      // every origin counts as reached here: this file is about rates (reachable-peers is tested on real hosts)
+      reachability: { isReachable: () => true, check: async () => true }
     },
     {
       logger,
@@ -203,11 +208,11 @@ describe('the capacity validator against replays and floods', () => {
       assert.ok(validate)
       const peer = await signedFrom()
       const replay = encodeAdvert(makeAdvert({ seq: 1n, timestampMs: 0n }))
-      assert.equal(validate(peer.from, peer.message(replay)), TopicValidatorResult.Ignore)
+      assert.equal(await validate(peer.from, peer.message(replay)), TopicValidatorResult.Ignore)
       assert.equal(capacity.peers.get(peer.from.toString()), undefined)
       assert.equal(await counted(registry, 'ignore', 'stale_time'), 1)
       const ahead = encodeAdvert(makeAdvert({ timestampMs: BigInt(Date.now() + 120_000) }))
-      assert.equal(validate(peer.from, peer.message(ahead)), TopicValidatorResult.Ignore)
+      assert.equal(await validate(peer.from, peer.message(ahead)), TopicValidatorResult.Ignore)
       assert.equal(await counted(registry, 'ignore', 'future'), 1)
       assert.equal(capacity.peers.get(peer.from.toString()), undefined)
     } finally {
@@ -226,20 +231,26 @@ describe('the capacity validator against replays and floods', () => {
       // stale and out-of-range adverts first: they are ignored or rejected for what they are, not counted
       // against the origin's rate (a replay of someone's old adverts cannot silence them)
       const junk = [
-        makeAdvert({ seq: 1n, timestampMs: 0n }),
-        makeAdvert({ unitsTotal: 1, unitsFree: 2 })
-      ].map((advert) => validate(flooder.from, flooder.message(encodeAdvert(advert))))
+        await validate(flooder.from, flooder.message(encodeAdvert(makeAdvert({ seq: 1n, timestampMs: 0n })))),
+        await validate(
+          flooder.from,
+          flooder.message(encodeAdvert(makeAdvert({ unitsTotal: 1, unitsFree: 2 })))
+        )
+      ]
       assert.deepEqual(junk, [TopicValidatorResult.Ignore, TopicValidatorResult.Reject])
-      const results = Array.from({ length: 170 }, (_, i) =>
-        validate(flooder.from, flooder.message(encodeAdvert(makeAdvert({ seq: base + BigInt(i) }))))
-      )
+      const results: TopicValidatorResult[] = []
+      for (let i = 0; i < 170; i++) {
+        results.push(
+          await validate(flooder.from, flooder.message(encodeAdvert(makeAdvert({ seq: base + BigInt(i) }))))
+        )
+      }
       const accepted = results.filter((result) => result === TopicValidatorResult.Accept).length
       assert.equal(accepted, ADVERTS_PER_INTERVAL)
       assert.equal(await counted(registry, 'ignore', 'rate_limited'), 170 - ADVERTS_PER_INTERVAL)
       assert.equal(capacity.peers.get(flooder.from.toString())?.advert.seq, base + 3n)
       const honest = await signedFrom()
       assert.equal(
-        validate(honest.from, honest.message(encodeAdvert(makeAdvert()))),
+        await validate(honest.from, honest.message(encodeAdvert(makeAdvert()))),
         TopicValidatorResult.Accept,
         'another origin is not held back by the flood'
       )

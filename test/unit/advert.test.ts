@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   type AdvertContext,
@@ -92,6 +94,86 @@ describe('capacity adverts', () => {
     )
     const tooManyTags = advert({ tags: Array.from({ length: 40 }, (_, i) => `t${i}`) })
     assert.equal(verdictOf(encodeAdvert(tooManyTags)), 'reject:malformed')
+  })
+
+  it('rejects hardware figures beyond any machine', () => {
+    assert.equal(verdictOf(encodeAdvert(advert({ cpuCores: 4_294_967_295 }))), 'reject:range')
+    assert.equal(verdictOf(encodeAdvert(advert({ memoryBytes: 2n ** 64n - 1n }))), 'reject:range')
+    assert.equal(verdictOf(encodeAdvert(advert({ activeJobs: 4_294_967_295 }))), 'reject:range')
+    const gpu = {
+      index: 0,
+      name: 'g',
+      memoryTotalMib: 4_294_967_295,
+      memoryUsedMib: 0,
+      utilizationPercent: 0
+    }
+    const sixtyFour = Array.from({ length: 64 }, (_, index) => ({ ...gpu, index }))
+    assert.equal(verdictOf(encodeAdvert(advert({ gpus: sixtyFour }))), 'reject:range')
+    const honest = sixtyFour.map((entry) => ({ ...entry, memoryTotalMib: 81_559 }))
+    assert.equal(verdictOf(encodeAdvert(advert({ gpus: honest }))), 'accept', '64 real GPUs are fine')
+    assert.equal(verdictOf(encodeAdvert(advert({ gpus: [honest[0]!, honest[0]!] }))), 'reject:range')
+    assert.equal(verdictOf(encodeAdvert(advert({ gpus: [{ ...honest[0]!, index: 64 }] }))), 'reject:range')
+  })
+
+  it('rejects integers out of their type or not in their shortest form on the wire', () => {
+    const varint = (value: bigint): number[] => {
+      const out: number[] = []
+      let rest = value
+      do {
+        const low = Number(rest & 0x7fn)
+        rest >>= 7n
+        out.push(rest === 0n ? low : low | 0x80)
+      } while (rest !== 0n)
+      return out
+    }
+    // a valid advert, then one more field: protobuf keeps the last value of a field
+    const base = encodeAdvert(advert({ unitsTotal: 0, unitsFree: 0 }))
+    const withField = (...bytes: number[]): Uint8Array => Uint8Array.from([...base, ...bytes])
+    const UNITS_TOTAL = (3 << 3) | 0
+    assert.equal(verdictOf(withField(UNITS_TOTAL, ...varint(5n))), 'accept')
+    assert.equal(
+      verdictOf(withField(UNITS_TOTAL, ...varint(2n ** 32n + 5n))),
+      'reject:range',
+      '2^32 + 5 is not 5'
+    )
+    assert.equal(verdictOf(withField(UNITS_TOTAL, 0x85, 0x00)), 'reject:malformed', '5 in two bytes')
+    const MEMORY = (7 << 3) | 0
+    assert.equal(verdictOf(withField(MEMORY, ...varint(2n ** 40n))), 'accept')
+    assert.equal(
+      verdictOf(withField(MEMORY, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02)),
+      'reject:malformed',
+      'past 64 bits'
+    )
+    assert.equal(verdictOf(withField(UNITS_TOTAL | 2, 1, 0)), 'reject:malformed', 'a uint32 sent as bytes')
+    const gpuMemory = [(3 << 3) | 0, ...varint(2n ** 32n + 1n)]
+    assert.equal(
+      verdictOf(withField((5 << 3) | 2, gpuMemory.length, ...gpuMemory)),
+      'reject:range',
+      'inside a Gpu'
+    )
+    assert.equal(
+      verdictOf(withField((99 << 3) | 0, ...varint(7n))),
+      'accept',
+      'a later version may add fields'
+    )
+  })
+
+  it('rejects an address that names another peer than its signer', async () => {
+    const signer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const withAddr = (addr: string): Uint8Array => encodeAdvert(advert({ addrs: [multiaddr(addr).bytes] }))
+    assert.equal(verdictOf(withAddr(`/ip4/10.0.0.1/tcp/4001/p2p/${signer}`), { signer }), 'accept')
+    assert.equal(verdictOf(withAddr('/ip4/10.0.0.1/tcp/4001'), { signer }), 'accept')
+    assert.equal(verdictOf(withAddr(`/ip4/10.0.0.1/tcp/4001/p2p/${other}`), { signer }), 'reject:address')
+    assert.equal(
+      verdictOf(withAddr(`/ip4/10.0.0.1/tcp/4001/p2p/${other}/p2p-circuit/p2p/${signer}`), { signer }),
+      'accept',
+      'through a relay'
+    )
+    assert.equal(
+      verdictOf(withAddr(`/ip4/10.0.0.1/tcp/4001/p2p/${signer}/p2p-circuit/p2p/${other}`), { signer }),
+      'reject:address'
+    )
   })
 
   it('ignores stale and far-future adverts without blaming the sender', () => {

@@ -11,7 +11,7 @@ function advert(seq: bigint, unitsFree: number): CapacityAdvert {
 describe('the peer table', () => {
   it('lists fresh peers by free units and expires silent ones after the TTL', () => {
     let now = 1_000
-    const table = new PeerTable({ ttlMs: 300, now: () => now })
+    const table = new PeerTable({ ttlMs: 300, maxPeers: 10, now: () => now })
     const expired: string[] = []
     table.addEventListener('peer:expired', (event) => expired.push(event.detail.peerId))
     table.update('a', advert(1n, 5))
@@ -33,5 +33,28 @@ describe('the peer table', () => {
     assert.deepEqual(expired, ['b'])
     assert.equal(table.lastSeq('b'), undefined)
     assert.equal(table.get('a')?.advert.seq, 2n)
+  })
+
+  it('turns new peers away when full, until expired ones make room', () => {
+    let now = 1_000
+    const table = new PeerTable({ ttlMs: 300, maxPeers: 2, now: () => now })
+    assert.ok(table.update('a', advert(1n, 1)))
+    now += 200
+    assert.ok(table.update('b', advert(1n, 1)))
+    assert.equal(table.update('c', advert(1n, 1)), undefined, 'full')
+    assert.equal(table.get('c'), undefined)
+    assert.ok(table.update('b', advert(2n, 3)), 'a listed peer still updates')
+    assert.equal(table.get('b')?.advert.unitsFree, 3)
+    now += 150
+    // a is now past its TTL: it is pruned to make room
+    assert.ok(table.hasRoomFor('c'))
+    assert.ok(table.update('c', advert(1n, 1)))
+    assert.deepEqual(
+      table
+        .list()
+        .map((entry) => entry.peerId)
+        .sort(),
+      ['b', 'c']
+    )
   })
 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { SilenceWatch } from '../../src/job/silence.js'
+import { SilenceWatch } from '../../src/silence-watch.js'
 
 /** A watch on a hand-moved clock, ticked every `tickMs` of it */
 function watch(limitMs = 3_000, tickMs = 300) {

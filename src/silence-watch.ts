@@ -1,6 +1,9 @@
-/** Limits of the submitter's failure detector */
+/** Limits of a failure detector */
 export interface SilenceWatchInit {
-  /** A peer silent this long, counted in the time this daemon was listening, is lost (jobs.peer_timeout) */
+  /**
+   * A key silent this long, counted in the time this daemon was listening, is lost (the submitter: jobs.peer_timeout;
+   * a key may carry its own limit, see heard())
+   */
   limitMs: number
   /** How often tick() is called */
   tickMs: number
@@ -14,14 +17,16 @@ const CREDIT_TICKS = 2
 interface Heard {
   /** Listening time of its last frame */
   listening: number
+  /** Silence allowed to this key */
+  limitMs: number
   /** Wall time of its last frame */
   wall: number
 }
 
 /**
- * The submitter's failure detector: a peer that sent nothing (not even a keep-alive) for `limitMs` of the time
- * this daemon was listening is lost. Time this daemon could not run does not count against anyone: a daemon
- * starved of CPU (measured: 0.9 s of every second waiting for a core in a compose testnet on a loaded host)
+ * A failure detector that busy does not fool: a key (the submitter's peers, a peer's leases) that sent nothing (not
+ * even a keep-alive) for `limitMs` of the time this daemon was listening is lost. Time this daemon could not run
+ * does not count against anyone: a daemon starved of CPU (measured: 0.9 s of every second waiting for a core in a compose testnet on a loaded host)
  * finds the frames that arrived meanwhile in its sockets only once it runs again, and the check comes first.
  * So the watch keeps its own clock: each tick adds the time since the last one, but at most CREDIT_TICKS ticks'
  * worth. A frozen peer (SIGSTOP, a cut link) is still lost `limitMs` after its last frame, give or take a tick,
@@ -43,11 +48,14 @@ export class SilenceWatch<K> {
     this.tickedAt = this.now()
   }
 
-  /** A frame from `key` (or its first contact); returns the wall-clock time since its previous frame, 0 at first */
-  heard(key: K): number {
+  /**
+   * A frame from `key` (or its first contact), which may now stay silent for `limitMs` (the watch's own limit by
+   * default); returns the wall-clock time since its previous frame, 0 at first
+   */
+  heard(key: K, limitMs = this.limitMs): number {
     const wall = this.now()
     const previous = this.heardAt.get(key)
-    this.heardAt.set(key, { listening: this.listening(wall), wall })
+    this.heardAt.set(key, { listening: this.listening(wall), wall, limitMs })
     return previous === undefined ? 0 : wall - previous.wall
   }
 
@@ -64,7 +72,7 @@ export class SilenceWatch<K> {
     const silent: Array<{ key: K; silentMs: number }> = []
     for (const [key, heard] of this.heardAt) {
       const silentMs = this.listened - heard.listening
-      if (silentMs > this.limitMs) silent.push({ key, silentMs })
+      if (silentMs > heard.limitMs) silent.push({ key, silentMs })
     }
     return silent
   }
