@@ -89,6 +89,11 @@ export class WorkerHarness {
   readonly network = new MemoryNetwork()
   private readonly services: WorkerService[] = []
   private fixtures = 0
+  /**
+   * Memory streams hold no socket, and every deadline of the job path is unref'd: with a test waiting on one (a
+   * slice whose Assign never comes), nothing would keep the process alive and node:test would cancel the test
+   */
+  private readonly alive = setInterval(() => undefined, 60_000)
 
   private constructor(dir: string) {
     this.dir = dir
@@ -173,6 +178,7 @@ export class WorkerHarness {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.alive)
     await Promise.allSettled(this.services.map(async (service) => service.stop()))
     await rm(this.dir, { recursive: true, force: true })
   }

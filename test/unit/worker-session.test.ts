@@ -451,7 +451,10 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
       assert.match(failure.message, pattern)
     }
     const outside = assignFrame(job, [1])
-    if (outside.assign?.segments[0] !== undefined) outside.assign.segments[0].inputLength += 1n
+    const last = job.segments[1]
+    // a copy: the fixture's own spec is assigned in order below
+    if (outside.assign !== undefined && last !== undefined)
+      outside.assign.segments = [{ ...last, inputLength: last.inputLength + 1n }]
     await stream.send(outside)
     await expectProtocol(/lies outside the input/)
     await stream.send(assignFrame(job, [0], { inputSize: 1n }))
