@@ -23,7 +23,7 @@ export interface ProofFile {
  */
 export async function requestProof(
   framed: FramedStream,
-  request: { jobId: string; segment?: number },
+  request: { jobId: string; segment?: number; submitter?: string },
   dest: string,
   signal: AbortSignal,
   onReceived?: (bytes: number) => void
@@ -31,7 +31,11 @@ export async function requestProof(
   try {
     const file = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
     const sink = onReceived === undefined ? file : countedSink(file, onReceived)
-    await framed.write({ jobId: request.jobId, segment: request.segment }, ProofRequest, signal)
+    await framed.write(
+      { jobId: request.jobId, segment: request.segment, submitter: request.submitter ?? '' },
+      ProofRequest,
+      signal
+    )
     const got = await receiveProof(framed, sink, signal)
     await framed.close(signal).catch(() => undefined)
     return got

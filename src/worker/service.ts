@@ -33,9 +33,9 @@ import { deadline } from '../net/deadline.js'
 import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
 import { peerText } from '../net/peer-text.js'
 import type { ProgressNotification, SegmentedProver } from '../prover/types.js'
-import type { LeaseBook } from './leases.js'
+import type { Lease, LeaseBook } from './leases.js'
 import type { ProofFetcher } from './session/aggregation.js'
-import { WorkerSession } from './session/session.js'
+import { sessionName, WorkerSession } from './session/session.js'
 
 export interface WorkerComponents extends DialComponents {
   peerId: PeerId
@@ -53,7 +53,7 @@ export interface WorkerServiceInit {
   leases: LeaseBook
   /** The native prover; undefined = this peer takes no work */
   prover: () => SegmentedProver | undefined
-  /** Where each job's files live while it runs: <workRoot>/<job id>/ */
+  /** Where each session's files live while it runs: <workRoot>/<job id>.<lease id>/ */
   workRoot: string
   inputsFolder: string
   maxInputBytes: number
@@ -67,6 +67,14 @@ export const workerDefaults = {
   /** One submitter cannot take the whole peer with many small jobs; others still find units here */
   maxJobsPerSubmitter: 4,
   assignWaitMs: ASSIGN_WAIT_MS
+}
+
+/**
+ * Sessions are one per (submitter, job id): a peer that learned a job id and reserved it first must not keep the
+ * job's own submitter out. Peer ids hold no space.
+ */
+function sessionKey(submitter: string, jobId: string): string {
+  return `${submitter} ${jobId}`
 }
 
 /** Job ids travel in paths and NPP calls: keep them to a safe alphabet */
@@ -83,10 +91,11 @@ export class WorkerService implements Startable, ProofFetcher {
   private readonly log: Logger
   private readonly sessions = new Map<string, WorkerSession>()
   private readonly onProverProgress = (event: CustomEvent<ProgressNotification>): void => {
-    this.sessions.get(event.detail.job)?.onProgress(event.detail)
+    // each session knows its own prover job names; there are a few sessions at most
+    for (const session of this.sessions.values()) session.onProgress(event.detail)
   }
-  private readonly onLeaseExpired = (event: CustomEvent<{ jobId: string }>): void => {
-    void this.sessions.get(event.detail.jobId)?.stop('lease expired')
+  private readonly onLeaseExpired = (event: CustomEvent<Lease>): void => {
+    void this.sessions.get(sessionKey(event.detail.submitter, event.detail.jobId))?.stop('lease expired')
   }
   private observedProver?: SegmentedProver
   private readonly bytesIn?: Counter<'kind'>
@@ -191,23 +200,23 @@ export class WorkerService implements Startable, ProofFetcher {
 
   /** The sink for a slice this daemon's own submitter hands to its own session of the job */
   async localSliceSink(header: InputsHeader): Promise<ByteSink> {
-    return this.sessionFor(header.jobId).sliceSink(header)
+    return this.sessionFor(this.selfId, header.jobId).sliceSink(header)
   }
 
   /** The sink for this daemon's own session's hints */
   async localHintsSink(jobId: string): Promise<ByteSink> {
-    return this.sessionFor(jobId).hintsSink()
+    return this.sessionFor(this.selfId, jobId).hintsSink()
   }
 
   /** The final proof this daemon's own session aggregated, for its own submitter */
   localFinalProof(jobId: string): ProofFile | undefined {
-    return this.sessions.get(jobId)?.heldProof()
+    return this.sessions.get(sessionKey(this.selfId, jobId))?.heldProof()
   }
 
   /** Pulls a partial proof a session aggregates over /proofmesh/proof/1.0.0 */
   async fetchProof(
     source: { peerId: string; addrs: Uint8Array[] },
-    request: { jobId: string; segment: number },
+    request: { jobId: string; segment: number; submitter: string },
     dest: string,
     signal: AbortSignal
   ): Promise<{ size: number; sha256: Uint8Array }> {
@@ -215,8 +224,9 @@ export class WorkerService implements Startable, ProofFetcher {
     return requestProof(framed, request, dest, signal, (bytes) => this.bytesIn?.inc({ kind: 'proof' }, bytes))
   }
 
-  private sessionFor(jobId: string): WorkerSession {
-    const session = this.sessions.get(jobId)
+  /** The session `submitter` leased for the job: another submitter's session of the same job id is not it */
+  private sessionFor(submitter: string, jobId: string): WorkerSession {
+    const session = this.sessions.get(sessionKey(submitter, jobId))
     if (session === undefined) throw new TransferError(`no lease here for job ${jobId}`)
     return session
   }
@@ -267,6 +277,7 @@ export class WorkerService implements Startable, ProofFetcher {
       return
     }
     const { lease } = grant
+    const key = sessionKey(submitter, lease.jobId)
     const prover = this.init.prover() as SegmentedProver
     this.watchProver(prover)
     const session = new WorkerSession({
@@ -275,7 +286,7 @@ export class WorkerService implements Startable, ProofFetcher {
       lease,
       program: reserve.program,
       inputSize: Number(reserve.inputSize),
-      workDir: join(this.init.workRoot, reserve.jobId),
+      workDir: join(this.init.workRoot, sessionName(reserve.jobId, lease.leaseId)),
       inputsFolder: this.init.inputsFolder,
       assignWaitMs: this.init.assignWaitMs ?? workerDefaults.assignWaitMs,
       prover,
@@ -289,11 +300,11 @@ export class WorkerService implements Startable, ProofFetcher {
         60_000
       ),
       onEnd: (reason) => {
-        this.sessions.delete(lease.jobId)
+        this.sessions.delete(key)
         this.init.leases.end(lease.leaseId, reason)
       }
     })
-    this.sessions.set(reserve.jobId, session)
+    this.sessions.set(key, session)
     try {
       await channel.write(
         { reserved: { leaseId: lease.leaseId, units: lease.units, leaseMs: lease.leaseMs } },
@@ -325,7 +336,7 @@ export class WorkerService implements Startable, ProofFetcher {
     }
     if (!JOB_ID.test(reserve.jobId))
       return { code: RefuseCode.BAD_REQUEST, message: 'a job id must be 1-64 of [A-Za-z0-9_-]' }
-    if (this.sessions.has(reserve.jobId))
+    if (this.sessions.has(sessionKey(submitter, reserve.jobId)))
       return { code: RefuseCode.BAD_REQUEST, message: `job ${reserve.jobId} already holds a lease here` }
     if (reserve.leaseMs < 500 || reserve.leaseMs > 600_000)
       return { code: RefuseCode.BAD_REQUEST, message: 'lease_ms must be in [500, 600000]' }
@@ -375,7 +386,7 @@ export class WorkerService implements Startable, ProofFetcher {
     void (async () => {
       try {
         const header = await readSliceHeader(framed, signal)
-        const session = this.ownedSession(header.jobId, connection)
+        const session = this.sessionFor(connection.remotePeer.toString(), header.jobId)
         const sink = this.counted(await session.sliceSink(header), 'input')
         // The deadline for the bytes is the session's: a large slice may take longer than any fixed time
         await receiveSlice(framed, header, sink, session.signal)
@@ -400,7 +411,7 @@ export class WorkerService implements Startable, ProofFetcher {
           framed,
           deadline(`a hints stream's START from ${connection.remotePeer.toString()}`, BULK_IDLE_TIMEOUT_MS)
         )
-        const session = this.ownedSession(jobId, connection)
+        const session = this.sessionFor(connection.remotePeer.toString(), jobId)
         const sink = this.counted(await session.hintsSink(), 'hints')
         await receiveHints(framed, sink, session.signal)
         await framed.close(deadline('closing a hints stream', STREAM_CLOSE_TIMEOUT_MS)).catch(() => undefined)
@@ -420,11 +431,11 @@ export class WorkerService implements Startable, ProofFetcher {
     void (async () => {
       try {
         const request = await readProofRequest(framed, signal)
-        const session = this.sessions.get(request.jobId)
-        let held: ProofFile | undefined = session?.heldProof(request.segment)
-        // The final proof goes to the job's submitter only
-        if (request.segment === undefined && session?.submitter !== connection.remotePeer.toString())
-          held = undefined
+        // A partial proof goes to any peer that names the job's submitter (the aggregator); the final proof to the
+        // job's submitter only, the requester itself
+        const submitter = request.segment === undefined ? connection.remotePeer.toString() : request.submitter
+        const session = this.sessions.get(sessionKey(submitter, request.jobId))
+        const held: ProofFile | undefined = session?.heldProof(request.segment)
         if (session === undefined || held === undefined) {
           const what = request.segment === undefined ? 'final proof' : `proof of segment ${request.segment}`
           await refuseProof(framed, `no ${what} of job ${request.jobId} here`, signal)
@@ -436,14 +447,5 @@ export class WorkerService implements Startable, ProofFetcher {
         framed.abort(err)
       }
     })()
-  }
-
-  /** The session of a job, when the stream comes from that job's submitter */
-  private ownedSession(jobId: string, connection: Connection): WorkerSession {
-    const session = this.sessionFor(jobId)
-    if (session.submitter !== connection.remotePeer.toString()) {
-      throw new TransferError(`peer ${connection.remotePeer.toString()} is not the submitter of job ${jobId}`)
-    }
-    return session
   }
 }

@@ -7,8 +7,10 @@
  * The honest model (not a proof system, but strict enough to catch every mix-up of the job path):
  * - a segment's contribution is SHA-256 over the program, the segment's position and its input bytes, read from the
  *   file the call names, so the same segment gives the same contribution on any peer and a wrong slice another;
- * - a segment's proof is a JSON file naming its job, segment, challenge and contribution; aggregate checks each one
- *   against its own arguments and blames the first that does not match (PROOF_INVALID with `data.segment`);
+ * - a segment's proof is a JSON file naming its segment, challenge and contribution (the job is bound through the
+ *   challenge, as in the native prover, whose contribute and prove take `job` as a name for cancel and progress
+ *   only); aggregate checks each one against its own arguments and blames the first that does not match
+ *   (PROOF_INVALID with `data.segment`);
  * - the statement digest is SHA-256 over the contributions in segment order: plan computes it from the whole input,
  *   aggregate from the contributions, verify compares them.
  */
@@ -116,7 +118,6 @@ export function scriptedDigest(contributions: string[]): string {
 
 interface SegmentProofFile {
   kind: 'segment'
-  job: string
   segment: number
   challenge: string
   contribution: string
@@ -234,7 +235,6 @@ export class ScriptedProver extends TypedEventEmitter<ProverBackendEvents> imple
         const bytes = await readSegment(params.input, params.segment)
         const proof: SegmentProofFile = {
           kind: 'segment',
-          job: params.job,
           segment: params.segment.index,
           challenge: params.challenge,
           contribution: scriptedContribution(params.program, params.segment, bytes)
@@ -264,7 +264,6 @@ export class ScriptedProver extends TypedEventEmitter<ProverBackendEvents> imple
           const proof = await readJson<SegmentProofFile>(path)
           const fits =
             proof?.kind === 'segment' &&
-            proof.job === params.job &&
             proof.segment === index &&
             proof.challenge === params.challenge &&
             proof.contribution === params.contributions[index]
@@ -410,8 +409,8 @@ export class ScriptedProver extends TypedEventEmitter<ProverBackendEvents> imple
     garbage: () => Promise<NppMethods[M]['result']> = honest
   ): Promise<NppMethods[M]['result']> {
     const earlier = this.calls.filter((call) => call.method === method).length
-    this.calls.push({ method, params } as ScriptedCall)
-    const script = this.script[method] as ((p: typeof params, n: number) => Step | undefined) | undefined
+    this.calls.push({ method, params })
+    const script = this.script[method]
     const step = script?.(params, earlier) ?? { do: 'answer' }
     const signal = options?.signal
     signal?.throwIfAborted()

@@ -5,6 +5,7 @@
  * protocol runs its real codec over libp2p's in-memory streams; nothing but the prover and the sockets is a double.
  */
 import { createHash } from 'node:crypto'
+import { existsSync, readdirSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -56,8 +57,8 @@ export interface HarnessWorker {
   prover: ScriptedProver
   inputsFolder: string
   logs: CapturedLogger
-  /** Where a job's files are on this peer while its session lives */
-  workDir(jobId: string): string
+  /** The work folders of a job's sessions on this peer (one per submitter that leased it) */
+  workDirs(jobId: string): string[]
 }
 
 /** One job's input, hints and segments, as its submitter would plan them */
@@ -134,7 +135,11 @@ export class WorkerHarness {
       prover,
       inputsFolder,
       logs,
-      workDir: (jobId) => join(root, 'work', jobId)
+      workDirs: (jobId) => {
+        const work = join(root, 'work')
+        const names = existsSync(work) ? readdirSync(work) : []
+        return names.filter((name) => name.startsWith(`${jobId}.`)).map((name) => join(work, name))
+      }
     }
   }
 

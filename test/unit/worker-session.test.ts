@@ -77,7 +77,7 @@ async function sessionGone(worker: HarnessWorker, job: JobFixture): Promise<void
     HARNESS_WAIT_MS,
     `the session of ${job.jobId} to end and free its lease`
   )
-  assert.equal(existsSync(worker.workDir(job.jobId)), false, 'the work folder is removed with the session')
+  assert.deepEqual(worker.workDirs(job.jobId), [], 'the work folder is removed with the session')
 }
 
 describe('a worker session, driven frame by frame on a scripted prover', () => {
@@ -183,6 +183,36 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
     await stray.end('the peer to reset a job stream that does not open with Reserve')
     assert.deepEqual(stray.seen, [], 'nothing is answered to it')
     await first.send({ release: {} })
+    await sessionGone(worker, job)
+  })
+
+  it('keeps the sessions of one job id apart by submitter: a peer that reserved the id first neither blocks nor disturbs its submitter', async (t) => {
+    const h = await harness(t)
+    const release = Promise.withResolvers<void>()
+    const worker = await h.worker({ script: { prove: () => ({ do: 'wait', until: release.promise }) } })
+    const [thief, submitter] = [await h.submitter(), await h.submitter()]
+    const job = await h.job({ segments: 1 })
+    const early = await leased(thief, worker, job)
+    const stream = await leased(submitter, worker, job)
+    await contribute(submitter, worker, stream, job, [0])
+    await stream.send({ challenge: { challenge: challengeOf(job) } })
+    await waitFor(() => worker.prover.callsOf('prove').length === 1, HARNESS_WAIT_MS, 'the prove call')
+
+    // The thief leaves while the real session proves: its end cancels its own prover work only
+    await early.send({ cancel: { reason: 'done here' } })
+    await early.end('the thief’s session to end')
+    await waitFor(() => worker.service.activeSessions() === 1, HARNESS_WAIT_MS, 'the thief’s session to end')
+    release.resolve()
+    await provedAll(stream, [0])
+    assert.deepEqual(stream.failures(), [], 'the real session lost nothing to the thief’s end')
+    assert.equal(worker.prover.cancelled.length, 1)
+    assert.notEqual(worker.prover.cancelled[0], worker.prover.callsOf('prove')[0]?.job)
+    assert.equal(worker.workDirs(job.jobId).length, 1, 'the real session’s folder is its own')
+
+    // The thief's streams reach its own session, which is gone: never the real submitter's
+    await assert.rejects(thief.pushSlice(worker, job, 0), 'a slice from the thief is refused')
+    await assert.rejects(thief.fetchFinal(worker, job, join(h.dir, 'stolen')), /no final proof of job/)
+    await stream.send({ release: {} })
     await sessionGone(worker, job)
   })
 
@@ -362,7 +392,7 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
     const other = await h.worker()
     const pulled = await other.service.fetchProof(
       { peerId: worker.peerId, addrs: [] },
-      { jobId: job.jobId, segment: 0 },
+      { jobId: job.jobId, segment: 0, submitter: submitter.peerId },
       join(h.dir, 'partial'),
       AbortSignal.timeout(HARNESS_WAIT_MS)
     )
@@ -405,7 +435,11 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
     await stream.send({ cancel: { reason: 'the user cancelled' } })
     await stream.end('the job stream to end on Cancel')
     await sessionGone(worker, job)
-    assert.deepEqual(worker.prover.cancelled, [job.jobId], 'the prover was told to cancel the job')
+    assert.deepEqual(
+      worker.prover.cancelled,
+      [worker.prover.callsOf('prove')[0]?.job],
+      'the prover was told to cancel the session’s work'
+    )
     assert.ok(
       worker.logs.lines().some((line) => line.reason === 'cancelled by the submitter: the user cancelled'),
       'the session says why it ended'
@@ -531,14 +565,20 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
     const submitter = await h.submitter()
     const job = await h.job({ segments: 1 })
     const stream = await leased(submitter, worker, job)
-    worker.prover.progress({ job: job.jobId, phase: 'plan', done: 1, total: 2 })
-    worker.prover.progress({ job: job.jobId, phase: 'prove', segment: 0, done: 1, total: 2 })
+    await contribute(submitter, worker, stream, job, [0])
+    // the session's name for its prover work: the job id is bound to the proofs, not to a session
+    const own = worker.prover.callsOf('contribute')[0]?.job ?? ''
+    assert.notEqual(own, job.jobId)
+    worker.prover.progress({ job: own, phase: 'plan', done: 1, total: 2 })
+    worker.prover.progress({ job: job.jobId, phase: 'prove', segment: 0, done: 1, total: 9 })
+    worker.prover.progress({ job: job.jobId, phase: 'aggregate', done: 1, total: 9 })
+    worker.prover.progress({ job: own, phase: 'prove', segment: 0, done: 1, total: 2 })
     const progress = (await stream.next('a Progress frame', (frame) => frame.progress !== undefined)).progress
     assert.deepEqual(progress, { phase: 'prove', segment: 0, done: 1, total: 2 })
     assert.equal(
       stream.seen.filter((frame) => frame.progress !== undefined).length,
       1,
-      'plan progress is not relayed'
+      'plan progress, and progress of work that is not this session’s, are not relayed'
     )
     await stream.send({ release: {} })
     await sessionGone(worker, job)

@@ -10,7 +10,7 @@ import { failureOf, SessionError } from './failure.js'
 export interface ProofFetcher {
   fetchProof(
     source: { peerId: string; addrs: Uint8Array[] },
-    request: { jobId: string; segment: number },
+    request: { jobId: string; segment: number; submitter: string },
     dest: string,
     signal: AbortSignal
   ): Promise<{ size: number; sha256: Uint8Array }>
@@ -86,7 +86,7 @@ export class Aggregation {
     const dest = join(this.ctx.workDir, `fetched-${fetch.segment}`)
     const got = await this.init.fetcher.fetchProof(
       { peerId: fetch.peerId, addrs: fetch.addrs },
-      { jobId: this.ctx.jobId, segment: fetch.segment },
+      { jobId: this.ctx.jobId, segment: fetch.segment, submitter: this.ctx.submitter },
       dest,
       this.ctx.signal
     )

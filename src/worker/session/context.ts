@@ -6,6 +6,14 @@ import type { SessionError } from './failure.js'
 /** What the parts of one session share: the job, its folder and prover, the session's life and its voice */
 export interface SessionContext {
   jobId: string
+  /** The peer that leased this session: one job id may have sessions here for several submitters */
+  submitter: string
+  /**
+   * The session's name for the prover's contribute and prove calls and its cancel: unique on this peer, so that
+   * ending one submitter's session never cancels another's work on the same job id. Aggregate is called with the
+   * job id itself, which the challenge and the final proof bind.
+   */
+  proverJob: string
   program: string
   /** The input's size in bytes, as Reserve gave it */
   inputSize: number

@@ -85,11 +85,11 @@ export class SegmentPipeline {
   }
 
   private async contributeOne(spec: SegmentSpec): Promise<void> {
-    const { prover, program, inputSize, jobId } = this.ctx
+    const { prover, program, inputSize, proverJob } = this.ctx
     const input = await this.inputs.inputOf(spec)
     const hints = await this.inputs.hints()
     const { contribution } = await prover.contribute(
-      { job: jobId, program, inputSize, segment: toSegment(spec), input, hints },
+      { job: proverJob, program, inputSize, segment: toSegment(spec), input, hints },
       { signal: this.ctx.signal }
     )
     this.ctx.send({ contribution: { segment: spec.index, contribution: fromString(contribution, 'base16') } })
@@ -116,12 +116,12 @@ export class SegmentPipeline {
   }
 
   private async proveOne(spec: SegmentSpec, challenge: string): Promise<void> {
-    const { prover, program, inputSize, jobId } = this.ctx
+    const { prover, program, inputSize, proverJob } = this.ctx
     const input = await this.inputs.inputOf(spec)
     const hints = await this.inputs.hints()
     const out = join(this.ctx.workDir, `proof-${spec.index}`)
     const result = await prover.prove(
-      { job: jobId, program, inputSize, segment: toSegment(spec), input, hints, challenge, out },
+      { job: proverJob, program, inputSize, segment: toSegment(spec), input, hints, challenge, out },
       { signal: this.ctx.signal }
     )
     const sha256 = fromString(result.sha256, 'base16')

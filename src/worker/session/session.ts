@@ -18,6 +18,14 @@ import { SessionError } from './failure.js'
 import { SegmentInputs } from './inputs.js'
 import { SegmentPipeline } from './pipeline.js'
 
+/**
+ * A session's own name on this peer (its work folder's, and its prover calls' job): one job id may have sessions
+ * here for several submitters, each with its own lease. `.` is outside the job id alphabet, so names never clash.
+ */
+export function sessionName(jobId: string, leaseId: string): string {
+  return `${jobId}.${leaseId}`
+}
+
 export interface WorkerSessionInit {
   jobId: string
   selfId: string
@@ -49,6 +57,8 @@ export interface WorkerSessionInit {
 export class WorkerSession {
   readonly jobId: string
   readonly submitter: string
+  /** The session's job name for the prover's contribute, prove and cancel (sessionName) */
+  readonly proverJob: string
   private readonly init: WorkerSessionInit
   private readonly log: Logger
   private readonly controller = new AbortController()
@@ -65,9 +75,12 @@ export class WorkerSession {
     this.init = init
     this.jobId = init.jobId
     this.submitter = init.lease.submitter
+    this.proverJob = sessionName(init.jobId, init.lease.leaseId)
     this.log = init.logger.child({ component: 'worker', job: init.jobId })
     this.ctx = {
       jobId: init.jobId,
+      submitter: this.submitter,
+      proverJob: this.proverJob,
       program: init.program,
       inputSize: init.inputSize,
       workDir: init.workDir,
@@ -118,10 +131,13 @@ export class WorkerSession {
       })
   }
 
-  /** Prover progress for this job, relayed to the submitter */
+  /** Prover progress, relayed to the submitter when it is this session's: its segments', or its aggregation's */
   onProgress(progress: ProgressNotification): void {
-    if (progress.phase !== 'prove' && progress.phase !== 'contribute' && progress.phase !== 'aggregate')
-      return
+    const own =
+      progress.phase === 'aggregate'
+        ? progress.job === this.jobId && this.aggregation !== undefined
+        : (progress.phase === 'prove' || progress.phase === 'contribute') && progress.job === this.proverJob
+    if (!own) return
     this.send({
       progress: {
         phase: progress.phase,
@@ -154,7 +170,7 @@ export class WorkerSession {
     clearInterval(this.keepAlive)
     this.log.info({ reason }, 'job session ended')
     this.controller.abort(new SessionError(FailCode.CANCELLED, reason))
-    await this.init.prover.cancel(this.jobId).catch(() => undefined)
+    await this.init.prover.cancel(this.proverJob).catch(() => undefined)
     await this.init.channel.close().catch(() => undefined)
     await rm(this.init.workDir, { recursive: true, force: true }).catch(() => undefined)
     this.init.onEnd(reason)

@@ -318,7 +318,9 @@ export function proofCase(rng: Rng, ctx: FuzzContext): FrameCase {
   const anchor = ctx.anchors.length > 0 ? rng.pick(ctx.anchors) : undefined
   const request = (): ProofRequest => ({
     jobId: anchor !== undefined && rng.bool(0.6) ? anchor.jobId : fuzzJobId(rng),
-    ...(rng.bool(0.7) ? { segment: rng.pick([0, 1, 2, 3, rng.u32()]) } : {})
+    ...(rng.bool(0.7) ? { segment: rng.pick([0, 1, 2, 3, rng.u32()]) } : {}),
+    // the anchors' submitter is the fuzzing host itself
+    submitter: rng.bool(0.7) ? ctx.host.peerId.toString() : ctx.strangerId
   })
   const frames = [ProofRequest.encode(request())]
   if (rng.bool(0.1)) frames.push(ProofRequest.encode(request()))
