@@ -19,5 +19,13 @@ export const JOB_REPLY_TIMEOUT_MS = 10_000
  */
 export const ASSIGN_WAIT_MS = 10_000
 
+/**
+ * A lease that has seen no Assign this long after Reserved ends, its units freed: a submitter that reserved and
+ * never assigns (or keeps the units from others with keep-alives alone) holds them no longer. An honest submitter
+ * assigns as soon as its plan is done, which runs between the two (hashing the input and writing the hints on its
+ * own prover); a peer reserved as a spare that is never assigned loses only its place in that job.
+ */
+export const FIRST_ASSIGN_DEADLINE_MS = 5 * 60_000
+
 /** Per connection: one job stream per job, so allow many */
 export const MAX_JOB_STREAMS = 64

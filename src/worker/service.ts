@@ -9,6 +9,7 @@ import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { peerJobChannel } from '../../protocols/job/codec.js'
 import {
   ASSIGN_WAIT_MS,
+  FIRST_ASSIGN_DEADLINE_MS,
   JOB_PROTOCOL,
   JOB_REPLY_TIMEOUT_MS,
   MAX_JOB_STREAMS
@@ -61,12 +62,15 @@ export interface WorkerServiceInit {
   security?: Partial<SecurityConfig>
   /** How long a slice or the hints wait for the Assign they belong to (workerDefaults.assignWaitMs) */
   assignWaitMs?: number
+  /** A lease with no Assign this long after Reserved ends (workerDefaults.firstAssignDeadlineMs) */
+  firstAssignDeadlineMs?: number
 }
 
 export const workerDefaults = {
   /** One submitter cannot take the whole peer with many small jobs; others still find units here */
   maxJobsPerSubmitter: 4,
-  assignWaitMs: ASSIGN_WAIT_MS
+  assignWaitMs: ASSIGN_WAIT_MS,
+  firstAssignDeadlineMs: FIRST_ASSIGN_DEADLINE_MS
 }
 
 /**
@@ -268,7 +272,8 @@ export class WorkerService implements Startable, ProofFetcher {
     const grant = this.init.leases.grant({
       jobId: reserve.jobId,
       submitter,
-      units: reserve.units,
+      // the lease never holds more than the submitter's room under its cap, whatever Reserve asks
+      units: Math.min(reserve.units, this.unitRoom(submitter).room),
       minUnits: reserve.minUnits,
       leaseMs: reserve.leaseMs
     })
@@ -289,6 +294,7 @@ export class WorkerService implements Startable, ProofFetcher {
       workDir: join(this.init.workRoot, sessionName(reserve.jobId, lease.leaseId)),
       inputsFolder: this.init.inputsFolder,
       assignWaitMs: this.init.assignWaitMs ?? workerDefaults.assignWaitMs,
+      firstAssignDeadlineMs: this.init.firstAssignDeadlineMs ?? workerDefaults.firstAssignDeadlineMs,
       prover,
       channel,
       fetcher: this,
@@ -359,7 +365,27 @@ export class WorkerService implements Startable, ProofFetcher {
         message: `this submitter already holds ${held} jobs here, this peer's security.max_jobs_per_submitter (${this.maxJobsPerSubmitter})`
       }
     }
+    const units = this.unitRoom(submitter)
+    if (units.room < Math.max(1, reserve.minUnits)) {
+      return {
+        code: RefuseCode.BUSY,
+        message: `this submitter already holds ${units.held} units here, this peer's security.max_units_per_submitter (${units.cap})`
+      }
+    }
     return undefined
+  }
+
+  /**
+   * The units a submitter may still lease here: one Reserve for 2^32-1 units took every unit of a peer, and
+   * keep-alives held them from everyone else. This daemon's own jobs are its operator's: no cap applies to them.
+   */
+  private unitRoom(submitter: string): { room: number; held: number; cap: number } {
+    if (submitter === this.selfId)
+      return { room: Number.MAX_SAFE_INTEGER, held: 0, cap: Number.MAX_SAFE_INTEGER }
+    const set = this.init.security?.maxUnitsPerSubmitter ?? 0
+    const cap = set > 0 ? set : Math.max(1, Math.floor(this.init.leases.total() / 2))
+    const held = this.init.leases.unitsOf(submitter)
+    return { room: Math.max(0, cap - held), held, cap }
   }
 
   private async refuse(

@@ -47,6 +47,7 @@ export interface HarnessWorkerOptions {
   security?: Partial<SecurityConfig>
   maxInputBytes?: number
   assignWaitMs?: number
+  firstAssignDeadlineMs?: number
 }
 
 export interface HarnessWorker {
@@ -123,7 +124,8 @@ export class WorkerHarness {
       inputsFolder,
       maxInputBytes: options.maxInputBytes ?? 1024 * 1024,
       security: options.security,
-      assignWaitMs: options.assignWaitMs
+      assignWaitMs: options.assignWaitMs,
+      firstAssignDeadlineMs: options.firstAssignDeadlineMs
     })
     await service.start()
     this.services.push(service)

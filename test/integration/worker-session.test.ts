@@ -96,6 +96,7 @@ function openSession(folder: string) {
     workDir,
     inputsFolder: dir,
     assignWaitMs: 10_000,
+    firstAssignDeadlineMs: 60_000,
     prover,
     channel: peerEnd,
     fetcher: {

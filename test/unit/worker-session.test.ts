@@ -153,7 +153,8 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
   it('refuses a Reserve it cannot take, saying why, and resets a stream that does not open with one', async (t) => {
     const h = await harness(t)
     const submitter = await h.submitter()
-    const worker = await h.worker({ units: 2, maxInputBytes: 1024 })
+    // one submitter may take all the units here, so that its second job finds none free
+    const worker = await h.worker({ units: 2, maxInputBytes: 1024, security: { maxUnitsPerSubmitter: 2 } })
     const job = await h.job({ blocks: 8 })
     const refusal = async (target: HarnessWorker, overrides: Parameters<typeof submitter.reserve>[2]) => {
       const { stream, reply } = await submitter.reserve(target, job, overrides)
@@ -214,6 +215,49 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
     await assert.rejects(thief.fetchFinal(worker, job, join(h.dir, 'stolen')), /no final proof of job/)
     await stream.send({ release: {} })
     await sessionGone(worker, job)
+  })
+
+  it('leases a submitter no more than its cap of units, however many Reserve asks for', async (t) => {
+    const h = await harness(t)
+    const worker = await h.worker({ units: 4 })
+    const [greedy, other] = [await h.submitter(), await h.submitter()]
+    const [first, second] = [await h.job(), await h.job()]
+    const { reply } = await greedy.reserve(worker, first, { units: 2 ** 32 - 1 })
+    assert.equal(reply.reserved?.units, 2, 'half the units by default')
+    const { reply: again } = await greedy.reserve(worker, second, { units: 2 ** 32 - 1 })
+    assert.equal(again.refused?.code, RefuseCode.BUSY)
+    assert.match(again.refused?.message ?? '', /holds 2 units here.*security\.max_units_per_submitter \(2\)/)
+    const { reply: fair } = await other.reserve(worker, first, { units: 2 ** 32 - 1 })
+    assert.equal(fair.reserved?.units, 2, 'another submitter still finds units here')
+
+    const generous = await h.worker({ units: 8, security: { maxUnitsPerSubmitter: 3 } })
+    const { reply: two } = await greedy.reserve(generous, first, { units: 2 })
+    assert.equal(two.reserved?.units, 2)
+    const { reply: rest } = await greedy.reserve(generous, second, { units: 2 ** 32 - 1 })
+    assert.equal(rest.reserved?.units, 1, 'the room left under the configured cap')
+    assert.equal(generous.leases.free(), 5)
+  })
+
+  it('ends a lease that sees no Assign in time, keep-alives or not, and frees its units', async (t) => {
+    const h = await harness(t)
+    const worker = await h.worker({ firstAssignDeadlineMs: 300, security: { maxUnitsPerSubmitter: 4 } })
+    const submitter = await h.submitter()
+    const [idle, busy] = [await h.job({ segments: 1 }), await h.job({ segments: 1 })]
+    const held = await leased(submitter, worker, idle)
+    const working = await leased(submitter, worker, busy)
+    await working.send(assignFrame(busy, [0]))
+    const renew = setInterval(() => void held.send({ keepAlive: {} }).catch(() => undefined), 50)
+    t.after(() => clearInterval(renew))
+    await held.end('the idle lease’s job stream to end')
+    await waitFor(
+      () => worker.leases.activeJobs() === 1,
+      HARNESS_WAIT_MS,
+      'the idle lease to end and free its units'
+    )
+    assert.ok(worker.logs.lines().some((line) => line.reason === 'no Assign within 300ms of the lease'))
+    assert.equal(worker.leases.unitsOf(submitter.peerId), 2, 'the assigned lease holds on')
+    await working.send({ release: {} })
+    await sessionGone(worker, busy)
   })
 
   it('takes a slice and the hints that overtake their Assign, and refuses a slice whose Assign never comes', async (t) => {

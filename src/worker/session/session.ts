@@ -4,6 +4,7 @@ import { FailCode, type PeerFrame, type SubmitterFrame } from '../../../protocol
 import type { InputsHeader } from '../../../protocols/inputs/pb/inputs.js'
 import type { ProofFile } from '../../../protocols/proof/codec.js'
 import { makeDirectory } from '../../config/directories.js'
+import { formatDuration } from '../../config/duration.js'
 import type { ByteSink, FileSink } from '../../files/file-sink.js'
 import type { Logger } from '../../log/index.js'
 import type { FrameDuplex } from '../../net/frame-duplex.js'
@@ -36,6 +37,8 @@ export interface WorkerSessionInit {
   inputsFolder: string
   /** How long a slice or the hints wait for the Assign they belong to */
   assignWaitMs: number
+  /** The session ends if no Assign comes this long after Reserved (FIRST_ASSIGN_DEADLINE_MS) */
+  firstAssignDeadlineMs: number
   prover: SegmentedProver
   channel: FrameDuplex<SubmitterFrame, PeerFrame>
   fetcher: ProofFetcher
@@ -106,6 +109,12 @@ export class WorkerSession {
     // The submitter tells a frozen peer (SIGSTOP, a dead link) from a busy one by these
     this.keepAlive = setInterval(() => this.send({ keepAlive: {} }), this.init.keepAliveMs)
     this.keepAlive.unref()
+    const { firstAssignDeadlineMs } = this.init
+    this.assignments.firstWithin(firstAssignDeadlineMs).catch(() => {
+      // the lease's units go back: a submitter holds them only to work on them
+      if (!this.ended)
+        void this.stop(`no Assign within ${formatDuration(firstAssignDeadlineMs)} of the lease`)
+    })
     try {
       for (;;) {
         const frame = await this.init.channel.read(this.signal)
