@@ -8,6 +8,17 @@ export const MAX_JOB_FRAME_BYTES = 1024 * 1024
  * most MAX_JOB_FRAME_BYTES (1 MiB holds ~30,000); the layout of a 4 GiB input needs a few thousand
  */
 export const MAX_SEGMENTS_PER_JOB = 16_384
+/**
+ * Segments one session may be assigned over its life: each segment once, and once more after a Forget (a move or
+ * a backup copy). 40 Assigns of 16,384 segments on one lease took a worker from 113 MB to 718 MB; past this total
+ * the session ends.
+ */
+export const MAX_ASSIGNED_PER_SESSION = 2 * MAX_SEGMENTS_PER_JOB
+/**
+ * Inputs and hints streams one session may have open at once: its submitter sends the slices of one Assign one
+ * after another, beside the hints and a backup copy's slice; past this the stream is refused and the session ends
+ */
+export const MAX_SESSION_STREAMS = 16
 /** Addresses a FetchProof may name for the peer holding a proof */
 export const MAX_ADDRS_PER_PEER = 64
 

@@ -413,9 +413,14 @@ export class WorkerService implements Startable, ProofFetcher {
       try {
         const header = await readSliceHeader(framed, signal)
         const session = this.sessionFor(connection.remotePeer.toString(), header.jobId)
-        const sink = this.counted(await session.sliceSink(header), 'input')
-        // The deadline for the bytes is the session's: a large slice may take longer than any fixed time
-        await receiveSlice(framed, header, sink, session.signal)
+        const release = session.openStream()
+        try {
+          const sink = this.counted(await session.sliceSink(header), 'input')
+          // The deadline for the bytes is the session's: a large slice may take longer than any fixed time
+          await receiveSlice(framed, header, sink, session.signal)
+        } finally {
+          release()
+        }
         await framed
           .close(deadline('closing an input slice stream', STREAM_CLOSE_TIMEOUT_MS))
           .catch(() => undefined)
@@ -438,8 +443,13 @@ export class WorkerService implements Startable, ProofFetcher {
           deadline(`a hints stream's START from ${connection.remotePeer.toString()}`, BULK_IDLE_TIMEOUT_MS)
         )
         const session = this.sessionFor(connection.remotePeer.toString(), jobId)
-        const sink = this.counted(await session.hintsSink(), 'hints')
-        await receiveHints(framed, sink, session.signal)
+        const release = session.openStream()
+        try {
+          const sink = this.counted(await session.hintsSink(), 'hints')
+          await receiveHints(framed, sink, session.signal)
+        } finally {
+          release()
+        }
         await framed.close(deadline('closing a hints stream', STREAM_CLOSE_TIMEOUT_MS)).catch(() => undefined)
       } catch (err) {
         this.log.warn({ err: toError(err).message, peer: connection.remotePeer.toString() }, 'hints refused')

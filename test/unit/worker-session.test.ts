@@ -6,7 +6,15 @@ import { copyFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { FailCode, InputMode, type PeerFrame, RefuseCode } from '../../protocols/job/pb/job.js'
+import { MAX_SEGMENTS_PER_JOB, MAX_SESSION_STREAMS } from '../../protocols/job/constants.js'
+import {
+  FailCode,
+  InputMode,
+  type PeerFrame,
+  RefuseCode,
+  type SegmentSpec,
+  type SubmitterFrame
+} from '../../protocols/job/pb/job.js'
 import { NppErrorCode } from '../../src/prover/types.js'
 import { waitFor } from '../fixtures/prover/helpers.js'
 import { SCRIPTED_PROGRAM, ScriptedProver, scriptedDigest } from '../helpers/scripted-prover.js'
@@ -258,6 +266,72 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
     assert.equal(worker.leases.unitsOf(submitter.peerId), 2, 'the assigned lease holds on')
     await working.send({ release: {} })
     await sessionGone(worker, busy)
+  })
+
+  it('ends a session whose Assigns go past its totals: segments over its life, input bytes held at once', async (t) => {
+    const h = await harness(t)
+    const worker = await h.worker()
+    const submitter = await h.submitter()
+    const job = await h.job({ segments: 2 })
+    const many = (from: number): SubmitterFrame => {
+      const frame = assignFrame(job, [])
+      frame.assign?.segments.push(
+        ...Array.from({ length: MAX_SEGMENTS_PER_JOB }, (_, i) => ({
+          ...(job.segments[0] as SegmentSpec),
+          index: (from + i) % MAX_SEGMENTS_PER_JOB,
+          inputLength: 0n
+        }))
+      )
+      return frame
+    }
+    const indices = Array.from({ length: MAX_SEGMENTS_PER_JOB }, (_, i) => i)
+    const filling = await leased(submitter, worker, job)
+    await filling.send(many(0))
+    await filling.send({ forget: { segments: indices } })
+    await filling.send(many(0))
+    await filling.send({ forget: { segments: indices } })
+    await filling.send(assignFrame(job, [0]))
+    const over = await filling.failed('the refusal of the Assign past the total')
+    assert.equal(over.code, FailCode.PROTOCOL)
+    assert.match(over.message, /32769 segments assigned in one session, over 32768/)
+    await filling.end('the session to end')
+    await sessionGone(worker, job)
+
+    const overlapping = await leased(submitter, worker, job)
+    await overlapping.send(assignFrame(job, [0, 1]))
+    const whole = { ...(job.segments[0] as SegmentSpec), index: 7, inputLength: BigInt(job.input.byteLength) }
+    const again = assignFrame(job, [])
+    again.assign?.segments.push(whole)
+    await overlapping.send(again)
+    const bytes = await overlapping.failed('the refusal of segments over the input')
+    assert.match(bytes.message, /would hold 1536 input bytes, over the input's 768/)
+    await overlapping.end('the session to end')
+    await sessionGone(worker, job)
+  })
+
+  it('refuses an inputs stream past the session’s cap of open streams, and ends the session', async (t) => {
+    const h = await harness(t)
+    const worker = await h.worker()
+    const submitter = await h.submitter()
+    const job = await h.job({ blocks: MAX_SESSION_STREAMS + 1, segments: MAX_SESSION_STREAMS + 1 })
+    const stream = await leased(submitter, worker, job)
+    // slices whose Assign has not come wait for it, each holding its stream open
+    const pushes = job.segments.map(async (spec) =>
+      submitter.pushSlice(worker, job, spec.index).then(
+        () => 'taken',
+        () => 'refused'
+      )
+    )
+    const failure = await stream.failed('the end of the session past the cap')
+    assert.equal(failure.code, FailCode.PROTOCOL)
+    assert.match(failure.message, /more than 16 inputs and hints streams at once/)
+    await stream.end('the session to end')
+    assert.deepEqual(
+      new Set(await Promise.all(pushes)),
+      new Set(['refused']),
+      'no slice is taken by a session that ended'
+    )
+    await sessionGone(worker, job)
   })
 
   it('takes a slice and the hints that overtake their Assign, and refuses a slice whose Assign never comes', async (t) => {

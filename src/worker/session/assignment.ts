@@ -1,3 +1,4 @@
+import { MAX_ASSIGNED_PER_SESSION, MAX_SEGMENTS_PER_JOB } from '../../../protocols/job/constants.js'
 import { type Assign, InputMode, type SegmentSpec } from '../../../protocols/job/pb/job.js'
 import { TransferError } from '../../files/errors.js'
 import { deadline } from '../../net/deadline.js'
@@ -25,6 +26,8 @@ export function assignProblem(
   }
   const seen = new Set<number>()
   for (const spec of assign.segments) {
+    if (spec.index >= MAX_SEGMENTS_PER_JOB)
+      return `segment ${spec.index} is past the ${MAX_SEGMENTS_PER_JOB} segments a job may have`
     if (seen.has(spec.index) || isAssigned(spec.index)) return `segment ${spec.index} is assigned twice`
     seen.add(spec.index)
     if (spec.inputOffset + spec.inputLength > assign.inputSize)
@@ -49,6 +52,10 @@ export class Assignments {
   private readonly specs = new Map<number, SegmentSpec>()
   /** Resolved, then replaced, at every Assign */
   private arrived = Promise.withResolvers<void>()
+  /** Segments assigned over the session's life, Forgets not deducted */
+  private assignedEver = 0
+  /** The input bytes of the segments assigned now */
+  private liveBytes = 0
 
   /** `signal`: the session's; every wait ends with it */
   constructor(init: { jobId: string; inputSize: number; signal: AbortSignal }) {
@@ -61,7 +68,11 @@ export class Assignments {
   add(assign: Assign): string | undefined {
     const problem = assignProblem(assign, this.inputSize, this.first, (index) => this.specs.has(index))
     if (problem !== undefined) return problem
-    for (const spec of assign.segments) this.specs.set(spec.index, spec)
+    for (const spec of assign.segments) {
+      this.specs.set(spec.index, spec)
+      this.liveBytes += Number(spec.inputLength)
+    }
+    this.assignedEver += assign.segments.length
     if (this.first === undefined) {
       this.first = assign
       this.firstArrived.resolve(assign)
@@ -71,8 +82,27 @@ export class Assignments {
     return undefined
   }
 
+  /**
+   * Why an Assign would take the session past its totals, or undefined: the segments assigned over its life
+   * (MAX_ASSIGNED_PER_SESSION), and the input bytes of those assigned now, which an honest layout keeps within the
+   * input (segments do not overlap). Past them the submitter is not running a job but filling this peer.
+   */
+  overTotals(assign: Assign): string | undefined {
+    const assigned = this.assignedEver + assign.segments.length
+    if (assigned > MAX_ASSIGNED_PER_SESSION)
+      return `${assigned} segments assigned in one session, over ${MAX_ASSIGNED_PER_SESSION}`
+    let bytes = this.liveBytes
+    for (const spec of assign.segments) bytes += Number(spec.inputLength)
+    if (bytes > this.inputSize)
+      return `the segments assigned here would hold ${bytes} input bytes, over the input's ${this.inputSize}`
+    return undefined
+  }
+
   /** A segment is no longer this peer's (Forget): a later Assign brings it back as a new assignment */
   forget(index: number): void {
+    const spec = this.specs.get(index)
+    if (spec === undefined) return
+    this.liveBytes -= Number(spec.inputLength)
     this.specs.delete(index)
   }
 

@@ -1,10 +1,12 @@
 import { rm } from 'node:fs/promises'
 import { toString } from 'uint8arrays'
+import { MAX_SESSION_STREAMS } from '../../../protocols/job/constants.js'
 import { FailCode, type PeerFrame, type SubmitterFrame } from '../../../protocols/job/pb/job.js'
 import type { InputsHeader } from '../../../protocols/inputs/pb/inputs.js'
 import type { ProofFile } from '../../../protocols/proof/codec.js'
 import { makeDirectory } from '../../config/directories.js'
 import { formatDuration } from '../../config/duration.js'
+import { TransferError } from '../../files/errors.js'
 import type { ByteSink, FileSink } from '../../files/file-sink.js'
 import type { Logger } from '../../log/index.js'
 import type { FrameDuplex } from '../../net/frame-duplex.js'
@@ -73,6 +75,8 @@ export class WorkerSession {
   private sending: Promise<void> = Promise.resolve()
   private keepAlive?: NodeJS.Timeout
   private ended = false
+  /** Inputs and hints streams open now */
+  private streams = 0
 
   constructor(init: WorkerSessionInit) {
     this.init = init
@@ -192,6 +196,11 @@ export class WorkerSession {
    */
   private handle(frame: SubmitterFrame): boolean {
     if (frame.assign !== undefined) {
+      const over = this.assignments.overTotals(frame.assign)
+      if (over !== undefined) {
+        this.endOverCap(over)
+        return false
+      }
       const problem = this.assignments.add(frame.assign)
       if (problem !== undefined) {
         this.fail(new SessionError(FailCode.PROTOCOL, problem))
@@ -230,6 +239,31 @@ export class WorkerSession {
       this.fail(new SessionError(FailCode.PROTOCOL, 'a second Reserve on one job stream'))
     }
     return true
+  }
+
+  /**
+   * Counts an inputs or hints stream of this session while it is open; returns its release. Past
+   * MAX_SESSION_STREAMS at once the stream is refused and the session ends.
+   */
+  openStream(): () => void {
+    if (this.streams >= MAX_SESSION_STREAMS) {
+      this.endOverCap(`more than ${MAX_SESSION_STREAMS} inputs and hints streams at once`)
+      throw new TransferError('too many streams for this job')
+    }
+    this.streams++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.streams--
+    }
+  }
+
+  /** The submitter went past one of the session's totals: it is told why, and the session ends */
+  private endOverCap(why: string): void {
+    this.fail(new SessionError(FailCode.PROTOCOL, why))
+    // the Failed frame goes out before the stream closes
+    void this.sending.then(async () => this.stop(`over a session cap: ${why}`))
   }
 
   private onAggregate(contributions: string[]): void {
