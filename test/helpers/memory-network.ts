@@ -34,6 +34,8 @@ export class MemoryNode {
   readonly peerId: PeerId
   /** Addresses the dialers taught this node's peer store, by peer */
   readonly learned = new Map<string, Multiaddr[]>()
+  /** Every peer this node dialled, in order */
+  readonly dialled: string[] = []
   readonly peerStore = {
     merge: async (peerId: PeerId, data: { multiaddrs: Multiaddr[] }): Promise<void> => {
       this.learned.set(peerId.toString(), data.multiaddrs)
@@ -63,6 +65,7 @@ export class MemoryNode {
     options: { signal: AbortSignal }
   ): Promise<Stream> {
     options.signal.throwIfAborted()
+    this.dialled.push(peer.toString())
     const target = this.network.find(peer)
     if (this.cut || target === undefined || target.cut) throw new Error(`no route to ${peer.toString()}`)
     const handler = target.handlers.get(protocol)

@@ -619,16 +619,102 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
       fetch: { segment: 0, peerId: worker.peerId, addrs: [], size: 1n, sha256: new Uint8Array(32) }
     })
     await expectProtocol(/FetchProof for segment 0 out of place/)
-    await stream.send({ challenge: { challenge: new Uint8Array(16) } })
-    await expectProtocol(/not 32 bytes/)
-    await stream.send({ challenge: { challenge: challengeOf(job) } })
-    await stream.send({ challenge: { challenge: challengeOf(job) } })
-    await expectProtocol(/a second Challenge/)
     await stream.send(reserveFrame(job))
     await expectProtocol(/a second Reserve/)
 
     // still alive: an Assign in order is worked on
     await contribute(submitter, worker, stream, job, [0, 1])
+    await stream.send({ challenge: { challenge: new Uint8Array(16) } })
+    await expectProtocol(/not 32 bytes/)
+    await stream.send({ challenge: { challenge: challengeOf(job) } })
+    await stream.send({ challenge: { challenge: challengeOf(job) } })
+    await expectProtocol(/a second Challenge/)
+    await stream.send({ release: {} })
+    await sessionGone(worker, job)
+  })
+
+  it('opens no later phase before its time: Challenge, AggregateRole and FetchProof without an Assign dial nobody', async (t) => {
+    const h = await harness(t)
+    const [worker, holder] = [await h.worker(), await h.worker()]
+    const submitter = await h.submitter()
+    const job = await h.job({ segments: 1 })
+    const stream = await leased(submitter, worker, job)
+    const target = multiaddr(`/ip4/10.0.0.7/tcp/22/p2p/${holder.peerId}`)
+    await stream.send({ challenge: { challenge: challengeOf(job) } })
+    await stream.send({ aggregate: { contributions: [Buffer.from(contributionOf(job, 0), 'hex')] } })
+    await stream.send({
+      fetch: {
+        segment: 0,
+        peerId: holder.peerId,
+        addrs: [target.bytes],
+        size: 1n,
+        sha256: new Uint8Array(32)
+      }
+    })
+    const refusals = [
+      await stream.failed('the refused Challenge'),
+      await stream.failed('the refused AggregateRole'),
+      await stream.failed('the refused FetchProof')
+    ]
+    assert.deepEqual(
+      refusals.map((failure) => [failure.code, failure.message]),
+      [
+        [FailCode.PROTOCOL, 'Challenge before any Assign'],
+        [FailCode.PROTOCOL, 'AggregateRole before the challenge, or without contributions'],
+        [FailCode.PROTOCOL, 'FetchProof for segment 0 out of place']
+      ]
+    )
+    assert.deepEqual(worker.node.dialled, [], 'nobody was dialled')
+    assert.equal(worker.node.learned.size, 0, 'no address was taken from the submitter')
+
+    // A challenge after the Assign, but no proof yet: still no aggregation here
+    const gate = Promise.withResolvers<void>()
+    worker.prover.script = { prove: () => ({ do: 'wait', until: gate.promise }) }
+    await contribute(submitter, worker, stream, job, [0])
+    await stream.send({ challenge: { challenge: challengeOf(job) } })
+    await stream.send({ aggregate: { contributions: [Buffer.from(contributionOf(job, 0), 'hex')] } })
+    const early = await stream.failed('the refused AggregateRole before any proof')
+    assert.equal(early.message, 'AggregateRole before this peer proved any segment')
+    gate.resolve()
+    await stream.send({ release: {} })
+    await sessionGone(worker, job)
+  })
+
+  it('dials a proof’s holder only at addresses of its own, and says nothing of what a failed pull met', async (t) => {
+    const h = await harness(t)
+    const worker = await h.worker()
+    const submitter = await h.submitter()
+    const job = await h.job({ segments: 2 })
+    const stream = await leased(submitter, worker, job)
+    await contribute(submitter, worker, stream, job, [0])
+    await stream.send({ challenge: { challenge: challengeOf(job) } })
+    await provedAll(stream, [0])
+    const contributions = job.segments.map((spec) => Buffer.from(contributionOf(job, spec.index), 'hex'))
+    await stream.send({ aggregate: { contributions } })
+    // a peer id nobody answers as, an address of its own, one of another peer and a relay through it
+    const absent = (await h.submitter()).peerId
+    const own = multiaddr(`/ip4/127.0.0.1/tcp/9/p2p/${absent}`)
+    const others = [
+      multiaddr(`/ip4/10.0.0.7/tcp/22/p2p/${submitter.peerId}`),
+      multiaddr(`/ip4/10.0.0.7/tcp/4001/p2p/${submitter.peerId}/p2p-circuit/p2p/${absent}`)
+    ]
+    await stream.send({
+      fetch: {
+        segment: 1,
+        peerId: absent,
+        addrs: [own.bytes, ...others.map((addr) => addr.bytes)],
+        size: 1n,
+        sha256: new Uint8Array(32)
+      }
+    })
+    const failure = await stream.failed('the failed pull')
+    assert.deepEqual(
+      [failure.code, failure.segment, failure.message],
+      [FailCode.TRANSFER, 1, "segment 1's proof could not be pulled from its peer"],
+      'what the dial met stays on this peer'
+    )
+    assert.deepEqual(worker.node.dialled, [absent], 'the holder, by its id')
+    assert.deepEqual(worker.node.learned.get(absent)?.map(String), [own.toString()])
     await stream.send({ release: {} })
     await sessionGone(worker, job)
   })

@@ -1,10 +1,29 @@
 import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
 import { equals, fromString } from 'uint8arrays'
 import { FailCode, type FetchProof } from '../../../protocols/job/pb/job.js'
 import type { ProofFile } from '../../../protocols/proof/codec.js'
 import { toError } from '../../net/framed-stream.js'
 import type { SessionContext } from './context.js'
 import { failureOf, SessionError } from './failure.js'
+
+/**
+ * The addresses of a FetchProof this peer may dial: those that name the holder itself (`/p2p/<its id>`) or no
+ * peer. An address naming another peer, or a relay, is the submitter pointing this peer at someone else; the dial
+ * is by the holder's id, so the holder's key is checked on every connection it opens.
+ */
+export function holderAddrs(fetch: FetchProof): Uint8Array[] {
+  return fetch.addrs.filter((bytes) => {
+    try {
+      const peers = multiaddr(bytes)
+        .getComponents()
+        .filter((c) => c.name === 'p2p' || c.name === 'p2p-circuit')
+      return peers.every((c) => c.name === 'p2p' && c.value === fetch.peerId)
+    } catch {
+      return false
+    }
+  })
+}
 
 /** Pulls a partial proof from the peer that holds it into `dest` */
 export interface ProofFetcher {
@@ -60,10 +79,18 @@ export class Aggregation {
     }
     this.fetchOne(fetch)
       .catch((err: unknown) => {
-        // a failed dial, a reset stream or a bad header is the transfer's fault, not the prover's
-        throw err instanceof SessionError
-          ? err
-          : new SessionError(FailCode.TRANSFER, toError(err).message, fetch.segment)
+        if (err instanceof SessionError) throw err
+        // A failed dial, a reset stream or a bad header is the transfer's fault, not the prover's. Its text stays
+        // here: what a dial met (a refused port, a stranger's reply) would make this peer a scanner for hire
+        this.ctx.log.warn(
+          { segment: fetch.segment, peer: fetch.peerId, err: toError(err).message },
+          'proof pull failed'
+        )
+        throw new SessionError(
+          FailCode.TRANSFER,
+          `segment ${fetch.segment}'s proof could not be pulled from its peer`,
+          fetch.segment
+        )
       })
       .then(async () => this.aggregateWhenComplete())
       .catch((err: unknown) => this.ctx.fail(failureOf(err, fetch.segment)))
@@ -85,7 +112,7 @@ export class Aggregation {
     }
     const dest = join(this.ctx.workDir, `fetched-${fetch.segment}`)
     const got = await this.init.fetcher.fetchProof(
-      { peerId: fetch.peerId, addrs: fetch.addrs },
+      { peerId: fetch.peerId, addrs: holderAddrs(fetch) },
       { jobId: this.ctx.jobId, segment: fetch.segment, submitter: this.ctx.submitter },
       dest,
       this.ctx.signal

@@ -106,6 +106,11 @@ export class Assignments {
     this.specs.delete(index)
   }
 
+  /** Whether any Assign came: before one, the session has no work and no phase past the lease */
+  get started(): boolean {
+    return this.first !== undefined
+  }
+
   /** The first Assign: the job's input mode, input name and whether it has hints */
   async firstAssign(): Promise<Assign> {
     return raceSignal(this.firstArrived.promise, this.signal)

@@ -45,6 +45,11 @@ export class SegmentPipeline {
     return this.fixedChallenge
   }
 
+  /** Whether this peer proved any segment of the job */
+  get provedAny(): boolean {
+    return this.proofs.size > 0
+  }
+
   /** A segment this peer proved */
   proofOf(index: number): ProofFile | undefined {
     return this.proofs.get(index)

@@ -209,7 +209,10 @@ export class WorkerSession {
       for (const spec of frame.assign.segments) this.inputs.expect(spec.index)
       this.pipeline.add(frame.assign.segments)
     } else if (frame.challenge !== undefined) {
-      const problem = this.pipeline.fixChallenge(toString(frame.challenge.challenge, 'base16'))
+      // the submitter sends the challenge to peers it assigned work to; before that it opens no later phase
+      const problem = this.assignments.started
+        ? this.pipeline.fixChallenge(toString(frame.challenge.challenge, 'base16'))
+        : 'Challenge before any Assign'
       if (problem !== undefined) this.fail(new SessionError(FailCode.PROTOCOL, problem))
     } else if (frame.aggregate !== undefined) {
       this.onAggregate(frame.aggregate.contributions.map((c) => toString(c, 'base16')))
@@ -276,6 +279,11 @@ export class WorkerSession {
       this.fail(
         new SessionError(FailCode.PROTOCOL, 'AggregateRole before the challenge, or without contributions')
       )
+      return
+    }
+    // The aggregator is a peer that proved its segments: until then nothing here is to be pulled from others
+    if (!this.pipeline.provedAny) {
+      this.fail(new SessionError(FailCode.PROTOCOL, 'AggregateRole before this peer proved any segment'))
       return
     }
     this.aggregation = new Aggregation(this.ctx, {
