@@ -18,6 +18,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { open, readFile, writeFile } from 'node:fs/promises'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { ProverRpcError } from '../../src/prover/errors.js'
+import { proveJobInPhases } from '../../src/prover/prove-job.js'
 import { abortReason } from '../../src/prover/signals.js'
 import {
   type AggregateParams,
@@ -310,39 +311,7 @@ export class ScriptedProver extends TypedEventEmitter<ProverBackendEvents> imple
 
   /** The whole job on this prover alone, through the scripted phases */
   async proveJob(params: JobProveParams, options?: CallOptions): Promise<JobProveResult> {
-    const started = Date.now()
-    const { job, program } = params
-    const plan = await this.plan(
-      { job, program, input: { path: params.input, offset: 0 }, workers: [{ id: 'local', units: 1 }] },
-      options
-    )
-    const input = { path: params.input, offset: 0 }
-    const contributions: string[] = []
-    for (const segment of plan.segments) {
-      contributions.push(
-        (await this.contribute({ job, program, inputSize: plan.inputSize, segment, input }, options))
-          .contribution
-      )
-    }
-    const challenge = sha256('scripted/challenge/', job, ...contributions)
-    const proofs: string[] = []
-    for (const segment of plan.segments) {
-      const out = `${params.workdir}/proof-${segment.index}`
-      await this.prove({ job, program, inputSize: plan.inputSize, segment, input, challenge, out }, options)
-      proofs.push(out)
-    }
-    const final = await this.aggregate(
-      { job, program, inputSize: plan.inputSize, challenge, contributions, proofs, out: params.out },
-      options
-    )
-    return {
-      out: params.out,
-      size: final.size,
-      sha256: final.sha256,
-      millis: Date.now() - started,
-      segments: final.segments,
-      digest: final.digest
-    }
+    return proveJobInPhases(this, params, 'local', options)
   }
 
   /**

@@ -23,9 +23,9 @@ import { pump } from '../../src/files/file-sink.js'
 import { type PeerAddress, SubmitterTransport } from '../../src/job/transport.js'
 import type { FrameDuplex } from '../../src/net/frame-duplex.js'
 import { computeChallenge } from '../../src/prover/challenge.js'
-import type { Segment } from '../../src/prover/types.js'
 import { LeaseBook } from '../../src/worker/leases.js'
 import { WorkerService } from '../../src/worker/service.js'
+import { toSegment } from '../../src/worker/session/pipeline.js'
 import { type CapturedLogger, captureLogger, within } from '../fixtures/prover/helpers.js'
 import { MemoryNetwork, type MemoryNode } from './memory-network.js'
 import {
@@ -71,16 +71,6 @@ export interface JobFixture {
   hints: Buffer
   hintsPath: string
   segments: SegmentSpec[]
-}
-
-export function segmentOf(spec: SegmentSpec): Segment {
-  return {
-    index: spec.index,
-    startBlock: Number(spec.startBlock),
-    blockCount: Number(spec.blockCount),
-    inputOffset: Number(spec.inputOffset),
-    inputLength: Number(spec.inputLength)
-  }
 }
 
 const sha256 = (bytes: Uint8Array): Uint8Array<ArrayBuffer> =>
@@ -247,7 +237,7 @@ export function contributionOf(job: JobFixture, index: number): string {
   const start = Number(spec.inputOffset)
   return scriptedContribution(
     SCRIPTED_PROGRAM.id,
-    segmentOf(spec),
+    toSegment(spec),
     job.input.subarray(start, start + Number(spec.inputLength))
   )
 }

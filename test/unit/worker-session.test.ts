@@ -25,6 +25,7 @@ import {
   HARNESS_WAIT_MS,
   type HarnessSubmitter,
   type HarnessWorker,
+  type HarnessWorkerOptions,
   hex,
   type JobFixture,
   type JobStream,
@@ -47,6 +48,24 @@ async function leased(
   const { stream, reply } = await submitter.reserve(worker, job)
   assert.ok(reply.reserved !== undefined, `Reserve was refused: ${reply.refused?.message}`)
   return stream
+}
+
+/** A harness with one worker, one submitter and a job of `segments` segments leased on the worker */
+async function oneLease(
+  t: TestContext,
+  options: { worker?: HarnessWorkerOptions; segments: number }
+): Promise<{
+  h: WorkerHarness
+  worker: HarnessWorker
+  submitter: HarnessSubmitter
+  job: JobFixture
+  stream: JobStream
+}> {
+  const h = await harness(t)
+  const worker = await h.worker(options.worker)
+  const submitter = await h.submitter()
+  const job = await h.job({ segments: options.segments })
+  return { h, worker, submitter, job, stream: await leased(submitter, worker, job) }
 }
 
 /** Assigns `indices` to the worker and ships their slices and the hints; resolves with their contributions */
@@ -335,11 +354,10 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
   })
 
   it('takes a slice and the hints that overtake their Assign, and refuses a slice whose Assign never comes', async (t) => {
-    const h = await harness(t)
-    const worker = await h.worker({ assignWaitMs: 500 })
-    const submitter = await h.submitter()
-    const job = await h.job({ segments: 3 })
-    const stream = await leased(submitter, worker, job)
+    const { worker, submitter, job, stream } = await oneLease(t, {
+      worker: { assignWaitMs: 500 },
+      segments: 3
+    })
 
     const early = Promise.all([submitter.pushSlice(worker, job, 1), submitter.pushHints(worker, job)])
     await waitFor(() => worker.service.activeSessions() === 1, HARNESS_WAIT_MS, 'the session')
@@ -361,11 +379,7 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
   })
 
   it('refuses a slice with a bad hash, keeps nothing of it, and takes the right bytes after', async (t) => {
-    const h = await harness(t)
-    const worker = await h.worker()
-    const submitter = await h.submitter()
-    const job = await h.job({ segments: 2 })
-    const stream = await leased(submitter, worker, job)
+    const { h, worker, submitter, job, stream } = await oneLease(t, { segments: 2 })
     await stream.send(assignFrame(job, [0, 1]))
     await submitter.pushHints(worker, job)
 
@@ -492,11 +506,7 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
   })
 
   it('serves a partial proof to any peer, and the final proof to the job’s submitter only', async (t) => {
-    const h = await harness(t)
-    const worker = await h.worker()
-    const submitter = await h.submitter()
-    const job = await h.job({ segments: 1 })
-    const stream = await leased(submitter, worker, job)
+    const { h, worker, submitter, job, stream } = await oneLease(t, { segments: 1 })
     await contribute(submitter, worker, stream, job, [0])
     await stream.send({ challenge: { challenge: challengeOf(job) } })
     const proved = (await provedAll(stream, [0])).get(0)
@@ -524,11 +534,7 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
   })
 
   it('drops a withdrawn copy that waits for its input, without failing, and goes on with its other work', async (t) => {
-    const h = await harness(t)
-    const worker = await h.worker()
-    const submitter = await h.submitter()
-    const job = await h.job({ segments: 2 })
-    const stream = await leased(submitter, worker, job)
+    const { worker, submitter, job, stream } = await oneLease(t, { segments: 2 })
     await stream.send(assignFrame(job, [1]))
     await submitter.pushHints(worker, job)
     await stream.send({ forget: { segments: [1] } })
@@ -542,11 +548,10 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
   })
 
   it('stops the native work on Cancel, frees its units and removes its files', async (t) => {
-    const h = await harness(t)
-    const worker = await h.worker({ script: { prove: () => ({ do: 'hang' }) } })
-    const submitter = await h.submitter()
-    const job = await h.job({ segments: 1 })
-    const stream = await leased(submitter, worker, job)
+    const { worker, submitter, job, stream } = await oneLease(t, {
+      worker: { script: { prove: () => ({ do: 'hang' }) } },
+      segments: 1
+    })
     await contribute(submitter, worker, stream, job, [0])
     await stream.send({ challenge: { challenge: challengeOf(job) } })
     await waitFor(() => worker.prover.callsOf('prove').length === 1, HARNESS_WAIT_MS, 'the prove call')
@@ -581,22 +586,14 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
   })
 
   it('ends the session when the submitter closes its job stream', async (t) => {
-    const h = await harness(t)
-    const worker = await h.worker()
-    const submitter = await h.submitter()
-    const job = await h.job({ segments: 1 })
-    const stream = await leased(submitter, worker, job)
+    const { worker, job, stream } = await oneLease(t, { segments: 1 })
     await stream.close()
     await sessionGone(worker, job)
     assert.ok(worker.logs.lines().some((line) => line.reason === 'the submitter closed the job stream'))
   })
 
   it('answers frames out of place with Failed PROTOCOL and keeps the session', async (t) => {
-    const h = await harness(t)
-    const worker = await h.worker()
-    const submitter = await h.submitter()
-    const job = await h.job({ segments: 2 })
-    const stream = await leased(submitter, worker, job)
+    const { worker, submitter, job, stream } = await oneLease(t, { segments: 2 })
     const expectProtocol = async (pattern: RegExp): Promise<void> => {
       const failure = await stream.failed(`a PROTOCOL failure like ${String(pattern)}`)
       assert.equal(failure.code, FailCode.PROTOCOL)
@@ -681,11 +678,7 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
   })
 
   it('dials a proof’s holder only at addresses of its own, and says nothing of what a failed pull met', async (t) => {
-    const h = await harness(t)
-    const worker = await h.worker()
-    const submitter = await h.submitter()
-    const job = await h.job({ segments: 2 })
-    const stream = await leased(submitter, worker, job)
+    const { h, worker, submitter, job, stream } = await oneLease(t, { segments: 2 })
     await contribute(submitter, worker, stream, job, [0])
     await stream.send({ challenge: { challenge: challengeOf(job) } })
     await provedAll(stream, [0])
@@ -764,11 +757,7 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
   })
 
   it('relays the prover’s progress on its own segments and its aggregation, nothing else', async (t) => {
-    const h = await harness(t)
-    const worker = await h.worker()
-    const submitter = await h.submitter()
-    const job = await h.job({ segments: 1 })
-    const stream = await leased(submitter, worker, job)
+    const { worker, submitter, job, stream } = await oneLease(t, { segments: 1 })
     await contribute(submitter, worker, stream, job, [0])
     // the session's name for its prover work: the job id is bound to the proofs, not to a session
     const own = worker.prover.callsOf('contribute')[0]?.job ?? ''

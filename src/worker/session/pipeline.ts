@@ -7,7 +7,8 @@ import type { SessionContext } from './context.js'
 import { failureOf, WithdrawnError } from './failure.js'
 import type { SegmentInputs } from './inputs.js'
 
-function toSegment(spec: SegmentSpec): Segment {
+/** A segment as the prover takes it, from its spec on the wire */
+export function toSegment(spec: SegmentSpec): Segment {
   return {
     index: spec.index,
     startBlock: Number(spec.startBlock),
