@@ -368,6 +368,12 @@ export const schema: ConfigSchema = {
       type: intValue(1),
       default: 4,
       doc: "Most jobs one submitter may hold leases for here at once (this daemon's own jobs are not counted)"
+    },
+    maxUnitsPerSubmitter: {
+      key: 'max_units_per_submitter',
+      type: intValue(0),
+      default: 0,
+      doc: "Most compute units one submitter may hold here at once, over all its jobs; 0 = half this peer's units, at least 1 (this daemon's own jobs are not counted)"
     }
   }
 }

@@ -105,6 +105,8 @@ export interface SecurityConfig {
   denyPeers: string[]
   /** Most leases one submitter holds here at once (this daemon's own jobs are not counted) */
   maxJobsPerSubmitter: number
+  /** Most units one submitter holds here at once, over all its leases; 0 = half this peer's units, at least 1 */
+  maxUnitsPerSubmitter: number
 }
 
 type DeepPartial<T> = {

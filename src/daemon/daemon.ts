@@ -234,7 +234,7 @@ export class Daemon implements Startable, ApiBackend {
       journal,
       selfId: host.peerId.toString(),
       prover: supervisor,
-      transport: new SubmitterTransport(this.workerService),
+      transport: new SubmitterTransport(host, this.workerService),
       candidates: () => this.candidates(),
       // one and a half advert intervals with a neighbour: every live peer has advertised at least once; a node
       // alone (its peers may be reconnecting) or just reconnected does not yet call the network too small

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { copyFile, open, rename, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { toError } from '../net/framed-stream.js'
-import { readFileRange } from '../worker/bulk.js'
+import { readFileRange } from '../files/file-range.js'
 import { JobFailure } from './errors.js'
 
 /** Atomically: a temporary file in the target's folder, synced, then renamed into place */

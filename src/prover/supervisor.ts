@@ -1,10 +1,9 @@
-import { join } from 'node:path'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
 import { AGENT_VERSION } from '../version.js'
-import { computeChallenge } from './challenge.js'
 import { ProverNotRunningError, ProverProtocolError } from './errors.js'
 import { NppClient, nppClientDefaults, type ProverExit } from './npp-client.js'
+import { proveJobInPhases } from './prove-job.js'
 import { callDeadline, raceSignal, sleep } from './signals.js'
 import {
   type AggregateParams,
@@ -22,10 +21,9 @@ import {
   type PlanResult,
   type ProveParams,
   type ProveResult,
-  type ProverBackend,
   type ProverBackendEvents,
   type ProverInfo,
-  type Segment,
+  type SegmentedProver,
   type VerifyParams,
   type VerifyResult
 } from './types.js'
@@ -93,18 +91,12 @@ export interface ProverSupervisorEvents extends ProverBackendEvents {
 
 type State = 'idle' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopping' | 'stopped'
 
-/** Sends only the Segment fields: `plan` adds `worker`, which the other methods do not take */
-function segmentOf(segment: Segment): Segment {
-  const { index, startBlock, blockCount, inputOffset, inputLength } = segment
-  return { index, startBlock, blockCount, inputOffset, inputLength }
-}
-
 /**
  * Runs the native prover (NPP v1) and keeps it running: start() spawns it and checks `hello`, a crash
  * fails the in-flight calls with ProverCrashedError and restarts it with backoff, and calls made while it
  * restarts wait for the new process (within their own time limit).
  */
-export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> implements ProverBackend {
+export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> implements SegmentedProver {
   readonly kind = 'npp'
   private readonly log: Logger
   private readonly init: ProverSupervisorInit
@@ -220,52 +212,7 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
    * prover already uses every core on one segment. `options` apply to each call.
    */
   async proveJob(params: JobProveParams, options?: CallOptions): Promise<JobProveResult> {
-    const started = Date.now()
-    const { job, program, workdir } = params
-    const input = { path: params.input, offset: 0 }
-    const plan = await this.plan(
-      {
-        job,
-        program,
-        input,
-        workers: [{ id: supervisorDefaults.localWorker, units: 1 }],
-        hintsOut: join(workdir, 'hints')
-      },
-      options
-    )
-    const hints = plan.hints?.path
-    const segments = plan.segments.map(segmentOf)
-    const contributions: string[] = []
-    for (const segment of segments) {
-      const { contribution } = await this.contribute(
-        { job, program, inputSize: plan.inputSize, segment, input, hints },
-        options
-      )
-      contributions.push(contribution)
-    }
-    const challenge = computeChallenge(job, contributions)
-    const proofs: string[] = []
-    for (const segment of segments) {
-      const out = join(workdir, `proof-${segment.index}`)
-      await this.prove(
-        { job, program, inputSize: plan.inputSize, segment, input, hints, challenge, out },
-        options
-      )
-      proofs.push(out)
-    }
-    const final = await this.aggregate(
-      { job, program, inputSize: plan.inputSize, challenge, contributions, proofs, out: params.out },
-      options
-    )
-    // The prover reports the hash it wrote; hashing the file again would only re-read what it just wrote
-    return {
-      out: params.out,
-      size: final.size,
-      sha256: final.sha256,
-      millis: Date.now() - started,
-      segments: final.segments,
-      digest: final.digest
-    }
+    return proveJobInPhases(this, params, supervisorDefaults.localWorker, options)
   }
 
   private async call<M extends NppMethod>(

@@ -266,7 +266,7 @@ export interface ProverBackendEvents {
 /**
  * What both backends offer: prove a whole job on this peer, verify a final proof, cancel a job's running
  * work. A cancelled call rejects with a ProverRpcError of code CANCELLED on both (see isCancelledError).
- * The npp backend (ProverSupervisor) adds the segmented phases plan/contribute/prove/aggregate.
+ * The npp backend (ProverSupervisor) adds the segmented phases (SegmentedProver).
  */
 export interface ProverBackend extends Startable, TypedEventTarget<ProverBackendEvents> {
   readonly kind: ProverBackendKind
@@ -276,4 +276,15 @@ export interface ProverBackend extends Startable, TypedEventTarget<ProverBackend
   verify(params: VerifyParams, options?: CallOptions): Promise<VerifyResult>
   /** Stops every running call of `job`; resolves with how many were stopped */
   cancel(job: string, options?: CallOptions): Promise<number>
+}
+
+/**
+ * The segmented phases a network job needs on top of ProverBackend: the submitter plans and verifies, its peers
+ * contribute, prove and aggregate. The npp backend (ProverSupervisor) offers them; the cli backend cannot.
+ */
+export interface SegmentedProver extends ProverBackend {
+  plan(params: PlanParams, options?: CallOptions): Promise<PlanResult>
+  contribute(params: ContributeParams, options?: CallOptions): Promise<ContributeResult>
+  prove(params: ProveParams, options?: CallOptions): Promise<ProveResult>
+  aggregate(params: AggregateParams, options?: CallOptions): Promise<AggregateResult>
 }

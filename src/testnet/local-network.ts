@@ -7,6 +7,9 @@ import type { StatusJson } from '../daemon/status-json.js'
 import { deadline } from '../net/deadline.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../rpc/http/credentials.js'
 
+/** More units than a local daemon has: no cap between the daemons of one local network */
+const LOCAL_UNITS_PER_SUBMITTER = 1_000_000
+
 /** The built CLI entry point (one bundled file: this module may be part of it, so not relative to this module) */
 const CLI_ENTRY = join(findPackageRoot(), 'dist', 'node', 'cli.js')
 
@@ -181,7 +184,13 @@ export class LocalNetwork {
     const log = await open(logFile, 'a')
     const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
       stdio: ['ignore', log.fd, log.fd],
-      env: { ...process.env, PROOFMESH_CONFIG: '' }
+      env: {
+        // One operator's daemons: each may lease all of another's units (security.max_units_per_submitter is half
+        // of them by default, against strangers); the environment of the caller still decides
+        PROOFMESH_SECURITY_MAX_UNITS_PER_SUBMITTER: String(LOCAL_UNITS_PER_SUBMITTER),
+        ...process.env,
+        PROOFMESH_CONFIG: ''
+      }
     })
     await log.close()
     let exited = false

@@ -87,6 +87,18 @@ export class LeaseBook extends TypedEventEmitter<LeaseBookEvents> implements Wor
     return count
   }
 
+  /** The units one submitter holds here now, over all its leases */
+  unitsOf(submitter: string): number {
+    let units = 0
+    for (const lease of this.leases.values()) if (lease.submitter === submitter) units += lease.units
+    return units
+  }
+
+  /** This peer's compute units, leased or not */
+  total(): number {
+    return this.init.totalUnits()
+  }
+
   free(): number {
     return Math.max(0, this.init.totalUnits() - this.unitsInUse())
   }

@@ -1,52 +1,44 @@
 import { join } from 'node:path'
 import type { Connection, PeerId, Startable, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import { HintsChunk, HintsKind } from '../../protocols/hints/pb/hints.js'
-import { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
-import { PeerFrame, RefuseCode, type Reserve, SubmitterFrame } from '../../protocols/job/pb/job.js'
-import { ProofHeader, ProofRequest } from '../../protocols/proof/pb/proof.js'
-import { Counter, Gauge, type Registry } from 'prom-client'
-import type { SecurityConfig } from '../config/types.js'
-import type { Logger } from '../log/index.js'
-import { type FrameDuplex, memoryDuplexPair, streamDuplex } from '../net/frame-duplex.js'
-import { deadline, nameTimeout } from '../net/deadline.js'
-import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
-import { DIAL_LIMITS } from '../net/host.js'
-import type { ProverSupervisor } from '../prover/supervisor.js'
-import type { ProgressNotification } from '../prover/types.js'
+import { BULK_IDLE_TIMEOUT_MS, MAX_BULK_STREAMS } from '../../protocols/bulk/constants.js'
+import { readHintsStart, receiveHints } from '../../protocols/hints/codec.js'
+import { HINTS_PROTOCOL } from '../../protocols/hints/constants.js'
+import { readSliceHeader, receiveSlice } from '../../protocols/inputs/codec.js'
+import { INPUTS_PROTOCOL } from '../../protocols/inputs/constants.js'
+import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
+import { peerJobChannel } from '../../protocols/job/codec.js'
 import {
-  type ByteSink,
-  openFileSink,
-  pump,
-  readFileRange,
-  receiveHints,
-  receiveProof,
-  receiveSlice,
-  serveProofFile,
-  TransferError
-} from './bulk.js'
-import {
-  BULK_IDLE_TIMEOUT_MS,
-  HINTS_PROTOCOL,
-  INPUTS_PROTOCOL,
+  ASSIGN_WAIT_MS,
+  FIRST_ASSIGN_DEADLINE_MS,
   JOB_PROTOCOL,
   JOB_REPLY_TIMEOUT_MS,
-  MAX_BULK_STREAMS,
-  MAX_HEADER_BYTES,
-  MAX_HINTS_CHUNK_BYTES,
-  MAX_JOB_FRAME_BYTES,
-  MAX_JOB_STREAMS,
-  MAX_ADDRS_PER_PEER,
-  MAX_PROOF_BYTES,
-  MAX_SEGMENTS_PER_JOB,
-  PROOF_PROTOCOL
-} from './constants.js'
-import type { LeaseBook } from './leases.js'
-import { peerText } from './peer-text.js'
-import { type HeldProof, type ProofFetcher, WorkerSession } from './session.js'
+  MAX_JOB_STREAMS
+} from '../../protocols/job/constants.js'
+import { type PeerFrame, RefuseCode, type Reserve, type SubmitterFrame } from '../../protocols/job/pb/job.js'
+import {
+  type ProofFile,
+  readProofRequest,
+  refuseProof,
+  requestProof,
+  serveProofFile
+} from '../../protocols/proof/codec.js'
+import { PROOF_PROTOCOL } from '../../protocols/proof/constants.js'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { SecurityConfig } from '../config/types.js'
+import { TransferError } from '../files/errors.js'
+import { type ByteSink, countedSink } from '../files/file-sink.js'
+import type { Logger } from '../log/index.js'
+import { type DialComponents, dialPeer } from '../net/dial-peer.js'
+import { type FrameDuplex, memoryDuplexPair } from '../net/frame-duplex.js'
+import { deadline } from '../net/deadline.js'
+import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
+import { peerText } from '../net/peer-text.js'
+import type { ProgressNotification, SegmentedProver } from '../prover/types.js'
+import type { Lease, LeaseBook } from './leases.js'
+import type { ProofFetcher } from './session/aggregation.js'
+import { sessionName, WorkerSession } from './session/session.js'
 
-export interface WorkerComponents {
+export interface WorkerComponents extends DialComponents {
   peerId: PeerId
   handle(
     protocol: string,
@@ -54,12 +46,6 @@ export interface WorkerComponents {
     options: { maxInboundStreams: number; maxOutboundStreams: number }
   ): Promise<void>
   unhandle(protocol: string): Promise<void>
-  dialProtocol(
-    peer: PeerId | ReturnType<typeof multiaddr>,
-    protocol: string,
-    options: { signal: AbortSignal }
-  ): Promise<Stream>
-  peerStore: { merge(peerId: PeerId, data: { multiaddrs: ReturnType<typeof multiaddr>[] }): Promise<unknown> }
 }
 
 export interface WorkerServiceInit {
@@ -67,18 +53,32 @@ export interface WorkerServiceInit {
   metricsRegistry?: Registry
   leases: LeaseBook
   /** The native prover; undefined = this peer takes no work */
-  prover: () => ProverSupervisor | undefined
-  /** Where each job's files live while it runs: <workRoot>/<job id>/ */
+  prover: () => SegmentedProver | undefined
+  /** Where each session's files live while it runs: <workRoot>/<job id>.<lease id>/ */
   workRoot: string
   inputsFolder: string
   maxInputBytes: number
   /** Who may lease units here (config.security); none = any peer, workerDefaults.maxJobsPerSubmitter jobs each */
   security?: Partial<SecurityConfig>
+  /** How long a slice or the hints wait for the Assign they belong to (workerDefaults.assignWaitMs) */
+  assignWaitMs?: number
+  /** A lease with no Assign this long after Reserved ends (workerDefaults.firstAssignDeadlineMs) */
+  firstAssignDeadlineMs?: number
 }
 
 export const workerDefaults = {
   /** One submitter cannot take the whole peer with many small jobs; others still find units here */
-  maxJobsPerSubmitter: 4
+  maxJobsPerSubmitter: 4,
+  assignWaitMs: ASSIGN_WAIT_MS,
+  firstAssignDeadlineMs: FIRST_ASSIGN_DEADLINE_MS
+}
+
+/**
+ * Sessions are one per (submitter, job id): a peer that learned a job id and reserved it first must not keep the
+ * job's own submitter out. Peer ids hold no space.
+ */
+function sessionKey(submitter: string, jobId: string): string {
+  return `${submitter} ${jobId}`
 }
 
 /** Job ids travel in paths and NPP calls: keep them to a safe alphabet */
@@ -86,8 +86,8 @@ const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 /**
  * The peer side of the job path: grants leases on /proofmesh/job/1.0.0 and runs one WorkerSession per job,
- * receives input slices and hints, serves proofs. The daemon's own submitter reaches it in-process through
- * openLocal(), over the same frames.
+ * receives input slices and hints, serves proofs, pulls the partial proofs its sessions aggregate. The daemon's
+ * own submitter reaches it in-process through openLocal() and the local sinks, over the same frames.
  */
 export class WorkerService implements Startable, ProofFetcher {
   private readonly components: WorkerComponents
@@ -95,12 +95,13 @@ export class WorkerService implements Startable, ProofFetcher {
   private readonly log: Logger
   private readonly sessions = new Map<string, WorkerSession>()
   private readonly onProverProgress = (event: CustomEvent<ProgressNotification>): void => {
-    this.sessions.get(event.detail.job)?.onProgress(event.detail)
+    // each session knows its own prover job names; there are a few sessions at most
+    for (const session of this.sessions.values()) session.onProgress(event.detail)
   }
-  private readonly onLeaseExpired = (event: CustomEvent<{ jobId: string }>): void => {
-    void this.sessions.get(event.detail.jobId)?.stop('lease expired')
+  private readonly onLeaseExpired = (event: CustomEvent<Lease>): void => {
+    void this.sessions.get(sessionKey(event.detail.submitter, event.detail.jobId))?.stop('lease expired')
   }
-  private observedProver?: ProverSupervisor
+  private observedProver?: SegmentedProver
   private readonly bytesIn?: Counter<'kind'>
   /** Empty = any submitter may lease units here */
   private readonly allowSubmitters: ReadonlySet<string>
@@ -147,14 +148,7 @@ export class WorkerService implements Startable, ProofFetcher {
   /** A sink that counts what goes through it on this peer */
   private counted<T extends ByteSink>(sink: T, kind: 'input' | 'hints' | 'proof'): T {
     const counter = this.bytesIn
-    if (counter === undefined) return sink
-    return {
-      ...sink,
-      write: async (chunk, signal) => {
-        counter.inc({ kind }, chunk.byteLength)
-        await sink.write(chunk, signal)
-      }
-    }
+    return counter === undefined ? sink : countedSink(sink, (bytes) => counter.inc({ kind }, bytes))
   }
 
   get selfId(): string {
@@ -208,82 +202,40 @@ export class WorkerService implements Startable, ProofFetcher {
     return submitterEnd
   }
 
-  /** Hands a slice to this daemon's own session for the job, copying it from the submitter's file */
-  async deliverLocalSlice(
-    header: InputsHeader,
-    source: AsyncIterable<Uint8Array>,
-    signal: AbortSignal
-  ): Promise<void> {
-    const session = this.sessionFor(header.jobId)
-    const sink = await session.sliceSink(header)
-    await pump(source, sink, Number(header.length), header.sha256, signal)
+  /** The sink for a slice this daemon's own submitter hands to its own session of the job */
+  async localSliceSink(header: InputsHeader): Promise<ByteSink> {
+    return this.sessionFor(this.selfId, header.jobId).sliceSink(header)
   }
 
   /** The sink for this daemon's own session's hints */
   async localHintsSink(jobId: string): Promise<ByteSink> {
-    return this.sessionFor(jobId).hintsSink()
+    return this.sessionFor(this.selfId, jobId).hintsSink()
   }
 
-  /** Pulls a proof over /proofmesh/proof/1.0.0, or takes it from this daemon's own session */
+  /** The final proof this daemon's own session aggregated, for its own submitter */
+  localFinalProof(jobId: string): ProofFile | undefined {
+    return this.sessions.get(sessionKey(this.selfId, jobId))?.heldProof()
+  }
+
+  /** Pulls a partial proof a session aggregates over /proofmesh/proof/1.0.0 */
   async fetchProof(
     source: { peerId: string; addrs: Uint8Array[] },
-    request: { jobId: string; segment?: number },
+    request: { jobId: string; segment: number; submitter: string },
     dest: string,
     signal: AbortSignal
   ): Promise<{ size: number; sha256: Uint8Array }> {
-    if (source.peerId === this.selfId) {
-      const held = this.sessions.get(request.jobId)?.heldProof(request.segment)
-      if (held === undefined) throw new TransferError(`no such proof here for job ${request.jobId}`)
-      const sink = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
-      await pump(readFileRange(held.path, 0, held.size), sink, held.size, held.sha256, signal)
-      return { size: held.size, sha256: held.sha256 }
-    }
-    const stream = await this.dial(source, PROOF_PROTOCOL, signal)
-    const framed = new FramedStream(stream)
-    const sink = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
-    try {
-      await framed.write({ jobId: request.jobId, segment: request.segment }, ProofRequest, signal)
-      const got = await receiveProof(framed, this.counted(sink, 'proof'), MAX_PROOF_BYTES, signal)
-      await framed.close(signal).catch(() => undefined)
-      return got
-    } catch (err) {
-      framed.abort(err)
-      throw err
-    }
+    const framed = new FramedStream(await dialPeer(this.components, source, PROOF_PROTOCOL, signal))
+    return requestProof(framed, request, dest, signal, (bytes) => this.bytesIn?.inc({ kind: 'proof' }, bytes))
   }
 
-  /** Dials a peer by id, teaching the peer store the addresses we were given for it first */
-  async dial(
-    peer: { peerId: string; addrs: Uint8Array[] },
-    protocol: string,
-    signal: AbortSignal
-  ): Promise<Stream> {
-    const peerId = peerIdFromString(peer.peerId)
-    if (peer.addrs.length > 0) {
-      const multiaddrs = peer.addrs.flatMap((bytes) => {
-        try {
-          return [multiaddr(bytes)]
-        } catch {
-          return []
-        }
-      })
-      await this.components.peerStore.merge(peerId, { multiaddrs }).catch(() => undefined)
-    }
-    try {
-      return await this.components.dialProtocol(peerId, protocol, { signal })
-    } catch (err) {
-      // our own signal's reason names itself; a timeout inside libp2p does not
-      throw nameTimeout(toError(err), `opening ${protocol} to peer ${peer.peerId}`, DIAL_LIMITS)
-    }
-  }
-
-  private sessionFor(jobId: string): WorkerSession {
-    const session = this.sessions.get(jobId)
+  /** The session `submitter` leased for the job: another submitter's session of the same job id is not it */
+  private sessionFor(submitter: string, jobId: string): WorkerSession {
+    const session = this.sessions.get(sessionKey(submitter, jobId))
     if (session === undefined) throw new TransferError(`no lease here for job ${jobId}`)
     return session
   }
 
-  private watchProver(prover: ProverSupervisor): void {
+  private watchProver(prover: SegmentedProver): void {
     if (this.observedProver === prover) return
     this.observedProver?.removeEventListener('progress', this.onProverProgress)
     prover.addEventListener('progress', this.onProverProgress)
@@ -291,16 +243,7 @@ export class WorkerService implements Startable, ProofFetcher {
   }
 
   private serveJob(stream: Stream, connection: Connection): void {
-    const framed = new FramedStream(stream)
-    const duplex = streamDuplex(framed, { in: SubmitterFrame, out: PeerFrame }, MAX_JOB_FRAME_BYTES, {
-      limits: {
-        assign: { segments: MAX_SEGMENTS_PER_JOB },
-        aggregate: { contributions: MAX_SEGMENTS_PER_JOB },
-        fetch: { addrs: MAX_ADDRS_PER_PEER },
-        forget: { segments: MAX_SEGMENTS_PER_JOB }
-      }
-    })
-    void this.runJobStream(duplex, connection.remotePeer.toString())
+    void this.runJobStream(peerJobChannel(new FramedStream(stream)), connection.remotePeer.toString())
   }
 
   /** The first frame must be Reserve; then the session takes the stream over */
@@ -329,7 +272,8 @@ export class WorkerService implements Startable, ProofFetcher {
     const grant = this.init.leases.grant({
       jobId: reserve.jobId,
       submitter,
-      units: reserve.units,
+      // the lease never holds more than the submitter's room under its cap, whatever Reserve asks
+      units: Math.min(reserve.units, this.unitRoom(submitter).room),
       minUnits: reserve.minUnits,
       leaseMs: reserve.leaseMs
     })
@@ -338,7 +282,8 @@ export class WorkerService implements Startable, ProofFetcher {
       return
     }
     const { lease } = grant
-    const prover = this.init.prover() as ProverSupervisor
+    const key = sessionKey(submitter, lease.jobId)
+    const prover = this.init.prover() as SegmentedProver
     this.watchProver(prover)
     const session = new WorkerSession({
       jobId: reserve.jobId,
@@ -346,8 +291,10 @@ export class WorkerService implements Startable, ProofFetcher {
       lease,
       program: reserve.program,
       inputSize: Number(reserve.inputSize),
-      workDir: join(this.init.workRoot, reserve.jobId),
+      workDir: join(this.init.workRoot, sessionName(reserve.jobId, lease.leaseId)),
       inputsFolder: this.init.inputsFolder,
+      assignWaitMs: this.init.assignWaitMs ?? workerDefaults.assignWaitMs,
+      firstAssignDeadlineMs: this.init.firstAssignDeadlineMs ?? workerDefaults.firstAssignDeadlineMs,
       prover,
       channel,
       fetcher: this,
@@ -359,11 +306,11 @@ export class WorkerService implements Startable, ProofFetcher {
         60_000
       ),
       onEnd: (reason) => {
-        this.sessions.delete(lease.jobId)
+        this.sessions.delete(key)
         this.init.leases.end(lease.leaseId, reason)
       }
     })
-    this.sessions.set(reserve.jobId, session)
+    this.sessions.set(key, session)
     try {
       await channel.write(
         { reserved: { leaseId: lease.leaseId, units: lease.units, leaseMs: lease.leaseMs } },
@@ -395,7 +342,7 @@ export class WorkerService implements Startable, ProofFetcher {
     }
     if (!JOB_ID.test(reserve.jobId))
       return { code: RefuseCode.BAD_REQUEST, message: 'a job id must be 1-64 of [A-Za-z0-9_-]' }
-    if (this.sessions.has(reserve.jobId))
+    if (this.sessions.has(sessionKey(submitter, reserve.jobId)))
       return { code: RefuseCode.BAD_REQUEST, message: `job ${reserve.jobId} already holds a lease here` }
     if (reserve.leaseMs < 500 || reserve.leaseMs > 600_000)
       return { code: RefuseCode.BAD_REQUEST, message: 'lease_ms must be in [500, 600000]' }
@@ -418,7 +365,27 @@ export class WorkerService implements Startable, ProofFetcher {
         message: `this submitter already holds ${held} jobs here, this peer's security.max_jobs_per_submitter (${this.maxJobsPerSubmitter})`
       }
     }
+    const units = this.unitRoom(submitter)
+    if (units.room < Math.max(1, reserve.minUnits)) {
+      return {
+        code: RefuseCode.BUSY,
+        message: `this submitter already holds ${units.held} units here, this peer's security.max_units_per_submitter (${units.cap})`
+      }
+    }
     return undefined
+  }
+
+  /**
+   * The units a submitter may still lease here: one Reserve for 2^32-1 units took every unit of a peer, and
+   * keep-alives held them from everyone else. This daemon's own jobs are its operator's: no cap applies to them.
+   */
+  private unitRoom(submitter: string): { room: number; held: number; cap: number } {
+    if (submitter === this.selfId)
+      return { room: Number.MAX_SAFE_INTEGER, held: 0, cap: Number.MAX_SAFE_INTEGER }
+    const set = this.init.security?.maxUnitsPerSubmitter ?? 0
+    const cap = set > 0 ? set : Math.max(1, Math.floor(this.init.leases.total() / 2))
+    const held = this.init.leases.unitsOf(submitter)
+    return { room: Math.max(0, cap - held), held, cap }
   }
 
   private async refuse(
@@ -444,11 +411,16 @@ export class WorkerService implements Startable, ProofFetcher {
     )
     void (async () => {
       try {
-        const header = await framed.read(InputsHeader, MAX_HEADER_BYTES, signal)
-        const session = this.ownedSession(header.jobId, connection)
-        const sink = this.counted(await session.sliceSink(header), 'input')
-        // The deadline for the bytes is the session's: a large slice may take longer than any fixed time
-        await receiveSlice(framed, header, sink, session.signal)
+        const header = await readSliceHeader(framed, signal)
+        const session = this.sessionFor(connection.remotePeer.toString(), header.jobId)
+        const release = session.openStream()
+        try {
+          const sink = this.counted(await session.sliceSink(header), 'input')
+          // The deadline for the bytes is the session's: a large slice may take longer than any fixed time
+          await receiveSlice(framed, header, sink, session.signal)
+        } finally {
+          release()
+        }
         await framed
           .close(deadline('closing an input slice stream', STREAM_CLOSE_TIMEOUT_MS))
           .catch(() => undefined)
@@ -466,16 +438,18 @@ export class WorkerService implements Startable, ProofFetcher {
     const framed = new FramedStream(stream)
     void (async () => {
       try {
-        const start = await framed.read(
-          HintsChunk,
-          MAX_HINTS_CHUNK_BYTES + 256,
+        const jobId = await readHintsStart(
+          framed,
           deadline(`a hints stream's START from ${connection.remotePeer.toString()}`, BULK_IDLE_TIMEOUT_MS)
         )
-        if (start.kind !== HintsKind.START || start.seq !== 0n)
-          throw new TransferError('a hints stream must open with START (seq 0)')
-        const session = this.ownedSession(start.jobId, connection)
-        const sink = this.counted(await session.hintsSink(), 'hints')
-        await receiveHints(framed, sink, session.signal)
+        const session = this.sessionFor(connection.remotePeer.toString(), jobId)
+        const release = session.openStream()
+        try {
+          const sink = this.counted(await session.hintsSink(), 'hints')
+          await receiveHints(framed, sink, session.signal)
+        } finally {
+          release()
+        }
         await framed.close(deadline('closing a hints stream', STREAM_CLOSE_TIMEOUT_MS)).catch(() => undefined)
       } catch (err) {
         this.log.warn({ err: toError(err).message, peer: connection.remotePeer.toString() }, 'hints refused')
@@ -492,25 +466,15 @@ export class WorkerService implements Startable, ProofFetcher {
     )
     void (async () => {
       try {
-        const request = await framed.read(ProofRequest, MAX_HEADER_BYTES, signal)
-        const session = this.sessions.get(request.jobId)
-        let held: HeldProof | undefined = session?.heldProof(request.segment)
-        // The final proof goes to the job's submitter only
-        if (request.segment === undefined && session?.submitter !== connection.remotePeer.toString())
-          held = undefined
+        const request = await readProofRequest(framed, signal)
+        // A partial proof goes to any peer that names the job's submitter (the aggregator); the final proof to the
+        // job's submitter only, the requester itself
+        const submitter = request.segment === undefined ? connection.remotePeer.toString() : request.submitter
+        const session = this.sessions.get(sessionKey(submitter, request.jobId))
+        const held: ProofFile | undefined = session?.heldProof(request.segment)
         if (session === undefined || held === undefined) {
           const what = request.segment === undefined ? 'final proof' : `proof of segment ${request.segment}`
-          await framed.write(
-            {
-              ok: false,
-              message: `no ${what} of job ${request.jobId} here`,
-              size: 0n,
-              sha256: new Uint8Array()
-            },
-            ProofHeader,
-            signal
-          )
-          await framed.close(signal)
+          await refuseProof(framed, `no ${what} of job ${request.jobId} here`, signal)
           return
         }
         await serveProofFile(framed, held, session.signal)
@@ -519,14 +483,5 @@ export class WorkerService implements Startable, ProofFetcher {
         framed.abort(err)
       }
     })()
-  }
-
-  /** The session of a job, when the stream comes from that job's submitter */
-  private ownedSession(jobId: string, connection: Connection): WorkerSession {
-    const session = this.sessionFor(jobId)
-    if (session.submitter !== connection.remotePeer.toString()) {
-      throw new TransferError(`peer ${connection.remotePeer.toString()} is not the submitter of job ${jobId}`)
-    }
-    return session
   }
 }

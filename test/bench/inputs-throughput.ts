@@ -9,7 +9,7 @@
  * Besides MiB/s, each path's CPU time per MiB (the whole process: sender, receiver, their file I/O) and its full
  * (mark-compact) garbage collections per run: on a busy machine those move far less than the wall clock.
  *
- * Variants: the chunk size the sender writes (production: BULK_SEND_CHUNK_BYTES, sendSlice itself), yamux's
+ * Variants: the chunk size the sender writes (production: FILE_PIECE_BYTES, sendSlice itself), yamux's
  * stream window (createHost's `yamux` option; production: hostDefaults.yamux) and a private network (a swarm
  * key: every byte also goes through src/net/private-network's XSalsa20 both ways). Each runs as the daemon runs
  * it; a variant whose transfer fails is printed as FAILED with its reason.
@@ -32,20 +32,12 @@ import { InputsAccept, InputsDone, InputsHeader } from '../../protocols/inputs/p
 import { createLogger } from '../../src/log/index.js'
 import { FramedStream } from '../../src/net/framed-stream.js'
 import { createHost, type ProofmeshHost } from '../../src/net/host.js'
-import {
-  hashFileRange,
-  openFileSink,
-  readFileRange,
-  receiveSlice,
-  sendSlice,
-  TransferError
-} from '../../src/worker/bulk.js'
-import {
-  BULK_CHUNK_BYTES,
-  BULK_SEND_CHUNK_BYTES,
-  INPUTS_PROTOCOL,
-  MAX_HEADER_BYTES
-} from '../../src/worker/constants.js'
+import { BULK_CHUNK_BYTES, MAX_HEADER_BYTES } from '../../protocols/bulk/constants.js'
+import { readSliceHeader, receiveSlice, sendSlice } from '../../protocols/inputs/codec.js'
+import { INPUTS_PROTOCOL } from '../../protocols/inputs/constants.js'
+import { TransferError } from '../../src/files/errors.js'
+import { FILE_PIECE_BYTES, hashFileRange, readFileRange } from '../../src/files/file-range.js'
+import { openFileSink } from '../../src/files/file-sink.js'
 import { loadAverage, printTable, sleep } from './job-helpers.js'
 import { writeRandomFile } from '../../node/random-file.js'
 
@@ -72,25 +64,25 @@ interface Variant {
 
 const variants: Variant[] = [
   {
-    name: `production (${BULK_SEND_CHUNK_BYTES / 1024} KiB chunks, yamux max window 4 MiB)`,
-    chunk: BULK_SEND_CHUNK_BYTES
+    name: `production (${FILE_PIECE_BYTES / 1024} KiB chunks, yamux max window 4 MiB)`,
+    chunk: FILE_PIECE_BYTES
   },
-  { name: 'production on a private network (swarm key)', chunk: BULK_SEND_CHUNK_BYTES, private: true },
+  { name: 'production on a private network (swarm key)', chunk: FILE_PIECE_BYTES, private: true },
   { name: '64 KiB chunks', chunk: 64 * 1024 },
   { name: '1 MiB chunks', chunk: MIB },
   {
     name: 'yamux max window 2 MiB',
-    chunk: BULK_SEND_CHUNK_BYTES,
+    chunk: FILE_PIECE_BYTES,
     yamux: { streamOptions: { maxStreamWindowSize: 2 * MIB } }
   },
   {
     name: "yamux max window 16 MiB (@libp2p/yamux's default)",
-    chunk: BULK_SEND_CHUNK_BYTES,
+    chunk: FILE_PIECE_BYTES,
     yamux: { streamOptions: { maxStreamWindowSize: 16 * MIB } }
   },
   {
     name: 'yamux initial window 4 MiB',
-    chunk: BULK_SEND_CHUNK_BYTES,
+    chunk: FILE_PIECE_BYTES,
     yamux: { streamOptions: { initialStreamWindowSize: 4 * MIB, maxStreamWindowSize: 4 * MIB } }
   }
 ]
@@ -182,7 +174,7 @@ async function libp2pRun(source: string, dest: string, sha256: Buffer, variant: 
         const framed = new FramedStream(stream)
         const signal = AbortSignal.timeout(300_000)
         void (async () => {
-          const header = await framed.read(InputsHeader, MAX_HEADER_BYTES, signal)
+          const header = await readSliceHeader(framed, signal)
           const sink = await openFileSink({ path: dest, maxBytes: Number(header.length) })
           await receiveSlice(framed, header, sink, signal)
           await framed.close(signal).catch(() => undefined)
@@ -206,7 +198,7 @@ async function libp2pRun(source: string, dest: string, sha256: Buffer, variant: 
     try {
       return await measured(async () => {
         const framed = new FramedStream(await sender.dialProtocol(address, INPUTS_PROTOCOL, { signal }))
-        if (variant.chunk === BULK_SEND_CHUNK_BYTES)
+        if (variant.chunk === FILE_PIECE_BYTES)
           await sendSlice(framed, header, { path: source, offset: 0 }, signal)
         else await sendSliceChunked(framed, header, source, variant.chunk, signal)
         await received.promise

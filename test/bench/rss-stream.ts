@@ -25,8 +25,12 @@ import { InputsAccept, InputsDone, InputsHeader } from '../../protocols/inputs/p
 import { createLogger } from '../../src/log/index.js'
 import { FramedStream, toError } from '../../src/net/framed-stream.js'
 import { createHost, type ProofmeshHost } from '../../src/net/host.js'
-import { openFileSink, receiveSlice, TransferError } from '../../src/worker/bulk.js'
-import { BULK_SEND_CHUNK_BYTES, INPUTS_PROTOCOL, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
+import { MAX_HEADER_BYTES } from '../../protocols/bulk/constants.js'
+import { readSliceHeader, receiveSlice } from '../../protocols/inputs/codec.js'
+import { INPUTS_PROTOCOL } from '../../protocols/inputs/constants.js'
+import { TransferError } from '../../src/files/errors.js'
+import { FILE_PIECE_BYTES } from '../../src/files/file-range.js'
+import { openFileSink } from '../../src/files/file-sink.js'
 import { loadAverage, printTable, rssMiB, sleep } from './job-helpers.js'
 
 const MIB = 1024 * 1024
@@ -60,7 +64,7 @@ async function child(dest: string): Promise<void> {
       const framed = new FramedStream(stream)
       const signal = AbortSignal.timeout(600_000)
       void (async () => {
-        const header = await framed.read(InputsHeader, MAX_HEADER_BYTES, signal)
+        const header = await readSliceHeader(framed, signal)
         const sink = await openFileSink({ path: dest, maxBytes: Number(header.length) })
         await receiveSlice(framed, header, sink, signal)
         await framed.close(signal).catch(() => undefined)
@@ -190,9 +194,9 @@ async function measure(
 }
 
 async function parent(totalMiB: number): Promise<void> {
-  const chunk = randomBytes(BULK_SEND_CHUNK_BYTES)
+  const chunk = randomBytes(FILE_PIECE_BYTES)
   const hash = createHash('sha256')
-  for (let i = 0; i < (totalMiB * MIB) / BULK_SEND_CHUNK_BYTES; i++) hash.update(chunk)
+  for (let i = 0; i < (totalMiB * MIB) / FILE_PIECE_BYTES; i++) hash.update(chunk)
   const sha256 = new Uint8Array(hash.digest())
 
   const run = await measure(totalMiB, chunk, sha256)

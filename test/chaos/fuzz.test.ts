@@ -22,17 +22,13 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { capacityTopic } from '../../src/capacity/constants.js'
 import { createLogger } from '../../src/log/index.js'
 import { createHost } from '../../src/net/host.js'
-import { MAX_STATUS_BYTES, STATUS_PROTOCOL } from '../../src/rpc/status/constants.js'
+import { MAX_STATUS_BYTES, STATUS_PROTOCOL } from '../../protocols/status/constants.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
-import {
-  HINTS_PROTOCOL,
-  INPUTS_PROTOCOL,
-  JOB_PROTOCOL,
-  MAX_HEADER_BYTES,
-  MAX_HINTS_CHUNK_BYTES,
-  MAX_JOB_FRAME_BYTES,
-  PROOF_PROTOCOL
-} from '../../src/worker/constants.js'
+import { MAX_HEADER_BYTES } from '../../protocols/bulk/constants.js'
+import { HINTS_PROTOCOL, MAX_HINTS_CHUNK_BYTES } from '../../protocols/hints/constants.js'
+import { INPUTS_PROTOCOL } from '../../protocols/inputs/constants.js'
+import { JOB_PROTOCOL, MAX_JOB_FRAME_BYTES } from '../../protocols/job/constants.js'
+import { PROOF_PROTOCOL } from '../../protocols/proof/constants.js'
 import { within } from '../fixtures/prover/helpers.js'
 import { poll } from '../helpers/api.js'
 import { type FrameCase, hex } from './fuzz/bytes.js'

@@ -15,14 +15,16 @@ import type { PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
+import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { writeRandomFile } from '../../node/random-file.js'
 import type { Daemon } from '../../src/daemon/daemon.js'
 import { FramedStream } from '../../src/net/framed-stream.js'
 import { createHost, type ProofmeshHost } from '../../src/net/host.js'
 import { readSwarmKey, SwarmKeyError, writeSwarmKey } from '../../src/net/swarm-key.js'
-import { hashFileRange, openFileSink, receiveSlice, sendSlice } from '../../src/worker/bulk.js'
-import { INPUTS_PROTOCOL, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
+import { readSliceHeader, receiveSlice, sendSlice } from '../../protocols/inputs/codec.js'
+import { INPUTS_PROTOCOL } from '../../protocols/inputs/constants.js'
+import { hashFileRange } from '../../src/files/file-range.js'
+import { openFileSink } from '../../src/files/file-sink.js'
 import { multiaddrOf, startTestNode, stopAll, testLogger, waitFor } from '../helpers/network.js'
 
 const MIB = 1024 * 1024
@@ -187,7 +189,7 @@ describe('a private network (pre-shared swarm key)', () => {
           const dest = join(keyDir, `received-${slice++}`)
           const signal = AbortSignal.timeout(300_000)
           void (async () => {
-            const header = await framed.read(InputsHeader, MAX_HEADER_BYTES, signal)
+            const header = await readSliceHeader(framed, signal)
             const sink = await openFileSink({ path: dest, maxBytes: Number(header.length) })
             await receiveSlice(framed, header, sink, signal)
             received += Number(header.length)

@@ -16,8 +16,8 @@ import { type FrameDuplex, memoryDuplexPair } from '../../src/net/frame-duplex.j
 import { createProverBackend } from '../../src/prover/index.js'
 import type { ProverSupervisor } from '../../src/prover/supervisor.js'
 import type { Segment } from '../../src/prover/types.js'
-import type { ByteSink } from '../../src/worker/bulk.js'
-import { WorkerSession } from '../../src/worker/session.js'
+import type { ByteSink } from '../../src/files/file-sink.js'
+import { WorkerSession } from '../../src/worker/session/session.js'
 import { captureLogger, repoRoot, waitFor, within } from '../fixtures/prover/helpers.js'
 
 const binary = join(repoRoot, 'native/target/release/proofmesh-prover')
@@ -95,6 +95,8 @@ function openSession(folder: string) {
     inputSize: input.byteLength,
     workDir,
     inputsFolder: dir,
+    assignWaitMs: 10_000,
+    firstAssignDeadlineMs: 60_000,
     prover,
     channel: peerEnd,
     fetcher: {

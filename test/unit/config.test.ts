@@ -135,9 +135,9 @@ describe('renderConfigToml', () => {
     assert.match(text, /^advert_interval = "5s"$/m)
     // one comment line of explanation and one of expected form per key
     const keyLines = text.split('\n').filter((line) => /^[a-z_0-9]+ = /.test(line))
-    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 6 + jobs 13 + inputs 2 + security 3
-    assert.equal(keyLines.length, 44)
-    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 44)
+    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 6 + jobs 13 + inputs 2 + security 4
+    assert.equal(keyLines.length, 45)
+    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 45)
   })
 })
 
@@ -307,8 +307,18 @@ describe('errors', () => {
       env: { PROOFMESH_SECURITY_DENY_PEERS: peer, PROOFMESH_SECURITY_MAX_JOBS_PER_SUBMITTER: '1' },
       configPath: await toml(`[security]\nallow_submitters = ["${peer}"]\n`)
     })
-    assert.deepEqual(ok.security, { allowSubmitters: [peer], denyPeers: [peer], maxJobsPerSubmitter: 1 })
-    assert.deepEqual(configDefaults.security, { allowSubmitters: [], denyPeers: [], maxJobsPerSubmitter: 4 })
+    assert.deepEqual(ok.security, {
+      allowSubmitters: [peer],
+      denyPeers: [peer],
+      maxJobsPerSubmitter: 1,
+      maxUnitsPerSubmitter: 0
+    })
+    assert.deepEqual(configDefaults.security, {
+      allowSubmitters: [],
+      denyPeers: [],
+      maxJobsPerSubmitter: 4,
+      maxUnitsPerSubmitter: 0
+    })
 
     const badPeer = await configError(
       loadConfig({ env: {}, configPath: await toml('[security]\ndeny_peers = ["notapeerid"]\n') })

@@ -8,7 +8,7 @@ import {
   InputPathError,
   localInputMessage,
   resolveInputName
-} from '../../src/worker/inputs-folder.js'
+} from '../../src/files/inputs-folder.js'
 
 describe('resolveInputName', () => {
   let root: string

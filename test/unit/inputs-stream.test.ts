@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { streamPair } from '@libp2p/utils'
-import { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
+import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import { FramedStream } from '../../src/net/framed-stream.js'
-import { openFileSink, receiveSlice, sendSlice } from '../../src/worker/bulk.js'
-import { BULK_SEND_CHUNK_BYTES, MAX_HEADER_BYTES } from '../../src/worker/constants.js'
+import { readSliceHeader, receiveSlice, sendSlice } from '../../protocols/inputs/codec.js'
+import { FILE_PIECE_BYTES } from '../../src/files/file-range.js'
+import { openFileSink } from '../../src/files/file-sink.js'
 
 describe('an input slice tells its sender of each chunk as it goes', () => {
   let dir: string
@@ -21,7 +22,7 @@ describe('an input slice tells its sender of each chunk as it goes', () => {
   after(async () => rm(dir, { recursive: true, force: true }))
 
   it('reports every chunk, the first long before the receiver has the whole slice', async () => {
-    const bytes = randomBytes(3 * BULK_SEND_CHUNK_BYTES + 12_345)
+    const bytes = randomBytes(3 * FILE_PIECE_BYTES + 12_345)
     const source = join(dir, 'input')
     await writeFile(source, bytes)
     const header: InputsHeader = {
@@ -39,7 +40,7 @@ describe('an input slice tells its sender of each chunk as it goes', () => {
     const reports: Array<{ bytes: number; finished: boolean }> = []
     let finished = false
     const receiving = (async () => {
-      const got = await receiver.read(InputsHeader, MAX_HEADER_BYTES, signal)
+      const got = await readSliceHeader(receiver, signal)
       const sink = await openFileSink({ path: join(dir, 'slice'), maxBytes: Number(got.length) })
       await receiveSlice(
         receiver,

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { JobFailure } from '../../src/job/errors.js'
 import { JobHints } from '../../src/job/hints.js'
-import { MAX_HINTS_BYTES } from '../../src/worker/constants.js'
+import { MAX_HINTS_BYTES } from '../../protocols/hints/constants.js'
 
 async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Uint8Array[] = []

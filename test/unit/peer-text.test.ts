@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { MAX_PEER_TEXT_CHARS, peerText } from '../../src/worker/peer-text.js'
+import { MAX_PEER_TEXT_CHARS, peerText } from '../../src/net/peer-text.js'
 
 describe('peer text: what one machine tells another', () => {
   it('keeps a machine\u2019s paths to itself', () => {

@@ -6,6 +6,7 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 export interface ProofRequest {
   jobId: string
   segment?: number
+  submitter: string
 }
 
 export namespace ProofRequest {
@@ -28,12 +29,18 @@ export namespace ProofRequest {
           w.uint32(obj.segment)
         }
 
+        if ((obj.submitter != null && obj.submitter !== '')) {
+          w.uint32(26)
+          w.string(obj.submitter)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          jobId: ''
+          jobId: '',
+          submitter: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -48,6 +55,10 @@ export namespace ProofRequest {
             }
             case 2: {
               obj.segment = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.submitter = reader.string()
               break
             }
             default: {
@@ -79,6 +90,13 @@ export namespace ProofRequest {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.submitter`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -101,6 +119,11 @@ export namespace ProofRequest {
     value: number
   }
 
+  export interface ProofRequestSubmitterFieldEvent {
+    field: '$.submitter'
+    value: string
+  }
+
   export function encode (obj: Partial<ProofRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ProofRequest.codec())
   }
@@ -109,7 +132,7 @@ export namespace ProofRequest {
     return decodeMessage(buf, ProofRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProofRequest>): Generator<ProofRequestJobIdFieldEvent | ProofRequestSegmentFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProofRequest>): Generator<ProofRequestJobIdFieldEvent | ProofRequestSegmentFieldEvent | ProofRequestSubmitterFieldEvent> {
     return streamMessage(buf, ProofRequest.codec(), opts)
   }
 }

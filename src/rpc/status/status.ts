@@ -10,7 +10,7 @@ import {
   MAX_STATUS_BYTES,
   STATUS_PROTOCOL,
   STATUS_TIMEOUT_MS
-} from './constants.js'
+} from '../../../protocols/status/constants.js'
 
 export { PeerStatus } from '../../../protocols/status/pb/status.js'
 

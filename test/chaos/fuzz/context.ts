@@ -12,7 +12,7 @@ import {
 } from '../../../protocols/job/pb/job.js'
 import { FramedStream } from '../../../src/net/framed-stream.js'
 import { type ProofmeshHost } from '../../../src/net/host.js'
-import { JOB_PROTOCOL, MAX_JOB_FRAME_BYTES } from '../../../src/worker/constants.js'
+import { JOB_PROTOCOL, MAX_JOB_FRAME_BYTES } from '../../../protocols/job/constants.js'
 import { poll } from '../../helpers/api.js'
 import { sha256 } from './bytes.js'
 import { caseRng } from './rng.js'

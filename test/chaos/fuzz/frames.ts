@@ -16,8 +16,9 @@ import {
 } from '../../../protocols/job/pb/job.js'
 import { ProofHeader, ProofRequest } from '../../../protocols/proof/pb/proof.js'
 import { StatusRequest } from '../../../protocols/status/pb/status.js'
-import { MAX_STATUS_BYTES } from '../../../src/rpc/status/constants.js'
-import { MAX_HEADER_BYTES, MAX_HINTS_CHUNK_BYTES } from '../../../src/worker/constants.js'
+import { MAX_HEADER_BYTES } from '../../../protocols/bulk/constants.js'
+import { MAX_HINTS_CHUNK_BYTES } from '../../../protocols/hints/constants.js'
+import { MAX_STATUS_BYTES } from '../../../protocols/status/constants.js'
 import { concat, empty, type FrameCase, lengthPrefixed, protobufNoise, sha256, varint } from './bytes.js'
 import { type FuzzContext } from './context.js'
 import { randomString, type Rng } from './rng.js'
@@ -317,7 +318,9 @@ export function proofCase(rng: Rng, ctx: FuzzContext): FrameCase {
   const anchor = ctx.anchors.length > 0 ? rng.pick(ctx.anchors) : undefined
   const request = (): ProofRequest => ({
     jobId: anchor !== undefined && rng.bool(0.6) ? anchor.jobId : fuzzJobId(rng),
-    ...(rng.bool(0.7) ? { segment: rng.pick([0, 1, 2, 3, rng.u32()]) } : {})
+    ...(rng.bool(0.7) ? { segment: rng.pick([0, 1, 2, 3, rng.u32()]) } : {}),
+    // the anchors' submitter is the fuzzing host itself
+    submitter: rng.bool(0.7) ? ctx.host.peerId.toString() : ctx.strangerId
   })
   const frames = [ProofRequest.encode(request())]
   if (rng.bool(0.1)) frames.push(ProofRequest.encode(request()))

@@ -16,7 +16,7 @@ import { capacityTopic } from '../../../src/capacity/constants.js'
 import { createLogger } from '../../../src/log/index.js'
 import { createHost, type ProofmeshHost } from '../../../src/net/host.js'
 import type { PeerBans } from '../../../src/net/peer-bans.js'
-import { JOB_PROTOCOL } from '../../../src/worker/constants.js'
+import { JOB_PROTOCOL } from '../../../protocols/job/constants.js'
 import { makeAdvert } from '../../helpers/adverts.js'
 
 const silent = createLogger({ level: 'silent' })

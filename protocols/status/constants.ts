@@ -1,3 +1,4 @@
+/** `/proofmesh/status/1.0.0` (README.md): its id, cap, deadline and stream caps */
 export const STATUS_PROTOCOL = '/proofmesh/status/1.0.0'
 
 /** A PeerStatus carries one advert (≤ 8 KiB) and up to a few dozen addresses */

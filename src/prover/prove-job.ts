@@ -1,0 +1,62 @@
+import { join } from 'node:path'
+import { computeChallenge } from './challenge.js'
+import type { CallOptions, JobProveParams, JobProveResult, Segment, SegmentedProver } from './types.js'
+
+/** Sends only the Segment fields: `plan` adds `worker`, which the other methods do not take */
+function segmentOf(segment: Segment): Segment {
+  const { index, startBlock, blockCount, inputOffset, inputLength } = segment
+  return { index, startBlock, blockCount, inputOffset, inputLength }
+}
+
+/**
+ * Every phase on one prover alone: plan for one worker named `localWorker` (writing hints into `workdir`),
+ * contribute each segment, fix the challenge, prove each segment, aggregate into `out`. Segments run one at a
+ * time: the prover already uses every core on one segment. `options` apply to each call.
+ */
+export async function proveJobInPhases(
+  prover: Pick<SegmentedProver, 'plan' | 'contribute' | 'prove' | 'aggregate'>,
+  params: JobProveParams,
+  localWorker: string,
+  options?: CallOptions
+): Promise<JobProveResult> {
+  const started = Date.now()
+  const { job, program, workdir } = params
+  const input = { path: params.input, offset: 0 }
+  const plan = await prover.plan(
+    { job, program, input, workers: [{ id: localWorker, units: 1 }], hintsOut: join(workdir, 'hints') },
+    options
+  )
+  const hints = plan.hints?.path
+  const segments = plan.segments.map(segmentOf)
+  const contributions: string[] = []
+  for (const segment of segments) {
+    const { contribution } = await prover.contribute(
+      { job, program, inputSize: plan.inputSize, segment, input, hints },
+      options
+    )
+    contributions.push(contribution)
+  }
+  const challenge = computeChallenge(job, contributions)
+  const proofs: string[] = []
+  for (const segment of segments) {
+    const out = join(workdir, `proof-${segment.index}`)
+    await prover.prove(
+      { job, program, inputSize: plan.inputSize, segment, input, hints, challenge, out },
+      options
+    )
+    proofs.push(out)
+  }
+  const final = await prover.aggregate(
+    { job, program, inputSize: plan.inputSize, challenge, contributions, proofs, out: params.out },
+    options
+  )
+  // The prover reports the hash it wrote; hashing the file again would only re-read what it just wrote
+  return {
+    out: params.out,
+    size: final.size,
+    sha256: final.sha256,
+    millis: Date.now() - started,
+    segments: final.segments,
+    digest: final.digest
+  }
+}

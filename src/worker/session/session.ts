@@ -1,0 +1,315 @@
+import { rm } from 'node:fs/promises'
+import { toString } from 'uint8arrays'
+import { MAX_SESSION_STREAMS } from '../../../protocols/job/constants.js'
+import { FailCode, type PeerFrame, type SubmitterFrame } from '../../../protocols/job/pb/job.js'
+import type { InputsHeader } from '../../../protocols/inputs/pb/inputs.js'
+import type { ProofFile } from '../../../protocols/proof/codec.js'
+import { makeDirectory } from '../../config/directories.js'
+import { formatDuration } from '../../config/duration.js'
+import { TransferError } from '../../files/errors.js'
+import type { ByteSink, FileSink } from '../../files/file-sink.js'
+import type { Logger } from '../../log/index.js'
+import type { FrameDuplex } from '../../net/frame-duplex.js'
+import { toError } from '../../net/framed-stream.js'
+import { peerText } from '../../net/peer-text.js'
+import type { ProgressNotification, SegmentedProver } from '../../prover/types.js'
+import type { Lease } from '../leases.js'
+import { Aggregation, type ProofFetcher } from './aggregation.js'
+import { Assignments } from './assignment.js'
+import type { SessionContext } from './context.js'
+import { SessionError } from './failure.js'
+import { SegmentInputs } from './inputs.js'
+import { SegmentPipeline } from './pipeline.js'
+
+/**
+ * A session's own name on this peer (its work folder's, and its prover calls' job): one job id may have sessions
+ * here for several submitters, each with its own lease. `.` is outside the job id alphabet, so names never clash.
+ */
+export function sessionName(jobId: string, leaseId: string): string {
+  return `${jobId}.${leaseId}`
+}
+
+export interface WorkerSessionInit {
+  jobId: string
+  selfId: string
+  lease: Lease
+  program: string
+  inputSize: number
+  workDir: string
+  inputsFolder: string
+  /** How long a slice or the hints wait for the Assign they belong to */
+  assignWaitMs: number
+  /** The session ends if no Assign comes this long after Reserved (FIRST_ASSIGN_DEADLINE_MS) */
+  firstAssignDeadlineMs: number
+  prover: SegmentedProver
+  channel: FrameDuplex<SubmitterFrame, PeerFrame>
+  fetcher: ProofFetcher
+  logger: Logger
+  /** Called once, when the session is over, with why */
+  onEnd: (reason: string) => void
+  /** Any frame from the submitter renews the lease */
+  renewLease: () => void
+  /** How often this peer sends the submitter a frame (KeepAlive when it has nothing else to say) */
+  keepAliveMs: number
+}
+
+/**
+ * This peer's share of one job, from the lease to the release: receive the segments' inputs and the hints,
+ * contribute, prove, and — when chosen — aggregate. The submitter drives it with frames, which this dispatches to
+ * the parts that do each job (assignment.ts, inputs.ts, pipeline.ts, aggregation.ts); everything bulky arrives on
+ * the side (inputs, hints) or is pulled (proofs) and lives in the job's work folder until Release.
+ */
+export class WorkerSession {
+  readonly jobId: string
+  readonly submitter: string
+  /** The session's job name for the prover's contribute, prove and cancel (sessionName) */
+  readonly proverJob: string
+  private readonly init: WorkerSessionInit
+  private readonly log: Logger
+  private readonly controller = new AbortController()
+  private readonly assignments: Assignments
+  private readonly inputs: SegmentInputs
+  private readonly pipeline: SegmentPipeline
+  private aggregation?: Aggregation
+  private readonly ctx: SessionContext
+  private sending: Promise<void> = Promise.resolve()
+  private keepAlive?: NodeJS.Timeout
+  private ended = false
+  /** Inputs and hints streams open now */
+  private streams = 0
+
+  constructor(init: WorkerSessionInit) {
+    this.init = init
+    this.jobId = init.jobId
+    this.submitter = init.lease.submitter
+    this.proverJob = sessionName(init.jobId, init.lease.leaseId)
+    this.log = init.logger.child({ component: 'worker', job: init.jobId })
+    this.ctx = {
+      jobId: init.jobId,
+      submitter: this.submitter,
+      proverJob: this.proverJob,
+      program: init.program,
+      inputSize: init.inputSize,
+      workDir: init.workDir,
+      prover: init.prover,
+      log: this.log,
+      signal: this.controller.signal,
+      send: (frame) => this.send(frame),
+      fail: (error) => this.fail(error)
+    }
+    this.assignments = new Assignments(this.ctx)
+    this.inputs = new SegmentInputs(this.ctx, this.assignments, init)
+    this.pipeline = new SegmentPipeline(this.ctx, this.inputs)
+  }
+
+  /** Aborts when the session ends */
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** Reads the submitter's frames until Release, Cancel or the end of the stream */
+  async run(): Promise<void> {
+    makeDirectory(this.init.workDir)
+    // The submitter tells a frozen peer (SIGSTOP, a dead link) from a busy one by these
+    this.keepAlive = setInterval(() => this.send({ keepAlive: {} }), this.init.keepAliveMs)
+    this.keepAlive.unref()
+    const { firstAssignDeadlineMs } = this.init
+    this.assignments.firstWithin(firstAssignDeadlineMs).catch(() => {
+      // the lease's units go back: a submitter holds them only to work on them
+      if (!this.ended)
+        void this.stop(`no Assign within ${formatDuration(firstAssignDeadlineMs)} of the lease`)
+    })
+    try {
+      for (;;) {
+        const frame = await this.init.channel.read(this.signal)
+        if (frame === undefined) {
+          await this.stop('the submitter closed the job stream')
+          return
+        }
+        this.init.renewLease()
+        if (!this.handle(frame)) return
+      }
+    } catch (err) {
+      if (!this.ended) await this.stop(`job stream failed: ${toError(err).message}`)
+    }
+  }
+
+  /** Sends a frame to the submitter, in order with the others */
+  send(frame: PeerFrame): void {
+    if (this.ended) return
+    this.sending = this.sending
+      .then(async () => this.init.channel.write(frame, this.signal))
+      .catch((err: unknown) => {
+        if (!this.ended) this.log.debug({ err }, 'frame not sent')
+      })
+  }
+
+  /** Prover progress, relayed to the submitter when it is this session's: its segments', or its aggregation's */
+  onProgress(progress: ProgressNotification): void {
+    const own =
+      progress.phase === 'aggregate'
+        ? progress.job === this.jobId && this.aggregation !== undefined
+        : (progress.phase === 'prove' || progress.phase === 'contribute') && progress.job === this.proverJob
+    if (!own) return
+    this.send({
+      progress: {
+        phase: progress.phase,
+        segment: progress.segment ?? 0,
+        done: progress.done,
+        total: progress.total
+      }
+    })
+  }
+
+  /** A file sink for one segment's input slice, checked against the assignment (the inputs protocol) */
+  async sliceSink(header: InputsHeader): Promise<FileSink> {
+    return this.inputs.sliceSink(header)
+  }
+
+  /** A file sink for the job's hints (the hints protocol) */
+  async hintsSink(): Promise<ByteSink> {
+    return this.inputs.hintsSink()
+  }
+
+  /** A proof this session can hand out: a segment it proved, or the final proof it aggregated */
+  heldProof(segment?: number): ProofFile | undefined {
+    return segment === undefined ? this.aggregation?.finalProof : this.pipeline.proofOf(segment)
+  }
+
+  /** Ends the session: stops the native work, frees the work folder; the lease ends with it */
+  async stop(reason: string): Promise<void> {
+    if (this.ended) return
+    this.ended = true
+    clearInterval(this.keepAlive)
+    this.log.info({ reason }, 'job session ended')
+    this.controller.abort(new SessionError(FailCode.CANCELLED, reason))
+    await this.init.prover.cancel(this.proverJob).catch(() => undefined)
+    await this.init.channel.close().catch(() => undefined)
+    await rm(this.init.workDir, { recursive: true, force: true }).catch(() => undefined)
+    this.init.onEnd(reason)
+  }
+
+  /**
+   * One frame from the submitter, to the part it concerns; false when the session is over. The first field set
+   * counts, in the order assign, challenge, aggregate, fetch, forget, cancel, release, reserve; KeepAlive (or an
+   * envelope with none) only renews the lease.
+   */
+  private handle(frame: SubmitterFrame): boolean {
+    if (frame.assign !== undefined) {
+      const over = this.assignments.overTotals(frame.assign)
+      if (over !== undefined) {
+        this.endOverCap(over)
+        return false
+      }
+      const problem = this.assignments.add(frame.assign)
+      if (problem !== undefined) {
+        this.fail(new SessionError(FailCode.PROTOCOL, problem))
+        return true
+      }
+      for (const spec of frame.assign.segments) this.inputs.expect(spec.index)
+      this.pipeline.add(frame.assign.segments)
+    } else if (frame.challenge !== undefined) {
+      // the submitter sends the challenge to peers it assigned work to; before that it opens no later phase
+      const problem = this.assignments.started
+        ? this.pipeline.fixChallenge(toString(frame.challenge.challenge, 'base16'))
+        : 'Challenge before any Assign'
+      if (problem !== undefined) this.fail(new SessionError(FailCode.PROTOCOL, problem))
+    } else if (frame.aggregate !== undefined) {
+      this.onAggregate(frame.aggregate.contributions.map((c) => toString(c, 'base16')))
+    } else if (frame.fetch !== undefined) {
+      if (this.aggregation === undefined) {
+        this.fail(
+          new SessionError(FailCode.PROTOCOL, `FetchProof for segment ${frame.fetch.segment} out of place`)
+        )
+      } else this.aggregation.fetch(frame.fetch)
+    } else if (frame.forget !== undefined) {
+      // The segment is no longer this peer's business: as the aggregator, its proof is fetched again from its
+      // new peer; as a worker, its copy lost (or moved away) and is not proved if not started. A later Assign
+      // brings it back as a new assignment.
+      for (const segment of frame.forget.segments) {
+        this.aggregation?.forget(segment)
+        this.pipeline.forget(segment)
+        this.inputs.withdraw(segment)
+        this.assignments.forget(segment)
+      }
+    } else if (frame.cancel !== undefined) {
+      void this.stop(`cancelled by the submitter: ${frame.cancel.reason}`)
+      return false
+    } else if (frame.release !== undefined) {
+      void this.stop('released')
+      return false
+    } else if (frame.reserve !== undefined) {
+      this.fail(new SessionError(FailCode.PROTOCOL, 'a second Reserve on one job stream'))
+    }
+    return true
+  }
+
+  /**
+   * Counts an inputs or hints stream of this session while it is open; returns its release. Past
+   * MAX_SESSION_STREAMS at once the stream is refused and the session ends.
+   */
+  openStream(): () => void {
+    if (this.streams >= MAX_SESSION_STREAMS) {
+      this.endOverCap(`more than ${MAX_SESSION_STREAMS} inputs and hints streams at once`)
+      throw new TransferError('too many streams for this job')
+    }
+    this.streams++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.streams--
+    }
+  }
+
+  /** The submitter went past one of the session's totals: it is told why, and the session ends */
+  private endOverCap(why: string): void {
+    this.fail(new SessionError(FailCode.PROTOCOL, why))
+    // the Failed frame goes out before the stream closes
+    void this.sending.then(async () => this.stop(`over a session cap: ${why}`))
+  }
+
+  private onAggregate(contributions: string[]): void {
+    if (this.aggregation !== undefined) {
+      this.fail(new SessionError(FailCode.PROTOCOL, 'a second AggregateRole'))
+      return
+    }
+    const challenge = this.pipeline.challenge
+    if (contributions.length === 0 || challenge === undefined) {
+      this.fail(
+        new SessionError(FailCode.PROTOCOL, 'AggregateRole before the challenge, or without contributions')
+      )
+      return
+    }
+    // The aggregator is a peer that proved its segments: until then nothing here is to be pulled from others
+    if (!this.pipeline.provedAny) {
+      this.fail(new SessionError(FailCode.PROTOCOL, 'AggregateRole before this peer proved any segment'))
+      return
+    }
+    this.aggregation = new Aggregation(this.ctx, {
+      contributions,
+      challenge,
+      selfId: this.init.selfId,
+      fetcher: this.init.fetcher,
+      ownProof: (segment) => this.pipeline.proofOf(segment)
+    })
+    this.log.info({ segments: contributions.length }, 'aggregating')
+  }
+
+  private fail(error: SessionError): void {
+    if (this.ended) return
+    this.log.warn(
+      { code: FailCode[error.code], segment: error.segment, err: error.message },
+      'job share failed'
+    )
+    this.send({
+      failed: {
+        code: error.code,
+        // the prover's and the file system's texts name this machine's files: the submitter is another machine
+        message: peerText(error.message),
+        segment: error.segment,
+        proofSha256: new Uint8Array(error.proofSha256 ?? [])
+      }
+    })
+  }
+}
