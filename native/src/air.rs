@@ -213,7 +213,7 @@ impl Shape {
         if p.block_count == 0 {
             return Err("a segment of 0 blocks has no STARK".into());
         }
-        if p.block_count > crate::program::HARD_MAX_SEGMENT_BLOCKS {
+        if p.block_count > crate::segment::HARD_MAX_SEGMENT_BLOCKS {
             return Err(format!("{} blocks is over the hard limit", p.block_count));
         }
         let total = sponge::num_blocks(p.input_size);
