@@ -55,15 +55,15 @@ pub fn run(req: &ChildRequest, ctx: &Ctx) -> Result<Value> {
     match req {
         ChildRequest::Prove(p) => {
             let r = prove::prove(
-                p.input_size,
-                &p.segment,
-                &p.input,
-                p.hints.as_deref(),
+                p.seg.input_size,
+                &p.seg.segment,
+                &p.seg.input,
+                p.seg.hints.as_deref(),
                 p.challenge.0,
                 ctx,
             )?;
             write_atomic_with(&p.out, ctx, |f| f.write_all(&r.bytes))?;
-            Ok(to_value(r.summary(p.segment.index)))
+            Ok(to_value(r.summary(p.seg.segment.index)))
         }
         ChildRequest::Aggregate(p) => {
             let contributions: Vec<[u8; 32]> = p.contributions.iter().map(|c| c.0).collect();

@@ -127,8 +127,8 @@ fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
         }
         "prove" => {
             let p: ProveParams = parse(params)?;
-            check_job(&p.job)?;
-            program::check_program(&p.program)?;
+            check_job(&p.seg.job)?;
+            program::check_program(&p.seg.program)?;
             run_child_or_here(ChildRequest::Prove(p), ctx)
         }
         "aggregate" => {

@@ -27,8 +27,8 @@ pub struct PlanParams {
     pub hints_out: Option<String>,
 }
 
-/// `contribute`'s NPP parameters.
-#[derive(Deserialize)]
+/// `contribute`'s NPP parameters, which `prove`'s hold too: a job's segment and where its input is.
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct ContributeParams {
     pub job: String,
@@ -39,16 +39,12 @@ pub struct ContributeParams {
     pub hints: Option<String>,
 }
 
-/// `prove`'s NPP parameters.
+/// `prove`'s NPP parameters: `contribute`'s, the job's challenge, and where to write the proof.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct ProveParams {
-    pub job: String,
-    pub program: String,
-    pub input_size: u64,
-    pub segment: Segment,
-    pub input: InputRef,
-    pub hints: Option<String>,
+    #[serde(flatten)]
+    pub seg: ContributeParams,
     pub challenge: Hex32,
     pub out: String,
 }
