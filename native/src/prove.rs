@@ -54,14 +54,14 @@ const PROVE_TRACE_BUILT: u64 = 6;
 /// Progress when each of winterfell's steps ends (see `spans::PROVER_STEPS`).
 const PROVE_STEP_DONE: [(&str, u64); 11] = [
     ("build_domain", 6),
-    ("commit_to_main_trace_segment", 24),
-    ("build_aux_trace", 25),
-    ("commit_to_aux_trace_segment", 31),
-    ("evaluate_constraints", 50),
-    ("commit_to_constraint_evaluations", 76),
-    ("build_deep_composition_poly", 80),
-    ("evaluate_deep_composition_poly", 90),
-    ("compute_fri_layers", 97),
+    ("commit_to_main_trace_segment", 37),
+    ("build_aux_trace", 38),
+    ("commit_to_aux_trace_segment", 57),
+    ("evaluate_constraints", 76),
+    ("commit_to_constraint_evaluations", 86),
+    ("build_deep_composition_poly", 94),
+    ("evaluate_deep_composition_poly", 97),
+    ("compute_fri_layers", 98),
     ("determine_query_positions", 98),
     ("build_proof_object", 99),
 ];
