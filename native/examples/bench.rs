@@ -7,11 +7,13 @@
 //! segment and of the largest final proof; and the native hash's throughput.
 
 use proofmesh_prover::air::CYCLE;
-use proofmesh_prover::program::{self, Ctx, InputRef};
+use proofmesh_prover::ctx::Ctx;
+use proofmesh_prover::input::InputRef;
 use proofmesh_prover::spans;
 use proofmesh_prover::sponge::{self, BLOCK_BYTES};
 use proofmesh_prover::stark::{self, HashFn, MAX_BUNDLE_SEGMENTS};
 use proofmesh_prover::verify;
+use proofmesh_prover::{prove, segment};
 use std::process::Command;
 use std::time::Instant;
 use winterfell::Proof;
@@ -50,10 +52,10 @@ fn child(log_rows: u32) {
         offset: 0,
     };
     let size = bytes.len() as u64;
-    let seg = program::segment_for(0, 0, blocks, size);
+    let seg = segment::segment_for(0, 0, blocks, size);
     let t = Instant::now();
     let cpu0 = spans::cpu_seconds();
-    let r = program::prove(size, &seg, &input, None, [1; 32], &Ctx::none()).unwrap();
+    let r = prove::prove(size, &seg, &input, None, [1; 32], &Ctx::none()).unwrap();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
     let prove_cpu = spans::cpu_seconds() - cpu0;
     let _ = std::fs::remove_file(&path);

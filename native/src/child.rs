@@ -13,8 +13,11 @@
 //! and removes otherwise. The child exits by itself when its stdin closes, so it does not outlive
 //! a killed parent. If no child can be started, the work runs in-process.
 
+use crate::ctx::Ctx;
 use crate::error::{self, PmError, Result};
-use crate::program::{self, Ctx, InputRef, Segment};
+use crate::out_file::write_atomic_with;
+use crate::params::{AggregateParams, ProveParams, VerifyParams};
+use crate::prove;
 use crate::verify::{self, Expect};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -27,44 +30,6 @@ use std::time::Duration;
 /// The address space of an `aggregate` or `verify` child: checking one segment proof takes a few
 /// tens of MB; the cap leaves room for the runtime's thread stacks and arenas.
 const CHECK_ADDRESS_SPACE_BYTES: u64 = 2 << 30;
-
-/// `prove`'s NPP parameters.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct ProveParams {
-    pub job: String,
-    pub program: String,
-    pub input_size: u64,
-    pub segment: Segment,
-    pub input: InputRef,
-    pub hints: Option<String>,
-    pub challenge: String,
-    pub out: String,
-}
-
-/// `aggregate`'s NPP parameters.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct AggregateParams {
-    pub job: String,
-    pub program: String,
-    pub input_size: u64,
-    pub challenge: String,
-    pub contributions: Vec<String>,
-    pub proofs: Vec<String>,
-    pub out: String,
-}
-
-/// `verify`'s NPP parameters.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifyParams {
-    pub program: String,
-    pub proof: String,
-    pub digest: Option<String>,
-    pub job: Option<String>,
-    pub input: Option<String>,
-}
 
 /// A request run in a child: the method and its NPP parameters.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -89,32 +54,29 @@ impl ChildRequest {
 pub fn run(req: &ChildRequest, ctx: &Ctx) -> Result<Value> {
     match req {
         ChildRequest::Prove(p) => {
-            let challenge = verify::hex32(&p.challenge, "challenge").map_err(PmError::params)?;
-            let r = program::prove(
-                p.input_size,
-                &p.segment,
-                &p.input,
-                p.hints.as_deref(),
-                challenge,
+            let r = prove::prove(
+                p.seg.input_size,
+                &p.seg.segment,
+                &p.seg.input,
+                p.seg.hints.as_deref(),
+                p.challenge.0,
                 ctx,
             )?;
-            program::write_atomic_with(&p.out, ctx, |f| f.write_all(&r.bytes))?;
-            Ok(r.summary(p.segment.index))
+            write_atomic_with(&p.out, ctx, |f| f.write_all(&r.bytes))?;
+            Ok(to_value(r.summary(p.seg.segment.index)))
         }
         ChildRequest::Aggregate(p) => {
+            let contributions: Vec<[u8; 32]> = p.contributions.iter().map(|c| c.0).collect();
             let r = verify::aggregate(
                 &p.job,
                 p.input_size,
-                &p.challenge,
-                &p.contributions,
+                p.challenge.0,
+                &contributions,
                 &p.proofs,
                 &p.out,
                 ctx,
             )?;
-            Ok(
-                json!({"digest": r.digest, "size": r.size, "sha256": r.sha256,
-                      "segments": p.proofs.len()}),
-            )
+            Ok(to_value(r))
         }
         ChildRequest::Verify(p) => {
             let expect = Expect {
@@ -122,10 +84,15 @@ pub fn run(req: &ChildRequest, ctx: &Ctx) -> Result<Value> {
                 job: p.job.as_deref(),
                 input: p.input.as_deref(),
             };
-            let r = verify::verify_bundle(&p.proof, expect, ctx)?;
-            Ok(serde_json::to_value(r).expect("a verify result serialises"))
+            Ok(to_value(verify::verify_bundle(&p.proof, expect, ctx)?))
         }
     }
+}
+
+/// A method's typed result as the JSON of its NPP answer (the types hold strings and numbers
+/// only, so this cannot fail).
+pub(crate) fn to_value(r: impl Serialize) -> Value {
+    serde_json::to_value(r).expect("a result serialises")
 }
 
 fn line(v: Value) {

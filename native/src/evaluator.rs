@@ -11,7 +11,6 @@
 use crate::air::{
     AuxRows, AuxTerms, CYCLE, P_ARK1, P_ARK2, P_SEL, P_T, P_TN, SpongeAir, main_residuals,
 };
-use crate::lde::RELEASE_STEP;
 use crate::sponge::STATE_WIDTH;
 use rayon::prelude::*;
 use winterfell::{
@@ -150,13 +149,16 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
                     round: std::array::from_fn(|i| {
                         main_coef[i].mul_base(BaseElement::ONE - absorb)
                     }),
-                    capacity: std::array::from_fn(|i| main_coef[STATE_WIDTH + i].mul_base(absorb)),
+                    capacity: std::array::from_fn(|i| {
+                        main_coef[3 * STATE_WIDTH + i].mul_base(absorb)
+                    }),
                     arks: pv[P_ARK1..P_ARK2 + STATE_WIDTH].to_vec(),
                     aux: AuxTerms::new(&pv, self.rands.rand_elements()),
                 }
             })
             .collect();
-        let step_coef = main_coef[STATE_WIDTH + 4];
+        let cube_coef = &main_coef[STATE_WIDTH..3 * STATE_WIDTH];
+        let step_coef = main_coef[3 * STATE_WIDTH + 4];
         let table = (&periodic[P_T], &periodic[P_TN]);
         let table_mask = table.0.len() - 1;
         let main_consts: Vec<E> = main_groups
@@ -221,6 +223,9 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
                 for (k, v) in pos.round.iter().zip(&r.round) {
                     acc += k.mul_base(*v);
                 }
+                for (k, v) in cube_coef.iter().zip(r.cube.iter().chain(&r.back_cube)) {
+                    acc += k.mul_base(*v);
+                }
                 for (k, v) in pos.capacity.iter().zip(&r.capacity) {
                     acc += k.mul_base(*v);
                 }
@@ -263,8 +268,6 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
             }
         };
         out.par_chunks_mut(CHUNK).enumerate().for_each(eval_chunk);
-        // The trace LDE is read no more: release it before the composition LDE is built.
-        trace.read_main_trace_frame_into(RELEASE_STEP, &mut EvaluationFrame::new(main_width));
         CompositionPolyTrace::new(out)
     }
 }

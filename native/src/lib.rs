@@ -4,17 +4,25 @@
 
 pub mod air;
 pub mod child;
+pub mod ctx;
 pub mod error;
 pub mod evaluator;
 pub mod hasher;
+pub mod hex32;
+pub mod input;
 pub mod lde;
 pub mod mds;
 pub mod npp;
+pub mod out_file;
+pub mod params;
 pub mod plan;
 pub mod program;
 pub mod proof_file;
+pub mod prove;
+pub mod segment;
 pub mod spans;
 pub mod sponge;
 pub mod stark;
+pub mod statement;
 pub mod trace;
 pub mod verify;

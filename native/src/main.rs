@@ -3,10 +3,15 @@
 //! Exit codes: 0 ok, 1 verification failed, 2 usage or I/O error.
 
 use clap::{Args, Parser, Subcommand};
+use proofmesh_prover::ctx::Ctx;
 use proofmesh_prover::error::{self, PmError};
-use proofmesh_prover::program::{self, Ctx, InputRef, Segment};
+use proofmesh_prover::hex32::Hex32;
+use proofmesh_prover::input::InputRef;
+use proofmesh_prover::out_file::write_atomic;
+use proofmesh_prover::segment::{self, MAX_SEGMENT_BLOCKS, Segment};
+use proofmesh_prover::statement::{self, Contributed};
 use proofmesh_prover::verify::{self, Expect};
-use proofmesh_prover::{npp, plan, sponge};
+use proofmesh_prover::{npp, plan, prove, sponge};
 use serde_json::json;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -50,7 +55,7 @@ enum Cmd {
         #[arg(long, default_value = "local=1", value_delimiter = ',')]
         workers: Vec<String>,
         /// At most this many blocks per segment (default 32768 = 2^18 trace rows).
-        #[arg(long, default_value_t = program::MAX_SEGMENT_BLOCKS)]
+        #[arg(long, default_value_t = MAX_SEGMENT_BLOCKS)]
         max_segment_blocks: u64,
         /// Also write the hints file (sponge states at segment boundaries) here.
         #[arg(long)]
@@ -62,9 +67,9 @@ enum Cmd {
     Prove {
         #[command(flatten)]
         seg: SegArgs,
-        /// The job's global challenge (64 hex characters).
+        /// The job's global challenge (64 lower-case hex digits).
         #[arg(long)]
-        challenge: String,
+        challenge: Hex32,
         /// Where to write the segment proof.
         #[arg(long)]
         out: String,
@@ -78,12 +83,12 @@ enum Cmd {
         /// The size of the whole input in bytes.
         #[arg(long)]
         input_size: u64,
-        /// The job's global challenge (hex).
+        /// The job's global challenge (64 lower-case hex digits).
         #[arg(long)]
-        challenge: String,
-        /// The contributions in segment order (hex, comma-separated).
+        challenge: Hex32,
+        /// The contributions in segment order (64 lower-case hex digits each, comma-separated).
         #[arg(long, value_delimiter = ',', required = true)]
-        contributions: Vec<String>,
+        contributions: Vec<Hex32>,
         /// The segment proof files in segment order.
         #[arg(long, num_args = 1.., required = true)]
         proofs: Vec<String>,
@@ -118,7 +123,7 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         segments: u64,
         /// At most this many blocks per segment.
-        #[arg(long, default_value_t = program::MAX_SEGMENT_BLOCKS)]
+        #[arg(long, default_value_t = MAX_SEGMENT_BLOCKS)]
         max_segment_blocks: u64,
         /// The job id.
         #[arg(long, default_value = "local")]
@@ -170,7 +175,7 @@ impl SegArgs {
                 ));
             }
         };
-        let seg = program::segment_for(self.index, self.start_block, self.block_count, size);
+        let seg = segment::segment_for(self.index, self.start_block, self.block_count, size);
         Ok((
             size,
             seg,
@@ -182,8 +187,11 @@ impl SegArgs {
     }
 }
 
-fn print(v: serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(&v).unwrap());
+fn print(v: impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&v).expect("a result serialises")
+    );
 }
 
 fn workers(list: &[String]) -> Result<Vec<(String, u64)>, PmError> {
@@ -230,7 +238,7 @@ fn prove_all(
     let t_plan = t0.elapsed();
     let mut contributions = Vec::new();
     for s in &plan.segments {
-        contributions.push(program::contribute(
+        contributions.push(statement::contribute(
             plan.input_size,
             &s.segment,
             &input_ref,
@@ -238,13 +246,12 @@ fn prove_all(
             &ctx,
         )?);
     }
-    let cs: Vec<Vec<u8>> = contributions.iter().map(|c| c.to_vec()).collect();
-    let challenge = program::challenge(job, &cs);
+    let challenge = statement::challenge(job, &contributions);
     let t1 = Instant::now();
     let mut proofs = Vec::new();
     let mut seg_ms = Vec::new();
     for s in &plan.segments {
-        let r = program::prove(
+        let r = prove::prove(
             plan.input_size,
             &s.segment,
             &input_ref,
@@ -253,18 +260,17 @@ fn prove_all(
             &ctx,
         )?;
         let p = path(&format!("{job}.seg{}.proof", s.segment.index));
-        program::write_atomic(&p, &r.bytes)?;
+        write_atomic(&p, &r.bytes)?;
         seg_ms.push(r.millis);
         proofs.push(p);
     }
     let t_prove = t1.elapsed();
-    let chex: Vec<String> = contributions.iter().map(hex::encode).collect();
     let t2 = Instant::now();
     let agg = verify::aggregate(
         job,
         plan.input_size,
-        &hex::encode(challenge),
-        &chex,
+        challenge,
+        &contributions,
         &proofs,
         out,
         &ctx,
@@ -334,13 +340,16 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
                 hints_out.as_deref(),
                 &ctx,
             )?;
-            print(serde_json::to_value(r).unwrap());
+            print(r);
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Contribute(a) => {
             let (size, seg, input) = a.resolve()?;
-            let c = program::contribute(size, &seg, &input, a.hints.as_deref(), &ctx)?;
-            print(json!({"segment": seg.index, "contribution": hex::encode(c)}));
+            let c = statement::contribute(size, &seg, &input, a.hints.as_deref(), &ctx)?;
+            print(Contributed {
+                segment: seg.index,
+                contribution: Hex32(c),
+            });
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Prove {
@@ -349,9 +358,8 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
             out,
         } => {
             let (size, seg, input) = a.resolve()?;
-            let challenge = verify::hex32(&challenge, "--challenge").map_err(PmError::params)?;
-            let r = program::prove(size, &seg, &input, a.hints.as_deref(), challenge, &ctx)?;
-            program::write_atomic(&out, &r.bytes)?;
+            let r = prove::prove(size, &seg, &input, a.hints.as_deref(), challenge.0, &ctx)?;
+            write_atomic(&out, &r.bytes)?;
             print(r.summary(seg.index));
             Ok(ExitCode::SUCCESS)
         }
@@ -363,19 +371,17 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
             proofs,
             out,
         } => {
+            let contributions: Vec<[u8; 32]> = contributions.iter().map(|c| c.0).collect();
             let r = verify::aggregate(
                 &job,
                 input_size,
-                &challenge,
+                challenge.0,
                 &contributions,
                 &proofs,
                 &out,
                 &ctx,
             )?;
-            print(
-                json!({"digest": r.digest, "size": r.size, "sha256": r.sha256,
-                         "segments": proofs.len()}),
-            );
+            print(r);
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Verify {
@@ -391,7 +397,7 @@ fn run(cli: Cli) -> Result<ExitCode, PmError> {
             };
             let v = verify::verify_bundle(&proof, expect, &ctx)?;
             let valid = v.valid;
-            print(serde_json::to_value(v).unwrap());
+            print(v);
             Ok(if valid {
                 ExitCode::SUCCESS
             } else {

@@ -15,10 +15,15 @@
 //! the work runs in-process: a cancelled prove then keeps one worker thread busy until winterfell
 //! returns, and its result is discarded and its `out` file is not written.
 
-use crate::child::{self, AggregateParams, ChildRequest, ProveParams, VerifyParams};
+use crate::child::{self, ChildRequest};
+use crate::ctx::Ctx;
 use crate::error::{self, PmError, Result};
+use crate::hex32::Hex32;
+use crate::params::{AggregateParams, ContributeParams, PlanParams, ProveParams, VerifyParams};
 use crate::plan;
-use crate::program::{self, Ctx, InputRef, PROGRAM_DESCRIPTION, PROGRAM_ID, Segment};
+use crate::program::{self, PROGRAM_DESCRIPTION, PROGRAM_ID};
+use crate::segment::MAX_SEGMENT_BLOCKS;
+use crate::statement::{self, Contributed};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -70,35 +75,6 @@ fn check_job(job: &str) -> Result<()> {
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Worker {
-    id: String,
-    units: u64,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PlanParams {
-    job: String,
-    program: String,
-    input: InputRef,
-    workers: Vec<Worker>,
-    max_segment_blocks: Option<u64>,
-    hints_out: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ContributeParams {
-    job: String,
-    program: String,
-    input_size: u64,
-    segment: Segment,
-    input: InputRef,
-    hints: Option<String>,
-}
-
 pub fn hello_result() -> Value {
     json!({
         "name": "proofmesh-prover",
@@ -109,7 +85,7 @@ pub fn hello_result() -> Value {
             "description": PROGRAM_DESCRIPTION,
             "segmented": true,
             "blockBytes": crate::sponge::BLOCK_BYTES,
-            "maxSegmentBlocks": program::MAX_SEGMENT_BLOCKS,
+            "maxSegmentBlocks": MAX_SEGMENT_BLOCKS,
         }],
         "gpus": [],
     })
@@ -132,24 +108,27 @@ fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
             let r = plan::plan(
                 &p.input,
                 &workers,
-                p.max_segment_blocks.unwrap_or(program::MAX_SEGMENT_BLOCKS),
+                p.max_segment_blocks.unwrap_or(MAX_SEGMENT_BLOCKS),
                 p.hints_out.as_deref(),
                 ctx,
             )?;
-            Ok(serde_json::to_value(r).unwrap())
+            Ok(child::to_value(r))
         }
         "contribute" => {
             let p: ContributeParams = parse(params)?;
             check_job(&p.job)?;
             program::check_program(&p.program)?;
             let c =
-                program::contribute(p.input_size, &p.segment, &p.input, p.hints.as_deref(), ctx)?;
-            Ok(json!({"segment": p.segment.index, "contribution": hex::encode(c)}))
+                statement::contribute(p.input_size, &p.segment, &p.input, p.hints.as_deref(), ctx)?;
+            Ok(child::to_value(Contributed {
+                segment: p.segment.index,
+                contribution: Hex32(c),
+            }))
         }
         "prove" => {
             let p: ProveParams = parse(params)?;
-            check_job(&p.job)?;
-            program::check_program(&p.program)?;
+            check_job(&p.seg.job)?;
+            program::check_program(&p.seg.program)?;
             run_child_or_here(ChildRequest::Prove(p), ctx)
         }
         "aggregate" => {

@@ -5,11 +5,12 @@
 //! "states":[{"block","state"}]}` where `state` is the hex of 12 u64 LE (96 bytes), the sponge
 //! state *before* block `block` (block = totalBlocks: the final state).
 
+use crate::ctx::Ctx;
 use crate::error::{PmError, Result};
-use crate::program::{
-    Ctx, HARD_MAX_SEGMENT_BLOCKS, InputRef, PROGRAM_ID, Segment, file_size, segment_for,
-    stream_states, write_atomic,
-};
+use crate::input::{InputRef, file_size, stream_states};
+use crate::out_file::write_atomic;
+use crate::program::PROGRAM_ID;
+use crate::segment::{HARD_MAX_SEGMENT_BLOCKS, Segment, segment_for};
 use crate::sponge::{self, State};
 use serde::{Deserialize, Serialize};
 

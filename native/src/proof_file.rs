@@ -23,7 +23,7 @@ pub const BUNDLE_MAGIC: &[u8; 8] = b"PMBUNDL\x02";
 pub const MAX_SEGMENT_HEADER_BYTES: usize = 4 << 10;
 /// A bundle header carries 67 bytes per contribution: 2 MiB holds more than the most segments.
 pub const MAX_BUNDLE_HEADER_BYTES: usize = 2 << 20;
-/// A segment STARK is ~105–155 KB from 2^14 to 2^18 rows (it grows with log2 of the rows).
+/// A segment STARK is ~146–212 KB from 2^14 to 2^18 rows (it grows with log2 of the rows).
 pub const MAX_STARK_BYTES: usize = 1 << 20;
 /// The largest segment proof file.
 pub const MAX_SEGMENT_FILE_BYTES: usize = 12 + MAX_SEGMENT_HEADER_BYTES + MAX_STARK_BYTES;

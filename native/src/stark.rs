@@ -2,12 +2,12 @@
 //!
 //! # Security (stated here, in `native/README.md` and in the NPP spec, identically)
 //!
-//! Options: blowup 8, 43 queries, 16 grinding bits, cubic extension of Goldilocks (192 bits),
+//! Options: blowup 4, 64 queries, 16 grinding bits, cubic extension of Goldilocks (192 bits),
 //! FRI folding 8, remainder degree ≤ 127, Blake3-256 commitments (128-bit collision resistance, see
 //! [`crate::hasher`]).
-//! Per segment, winterfell's conjectured security is `min(192, 43·log2(8) + 16) − 1 = 144` bits,
+//! Per segment, winterfell's conjectured security is `min(192, 64·log2(4) + 16) − 1 = 143` bits,
 //! capped by the hash at 128. A final proof bundles `k ≤ 2^14` segments and is broken when any one
-//! segment is: by the union bound it loses `log2(k) ≤ 14` bits, `144 − 14 = 130`, so the final
+//! segment is: by the union bound it loses `log2(k) ≤ 14` bits, `143 − 14 = 129`, so the final
 //! proof as a whole has **128 bits of conjectured security** (the hash's bound). Proven security
 //! (winterfell's list-decoding estimate) is far lower, see [`proven_bits`]; the figures per trace
 //! size are in `native/README.md`.
@@ -31,9 +31,9 @@ pub type VC = MerkleTree<HashFn>;
 pub type Coin = DefaultRandomCoin<HashFn>;
 
 /// FRI queries.
-pub const QUERIES: usize = 43;
-/// LDE blowup (the constraints have degree 7, so 8 is the least winterfell accepts).
-pub const BLOWUP: usize = 8;
+pub const QUERIES: usize = 64;
+/// LDE blowup (the constraints have degree ≤ 4, so 4 is the least winterfell accepts).
+pub const BLOWUP: usize = 4;
 /// Proof-of-work bits on the query seed.
 pub const GRINDING_BITS: u32 = 16;
 /// Most segments one final proof may bundle (the daemon's MAX_SEGMENTS_PER_JOB).
@@ -179,8 +179,8 @@ mod tests {
     #[test]
     fn stated_security_holds_for_the_largest_bundle() {
         assert_eq!(segment_conjectured_bits(), 128);
-        assert_eq!(bundle_soundness_bits(1), 144);
-        assert_eq!(bundle_soundness_bits(MAX_BUNDLE_SEGMENTS), 130);
+        assert_eq!(bundle_soundness_bits(1), 143);
+        assert_eq!(bundle_soundness_bits(MAX_BUNDLE_SEGMENTS), 129);
         assert_eq!(
             bundle_conjectured_bits(MAX_BUNDLE_SEGMENTS),
             BUNDLE_CONJECTURED_BITS

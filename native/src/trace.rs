@@ -1,9 +1,12 @@
 //! The execution trace of one segment (main and auxiliary), laid out as `air` describes.
 
 use crate::air::{
-    self, CYCLE, LIMB, LIMB_BITS, LIMBS, MAIN_WIDTH, MULT, NUM_ROUNDS, STEP, Shape, TABLE_LEN,
+    self, BACK_CUBE, CUBE, CYCLE, LIMB, LIMB_BITS, LIMBS, MAIN_WIDTH, MULT, NUM_ROUNDS, STEP,
+    Shape, TABLE_LEN,
 };
-use crate::sponge::{RATE, State};
+use crate::mds;
+use crate::sponge::{RATE, STATE_WIDTH, State};
+use rayon::prelude::*;
 use winter_crypto::hashers::Rp64_256;
 use winterfell::{
     EvaluationFrame, Trace, TraceInfo,
@@ -110,6 +113,7 @@ pub fn build_main(
             end = state;
         }
     }
+    fill_cubes(&mut cols, n);
     // The step column.
     cols[STEP] = (0..n)
         .map(|r| BaseElement::from(r >= shape.step_row))
@@ -141,7 +145,34 @@ pub fn build_main(
     ))
 }
 
-/// Builds the auxiliary trace (`S`, `Z`) from the main trace and the random elements α, γ, δ.
+/// The cube columns: `X3 = x^3` of each row's state, and `B3 = b^3` with
+/// `b = INV_MDS·(y − ARK2)` of the next row's state `y` (the first row's after the last one, where
+/// no constraint applies).
+fn fill_cubes(cols: &mut [Vec<BaseElement>], n: usize) {
+    let state = |r: usize| -> [BaseElement; STATE_WIDTH] { std::array::from_fn(|i| cols[i][r]) };
+    let cubes: Vec<([BaseElement; STATE_WIDTH], [BaseElement; STATE_WIDTH])> = (0..n)
+        .into_par_iter()
+        .map(|r| {
+            let x = state(r);
+            let y = state((r + 1) % n);
+            let pos = r % CYCLE;
+            let back = mds::inv_mds(&std::array::from_fn(|i| {
+                y[i] - if pos < NUM_ROUNDS {
+                    Rp64_256::ARK2[pos][i]
+                } else {
+                    BaseElement::ZERO
+                }
+            }));
+            (x.map(|v| v.cube()), back.map(|v| v.cube()))
+        })
+        .collect();
+    for i in 0..STATE_WIDTH {
+        cols[CUBE + i] = cubes.iter().map(|c| c.0[i]).collect();
+        cols[BACK_CUBE + i] = cubes.iter().map(|c| c.1[i]).collect();
+    }
+}
+
+/// Builds the auxiliary trace (`S`, `Z`, `H1`, `H2`) from the main trace and the random elements α, γ, δ.
 pub fn build_aux<E: FieldElement<BaseField = BaseElement>>(
     trace: &SegmentTrace,
     rands: &[E],
@@ -163,13 +194,15 @@ pub fn build_aux<E: FieldElement<BaseField = BaseElement>>(
         .scaled()
         .filter(|_| !shape.gated_last_row)
         .map(|(col, factor)| (col, factor, shape.step_row - 1));
+    let pair =
+        |r: usize, first: usize| lookup(at(LIMB + first, r)) + lookup(at(LIMB + first + 1, r));
+    let h1: Vec<E> = (0..n).map(|r| pair(r, 0)).collect();
+    let h2: Vec<E> = (0..n).map(|r| pair(r, 2)).collect();
     let mut s = Vec::with_capacity(n);
     let mut acc = E::ZERO;
     for r in 0..n {
         s.push(acc);
-        for i in 0..LIMBS {
-            acc += lookup(at(LIMB + i, r));
-        }
+        acc += h1[r] + h2[r];
         if let Some((col, factor, row)) = extra {
             let v = if r == row {
                 at(col, r).as_int() * factor
@@ -221,5 +254,5 @@ pub fn build_aux<E: FieldElement<BaseField = BaseElement>>(
             _ => acc - w[pos].mul_base(recomposed(r)),
         };
     }
-    ColMatrix::new(vec![s, z])
+    ColMatrix::new(vec![s, z, h1, h2])
 }

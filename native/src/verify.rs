@@ -7,16 +7,19 @@
 //! is reported as that segment's (so the peer that made it can be blamed).
 
 use crate::air::{AUX_RANDS, AUX_WIDTH, MAIN_WIDTH, Shape};
+use crate::ctx::Ctx;
 use crate::error::{PmError, Result};
-use crate::program::{
-    self, Ctx, InputRef, PROGRAM_ID, Segment, Statement, check_segment, public_of,
-    write_atomic_with,
-};
+use crate::hex32::{Hex32, hex32};
+use crate::input::{InputRef, read_range};
+use crate::out_file::write_atomic_with;
+use crate::program::PROGRAM_ID;
 use crate::proof_file::{
     self, BUNDLE_MAGIC, BundleHeader, MAX_BUNDLE_HEADER_BYTES, MAX_SEGMENT_FILE_BYTES,
 };
+use crate::segment::{Segment, check_segment};
 use crate::sponge::{self, State};
 use crate::stark::{self, MAX_BUNDLE_SEGMENTS};
+use crate::statement::{self, Statement, public_of};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -29,20 +32,6 @@ pub struct VerifiedSegment {
     pub statement: Statement,
     pub challenge: [u8; 32],
     pub contribution: [u8; 32],
-}
-
-/// Decodes 32 bytes of lower-case hex (the only encoding NPP uses, so that a value has one form).
-pub fn hex32(s: &str, what: &str) -> std::result::Result<[u8; 32], String> {
-    if s.len() != 64
-        || !s
-            .bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    {
-        return Err(format!("{what} is not 64 lower-case hex digits"));
-    }
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).map_err(|e| format!("{what}: {e}"))?;
-    Ok(out)
 }
 
 /// Decodes and verifies one segment proof file: the header is well formed and canonical, the
@@ -144,8 +133,7 @@ impl<'a> Chain<'a> {
                 contributions.len()
             ));
         }
-        let cs: Vec<Vec<u8>> = contributions.iter().map(|c| c.to_vec()).collect();
-        if program::challenge(job, &cs) != challenge {
+        if statement::challenge(job, contributions) != challenge {
             return Err("the challenge is not SHA-256 of the job and its contributions".into());
         }
         Ok(Chain {
@@ -251,25 +239,13 @@ pub struct Proven {
     pub slices: Vec<SliceClaim>,
 }
 
-#[derive(Debug)]
+/// `aggregate`'s answer: the proven digest, the bundle's size and SHA-256, its segment count.
+#[derive(Serialize, Debug)]
 pub struct AggregateResult {
     pub digest: String,
     pub size: u64,
-    pub sha256: String,
-}
-
-fn parse_params(
-    challenge_hex: &str,
-    contributions_hex: &[String],
-) -> Result<([u8; 32], Vec<[u8; 32]>)> {
-    let challenge = hex32(challenge_hex, "challenge").map_err(PmError::params)?;
-    let contributions = contributions_hex
-        .iter()
-        .enumerate()
-        .map(|(i, c)| hex32(c, &format!("contributions[{i}]")))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(PmError::params)?;
-    Ok((challenge, contributions))
+    pub sha256: Hex32,
+    pub segments: usize,
 }
 
 /// Reads one partial proof file, refusing one over the cap before reading it.
@@ -291,13 +267,12 @@ fn read_proof(path: &str, i: usize) -> Result<Vec<u8>> {
 pub fn aggregate(
     job: &str,
     input_size: u64,
-    challenge_hex: &str,
-    contributions_hex: &[String],
+    challenge: [u8; 32],
+    contributions: &[[u8; 32]],
     proof_paths: &[String],
     out: &str,
     ctx: &Ctx,
 ) -> Result<AggregateResult> {
-    let (challenge, contributions) = parse_params(challenge_hex, contributions_hex)?;
     if contributions.len() != proof_paths.len() {
         return Err(PmError::params(format!(
             "{} contributions for {} proofs",
@@ -306,7 +281,7 @@ pub fn aggregate(
         )));
     }
     let mut chain =
-        Chain::new(job, input_size, challenge, &contributions).map_err(PmError::params)?;
+        Chain::new(job, input_size, challenge, contributions).map_err(PmError::params)?;
     let mut hashes = Vec::with_capacity(proof_paths.len());
     for (i, path) in proof_paths.iter().enumerate() {
         ctx.check()?;
@@ -332,7 +307,7 @@ pub fn aggregate(
         input_size,
         total_blocks: sponge::num_blocks(input_size),
         challenge: hex::encode(challenge),
-        contributions: contributions_hex.to_vec(),
+        contributions: contributions.iter().map(hex::encode).collect(),
         digest: digest.clone(),
         segments: proof_paths.len() as u64,
     };
@@ -361,7 +336,8 @@ pub fn aggregate(
     Ok(AggregateResult {
         digest,
         size,
-        sha256: hex::encode(sha.finalize()),
+        sha256: Hex32(sha.finalize().into()),
+        segments: proof_paths.len(),
     })
 }
 
@@ -559,7 +535,7 @@ fn check_input(
     for (i, claim) in proven.slices.iter().enumerate() {
         ctx.check()?;
         let seg = &claim.segment;
-        let bytes = program::read_range(&input, seg.input_offset, seg.input_length)?;
+        let bytes = read_range(&input, seg.input_offset, seg.input_length)?;
         if Sha256::digest(&bytes).as_slice() != claim.sha256 {
             return Ok(Err(format!(
                 "segment {i}'s input slice does not have the SHA-256 its proof names"

@@ -4,12 +4,13 @@
 mod common;
 
 use common::{data, job, verify, verify_with};
+use proofmesh_prover::ctx::Ctx;
 use proofmesh_prover::error;
-use proofmesh_prover::program::{self, Ctx};
 use proofmesh_prover::proof_file::{
     self, BUNDLE_MAGIC, BundleHeader, SEGMENT_MAGIC, SegmentHeader,
 };
 use proofmesh_prover::verify::{self, Expect, VerifyResult};
+use proofmesh_prover::{prove, statement};
 use sha2::{Digest, Sha256};
 
 fn with_input(bytes: &[u8], input: &std::path::Path) -> VerifyResult {
@@ -52,10 +53,9 @@ fn slice_hashes_of_another_input_are_refused_with_input() {
         forged.push(st);
     }
     let contributions: Vec<[u8; 32]> = forged.iter().map(|s| s.contribution()).collect();
-    let cs: Vec<Vec<u8>> = contributions.iter().map(|c| c.to_vec()).collect();
-    let challenge = program::challenge(&j.name, &cs);
+    let challenge = statement::challenge(&j.name, &contributions);
     for (i, seg) in j.segments.iter().enumerate() {
-        let r = program::prove(j.size, seg, &j.input, Some(&j.hints), challenge, &ctx).unwrap();
+        let r = prove::prove(j.size, seg, &j.input, Some(&j.hints), challenge, &ctx).unwrap();
         let honest_sha = hex::encode(Sha256::digest(
             &b[seg.input_offset as usize..(seg.input_offset + seg.input_length) as usize],
         ));
@@ -69,12 +69,11 @@ fn slice_hashes_of_another_input_are_refused_with_input() {
         std::fs::write(&j.proofs[i], t).unwrap();
     }
     let out = j.dir.join("forged").to_string_lossy().to_string();
-    let hex_cs: Vec<String> = contributions.iter().map(hex::encode).collect();
     verify::aggregate(
         &j.name,
         j.size,
-        &hex::encode(challenge),
-        &hex_cs,
+        challenge,
+        &contributions,
         &j.proofs,
         &out,
         &ctx,
@@ -221,8 +220,8 @@ fn lengths_are_capped_before_anything_is_read() {
     let e = verify::aggregate(
         &j.name,
         j.size,
-        &hex::encode(j.challenge),
-        &j.contributions_hex(),
+        j.challenge,
+        &j.contributions,
         &[big.to_string_lossy().to_string()],
         &out,
         &Ctx::none(),

@@ -3,11 +3,13 @@
 mod common;
 
 use common::{Job, data, job, job_with_segments, tmpdir, verify, verify_with};
+use proofmesh_prover::ctx::Ctx;
 use proofmesh_prover::error;
+use proofmesh_prover::input::InputRef;
 use proofmesh_prover::plan;
-use proofmesh_prover::program::{self, Ctx, InputRef};
 use proofmesh_prover::sponge;
 use proofmesh_prover::verify::{self, Expect};
+use proofmesh_prover::{prove, segment, statement};
 use winter_crypto::{ElementHasher, Hasher, hashers::Rp64_256};
 
 fn expected_digest(bytes: &[u8]) -> String {
@@ -58,7 +60,7 @@ fn contributions_are_deterministic_with_and_without_hints() {
     assert_eq!(a.contributions, b.contributions);
     let ctx = Ctx::none();
     for (s, c) in a.segments.iter().zip(&a.contributions) {
-        let without = program::contribute(a.size, s, &a.input, None, &ctx).unwrap();
+        let without = statement::contribute(a.size, s, &a.input, None, &ctx).unwrap();
         assert_eq!(&without, c);
         // From a slice file and the hints only.
         let slice = &bytes[s.input_offset as usize..(s.input_offset + s.input_length) as usize];
@@ -68,18 +70,18 @@ fn contributions_are_deterministic_with_and_without_hints() {
             path: sp.to_string_lossy().into(),
             offset: s.input_offset,
         };
-        let from_slice = program::contribute(a.size, s, &input, Some(&a.hints), &ctx).unwrap();
+        let from_slice = statement::contribute(a.size, s, &input, Some(&a.hints), &ctx).unwrap();
         assert_eq!(&from_slice, c);
         // Without hints a slice is not enough (unless it is segment 0).
         if s.index > 0 {
-            let e = program::contribute(a.size, s, &input, None, &ctx).unwrap_err();
+            let e = statement::contribute(a.size, s, &input, None, &ctx).unwrap_err();
             assert_eq!(e.code, error::INVALID_SEGMENT);
         }
     }
     // Two proves of the same segment and challenge: the same statement, both valid (the bytes may
     // differ: winterfell's parallel grinding takes any valid nonce).
-    let r1 = program::prove(a.size, &a.segments[1], &a.input, None, a.challenge, &ctx).unwrap();
-    let r2 = program::prove(
+    let r1 = prove::prove(a.size, &a.segments[1], &a.input, None, a.challenge, &ctx).unwrap();
+    let r2 = prove::prove(
         a.size,
         &a.segments[1],
         &a.input,
@@ -153,7 +155,7 @@ fn wrong_challenge_fails() {
     // A proof made for another challenge.
     let ctx = Ctx::none();
     let other = [9u8; 32];
-    let r = program::prove(
+    let r = prove::prove(
         j.size,
         &j.segments[1],
         &j.input,
@@ -195,18 +197,18 @@ fn gap_between_segments_fails() {
     let bytes = data(56 * 5, 6);
     let size = bytes.len() as u64;
     let segs = vec![
-        program::segment_for(0, 0, 2, size),
-        program::segment_for(1, 3, 2, size),
+        segment::segment_for(0, 0, 2, size),
+        segment::segment_for(1, 3, 2, size),
     ];
     let j = job_with_segments(&bytes, segs, "gap");
     expect_invalid(&j, 1, "gap or overlap");
     let segs = vec![
-        program::segment_for(0, 0, 3, size),
-        program::segment_for(1, 2, 3, size),
+        segment::segment_for(0, 0, 3, size),
+        segment::segment_for(1, 2, 3, size),
     ];
     let j = job_with_segments(&bytes, segs, "overlap");
     expect_invalid(&j, 1, "gap or overlap");
-    let segs = vec![program::segment_for(0, 0, 4, size)];
+    let segs = vec![segment::segment_for(0, 0, 4, size)];
     let j = job_with_segments(&bytes, segs, "short");
     expect_invalid(&j, 0, "cover 4 blocks");
 }
@@ -229,13 +231,12 @@ fn wrong_initial_state_fails() {
     let ctx = Ctx::none();
     let mut contributions = j.contributions.clone();
     contributions[0] =
-        program::contribute(j.size, &j.segments[0], &j.input, Some(&hp), &ctx).unwrap();
-    let cs: Vec<Vec<u8>> = contributions.iter().map(|c| c.to_vec()).collect();
-    let challenge = program::challenge(&j.name, &cs);
+        statement::contribute(j.size, &j.segments[0], &j.input, Some(&hp), &ctx).unwrap();
+    let challenge = statement::challenge(&j.name, &contributions);
     let mut proofs = Vec::new();
     for s in &j.segments {
         let h = if s.index == 0 { &hp } else { &j.hints };
-        let r = program::prove(j.size, s, &j.input, Some(h), challenge, &ctx).unwrap();
+        let r = prove::prove(j.size, s, &j.input, Some(h), challenge, &ctx).unwrap();
         let p = j.dir.join(format!("bad{}", s.index));
         std::fs::write(&p, &r.bytes).unwrap();
         proofs.push(p.to_string_lossy().to_string());
@@ -279,21 +280,21 @@ fn bad_segments_and_hints_are_errors() {
     let ctx = Ctx::none();
     let mut s = j.segments[0].clone();
     s.block_count = 5;
-    let e = program::contribute(j.size, &s, &j.input, None, &ctx).unwrap_err();
+    let e = statement::contribute(j.size, &s, &j.input, None, &ctx).unwrap_err();
     assert_eq!(e.code, error::INVALID_SEGMENT);
     let mut s = j.segments[0].clone();
     s.input_offset = 1;
-    let e = program::contribute(j.size, &s, &j.input, None, &ctx).unwrap_err();
+    let e = statement::contribute(j.size, &s, &j.input, None, &ctx).unwrap_err();
     assert_eq!(e.code, error::INVALID_SEGMENT);
     let missing = InputRef {
         path: "/nonexistent/input".into(),
         offset: 0,
     };
-    let e = program::contribute(j.size, &j.segments[0], &missing, None, &ctx).unwrap_err();
+    let e = statement::contribute(j.size, &j.segments[0], &missing, None, &ctx).unwrap_err();
     assert_eq!(e.code, error::IO_ERROR);
     let hp = j.dir.join("junk-hints");
     std::fs::write(&hp, "{not json").unwrap();
-    let e = program::contribute(
+    let e = statement::contribute(
         j.size,
         &j.segments[0],
         &j.input,
@@ -303,9 +304,9 @@ fn bad_segments_and_hints_are_errors() {
     .unwrap_err();
     assert_eq!(e.code, error::INVALID_HINTS);
     // Hints of another input size.
-    let e = program::contribute(
+    let e = statement::contribute(
         j.size - 1,
-        &program::segment_for(0, 0, 3, j.size - 1),
+        &segment::segment_for(0, 0, 3, j.size - 1),
         &j.input,
         Some(&j.hints),
         &ctx,
@@ -322,7 +323,7 @@ fn cancelled_prove_stops() {
         cancelled: &|| true,
         progress: &|_, _| {},
     };
-    let e = program::prove(j.size, &j.segments[0], &j.input, None, j.challenge, &ctx).unwrap_err();
+    let e = prove::prove(j.size, &j.segments[0], &j.input, None, j.challenge, &ctx).unwrap_err();
     assert_eq!(e.code, error::CANCELLED);
 }
 
@@ -354,7 +355,7 @@ fn plan_splits_by_units_and_caps_segments() {
     for (i, p) in s.iter().enumerate() {
         assert_eq!(p.segment.index, i as u64);
         assert_eq!(p.segment.start_block, next);
-        program::check_segment(&p.segment, size).unwrap();
+        segment::check_segment(&p.segment, size).unwrap();
         next += p.segment.block_count;
     }
     assert_eq!(next, 100);
@@ -416,7 +417,7 @@ fn plan_with_hints_returns_the_digest_of_the_whole_input() {
             offset: 0,
         };
         let hints = dir.join(format!("hints-{n}")).to_string_lossy().to_string();
-        for max in [1, program::MAX_SEGMENT_BLOCKS] {
+        for max in [1, segment::MAX_SEGMENT_BLOCKS] {
             let plan = plan::plan(&input, &workers, max, Some(&hints), &Ctx::none()).unwrap();
             let json = serde_json::to_value(&plan).unwrap();
             let digest = plan.digest.expect("a digest when hintsOut is given");

@@ -3,10 +3,13 @@
 
 #![allow(dead_code)]
 
+use proofmesh_prover::ctx::Ctx;
 use proofmesh_prover::error;
+use proofmesh_prover::input::InputRef;
 use proofmesh_prover::plan;
-use proofmesh_prover::program::{self, Ctx, InputRef, Segment};
+use proofmesh_prover::segment::{self, Segment};
 use proofmesh_prover::verify::{self, Expect};
+use proofmesh_prover::{prove, statement};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -47,16 +50,13 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn contributions_hex(&self) -> Vec<String> {
-        self.contributions.iter().map(hex::encode).collect()
-    }
     pub fn aggregate(&self) -> Result<Aggregated, error::PmError> {
         let out = self.dir.join("final").to_string_lossy().to_string();
         let r = verify::aggregate(
             &self.name,
             self.size,
-            &hex::encode(self.challenge),
-            &self.contributions_hex(),
+            self.challenge,
+            &self.contributions,
             &self.proofs,
             &out,
             &Ctx::none(),
@@ -93,15 +93,14 @@ pub fn job_with_segments(bytes: &[u8], segments: Vec<Segment>, tag: &str) -> Job
     plan::plan(&input, &workers, 1, Some(&hints), &ctx).unwrap();
     let contributions: Vec<[u8; 32]> = segments
         .iter()
-        .map(|s| program::contribute(size, s, &input, Some(&hints), &ctx).unwrap())
+        .map(|s| statement::contribute(size, s, &input, Some(&hints), &ctx).unwrap())
         .collect();
     let name = format!("job-{tag}");
-    let cs: Vec<Vec<u8>> = contributions.iter().map(|c| c.to_vec()).collect();
-    let challenge = program::challenge(&name, &cs);
+    let challenge = statement::challenge(&name, &contributions);
     let proofs = segments
         .iter()
         .map(|s| {
-            let r = program::prove(size, s, &input, Some(&hints), challenge, &ctx).unwrap();
+            let r = prove::prove(size, s, &input, Some(&hints), challenge, &ctx).unwrap();
             let p = dir.join(format!("seg{}", s.index));
             std::fs::write(&p, &r.bytes).unwrap();
             p.to_string_lossy().to_string()
@@ -131,7 +130,7 @@ pub fn job(bytes: &[u8], n_segments: u64, tag: &str) -> Job {
             offset: 0,
         },
         &workers,
-        program::MAX_SEGMENT_BLOCKS,
+        segment::MAX_SEGMENT_BLOCKS,
         None,
         &Ctx::none(),
     )

@@ -1,0 +1,158 @@
+//! The `prove` phase: one segment's STARK, in its proof file.
+
+use crate::air::Shape;
+use crate::ctx::Ctx;
+use crate::error::{PmError, Result};
+use crate::hex32::Hex32;
+use crate::input::InputRef;
+use crate::program::PROGRAM_ID;
+use crate::proof_file::{self, SEGMENT_MAGIC, SegmentHeader};
+use crate::segment::Segment;
+use crate::spans;
+use crate::sponge::{self, BLOCK_BYTES};
+use crate::stark::SpongeProver;
+use crate::statement::{load_segment, public_of, statement_of};
+use crate::trace;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+use winterfell::Prover;
+
+#[derive(Debug)]
+pub struct ProveResult {
+    pub bytes: Vec<u8>,
+    pub millis: u64,
+}
+
+/// `prove`'s answer: the proof file's size and SHA-256, and the time it took.
+#[derive(Serialize, Debug)]
+pub struct ProveSummary {
+    pub segment: u64,
+    pub size: usize,
+    pub sha256: Hex32,
+    pub millis: u64,
+}
+
+impl ProveResult {
+    /// `prove`'s answer for segment `index`.
+    pub fn summary(&self, index: u64) -> ProveSummary {
+        ProveSummary {
+            segment: index,
+            size: self.bytes.len(),
+            sha256: Hex32(Sha256::digest(&self.bytes).into()),
+            millis: self.millis,
+        }
+    }
+}
+
+/// `prove` reports progress in hundredths: the segment loaded, its trace built, then each of
+/// winterfell's proving steps as it ends (weighted by its usual share of the time, measured at
+/// 2^18 rows), then the file encoded.
+pub const PROVE_PROGRESS_TOTAL: u64 = 100;
+const PROVE_LOADED: u64 = 2;
+const PROVE_TRACE_BUILT: u64 = 6;
+/// Progress when each of winterfell's steps ends (see `spans::PROVER_STEPS`).
+const PROVE_STEP_DONE: [(&str, u64); 11] = [
+    ("build_domain", 6),
+    ("commit_to_main_trace_segment", 37),
+    ("build_aux_trace", 38),
+    ("commit_to_aux_trace_segment", 57),
+    ("evaluate_constraints", 76),
+    ("commit_to_constraint_evaluations", 86),
+    ("build_deep_composition_poly", 94),
+    ("evaluate_deep_composition_poly", 97),
+    ("compute_fri_layers", 98),
+    ("determine_query_positions", 98),
+    ("build_proof_object", 99),
+];
+
+/// The `prove` phase: returns the segment proof file's bytes. The winterfell call itself cannot be
+/// interrupted; `ctx.cancelled` is polled before and after it and while the trace is built.
+pub fn prove(
+    input_size: u64,
+    seg: &Segment,
+    input: &InputRef,
+    hints: Option<&str>,
+    challenge: [u8; 32],
+    ctx: &Ctx,
+) -> Result<ProveResult> {
+    let t0 = Instant::now();
+    (ctx.progress)(0, PROVE_PROGRESS_TOTAL);
+    let (start, slice, hinted_end) = load_segment(input_size, seg, input, hints, ctx)?;
+    let st = statement_of(input_size, seg, start, &slice, hinted_end)?;
+    (ctx.progress)(PROVE_LOADED, PROVE_PROGRESS_TOTAL);
+    ctx.check()?;
+    let proof_bytes = if seg.block_count == 0 {
+        Vec::new()
+    } else {
+        let public = public_of(&st, challenge);
+        let shape = Shape::new(&public).map_err(PmError::internal)?;
+        let values = |k: u64| {
+            let off = (k as usize) * BLOCK_BYTES;
+            sponge::block_values(seg.start_block + k, &slice[off..], input_size)
+        };
+        let (trace, end) = trace::build_main(&shape, &st.start, &values, ctx.cancelled)
+            .map_err(|_| PmError::cancelled())?;
+        if end != st.end {
+            return Err(PmError::internal(
+                "trace end state differs from the native hash",
+            ));
+        }
+        (ctx.progress)(PROVE_TRACE_BUILT, PROVE_PROGRESS_TOTAL);
+        ctx.check()?;
+        let proof = prove_with_progress(SpongeProver::new(public), trace, ctx)?;
+        ctx.check()?;
+        proof.to_bytes()
+    };
+    let header = SegmentHeader {
+        program: PROGRAM_ID.into(),
+        index: seg.index,
+        start_block: seg.start_block,
+        block_count: seg.block_count,
+        input_offset: seg.input_offset,
+        input_length: seg.input_length,
+        input_size,
+        challenge: hex::encode(challenge),
+        start_state: sponge::state_to_hex(&st.start),
+        end_state: sponge::state_to_hex(&st.end),
+        input_sha256: hex::encode(st.input_sha256),
+        contribution: hex::encode(st.contribution()),
+    };
+    let mut bytes = proof_file::encode_header(SEGMENT_MAGIC, &header);
+    bytes.extend_from_slice(&proof_bytes);
+    (ctx.progress)(PROVE_PROGRESS_TOTAL, PROVE_PROGRESS_TOTAL);
+    Ok(ProveResult {
+        bytes,
+        millis: t0.elapsed().as_millis() as u64,
+    })
+}
+
+/// Runs winterfell's prover, reporting each of its steps as it ends. The steps are seen through
+/// its `tracing` spans on this thread; a scoped thread turns them into `ctx.progress` calls
+/// (the subscriber must be `'static`, the context is borrowed).
+fn prove_with_progress(
+    prover: SpongeProver,
+    trace: trace::SegmentTrace,
+    ctx: &Ctx,
+) -> Result<winterfell::Proof> {
+    let (tx, rx) = std::sync::mpsc::channel::<&'static str>();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut done = PROVE_TRACE_BUILT;
+            for name in rx {
+                if let Some((_, d)) = PROVE_STEP_DONE.iter().find(|(n, _)| *n == name) {
+                    done = done.max(*d);
+                    (ctx.progress)(done, PROVE_PROGRESS_TOTAL);
+                }
+            }
+        });
+        spans::with_steps(
+            false,
+            move |name, _| {
+                let _ = tx.send(name);
+            },
+            || prover.prove(trace),
+        )
+    })
+    .map_err(|e| PmError::internal(format!("winterfell prover failed: {e}")))
+}
