@@ -33,6 +33,8 @@ export interface Workload {
 export interface ProverIdentity {
   name: string
   version: string
+  /** 'npp' or 'cli' (see the advert's prover_backend) */
+  backend: string
   programs: string[]
 }
 
@@ -274,6 +276,7 @@ export class CapacityService implements Startable {
       memoryBytes: BigInt(hardware?.memoryBytes ?? 0),
       proverName: prover?.name ?? '',
       proverVersion: prover?.version ?? '',
+      proverBackend: prover?.backend ?? '',
       programs: prover?.programs ?? [],
       tags: this.tags,
       activeJobs: this.workload.activeJobs(),
@@ -513,6 +516,7 @@ export class CapacityService implements Startable {
       advert.gpus.map((gpu) => [gpu.index, gpu.name, gpu.memoryTotalMib]),
       advert.proverName,
       advert.proverVersion,
+      advert.proverBackend,
       advert.programs,
       advert.tags,
       advert.activeJobs

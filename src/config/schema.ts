@@ -250,6 +250,12 @@ export const schema: ConfigSchema = {
       type: stringValue({ allowEmpty: true }),
       default: '',
       doc: 'Command template for verifying (backend = "cli")'
+    },
+    cliProgram: {
+      key: 'cli_program',
+      type: stringValue({}),
+      default: 'cli',
+      doc: 'Program id a cli prover advertises; jobs for it name this program (backend = "cli")'
     }
   },
   jobs: {

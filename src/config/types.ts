@@ -64,6 +64,8 @@ export interface ProverConfig {
   callTimeoutMs: number
   cliProve: string
   cliVerify: string
+  /** The program id a cli prover advertises and jobs name */
+  cliProgram: string
 }
 
 export interface JobsConfig {

@@ -3,7 +3,7 @@ import type { Connection, Startable } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
 import { encodeAdvert } from '../capacity/advert.js'
-import { advertToJson } from '../capacity/advert-json.js'
+import { advertBackend, advertToJson } from '../capacity/advert-json.js'
 import { type HardwareInfo, probeHardware } from '../capacity/probe.js'
 import { CapacityService, type Workload } from '../capacity/service.js'
 import type { ProofmeshConfig } from '../config/index.js'
@@ -204,7 +204,12 @@ export class Daemon implements Startable, ApiBackend {
           const info = this.proverBackend?.info
           return info === undefined
             ? undefined
-            : { name: info.name, version: info.version, programs: info.programs.map((program) => program.id) }
+            : {
+                name: info.name,
+                version: info.version,
+                backend: info.backend,
+                programs: info.programs.map((program) => program.id)
+              }
         },
         metricsRegistry: this.registry
       }
@@ -233,7 +238,8 @@ export class Daemon implements Startable, ApiBackend {
       logger: this.init.logger,
       journal,
       selfId: host.peerId.toString(),
-      prover: supervisor,
+      prover: () => this.proverBackend,
+      ownUnits: this.leaseBook,
       transport: new SubmitterTransport(this.workerService),
       candidates: () => this.candidates(),
       // one and a half advert intervals with a neighbour: every live peer has advertised at least once; a node
@@ -365,7 +371,10 @@ export class Daemon implements Startable, ApiBackend {
         backend: prover.backend,
         command: prover.command,
         nice: prover.nice,
-        cli: prover.backend === 'cli' ? { prove: prover.cliProve, verify: prover.cliVerify } : undefined,
+        cli:
+          prover.backend === 'cli'
+            ? { prove: prover.cliProve, verify: prover.cliVerify, program: prover.cliProgram }
+            : undefined,
         callTimeoutMs: prover.callTimeoutMs
       },
       { logger: this.init.logger }
@@ -390,10 +399,13 @@ export class Daemon implements Startable, ApiBackend {
     return this.config.inputs.folder === '' ? join(this.config.dataDir, 'inputs') : this.config.inputs.folder
   }
 
-  /** Peers a submitter may lease units from: fresh peers of the table and this daemon itself */
+  /**
+   * Peers a submitter may lease units from: this daemon itself and the fresh peers of the table whose prover takes
+   * segments (npp). A cli prover proves whole jobs of its own daemon only: such a daemon's candidate is itself.
+   */
   candidates(): Candidate[] {
     const host = this.node
-    const own = this.proverBackend instanceof ProverSupervisor ? this.proverBackend : undefined
+    const own = this.proverBackend
     const self: Candidate[] =
       own === undefined || this.leaseBook === undefined
         ? []
@@ -407,8 +419,10 @@ export class Daemon implements Startable, ApiBackend {
               unitsFree: this.leaseBook.free()
             }
           ]
+    if (own?.kind === 'cli') return self
     const connections = connectionsByPeer(host)
-    const others = this.capacity.peers.list().map((entry): Candidate => {
+    const segmentProvers = this.capacity.peers.list().filter((entry) => advertBackend(entry.advert) === 'npp')
+    const others = segmentProvers.map((entry): Candidate => {
       const connection = connections.get(entry.peerId)
       return {
         peerId: entry.peerId,

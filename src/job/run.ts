@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { copyFile, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   FailCode,
@@ -18,11 +17,11 @@ import { toError } from '../net/framed-stream.js'
 import { computeChallenge } from '../prover/challenge.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
 import { JOB_REPLY_TIMEOUT_MS, MAX_SEGMENTS_PER_JOB } from '../worker/constants.js'
-import { localInputMessage, resolveInputName } from '../worker/inputs-folder.js'
 import { peerText } from '../worker/peer-text.js'
 import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { JobHints } from './hints.js'
+import { jobInputFile } from './input-file.js'
 import { ceilPow2, planLayout } from './layout.js'
 import { describePeerFailure } from '../jobs-model/peer-failure.js'
 import { shortPeerId } from '../jobs-model/peer-id.js'
@@ -370,29 +369,8 @@ export class JobRun {
     return input
   }
 
-  /** Data mode: a copy in the job folder (the user may change the original meanwhile); path mode: our own copy */
   private async inputFile(): Promise<string> {
-    const { request } = this.record
-    if (request.inputMode === 'path') {
-      const file = await resolveInputName(this.ctx.settings.inputsFolder, request.input).catch(
-        (err: unknown) => {
-          throw new JobFailure('INPUT', localInputMessage(err))
-        }
-      )
-      this.record.inputSize = file.size
-      return file.path
-    }
-    const copy = join(this.ctx.settings.jobDir, 'input')
-    await copyFile(request.input, copy).catch((err: unknown) => {
-      throw new JobFailure('INPUT', `cannot read the input ${request.input}: ${toError(err).message}`)
-    })
-    const handle = await open(copy, 'r')
-    try {
-      this.record.inputSize = (await handle.stat()).size
-    } finally {
-      await handle.close()
-    }
-    return copy
+    return jobInputFile(this.record, this.ctx.settings.jobDir, this.ctx.settings.inputsFolder)
   }
 
   // --- phase 1 --------------------------------------------------------------------------------------------
