@@ -65,6 +65,9 @@ function dialableAddress(addrs: string[]): string | undefined {
   return addrs.find((addr) => !addr.startsWith('/ip4/127.') && !addr.startsWith('/ip6/::1/')) ?? addrs[0]
 }
 
+/** What a supervised prover does that changes this peer's advert: its units go to 0 while it is down */
+const PROVER_STATE_EVENTS = ['down', 'restarted', 'failed'] as const
+
 /**
  * One proofmesh node: the libp2p host, capacity gossip and the peer table, the status protocol and the
  * local API. Every machine runs the same daemon; roles (submitter, aggregator) are per job.
@@ -91,7 +94,8 @@ export class Daemon implements Startable, ApiBackend {
       ?.notifyChanged()
       .catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
   }
-  private readonly onProverRestarted = (): void => {
+  /** A prover that went down, came back (maybe a new build) or was given up on: re-advertise units and prover */
+  private readonly onProverChanged = (): void => {
     this.capacityService
       ?.notifyChanged()
       .catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
@@ -168,7 +172,8 @@ export class Daemon implements Startable, ApiBackend {
     this.reachablePeers = reachable
     this.leaseBook = new LeaseBook({
       logger: this.init.logger,
-      totalUnits: () => this.capacity.units().total,
+      // a prover that is down takes no work: no lease is granted until it is back
+      totalUnits: () => (this.proverReady() ? this.capacity.units().total : 0),
       journal
     })
     this.leaseBook.addEventListener('changed', this.onLeasesChanged)
@@ -200,6 +205,7 @@ export class Daemon implements Startable, ApiBackend {
           return hardware
         },
         workload: this.init.workload ?? this.leaseBook,
+        takingWork: () => this.proverReady(),
         prover: () => {
           const info = this.proverBackend?.info
           return info === undefined
@@ -320,7 +326,8 @@ export class Daemon implements Startable, ApiBackend {
     await this.host?.stop()
     this.host = undefined
     if (this.proverBackend instanceof ProverSupervisor) {
-      this.proverBackend.removeEventListener('restarted', this.onProverRestarted)
+      for (const event of PROVER_STATE_EVENTS)
+        this.proverBackend.removeEventListener(event, this.onProverChanged)
     }
     await this.proverBackend?.stop()
     this.proverBackend = undefined
@@ -375,7 +382,9 @@ export class Daemon implements Startable, ApiBackend {
           prover.backend === 'cli'
             ? { prove: prover.cliProve, verify: prover.cliVerify, program: prover.cliProgram }
             : undefined,
-        callTimeoutMs: prover.callTimeoutMs
+        callTimeoutMs: prover.callTimeoutMs,
+        pingIntervalMs: prover.pingIntervalMs,
+        pingTimeoutMs: prover.pingTimeoutMs
       },
       { logger: this.init.logger }
     )
@@ -389,9 +398,15 @@ export class Daemon implements Startable, ApiBackend {
       await Promise.resolve(backend.stop()).catch(() => undefined)
       return undefined
     }
-    // a restarted prover may be a new build: re-advertise what it says it is
-    if (backend instanceof ProverSupervisor) backend.addEventListener('restarted', this.onProverRestarted)
+    if (backend instanceof ProverSupervisor) {
+      for (const event of PROVER_STATE_EVENTS) backend.addEventListener(event, this.onProverChanged)
+    }
     return backend
+  }
+
+  /** False while the prover is down (restarting, given up on); a daemon without one has nothing to restart */
+  private proverReady(): boolean {
+    return this.proverBackend?.ready ?? true
   }
 
   /** Path-mode inputs are names inside this folder */
