@@ -5,6 +5,7 @@ import { ProverCrashedError, ProverNotRunningError, ProverProtocolError, ProverR
 import { LineSplitter, LineTail } from './lines.js'
 import { lowerPriority } from './priority.js'
 import { abortReason, callDeadline } from './signals.js'
+import { checkResult } from './validate.js'
 import type {
   CallOptions,
   LogNotification,
@@ -408,6 +409,13 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
       return
     }
     if ('result' in message) {
+      try {
+        checkResult(call.method, message.result)
+      } catch (err) {
+        this.log.warn({ err, method: call.method }, 'the prover answered with a malformed result')
+        call.reject(err as Error)
+        return
+      }
       call.resolve(message.result)
       return
     }
