@@ -18,6 +18,7 @@ import { loadOrCreatePeerKey } from '../net/peer-key.js'
 import { ReachablePeers } from '../net/reachable-peers.js'
 import { readSwarmKey } from '../net/swarm-key.js'
 import { createProverBackend } from '../prover/index.js'
+import { recordProverSettings } from '../prover/recorded.js'
 import { ProverSupervisor } from '../prover/supervisor.js'
 import type { ProverBackend } from '../prover/types.js'
 import {
@@ -373,6 +374,7 @@ export class Daemon implements Startable, ApiBackend {
    */
   private async startProver(): Promise<ProverBackend | undefined> {
     const { prover } = this.config
+    await recordProverSettings(this.config.dataDir, prover)
     const backend = createProverBackend(
       {
         backend: prover.backend,

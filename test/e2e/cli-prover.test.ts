@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -118,6 +118,26 @@ describe('a cli prover proves whole jobs across daemon processes', () => {
     const verified = await exec(PROVER, ['verify', '--proof', out, '--input', input, '--job', job.id])
     assert.match(verified.stdout, /"valid":\s*true/)
     assert.deepEqual(submittersOf(cli), [cli.status.peerId], 'its units were booked for its own job')
+
+    // `proofmesh verify --data-dir` checks it with the prover that daemon runs (its cli_verify), not the defaults
+    const args = ['verify', out, '--data-dir', cli.dataDir, '--job', job.id]
+    const valid = await proofmesh(args)
+    assert.equal(valid.code, 0, `${valid.stdout}\n${valid.stderr}`)
+    assert.match(valid.stdout, new RegExp(`^valid: digest not reported \\(job ${job.id}\\)`))
+    const unknown = await proofmesh([...args, '--program', 'no-such-program'])
+    assert.equal(unknown.code, 2, 'an unknown program is a usage error')
+    assert.match(unknown.stderr, /--program no-such-program: this prover runs rescue-sponge/)
+    const noJob = await proofmesh(['verify', out, '--data-dir', cli.dataDir])
+    assert.equal(noJob.code, 2)
+    assert.match(noJob.stderr, /\{job\}.*pass --job/)
+    const tampered = join(root, 'tampered.proof')
+    const bytes = await readFile(out)
+    const middle = bytes.length >> 1
+    bytes.writeUInt8(bytes.readUInt8(middle) ^ 0x55, middle)
+    await writeFile(tampered, bytes)
+    const invalid = await proofmesh(['verify', tampered, '--data-dir', cli.dataDir, '--job', job.id])
+    assert.equal(invalid.code, 1, 'an invalid proof, and only that, exits 1')
+    assert.match(invalid.stdout, /^invalid: /)
   })
 
   it('is not leased by a segmenting submitter, which proves with its own units instead', async () => {
