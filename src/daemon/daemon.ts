@@ -17,6 +17,7 @@ import { PeerBans } from '../net/peer-bans.js'
 import { loadOrCreatePeerKey } from '../net/peer-key.js'
 import { ReachablePeers } from '../net/reachable-peers.js'
 import { readSwarmKey } from '../net/swarm-key.js'
+import { ProverProtocolError } from '../prover/errors.js'
 import { createProverBackend } from '../prover/index.js'
 import { recordProverSettings } from '../prover/recorded.js'
 import { ProverSupervisor } from '../prover/supervisor.js'
@@ -393,9 +394,14 @@ export class Daemon implements Startable, ApiBackend {
     try {
       await backend.start()
     } catch (err) {
+      // a prover of another NPP version was built by someone else: building the reference one is no advice for it
+      const advice =
+        err instanceof ProverProtocolError
+          ? 'its author must make it speak this protocol (protocols/native-prover.md)'
+          : 'check prover.command; for the reference prover run `npm run build:native`'
       this.log.warn(
         { err, command: prover.command },
-        'the native prover did not start; this node offers no proving (build it with `npm run build:native`, or set prover.command)'
+        `the prover did not start; this node offers no proving (${advice})`
       )
       await Promise.resolve(backend.stop()).catch(() => undefined)
       return undefined
