@@ -22,6 +22,7 @@ import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { JobHints } from './hints.js'
 import { jobInputFile } from './input-file.js'
+import { endPhase, enterState } from './phases.js'
 import { ceilPow2, planLayout } from './layout.js'
 import { describePeerFailure } from '../jobs-model/peer-failure.js'
 import { shortPeerId } from '../jobs-model/peer-id.js'
@@ -998,16 +999,11 @@ export class JobRun {
   }
 
   private setState(state: JobState, phase?: JobPhase): void {
-    this.record.state = state
-    if (phase !== undefined) this.record.phases[phase] = { startedAt: Date.now() }
-    this.ctx.save()
-    this.ctx.event({ type: 'state', state, phase })
+    enterState(this.record, this.ctx, state, phase)
   }
 
   private endPhase(phase: JobPhase): void {
-    const timing = this.record.phases[phase]
-    if (timing !== undefined) timing.endedAt = Date.now()
-    this.ctx.save()
+    endPhase(this.record, this.ctx, phase)
   }
 
   private async closeLink(link: Link, how: 'release' | 'cancel', reason: string): Promise<void> {

@@ -9,6 +9,7 @@ import type { LeaseGrant, LeaseRequest } from '../worker/leases.js'
 import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { jobInputFile } from './input-file.js'
+import { endPhase, enterState } from './phases.js'
 
 /** The units of this peer a whole-job run holds, booked in the same LeaseBook as the leases other peers take */
 export interface OwnUnits {
@@ -155,15 +156,10 @@ export class WholeJobRun {
   }
 
   private setState(state: JobState, phase?: JobPhase): void {
-    this.record.state = state
-    if (phase !== undefined) this.record.phases[phase] = { startedAt: Date.now() }
-    this.ctx.save()
-    this.ctx.event({ type: 'state', state, phase })
+    enterState(this.record, this.ctx, state, phase)
   }
 
   private endPhase(phase: JobPhase): void {
-    const timing = this.record.phases[phase]
-    if (timing !== undefined) timing.endedAt = Date.now()
-    this.ctx.save()
+    endPhase(this.record, this.ctx, phase)
   }
 }
