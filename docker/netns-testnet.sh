@@ -133,8 +133,9 @@ start_node() {
   local i=$1; shift
   mkdir -p "$root/node-$i"
   # ip netns exec execs node, so $! is the daemon itself (through a shell function it would be a subshell,
-  # and the TERM at teardown would miss the daemon)
-  ip netns exec "$prefix-$i" node "$cli" daemon --data-dir "$root/node-$i" --listen "/ip4/$subnet.$((10 + i))/tcp/4001" \
+  # and the TERM at teardown would miss the daemon). One operator's testnet: a submitter may lease all of a peer's
+  # units (security.max_units_per_submitter is half of them by default, against strangers).
+  PROOFMESH_SECURITY_MAX_UNITS_PER_SUBMITTER="$units" ip netns exec "$prefix-$i" node "$cli" daemon --data-dir "$root/node-$i" --listen "/ip4/$subnet.$((10 + i))/tcp/4001" \
     --api-port 7400 --advert-interval 1s --log-format json --compute-units "$units" "$@" >"$root/node-$i/daemon.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 300); do [ -f "$root/node-$i/api.json" ] && return 0; sleep 0.1; done

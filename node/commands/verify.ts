@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import type { CommandModule } from 'yargs'
-import { loadConfig } from '../../src/config/index.js'
+import { join, resolve } from 'node:path'
+import { type ConfigOverrides, loadConfig, type ProverConfig } from '../../src/config/index.js'
+import { PROVER_SETTINGS_FILE, readRecordedProverSettings } from '../../src/prover/recorded.js'
 import { jobRequestLimits } from '../../src/job/request.js'
 import { createLogger } from '../../src/log/index.js'
 import { createProverBackend } from '../../src/prover/index.js'
@@ -74,9 +75,56 @@ function formatVerdict(result: VerifyResult, checked: { digest?: string; job?: s
   return `valid: ${digest ?? 'digest not reported'}${facts.length === 0 ? '' : ` (${facts.join(', ')})`}`
 }
 
+/**
+ * The prover to verify with, found the way the daemon runs it: --config (or PROOFMESH_CONFIG) when given, else
+ * the settings the daemon of the data dir recorded when it started, else the defaults (the reference prover)
+ */
+async function proverSettings(args: VerifyArgs): Promise<ProverConfig> {
+  const dataDir = args['data-dir']
+  const named = args.config !== undefined || (process.env.PROOFMESH_CONFIG ?? '') !== ''
+  const base = await loadConfig({
+    configPath: args.config,
+    overrides: dataDir === undefined ? {} : { dataDir }
+  })
+  if (named) return base.prover
+  let recorded: unknown
+  try {
+    recorded = await readRecordedProverSettings(base.dataDir)
+  } catch (err) {
+    throw new CliError((err as Error).message, 2)
+  }
+  if (recorded === undefined) return base.prover
+  const config = await loadConfig({
+    overrides: { dataDir: base.dataDir, prover: recorded as ConfigOverrides['prover'] }
+  }).catch((err: unknown) => {
+    throw new CliError(`${join(base.dataDir, PROVER_SETTINGS_FILE)}: ${(err as Error).message}`, 2)
+  })
+  return config.prover
+}
+
+/** --program, or the prover's only program (rescue-sponge for the reference prover); one it lacks is a usage error */
+export function programOf(programs: ReadonlyArray<{ id: string }>, flag: string | undefined): string {
+  const ids = programs.map((program) => program.id)
+  const program =
+    flag ??
+    (ids.length === 1
+      ? ids[0]
+      : ids.includes(jobRequestLimits.defaultProgram)
+        ? jobRequestLimits.defaultProgram
+        : undefined)
+  if (program === undefined) {
+    throw new CliError(`this prover runs ${ids.join(', ') || 'no program'}: pass --program`, 2)
+  }
+  if (!ids.includes(program)) {
+    throw new CliError(`--program ${program}: this prover runs ${ids.join(', ') || 'no program'}`, 2)
+  }
+  return program
+}
+
 export const verifyCommand: CommandModule<object, VerifyArgs> = {
   command: 'verify <proof>',
-  describe: 'Check a final proof with the local prover (no daemon needed)',
+  describe:
+    'Check a final proof with the prover the daemon of --data-dir runs (its recorded settings; --config overrides them); no running daemon needed. Exit 0 valid, 1 invalid, 2 usage',
   builder: (yargs) =>
     yargs
       .positional('proof', { type: 'string', demandOption: true, describe: 'The final proof file' })
@@ -88,7 +136,10 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
             'The input the proof must be about: its size, its digest and every segment\u2019s slice hash are checked'
         },
         digest: { type: 'string', describe: 'The statement the proof must show (hex)' },
-        program: { type: 'string', describe: 'The proof\u2019s program [default: rescue-sponge]' },
+        program: {
+          type: 'string',
+          describe: 'The proof\u2019s program [default: the prover\u2019s only program, or rescue-sponge]'
+        },
         job: { type: 'string', describe: 'The job the proof must have been made for' },
         json: { type: 'boolean', describe: 'Print the prover\u2019s answer as JSON' }
       })
@@ -101,25 +152,21 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
   handler: async (args) => {
     const proof = await regularFile('proof', args.proof)
     const input = args.input === undefined ? undefined : await regularFile('--input', args.input)
-    const program = args.program ?? jobRequestLimits.defaultProgram
-    if (!jobRequestLimits.programPattern.test(program)) {
-      throw new CliError(`--program ${program}: expected a program id like rescue-sponge`, 2)
+    if (args.program !== undefined && !jobRequestLimits.programPattern.test(args.program)) {
+      throw new CliError(`--program ${args.program}: expected a program id like rescue-sponge`, 2)
     }
-    const digest = args.digest === undefined ? undefined : parseDigestFlag(args.digest, program)
     if (args.job !== undefined && !JOB_ID_PATTERN.test(args.job)) {
       throw new CliError(`--job ${args.job}: not a job id`, 2)
     }
-    const config = await loadConfig({
-      configPath: args.config,
-      overrides: args['data-dir'] === undefined ? {} : { dataDir: args['data-dir'] }
-    })
-    const { prover: settings } = config
+    const settings = await proverSettings(args)
     const prover = createProverBackend(
       {
         backend: settings.backend,
         command: settings.command,
         cli:
-          settings.backend === 'cli' ? { prove: settings.cliProve, verify: settings.cliVerify } : undefined,
+          settings.backend === 'cli'
+            ? { prove: settings.cliProve, verify: settings.cliVerify, program: settings.cliProgram }
+            : undefined,
         callTimeoutMs: settings.callTimeoutMs
       },
       { logger: createLogger({ level: 'error' }) }
@@ -129,19 +176,27 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
         await prover.start()
       } catch (err) {
         throw new CliError(
-          `the prover did not start (${(err as Error).message}); build it with \`npm run build:native\` or set prover.command`
+          `the prover did not start (${(err as Error).message}); check prover.command (the reference prover: \`npm run build:native\`)`
         )
       }
+      const program = programOf(prover.info.programs, args.program)
+      const digest = args.digest === undefined ? undefined : parseDigestFlag(args.digest, program)
       if (input !== undefined && !(prover instanceof ProverSupervisor)) {
         throw new CliError(`the ${prover.kind} prover backend cannot check an input: pass --digest`, 2)
       }
-      const result = await prover.verify({
-        program,
-        proof,
-        ...(digest === undefined ? {} : { digest }),
-        ...(input === undefined ? {} : { input }),
-        ...(args.job === undefined ? {} : { job: args.job })
-      })
+      const result = await prover
+        .verify({
+          program,
+          proof,
+          ...(digest === undefined ? {} : { digest }),
+          ...(input === undefined ? {} : { input }),
+          ...(args.job === undefined ? {} : { job: args.job })
+        })
+        .catch((err: unknown) => {
+          // a cli verify template that names {job} cannot run without one
+          if (err instanceof TypeError) throw new CliError(`${err.message}: pass --job`, 2)
+          throw err
+        })
       console.log(
         args.json === true
           ? JSON.stringify(result, null, 2)

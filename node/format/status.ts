@@ -13,16 +13,23 @@ function gpuSummary(gpus: PeerRow['capacity']['gpus']): string {
   return [...byName].map(([name, count]) => `${count}x ${name}`).join(', ')
 }
 
+/** Name and version; a prover that proves only whole jobs of its own daemon says so */
+function proverText(prover: NonNullable<PeerRow['capacity']['prover']>): string {
+  const text = `${prover.name} ${prover.version}`
+  return prover.backend === 'npp' ? text : `${text} [${prover.backend}: own jobs only]`
+}
+
 export function formatPeers(rows: PeerRow[]): string {
   if (rows.length === 0) return 'no peers known yet (adverts arrive every advert interval)'
   return formatTable([
-    ['PEER', 'ADDRESS', 'UNITS', 'GPUS', 'PROVER', 'LAST SEEN'],
+    ['PEER', 'ADDRESS', 'UNITS', 'GPUS', 'PROVER', 'PROGRAMS', 'LAST SEEN'],
     ...rows.map((row) => [
       row.peerId,
       row.address ?? '-',
       `${row.capacity.unitsFree}/${row.capacity.unitsTotal}`,
       gpuSummary(row.capacity.gpus),
-      row.capacity.prover === null ? '-' : `${row.capacity.prover.name} ${row.capacity.prover.version}`,
+      row.capacity.prover === null ? '-' : proverText(row.capacity.prover),
+      row.capacity.programs.join(',') || '-',
       `${formatDurationShort(row.ageMs)} ago`
     ])
   ])
@@ -45,9 +52,7 @@ export function formatStatus(status: StatusJson): string {
     ],
     [
       'prover',
-      capacity?.prover == null
-        ? '-'
-        : `${capacity.prover.name} ${capacity.prover.version} (${capacity.programs.join(', ')})`
+      capacity?.prover == null ? '-' : `${proverText(capacity.prover)} (${capacity.programs.join(', ')})`
     ],
     ['tags', capacity === null || capacity.tags.length === 0 ? '-' : capacity.tags.join(', ')],
     ['jobs', String(status.activeJobs)],

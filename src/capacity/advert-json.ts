@@ -16,7 +16,8 @@ export interface CapacityJson {
   }>
   cpuCores: number
   memoryBytes: number
-  prover: { name: string; version: string } | null
+  /** backend: 'npp' proves segments of anyone's jobs, 'cli' only whole jobs of its own */
+  prover: { name: string; version: string; backend: string } | null
   programs: string[]
   tags: string[]
   activeJobs: number
@@ -39,11 +40,19 @@ export function advertToJson(advert: CapacityAdvert): CapacityJson {
     })),
     cpuCores: advert.cpuCores,
     memoryBytes: Number(advert.memoryBytes),
-    prover: advert.proverName === '' ? null : { name: advert.proverName, version: advert.proverVersion },
+    prover:
+      advert.proverName === ''
+        ? null
+        : { name: advert.proverName, version: advert.proverVersion, backend: advertBackend(advert) },
     programs: advert.programs,
     tags: advert.tags,
     activeJobs: advert.activeJobs,
     version: advert.version,
     addrs: advert.addrs.map((bytes) => multiaddr(bytes).toString())
   }
+}
+
+/** An advert's prover backend; older peers leave it empty and have only ever run npp */
+export function advertBackend(advert: CapacityAdvert): string {
+  return advert.proverBackend === '' ? 'npp' : advert.proverBackend
 }

@@ -105,7 +105,14 @@ function checkRanges(advert: CapacityAdvert, signer: string | undefined): void {
     }
     if (gpu.memoryUsedMib > gpu.memoryTotalMib) throw reject('range', 'gpu memory used > total')
   }
-  const names = [advert.proverName, advert.proverVersion, advert.version, ...advert.programs, ...advert.tags]
+  const names = [
+    advert.proverName,
+    advert.proverVersion,
+    advert.proverBackend,
+    advert.version,
+    ...advert.programs,
+    ...advert.tags
+  ]
   if (names.some((name) => name.length > MAX_NAME_LENGTH)) {
     throw reject('range', `a name is longer than ${MAX_NAME_LENGTH} characters`)
   }

@@ -33,6 +33,8 @@ export interface Workload {
 export interface ProverIdentity {
   name: string
   version: string
+  /** 'npp' or 'cli' (see the advert's prover_backend) */
+  backend: string
   programs: string[]
 }
 
@@ -76,6 +78,8 @@ export interface CapacityServiceInit {
   tags?: string[]
   probe?: () => Promise<HardwareInfo>
   workload?: Workload
+  /** False while this peer's prover is down (restarting): it then advertises no free units */
+  takingWork?: () => boolean
   prover?: () => ProverIdentity | undefined
   metricsRegistry?: Registry
   /** Origins whose adverts are ignored (security.deny_peers): they never enter the table nor go further from here */
@@ -131,6 +135,7 @@ export class CapacityService implements Startable {
   private readonly probe: () => Promise<HardwareInfo>
   private readonly workload: Workload
   private readonly prover: () => ProverIdentity | undefined
+  private readonly takingWork: () => boolean
   private readonly advertsReceived?: Counter<'result' | 'reason'>
   private readonly denyPeers: ReadonlySet<string>
   private hardwareInfo?: HardwareInfo
@@ -185,6 +190,7 @@ export class CapacityService implements Startable {
     this.tags = init.tags ?? []
     this.probe = init.probe ?? (() => probeHardware())
     this.workload = init.workload ?? idleWorkload
+    this.takingWork = init.takingWork ?? (() => true)
     this.prover = init.prover ?? (() => undefined)
     this.denyPeers = new Set(init.denyPeers ?? [])
     this.peers = new PeerTable({ ttlMs: this.peerTtlMs, maxPeers })
@@ -247,7 +253,8 @@ export class CapacityService implements Startable {
     const hardware = this.hardwareInfo
     const total =
       hardware === undefined || !this.offerCompute ? 0 : computeUnits(hardware, this.configuredUnits)
-    return { total, free: Math.max(0, total - this.workload.unitsInUse()) }
+    const free = this.takingWork() ? Math.max(0, total - this.workload.unitsInUse()) : 0
+    return { total, free }
   }
 
   /**
@@ -274,6 +281,7 @@ export class CapacityService implements Startable {
       memoryBytes: BigInt(hardware?.memoryBytes ?? 0),
       proverName: prover?.name ?? '',
       proverVersion: prover?.version ?? '',
+      proverBackend: prover?.backend ?? '',
       programs: prover?.programs ?? [],
       tags: this.tags,
       activeJobs: this.workload.activeJobs(),
@@ -513,6 +521,7 @@ export class CapacityService implements Startable {
       advert.gpus.map((gpu) => [gpu.index, gpu.name, gpu.memoryTotalMib]),
       advert.proverName,
       advert.proverVersion,
+      advert.proverBackend,
       advert.programs,
       advert.tags,
       advert.activeJobs

@@ -5,7 +5,7 @@ function renderEntry(entry: SchemaEntry): string {
   const { def } = entry
   return [
     `# ${def.doc}`,
-    `# Expected: ${def.type.expected}. Environment: ${entry.envVar}${Array.isArray(def.default) ? ' (comma-separated)' : ''}`,
+    `# Expected: ${def.type.expected}. Environment: ${entry.envVar}${Array.isArray(def.default) ? ' (a JSON array, or comma-separated)' : ''}`,
     stringify({ [def.key]: def.default }).trim()
   ].join('\n')
 }

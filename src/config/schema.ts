@@ -239,6 +239,18 @@ export const schema: ConfigSchema = {
       default: '10m',
       doc: 'Longest a single prove or verify call may take'
     },
+    pingIntervalMs: {
+      key: 'ping_interval',
+      type: durationValue(10),
+      default: '10s',
+      doc: 'How often the NPP prover is pinged while it runs'
+    },
+    pingTimeoutMs: {
+      key: 'ping_timeout',
+      type: durationValue(10),
+      default: '15s',
+      doc: 'A ping unanswered this long is missed; two missed in a row and the prover is killed and restarted'
+    },
     cliProve: {
       key: 'cli_prove',
       type: stringValue({ allowEmpty: true }),
@@ -250,6 +262,12 @@ export const schema: ConfigSchema = {
       type: stringValue({ allowEmpty: true }),
       default: '',
       doc: 'Command template for verifying (backend = "cli")'
+    },
+    cliProgram: {
+      key: 'cli_program',
+      type: stringValue({}),
+      default: 'cli',
+      doc: 'Program id a cli prover advertises; jobs for it name this program (backend = "cli")'
     }
   },
   jobs: {

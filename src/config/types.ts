@@ -62,8 +62,13 @@ export interface ProverConfig {
   /** Nice levels the prover runs below the daemon (0 = the same priority) */
   nice: number
   callTimeoutMs: number
+  /** npp: how often the running prover is pinged, and how long a ping may take (two missed in a row: restarted) */
+  pingIntervalMs: number
+  pingTimeoutMs: number
   cliProve: string
   cliVerify: string
+  /** The program id a cli prover advertises and jobs name */
+  cliProgram: string
 }
 
 export interface JobsConfig {

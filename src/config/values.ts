@@ -188,8 +188,9 @@ export interface ListItem {
 }
 
 /**
- * A list of strings: a TOML array, a comma-separated environment variable (blanks dropped),
- * or a string array override.
+ * A list of strings: a TOML array, a string array override, or an environment variable that holds either a JSON
+ * array of strings (`["/opt/p", "--flag=a,b"]`: any element, commas and spaces included, as for an argv) or,
+ * when it does not start with `[`, comma-separated items (blanks dropped).
  */
 export function listValue(item: ListItem, opts: { minItems?: number } = {}): ValueType<string[]> {
   const minItems = opts.minItems ?? 0
@@ -210,13 +211,22 @@ export function listValue(item: ListItem, opts: { minItems?: number } = {}): Val
     expected,
     fromToml: check,
     fromOverride: check,
-    fromEnv: (text) =>
-      check(
-        text
-          .split(',')
-          .map((part) => part.trim())
-          .filter((part) => part !== '')
-      )
+    fromEnv: (text) => check(text.trimStart().startsWith('[') ? jsonList(text, expected) : commaList(text))
+  }
+}
+
+function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+}
+
+function jsonList(text: string, expected: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    throw new InvalidValueError(`${expected} (as a JSON array, e.g. ["a", "b"])`, text)
   }
 }
 

@@ -3,7 +3,7 @@ import type { Connection, Startable } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
 import { encodeAdvert } from '../capacity/advert.js'
-import { advertToJson } from '../capacity/advert-json.js'
+import { advertBackend, advertToJson } from '../capacity/advert-json.js'
 import { type HardwareInfo, probeHardware } from '../capacity/probe.js'
 import { CapacityService, type Workload } from '../capacity/service.js'
 import type { ProofmeshConfig } from '../config/index.js'
@@ -17,7 +17,9 @@ import { PeerBans } from '../net/peer-bans.js'
 import { loadOrCreatePeerKey } from '../net/peer-key.js'
 import { ReachablePeers } from '../net/reachable-peers.js'
 import { readSwarmKey } from '../net/swarm-key.js'
+import { ProverProtocolError } from '../prover/errors.js'
 import { createProverBackend } from '../prover/index.js'
+import { recordProverSettings } from '../prover/recorded.js'
 import { ProverSupervisor } from '../prover/supervisor.js'
 import type { ProverBackend } from '../prover/types.js'
 import {
@@ -65,6 +67,9 @@ function dialableAddress(addrs: string[]): string | undefined {
   return addrs.find((addr) => !addr.startsWith('/ip4/127.') && !addr.startsWith('/ip6/::1/')) ?? addrs[0]
 }
 
+/** What a supervised prover does that changes this peer's advert: its units go to 0 while it is down */
+const PROVER_STATE_EVENTS = ['down', 'restarted', 'failed'] as const
+
 /**
  * One proofmesh node: the libp2p host, capacity gossip and the peer table, the status protocol and the
  * local API. Every machine runs the same daemon; roles (submitter, aggregator) are per job.
@@ -91,7 +96,8 @@ export class Daemon implements Startable, ApiBackend {
       ?.notifyChanged()
       .catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
   }
-  private readonly onProverRestarted = (): void => {
+  /** A prover that went down, came back (maybe a new build) or was given up on: re-advertise units and prover */
+  private readonly onProverChanged = (): void => {
     this.capacityService
       ?.notifyChanged()
       .catch((err: unknown) => this.log.debug({ err }, 'advert not published'))
@@ -168,7 +174,8 @@ export class Daemon implements Startable, ApiBackend {
     this.reachablePeers = reachable
     this.leaseBook = new LeaseBook({
       logger: this.init.logger,
-      totalUnits: () => this.capacity.units().total,
+      // a prover that is down takes no work: no lease is granted until it is back
+      totalUnits: () => (this.proverReady() ? this.capacity.units().total : 0),
       journal
     })
     this.leaseBook.addEventListener('changed', this.onLeasesChanged)
@@ -200,11 +207,17 @@ export class Daemon implements Startable, ApiBackend {
           return hardware
         },
         workload: this.init.workload ?? this.leaseBook,
+        takingWork: () => this.proverReady(),
         prover: () => {
           const info = this.proverBackend?.info
           return info === undefined
             ? undefined
-            : { name: info.name, version: info.version, programs: info.programs.map((program) => program.id) }
+            : {
+                name: info.name,
+                version: info.version,
+                backend: info.backend,
+                programs: info.programs.map((program) => program.id)
+              }
         },
         metricsRegistry: this.registry
       }
@@ -233,7 +246,8 @@ export class Daemon implements Startable, ApiBackend {
       logger: this.init.logger,
       journal,
       selfId: host.peerId.toString(),
-      prover: supervisor,
+      prover: () => this.proverBackend,
+      ownUnits: this.leaseBook,
       transport: new SubmitterTransport(host, this.workerService),
       candidates: () => this.candidates(),
       // one and a half advert intervals with a neighbour: every live peer has advertised at least once; a node
@@ -314,7 +328,8 @@ export class Daemon implements Startable, ApiBackend {
     await this.host?.stop()
     this.host = undefined
     if (this.proverBackend instanceof ProverSupervisor) {
-      this.proverBackend.removeEventListener('restarted', this.onProverRestarted)
+      for (const event of PROVER_STATE_EVENTS)
+        this.proverBackend.removeEventListener(event, this.onProverChanged)
     }
     await this.proverBackend?.stop()
     this.proverBackend = undefined
@@ -360,29 +375,46 @@ export class Daemon implements Startable, ApiBackend {
    */
   private async startProver(): Promise<ProverBackend | undefined> {
     const { prover } = this.config
+    await recordProverSettings(this.config.dataDir, prover)
     const backend = createProverBackend(
       {
         backend: prover.backend,
         command: prover.command,
         nice: prover.nice,
-        cli: prover.backend === 'cli' ? { prove: prover.cliProve, verify: prover.cliVerify } : undefined,
-        callTimeoutMs: prover.callTimeoutMs
+        cli:
+          prover.backend === 'cli'
+            ? { prove: prover.cliProve, verify: prover.cliVerify, program: prover.cliProgram }
+            : undefined,
+        callTimeoutMs: prover.callTimeoutMs,
+        pingIntervalMs: prover.pingIntervalMs,
+        pingTimeoutMs: prover.pingTimeoutMs
       },
       { logger: this.init.logger }
     )
     try {
       await backend.start()
     } catch (err) {
+      // a prover of another NPP version was built by someone else: building the reference one is no advice for it
+      const advice =
+        err instanceof ProverProtocolError
+          ? 'its author must make it speak this protocol (protocols/native-prover.md)'
+          : 'check prover.command; for the reference prover run `npm run build:native`'
       this.log.warn(
         { err, command: prover.command },
-        'the native prover did not start; this node offers no proving (build it with `npm run build:native`, or set prover.command)'
+        `the prover did not start; this node offers no proving (${advice})`
       )
       await Promise.resolve(backend.stop()).catch(() => undefined)
       return undefined
     }
-    // a restarted prover may be a new build: re-advertise what it says it is
-    if (backend instanceof ProverSupervisor) backend.addEventListener('restarted', this.onProverRestarted)
+    if (backend instanceof ProverSupervisor) {
+      for (const event of PROVER_STATE_EVENTS) backend.addEventListener(event, this.onProverChanged)
+    }
     return backend
+  }
+
+  /** False while the prover is down (restarting, given up on); a daemon without one has nothing to restart */
+  private proverReady(): boolean {
+    return this.proverBackend?.ready ?? true
   }
 
   /** Path-mode inputs are names inside this folder */
@@ -390,10 +422,13 @@ export class Daemon implements Startable, ApiBackend {
     return this.config.inputs.folder === '' ? join(this.config.dataDir, 'inputs') : this.config.inputs.folder
   }
 
-  /** Peers a submitter may lease units from: fresh peers of the table and this daemon itself */
+  /**
+   * Peers a submitter may lease units from: this daemon itself and the fresh peers of the table whose prover takes
+   * segments (npp). A cli prover proves whole jobs of its own daemon only: such a daemon's candidate is itself.
+   */
   candidates(): Candidate[] {
     const host = this.node
-    const own = this.proverBackend instanceof ProverSupervisor ? this.proverBackend : undefined
+    const own = this.proverBackend
     const self: Candidate[] =
       own === undefined || this.leaseBook === undefined
         ? []
@@ -407,8 +442,10 @@ export class Daemon implements Startable, ApiBackend {
               unitsFree: this.leaseBook.free()
             }
           ]
+    if (own?.kind === 'cli') return self
     const connections = connectionsByPeer(host)
-    const others = this.capacity.peers.list().map((entry): Candidate => {
+    const segmentProvers = this.capacity.peers.list().filter((entry) => advertBackend(entry.advert) === 'npp')
+    const others = segmentProvers.map((entry): Candidate => {
       const connection = connections.get(entry.peerId)
       return {
         peerId: entry.peerId,

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { copyFile, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   FailCode,
@@ -23,6 +22,8 @@ import { peerText } from '../net/peer-text.js'
 import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { JobHints } from './hints.js'
+import { jobInputFile } from './input-file.js'
+import { endPhase, enterState } from './phases.js'
 import { ceilPow2, planLayout } from './layout.js'
 import { describePeerFailure } from '../jobs-model/peer-failure.js'
 import { shortPeerId } from '../jobs-model/peer-id.js'
@@ -370,29 +371,8 @@ export class JobRun {
     return input
   }
 
-  /** Data mode: a copy in the job folder (the user may change the original meanwhile); path mode: our own copy */
   private async inputFile(): Promise<string> {
-    const { request } = this.record
-    if (request.inputMode === 'path') {
-      const file = await resolveInputName(this.ctx.settings.inputsFolder, request.input).catch(
-        (err: unknown) => {
-          throw new JobFailure('INPUT', localInputMessage(err))
-        }
-      )
-      this.record.inputSize = file.size
-      return file.path
-    }
-    const copy = join(this.ctx.settings.jobDir, 'input')
-    await copyFile(request.input, copy).catch((err: unknown) => {
-      throw new JobFailure('INPUT', `cannot read the input ${request.input}: ${toError(err).message}`)
-    })
-    const handle = await open(copy, 'r')
-    try {
-      this.record.inputSize = (await handle.stat()).size
-    } finally {
-      await handle.close()
-    }
-    return copy
+    return jobInputFile(this.record, this.ctx.settings.jobDir, this.ctx.settings.inputsFolder)
   }
 
   // --- phase 1 --------------------------------------------------------------------------------------------
@@ -1020,16 +1000,11 @@ export class JobRun {
   }
 
   private setState(state: JobState, phase?: JobPhase): void {
-    this.record.state = state
-    if (phase !== undefined) this.record.phases[phase] = { startedAt: Date.now() }
-    this.ctx.save()
-    this.ctx.event({ type: 'state', state, phase })
+    enterState(this.record, this.ctx, state, phase)
   }
 
   private endPhase(phase: JobPhase): void {
-    const timing = this.record.phases[phase]
-    if (timing !== undefined) timing.endedAt = Date.now()
-    this.ctx.save()
+    endPhase(this.record, this.ctx, phase)
   }
 
   private async closeLink(link: Link, how: 'release' | 'cancel', reason: string): Promise<void> {

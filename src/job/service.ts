@@ -8,7 +8,8 @@ import { newJobId } from '../jobs-model/job-id.js'
 import { isTerminal, JOB_PHASES, JOB_STATES, type JobState } from '../jobs-model/states.js'
 import type { JobEvent, JobRecord, JobRequest } from '../jobs-model/types.js'
 import type { Logger } from '../log/index.js'
-import type { ProverSupervisor } from '../prover/supervisor.js'
+import { ProverSupervisor } from '../prover/supervisor.js'
+import type { ProverBackend } from '../prover/types.js'
 import type { Journal } from '../store/index.js'
 import { localInputMessage, resolveInputName } from '../files/inputs-folder.js'
 import { CapacityShortError, JobFailure } from './errors.js'
@@ -16,13 +17,16 @@ import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
 import { JobRun, type JobRunSettings } from './run.js'
 import type { SubmitterTransport } from './transport.js'
+import { type OwnUnits, WholeJobRun } from './whole-run.js'
 import { sendWebhook, webhookUrlFor } from './webhook.js'
 
 export interface JobServiceInit {
   logger: Logger
   journal: Journal
   selfId: string
-  prover: () => ProverSupervisor | undefined
+  prover: () => ProverBackend | undefined
+  /** This peer's own units: a prover that proves only whole jobs (cli) books them for each job it proves */
+  ownUnits: OwnUnits
   transport: SubmitterTransport
   /** Fresh peers that could take work, this daemon included */
   candidates: () => Candidate[]
@@ -48,7 +52,7 @@ interface JobServiceEvents {
 }
 
 interface Running {
-  run: JobRun
+  run: JobRun | WholeJobRun
   controller: AbortController
 }
 
@@ -341,6 +345,12 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   }
 
   private startRun(job: JobRecord): void {
+    const prover = this.init.prover()
+    if (prover === undefined) {
+      // the prover stopped (it is restarting) between admission and now
+      this.finish(job, 'failed', new JobFailure('NO_PROVER', 'this daemon has no running prover'))
+      return
+    }
     const controller = new AbortController()
     const remaining = Math.max(1, job.createdAt + job.request.timeoutMs - Date.now())
     const signal = AbortSignal.any([
@@ -356,21 +366,20 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       ...this.init.settings,
       jobDir: join(this.init.settings.jobsDir, job.id)
     }
-    const run = new JobRun({
-      record: job,
-      save: () => this.save(job),
-      event: (event) => this.emitEvent(job, event),
-      prover: this.init.prover() as ProverSupervisor,
-      transport: this.init.transport,
-      candidates: () => this.candidatesFor(job),
-      penalise: (peerId, reason) => {
-        const points = this.init.journal.penalise(peerId, 1, reason)
-        this.log.warn({ job: job.id, peer: peerId, points, reason }, 'peer penalised')
-      },
-      settings,
-      logger: this.init.logger,
-      signal
-    })
+    const run =
+      prover instanceof ProverSupervisor
+        ? this.segmentedRun(job, prover, settings, signal)
+        : new WholeJobRun({
+            record: job,
+            selfId: this.init.selfId,
+            save: () => this.save(job),
+            event: (event) => this.emitEvent(job, event),
+            prover,
+            units: this.init.ownUnits,
+            settings,
+            logger: this.init.logger,
+            signal
+          })
     this.running.set(job.id, { run, controller })
     run
       .run()
@@ -393,6 +402,30 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
         this.running.delete(job.id)
         this.schedule()
       })
+  }
+
+  /** A job split into segments over leased peers, this one included: an NPP prover plans and verifies it */
+  private segmentedRun(
+    job: JobRecord,
+    prover: ProverSupervisor,
+    settings: JobRunSettings,
+    signal: AbortSignal
+  ): JobRun {
+    return new JobRun({
+      record: job,
+      save: () => this.save(job),
+      event: (event) => this.emitEvent(job, event),
+      prover,
+      transport: this.init.transport,
+      candidates: () => this.candidatesFor(job),
+      penalise: (peerId, reason) => {
+        const points = this.init.journal.penalise(peerId, 1, reason)
+        this.log.warn({ job: job.id, peer: peerId, points, reason }, 'peer penalised')
+      },
+      settings,
+      logger: this.init.logger,
+      signal
+    })
   }
 
   private requeue(job: JobRecord, why: string): void {

@@ -230,6 +230,11 @@ export class CliProverBackend extends TypedEventEmitter<ProverBackendEvents> imp
     this.started = true
   }
 
+  /** A one-shot command is started per call: the backend is ready whenever it is started */
+  get ready(): boolean {
+    return this.started
+  }
+
   /** Kills every running command and waits (bounded) for them to exit */
   async stop(): Promise<void> {
     this.started = false

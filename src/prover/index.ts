@@ -18,6 +18,9 @@ export interface ProverConfig {
   callTimeoutMs?: number
   /** npp only: how a crashed prover is restarted */
   restart?: Partial<RestartPolicy>
+  /** npp only: the liveness pings (see supervisorDefaults) */
+  pingIntervalMs?: number
+  pingTimeoutMs?: number
 }
 
 export interface ProverComponents {
@@ -53,7 +56,9 @@ export function createProverBackend(config: ProverConfig, components: ProverComp
       command: config.command ?? proverDefaults.command,
       nice: config.nice,
       callTimeoutMs: config.callTimeoutMs,
-      restart: config.restart
+      restart: config.restart,
+      pingIntervalMs: config.pingIntervalMs,
+      pingTimeoutMs: config.pingTimeoutMs
     },
     components
   )

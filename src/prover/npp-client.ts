@@ -5,6 +5,7 @@ import { ProverCrashedError, ProverNotRunningError, ProverProtocolError, ProverR
 import { LineSplitter, LineTail } from './lines.js'
 import { lowerPriority } from './priority.js'
 import { abortReason, callDeadline } from './signals.js'
+import { checkResult } from './validate.js'
 import type {
   CallOptions,
   LogNotification,
@@ -117,6 +118,8 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
   private child: ChildProcess | undefined
   private nextId = 1
   private closing = false
+  /** Why the client killed a prover that stopped answering; in-flight calls fail with it */
+  private hung: string | undefined
   private finished = false
 
   constructor(init: NppClientInit) {
@@ -297,6 +300,15 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
     }
   }
 
+  /**
+   * Kills a prover that stopped answering (SIGKILL: one that reads nothing would not hear `shutdown`). Its
+   * in-flight calls fail with a ProverCrashedError that says why, and its exit is a crash the supervisor restarts.
+   */
+  killHung(why: string): void {
+    this.hung = why
+    this.kill('SIGKILL')
+  }
+
   /** Resolves true once the process has exited, or false after `timeoutMs` */
   async waitForExit(timeoutMs: number): Promise<boolean> {
     if (this.finished) {
@@ -397,6 +409,13 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
       return
     }
     if ('result' in message) {
+      try {
+        checkResult(call.method, message.result)
+      } catch (err) {
+        this.log.warn({ err, method: call.method }, 'the prover answered with a malformed result')
+        call.reject(err as Error)
+        return
+      }
       call.resolve(message.result)
       return
     }
@@ -472,7 +491,10 @@ export class NppClient extends TypedEventEmitter<NppClientEvents> {
     const error: Error = this.closing
       ? new ProverNotRunningError('the prover was stopped')
       : new ProverCrashedError(
-          `prover exited with ${how} while ${this.pending.size} call(s) were in flight` +
+          (this.hung === undefined
+            ? `prover exited with ${how}`
+            : `prover stopped answering (${this.hung}) and was killed`) +
+            ` while ${this.pending.size} call(s) were in flight` +
             (stderr.length > 0 ? `; last stderr: ${stderr[stderr.length - 1]}` : ''),
           exitCode,
           signal,

@@ -1,7 +1,8 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
 import { AGENT_VERSION } from '../version.js'
-import { ProverNotRunningError, ProverProtocolError } from './errors.js'
+import { computeChallenge } from './challenge.js'
+import { ProverNotRunningError, ProverProtocolError, ProverTimeoutError } from './errors.js'
 import { NppClient, nppClientDefaults, type ProverExit } from './npp-client.js'
 import { proveJobInPhases } from './prove-job.js'
 import { callDeadline, raceSignal, sleep } from './signals.js'
@@ -45,6 +46,14 @@ export const supervisorDefaults = {
   shutdownGraceMs: 5_000,
   killGraceMs: 2_000,
   clientName: AGENT_VERSION,
+  /**
+   * How often a running prover is pinged, and how long each ping may take. A prover that misses `pingMisses` pings
+   * in a row is killed and restarted: one late reply after this daemon was starved of CPU (a timer that fires
+   * before the reply already waiting in the pipe is read) is not a hang, two in a row 30 s apart are.
+   */
+  pingIntervalMs: 10_000,
+  pingTimeoutMs: 15_000,
+  pingMisses: 2,
   /** The worker id the 1-peer proveJob plans for */
   localWorker: 'local',
   restart: {
@@ -69,6 +78,9 @@ export interface ProverSupervisorInit {
   /** Nice levels the prover runs below the daemon */
   nice?: number
   restart?: Partial<RestartPolicy>
+  pingIntervalMs?: number
+  pingTimeoutMs?: number
+  pingMisses?: number
 }
 
 export interface ProverSupervisorComponents {
@@ -84,6 +96,8 @@ export interface ProverRestartedEvent {
 }
 
 export interface ProverSupervisorEvents extends ProverBackendEvents {
+  /** The prover crashed or hung: it is down until `restarted` (or `failed`) */
+  down: CustomEvent<Error>
   restarted: CustomEvent<ProverRestartedEvent>
   /** The prover crashed too often and is not restarted again; every call now fails */
   failed: CustomEvent<Error>
@@ -94,7 +108,8 @@ type State = 'idle' | 'starting' | 'running' | 'restarting' | 'failed' | 'stoppi
 /**
  * Runs the native prover (NPP v1) and keeps it running: start() spawns it and checks `hello`, a crash
  * fails the in-flight calls with ProverCrashedError and restarts it with backoff, and calls made while it
- * restarts wait for the new process (within their own time limit).
+ * restarts wait for the new process (within their own time limit). A prover that stops answering `ping` is
+ * killed, which is a crash like any other.
  */
 export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> implements SegmentedProver {
   readonly kind = 'npp'
@@ -105,11 +120,12 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
   private readonly shutdownGraceMs: number
   private readonly killGraceMs: number
   private readonly restartPolicy: RestartPolicy
+  private readonly ping: { intervalMs: number; timeoutMs: number; misses: number }
   private state: State = 'idle'
   /** The newest prover process, live or not */
   private client: NppClient | undefined
   /** What calls wait on: the running client, or undefined once a restart gave up or stop() began */
-  private ready: Promise<NppClient | undefined> | undefined
+  private nextClient: Promise<NppClient | undefined> | undefined
   private hello: HelloResult | undefined
   private failure: Error | undefined
   private restartTimes: number[] = []
@@ -124,6 +140,15 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
     this.shutdownGraceMs = init.shutdownGraceMs ?? supervisorDefaults.shutdownGraceMs
     this.killGraceMs = init.killGraceMs ?? supervisorDefaults.killGraceMs
     this.restartPolicy = { ...supervisorDefaults.restart, ...init.restart }
+    this.ping = {
+      intervalMs: init.pingIntervalMs ?? supervisorDefaults.pingIntervalMs,
+      timeoutMs: init.pingTimeoutMs ?? supervisorDefaults.pingTimeoutMs,
+      misses: init.pingMisses ?? supervisorDefaults.pingMisses
+    }
+  }
+
+  get ready(): boolean {
+    return this.state === 'running'
   }
 
   /** Name, version, programs and GPUs from the running prover's `hello`; throws before start() */
@@ -149,13 +174,13 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
     this.failure = undefined
     this.restartTimes = []
     const launched = this.launch()
-    this.ready = launched
+    this.nextClient = launched
     try {
       await launched
       this.state = 'running'
     } catch (err) {
       this.state = 'stopped'
-      this.ready = undefined
+      this.nextClient = undefined
       throw err
     }
   }
@@ -169,7 +194,7 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
     // Ends a restart backoff or a pending hello at once
     this.stopController.abort(new ProverNotRunningError('the prover is stopping'))
     try {
-      await this.ready
+      await this.nextClient
     } catch {
       // start() reports its own failure
     }
@@ -177,7 +202,7 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
     if (client?.running === true) {
       await this.shutdown(client)
     }
-    this.ready = undefined
+    this.nextClient = undefined
     this.state = 'stopped'
   }
 
@@ -237,10 +262,10 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
         cause: this.failure
       })
     }
-    if ((this.state !== 'running' && this.state !== 'restarting') || this.ready === undefined) {
+    if ((this.state !== 'running' && this.state !== 'restarting') || this.nextClient === undefined) {
       throw new ProverNotRunningError(`the prover is ${this.state}`)
     }
-    const client = await raceSignal(this.ready, signal)
+    const client = await raceSignal(this.nextClient, signal)
     if (client === undefined) {
       throw new ProverNotRunningError('the prover is not running', { cause: this.failure })
     }
@@ -278,6 +303,7 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
         )
       }
       this.hello = hello
+      this.watchLiveness(client)
       this.log.info(
         {
           pid: client.pid,
@@ -298,13 +324,56 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
     }
   }
 
+  /**
+   * Pings the prover every ping interval, one ping at a time, while it runs. Any reply counts, an error reply
+   * included (an older prover does not know `ping`); `misses` timeouts in a row kill it.
+   */
+  private watchLiveness(client: NppClient): void {
+    let missed = 0
+    let inFlight = false
+    const timer = setInterval(() => {
+      if (inFlight || !client.running) return
+      inFlight = true
+      client
+        .call('ping', {}, { timeoutMs: this.ping.timeoutMs })
+        .then(
+          () => {
+            missed = 0
+          },
+          (err: unknown) => {
+            if (!(err instanceof ProverTimeoutError)) {
+              // an error reply is a reply; an exit is handled by onExit
+              if (client.running) missed = 0
+              return
+            }
+            missed++
+            this.log.warn(
+              { pid: client.pid, missed, timeoutMs: this.ping.timeoutMs },
+              'the prover missed a ping'
+            )
+            if (missed >= this.ping.misses) {
+              const why = `${missed} pings in a row unanswered within ${this.ping.timeoutMs} ms`
+              this.log.error({ pid: client.pid }, `the prover hangs (${why}); killing it`)
+              client.killHung(why)
+            }
+          }
+        )
+        .finally(() => {
+          inFlight = false
+        })
+    }, this.ping.intervalMs)
+    timer.unref()
+    client.addEventListener('exit', () => clearInterval(timer), { once: true })
+  }
+
   private onExit(client: NppClient, exit: ProverExit): void {
     // Exits during start(), a restart or stop() are handled by whoever is waiting on them
     if (exit.expected || client !== this.client || this.state !== 'running') {
       return
     }
     this.state = 'restarting'
-    this.ready = this.restart(exit.error)
+    this.nextClient = this.restart(exit.error)
+    this.safeDispatchEvent('down', { detail: exit.error })
   }
 
   private async restart(reason: Error): Promise<NppClient | undefined> {

@@ -169,6 +169,13 @@ export interface CancelResult {
 export type ShutdownParams = Record<string, never>
 export type ShutdownResult = Record<string, never>
 
+/**
+ * The liveness probe: answered at once, even while other requests run. A prover that predates it answers
+ * METHOD_NOT_FOUND, which shows it alive just as well: any reply does.
+ */
+export type PingParams = Record<string, never>
+export type PingResult = Record<string, never>
+
 export type ProgressPhase = 'plan' | 'contribute' | 'prove' | 'aggregate' | 'verify'
 
 export interface ProgressNotification {
@@ -196,6 +203,7 @@ export interface NppMethods {
   verify: { params: VerifyParams; result: VerifyResult }
   cancel: { params: CancelParams; result: CancelResult }
   shutdown: { params: ShutdownParams; result: ShutdownResult }
+  ping: { params: PingParams; result: PingResult }
 }
 
 export type NppMethod = keyof NppMethods
@@ -272,6 +280,8 @@ export interface ProverBackend extends Startable, TypedEventTarget<ProverBackend
   readonly kind: ProverBackendKind
   /** Known once start() has resolved */
   readonly info: ProverInfo
+  /** False while the prover is down (restarting, or given up on): this peer then offers no free units */
+  readonly ready: boolean
   proveJob(params: JobProveParams, options?: CallOptions): Promise<JobProveResult>
   verify(params: VerifyParams, options?: CallOptions): Promise<VerifyResult>
   /** Stops every running call of `job`; resolves with how many were stopped */

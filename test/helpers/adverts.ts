@@ -12,6 +12,7 @@ export function makeAdvert(fields: Partial<CapacityAdvert> = {}): CapacityAdvert
     memoryBytes: 0n,
     proverName: '',
     proverVersion: '',
+    proverBackend: '',
     programs: [],
     tags: [],
     activeJobs: 0,

@@ -154,6 +154,8 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 
 export class ScriptedProver extends TypedEventEmitter<ProverBackendEvents> implements SegmentedProver {
   readonly kind = 'npp'
+  /** A scripted prover is always up (liveness is the supervisor's, tested with the real prover) */
+  readonly ready = true
   readonly info: ProverInfo
   /** What each method does; change it at any time */
   script: ProverScript

@@ -38,6 +38,7 @@ function advert(fields: Partial<CapacityAdvert> = {}): CapacityAdvert {
     memoryBytes: 128n * 1024n ** 3n,
     proverName: 'proofmesh-prover',
     proverVersion: '0.1.0',
+    proverBackend: 'npp',
     programs: ['rescue-sponge'],
     tags: ['region=eu'],
     activeJobs: 1,

@@ -135,9 +135,9 @@ describe('renderConfigToml', () => {
     assert.match(text, /^advert_interval = "5s"$/m)
     // one comment line of explanation and one of expected form per key
     const keyLines = text.split('\n').filter((line) => /^[a-z_0-9]+ = /.test(line))
-    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 6 + jobs 13 + inputs 2 + security 4
-    assert.equal(keyLines.length, 45)
-    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 45)
+    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 9 + jobs 13 + inputs 2 + security 4
+    assert.equal(keyLines.length, 48)
+    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 48)
   })
 })
 
@@ -195,6 +195,25 @@ describe('sources and priority', () => {
     assert.equal(config.prover.callTimeoutMs, 5_400_000)
     assert.equal(config.log.level, 'warn')
     assert.equal(config.api.port, 0)
+  })
+
+  it('takes a list variable as a JSON array, so that an argv element may hold commas and spaces', async () => {
+    const config = await loadConfig({
+      env: {
+        PROOFMESH_PROVER_COMMAND: ' ["/opt/my prover/bin", "serve", "--gpus=0,1"]',
+        PROOFMESH_CAPACITY_TAGS: 'gpu,region=eu'
+      }
+    })
+    assert.deepEqual(config.prover.command, ['/opt/my prover/bin', 'serve', '--gpus=0,1'])
+    assert.deepEqual(config.capacity.tags, ['gpu', 'region=eu'], 'the comma form still works')
+    const broken = await configError(loadConfig({ env: { PROOFMESH_PROVER_COMMAND: '["/opt/p", serve]' } }))
+    assert.equal(broken.key, 'prover.command')
+    assert.match(
+      broken.message,
+      /PROOFMESH_PROVER_COMMAND: expected .*\(as a JSON array, e\.g\. \["a", "b"\]\)/
+    )
+    const notStrings = await configError(loadConfig({ env: { PROOFMESH_PROVER_COMMAND: '["/opt/p", 1]' } }))
+    assert.match(notStrings.message, /expected a list of at least 1 .*, got 1$/)
   })
 
   it('accepts durations as milliseconds or text in overrides', async () => {

@@ -19,7 +19,7 @@ function capacity(overrides: Partial<CapacityJson> = {}): CapacityJson {
     ],
     cpuCores: 16,
     memoryBytes: 64 * 1024 ** 3,
-    prover: { name: 'proofmesh-prover', version: '0.1.0' },
+    prover: { name: 'proofmesh-prover', version: '0.1.0', backend: 'npp' },
     programs: ['rescue-sponge'],
     tags: [],
     activeJobs: 1,
@@ -81,8 +81,22 @@ describe('status and peers views', () => {
       capacity: capacity({ gpus: [], prover: null })
     }
     const [header, line] = formatPeers([row]).split('\n')
-    assert.match(header ?? '', /^PEER +ADDRESS +UNITS +GPUS +PROVER +LAST SEEN$/)
-    assert.match(line ?? '', new RegExp(`^${PEER_B} +- +6/8 +- +- +1\\.5s ago$`))
+    assert.match(header ?? '', /^PEER +ADDRESS +UNITS +GPUS +PROVER +PROGRAMS +LAST SEEN$/)
+    assert.match(line ?? '', new RegExp(`^${PEER_B} +- +6/8 +- +- +rescue-sponge +1\\.5s ago$`))
     assert.match(formatPeers([]), /^no peers known yet/)
+    const cli = formatPeers([
+      {
+        ...row,
+        capacity: capacity({
+          prover: { name: 'cargo-zisk', version: 'unknown', backend: 'cli' },
+          programs: ['zisk']
+        })
+      }
+    ])
+    assert.match(
+      cli,
+      / cargo-zisk unknown \[cli: own jobs only\] +zisk /,
+      'a cli peer says it takes no segments'
+    )
   })
 })

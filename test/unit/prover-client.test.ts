@@ -126,6 +126,28 @@ describe('NppClient', () => {
     assert.ok(client.running)
   })
 
+  it('fails a call whose result breaks the spec, naming the method and the field', async () => {
+    const { client } = await startClient()
+    const segment = { index: 0, startBlock: 0, blockCount: 1, inputOffset: 0, inputLength: 1 }
+    const err = await rejection(
+      client.call('prove', {
+        job: 'bad-field',
+        program: 'echo',
+        inputSize: 1,
+        segment,
+        input: { path: '/x', offset: 0 },
+        challenge: '00'.repeat(32),
+        out: '/x.proof'
+      })
+    )
+    assert.ok(err instanceof ProverProtocolError)
+    assert.equal(
+      err.message,
+      `the reply to 'prove' has result.sha256 = "Not-Hex": expected 64 lower-case hex digits`
+    )
+    assert.ok(client.running, 'one bad reply costs that call only')
+  })
+
   it('drops an oversized reply line, fails that call and keeps serving', async () => {
     const { client } = await startClient({ maxLineBytes: 64 * 1024 })
     const err = await rejection(

@@ -17,6 +17,7 @@ export interface CapacityAdvert {
   activeJobs: number
   version: string
   addrs: Uint8Array<ArrayBuffer>[]
+  proverBackend: string
 }
 
 export namespace CapacityAdvert {
@@ -107,6 +108,11 @@ export namespace CapacityAdvert {
           }
         }
 
+        if ((obj.proverBackend != null && obj.proverBackend !== '')) {
+          w.uint32(122)
+          w.string(obj.proverBackend)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -125,7 +131,8 @@ export namespace CapacityAdvert {
           tags: [],
           activeJobs: 0,
           version: '',
-          addrs: []
+          addrs: [],
+          proverBackend: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -206,6 +213,10 @@ export namespace CapacityAdvert {
               }
 
               obj.addrs.push(reader.bytes())
+              break
+            }
+            case 15: {
+              obj.proverBackend = reader.string()
               break
             }
             default: {
@@ -363,6 +374,13 @@ export namespace CapacityAdvert {
 
               break
             }
+            case 15: {
+              yield {
+                field: `${prefix}.proverBackend`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -473,6 +491,11 @@ export namespace CapacityAdvert {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface CapacityAdvertProverBackendFieldEvent {
+    field: '$.proverBackend'
+    value: string
+  }
+
   export function encode (obj: Partial<CapacityAdvert>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CapacityAdvert.codec())
   }
@@ -481,7 +504,7 @@ export namespace CapacityAdvert {
     return decodeMessage(buf, CapacityAdvert.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAdvert>): Generator<CapacityAdvertSeqFieldEvent | CapacityAdvertTimestampMsFieldEvent | CapacityAdvertUnitsTotalFieldEvent | CapacityAdvertUnitsFreeFieldEvent | CapacityAdvertGpusIndexFieldEvent | CapacityAdvertGpusNameFieldEvent | CapacityAdvertGpusMemoryTotalMibFieldEvent | CapacityAdvertGpusMemoryUsedMibFieldEvent | CapacityAdvertGpusUtilizationPercentFieldEvent | CapacityAdvertCpuCoresFieldEvent | CapacityAdvertMemoryBytesFieldEvent | CapacityAdvertProverNameFieldEvent | CapacityAdvertProverVersionFieldEvent | CapacityAdvertProgramsFieldEvent | CapacityAdvertTagsFieldEvent | CapacityAdvertActiveJobsFieldEvent | CapacityAdvertVersionFieldEvent | CapacityAdvertAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAdvert>): Generator<CapacityAdvertSeqFieldEvent | CapacityAdvertTimestampMsFieldEvent | CapacityAdvertUnitsTotalFieldEvent | CapacityAdvertUnitsFreeFieldEvent | CapacityAdvertGpusIndexFieldEvent | CapacityAdvertGpusNameFieldEvent | CapacityAdvertGpusMemoryTotalMibFieldEvent | CapacityAdvertGpusMemoryUsedMibFieldEvent | CapacityAdvertGpusUtilizationPercentFieldEvent | CapacityAdvertCpuCoresFieldEvent | CapacityAdvertMemoryBytesFieldEvent | CapacityAdvertProverNameFieldEvent | CapacityAdvertProverVersionFieldEvent | CapacityAdvertProgramsFieldEvent | CapacityAdvertTagsFieldEvent | CapacityAdvertActiveJobsFieldEvent | CapacityAdvertVersionFieldEvent | CapacityAdvertAddrsFieldEvent | CapacityAdvertProverBackendFieldEvent> {
     return streamMessage(buf, CapacityAdvert.codec(), opts)
   }
 }

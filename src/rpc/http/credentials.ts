@@ -13,7 +13,8 @@ export interface ApiAddress {
   peerId: string
 }
 
-async function writePrivateFile(path: string, contents: string): Promise<void> {
+/** Atomically, readable by this user only */
+export async function writePrivateFile(path: string, contents: string): Promise<void> {
   const temporary = `${path}.tmp-${process.pid}`
   await writeFile(temporary, contents, { mode: 0o600 })
   await chmod(temporary, 0o600)

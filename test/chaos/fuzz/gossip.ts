@@ -31,6 +31,7 @@ function randomAdvert(rng: Rng): CapacityAdvert {
     memoryBytes: rng.u64(),
     proverName: text(),
     proverVersion: text(),
+    proverBackend: text(),
     programs: Array.from({ length: count() }, () => (rng.bool(0.5) ? PROGRAM : text())),
     tags: Array.from({ length: count() }, text),
     activeJobs: rng.pick([0, 1, rng.u32()]),

@@ -327,7 +327,9 @@ function renderPeers(peers) {
         h(
           'td',
           { testid: 'peer-prover', title: capacity.programs.join(', ') },
-          capacity.prover === null ? 'none' : `${capacity.prover.name} ${capacity.prover.version}`
+          capacity.prover === null
+            ? 'none'
+            : `${capacity.prover.name} ${capacity.prover.version}${capacity.prover.backend === 'cli' ? ' (cli: own jobs only)' : ''}`
         ),
         h('td', { class: 'num' }, `${formatDuration(peer.ageMs)} ago`)
       )
