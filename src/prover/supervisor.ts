@@ -1,7 +1,6 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
 import { AGENT_VERSION } from '../version.js'
-import { computeChallenge } from './challenge.js'
 import { ProverNotRunningError, ProverProtocolError, ProverTimeoutError } from './errors.js'
 import { NppClient, nppClientDefaults, type ProverExit } from './npp-client.js'
 import { proveJobInPhases } from './prove-job.js'
