@@ -33,7 +33,13 @@ import { SilenceWatch } from '../silence-watch.js'
 import { findStragglers } from './stragglers.js'
 import type { SubmitterTransport } from './transport.js'
 import type { JobPhase, JobState } from '../jobs-model/states.js'
-import type { JobEvent, JobPeerRecord, JobRecord, PeerFailure, SegmentRecord } from '../jobs-model/types.js'
+import type {
+  NewJobEvent,
+  JobPeerRecord,
+  JobRecord,
+  PeerFailure,
+  SegmentRecord
+} from '../jobs-model/types.js'
 
 /** Release or Cancel gets this long to go out before the stream is reset: the peer's lease lapses without it */
 const RELEASE_TIMEOUT_MS = 2_000
@@ -61,7 +67,7 @@ export interface JobRunContext {
   record: JobRecord
   /** Journals the record as it stands */
   save(): void
-  event(event: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): void
+  event(event: NewJobEvent): void
   prover: ProverSupervisor
   transport: SubmitterTransport
   candidates(): Candidate[]
@@ -116,7 +122,7 @@ export class JobRun {
     this.ctx = ctx
     this.log = ctx.logger.child({ component: 'job', job: ctx.record.id })
     this.hints = new JobHints(ctx.record.request.hints, ctx.settings.jobDir, ctx.signal)
-    this.progress = new ProgressRelay({ emit: (report) => ctx.event({ type: 'progress', ...report }) })
+    this.progress = new ProgressRelay({ emit: (report) => ctx.event({ kind: 'progress', ...report }) })
     // a tenth of peer_timeout: a frozen peer is noticed within a tenth of it beyond, a stall of this daemon
     // longer than two tenths is not counted against anyone
     this.tickMs = Math.max(50, Math.floor(ctx.settings.peerTimeoutMs / 10))
@@ -186,7 +192,7 @@ export class JobRun {
   /** A lease granted beyond the need (the reserve phase asked more peers than it kept): its units go back */
   private async releaseUnneeded(link: Link): Promise<void> {
     await this.closeLink(link, 'release', 'not needed: other peers covered the units first')
-    this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: 'released: not needed' })
+    this.ctx.event({ kind: 'released', peer: link.peer.peerId, message: 'released: not needed' })
     this.ctx.save()
   }
 
@@ -221,7 +227,7 @@ export class JobRun {
         const why = reply?.refused === undefined ? 'no answer' : peerText(reply.refused.message)
         this.excluded.add(peer.peerId)
         this.log.info({ peer: peer.peerId, why }, 'lease refused')
-        this.ctx.event({ type: 'peer', peer: peer.peerId, message: `refused: ${why}` })
+        this.ctx.event({ kind: 'refused', peer: peer.peerId, message: `refused: ${why}` })
         await channel.close()
         return undefined
       }
@@ -248,7 +254,12 @@ export class JobRun {
       if (!peer.local) this.silence.heard(link)
       this.record.peers.push(record)
       this.ctx.save()
-      this.ctx.event({ type: 'peer', peer: peer.peerId, message: `leased ${record.units} units` })
+      this.ctx.event({
+        kind: 'leased',
+        peer: peer.peerId,
+        units: record.units,
+        message: `leased ${record.units} units`
+      })
       this.startKeepAlive(link)
       void this.readFrames(link)
       return link
@@ -597,7 +608,7 @@ export class JobRun {
     this.aggregator = link
     this.record.aggregator = link.peer.peerId
     this.ctx.save()
-    this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: 'aggregates' })
+    this.ctx.event({ kind: 'aggregator', peer: link.peer.peerId, message: 'aggregates' })
     const contributions = this.record.segments.map((segment) =>
       fromString(segment.contribution as string, 'base16')
     )
@@ -674,10 +685,9 @@ export class JobRun {
         if (segment.state === 'assigned') segment.state = 'contributed'
         this.ctx.save()
         this.ctx.event({
-          type: 'segment',
+          kind: 'contributed',
           segment: segment.index,
           peer: link.peer.peerId,
-          phase: 'contribute',
           message: 'contributed'
         })
       }
@@ -694,10 +704,9 @@ export class JobRun {
       if (link.segments.every((index) => link.proved.has(index))) link.record.state = 'proved'
       this.ctx.save()
       this.ctx.event({
-        type: 'segment',
+        kind: 'proved',
         segment: segment.index,
         peer: link.peer.peerId,
-        phase: 'prove',
         message: 'proved'
       })
       if (this.aggregator === undefined) this.electAggregator()
@@ -719,9 +728,9 @@ export class JobRun {
       }
       this.final = { link, size: Number(frame.final.size), sha256: toString(frame.final.sha256, 'base16') }
       this.ctx.event({
-        type: 'peer',
+        kind: 'final',
         peer: link.peer.peerId,
-        phase: 'aggregate',
+        size: Number(frame.final.size),
         message: `final proof ready (${frame.final.size} bytes)`
       })
     } else if (frame.failed !== undefined) {
@@ -820,10 +829,10 @@ export class JobRun {
       idle.segments.push(segment.index)
       this.ctx.save()
       this.ctx.event({
-        type: 'segment',
+        kind: 'backup-started',
         segment: segment.index,
         peer: idle.peer.peerId,
-        phase: 'prove',
+        straggler: segment.peerId,
         message: `backup copy: segment ${segment.index} has been proving for ${(elapsedMs / 1000).toFixed(1)} s on ${shortPeerId(segment.peerId)}, ${stragglerFactor}× the median is ${(limitMs / 1000).toFixed(1)} s`
       })
       this.track(this.assignTo(idle, [segment]), idle)
@@ -843,10 +852,10 @@ export class JobRun {
     loser.forgotten.add(segment.index)
     this.send(loser, { forget: { segments: [segment.index] } })
     this.ctx.event({
-      type: 'segment',
+      kind: 'backup-won',
       segment: segment.index,
       peer: winner.peer.peerId,
-      phase: 'prove',
+      loser: loserId,
       message: `won over ${shortPeerId(loserId)}`
     })
   }
@@ -884,7 +893,7 @@ export class JobRun {
       { peer: link.peer.peerId, code: failure.code, segment: failure.segment, err: failure.message },
       'peer failed'
     )
-    this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: `failed: ${what}` })
+    this.ctx.event({ kind: 'peer-failed', peer: link.peer.peerId, failure, message: `failed: ${what}` })
     void this.closeLink(link, 'cancel', `${who} failed: ${what}`)
     if (this.aggregator === link) {
       this.aggregator = undefined
@@ -976,8 +985,9 @@ export class JobRun {
     if (target.record.state === 'proved') target.record.state = 'assigned'
     this.ctx.save()
     this.ctx.event({
-      type: 'peer',
+      kind: 'takes-over',
       peer: target.peer.peerId,
+      segments: segments.map((segment) => segment.index),
       message: `takes over segment${segments.length === 1 ? '' : 's'} ${segments.map((segment) => segment.index).join(',')} (${blocks} blocks)`
     })
     this.track(this.assignTo(target, segments), target)
@@ -1023,7 +1033,7 @@ export class JobRun {
     this.record.state = state
     if (phase !== undefined) this.record.phases[phase] = { startedAt: Date.now() }
     this.ctx.save()
-    this.ctx.event({ type: 'state', state, phase })
+    this.ctx.event({ kind: 'state', state, phase })
   }
 
   private endPhase(phase: JobPhase): void {

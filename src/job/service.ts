@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { JobsBackend } from '../jobs-model/backend.js'
 import { newJobId } from '../jobs-model/job-id.js'
 import { isTerminal, JOB_PHASES, JOB_STATES, type JobState } from '../jobs-model/states.js'
-import type { JobEvent, JobRecord, JobRequest } from '../jobs-model/types.js'
+import type { JobEvent, JobRecord, JobRequest, NewJobEvent } from '../jobs-model/types.js'
 import type { Logger } from '../log/index.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
 import type { Journal } from '../store/index.js'
@@ -165,7 +165,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     }
     this.init.journal.putJob(record)
     this.emitEvent(record, {
-      type: 'state',
+      kind: 'state',
       state: 'queued',
       message: `${request.computeCapacity} units requested`
     })
@@ -316,7 +316,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
           if (job.waitingFor !== waitingFor) {
             job.waitingFor = waitingFor
             this.save(job)
-            this.emitEvent(job, { type: 'log', message: `waiting: ${waitingFor}` })
+            this.emitEvent(job, { kind: 'log', message: `waiting: ${waitingFor}` })
           }
           break
         }
@@ -403,7 +403,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     job.phases = { queue: job.phases.queue ?? { startedAt: job.createdAt } }
     delete job.phases.queue?.endedAt
     this.save(job)
-    this.emitEvent(job, { type: 'state', state: 'queued', message: `back in the queue: ${why}` })
+    this.emitEvent(job, { kind: 'state', state: 'queued', message: `back in the queue: ${why}` })
   }
 
   private finish(job: JobRecord, state: 'succeeded' | 'failed' | 'cancelled', failure?: JobFailure): void {
@@ -420,7 +420,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     this.metrics?.bytesOut.inc(job.bytesOut)
     this.save(job)
     this.emitEvent(job, {
-      type: 'state',
+      kind: 'state',
       state,
       message:
         failure === undefined ? `proof verified: ${job.digest ?? ''}` : `${failure.code}: ${failure.message}`
@@ -452,7 +452,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     ).then((result) => {
       if (this.init.journal.getJob(job.id) === undefined) return
       this.emitEvent(job, {
-        type: 'log',
+        kind: 'log',
         message: result.delivered
           ? `webhook delivered to ${url} (${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`
           : `webhook to ${url} failed after ${result.attempts} attempts: ${result.error ?? `HTTP ${result.status}`}`
@@ -467,7 +467,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     this.init.journal.putJob(job)
   }
 
-  private emitEvent(job: JobRecord, event: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): void {
+  private emitEvent(job: JobRecord, event: NewJobEvent): void {
     const stored = this.init.journal.appendEvent({ ...event, jobId: job.id, at: Date.now() })
     this.safeDispatchEvent('event', { detail: stored })
   }
