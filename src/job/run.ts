@@ -32,6 +32,9 @@ import { reserveDefaults, reserveInWaves } from './reserve.js'
 import { SilenceWatch } from '../silence-watch.js'
 import { findStragglers } from './stragglers.js'
 import type { SubmitterTransport } from './transport.js'
+import { grantedUnits, judgeFailure, MAX_FETCH_RETRIES } from './blame.js'
+import { awaitsWork } from './progress-deadline.js'
+import { IdleDeadline, touchOnGrowth } from './idle-deadline.js'
 import type { JobPhase, JobState } from '../jobs-model/states.js'
 import type {
   NewJobEvent,
@@ -40,6 +43,18 @@ import type {
   PeerFailure,
   SegmentRecord
 } from '../jobs-model/types.js'
+
+/** What a job run needs of the submitter's prover: its programs, a plan, a verdict on the final proof */
+export type JobProver = Pick<ProverSupervisor, 'info' | 'plan' | 'verify'>
+
+/** How a job run reaches its peers (SubmitterTransport; an in-memory one in the unit harness) */
+export type JobTransport = Pick<SubmitterTransport, 'openJob' | 'pushSlice' | 'hintsSink' | 'fetchFinalProof'>
+
+/** The states in which peers have work in hand (see checkProgress) */
+const PROGRESS_STATES: ReadonlySet<JobState> = new Set(['contributing', 'proving', 'aggregating'])
+
+/** A failed fetch of a proof by the aggregator is sent again after this long times the attempt */
+const FETCH_RETRY_MS = 500
 
 /** Release or Cancel gets this long to go out before the stream is reset: the peer's lease lapses without it */
 const RELEASE_TIMEOUT_MS = 2_000
@@ -55,6 +70,10 @@ export interface JobRunSettings {
   phase1TimeoutMs: number
   phase2TimeoutMs: number
   aggregateTimeoutMs: number
+  /** A peer with work in hand that reports no progress this long loses its segments (keep-alives do not count) */
+  progressTimeoutMs: number
+  /** A transfer to or from a peer (a slice, the hints, the final proof) that moves no byte this long fails */
+  transferIdleMs: number
   maxPeersPerJob: number
   /** Where the final proof is saved (when the request says so) */
   proofsDir: string
@@ -68,11 +87,15 @@ export interface JobRunContext {
   /** Journals the record as it stands */
   save(): void
   event(event: NewJobEvent): void
-  prover: ProverSupervisor
-  transport: SubmitterTransport
+  prover: JobProver
+  transport: JobTransport
   candidates(): Candidate[]
   /** Records bad work against a peer (invalid proofs): selection prefers others, and excludes it above a limit */
   penalise(peerId: string, reason: string): void
+  /** A peer refused a lease (or did not answer): the submitter asks it again only after a back-off */
+  refused(peerId: string): void
+  /** A peer granted a lease: its back-off, if any, ends */
+  granted(peerId: string): void
   settings: JobRunSettings
   logger: Logger
   /** Aborted on cancel or when the job's time is up; its reason is a JobFailure */
@@ -103,6 +126,10 @@ export class JobRun {
   private aggregator?: Link
   private final?: FinalReport
   private finalAttempts = 0
+  /** Peers relieved of aggregating (their connection failed them); they keep their segments */
+  private readonly relieved = new Set<Link>()
+  /** The current aggregator's failed fetches: per segment, and the owners it could not reach */
+  private fetches = { failures: new Map<number, number>(), unreached: new Set<string>() }
   /** How often each segment has moved to another peer */
   private readonly moves = new Map<number, number>()
   /** Segments move one batch at a time */
@@ -137,6 +164,7 @@ export class JobRun {
   async run(): Promise<void> {
     this.watchdog = setInterval(() => {
       this.checkSilence()
+      this.checkProgress()
       this.checkStragglers()
     }, this.tickMs)
     this.watchdog.unref()
@@ -198,7 +226,7 @@ export class JobRun {
 
   private async reserveOne(
     peer: Candidate,
-    units: number,
+    unitsAsked: number,
     timeoutMs = JOB_REPLY_TIMEOUT_MS
   ): Promise<Link | undefined> {
     const signal = AbortSignal.any([
@@ -213,7 +241,7 @@ export class JobRun {
           reserve: {
             jobId: this.record.id,
             program: this.record.request.program,
-            units,
+            units: unitsAsked,
             minUnits: 1,
             inputSize: BigInt(this.record.inputSize ?? 0),
             leaseMs: this.ctx.settings.leaseMs,
@@ -226,15 +254,31 @@ export class JobRun {
       if (reply?.reserved === undefined) {
         const why = reply?.refused === undefined ? 'no answer' : peerText(reply.refused.message)
         this.excluded.add(peer.peerId)
+        this.ctx.refused(peer.peerId)
         this.log.info({ peer: peer.peerId, why }, 'lease refused')
         this.ctx.event({ kind: 'refused', peer: peer.peerId, message: `refused: ${why}` })
         await channel.close()
         return undefined
       }
+      const units = grantedUnits(unitsAsked, reply.reserved.units)
+      if (units !== reply.reserved.units) {
+        this.log.warn(
+          { peer: peer.peerId, asked: unitsAsked, answered: reply.reserved.units, counted: units },
+          'a lease granted more units than asked: counted as asked'
+        )
+      }
+      if (units === 0) {
+        this.excluded.add(peer.peerId)
+        this.ctx.refused(peer.peerId)
+        this.ctx.event({ kind: 'refused', peer: peer.peerId, message: 'refused: it granted 0 units' })
+        await channel.close()
+        return undefined
+      }
+      this.ctx.granted(peer.peerId)
       const record: JobPeerRecord = {
         peerId: peer.peerId,
         local: peer.local,
-        units: reply.reserved.units,
+        units,
         leaseId: reply.reserved.leaseId,
         state: 'reserved',
         bytesSent: 0
@@ -248,7 +292,9 @@ export class JobRun {
         closed: false,
         hasHints: false,
         hasChallenge: false,
-        forgotten: new Set()
+        forgotten: new Set(),
+        contributed: new Set(),
+        progressAt: Date.now()
       }
       this.links.push(link)
       if (!peer.local) this.silence.heard(link)
@@ -266,6 +312,7 @@ export class JobRun {
     } catch (err) {
       this.ctx.signal.throwIfAborted()
       this.excluded.add(peer.peerId)
+      this.ctx.refused(peer.peerId)
       this.log.info({ peer: peer.peerId, err: toError(err).message }, 'peer not reserved')
       channel?.abort(toError(err))
       return undefined
@@ -435,7 +482,11 @@ export class JobRun {
   /** Sends a peer its segments, their input slices and (once per peer) the hints; the challenge once fixed */
   private async assignTo(link: Link, segments: SegmentRecord[]): Promise<void> {
     const { request } = this.record
-    for (const segment of segments) link.forgotten.delete(segment.index)
+    for (const segment of segments) {
+      link.forgotten.delete(segment.index)
+      link.contributed.delete(segment.index)
+    }
+    link.progressAt = Date.now()
     await link.channel.write(
       {
         assign: {
@@ -501,15 +552,27 @@ export class JobRun {
         total: BigInt(this.record.inputSize ?? 0),
         sha256: fromString(segment.inputSha256, 'base16')
       }
+      const idle = this.transferDeadline(link, `sending segment ${segment.index}'s input`)
       await this.ctx.transport
-        .pushSlice(link.peer, header, this.input, this.ctx.signal, (bytes) => {
-          this.countSent(link, bytes)
-          this.saveCountsSoon()
-        })
+        .pushSlice(
+          link.peer,
+          header,
+          this.input,
+          AbortSignal.any([this.ctx.signal, idle.signal]),
+          (bytes) => {
+            idle.touch()
+            this.countSent(link, bytes)
+            this.saveCountsSoon()
+          }
+        )
         .catch((err: unknown) => {
           if (link.forgotten.has(segment.index)) return
-          throw new Error(`segment ${segment.index}'s input did not arrive: ${toError(err).message}`)
+          this.ctx.signal.throwIfAborted()
+          throw new Error(
+            `segment ${segment.index}'s input did not arrive: ${toError(idle.signal.reason ?? err).message}`
+          )
         })
+        .finally(() => idle.stop())
     }
   }
 
@@ -539,10 +602,12 @@ export class JobRun {
       for await (const chunk of this.hints.read()) {
         total += chunk.byteLength
         hash.update(chunk)
-        await sink.write(chunk, this.ctx.signal)
+        await this.idleBounded(link, 'sending the hints', async (signal) => sink.write(chunk, signal))
         if (!link.peer.local) this.countSent(link, chunk.byteLength)
       }
-      await sink.finish(total, hash.digest(), this.ctx.signal)
+      await this.idleBounded(link, 'finishing the hints', async (signal) =>
+        sink.finish(total, hash.digest(), signal)
+      )
     } catch (err) {
       await sink.abort(toError(err))
       if (err instanceof JobFailure) throw err
@@ -550,7 +615,38 @@ export class JobRun {
     }
   }
 
+  /**
+   * The idle deadline of a transfer to a remote peer (jobs.transfer_idle_timeout). This daemon's own worker is
+   * reached in memory: no network to stall, and its deliveries report no bytes, so it gets none.
+   */
+  private transferDeadline(link: Link, what: string): IdleDeadline {
+    const idle = new IdleDeadline(
+      `${what} to peer ${shortPeerId(link.peer.peerId)}`,
+      this.ctx.settings.transferIdleMs
+    )
+    if (link.peer.local) idle.stop()
+    return idle
+  }
+
+  /** One step of a transfer (a chunk written, an end acknowledged) under the transfer's idle deadline */
+  private async idleBounded(
+    link: Link,
+    what: string,
+    step: (signal: AbortSignal) => Promise<void>
+  ): Promise<void> {
+    const idle = this.transferDeadline(link, what)
+    try {
+      await step(AbortSignal.any([this.ctx.signal, idle.signal]))
+    } catch (err) {
+      this.ctx.signal.throwIfAborted()
+      throw toError(idle.signal.reason ?? err)
+    } finally {
+      idle.stop()
+    }
+  }
+
   private countSent(link: Link, bytes: number): void {
+    link.progressAt = Date.now()
     link.record.bytesSent += bytes
     this.record.bytesOut += bytes
   }
@@ -600,12 +696,11 @@ export class JobRun {
    */
   private electAggregator(): void {
     if (this.aggregator !== undefined || this.record.challenge === undefined || this.done) return
-    const link = this.healthyLinks().find(
-      (candidate) =>
-        candidate.segments.length > 0 && candidate.segments.every((index) => candidate.proved.has(index))
-    )
+    const link = this.aggregatorCandidate()
     if (link === undefined) return
     this.aggregator = link
+    this.fetches = { failures: new Map(), unreached: new Set() }
+    link.progressAt = Date.now()
     this.record.aggregator = link.peer.peerId
     this.ctx.save()
     this.ctx.event({ kind: 'aggregator', peer: link.peer.peerId, message: 'aggregates' })
@@ -614,6 +709,36 @@ export class JobRun {
     )
     this.send(link, { aggregate: { contributions } })
     for (const segment of this.record.segments) if (segment.state === 'proved') this.sendFetch(segment)
+  }
+
+  /**
+   * The aggregator's own connection fails it (judgeFailure): another peer with all its segments proved aggregates
+   * and this one keeps its segments, not blamed. With no other such peer it is failed like a lost one (not
+   * penalised), so that its segments move and someone can aggregate.
+   */
+  private relieveAggregator(link: Link, why: string): void {
+    this.relieved.add(link)
+    this.aggregator = undefined
+    this.final = undefined
+    if (this.aggregatorCandidate() === undefined) {
+      this.relieved.delete(link)
+      this.peerFailed(link, { code: 'TRANSFER', message: why })
+      return
+    }
+    this.log.warn({ peer: link.peer.peerId, why }, 'aggregator relieved')
+    this.ctx.event({ kind: 'note', peer: link.peer.peerId, message: `no longer aggregates: ${why}` })
+    this.electAggregator()
+    this.notify()
+  }
+
+  /** The first healthy peer with all its segments proved that was not relieved of aggregating */
+  private aggregatorCandidate(): Link | undefined {
+    return this.healthyLinks().find(
+      (candidate) =>
+        !this.relieved.has(candidate) &&
+        candidate.segments.length > 0 &&
+        candidate.segments.every((index) => candidate.proved.has(index))
+    )
   }
 
   private sendFetch(segment: SegmentRecord): void {
@@ -640,9 +765,26 @@ export class JobRun {
     const received = join(ctx.settings.jobDir, 'final.proof')
     let got: { size: number; sha256: Uint8Array }
     try {
-      got = await ctx.transport.fetchFinalProof(final.link.peer, record.id, received, ctx.signal)
+      const idle = new IdleDeadline(
+        `fetching the final proof from peer ${shortPeerId(final.link.peer.peerId)}`,
+        ctx.settings.transferIdleMs
+      )
+      const stopWatch = touchOnGrowth(idle, received, Math.max(25, ctx.settings.transferIdleMs / 5))
+      try {
+        got = await ctx.transport.fetchFinalProof(
+          final.link.peer,
+          record.id,
+          received,
+          AbortSignal.any([ctx.signal, idle.signal])
+        )
+      } catch (err) {
+        ctx.signal.throwIfAborted()
+        throw toError(idle.signal.reason ?? err)
+      } finally {
+        stopWatch()
+        idle.stop()
+      }
     } catch (err) {
-      ctx.signal.throwIfAborted()
       return `it could not be fetched: ${toError(err).message}`
     }
     if (toString(got.sha256, 'base16') !== final.sha256)
@@ -673,6 +815,8 @@ export class JobRun {
       const segment = this.ownSegment(link, frame.contribution.segment)
       if (segment === undefined) return
       const contribution = toString(frame.contribution.contribution, 'base16')
+      link.contributed.add(segment.index)
+      link.progressAt = Date.now()
       if (segment.contribution !== undefined && segment.contribution !== contribution) {
         // A replacement recomputed a segment another peer had contributed: they must agree, byte for byte
         this.failure ??= new JobFailure(
@@ -695,6 +839,7 @@ export class JobRun {
       const segment = this.ownSegment(link, frame.proved.segment)
       if (segment === undefined || segment.state === 'proved') return
       this.settleBackup(segment, link)
+      link.progressAt = Date.now()
       link.busySince = Date.now()
       segment.state = 'proved'
       segment.proofSize = Number(frame.proved.size)
@@ -716,9 +861,12 @@ export class JobRun {
         segments: link.segments,
         aggregator: link === this.aggregator
       })
-      if (report !== undefined) this.progress.offer(report)
+      if (report === undefined) return
+      link.progressAt = Date.now()
+      this.progress.offer(report)
       return
     } else if (frame.final !== undefined) {
+      if (this.relieved.has(link)) return
       if (link !== this.aggregator) {
         this.peerFailed(link, {
           code: 'PROTOCOL',
@@ -726,6 +874,7 @@ export class JobRun {
         })
         return
       }
+      link.progressAt = Date.now()
       this.final = { link, size: Number(frame.final.size), sha256: toString(frame.final.sha256, 'base16') }
       this.ctx.event({
         kind: 'final',
@@ -747,51 +896,80 @@ export class JobRun {
   }
 
   /**
-   * A peer reports a failure. The aggregator blaming a segment's proof (invalid, or not fetched) means the peer
-   * that made it failed: it is penalised (an invalid proof) and its segments move. Anything else is the
-   * reporting peer's own failure: its segments move.
+   * A peer reports a failure; judgeFailure says who answers for it. Only what the evidence pins on a peer costs
+   * that peer: a proof the aggregator could not fetch is fetched again, and a segment that has moved since is
+   * not blamed on anyone (a report about an old owner's proof would otherwise fail the peer that just took over).
    */
   private onFailed(link: Link, code: FailCode, said: string, segmentIndex?: number, proofSha256 = ''): void {
     const message = peerText(said)
     const failure: PeerFailure = { code: FailCode[code] ?? `code ${code}`, message, segment: segmentIndex }
     const blamed = segmentIndex === undefined ? undefined : this.record.segments[segmentIndex]
-    if (
-      link === this.aggregator &&
-      blamed !== undefined &&
-      code === FailCode.PROOF_INVALID &&
-      (blamed.state !== 'proved' || (proofSha256 !== '' && proofSha256 !== blamed.proofSha256))
-    ) {
-      // a proof of a peer the segment has since moved away from: already dealt with, the new one is on its way
-      return
-    }
-    if (
-      link === this.aggregator &&
-      blamed !== undefined &&
-      (code === FailCode.PROOF_INVALID || code === FailCode.TRANSFER)
-    ) {
-      const owner = this.links.find(
-        (candidate) => candidate.peer.peerId === blamed.peerId && !candidate.closed
-      )
-      if (owner !== undefined && owner !== link) {
-        if (code === FailCode.PROOF_INVALID)
-          this.ctx.penalise(owner.peer.peerId, `invalid proof of segment ${blamed.index}: ${message}`)
+    const fromAggregator = link === this.aggregator
+    const owner =
+      blamed === undefined
+        ? undefined
+        : this.links.find((candidate) => candidate.peer.peerId === blamed.peerId && !candidate.closed)
+    const fetches = this.fetches
+    const verdict = judgeFailure({
+      code,
+      fromAggregator,
+      segment: blamed,
+      proofSha256,
+      ownSegment: owner === link,
+      fetchFailures: blamed === undefined ? 0 : (fetches.failures.get(blamed.index) ?? 0),
+      otherOwnersUnreached: [...fetches.unreached].filter(
+        (peerId) =>
+          peerId !== owner?.peer.peerId && this.links.some((l) => l.peer.peerId === peerId && !l.closed)
+      ).length
+    })
+    this.log.info(
+      { peer: link.peer.peerId, code: failure.code, segment: segmentIndex, verdict },
+      'peer reported a failure'
+    )
+    switch (verdict) {
+      case 'ignore':
+        return
+      case 'retry': {
+        const segment = blamed as SegmentRecord
+        const attempts = (fetches.failures.get(segment.index) ?? 0) + 1
+        fetches.failures.set(segment.index, attempts)
+        if (owner !== undefined) fetches.unreached.add(owner.peer.peerId)
+        const timer = setTimeout(() => {
+          if (this.aggregator === link && segment.state === 'proved') this.sendFetch(segment)
+        }, FETCH_RETRY_MS * attempts)
+        timer.unref()
+        return
+      }
+      case 'aggregator-unreachable':
+        this.relieveAggregator(
+          link,
+          `it could not fetch the proofs of ${fetches.unreached.size} peers that the submitter still hears from: ${message}`
+        )
+        return
+      case 'owner':
+      case 'owner-unreachable': {
+        if (owner === undefined) return
+        if (verdict === 'owner')
+          this.ctx.penalise(owner.peer.peerId, `invalid proof of segment ${blamed?.index}: ${message}`)
         this.peerFailed(
           owner,
           {
             code: failure.code,
-            segment: blamed.index,
+            segment: blamed?.index,
             message:
-              code === FailCode.PROOF_INVALID
+              verdict === 'owner'
                 ? `the aggregator found its proof invalid: ${message}`
-                : `the aggregator could not fetch its proof: ${message}`
+                : `the aggregator could not fetch its proof ${MAX_FETCH_RETRIES + 1} times: ${message}`
           },
-          blamed.index
+          blamed?.index
         )
         return
       }
+      case 'reporter':
+        if (code === FailCode.PROOF_INVALID) this.ctx.penalise(link.peer.peerId, describePeerFailure(failure))
+        this.peerFailed(link, failure, segmentIndex)
+        return
     }
-    if (code === FailCode.PROOF_INVALID) this.ctx.penalise(link.peer.peerId, describePeerFailure(failure))
-    this.peerFailed(link, failure, segmentIndex)
   }
 
   private ownSegment(link: Link, index: number): SegmentRecord | undefined {
@@ -864,6 +1042,27 @@ export class JobRun {
 
   private healthyLinks(): Link[] {
     return this.links.filter((link) => !link.closed)
+  }
+
+  /**
+   * A peer with work in hand (awaitsWork) that showed no progress for jobs.progress_timeout is failed like a silent
+   * one: keep-alives say it is there, not that it works (a prover that never answers, a peer stalling on purpose)
+   */
+  private checkProgress(): void {
+    if (this.done || !PROGRESS_STATES.has(this.record.state)) return
+    const now = Date.now()
+    const { progressTimeoutMs } = this.ctx.settings
+    const allProved = this.record.segments.every((segment) => segment.state === 'proved')
+    for (const link of this.healthyLinks()) {
+      const standing = { aggregator: link === this.aggregator, allProved, finalIn: this.final !== undefined }
+      if (!awaitsWork(link, standing)) link.progressAt = now
+      else if (now - link.progressAt > progressTimeoutMs) {
+        this.peerFailed(link, {
+          code: 'TIMEOUT',
+          message: `it showed no progress for ${((now - link.progressAt) / 1000).toFixed(1)} s with work in hand, over jobs.progress_timeout (${formatDuration(progressTimeoutMs)})`
+        })
+      }
+    }
   }
 
   /** A remote peer that sent nothing (not even a keep-alive) for peer_timeout is lost: frozen, or cut off */

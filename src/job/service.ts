@@ -15,6 +15,7 @@ import { CapacityShortError, JobFailure } from './errors.js'
 import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
 import { JobRun, type JobRunSettings } from './run.js'
+import { RefusalBackoff } from './refusal-backoff.js'
 import type { SubmitterTransport } from './transport.js'
 import { sendWebhook, webhookUrlFor } from './webhook.js'
 
@@ -68,6 +69,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   private readonly init: JobServiceInit
   private readonly log: Logger
   private readonly running = new Map<string, Running>()
+  private readonly backoff = new RefusalBackoff()
   private timer?: NodeJS.Timeout
   private readonly stopping = new AbortController()
   private readonly webhooks = new Set<Promise<unknown>>()
@@ -336,7 +338,12 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     return this.init
       .candidates()
       .filter((candidate) => candidate.unitsTotal > 0 && candidate.programs.includes(job.request.program))
-      .map((candidate) => ({ ...candidate, penalty: this.init.journal.penalty(candidate.peerId, now) }))
+      .map((candidate) => ({
+        ...candidate,
+        // a peer that refused lately counts as having none free until its back-off ends (RefusalBackoff)
+        unitsFree: this.backoff.waitUntil(candidate.peerId, now) > 0 ? 0 : candidate.unitsFree,
+        penalty: this.init.journal.penalty(candidate.peerId, now)
+      }))
       .filter((candidate) => candidate.penalty < PENALTY_LIMIT)
   }
 
@@ -367,6 +374,8 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
         const points = this.init.journal.penalise(peerId, 1, reason)
         this.log.warn({ job: job.id, peer: peerId, points, reason }, 'peer penalised')
       },
+      refused: (peerId) => this.backoff.refused(peerId, Date.now()),
+      granted: (peerId) => this.backoff.granted(peerId),
       settings,
       logger: this.init.logger,
       signal
