@@ -20,7 +20,7 @@ import type { ProverSupervisor } from '../prover/supervisor.js'
 import { JOB_REPLY_TIMEOUT_MS, MAX_SEGMENTS_PER_JOB } from '../worker/constants.js'
 import { localInputMessage, resolveInputName } from '../worker/inputs-folder.js'
 import { peerText } from '../worker/peer-text.js'
-import { CapacityShortError, JobFailure } from './errors.js'
+import { CapacityShortError, JobFailure, RestartJobError } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { JobHints } from './hints.js'
 import { ceilPow2, planLayout } from './layout.js'
@@ -105,6 +105,15 @@ export interface JobRunContext {
 /** How often the journal is told of the bytes sent while slices stream (see saveCountsSoon) */
 const COUNTS_SAVE_MS = 1_000
 
+interface Dispute {
+  referee: Link
+  /** The peer whose contribution differed from the recorded one, and that contribution */
+  claimant: Link
+  contribution: string
+  /** Per peer, the contribution it computed */
+  claims: Map<string, string>
+}
+
 interface FinalReport {
   link: Link
   size: number
@@ -126,6 +135,8 @@ export class JobRun {
   private aggregator?: Link
   private final?: FinalReport
   private finalAttempts = 0
+  /** Segments whose contributions two peers disagree on, and the third peer computing it again */
+  private readonly disputes = new Map<number, Dispute>()
   /** Peers relieved of aggregating (their connection failed them); they keep their segments */
   private readonly relieved = new Set<Link>()
   /** The current aggregator's failed fetches: per segment, and the owners it could not reach */
@@ -655,7 +666,8 @@ export class JobRun {
 
   private async prove(): Promise<void> {
     await this.until(
-      () => this.record.segments.every((segment) => segment.state === 'proved'),
+      // an open dispute may yet show a contribution of the challenge wrong
+      () => this.disputes.size === 0 && this.record.segments.every((segment) => segment.state === 'proved'),
       this.ctx.settings.phase2TimeoutMs,
       'phase 2 (segment proofs)'
     )
@@ -667,7 +679,11 @@ export class JobRun {
     this.setState('aggregating', 'aggregate')
     for (;;) {
       this.electAggregator()
-      await this.until(() => this.final !== undefined, this.ctx.settings.aggregateTimeoutMs, 'aggregation')
+      await this.until(
+        () => this.final !== undefined && this.disputes.size === 0,
+        this.ctx.settings.aggregateTimeoutMs,
+        'aggregation'
+      )
       const final = this.final as FinalReport
       this.endPhase('aggregate')
       const verdict = await this.verify(final)
@@ -817,15 +833,15 @@ export class JobRun {
       const contribution = toString(frame.contribution.contribution, 'base16')
       link.contributed.add(segment.index)
       link.progressAt = Date.now()
-      if (segment.contribution !== undefined && segment.contribution !== contribution) {
+      const dispute = this.disputes.get(segment.index)
+      if (dispute !== undefined && dispute.referee === link) {
+        this.settleDispute(segment, dispute, contribution)
+      } else if (segment.contribution !== undefined && segment.contribution !== contribution) {
         // A replacement recomputed a segment another peer had contributed: they must agree, byte for byte
-        this.failure ??= new JobFailure(
-          'CONTRIBUTION_MISMATCH',
-          `segment ${segment.index}: peer ${shortPeerId(link.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
-            `another peer had ${segment.contribution.slice(0, 16)}…: the provers disagree (not deterministic, or not the same program)`
-        )
+        this.openDispute(segment, link, contribution)
       } else {
         segment.contribution = contribution
+        segment.contributor ??= link.peer.peerId
         if (segment.state === 'assigned') segment.state = 'contributed'
         this.ctx.save()
         this.ctx.event({
@@ -972,12 +988,117 @@ export class JobRun {
     }
   }
 
+  /**
+   * Two peers computed different contributions for one segment: a third (a peer of the job that holds neither
+   * claim) computes it too, and the one it agrees with stands (settleDispute). One lying peer costs itself, not
+   * the job; the job fails only when no third peer is left, or when all three disagree (the provers are not
+   * deterministic, or not the same program).
+   */
+  private openDispute(segment: SegmentRecord, claimant: Link, contribution: string): void {
+    if (this.disputes.has(segment.index)) return
+    const recorded = segment.contribution as string
+    const first = segment.contributor ?? '?'
+    const referee = leastLoaded(
+      this.links.filter((link) => link.peer.peerId !== first && link !== claimant),
+      this.record.segments
+    )
+    if (referee === undefined) {
+      this.failure ??= new JobFailure(
+        'CONTRIBUTION_MISMATCH',
+        `segment ${segment.index}: peer ${shortPeerId(claimant.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
+          `peer ${shortPeerId(first)} had ${recorded.slice(0, 16)}…, and no third peer is left to settle it`
+      )
+      this.notify()
+      return
+    }
+    this.disputes.set(segment.index, {
+      referee,
+      claimant,
+      contribution,
+      claims: new Map([
+        [first, recorded],
+        [claimant.peer.peerId, contribution]
+      ])
+    })
+    this.log.warn(
+      { segment: segment.index, first, second: claimant.peer.peerId, referee: referee.peer.peerId },
+      'contributions disagree: a third peer settles it'
+    )
+    this.ctx.event({
+      kind: 'note',
+      peer: referee.peer.peerId,
+      segment: segment.index,
+      message: `settles segment ${segment.index}: ${shortPeerId(first)} and ${shortPeerId(claimant.peer.peerId)} computed different contributions`
+    })
+    this.track(this.assignTo(referee, [segment]), referee)
+  }
+
+  /** The referee's contribution decides: the claim it matches stands, the other claimant lied (penalised, failed) */
+  private settleDispute(segment: SegmentRecord, dispute: Dispute, contribution: string): void {
+    const { referee } = dispute
+    this.disputes.delete(segment.index)
+    const agreed = [...dispute.claims].filter(([, claim]) => claim === contribution).map(([peerId]) => peerId)
+    const liars = [...dispute.claims.keys()].filter((peerId) => !agreed.includes(peerId))
+    if (agreed.length === 0) {
+      this.failure ??= new JobFailure(
+        'CONTRIBUTION_MISMATCH',
+        `segment ${segment.index}: three peers computed three different contributions: the provers disagree (not deterministic, or not the same program)`
+      )
+      this.notify()
+      return
+    }
+    const recordedWasLie = segment.contribution !== contribution
+    for (const liar of liars) {
+      this.ctx.penalise(liar, `a wrong contribution to segment ${segment.index}, shown by two other peers`)
+    }
+    if (recordedWasLie) {
+      referee.forgotten.add(segment.index)
+      this.send(referee, { forget: { segments: [segment.index] } })
+      segment.contribution = contribution
+      segment.contributor = agreed[0]
+      if (this.record.challenge !== undefined) {
+        // the challenge was fixed from the lie and every peer proves against it; a peer takes one challenge per
+        // job, so the proofs cannot be redone in this run: the job starts again, the liar penalised
+        this.failure ??= new RestartJobError(
+          'CONTRIBUTION_MISMATCH',
+          `segment ${segment.index}: peer ${shortPeerId(liars[0] ?? '?')}'s contribution was wrong (two other peers agree on another) and the challenge was already fixed from it`
+        )
+        this.notify()
+        return
+      }
+    } else {
+      // the new owner lied: the referee, which computed the right contribution, takes the segment over
+      const owner = this.links.find((link) => link.peer.peerId === segment.peerId && !link.closed)
+      segment.peerId = referee.peer.peerId
+      segment.state = 'contributed'
+      delete segment.proofSize
+      delete segment.proofSha256
+      if (owner !== undefined) owner.segments = owner.segments.filter((index) => index !== segment.index)
+      referee.segments.push(segment.index)
+      referee.contributed.add(segment.index)
+    }
+    this.ctx.save()
+    for (const liar of liars) {
+      const link = this.links.find((candidate) => candidate.peer.peerId === liar && !candidate.closed)
+      if (link !== undefined) {
+        this.peerFailed(link, {
+          code: 'CONTRIBUTION_MISMATCH',
+          segment: segment.index,
+          message: `its contribution to segment ${segment.index} differs from the one two other peers computed`
+        })
+      }
+    }
+    this.notify()
+  }
+
   private ownSegment(link: Link, index: number): SegmentRecord | undefined {
     const segment = this.record.segments[index]
     if (link.forgotten.has(index)) return undefined
     if (
       segment === undefined ||
-      (segment.peerId !== link.peer.peerId && segment.backupPeerId !== link.peer.peerId)
+      (segment.peerId !== link.peer.peerId &&
+        segment.backupPeerId !== link.peer.peerId &&
+        this.disputes.get(index)?.referee !== link)
     ) {
       this.peerFailed(link, {
         code: 'PROTOCOL',
@@ -1094,6 +1215,12 @@ export class JobRun {
     )
     this.ctx.event({ kind: 'peer-failed', peer: link.peer.peerId, failure, message: `failed: ${what}` })
     void this.closeLink(link, 'cancel', `${who} failed: ${what}`)
+    for (const [index, dispute] of this.disputes) {
+      if (dispute.referee !== link) continue
+      // another peer settles it
+      this.disputes.delete(index)
+      this.openDispute(this.record.segments[index] as SegmentRecord, dispute.claimant, dispute.contribution)
+    }
     if (this.aggregator === link) {
       this.aggregator = undefined
       this.final = undefined
@@ -1139,6 +1266,12 @@ export class JobRun {
         return
       }
       segment.state = 'assigned'
+      if (this.record.challenge === undefined) {
+        // before the challenge, the replacement's contribution is the one recorded: a lost peer's word is not
+        // kept where it costs nothing to have it again (a lie recorded so would otherwise be fixed in the challenge)
+        delete segment.contribution
+        delete segment.contributor
+      }
       delete segment.proofSize
       delete segment.proofSha256
       delete segment.proveMillis

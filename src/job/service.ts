@@ -11,7 +11,7 @@ import type { Logger } from '../log/index.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
 import type { Journal } from '../store/index.js'
 import { localInputMessage, resolveInputName } from '../worker/inputs-folder.js'
-import { CapacityShortError, JobFailure } from './errors.js'
+import { CapacityShortError, JobFailure, RestartJobError } from './errors.js'
 import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
 import { JobRun, type JobRunSettings } from './run.js'
@@ -385,6 +385,15 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       .run()
       .then(() => this.finish(job, 'succeeded'))
       .catch((err: unknown) => {
+        if (
+          err instanceof RestartJobError &&
+          !signal.aborted &&
+          (job.restarts ?? 0) < this.init.settings.maxRetries
+        ) {
+          job.restarts = (job.restarts ?? 0) + 1
+          this.requeue(job, err.message)
+          return
+        }
         if (err instanceof CapacityShortError && !signal.aborted) {
           // Someone else leased the units first: back to the queue, all leases were released
           this.requeue(job, err.message)

@@ -50,6 +50,8 @@ export interface SegmentRecord {
   state: SegmentState
   /** Lower-case hex, once phase 1 reported it */
   contribution?: string
+  /** The peer whose contribution is recorded (a disagreement is settled by a third: see JobRun) */
+  contributor?: string
   proofSize?: number
   proofSha256?: string
   proveMillis?: number
@@ -128,7 +130,7 @@ export interface JobRecord {
   phases: Partial<Record<JobPhase, PhaseTiming>>
   /** Bytes the submitter uploaded to other peers (input slices and hints) */
   bytesOut: number
-  /** How often the job was started again after its submitter restarted */
+  /** How often the job was started again: after its submitter restarted, or from a challenge fixed from a lie */
   restarts?: number
   /** The statement the submitter's own plan computed from the input; the final proof must show it */
   expectedDigest?: string

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fromString, toString } from 'uint8arrays'
+import { toString } from 'uint8arrays'
 import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import {
   FailCode,
@@ -28,6 +28,7 @@ import { type JobProver, JobRun, type JobRunSettings, type JobTransport } from '
 import type { NewJobEvent, JobEvent, JobRecord } from '../../src/jobs-model/types.js'
 import { createLogger } from '../../src/log/index.js'
 import { type FrameDuplex, memoryDuplexPair } from '../../src/net/frame-duplex.js'
+import { computeChallenge } from '../../src/prover/challenge.js'
 import type { Program } from '../../src/prover/types.js'
 
 export const PROGRAM: Program = {
@@ -53,11 +54,13 @@ export function honestContribution(
   return sha256('contribution', jobId, String(segment), input)
 }
 
-/** The final proof honest peers build: bound to the job and every contribution, in segment order */
+/** The final proof honest peers build: bound to the job's challenge (so to every contribution, in segment order) */
 export function honestFinal(jobId: string, contributions: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(
-    `final ${jobId} ${contributions.map((contribution) => toString(contribution, 'base16')).join(',')}`
+  const challenge = computeChallenge(
+    jobId,
+    contributions.map((contribution) => toString(contribution, 'base16'))
   )
+  return new TextEncoder().encode(`final ${jobId} ${challenge}`)
 }
 
 /** How a scripted peer answers; each handler defaults to the honest one (see ScriptedPeer) */
@@ -370,12 +373,8 @@ export class JobHarness {
       }
     },
     verify: async (params) => {
-      const record = this.record
       const proof = await readFile(params.proof)
-      const contributions = (record?.segments ?? []).map((segment) =>
-        fromString(segment.contribution ?? '', 'base16')
-      )
-      const expected = honestFinal(params.job ?? '', contributions)
+      const expected = new TextEncoder().encode(`final ${params.job ?? ''} ${this.record?.challenge ?? ''}`)
       return Buffer.compare(proof, expected) === 0
         ? { valid: true, digest: params.digest }
         : { valid: false, reason: 'not the proof of these contributions' }

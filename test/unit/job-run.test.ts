@@ -4,8 +4,15 @@ import { writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, it } from 'node:test'
 import { FailCode, RefuseCode } from '../../protocols/job/pb/job.js'
+import { RestartJobError } from '../../src/job/errors.js'
 import type { JobEvent, JobEventKind } from '../../src/jobs-model/types.js'
-import { type HarnessResult, honestFetch, JobHarness, type ScriptedPeer } from '../helpers/job-harness.js'
+import {
+  type HarnessResult,
+  honestContribute,
+  honestFetch,
+  JobHarness,
+  type ScriptedPeer
+} from '../helpers/job-harness.js'
 
 // Every test: a real JobRun against scripted peers in memory (test/helpers/job-harness.ts), with the scripted
 // prover for plan and verify (the final proof must be the one honest peers build from the job's contributions)
@@ -236,6 +243,74 @@ describe('JobRun against scripted peers', () => {
     assert.equal(aggregators[0], cutOff, story(result))
     assert.ok(aggregators.length >= 2 && !aggregators.slice(1).includes(cutOff), story(result))
     assert.ok(result.record.aggregator !== cutOff)
+  })
+
+  it('drops the contribution of a peer lost before the challenge: its replacement computes the one recorded', async () => {
+    harness = new JobHarness()
+    // the others contribute only once the liar is gone, so that the challenge is not fixed before it is
+    const gone = Promise.withResolvers<void>()
+    const afterLiar = {
+      contribute: async (peer: ScriptedPeer, segment: number) => {
+        await gone.promise
+        await honestContribute(peer, segment)
+      }
+    }
+    for (const id of ['a', 'b', 'c']) harness.add(id, 2, afterLiar)
+    harness.add('liar', 2, {
+      contribute: (peer, segment) => {
+        peer.send({ contribution: { segment, contribution: new Uint8Array(32).fill(7) } })
+        peer.hangUp()
+        setTimeout(() => gone.resolve(), 100)
+      }
+    })
+    const result = await harness.run()
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result), ['liar'], story(result))
+    assert.ok(
+      result.record.segments.every((segment) => segment.contributor !== 'liar'),
+      story(result)
+    )
+  })
+
+  it('starts the job again when a contribution fixed in the challenge is shown wrong by two peers', async () => {
+    harness = new JobHarness()
+    for (const id of ['a', 'b', 'c']) harness.add(id, 2)
+    harness.add('liar', 2, {
+      contribute: (peer, segment) => {
+        const lie = new Uint8Array(32).fill(7)
+        peer.contributions.set(segment, lie)
+        peer.send({ contribution: { segment, contribution: lie } })
+      },
+      // the challenge is fixed from its lie by now; then it is gone, and its replacement computes the truth
+      prove: (peer) => peer.hangUp()
+    })
+    const result = await harness.run()
+    assert.ok(result.error instanceof RestartJobError, story(result))
+    assert.equal(result.error.code, 'CONTRIBUTION_MISMATCH')
+    assert.deepEqual(
+      result.penalties.map((penalty) => penalty.peerId),
+      ['liar'],
+      JSON.stringify(result.penalties)
+    )
+  })
+
+  it('settles a replacement that lies about a contribution after the challenge: the referee takes the segment', async () => {
+    harness = new JobHarness()
+    for (const id of ['a', 'b']) harness.add(id, 2)
+    harness.add('c', 2, { prove: (peer) => peer.hangUp() })
+    // ranked after a, b and c (same units, later id): leased only as c's replacement
+    harness.add('z-liar', 2, {
+      contribute: (peer, segment) =>
+        peer.send({ contribution: { segment, contribution: new Uint8Array(32).fill(9) } })
+    })
+    const result = await harness.run({ computeCapacity: 6 })
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result).sort(), ['c', 'z-liar'], story(result))
+    assert.ok(
+      result.penalties.every((penalty) => penalty.peerId === 'z-liar'),
+      JSON.stringify(result.penalties)
+    )
+    assert.ok(result.penalties.length > 0, story(result))
   })
 
   it('penalises an aggregator whose final proof is invalid, and another aggregates', async () => {
