@@ -7,10 +7,12 @@ import { FailCode, RefuseCode } from '../../protocols/job/pb/job.js'
 import { RestartJobError } from '../../src/job/errors.js'
 import type { JobEvent, JobEventKind } from '../../src/jobs-model/types.js'
 import {
+  type HarnessOptions,
   type HarnessResult,
   honestContribute,
   honestFetch,
   JobHarness,
+  type PeerBehaviour,
   type ScriptedPeer
 } from '../helpers/job-harness.js'
 
@@ -40,6 +42,32 @@ function assertSucceeded(result: HarnessResult): void {
 
 const failedPeers = (result: HarnessResult): string[] =>
   kinds(result, 'peer-failed').map((event) => (event.kind === 'peer-failed' ? event.peer : ''))
+
+/** Two honest peers and `odd` behaving as it does: the job proves on the honest ones, `odd` alone is dropped */
+async function dropsOnly(
+  behaviour: PeerBehaviour,
+  settings: HarnessOptions['settings'],
+  code: string,
+  says = ''
+): Promise<HarnessResult> {
+  harness = new JobHarness()
+  harness.add('a', 2)
+  harness.add('b', 2)
+  harness.add('odd', 2, behaviour)
+  const result = await harness.run({ settings })
+  assertSucceeded(result)
+  assert.deepEqual(failedPeers(result), ['odd'], story(result))
+  const failed = kinds(result, 'peer-failed')[0]
+  assert.ok(
+    failed?.kind === 'peer-failed' && failed.failure.code === code && failed.failure.message.includes(says),
+    story(result)
+  )
+  assert.ok(
+    result.record.segments.every((segment) => segment.peerId !== 'odd'),
+    story(result)
+  )
+  return result
+}
 
 describe('JobRun against scripted peers', () => {
   it('proves a job over honest peers, and says so in kinds', async () => {
@@ -93,80 +121,38 @@ describe('JobRun against scripted peers', () => {
   })
 
   it('moves the segments of a peer that closes its job stream', async () => {
-    harness = new JobHarness()
-    harness.add('a', 2)
-    harness.add('b', 2)
-    harness.add('quitter', 2, { contribute: (peer) => peer.hangUp() })
-    const result = await harness.run()
-    assertSucceeded(result)
-    assert.deepEqual(failedPeers(result), ['quitter'], story(result))
+    const result = await dropsOnly({ contribute: (peer) => peer.hangUp() }, {}, 'LOST')
     assert.ok(kinds(result, 'takes-over').length > 0, story(result))
-    assert.ok(result.record.segments.every((segment) => segment.peerId !== 'quitter'))
   })
 
   it('fails a silent peer after peer_timeout and carries on', async () => {
-    harness = new JobHarness()
-    harness.add('a', 2)
-    harness.add('b', 2)
-    harness.add('mute', 2, { keepAliveMs: 0, contribute: () => undefined })
-    const result = await harness.run({ settings: { peerTimeoutMs: 600 } })
-    assertSucceeded(result)
-    const failed = kinds(result, 'peer-failed')
-    assert.deepEqual(failedPeers(result), ['mute'], story(result))
-    assert.ok(failed[0]?.kind === 'peer-failed' && failed[0].failure.code === 'TIMEOUT')
+    await dropsOnly({ keepAliveMs: 0, contribute: () => undefined }, { peerTimeoutMs: 600 }, 'TIMEOUT')
   })
 
   it('takes the segments from a peer that sends keep-alives but never progresses, after progress_timeout', async () => {
-    harness = new JobHarness()
-    harness.add('a', 2)
-    harness.add('b', 2)
-    harness.add('staller', 2, { prove: () => undefined })
-    const result = await harness.run({ settings: { progressTimeoutMs: 700 } })
-    assertSucceeded(result)
-    const failed = kinds(result, 'peer-failed')
-    assert.deepEqual(failedPeers(result), ['staller'], story(result))
-    assert.ok(
-      failed[0]?.kind === 'peer-failed' &&
-        failed[0].failure.code === 'TIMEOUT' &&
-        failed[0].failure.message.includes('jobs.progress_timeout'),
-      story(result)
+    await dropsOnly(
+      { prove: () => undefined },
+      { progressTimeoutMs: 700 },
+      'TIMEOUT',
+      'jobs.progress_timeout'
     )
   })
 
   it('fails a peer that takes no input byte for transfer_idle_timeout', async () => {
-    harness = new JobHarness()
-    harness.add('a', 2)
-    harness.add('b', 2)
-    harness.add('sink-hole', 2, {
+    const hole: PeerBehaviour = {
       receiveSlice: async (_peer, _header, signal) => {
         await sleep(60_000, undefined, { signal }).catch(() => undefined)
         throw new Error('aborted')
       }
-    })
-    const result = await harness.run({ settings: { transferIdleMs: 400 } })
-    assertSucceeded(result)
-    const failed = kinds(result, 'peer-failed')
-    assert.deepEqual(failedPeers(result), ['sink-hole'], story(result))
-    assert.ok(
-      failed[0]?.kind === 'peer-failed' &&
-        failed[0].failure.code === 'TRANSFER' &&
-        failed[0].failure.message.includes('transfer_idle_timeout'),
-      story(result)
-    )
+    }
+    await dropsOnly(hole, { transferIdleMs: 400 }, 'TRANSFER', 'transfer_idle_timeout')
   })
 
   it('fails a peer that reports a segment that is not its own (garbage), not the job', async () => {
-    harness = new JobHarness()
-    harness.add('a', 2)
-    harness.add('b', 2)
-    harness.add('odd', 2, {
+    const garbage: PeerBehaviour = {
       contribute: (peer) => peer.send({ contribution: { segment: 999, contribution: new Uint8Array(32) } })
-    })
-    const result = await harness.run()
-    assertSucceeded(result)
-    const failed = kinds(result, 'peer-failed')
-    assert.deepEqual(failedPeers(result), ['odd'], story(result))
-    assert.ok(failed[0]?.kind === 'peer-failed' && failed[0].failure.code === 'PROTOCOL')
+    }
+    await dropsOnly(garbage, {}, 'PROTOCOL', 'not its own')
   })
 
   it('penalises the maker of a partial proof the aggregator shows invalid, and moves its segments', async () => {
