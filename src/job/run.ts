@@ -925,6 +925,8 @@ export class JobRun {
       blamed === undefined
         ? undefined
         : this.links.find((candidate) => candidate.peer.peerId === blamed.peerId && !candidate.closed)
+    // a peer relieved of aggregating may still report on the pulls it had begun: they are no longer its work
+    if (this.relieved.has(link) && blamed !== undefined && owner !== link) return
     const fetches = this.fetches
     const verdict = judgeFailure({
       code,

@@ -417,6 +417,9 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     job.state = 'queued'
     job.peers = []
     job.segments = []
+    // the next run fixes its own challenge (a restart after a lie in the challenge gets another one)
+    delete job.challenge
+    delete job.aggregator
     job.waitingFor = why
     job.phases = { queue: job.phases.queue ?? { startedAt: job.createdAt } }
     delete job.phases.queue?.endedAt
