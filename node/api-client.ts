@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { readJobEvent } from '../src/jobs-model/events.js'
 import type { JobEvent } from '../src/jobs-model/types.js'
 import { deadline } from '../src/net/deadline.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../src/rpc/http/credentials.js'
@@ -385,9 +386,9 @@ function describe(err: unknown): string {
 }
 
 function parseEvent(message: SseMessage, jobId: string): JobEvent {
-  let event: Partial<JobEvent> | null
+  let event: Record<string, unknown> | null
   try {
-    event = JSON.parse(message.data) as Partial<JobEvent> | null
+    event = JSON.parse(message.data) as Record<string, unknown> | null
   } catch {
     event = null
   }
@@ -395,9 +396,9 @@ function parseEvent(message: SseMessage, jobId: string): JobEvent {
     event === null ||
     typeof event !== 'object' ||
     typeof event.seq !== 'number' ||
-    typeof event.type !== 'string'
+    (typeof event.kind !== 'string' && typeof event.type !== 'string')
   ) {
     throw new CliError(`the daemon sent a malformed event for job ${jobId}: ${message.data.slice(0, 120)}`)
   }
-  return event as JobEvent
+  return readJobEvent(event, jobId, event.seq)
 }

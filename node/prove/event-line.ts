@@ -7,24 +7,31 @@ import { formatDurationShort } from '../format/text.js'
 export function formatEventLine(event: JobEvent, startedAt: number): string {
   const at = `[${`+${formatDurationShort(Math.max(0, event.at - startedAt))}`.padStart(8)}]`
   const parts: string[] = []
-  switch (event.type) {
+  switch (event.kind) {
     case 'state':
-      parts.push(`state ${event.state ?? '?'}`)
+      parts.push(`state ${event.state}`)
       break
     case 'progress':
       parts.push(event.phase ?? 'progress')
       if (event.segment !== undefined) parts.push(`segment ${event.segment}`)
       if (event.done !== undefined && event.total !== undefined) parts.push(`${event.done}/${event.total}`)
       break
-    case 'peer':
-      parts.push(`peer ${event.peer === undefined ? '?' : shortPeerId(event.peer)}`)
+    case 'contributed':
+    case 'proved':
+    case 'backup-started':
+    case 'backup-won':
+      parts.push(`segment ${event.segment}`, `on ${shortPeerId(event.peer)}`)
       break
-    case 'segment':
-      parts.push(`segment ${event.segment ?? '?'}`)
-      if (event.peer !== undefined) parts.push(`on ${shortPeerId(event.peer)}`)
+    case 'note':
+      if (event.segment !== undefined) parts.push(`segment ${event.segment}`)
+      if (event.peer !== undefined)
+        parts.push(`${event.segment === undefined ? 'peer' : 'on'} ${shortPeerId(event.peer)}`)
       break
     case 'log':
       parts.push('log')
+      break
+    default:
+      parts.push(`peer ${shortPeerId(event.peer)}`)
       break
   }
   if (event.message !== undefined && event.message !== '') parts.push(event.message.replace(/\s+/g, ' '))

@@ -73,7 +73,7 @@ export async function followJob(session: JobSession, options: FollowOptions): Pr
       }
       view.apply(event)
       draw()
-      if (event.type !== 'progress' && event.type !== 'log') refresh()
+      if (event.kind !== 'progress' && event.kind !== 'log') refresh()
     }
   } finally {
     clearInterval(timer)

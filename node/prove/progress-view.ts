@@ -30,6 +30,14 @@ const WHOLE_PHASE = -1
  * running one) and one per segment (peer, state, elapsed). Fed by events and, when there is one, the latest
  * record, which wins over what the events said.
  */
+/** What a segment's row says after each kind of segment event */
+const SEGMENT_LABELS = {
+  contributed: 'contributed',
+  proved: 'proved',
+  'backup-started': 'backup copy',
+  'backup-won': 'proved'
+} as const
+
 export class JobProgress {
   readonly jobId: string
   private state: JobState | undefined
@@ -45,9 +53,8 @@ export class JobProgress {
 
   apply(event: JobEvent): void {
     this.createdAt ??= event.at
-    switch (event.type) {
+    switch (event.kind) {
       case 'state': {
-        if (event.state === undefined) break
         this.state = event.state
         const phase = PHASE_OF_STATE[event.state]
         for (const timing of Object.values(this.phases)) timing.endedAt ??= event.at
@@ -77,20 +84,29 @@ export class JobProgress {
         }
         break
       }
-      case 'segment': {
-        if (event.segment === undefined) break
-        const previous = this.segments.get(event.segment)
-        this.segments.set(event.segment, {
-          ...previous,
-          peer: event.peer ?? previous?.peer,
-          label: cut(event.message ?? previous?.label ?? 'assigned', 24),
-          since: previous?.since ?? event.at
-        })
+      case 'contributed':
+      case 'proved':
+      case 'backup-started':
+      case 'backup-won':
+        this.labelSegment(event.segment, event.peer, SEGMENT_LABELS[event.kind], event.at)
         break
-      }
+      case 'note':
+        if (event.segment !== undefined)
+          this.labelSegment(event.segment, event.peer, event.message ?? 'assigned', event.at)
+        break
       default:
         break
     }
+  }
+
+  private labelSegment(segment: number, peer: string | undefined, label: string, at: number): void {
+    const previous = this.segments.get(segment)
+    this.segments.set(segment, {
+      ...previous,
+      peer: peer ?? previous?.peer,
+      label: cut(label, 24),
+      since: previous?.since ?? at
+    })
   }
 
   update(record: JobRecord): void {

@@ -307,6 +307,18 @@ export const schema: ConfigSchema = {
       default: '10m',
       doc: 'Longest aggregation may take, the partial proofs gathered and the final proof returned'
     },
+    progressTimeoutMs: {
+      key: 'progress_timeout',
+      type: durationValue(100),
+      default: '5m',
+      doc: 'A peer of a job with work in hand that reports no progress (a contribution, a proof, a progress report, the final proof) for this long loses its segments, keep-alives or not'
+    },
+    transferIdleMs: {
+      key: 'transfer_idle_timeout',
+      type: durationValue(100),
+      default: '30s',
+      doc: 'An input slice, the hints or the final proof that moves no byte for this long is dropped: its peer failed it'
+    },
     defaultTimeoutMs: {
       key: 'default_timeout',
       type: durationValue(100),

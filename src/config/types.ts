@@ -82,6 +82,13 @@ export interface JobsConfig {
   phase1TimeoutMs: number
   phase2TimeoutMs: number
   aggregateTimeoutMs: number
+  /**
+   * A peer with work in hand that reports no progress for this long loses its segments: keep-alives prove it is
+   * there, not that it works
+   */
+  progressTimeoutMs: number
+  /** A transfer (an input slice, the hints, the final proof) that moves no byte for this long fails */
+  transferIdleMs: number
   /** How long a submitted job may take, queueing included, unless the request says otherwise */
   defaultTimeoutMs: number
   maxRetries: number

@@ -266,6 +266,8 @@ export class Daemon implements Startable, ApiBackend {
         phase1TimeoutMs: config.jobs.phase1TimeoutMs,
         phase2TimeoutMs: config.jobs.phase2TimeoutMs,
         aggregateTimeoutMs: config.jobs.aggregateTimeoutMs,
+        progressTimeoutMs: config.jobs.progressTimeoutMs,
+        transferIdleMs: config.jobs.transferIdleMs,
         defaultTimeoutMs: config.jobs.defaultTimeoutMs,
         maxPeersPerJob: config.jobs.maxPeersPerJob,
         maxQueued: config.jobs.maxQueued,

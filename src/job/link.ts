@@ -41,6 +41,10 @@ export interface Link {
   forgotten: Set<number>
   /** Since when it has been proving its current segment: the challenge, then each of its Proved */
   busySince?: number
+  /** Segments it sent its contribution of */
+  contributed: Set<number>
+  /** When it last showed progress (see checkProgress in run.ts): a frame about its work, or bytes moving to it */
+  progressAt: number
 }
 
 /** Blocks a peer still has to prove */

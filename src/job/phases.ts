@@ -1,10 +1,10 @@
 import type { JobPhase, JobState } from '../jobs-model/states.js'
-import type { JobEvent, JobRecord } from '../jobs-model/types.js'
+import type { JobRecord, NewJobEvent } from '../jobs-model/types.js'
 
 /** How a run reports its record: journal it as it stands, and tell the job's followers */
 export interface RecordSink {
   save(): void
-  event(event: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): void
+  event(event: NewJobEvent): void
 }
 
 /** Moves the job to `state`, starting the timing of `phase` if given; journaled before the event goes out */
@@ -12,7 +12,7 @@ export function enterState(record: JobRecord, sink: RecordSink, state: JobState,
   record.state = state
   if (phase !== undefined) record.phases[phase] = { startedAt: Date.now() }
   sink.save()
-  sink.event({ type: 'state', state, phase })
+  sink.event({ kind: 'state', state, phase })
 }
 
 /** Ends the timing of `phase` */

@@ -18,7 +18,7 @@ import { computeChallenge } from '../prover/challenge.js'
 import type { ProverSupervisor } from '../prover/supervisor.js'
 import { JOB_REPLY_TIMEOUT_MS, MAX_SEGMENTS_PER_JOB } from '../../protocols/job/constants.js'
 import { peerText } from '../net/peer-text.js'
-import { CapacityShortError, JobFailure } from './errors.js'
+import { CapacityShortError, JobFailure, RestartJobError } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
 import { JobHints } from './hints.js'
 import { jobInputFile } from './input-file.js'
@@ -32,8 +32,29 @@ import { reserveDefaults, reserveInWaves } from './reserve.js'
 import { SilenceWatch } from '../silence-watch.js'
 import { findStragglers } from './stragglers.js'
 import type { SubmitterTransport } from './transport.js'
+import { grantedUnits, judgeFailure, MAX_FETCH_RETRIES } from './blame.js'
+import { awaitsWork } from './progress-deadline.js'
+import { IdleDeadline, touchOnGrowth } from './idle-deadline.js'
 import type { JobPhase, JobState } from '../jobs-model/states.js'
-import type { JobEvent, JobPeerRecord, JobRecord, PeerFailure, SegmentRecord } from '../jobs-model/types.js'
+import type {
+  NewJobEvent,
+  JobPeerRecord,
+  JobRecord,
+  PeerFailure,
+  SegmentRecord
+} from '../jobs-model/types.js'
+
+/** What a job run needs of the submitter's prover: its programs, a plan, a verdict on the final proof */
+export type JobProver = Pick<ProverSupervisor, 'info' | 'plan' | 'verify'>
+
+/** How a job run reaches its peers (SubmitterTransport; an in-memory one in the unit harness) */
+export type JobTransport = Pick<SubmitterTransport, 'openJob' | 'pushSlice' | 'hintsSink' | 'fetchFinalProof'>
+
+/** The states in which peers have work in hand (see checkProgress) */
+const PROGRESS_STATES: ReadonlySet<JobState> = new Set(['contributing', 'proving', 'aggregating'])
+
+/** A failed fetch of a proof by the aggregator is sent again after this long times the attempt */
+const FETCH_RETRY_MS = 500
 
 /** Release or Cancel gets this long to go out before the stream is reset: the peer's lease lapses without it */
 const RELEASE_TIMEOUT_MS = 2_000
@@ -49,6 +70,10 @@ export interface JobRunSettings {
   phase1TimeoutMs: number
   phase2TimeoutMs: number
   aggregateTimeoutMs: number
+  /** A peer with work in hand that reports no progress this long loses its segments (keep-alives do not count) */
+  progressTimeoutMs: number
+  /** A transfer to or from a peer (a slice, the hints, the final proof) that moves no byte this long fails */
+  transferIdleMs: number
   maxPeersPerJob: number
   /** Where the final proof is saved (when the request says so) */
   proofsDir: string
@@ -61,12 +86,16 @@ export interface JobRunContext {
   record: JobRecord
   /** Journals the record as it stands */
   save(): void
-  event(event: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): void
-  prover: ProverSupervisor
-  transport: SubmitterTransport
+  event(event: NewJobEvent): void
+  prover: JobProver
+  transport: JobTransport
   candidates(): Candidate[]
   /** Records bad work against a peer (invalid proofs): selection prefers others, and excludes it above a limit */
   penalise(peerId: string, reason: string): void
+  /** A peer refused a lease (or did not answer): the submitter asks it again only after a back-off */
+  refused(peerId: string): void
+  /** A peer granted a lease: its back-off, if any, ends */
+  granted(peerId: string): void
   settings: JobRunSettings
   logger: Logger
   /** Aborted on cancel or when the job's time is up; its reason is a JobFailure */
@@ -75,6 +104,15 @@ export interface JobRunContext {
 
 /** How often the journal is told of the bytes sent while slices stream (see saveCountsSoon) */
 const COUNTS_SAVE_MS = 1_000
+
+interface Dispute {
+  referee: Link
+  /** The peer whose contribution differed from the recorded one, and that contribution */
+  claimant: Link
+  contribution: string
+  /** Per peer, the contribution it computed */
+  claims: Map<string, string>
+}
 
 interface FinalReport {
   link: Link
@@ -97,6 +135,12 @@ export class JobRun {
   private aggregator?: Link
   private final?: FinalReport
   private finalAttempts = 0
+  /** Segments whose contributions two peers disagree on, and the third peer computing it again */
+  private readonly disputes = new Map<number, Dispute>()
+  /** Peers relieved of aggregating (their connection failed them); they keep their segments */
+  private readonly relieved = new Set<Link>()
+  /** The current aggregator's failed fetches: per segment, and the owners it could not reach */
+  private fetches = { failures: new Map<number, number>(), unreached: new Set<string>() }
   /** How often each segment has moved to another peer */
   private readonly moves = new Map<number, number>()
   /** Segments move one batch at a time */
@@ -116,7 +160,7 @@ export class JobRun {
     this.ctx = ctx
     this.log = ctx.logger.child({ component: 'job', job: ctx.record.id })
     this.hints = new JobHints(ctx.record.request.hints, ctx.settings.jobDir, ctx.signal)
-    this.progress = new ProgressRelay({ emit: (report) => ctx.event({ type: 'progress', ...report }) })
+    this.progress = new ProgressRelay({ emit: (report) => ctx.event({ kind: 'progress', ...report }) })
     // a tenth of peer_timeout: a frozen peer is noticed within a tenth of it beyond, a stall of this daemon
     // longer than two tenths is not counted against anyone
     this.tickMs = Math.max(50, Math.floor(ctx.settings.peerTimeoutMs / 10))
@@ -131,6 +175,7 @@ export class JobRun {
   async run(): Promise<void> {
     this.watchdog = setInterval(() => {
       this.checkSilence()
+      this.checkProgress()
       this.checkStragglers()
     }, this.tickMs)
     this.watchdog.unref()
@@ -186,13 +231,13 @@ export class JobRun {
   /** A lease granted beyond the need (the reserve phase asked more peers than it kept): its units go back */
   private async releaseUnneeded(link: Link): Promise<void> {
     await this.closeLink(link, 'release', 'not needed: other peers covered the units first')
-    this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: 'released: not needed' })
+    this.ctx.event({ kind: 'released', peer: link.peer.peerId, message: 'released: not needed' })
     this.ctx.save()
   }
 
   private async reserveOne(
     peer: Candidate,
-    units: number,
+    unitsAsked: number,
     timeoutMs = JOB_REPLY_TIMEOUT_MS
   ): Promise<Link | undefined> {
     const signal = AbortSignal.any([
@@ -207,7 +252,7 @@ export class JobRun {
           reserve: {
             jobId: this.record.id,
             program: this.record.request.program,
-            units,
+            units: unitsAsked,
             minUnits: 1,
             inputSize: BigInt(this.record.inputSize ?? 0),
             leaseMs: this.ctx.settings.leaseMs,
@@ -220,15 +265,31 @@ export class JobRun {
       if (reply?.reserved === undefined) {
         const why = reply?.refused === undefined ? 'no answer' : peerText(reply.refused.message)
         this.excluded.add(peer.peerId)
+        this.ctx.refused(peer.peerId)
         this.log.info({ peer: peer.peerId, why }, 'lease refused')
-        this.ctx.event({ type: 'peer', peer: peer.peerId, message: `refused: ${why}` })
+        this.ctx.event({ kind: 'refused', peer: peer.peerId, message: `refused: ${why}` })
         await channel.close()
         return undefined
       }
+      const units = grantedUnits(unitsAsked, reply.reserved.units)
+      if (units !== reply.reserved.units) {
+        this.log.warn(
+          { peer: peer.peerId, asked: unitsAsked, answered: reply.reserved.units, counted: units },
+          'a lease granted more units than asked: counted as asked'
+        )
+      }
+      if (units === 0) {
+        this.excluded.add(peer.peerId)
+        this.ctx.refused(peer.peerId)
+        this.ctx.event({ kind: 'refused', peer: peer.peerId, message: 'refused: it granted 0 units' })
+        await channel.close()
+        return undefined
+      }
+      this.ctx.granted(peer.peerId)
       const record: JobPeerRecord = {
         peerId: peer.peerId,
         local: peer.local,
-        units: reply.reserved.units,
+        units,
         leaseId: reply.reserved.leaseId,
         state: 'reserved',
         bytesSent: 0
@@ -242,19 +303,27 @@ export class JobRun {
         closed: false,
         hasHints: false,
         hasChallenge: false,
-        forgotten: new Set()
+        forgotten: new Set(),
+        contributed: new Set(),
+        progressAt: Date.now()
       }
       this.links.push(link)
       if (!peer.local) this.silence.heard(link)
       this.record.peers.push(record)
       this.ctx.save()
-      this.ctx.event({ type: 'peer', peer: peer.peerId, message: `leased ${record.units} units` })
+      this.ctx.event({
+        kind: 'leased',
+        peer: peer.peerId,
+        units: record.units,
+        message: `leased ${record.units} units`
+      })
       this.startKeepAlive(link)
       void this.readFrames(link)
       return link
     } catch (err) {
       this.ctx.signal.throwIfAborted()
       this.excluded.add(peer.peerId)
+      this.ctx.refused(peer.peerId)
       this.log.info({ peer: peer.peerId, err: toError(err).message }, 'peer not reserved')
       channel?.abort(toError(err))
       return undefined
@@ -403,7 +472,11 @@ export class JobRun {
   /** Sends a peer its segments, their input slices and (once per peer) the hints; the challenge once fixed */
   private async assignTo(link: Link, segments: SegmentRecord[]): Promise<void> {
     const { request } = this.record
-    for (const segment of segments) link.forgotten.delete(segment.index)
+    for (const segment of segments) {
+      link.forgotten.delete(segment.index)
+      link.contributed.delete(segment.index)
+    }
+    link.progressAt = Date.now()
     await link.channel.write(
       {
         assign: {
@@ -469,15 +542,27 @@ export class JobRun {
         total: BigInt(this.record.inputSize ?? 0),
         sha256: fromString(segment.inputSha256, 'base16')
       }
+      const idle = this.transferDeadline(link, `sending segment ${segment.index}'s input`)
       await this.ctx.transport
-        .pushSlice(link.peer, header, this.input, this.ctx.signal, (bytes) => {
-          this.countSent(link, bytes)
-          this.saveCountsSoon()
-        })
+        .pushSlice(
+          link.peer,
+          header,
+          this.input,
+          AbortSignal.any([this.ctx.signal, idle.signal]),
+          (bytes) => {
+            idle.touch()
+            this.countSent(link, bytes)
+            this.saveCountsSoon()
+          }
+        )
         .catch((err: unknown) => {
           if (link.forgotten.has(segment.index)) return
-          throw new Error(`segment ${segment.index}'s input did not arrive: ${toError(err).message}`)
+          this.ctx.signal.throwIfAborted()
+          throw new Error(
+            `segment ${segment.index}'s input did not arrive: ${toError(idle.signal.reason ?? err).message}`
+          )
         })
+        .finally(() => idle.stop())
     }
   }
 
@@ -507,10 +592,12 @@ export class JobRun {
       for await (const chunk of this.hints.read()) {
         total += chunk.byteLength
         hash.update(chunk)
-        await sink.write(chunk, this.ctx.signal)
+        await this.idleBounded(link, 'sending the hints', async (signal) => sink.write(chunk, signal))
         if (!link.peer.local) this.countSent(link, chunk.byteLength)
       }
-      await sink.finish(total, hash.digest(), this.ctx.signal)
+      await this.idleBounded(link, 'finishing the hints', async (signal) =>
+        sink.finish(total, hash.digest(), signal)
+      )
     } catch (err) {
       await sink.abort(toError(err))
       if (err instanceof JobFailure) throw err
@@ -518,7 +605,38 @@ export class JobRun {
     }
   }
 
+  /**
+   * The idle deadline of a transfer to a remote peer (jobs.transfer_idle_timeout). This daemon's own worker is
+   * reached in memory: no network to stall, and its deliveries report no bytes, so it gets none.
+   */
+  private transferDeadline(link: Link, what: string): IdleDeadline {
+    const idle = new IdleDeadline(
+      `${what} to peer ${shortPeerId(link.peer.peerId)}`,
+      this.ctx.settings.transferIdleMs
+    )
+    if (link.peer.local) idle.stop()
+    return idle
+  }
+
+  /** One step of a transfer (a chunk written, an end acknowledged) under the transfer's idle deadline */
+  private async idleBounded(
+    link: Link,
+    what: string,
+    step: (signal: AbortSignal) => Promise<void>
+  ): Promise<void> {
+    const idle = this.transferDeadline(link, what)
+    try {
+      await step(AbortSignal.any([this.ctx.signal, idle.signal]))
+    } catch (err) {
+      this.ctx.signal.throwIfAborted()
+      throw toError(idle.signal.reason ?? err)
+    } finally {
+      idle.stop()
+    }
+  }
+
   private countSent(link: Link, bytes: number): void {
+    link.progressAt = Date.now()
     link.record.bytesSent += bytes
     this.record.bytesOut += bytes
   }
@@ -527,7 +645,8 @@ export class JobRun {
 
   private async prove(): Promise<void> {
     await this.until(
-      () => this.record.segments.every((segment) => segment.state === 'proved'),
+      // an open dispute may yet show a contribution of the challenge wrong
+      () => this.disputes.size === 0 && this.record.segments.every((segment) => segment.state === 'proved'),
       this.ctx.settings.phase2TimeoutMs,
       'phase 2 (segment proofs)'
     )
@@ -539,7 +658,11 @@ export class JobRun {
     this.setState('aggregating', 'aggregate')
     for (;;) {
       this.electAggregator()
-      await this.until(() => this.final !== undefined, this.ctx.settings.aggregateTimeoutMs, 'aggregation')
+      await this.until(
+        () => this.final !== undefined && this.disputes.size === 0,
+        this.ctx.settings.aggregateTimeoutMs,
+        'aggregation'
+      )
       const final = this.final as FinalReport
       this.endPhase('aggregate')
       const verdict = await this.verify(final)
@@ -568,20 +691,49 @@ export class JobRun {
    */
   private electAggregator(): void {
     if (this.aggregator !== undefined || this.record.challenge === undefined || this.done) return
-    const link = this.healthyLinks().find(
-      (candidate) =>
-        candidate.segments.length > 0 && candidate.segments.every((index) => candidate.proved.has(index))
-    )
+    const link = this.aggregatorCandidate()
     if (link === undefined) return
     this.aggregator = link
+    this.fetches = { failures: new Map(), unreached: new Set() }
+    link.progressAt = Date.now()
     this.record.aggregator = link.peer.peerId
     this.ctx.save()
-    this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: 'aggregates' })
+    this.ctx.event({ kind: 'aggregator', peer: link.peer.peerId, message: 'aggregates' })
     const contributions = this.record.segments.map((segment) =>
       fromString(segment.contribution as string, 'base16')
     )
     this.send(link, { aggregate: { contributions } })
     for (const segment of this.record.segments) if (segment.state === 'proved') this.sendFetch(segment)
+  }
+
+  /**
+   * The aggregator's own connection fails it (judgeFailure): another peer with all its segments proved aggregates
+   * and this one keeps its segments, not blamed. With no other such peer it is failed like a lost one (not
+   * penalised), so that its segments move and someone can aggregate.
+   */
+  private relieveAggregator(link: Link, why: string): void {
+    this.relieved.add(link)
+    this.aggregator = undefined
+    this.final = undefined
+    if (this.aggregatorCandidate() === undefined) {
+      this.relieved.delete(link)
+      this.peerFailed(link, { code: 'TRANSFER', message: why })
+      return
+    }
+    this.log.warn({ peer: link.peer.peerId, why }, 'aggregator relieved')
+    this.ctx.event({ kind: 'note', peer: link.peer.peerId, message: `no longer aggregates: ${why}` })
+    this.electAggregator()
+    this.notify()
+  }
+
+  /** The first healthy peer with all its segments proved that was not relieved of aggregating */
+  private aggregatorCandidate(): Link | undefined {
+    return this.healthyLinks().find(
+      (candidate) =>
+        !this.relieved.has(candidate) &&
+        candidate.segments.length > 0 &&
+        candidate.segments.every((index) => candidate.proved.has(index))
+    )
   }
 
   private sendFetch(segment: SegmentRecord): void {
@@ -608,9 +760,26 @@ export class JobRun {
     const received = join(ctx.settings.jobDir, 'final.proof')
     let got: { size: number; sha256: Uint8Array }
     try {
-      got = await ctx.transport.fetchFinalProof(final.link.peer, record.id, received, ctx.signal)
+      const idle = new IdleDeadline(
+        `fetching the final proof from peer ${shortPeerId(final.link.peer.peerId)}`,
+        ctx.settings.transferIdleMs
+      )
+      const stopWatch = touchOnGrowth(idle, received, Math.max(25, ctx.settings.transferIdleMs / 5))
+      try {
+        got = await ctx.transport.fetchFinalProof(
+          final.link.peer,
+          record.id,
+          received,
+          AbortSignal.any([ctx.signal, idle.signal])
+        )
+      } catch (err) {
+        ctx.signal.throwIfAborted()
+        throw toError(idle.signal.reason ?? err)
+      } finally {
+        stopWatch()
+        idle.stop()
+      }
     } catch (err) {
-      ctx.signal.throwIfAborted()
       return `it could not be fetched: ${toError(err).message}`
     }
     if (toString(got.sha256, 'base16') !== final.sha256)
@@ -641,22 +810,23 @@ export class JobRun {
       const segment = this.ownSegment(link, frame.contribution.segment)
       if (segment === undefined) return
       const contribution = toString(frame.contribution.contribution, 'base16')
-      if (segment.contribution !== undefined && segment.contribution !== contribution) {
+      link.contributed.add(segment.index)
+      link.progressAt = Date.now()
+      const dispute = this.disputes.get(segment.index)
+      if (dispute !== undefined && dispute.referee === link) {
+        this.settleDispute(segment, dispute, contribution)
+      } else if (segment.contribution !== undefined && segment.contribution !== contribution) {
         // A replacement recomputed a segment another peer had contributed: they must agree, byte for byte
-        this.failure ??= new JobFailure(
-          'CONTRIBUTION_MISMATCH',
-          `segment ${segment.index}: peer ${shortPeerId(link.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
-            `another peer had ${segment.contribution.slice(0, 16)}…: the provers disagree (not deterministic, or not the same program)`
-        )
+        this.openDispute(segment, link, contribution)
       } else {
         segment.contribution = contribution
+        segment.contributor ??= link.peer.peerId
         if (segment.state === 'assigned') segment.state = 'contributed'
         this.ctx.save()
         this.ctx.event({
-          type: 'segment',
+          kind: 'contributed',
           segment: segment.index,
           peer: link.peer.peerId,
-          phase: 'contribute',
           message: 'contributed'
         })
       }
@@ -664,6 +834,7 @@ export class JobRun {
       const segment = this.ownSegment(link, frame.proved.segment)
       if (segment === undefined || segment.state === 'proved') return
       this.settleBackup(segment, link)
+      link.progressAt = Date.now()
       link.busySince = Date.now()
       segment.state = 'proved'
       segment.proofSize = Number(frame.proved.size)
@@ -673,10 +844,9 @@ export class JobRun {
       if (link.segments.every((index) => link.proved.has(index))) link.record.state = 'proved'
       this.ctx.save()
       this.ctx.event({
-        type: 'segment',
+        kind: 'proved',
         segment: segment.index,
         peer: link.peer.peerId,
-        phase: 'prove',
         message: 'proved'
       })
       if (this.aggregator === undefined) this.electAggregator()
@@ -686,9 +856,12 @@ export class JobRun {
         segments: link.segments,
         aggregator: link === this.aggregator
       })
-      if (report !== undefined) this.progress.offer(report)
+      if (report === undefined) return
+      link.progressAt = Date.now()
+      this.progress.offer(report)
       return
     } else if (frame.final !== undefined) {
+      if (this.relieved.has(link)) return
       if (link !== this.aggregator) {
         this.peerFailed(link, {
           code: 'PROTOCOL',
@@ -696,11 +869,12 @@ export class JobRun {
         })
         return
       }
+      link.progressAt = Date.now()
       this.final = { link, size: Number(frame.final.size), sha256: toString(frame.final.sha256, 'base16') }
       this.ctx.event({
-        type: 'peer',
+        kind: 'final',
         peer: link.peer.peerId,
-        phase: 'aggregate',
+        size: Number(frame.final.size),
         message: `final proof ready (${frame.final.size} bytes)`
       })
     } else if (frame.failed !== undefined) {
@@ -717,51 +891,185 @@ export class JobRun {
   }
 
   /**
-   * A peer reports a failure. The aggregator blaming a segment's proof (invalid, or not fetched) means the peer
-   * that made it failed: it is penalised (an invalid proof) and its segments move. Anything else is the
-   * reporting peer's own failure: its segments move.
+   * A peer reports a failure; judgeFailure says who answers for it. Only what the evidence pins on a peer costs
+   * that peer: a proof the aggregator could not fetch is fetched again, and a segment that has moved since is
+   * not blamed on anyone (a report about an old owner's proof would otherwise fail the peer that just took over).
    */
   private onFailed(link: Link, code: FailCode, said: string, segmentIndex?: number, proofSha256 = ''): void {
     const message = peerText(said)
     const failure: PeerFailure = { code: FailCode[code] ?? `code ${code}`, message, segment: segmentIndex }
     const blamed = segmentIndex === undefined ? undefined : this.record.segments[segmentIndex]
-    if (
-      link === this.aggregator &&
-      blamed !== undefined &&
-      code === FailCode.PROOF_INVALID &&
-      (blamed.state !== 'proved' || (proofSha256 !== '' && proofSha256 !== blamed.proofSha256))
-    ) {
-      // a proof of a peer the segment has since moved away from: already dealt with, the new one is on its way
-      return
-    }
-    if (
-      link === this.aggregator &&
-      blamed !== undefined &&
-      (code === FailCode.PROOF_INVALID || code === FailCode.TRANSFER)
-    ) {
-      const owner = this.links.find(
-        (candidate) => candidate.peer.peerId === blamed.peerId && !candidate.closed
-      )
-      if (owner !== undefined && owner !== link) {
-        if (code === FailCode.PROOF_INVALID)
-          this.ctx.penalise(owner.peer.peerId, `invalid proof of segment ${blamed.index}: ${message}`)
+    const fromAggregator = link === this.aggregator
+    const owner =
+      blamed === undefined
+        ? undefined
+        : this.links.find((candidate) => candidate.peer.peerId === blamed.peerId && !candidate.closed)
+    // a peer relieved of aggregating may still report on the pulls it had begun: they are no longer its work
+    if (this.relieved.has(link) && blamed !== undefined && owner !== link) return
+    const fetches = this.fetches
+    const verdict = judgeFailure({
+      code,
+      fromAggregator,
+      segment: blamed,
+      proofSha256,
+      ownSegment: owner === link,
+      fetchFailures: blamed === undefined ? 0 : (fetches.failures.get(blamed.index) ?? 0),
+      otherOwnersUnreached: [...fetches.unreached].filter(
+        (peerId) =>
+          peerId !== owner?.peer.peerId && this.links.some((l) => l.peer.peerId === peerId && !l.closed)
+      ).length
+    })
+    this.log.info(
+      { peer: link.peer.peerId, code: failure.code, segment: segmentIndex, verdict },
+      'peer reported a failure'
+    )
+    switch (verdict) {
+      case 'ignore':
+        return
+      case 'retry': {
+        const segment = blamed as SegmentRecord
+        const attempts = (fetches.failures.get(segment.index) ?? 0) + 1
+        fetches.failures.set(segment.index, attempts)
+        if (owner !== undefined) fetches.unreached.add(owner.peer.peerId)
+        const timer = setTimeout(() => {
+          if (this.aggregator === link && segment.state === 'proved') this.sendFetch(segment)
+        }, FETCH_RETRY_MS * attempts)
+        timer.unref()
+        return
+      }
+      case 'aggregator-unreachable':
+        this.relieveAggregator(
+          link,
+          `it could not fetch the proofs of ${fetches.unreached.size} peers that the submitter still hears from: ${message}`
+        )
+        return
+      case 'owner':
+      case 'owner-unreachable': {
+        if (owner === undefined) return
+        if (verdict === 'owner')
+          this.ctx.penalise(owner.peer.peerId, `invalid proof of segment ${blamed?.index}: ${message}`)
         this.peerFailed(
           owner,
           {
             code: failure.code,
-            segment: blamed.index,
+            segment: blamed?.index,
             message:
-              code === FailCode.PROOF_INVALID
+              verdict === 'owner'
                 ? `the aggregator found its proof invalid: ${message}`
-                : `the aggregator could not fetch its proof: ${message}`
+                : `the aggregator could not fetch its proof ${MAX_FETCH_RETRIES + 1} times: ${message}`
           },
-          blamed.index
+          blamed?.index
         )
         return
       }
+      case 'reporter':
+        if (code === FailCode.PROOF_INVALID) this.ctx.penalise(link.peer.peerId, describePeerFailure(failure))
+        this.peerFailed(link, failure, segmentIndex)
+        return
     }
-    if (code === FailCode.PROOF_INVALID) this.ctx.penalise(link.peer.peerId, describePeerFailure(failure))
-    this.peerFailed(link, failure, segmentIndex)
+  }
+
+  /**
+   * Two peers computed different contributions for one segment: a third (a peer of the job that holds neither
+   * claim) computes it too, and the one it agrees with stands (settleDispute). One lying peer costs itself, not
+   * the job; the job fails only when no third peer is left, or when all three disagree (the provers are not
+   * deterministic, or not the same program).
+   */
+  private openDispute(segment: SegmentRecord, claimant: Link, contribution: string): void {
+    if (this.disputes.has(segment.index)) return
+    const recorded = segment.contribution as string
+    const first = segment.contributor ?? '?'
+    const referee = leastLoaded(
+      this.links.filter((link) => link.peer.peerId !== first && link !== claimant),
+      this.record.segments
+    )
+    if (referee === undefined) {
+      this.failure ??= new JobFailure(
+        'CONTRIBUTION_MISMATCH',
+        `segment ${segment.index}: peer ${shortPeerId(claimant.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
+          `peer ${shortPeerId(first)} had ${recorded.slice(0, 16)}…, and no third peer is left to settle it`
+      )
+      this.notify()
+      return
+    }
+    this.disputes.set(segment.index, {
+      referee,
+      claimant,
+      contribution,
+      claims: new Map([
+        [first, recorded],
+        [claimant.peer.peerId, contribution]
+      ])
+    })
+    this.log.warn(
+      { segment: segment.index, first, second: claimant.peer.peerId, referee: referee.peer.peerId },
+      'contributions disagree: a third peer settles it'
+    )
+    this.ctx.event({
+      kind: 'note',
+      peer: referee.peer.peerId,
+      segment: segment.index,
+      message: `settles segment ${segment.index}: ${shortPeerId(first)} and ${shortPeerId(claimant.peer.peerId)} computed different contributions`
+    })
+    this.track(this.assignTo(referee, [segment]), referee)
+  }
+
+  /** The referee's contribution decides: the claim it matches stands, the other claimant lied (penalised, failed) */
+  private settleDispute(segment: SegmentRecord, dispute: Dispute, contribution: string): void {
+    const { referee } = dispute
+    this.disputes.delete(segment.index)
+    const agreed = [...dispute.claims].filter(([, claim]) => claim === contribution).map(([peerId]) => peerId)
+    const liars = [...dispute.claims.keys()].filter((peerId) => !agreed.includes(peerId))
+    if (agreed.length === 0) {
+      this.failure ??= new JobFailure(
+        'CONTRIBUTION_MISMATCH',
+        `segment ${segment.index}: three peers computed three different contributions: the provers disagree (not deterministic, or not the same program)`
+      )
+      this.notify()
+      return
+    }
+    const recordedWasLie = segment.contribution !== contribution
+    for (const liar of liars) {
+      this.ctx.penalise(liar, `a wrong contribution to segment ${segment.index}, shown by two other peers`)
+    }
+    if (recordedWasLie) {
+      referee.forgotten.add(segment.index)
+      this.send(referee, { forget: { segments: [segment.index] } })
+      segment.contribution = contribution
+      segment.contributor = agreed[0]
+      if (this.record.challenge !== undefined) {
+        // the challenge was fixed from the lie and every peer proves against it; a peer takes one challenge per
+        // job, so the proofs cannot be redone in this run: the job starts again, the liar penalised
+        this.failure ??= new RestartJobError(
+          'CONTRIBUTION_MISMATCH',
+          `segment ${segment.index}: peer ${shortPeerId(liars[0] ?? '?')}'s contribution was wrong (two other peers agree on another) and the challenge was already fixed from it`
+        )
+        this.notify()
+        return
+      }
+    } else {
+      // the new owner lied: the referee, which computed the right contribution, takes the segment over
+      const owner = this.links.find((link) => link.peer.peerId === segment.peerId && !link.closed)
+      segment.peerId = referee.peer.peerId
+      segment.state = 'contributed'
+      delete segment.proofSize
+      delete segment.proofSha256
+      if (owner !== undefined) owner.segments = owner.segments.filter((index) => index !== segment.index)
+      referee.segments.push(segment.index)
+      referee.contributed.add(segment.index)
+    }
+    this.ctx.save()
+    for (const liar of liars) {
+      const link = this.links.find((candidate) => candidate.peer.peerId === liar && !candidate.closed)
+      if (link !== undefined) {
+        this.peerFailed(link, {
+          code: 'CONTRIBUTION_MISMATCH',
+          segment: segment.index,
+          message: `its contribution to segment ${segment.index} differs from the one two other peers computed`
+        })
+      }
+    }
+    this.notify()
   }
 
   private ownSegment(link: Link, index: number): SegmentRecord | undefined {
@@ -769,7 +1077,9 @@ export class JobRun {
     if (link.forgotten.has(index)) return undefined
     if (
       segment === undefined ||
-      (segment.peerId !== link.peer.peerId && segment.backupPeerId !== link.peer.peerId)
+      (segment.peerId !== link.peer.peerId &&
+        segment.backupPeerId !== link.peer.peerId &&
+        this.disputes.get(index)?.referee !== link)
     ) {
       this.peerFailed(link, {
         code: 'PROTOCOL',
@@ -799,10 +1109,10 @@ export class JobRun {
       idle.segments.push(segment.index)
       this.ctx.save()
       this.ctx.event({
-        type: 'segment',
+        kind: 'backup-started',
         segment: segment.index,
         peer: idle.peer.peerId,
-        phase: 'prove',
+        straggler: segment.peerId,
         message: `backup copy: segment ${segment.index} has been proving for ${(elapsedMs / 1000).toFixed(1)} s on ${shortPeerId(segment.peerId)}, ${stragglerFactor}× the median is ${(limitMs / 1000).toFixed(1)} s`
       })
       this.track(this.assignTo(idle, [segment]), idle)
@@ -822,10 +1132,10 @@ export class JobRun {
     loser.forgotten.add(segment.index)
     this.send(loser, { forget: { segments: [segment.index] } })
     this.ctx.event({
-      type: 'segment',
+      kind: 'backup-won',
       segment: segment.index,
       peer: winner.peer.peerId,
-      phase: 'prove',
+      loser: loserId,
       message: `won over ${shortPeerId(loserId)}`
     })
   }
@@ -834,6 +1144,27 @@ export class JobRun {
 
   private healthyLinks(): Link[] {
     return this.links.filter((link) => !link.closed)
+  }
+
+  /**
+   * A peer with work in hand (awaitsWork) that showed no progress for jobs.progress_timeout is failed like a silent
+   * one: keep-alives say it is there, not that it works (a prover that never answers, a peer stalling on purpose)
+   */
+  private checkProgress(): void {
+    if (this.done || !PROGRESS_STATES.has(this.record.state)) return
+    const now = Date.now()
+    const { progressTimeoutMs } = this.ctx.settings
+    const allProved = this.record.segments.every((segment) => segment.state === 'proved')
+    for (const link of this.healthyLinks()) {
+      const standing = { aggregator: link === this.aggregator, allProved, finalIn: this.final !== undefined }
+      if (!awaitsWork(link, standing)) link.progressAt = now
+      else if (now - link.progressAt > progressTimeoutMs) {
+        this.peerFailed(link, {
+          code: 'TIMEOUT',
+          message: `it showed no progress for ${((now - link.progressAt) / 1000).toFixed(1)} s with work in hand, over jobs.progress_timeout (${formatDuration(progressTimeoutMs)})`
+        })
+      }
+    }
   }
 
   /** A remote peer that sent nothing (not even a keep-alive) for peer_timeout is lost: frozen, or cut off */
@@ -863,8 +1194,14 @@ export class JobRun {
       { peer: link.peer.peerId, code: failure.code, segment: failure.segment, err: failure.message },
       'peer failed'
     )
-    this.ctx.event({ type: 'peer', peer: link.peer.peerId, message: `failed: ${what}` })
+    this.ctx.event({ kind: 'peer-failed', peer: link.peer.peerId, failure, message: `failed: ${what}` })
     void this.closeLink(link, 'cancel', `${who} failed: ${what}`)
+    for (const [index, dispute] of this.disputes) {
+      if (dispute.referee !== link) continue
+      // another peer settles it
+      this.disputes.delete(index)
+      this.openDispute(this.record.segments[index] as SegmentRecord, dispute.claimant, dispute.contribution)
+    }
     if (this.aggregator === link) {
       this.aggregator = undefined
       this.final = undefined
@@ -910,6 +1247,12 @@ export class JobRun {
         return
       }
       segment.state = 'assigned'
+      if (this.record.challenge === undefined) {
+        // before the challenge, the replacement's contribution is the one recorded: a lost peer's word is not
+        // kept where it costs nothing to have it again (a lie recorded so would otherwise be fixed in the challenge)
+        delete segment.contribution
+        delete segment.contributor
+      }
       delete segment.proofSize
       delete segment.proofSha256
       delete segment.proveMillis
@@ -955,8 +1298,9 @@ export class JobRun {
     if (target.record.state === 'proved') target.record.state = 'assigned'
     this.ctx.save()
     this.ctx.event({
-      type: 'peer',
+      kind: 'takes-over',
       peer: target.peer.peerId,
+      segments: segments.map((segment) => segment.index),
       message: `takes over segment${segments.length === 1 ? '' : 's'} ${segments.map((segment) => segment.index).join(',')} (${blocks} blocks)`
     })
     this.track(this.assignTo(target, segments), target)

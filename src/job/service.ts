@@ -6,16 +6,17 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { JobsBackend } from '../jobs-model/backend.js'
 import { newJobId } from '../jobs-model/job-id.js'
 import { isTerminal, JOB_PHASES, JOB_STATES, type JobState } from '../jobs-model/states.js'
-import type { JobEvent, JobRecord, JobRequest } from '../jobs-model/types.js'
+import type { JobEvent, JobRecord, JobRequest, NewJobEvent } from '../jobs-model/types.js'
 import type { Logger } from '../log/index.js'
 import { ProverSupervisor } from '../prover/supervisor.js'
 import type { ProverBackend } from '../prover/types.js'
 import type { Journal } from '../store/index.js'
 import { localInputMessage, resolveInputName } from '../files/inputs-folder.js'
-import { CapacityShortError, JobFailure } from './errors.js'
+import { CapacityShortError, JobFailure, RestartJobError } from './errors.js'
 import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
 import { JobRun, type JobRunSettings } from './run.js'
+import { RefusalBackoff } from './refusal-backoff.js'
 import type { SubmitterTransport } from './transport.js'
 import { type OwnUnits, WholeJobRun } from './whole-run.js'
 import { sendWebhook, webhookUrlFor } from './webhook.js'
@@ -72,6 +73,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   private readonly init: JobServiceInit
   private readonly log: Logger
   private readonly running = new Map<string, Running>()
+  private readonly backoff = new RefusalBackoff()
   private timer?: NodeJS.Timeout
   private readonly stopping = new AbortController()
   private readonly webhooks = new Set<Promise<unknown>>()
@@ -169,7 +171,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     }
     this.init.journal.putJob(record)
     this.emitEvent(record, {
-      type: 'state',
+      kind: 'state',
       state: 'queued',
       message: `${request.computeCapacity} units requested`
     })
@@ -320,7 +322,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
           if (job.waitingFor !== waitingFor) {
             job.waitingFor = waitingFor
             this.save(job)
-            this.emitEvent(job, { type: 'log', message: `waiting: ${waitingFor}` })
+            this.emitEvent(job, { kind: 'log', message: `waiting: ${waitingFor}` })
           }
           break
         }
@@ -340,7 +342,12 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     return this.init
       .candidates()
       .filter((candidate) => candidate.unitsTotal > 0 && candidate.programs.includes(job.request.program))
-      .map((candidate) => ({ ...candidate, penalty: this.init.journal.penalty(candidate.peerId, now) }))
+      .map((candidate) => ({
+        ...candidate,
+        // a peer that refused lately counts as having none free until its back-off ends (RefusalBackoff)
+        unitsFree: this.backoff.waitUntil(candidate.peerId, now) > 0 ? 0 : candidate.unitsFree,
+        penalty: this.init.journal.penalty(candidate.peerId, now)
+      }))
       .filter((candidate) => candidate.penalty < PENALTY_LIMIT)
   }
 
@@ -385,6 +392,15 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       .run()
       .then(() => this.finish(job, 'succeeded'))
       .catch((err: unknown) => {
+        if (
+          err instanceof RestartJobError &&
+          !signal.aborted &&
+          (job.restarts ?? 0) < this.init.settings.maxRetries
+        ) {
+          job.restarts = (job.restarts ?? 0) + 1
+          this.requeue(job, err.message)
+          return
+        }
         if (err instanceof CapacityShortError && !signal.aborted) {
           // Someone else leased the units first: back to the queue, all leases were released
           this.requeue(job, err.message)
@@ -422,6 +438,8 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
         const points = this.init.journal.penalise(peerId, 1, reason)
         this.log.warn({ job: job.id, peer: peerId, points, reason }, 'peer penalised')
       },
+      refused: (peerId) => this.backoff.refused(peerId, Date.now()),
+      granted: (peerId) => this.backoff.granted(peerId),
       settings,
       logger: this.init.logger,
       signal
@@ -432,11 +450,14 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     job.state = 'queued'
     job.peers = []
     job.segments = []
+    // the next run fixes its own challenge (a restart after a lie in the challenge gets another one)
+    delete job.challenge
+    delete job.aggregator
     job.waitingFor = why
     job.phases = { queue: job.phases.queue ?? { startedAt: job.createdAt } }
     delete job.phases.queue?.endedAt
     this.save(job)
-    this.emitEvent(job, { type: 'state', state: 'queued', message: `back in the queue: ${why}` })
+    this.emitEvent(job, { kind: 'state', state: 'queued', message: `back in the queue: ${why}` })
   }
 
   private finish(job: JobRecord, state: 'succeeded' | 'failed' | 'cancelled', failure?: JobFailure): void {
@@ -453,7 +474,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     this.metrics?.bytesOut.inc(job.bytesOut)
     this.save(job)
     this.emitEvent(job, {
-      type: 'state',
+      kind: 'state',
       state,
       message:
         failure === undefined ? `proof verified: ${job.digest ?? ''}` : `${failure.code}: ${failure.message}`
@@ -485,7 +506,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     ).then((result) => {
       if (this.init.journal.getJob(job.id) === undefined) return
       this.emitEvent(job, {
-        type: 'log',
+        kind: 'log',
         message: result.delivered
           ? `webhook delivered to ${url} (${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`
           : `webhook to ${url} failed after ${result.attempts} attempts: ${result.error ?? `HTTP ${result.status}`}`
@@ -500,7 +521,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     this.init.journal.putJob(job)
   }
 
-  private emitEvent(job: JobRecord, event: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): void {
+  private emitEvent(job: JobRecord, event: NewJobEvent): void {
     const stored = this.init.journal.appendEvent({ ...event, jobId: job.id, at: Date.now() })
     this.safeDispatchEvent('event', { detail: stored })
   }

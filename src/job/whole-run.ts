@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { makeDirectory } from '../config/directories.js'
 import type { JobPhase, JobState } from '../jobs-model/states.js'
-import type { JobEvent, JobRecord } from '../jobs-model/types.js'
+import type { JobRecord, NewJobEvent } from '../jobs-model/types.js'
 import type { Logger } from '../log/index.js'
 import { toError } from '../net/framed-stream.js'
 import type { ProverBackend } from '../prover/types.js'
@@ -21,7 +21,7 @@ export interface WholeJobRunContext {
   record: JobRecord
   selfId: string
   save(): void
-  event(event: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): void
+  event(event: NewJobEvent): void
   prover: ProverBackend
   units: OwnUnits
   settings: { jobDir: string; proofsDir: string; inputsFolder: string }
@@ -128,7 +128,7 @@ export class WholeJobRun {
       segment.proveMillis = proved.millis
     }
     if (peer !== undefined) peer.state = 'proved'
-    ctx.event({ type: 'segment', segment: 0, peer: ctx.selfId, phase: 'prove', message: 'proved' })
+    ctx.event({ kind: 'proved', segment: 0, peer: ctx.selfId, message: 'proved' })
     this.endPhase('prove')
 
     this.setState('verifying', 'verify')

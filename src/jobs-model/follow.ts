@@ -15,7 +15,7 @@ export const followDefaults = {
 
 /** The event that says the job is over: no event of the job follows it */
 export function isTerminalEvent(event: JobEvent): boolean {
-  return event.type === 'state' && event.state !== undefined && isTerminal(event.state)
+  return event.kind === 'state' && isTerminal(event.state)
 }
 
 /**

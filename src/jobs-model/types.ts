@@ -50,6 +50,8 @@ export interface SegmentRecord {
   state: SegmentState
   /** Lower-case hex, once phase 1 reported it */
   contribution?: string
+  /** The peer whose contribution is recorded (a disagreement is settled by a third: see JobRun) */
+  contributor?: string
   proofSize?: number
   proofSha256?: string
   proveMillis?: number
@@ -128,7 +130,7 @@ export interface JobRecord {
   phases: Partial<Record<JobPhase, PhaseTiming>>
   /** Bytes the submitter uploaded to other peers (input slices and hints) */
   bytesOut: number
-  /** How often the job was started again after its submitter restarted */
+  /** How often the job was started again: after its submitter restarted, or from a challenge fixed from a lie */
   restarts?: number
   /** The statement the submitter's own plan computed from the input; the final proof must show it */
   expectedDigest?: string
@@ -138,18 +140,47 @@ export interface JobRecord {
   error?: JobError
 }
 
-/** One entry of a job's event stream (`GET /v1/jobs/:id/events`, server-sent events) */
-export interface JobEvent {
+/** What every job event carries (`GET /v1/jobs/:id/events`, server-sent events, and the journal) */
+interface JobEventBase {
   jobId: string
   /** Rises by one per event of the job, from 1 */
   seq: number
   at: number
-  type: 'state' | 'progress' | 'peer' | 'segment' | 'log'
-  state?: JobState
-  phase?: JobPhase
-  peer?: string
-  segment?: number
-  done?: number
-  total?: number
+  /** The line a person reads; programs read `kind` and the fields, never this */
   message?: string
 }
+
+/**
+ * What happened, one kind per fact a reader acts on (JOB_EVENT_KINDS): the CLI, the page, the journal and the
+ * tests switch on `kind`. `note` is a row journaled before events had kinds (a peer or segment line), shown as
+ * its message.
+ */
+export type JobEventBody =
+  | { kind: 'state'; state: JobState; phase?: JobPhase }
+  | { kind: 'progress'; phase?: JobPhase; peer?: string; segment?: number; done?: number; total?: number }
+  | { kind: 'log' }
+  /** A lease granted: `units` as many as were asked, whatever the peer answered */
+  | { kind: 'leased'; peer: string; units: number }
+  | { kind: 'refused'; peer: string }
+  /** A lease given back before the job ended: its units were not needed */
+  | { kind: 'released'; peer: string }
+  | { kind: 'contributed'; peer: string; segment: number }
+  | { kind: 'proved'; peer: string; segment: number }
+  /** A straggler's segment copied to an idle peer (`peer`); `straggler` is the slow one */
+  | { kind: 'backup-started'; peer: string; segment: number; straggler: string }
+  /** The first proof of a segment with two copies: `peer` won, `loser` was told to forget it */
+  | { kind: 'backup-won'; peer: string; segment: number; loser: string }
+  /** `peer` takes over the segments of a failed one */
+  | { kind: 'takes-over'; peer: string; segments: number[] }
+  | { kind: 'peer-failed'; peer: string; failure: PeerFailure }
+  | { kind: 'aggregator'; peer: string }
+  | { kind: 'final'; peer: string; size: number }
+  | { kind: 'note'; peer?: string; segment?: number }
+
+export type JobEventKind = JobEventBody['kind']
+
+/** One entry of a job's event stream */
+export type JobEvent = JobEventBase & JobEventBody
+
+/** An event as its emitter writes it: the journal gives it its job id, sequence number and time */
+export type NewJobEvent = JobEventBody & { message?: string }

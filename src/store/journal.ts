@@ -4,7 +4,8 @@ import Database from 'better-sqlite3'
 import { makeDirectory } from '../config/directories.js'
 import type { LeaseRecord } from '../jobs-model/lease.js'
 import type { JobState } from '../jobs-model/states.js'
-import type { JobEvent, JobRecord } from '../jobs-model/types.js'
+import { readJobEvent } from '../jobs-model/events.js'
+import type { JobEvent, JobRecord, NewJobEvent } from '../jobs-model/types.js'
 
 /** The schema this code writes; `PRAGMA user_version` holds the version of a file */
 export const SCHEMA_VERSION = 2
@@ -282,15 +283,15 @@ export class Journal {
    * Stores the event with seq = the job's previous highest + 1 (from 1), in one transaction (nested in the
    * caller's when there is one); returns the event as stored. The job must be in the journal already.
    */
-  appendEvent(event: Omit<JobEvent, 'seq'>): JobEvent {
+  appendEvent(event: NewJobEvent & { jobId: string; at: number }): JobEvent {
     return this.db.transaction(() => {
-      const { jobId, ...rest } = event as JobEvent
+      const { jobId, ...rest } = event
       // a seq the caller slipped in anyway is not stored: the journal assigns it
       const body = JSON.stringify({ ...rest, seq: undefined })
       const previous = this.statements.lastSeq.get(jobId)?.seq ?? 0
       const seq = previous + 1
       this.statements.insertEvent.run({ jobId, seq, at: event.at, event: body })
-      return { jobId, seq, ...(JSON.parse(body) as Omit<JobEvent, 'jobId' | 'seq'>) }
+      return readJobEvent(JSON.parse(body) as Record<string, unknown>, jobId, seq)
     })()
   }
 
@@ -300,7 +301,7 @@ export class Journal {
     for (const row of this.statements.events.iterate(jobId, afterSeq)) {
       const body = parseObject(row.event)
       if (body === undefined) continue
-      events.push({ ...(body as Omit<JobEvent, 'jobId' | 'seq'>), jobId: row.job_id, seq: row.seq })
+      events.push(readJobEvent(body, row.job_id, row.seq))
     }
     return events
   }

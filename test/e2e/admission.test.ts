@@ -132,7 +132,7 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
       "node 2 granted no lease for node 0's job"
     )
     const refusals = (await eventsOf(nodes[0]!, fromNode0)).filter(
-      (event) => event.type === 'peer' && event.peer === id(2)
+      (event) => event.kind === 'refused' && event.peer === id(2)
     )
     assert.ok(
       refusals.some((event) =>
@@ -228,7 +228,7 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
       assert.equal(recordB.state, 'succeeded', recordB.error?.message)
       assert.ok(!recordB.peers.some((peer) => peer.peerId === id(3)), 'job B got no lease on node 3')
       const refusals = (await eventsOf(nodes[1]!, jobB)).filter(
-        (event) => event.type === 'peer' && event.peer === id(3)
+        (event) => event.kind === 'refused' && event.peer === id(3)
       )
       assert.ok(
         refusals.some((event) =>

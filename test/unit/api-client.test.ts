@@ -29,7 +29,7 @@ describe('ApiClient', () => {
     let mode: 'drop' | 'down' = 'drop'
     let dir: string
     const frame = (seq: number, state: string): string =>
-      `id: ${seq}\nevent: state\ndata: ${JSON.stringify({ jobId: 'j1', seq, at: seq, type: 'state', state })}\n\n`
+      `id: ${seq}\nevent: state\ndata: ${JSON.stringify({ jobId: 'j1', seq, at: seq, kind: 'state', state })}\n\n`
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'proofmesh-client-'))

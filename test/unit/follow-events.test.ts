@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { followJobEvents, type JobEventSource } from '../../src/jobs-model/follow.js'
 import type { JobState } from '../../src/jobs-model/states.js'
-import type { JobEvent, JobRecord } from '../../src/jobs-model/types.js'
+import type { JobEvent, JobRecord, NewJobEvent } from '../../src/jobs-model/types.js'
 
 const ID = 'job-1'
 
@@ -37,10 +37,10 @@ class Journaled implements JobEventSource {
     return () => this.listeners.delete(own)
   }
 
-  emit(fields: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): void {
+  emit(fields: NewJobEvent): void {
     const event: JobEvent = { jobId: ID, seq: this.log.length + 1, at: 1_000 + this.log.length, ...fields }
     this.log.push(event)
-    if (event.type === 'state' && event.state !== undefined) this.state = event.state
+    if (event.kind === 'state') this.state = event.state
     for (const listener of this.listeners) listener(event)
   }
 }
@@ -60,12 +60,12 @@ async function collect(
 describe('followJobEvents', () => {
   it('replays the journaled events, then yields the live ones, and ends with the terminal one', async () => {
     const job = new Journaled()
-    job.emit({ type: 'state', state: 'queued' })
-    job.emit({ type: 'state', state: 'reserving' })
+    job.emit({ kind: 'state', state: 'queued' })
+    job.emit({ kind: 'state', state: 'reserving' })
     const seqs = await collect(followJobEvents(job, ID), (event) => {
       // each event the follower reads makes the job go on, the last one ends it
-      if (event.seq === 2) setImmediate(() => job.emit({ type: 'log', message: 'planned' }))
-      if (event.seq === 3) setImmediate(() => job.emit({ type: 'state', state: 'succeeded' }))
+      if (event.seq === 2) setImmediate(() => job.emit({ kind: 'log', message: 'planned' }))
+      if (event.seq === 3) setImmediate(() => job.emit({ kind: 'state', state: 'succeeded' }))
     })
     assert.deepEqual(seqs, [1, 2, 3, 4])
     assert.equal(job.listeners.size, 0, 'it unsubscribed')
@@ -73,23 +73,23 @@ describe('followJobEvents', () => {
 
   it('yields an event that lands between subscribing and the replay once', async () => {
     const job = new Journaled()
-    job.emit({ type: 'state', state: 'queued' })
-    job.onSubscribe = () => job.emit({ type: 'log', message: 'in between' })
+    job.emit({ kind: 'state', state: 'queued' })
+    job.onSubscribe = () => job.emit({ kind: 'log', message: 'in between' })
     const seqs = await collect(followJobEvents(job, ID), (event) => {
-      if (event.seq === 2) setImmediate(() => job.emit({ type: 'state', state: 'failed' }))
+      if (event.seq === 2) setImmediate(() => job.emit({ kind: 'state', state: 'failed' }))
     })
     assert.deepEqual(seqs, [1, 2, 3])
   })
 
   it('starts after the sequence number it is given', async () => {
     const job = new Journaled()
-    for (const state of ['queued', 'reserving', 'cancelled'] as const) job.emit({ type: 'state', state })
+    for (const state of ['queued', 'reserving', 'cancelled'] as const) job.emit({ kind: 'state', state })
     assert.deepEqual(await collect(followJobEvents(job, ID, 1)), [2, 3])
   })
 
   it('ends at once for a job that is over or unknown', async () => {
     const job = new Journaled()
-    job.emit({ type: 'state', state: 'succeeded' })
+    job.emit({ kind: 'state', state: 'succeeded' })
     assert.deepEqual(await collect(followJobEvents(job, ID, 1)), [])
     assert.deepEqual(await collect(followJobEvents(job, 'job-unknown')), [])
     assert.equal(job.listeners.size, 0)
@@ -97,7 +97,7 @@ describe('followJobEvents', () => {
 
   it('ends when its signal aborts while it waits, and unsubscribes', async () => {
     const job = new Journaled()
-    job.emit({ type: 'state', state: 'proving' })
+    job.emit({ kind: 'state', state: 'proving' })
     const controller = new AbortController()
     const seqs = await collect(followJobEvents(job, ID, 0, controller.signal), () =>
       setImmediate(() => controller.abort())

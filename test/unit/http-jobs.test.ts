@@ -7,7 +7,7 @@ import { after, before, beforeEach, describe, it } from 'node:test'
 import { JobRefusedError, parseJobRequest } from '../../src/job/request.js'
 import type { JobsBackend } from '../../src/jobs-model/backend.js'
 import type { JobState } from '../../src/jobs-model/states.js'
-import type { JobEvent, JobRecord } from '../../src/jobs-model/types.js'
+import type { JobEvent, JobRecord, NewJobEvent } from '../../src/jobs-model/types.js'
 import { createLogger } from '../../src/log/index.js'
 import { type ApiBackend, HttpApi } from '../../src/rpc/http/server.js'
 
@@ -40,7 +40,7 @@ class FakeJobs implements JobsBackend {
     }
     this.records.set(id, record)
     this.log.set(id, [])
-    this.emit(id, { type: 'state', state: 'queued' })
+    this.emit(id, { kind: 'state', state: 'queued' })
     return record
   }
 
@@ -59,7 +59,7 @@ class FakeJobs implements JobsBackend {
   async cancel(id: string): Promise<JobRecord | undefined> {
     const record = this.records.get(id)
     if (record === undefined) return undefined
-    this.emit(id, { type: 'state', state: 'cancelled' })
+    this.emit(id, { kind: 'state', state: 'cancelled' })
     return record
   }
 
@@ -79,14 +79,13 @@ class FakeJobs implements JobsBackend {
   }
 
   /** Appends an event (a state event also moves the record) and tells the subscribers */
-  emit(id: string, fields: Omit<JobEvent, 'jobId' | 'seq' | 'at'>): JobEvent {
+  emit(id: string, fields: NewJobEvent): JobEvent {
     const log = this.log.get(id) ?? []
     const event: JobEvent = { jobId: id, seq: log.length + 1, at: 1_000 + log.length, ...fields }
     log.push(event)
     this.log.set(id, log)
     const record = this.records.get(id)
-    if (record !== undefined && event.type === 'state' && event.state !== undefined)
-      record.state = event.state
+    if (record !== undefined && event.kind === 'state') record.state = event.state
     for (const listener of this.listeners.get(id) ?? []) listener(event)
     return event
   }
@@ -306,7 +305,7 @@ describe('the local HTTP API: job routes', () => {
   it('lists jobs, filtered by state', async () => {
     await submit(request)
     await submit(request)
-    jobs.emit('job2', { type: 'state', state: 'proving' })
+    jobs.emit('job2', { kind: 'state', state: 'proving' })
     const all = await call('/v1/jobs')
     assert.equal(all.status, 200)
     assert.deepEqual(
@@ -393,8 +392,8 @@ describe('the local HTTP API: job routes', () => {
 
   it('streams events: replays after Last-Event-ID, then live ones, and ends after the terminal state', async () => {
     await submit(request)
-    jobs.emit('job1', { type: 'state', state: 'reserving' })
-    jobs.emit('job1', { type: 'state', state: 'planning' })
+    jobs.emit('job1', { kind: 'state', state: 'reserving' })
+    jobs.emit('job1', { kind: 'state', state: 'planning' })
     const response = await fetch(`${api.url}/v1/jobs/job1/events`, {
       headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': '1' }
     })
@@ -402,9 +401,9 @@ describe('the local HTTP API: job routes', () => {
     assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/)
     const reading = readStream(response)
     await waitFor(() => jobs.subscribers('job1') === 1, 'the stream to subscribe')
-    jobs.emit('job1', { type: 'progress', phase: 'prove', done: 1, total: 4 })
-    jobs.emit('job1', { type: 'state', state: 'succeeded' })
-    jobs.emit('job1', { type: 'log', message: 'after the end' })
+    jobs.emit('job1', { kind: 'progress', phase: 'prove', done: 1, total: 4 })
+    jobs.emit('job1', { kind: 'state', state: 'succeeded' })
+    jobs.emit('job1', { kind: 'log', message: 'after the end' })
     const { text, ended } = await reading
     assert.ok(ended, 'the server ends the stream')
     assert.deepEqual(
@@ -418,14 +417,14 @@ describe('the local HTTP API: job routes', () => {
 
   it('takes ?after=N, and ends at once for a job already over', async () => {
     await submit(request)
-    jobs.emit('job1', { type: 'state', state: 'failed' })
+    jobs.emit('job1', { kind: 'state', state: 'failed' })
     const response = await fetch(`${api.url}/v1/jobs/job1/events?after=1`, {
       headers: { authorization: `Bearer ${TOKEN}` }
     })
     const { text, ended } = await readStream(response)
     assert.ok(ended)
     assert.deepEqual(
-      eventsIn(text).map((event) => [event.seq, event.state]),
+      eventsIn(text).map((event) => [event.seq, event.kind === 'state' ? event.state : event.kind]),
       [[2, 'failed']]
     )
     const nothing = await readStream(

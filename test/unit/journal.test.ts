@@ -96,11 +96,11 @@ describe('Journal', () => {
     try {
       journal.putJob(job('a', 'queued', 1))
       journal.putJob(job('b', 'queued', 2))
-      const first = journal.appendEvent({ jobId: 'a', at: 10, type: 'state', state: 'reserving' })
-      assert.deepEqual(first, { jobId: 'a', seq: 1, at: 10, type: 'state', state: 'reserving' })
-      assert.equal(journal.appendEvent({ jobId: 'b', at: 11, type: 'log', message: 'hello' }).seq, 1)
-      assert.equal(journal.appendEvent({ jobId: 'a', at: 12, type: 'progress', done: 1, total: 4 }).seq, 2)
-      assert.equal(journal.appendEvent({ jobId: 'a', at: 13, type: 'segment', segment: 0 }).seq, 3)
+      const first = journal.appendEvent({ jobId: 'a', at: 10, kind: 'state', state: 'reserving' })
+      assert.deepEqual(first, { jobId: 'a', seq: 1, at: 10, kind: 'state', state: 'reserving' })
+      assert.equal(journal.appendEvent({ jobId: 'b', at: 11, kind: 'log', message: 'hello' }).seq, 1)
+      assert.equal(journal.appendEvent({ jobId: 'a', at: 12, kind: 'progress', done: 1, total: 4 }).seq, 2)
+      assert.equal(journal.appendEvent({ jobId: 'a', at: 13, kind: 'proved', peer: 'p1', segment: 0 }).seq, 3)
 
       assert.deepEqual(
         journal.events('a').map((e) => e.seq),
@@ -108,11 +108,11 @@ describe('Journal', () => {
       )
       assert.deepEqual(journal.events('a')[0], first)
       assert.deepEqual(journal.events('a', 1), [
-        { jobId: 'a', seq: 2, at: 12, type: 'progress', done: 1, total: 4 },
-        { jobId: 'a', seq: 3, at: 13, type: 'segment', segment: 0 }
+        { jobId: 'a', seq: 2, at: 12, kind: 'progress', done: 1, total: 4 },
+        { jobId: 'a', seq: 3, at: 13, kind: 'proved', peer: 'p1', segment: 0 }
       ])
       assert.deepEqual(journal.events('a', 3), [])
-      assert.deepEqual(journal.events('b'), [{ jobId: 'b', seq: 1, at: 11, type: 'log', message: 'hello' }])
+      assert.deepEqual(journal.events('b'), [{ jobId: 'b', seq: 1, at: 11, kind: 'log', message: 'hello' }])
       assert.deepEqual(journal.events('missing'), [])
 
       // an upsert of the job keeps its events
@@ -123,10 +123,40 @@ describe('Journal', () => {
     }
   })
 
+  it('loads the events a previous version journaled without a kind, and kinds it does not know, as notes', () => {
+    const file = fresh()
+    const journal = Journal.open(file)
+    try {
+      journal.putJob(job('a', 'proving', 1))
+      journal.appendEvent({ jobId: 'a', at: 10, kind: 'state', state: 'proving' })
+    } finally {
+      journal.close()
+    }
+    const db = new Database(file)
+    try {
+      const insert = db.prepare('INSERT INTO events (job_id, seq, at, event) VALUES (?, ?, ?, ?)')
+      insert.run('a', 2, 11, JSON.stringify({ at: 11, type: 'peer', peer: 'p1', message: 'leased 4 units' }))
+      insert.run('a', 3, 12, JSON.stringify({ at: 12, type: 'state', state: 'aggregating' }))
+      insert.run('a', 4, 13, JSON.stringify({ at: 13, kind: 'from-the-future', peer: 'p2', message: 'hm' }))
+    } finally {
+      db.close()
+    }
+    const reopened = Journal.open(file)
+    try {
+      assert.deepEqual(reopened.events('a', 1), [
+        { jobId: 'a', seq: 2, at: 11, kind: 'note', peer: 'p1', message: 'leased 4 units' },
+        { jobId: 'a', seq: 3, at: 12, kind: 'state', state: 'aggregating' },
+        { jobId: 'a', seq: 4, at: 13, kind: 'note', peer: 'p2', message: 'hm' }
+      ])
+    } finally {
+      reopened.close()
+    }
+  })
+
   it('refuses an event for a job it has not journaled', () => {
     const journal = Journal.open(fresh())
     try {
-      assert.throws(() => journal.appendEvent({ jobId: 'ghost', at: 1, type: 'log', message: 'x' }))
+      assert.throws(() => journal.appendEvent({ jobId: 'ghost', at: 1, kind: 'log', message: 'x' }))
       assert.deepEqual(journal.events('ghost'), [])
     } finally {
       journal.close()
@@ -176,14 +206,14 @@ describe('Journal', () => {
       journal.putJob(job('a', 'queued', 1))
       const seq = journal.transaction(() => {
         journal.putJob(job('a', 'reserving', 1))
-        return journal.appendEvent({ jobId: 'a', at: 2, type: 'state', state: 'reserving' }).seq
+        return journal.appendEvent({ jobId: 'a', at: 2, kind: 'state', state: 'reserving' }).seq
       })
       assert.equal(seq, 1)
       assert.throws(
         () =>
           journal.transaction(() => {
             journal.putJob(job('a', 'planning', 1))
-            journal.appendEvent({ jobId: 'a', at: 3, type: 'state', state: 'planning' })
+            journal.appendEvent({ jobId: 'a', at: 3, kind: 'state', state: 'planning' })
             throw new Error('boom')
           }),
         /boom/
@@ -200,7 +230,7 @@ describe('Journal', () => {
     const first = Journal.open(path)
     assert.equal(first.path, path)
     first.putJob(job('a', 'proving', 1))
-    first.appendEvent({ jobId: 'a', at: 2, type: 'state', state: 'proving' })
+    first.appendEvent({ jobId: 'a', at: 2, kind: 'state', state: 'proving' })
     first.putLease(lease('l1', 'x', 3))
     first.close()
     first.close()
@@ -217,9 +247,9 @@ describe('Journal', () => {
     const second = Journal.open(path)
     try {
       assert.deepEqual(second.getJob('a'), job('a', 'proving', 1))
-      assert.deepEqual(second.events('a'), [{ jobId: 'a', seq: 1, at: 2, type: 'state', state: 'proving' }])
+      assert.deepEqual(second.events('a'), [{ jobId: 'a', seq: 1, at: 2, kind: 'state', state: 'proving' }])
       assert.deepEqual(second.leases(), [lease('l1', 'x', 3)])
-      assert.equal(second.appendEvent({ jobId: 'a', at: 4, type: 'log', message: 'again' }).seq, 2)
+      assert.equal(second.appendEvent({ jobId: 'a', at: 4, kind: 'log', message: 'again' }).seq, 2)
     } finally {
       second.close()
     }
@@ -231,8 +261,8 @@ describe('Journal', () => {
     journal.putJob(job('a', 'queued', 1))
     journal.putJob(job('b', 'queued', 2))
     journal.putJob(job('c', 'queued', 3))
-    journal.appendEvent({ jobId: 'a', at: 1, type: 'log', message: 'one' })
-    journal.appendEvent({ jobId: 'a', at: 2, type: 'log', message: 'two' })
+    journal.appendEvent({ jobId: 'a', at: 1, kind: 'log', message: 'one' })
+    journal.appendEvent({ jobId: 'a', at: 2, kind: 'log', message: 'two' })
     journal.close()
 
     const raw = new Database(path)
@@ -273,7 +303,7 @@ describe('Journal', () => {
         `import { Journal } from ${JSON.stringify(journalModule)}`,
         `const journal = Journal.open(process.argv[2])`,
         `journal.putJob(JSON.parse(process.argv[3]))`,
-        `journal.appendEvent({ jobId: 'killed', at: 5, type: 'state', state: 'contributing' })`,
+        `journal.appendEvent({ jobId: 'killed', at: 5, kind: 'state', state: 'contributing' })`,
         `process.stdout.write('written\\n')`,
         `setInterval(() => {}, 60_000)`
       ].join('\n')
@@ -304,7 +334,7 @@ describe('Journal', () => {
     try {
       assert.deepEqual(journal.getJob('killed'), record)
       assert.deepEqual(journal.events('killed'), [
-        { jobId: 'killed', seq: 1, at: 5, type: 'state', state: 'contributing' }
+        { jobId: 'killed', seq: 1, at: 5, kind: 'state', state: 'contributing' }
       ])
     } finally {
       journal.close()

@@ -22,7 +22,7 @@ describe('prove --wait: followJob over a JobSession', () => {
     async *events() {
       let seq = 0
       for (const fields of events)
-        yield { jobId: record.id, seq: ++seq, at: 10_000 + seq, type: 'log', ...fields }
+        yield { jobId: record.id, seq: ++seq, at: 10_000 + seq, kind: 'log', ...fields } as JobEvent
     },
     job: async () => record,
     downloadProof: async (file) => writeFile(file, proof),
@@ -47,8 +47,8 @@ describe('prove --wait: followJob over a JobSession', () => {
     const out = join(dir, 'final.proof')
     const code = await followJob(
       session(record, [
-        { type: 'state', state: 'proving' },
-        { type: 'state', state: 'succeeded' }
+        { kind: 'state', state: 'proving' },
+        { kind: 'state', state: 'succeeded' }
       ]),
       { json: false, tty: false, out, stdout: io.stdout, stderr: io.stderr }
     )
@@ -106,7 +106,7 @@ describe('prove --wait: followJob over a JobSession', () => {
 
   it('draws the live view on a terminal', async () => {
     const io = streams()
-    const code = await followJob(session(sampleRecord(), [{ type: 'state', state: 'proving' }]), {
+    const code = await followJob(session(sampleRecord(), [{ kind: 'state', state: 'proving' }]), {
       json: true,
       tty: true,
       columns: 80,

@@ -9,31 +9,29 @@ import { PEER_A, PEER_B, sampleRecord, withFailedPeer } from '../helpers/job-rec
 
 describe('prove --wait: what it shows', () => {
   it('formats one plain line per event', () => {
-    const at = (seq: number, fields: Partial<JobEvent>): JobEvent => ({
-      jobId: 'job42',
-      seq,
-      at: 10_000 + seq * 1000,
-      type: 'log',
-      ...fields
-    })
+    const at = (seq: number, fields: Partial<JobEvent>): JobEvent =>
+      ({ jobId: 'job42', seq, at: 10_000 + seq * 1000, kind: 'log', ...fields }) as JobEvent
     assert.equal(
-      formatEventLine(at(1, { type: 'state', state: 'planning' }), 10_000),
+      formatEventLine(at(1, { kind: 'state', state: 'planning' }), 10_000),
       '[   +1.0s] state planning'
     )
     assert.equal(
-      formatEventLine(at(2, { type: 'progress', phase: 'prove', done: 3, total: 8 }), 10_000),
+      formatEventLine(at(2, { kind: 'progress', phase: 'prove', done: 3, total: 8 }), 10_000),
       '[   +2.0s] prove 3/8'
     )
     assert.equal(
-      formatEventLine(at(2, { type: 'progress', phase: 'prove', segment: 1, done: 3, total: 8 }), 10_000),
+      formatEventLine(at(2, { kind: 'progress', phase: 'prove', segment: 1, done: 3, total: 8 }), 10_000),
       '[   +2.0s] prove segment 1 3/8'
     )
     assert.equal(
-      formatEventLine(at(3, { type: 'segment', segment: 2, peer: PEER_B, message: 'proved' }), 10_000),
+      formatEventLine(at(3, { kind: 'proved', segment: 2, peer: PEER_B, message: 'proved' }), 10_000),
       `[   +3.0s] segment 2 on ${shortPeerId(PEER_B)} proved`
     )
     assert.equal(
-      formatEventLine(at(4, { type: 'peer', peer: PEER_A, message: 'reserved\n4 units' }), 10_000),
+      formatEventLine(
+        at(4, { kind: 'leased', peer: PEER_A, units: 4, message: 'reserved\n4 units' }),
+        10_000
+      ),
       `[   +4.0s] peer ${shortPeerId(PEER_A)} reserved 4 units`
     )
     assert.equal(formatEventLine(at(5, { message: 'hello' }), 10_000), '[   +5.0s] log hello')
@@ -42,7 +40,7 @@ describe('prove --wait: what it shows', () => {
 
   it('sums the progress of a phase over its segments', () => {
     const view = new JobProgress('job42')
-    view.apply({ jobId: 'job42', seq: 1, at: 0, type: 'state', state: 'contributing' })
+    view.apply({ jobId: 'job42', seq: 1, at: 0, kind: 'state', state: 'contributing' })
     for (const [seq, segment, done] of [
       [2, 0, 2],
       [3, 1, 1],
@@ -52,7 +50,7 @@ describe('prove --wait: what it shows', () => {
         jobId: 'job42',
         seq,
         at: seq,
-        type: 'progress',
+        kind: 'progress',
         phase: 'contribute',
         segment,
         done,
@@ -75,14 +73,14 @@ describe('prove --wait: what it shows', () => {
   it('keeps a live view: one line per phase and per segment, a bar for the running phase', () => {
     const view = new JobProgress('job42')
     const event = (seq: number, at: number, fields: Partial<JobEvent>): void =>
-      view.apply({ jobId: 'job42', seq, at, type: 'log', ...fields })
-    event(1, 1_000, { type: 'state', state: 'queued' })
-    event(2, 1_500, { type: 'state', state: 'planning' })
-    event(3, 2_000, { type: 'state', state: 'proving' })
-    event(4, 2_100, { type: 'segment', segment: 1, peer: PEER_B, message: 'assigned' })
-    event(5, 2_200, { type: 'segment', segment: 0, peer: PEER_A, message: 'proved' })
-    event(6, 2_300, { type: 'progress', phase: 'prove', done: 1, total: 2 })
-    event(7, 2_400, { type: 'progress', phase: 'prove', segment: 1, done: 1, total: 4 })
+      view.apply({ jobId: 'job42', seq, at, kind: 'log', ...fields } as JobEvent)
+    event(1, 1_000, { kind: 'state', state: 'queued' })
+    event(2, 1_500, { kind: 'state', state: 'planning' })
+    event(3, 2_000, { kind: 'state', state: 'proving' })
+    event(4, 2_100, { kind: 'note', segment: 1, peer: PEER_B, message: 'assigned' })
+    event(5, 2_200, { kind: 'proved', segment: 0, peer: PEER_A, message: 'proved' })
+    event(6, 2_300, { kind: 'progress', phase: 'prove', done: 1, total: 2 })
+    event(7, 2_400, { kind: 'progress', phase: 'prove', segment: 1, done: 1, total: 4 })
     const lines = view.lines(4_000)
     assert.equal(lines[0], 'job job42  proving  3.0s')
     assert.match(lines[1] ?? '', /^ {2}queue +done +500ms$/)

@@ -25,6 +25,8 @@ function segment(index: number, peerId: string, fields: Partial<SegmentRecord> =
 function link(peerId: string, segments: number[], fields: Partial<Link> = {}): Link {
   return {
     peer: { peerId, addrs: [], local: false, programs: ['rescue-sponge'], unitsFree: 4, unitsTotal: 4 },
+    contributed: new Set(),
+    progressAt: 0,
     record: {
       peerId,
       local: false,

@@ -304,7 +304,7 @@ function parseSeq(text: string | undefined): number | undefined {
 }
 
 function frame(event: JobEvent): string {
-  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+  return `id: ${event.seq}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`
 }
 
 /**

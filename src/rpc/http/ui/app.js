@@ -656,7 +656,7 @@ async function streamEvents(current) {
 function onEvent(current, event) {
   if (view !== current || typeof event.seq !== 'number' || event.seq <= current.lastSeq) return
   current.lastSeq = event.seq
-  if (event.type === 'progress') {
+  if (event.kind === 'progress') {
     if (current.terminal) return
     const previous =
       event.phase === 'aggregate'
@@ -680,7 +680,7 @@ function onEvent(current, event) {
     if (event.phase === 'aggregate') current.aggregateProgress = progress
     else if (typeof event.segment === 'number') current.progress.set(event.segment, progress)
   } else {
-    if (event.type === 'state' && event.state !== undefined && isTerminal(event.state)) {
+    if (event.kind === 'state' && isTerminal(event.state)) {
       // over, whichever way: no step is going on any more
       current.terminal = true
       current.progress.clear()
@@ -696,15 +696,15 @@ function onEvent(current, event) {
 function appendEventRow(event) {
   const list = $('job-events')
   const text = [
-    event.type === 'state' ? event.state : event.type,
-    event.segment === undefined ? undefined : `segment ${event.segment}`,
-    event.peer === undefined ? undefined : shortPeerId(event.peer),
+    event.kind === 'state' ? event.state : event.kind,
+    'segment' in event && event.segment !== undefined ? `segment ${event.segment}` : undefined,
+    'peer' in event && event.peer !== undefined ? shortPeerId(event.peer) : undefined,
     event.message
   ]
     .filter((part) => part !== undefined && part !== '')
     .join(' · ')
   list.prepend(
-    h('li', { data: { type: event.type } }, h('time', {}, new Date(event.at).toLocaleTimeString()), ' ', text)
+    h('li', { data: { kind: event.kind } }, h('time', {}, new Date(event.at).toLocaleTimeString()), ' ', text)
   )
   while (list.children.length > MAX_EVENT_ROWS) list.lastElementChild?.remove()
 }

@@ -1,0 +1,67 @@
+import { FailCode } from '../../protocols/job/pb/job.js'
+import type { SegmentRecord } from '../jobs-model/types.js'
+
+/**
+ * Who answers for what a peer says went wrong, from the evidence only (docs/architecture.md, failure rules).
+ * Pure: JobRun acts on the verdict.
+ *
+ * - `ignore`: the report is about a proof the job no longer counts on (the segment moved since, or its proof
+ *   changed): already dealt with, nobody is blamed again
+ * - `owner`: the aggregator showed the segment's proof invalid: the peer that made it failed (penalised)
+ * - `retry`: the aggregator could not fetch a proof: a connection that failed once proves nothing about
+ *   either end, so the fetch is sent again (MAX_FETCH_RETRIES times)
+ * - `owner-unreachable`: the fetches of this segment kept failing and the aggregator reached every other owner:
+ *   the owner's proof cannot be had; it fails (not penalised: unreachable is not a lie), its segments move
+ * - `aggregator-unreachable`: the fetches kept failing and other owners, that the submitter still hears from,
+ *   could not be reached either: the aggregator's own connection is the trouble; another peer aggregates, the
+ *   owners keep their segments
+ * - `reporter`: anything else is the reporting peer's own failure
+ */
+export type Verdict =
+  'ignore' | 'owner' | 'retry' | 'owner-unreachable' | 'aggregator-unreachable' | 'reporter'
+
+export interface FailureReport {
+  code: FailCode
+  /** The reporting peer is the job's aggregator */
+  fromAggregator: boolean
+  /** The segment the report names, as the job records it now */
+  segment?: SegmentRecord
+  /** The proof the report is about (hex; '' when it names none) */
+  proofSha256: string
+  /** The reporting peer owns that segment itself */
+  ownSegment: boolean
+  /** Fetches of this segment by this aggregator that failed before, this one not counted */
+  fetchFailures: number
+  /** Other owners whose proofs this aggregator could not fetch either */
+  otherOwnersUnreached: number
+}
+
+/** How often the aggregator's fetch of one proof is sent again before its owner is taken for unreachable */
+export const MAX_FETCH_RETRIES = 2
+
+export function judgeFailure(report: FailureReport): Verdict {
+  const { segment, code } = report
+  const aboutProof = code === FailCode.PROOF_INVALID || code === FailCode.TRANSFER
+  if (!report.fromAggregator || segment === undefined || !aboutProof) return 'reporter'
+  // checked before whose segment it is now: a report about the proof of the peer it moved away from (perhaps to
+  // the aggregator itself) blames nobody
+  if (
+    segment.state !== 'proved' ||
+    (report.proofSha256 !== '' && report.proofSha256 !== segment.proofSha256)
+  ) {
+    return 'ignore'
+  }
+  if (report.ownSegment) return 'reporter'
+  if (code === FailCode.PROOF_INVALID) return 'owner'
+  if (report.fetchFailures < MAX_FETCH_RETRIES) return 'retry'
+  return report.otherOwnersUnreached >= 1 ? 'aggregator-unreachable' : 'owner-unreachable'
+}
+
+/**
+ * The units a Reserved grants, counted as no more than were asked: a peer that answers more (1,000,000 for 1)
+ * is not believed, and the job never plans on units it did not ask for. Not failed as a liar: the reply binds
+ * the peer to at least what was asked, which is all the job uses.
+ */
+export function grantedUnits(asked: number, answered: number): number {
+  return Math.max(0, Math.min(asked, answered))
+}

@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterEach, describe, it } from 'node:test'
+import { FailCode, RefuseCode } from '../../protocols/job/pb/job.js'
+import { RestartJobError } from '../../src/job/errors.js'
+import type { JobEvent, JobEventKind } from '../../src/jobs-model/types.js'
+import {
+  type HarnessOptions,
+  type HarnessResult,
+  honestContribute,
+  honestFetch,
+  JobHarness,
+  type PeerBehaviour,
+  type ScriptedPeer
+} from '../helpers/job-harness.js'
+
+// Every test: a real JobRun against scripted peers in memory (test/helpers/job-harness.ts), with the scripted
+// prover for plan and verify (the final proof must be the one honest peers build from the job's contributions)
+
+let harness: JobHarness
+afterEach(() => harness.close())
+
+const kinds = (result: HarnessResult, kind: JobEventKind): JobEvent[] =>
+  result.events.filter((event) => event.kind === kind)
+
+/** The story of the run, for the message of a failed assertion */
+const story = (result: HarnessResult): string =>
+  [
+    `error: ${result.error?.message ?? '-'}`,
+    ...result.events
+      .filter((event) => event.kind !== 'progress')
+      .map((event) => `${event.kind} ${'peer' in event ? (event.peer ?? '') : ''} ${event.message ?? ''}`)
+  ].join('\n')
+
+function assertSucceeded(result: HarnessResult): void {
+  assert.equal(result.error, undefined, story(result))
+  assert.equal(result.record.state, 'succeeded', story(result))
+  assert.ok(result.record.proof !== undefined, story(result))
+}
+
+const failedPeers = (result: HarnessResult): string[] =>
+  kinds(result, 'peer-failed').map((event) => (event.kind === 'peer-failed' ? event.peer : ''))
+
+/** Two honest peers and `odd` behaving as it does: the job proves on the honest ones, `odd` alone is dropped */
+async function dropsOnly(
+  behaviour: PeerBehaviour,
+  settings: HarnessOptions['settings'],
+  code: string,
+  says = ''
+): Promise<HarnessResult> {
+  harness = new JobHarness()
+  harness.add('a', 2)
+  harness.add('b', 2)
+  harness.add('odd', 2, behaviour)
+  const result = await harness.run({ settings })
+  assertSucceeded(result)
+  assert.deepEqual(failedPeers(result), ['odd'], story(result))
+  const failed = kinds(result, 'peer-failed')[0]
+  assert.ok(
+    failed?.kind === 'peer-failed' && failed.failure.code === code && failed.failure.message.includes(says),
+    story(result)
+  )
+  assert.ok(
+    result.record.segments.every((segment) => segment.peerId !== 'odd'),
+    story(result)
+  )
+  return result
+}
+
+describe('JobRun against scripted peers', () => {
+  it('proves a job over honest peers, and says so in kinds', async () => {
+    harness = new JobHarness()
+    for (const id of ['a', 'b', 'c']) harness.add(id, 2)
+    const result = await harness.run()
+    assertSucceeded(result)
+    assert.equal(kinds(result, 'leased').length, 3)
+    assert.equal(kinds(result, 'contributed').length, result.record.segments.length)
+    assert.equal(kinds(result, 'proved').length, result.record.segments.length)
+    assert.equal(kinds(result, 'aggregator').length, 1)
+    assert.equal(kinds(result, 'final').length, 1)
+    assert.deepEqual(failedPeers(result), [])
+    assert.deepEqual(result.penalties, [])
+  })
+
+  it('leases elsewhere when a peer refuses, and reports the refusal for the back-off', async () => {
+    harness = new JobHarness()
+    harness.add('a', 2)
+    harness.add('b', 2)
+    harness.add('grumpy', 8, {
+      reserve: (peer) => peer.send({ refused: { code: RefuseCode.BUSY, message: 'not today', freeUnits: 8 } })
+    })
+    const result = await harness.run({ computeCapacity: 4 })
+    assertSucceeded(result)
+    assert.ok(
+      kinds(result, 'refused').some((event) => 'peer' in event && event.peer === 'grumpy'),
+      story(result)
+    )
+    assert.ok(harness.refusals.includes('grumpy'))
+    assert.ok(result.record.segments.every((segment) => segment.peerId !== 'grumpy'))
+  })
+
+  it('counts a Reserved with more units than asked as what was asked', async () => {
+    harness = new JobHarness()
+    harness.add('a', 2)
+    harness.add('liar', 2, {
+      reserve: (peer) => peer.send({ reserved: { leaseId: 'l', units: 1_000_000, leaseMs: 60_000 } })
+    })
+    const result = await harness.run({ computeCapacity: 4 })
+    assertSucceeded(result)
+    const liar = result.record.peers.find((peer) => peer.peerId === 'liar')
+    const asked = harness.peer('liar')?.received.find((frame) => frame.reserve !== undefined)?.reserve?.units
+    assert.ok(asked !== undefined && asked <= 4)
+    assert.equal(liar?.units, asked, story(result))
+    const blocks = (peerId: string): number =>
+      result.record.segments
+        .filter((segment) => segment.peerId === peerId)
+        .reduce((sum, segment) => sum + segment.blockCount, 0)
+    assert.ok(blocks('liar') <= blocks('a') * 2, `the liar got ${blocks('liar')} blocks, a ${blocks('a')}`)
+  })
+
+  it('moves the segments of a peer that closes its job stream', async () => {
+    const result = await dropsOnly({ contribute: (peer) => peer.hangUp() }, {}, 'LOST')
+    assert.ok(kinds(result, 'takes-over').length > 0, story(result))
+  })
+
+  it('fails a silent peer after peer_timeout and carries on', async () => {
+    await dropsOnly({ keepAliveMs: 0, contribute: () => undefined }, { peerTimeoutMs: 600 }, 'TIMEOUT')
+  })
+
+  it('takes the segments from a peer that sends keep-alives but never progresses, after progress_timeout', async () => {
+    await dropsOnly(
+      { prove: () => undefined },
+      { progressTimeoutMs: 700 },
+      'TIMEOUT',
+      'jobs.progress_timeout'
+    )
+  })
+
+  it('fails a peer that takes no input byte for transfer_idle_timeout', async () => {
+    const hole: PeerBehaviour = {
+      receiveSlice: async (_peer, _header, signal) => {
+        await sleep(60_000, undefined, { signal }).catch(() => undefined)
+        throw new Error('aborted')
+      }
+    }
+    await dropsOnly(hole, { transferIdleMs: 400 }, 'TRANSFER', 'transfer_idle_timeout')
+  })
+
+  it('fails a peer that reports a segment that is not its own (garbage), not the job', async () => {
+    const garbage: PeerBehaviour = {
+      contribute: (peer) => peer.send({ contribution: { segment: 999, contribution: new Uint8Array(32) } })
+    }
+    await dropsOnly(garbage, {}, 'PROTOCOL', 'not its own')
+  })
+
+  it('penalises the maker of a partial proof the aggregator shows invalid, and moves its segments', async () => {
+    harness = new JobHarness()
+    const accuse = {
+      fetch: (peer: ScriptedPeer, segment: number, from: string, sha256: Uint8Array<ArrayBuffer>) => {
+        if (from !== 'forger') return honestFetch(peer, segment, from, sha256)
+        peer.send({
+          failed: { code: FailCode.PROOF_INVALID, message: 'bad FRI layer', segment, proofSha256: sha256 }
+        })
+      }
+    }
+    harness.add('a', 2, accuse)
+    harness.add('b', 2, accuse)
+    harness.add('forger', 2, { ...accuse, aggregate: () => undefined })
+    const result = await harness.run()
+    assertSucceeded(result)
+    assert.ok(failedPeers(result).includes('forger'), story(result))
+    assert.ok(!failedPeers(result).includes('a') && !failedPeers(result).includes('b'), story(result))
+    assert.ok(result.penalties.some((penalty) => penalty.peerId === 'forger'))
+    assert.ok(
+      result.penalties.every((penalty) => penalty.peerId === 'forger'),
+      JSON.stringify(result.penalties)
+    )
+  })
+
+  it('fetches again when a proof pull fails once: nobody is blamed (issue 15: the cascade)', async () => {
+    harness = new JobHarness()
+    const flaky = new Set<string>()
+    const once = {
+      fetch: (peer: ScriptedPeer, segment: number, from: string, sha256: Uint8Array<ArrayBuffer>) => {
+        const key = `${peer.peerId}/${segment}`
+        if (flaky.has(key) || from === peer.peerId) return honestFetch(peer, segment, from, sha256)
+        flaky.add(key)
+        peer.send({
+          failed: {
+            code: FailCode.TRANSFER,
+            message: 'Remote closed connection during opening',
+            segment,
+            proofSha256: sha256
+          }
+        })
+      }
+    }
+    for (const id of ['a', 'b', 'c']) harness.add(id, 2, once)
+    const result = await harness.run()
+    assertSucceeded(result)
+    assert.ok(flaky.size > 0, 'the pulls failed once')
+    assert.deepEqual(failedPeers(result), [], story(result))
+    assert.deepEqual(result.penalties, [])
+  })
+
+  it('relieves an aggregator that can reach no owner: another aggregates, nobody is failed or blamed', async () => {
+    harness = new JobHarness()
+    let cutOff: string | undefined
+    const behaviour = {
+      aggregate: (peer: ScriptedPeer) => {
+        cutOff ??= peer.peerId
+      },
+      fetch: (peer: ScriptedPeer, segment: number, from: string, sha256: Uint8Array<ArrayBuffer>) => {
+        if (peer.peerId !== cutOff || from === peer.peerId) return honestFetch(peer, segment, from, sha256)
+        peer.send({
+          failed: { code: FailCode.TRANSFER, message: 'connection refused', segment, proofSha256: sha256 }
+        })
+      }
+    }
+    for (const id of ['a', 'b', 'c', 'd']) harness.add(id, 2, behaviour)
+    const result = await harness.run()
+    assertSucceeded(result)
+    assert.ok(cutOff !== undefined)
+    assert.deepEqual(failedPeers(result), [], story(result))
+    assert.deepEqual(result.penalties, [])
+    const aggregators = kinds(result, 'aggregator').map((event) => ('peer' in event ? event.peer : ''))
+    assert.equal(aggregators[0], cutOff, story(result))
+    assert.ok(aggregators.length >= 2 && !aggregators.slice(1).includes(cutOff), story(result))
+    assert.ok(result.record.aggregator !== cutOff)
+  })
+
+  it('drops the contribution of a peer lost before the challenge: its replacement computes the one recorded', async () => {
+    harness = new JobHarness()
+    // the others contribute only once the liar is gone, so that the challenge is not fixed before it is
+    const gone = Promise.withResolvers<void>()
+    const afterLiar = {
+      contribute: async (peer: ScriptedPeer, segment: number) => {
+        await gone.promise
+        await honestContribute(peer, segment)
+      }
+    }
+    for (const id of ['a', 'b', 'c']) harness.add(id, 2, afterLiar)
+    harness.add('liar', 2, {
+      contribute: (peer, segment) => {
+        peer.send({ contribution: { segment, contribution: new Uint8Array(32).fill(7) } })
+        peer.hangUp()
+        setTimeout(() => gone.resolve(), 100)
+      }
+    })
+    const result = await harness.run()
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result), ['liar'], story(result))
+    assert.ok(
+      result.record.segments.every((segment) => segment.contributor !== 'liar'),
+      story(result)
+    )
+  })
+
+  it('starts the job again when a contribution fixed in the challenge is shown wrong by two peers', async () => {
+    harness = new JobHarness()
+    for (const id of ['a', 'b', 'c']) harness.add(id, 2)
+    harness.add('liar', 2, {
+      contribute: (peer, segment) => {
+        const lie = new Uint8Array(32).fill(7)
+        peer.contributions.set(segment, lie)
+        peer.send({ contribution: { segment, contribution: lie } })
+      },
+      // the challenge is fixed from its lie by now; then it is gone, and its replacement computes the truth
+      prove: (peer) => peer.hangUp()
+    })
+    const result = await harness.run()
+    assert.ok(result.error instanceof RestartJobError, story(result))
+    assert.equal(result.error.code, 'CONTRIBUTION_MISMATCH')
+    assert.deepEqual(
+      result.penalties.map((penalty) => penalty.peerId),
+      ['liar'],
+      JSON.stringify(result.penalties)
+    )
+  })
+
+  it('settles a replacement that lies about a contribution after the challenge: the referee takes the segment', async () => {
+    harness = new JobHarness()
+    for (const id of ['a', 'b']) harness.add(id, 2)
+    harness.add('c', 2, { prove: (peer) => peer.hangUp() })
+    // ranked after a, b and c (same units, later id): leased only as c's replacement
+    harness.add('z-liar', 2, {
+      contribute: (peer, segment) =>
+        peer.send({ contribution: { segment, contribution: new Uint8Array(32).fill(9) } })
+    })
+    const result = await harness.run({ computeCapacity: 6 })
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result).sort(), ['c', 'z-liar'], story(result))
+    assert.ok(
+      result.penalties.every((penalty) => penalty.peerId === 'z-liar'),
+      JSON.stringify(result.penalties)
+    )
+    assert.ok(result.penalties.length > 0, story(result))
+  })
+
+  it('penalises an aggregator whose final proof is invalid, and another aggregates', async () => {
+    harness = new JobHarness()
+    let first: string | undefined
+    const behaviour = {
+      serveFinal: async (peer: ScriptedPeer, dest: string) => {
+        first ??= peer.peerId
+        const bytes = peer.peerId === first ? new TextEncoder().encode('forged') : (peer.final as Uint8Array)
+        await writeFile(dest, bytes)
+        return { size: bytes.byteLength, sha256: new Uint8Array(createHash('sha256').update(bytes).digest()) }
+      }
+    }
+    for (const id of ['a', 'b', 'c']) harness.add(id, 2, behaviour)
+    const result = await harness.run()
+    // the forged bytes are not the ones the aggregator announced: that alone fails it
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result), [first], story(result))
+    assert.ok(result.penalties.some((penalty) => penalty.peerId === first))
+  })
+})
