@@ -32,7 +32,9 @@ function submittersOf(node: LocalNode): string[] {
 function peersNamedBy(node: LocalNode, job: string): string[] {
   const journal = Journal.open(join(node.dataDir, 'journal.sqlite'))
   try {
-    return journal.events(job, 0).flatMap((event) => ('peer' in event && event.peer !== undefined ? [event.peer] : []))
+    return journal
+      .events(job, 0)
+      .flatMap((event) => ('peer' in event && event.peer !== undefined ? [event.peer] : []))
   } finally {
     journal.close()
   }
