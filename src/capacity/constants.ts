@@ -1,6 +1,6 @@
 /** Topic names are versioned; one pair of functions builds and parses them */
 export const CAPACITY_TOPIC_PREFIX = 'proofmesh/capacity/'
-export const CAPACITY_TOPIC_VERSION = 1
+export const CAPACITY_TOPIC_VERSION = 2
 
 export function capacityTopic(version: number = CAPACITY_TOPIC_VERSION): string {
   return `${CAPACITY_TOPIC_PREFIX}${version}`
