@@ -20,6 +20,10 @@ validation, ranking and reserve code, and prints per-peer cost, time to gather a
   --churn F          share of peers leaving (and joining) per minute (${simDefaults.churnPerMinute})
   --jobs J           jobs gathered at the end (${simDefaults.jobs})
   --job-units U      units per job (${simDefaults.jobUnits})
+  --advert-interval-ms MS   heartbeat advert interval (${simDefaults.advertIntervalMs})
+  --degree C         connections per peer (${simDefaults.degree})
+  --mesh-degree D    gossipsub mesh degree (${simDefaults.meshDegree})
+  --lazy-degree L    peers announced to outside the mesh, gossipsub's Dlazy (${simDefaults.lazyDegree})
   --json             print one JSON object instead of text
   --help             this text`
 
@@ -31,7 +35,11 @@ const NUMERIC: Record<string, keyof SimOptions> = {
   '--observers': 'observers',
   '--churn': 'churnPerMinute',
   '--jobs': 'jobs',
-  '--job-units': 'jobUnits'
+  '--job-units': 'jobUnits',
+  '--advert-interval-ms': 'advertIntervalMs',
+  '--degree': 'degree',
+  '--mesh-degree': 'meshDegree',
+  '--lazy-degree': 'lazyDegree'
 }
 
 function usage(message: string): never {

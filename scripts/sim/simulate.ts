@@ -19,6 +19,7 @@ export interface SimOptions {
   observers: number
   degree: number
   meshDegree: number
+  lazyDegree: number
   advertIntervalMs: number
   peerTtlIntervals: number
   unitsPerPeer: number
@@ -45,6 +46,7 @@ export const simDefaults = {
   // the discovery dialer's minimum connections, gossipsub's mesh degree
   degree: 12,
   meshDegree: 6,
+  lazyDegree: 6,
   advertIntervalMs: capacityDefaults.advertIntervalMs,
   peerTtlIntervals: capacityDefaults.peerTtlIntervals,
   unitsPerPeer: 10,
@@ -104,6 +106,8 @@ interface Observer {
 }
 
 const STEP_MS = 100
+/** A message id in an IHAVE or IWANT (gossipsub's default id: the signer's peer id and the seqno, ~46 bytes) */
+const GOSSIP_ID_BYTES = 48
 const CHURN_BATCHES_PER_MINUTE = 10
 /** Unix ms at simulated time 0: adverts carry real-looking timestamps */
 const EPOCH_MS = 1_800_000_000_000
@@ -150,7 +154,12 @@ export function simAdvert(
  */
 export async function simulate(options: SimOptions): Promise<SimResult> {
   const rng = new Rng(options.seed)
-  const topology = new Topology({ degree: options.degree, meshDegree: options.meshDegree, rng })
+  const topology = new Topology({
+    degree: options.degree,
+    meshDegree: options.meshDegree,
+    lazyDegree: options.lazyDegree,
+    rng
+  })
   const states: PeerState[] = []
   let clockMs = 0
   const now = (): number => EPOCH_MS + clockMs
@@ -236,11 +245,15 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const data = encodeAdvert(advert)
     for (const observer of listeners) {
       const reach = observer.reach.get(origin) as Reach
-      const copies = (reach.direct ? 1 : 0) + reach.relayedCopies
+      const pulled = !reach.direct && reach.pushed === 0 ? 1 : 0
+      const copies = (reach.direct ? 1 : 0) + reach.pushed + pulled
       if (measuring()) {
         observer.copies += copies
         observer.firstCopies++
-        observer.bytes += copies * (data.byteLength + options.costs.overheadBytes)
+        observer.bytes +=
+          copies * (data.byteLength + options.costs.overheadBytes) +
+          reach.announced * GOSSIP_ID_BYTES +
+          pulled * GOSSIP_ID_BYTES
       }
       admit(observer, origin, data, reach.direct)
     }

@@ -5,6 +5,8 @@ export interface TopologyInit {
   degree: number
   /** Gossipsub mesh peers among them (gossipsub's D) */
   meshDegree: number
+  /** Peers outside the mesh that gossip announces each message to (gossipsub's Dlazy) */
+  lazyDegree: number
   rng: Rng
 }
 
@@ -15,7 +17,7 @@ export interface TopologyInit {
  */
 export class Topology {
   private readonly links = new Map<number, Set<number>>()
-  private readonly meshes = new Map<number, number[]>()
+  private readonly meshes = new Map<number, { mesh: number[]; lazy: number[] }>()
   private readonly live: number[] = []
   private readonly position = new Map<number, number>()
   private readonly init: TopologyInit
@@ -38,17 +40,27 @@ export class Topology {
 
   /** The peers `peer` forwards to (its mesh), chosen among its connections */
   mesh(peer: number): readonly number[] {
-    let mesh = this.meshes.get(peer)
-    if (mesh === undefined) {
+    return this.meshOf(peer).mesh
+  }
+
+  /** The peers outside its mesh that `peer` announces what it forwards to (IHAVE) */
+  lazy(peer: number): readonly number[] {
+    return this.meshOf(peer).lazy
+  }
+
+  private meshOf(peer: number): { mesh: number[]; lazy: number[] } {
+    let found = this.meshes.get(peer)
+    if (found === undefined) {
       const all = [...this.neighbours(peer)]
       for (let i = all.length - 1; i > 0; i--) {
         const j = this.init.rng.int(i + 1)
         ;[all[i], all[j]] = [all[j] as number, all[i] as number]
       }
-      mesh = all.slice(0, this.init.meshDegree)
-      this.meshes.set(peer, mesh)
+      const { meshDegree, lazyDegree } = this.init
+      found = { mesh: all.slice(0, meshDegree), lazy: all.slice(meshDegree, meshDegree + lazyDegree) }
+      this.meshes.set(peer, found)
     }
-    return mesh
+    return found
   }
 
   randomPeer(): number | undefined {
@@ -96,28 +108,40 @@ export class Topology {
   }
 }
 
-/** How an advert of each origin reaches one peer: delivered by its origin, and copies relayed by neighbours */
+/**
+ * How the adverts of one origin reach one peer: delivered by the origin itself (gossipsub publishes to every
+ * topic peer), pushed by neighbours that have the peer in their mesh, and announced (IHAVE) by the others, which
+ * send it (IWANT) only when no copy came otherwise
+ */
 export interface Reach {
   direct: boolean
-  relayedCopies: number
+  pushed: number
+  announced: number
 }
 
 /**
  * Origins whose adverts reach `peer` under the two-hop rule (src/capacity/intake.ts): its neighbours deliver
- * their own, and each neighbour forwards its own neighbours' adverts to its mesh
+ * their own, and each neighbour forwards the adverts its own neighbours delivered to it: pushed to its mesh,
+ * announced by gossip (IHAVE) to `lazyDegree` of the rest
  */
 export function reachOf(topology: Topology, peer: number): Map<number, Reach> {
   const reach = new Map<number, Reach>()
+  const entry = (origin: number): Reach => {
+    let found = reach.get(origin)
+    if (found === undefined) {
+      found = { direct: false, pushed: 0, announced: 0 }
+      reach.set(origin, found)
+    }
+    return found
+  }
   for (const neighbour of topology.neighbours(peer)) {
-    const entry = reach.get(neighbour) ?? { direct: false, relayedCopies: 0 }
-    entry.direct = true
-    reach.set(neighbour, entry)
-    if (!topology.mesh(neighbour).includes(peer)) continue
+    entry(neighbour).direct = true
+    const inMesh = topology.mesh(neighbour).includes(peer)
+    if (!inMesh && !topology.lazy(neighbour).includes(peer)) continue
     for (const origin of topology.neighbours(neighbour)) {
       if (origin === peer) continue
-      const relayed = reach.get(origin) ?? { direct: false, relayedCopies: 0 }
-      relayed.relayedCopies++
-      reach.set(origin, relayed)
+      if (inMesh) entry(origin).pushed++
+      else entry(origin).announced++
     }
   }
   return reach
