@@ -71,7 +71,7 @@ function parse(argv: string[]): { options: Partial<SimOptions>; json: boolean } 
     usage('--peers must be a whole number from 2 to 1000000')
   }
   if ((options.churnPerMinute ?? 0) > 1) usage('--churn is a share per minute, at most 1')
-  return { options: options as Partial<SimOptions>, json }
+  return { options: options, json }
 }
 
 function text(result: SimResult): string {
