@@ -6,7 +6,7 @@ import { OriginRateLimiter } from '../../src/capacity/rate-limit.js'
 import { type Candidate, rankCandidates } from '../../src/job/link.js'
 import { reserveDefaults, reserveInWaves } from '../../src/job/reserve.js'
 import type { MessageCosts } from './costs.js'
-import { Rng } from './rng.js'
+import { Rng } from '../../test/chaos/fuzz/rng.js'
 import { type Reach, reachOf, Topology } from './topology.js'
 
 export interface SimOptions {
@@ -114,6 +114,9 @@ const EPOCH_MS = 1_800_000_000_000
 
 const peerName = (id: number): string => `sim-${id}`
 
+/** Exponentially distributed with this mean */
+const exponential = (rng: Rng, mean: number): number => -Math.log(1 - rng.next()) * mean
+
 /** A one-GPU peer's advert, as the daemon fills it in */
 export function simAdvert(
   unitsTotal: number,
@@ -170,7 +173,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const busy = rng.next() < options.busyMeanS / (options.busyMeanS + options.freeMeanS)
     states.push({
       busy,
-      nextToggleMs: clockMs + rng.exponential(1000 * (busy ? options.busyMeanS : options.freeMeanS)),
+      nextToggleMs: clockMs + exponential(rng, 1000 * (busy ? options.busyMeanS : options.freeMeanS)),
       nextBeatMs: clockMs + rng.next() * options.advertIntervalMs,
       seq: 0n,
       changed: false
@@ -294,7 +297,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       while (state.nextToggleMs <= clockMs) {
         state.busy = !state.busy
         state.changed = true
-        state.nextToggleMs += rng.exponential(1000 * (state.busy ? options.busyMeanS : options.freeMeanS))
+        state.nextToggleMs += exponential(rng, 1000 * (state.busy ? options.busyMeanS : options.freeMeanS))
       }
       const beat = state.nextBeatMs <= clockMs
       if (beat) state.nextBeatMs += options.advertIntervalMs

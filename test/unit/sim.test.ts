@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Rng } from '../../scripts/sim/rng.js'
+import { Rng } from '../chaos/fuzz/rng.js'
 import { simDefaults, simulate } from '../../scripts/sim/simulate.js'
 import { reachOf, Topology } from '../../scripts/sim/topology.js'
 
@@ -13,21 +13,6 @@ function network(peers: number, seed = 7): Topology {
 }
 
 describe('the capacity simulator', () => {
-  it('draws the same numbers from the same seed', () => {
-    const a = new Rng(42)
-    const b = new Rng(42)
-    const drawn = Array.from({ length: 100 }, () => a.int(10))
-    assert.deepEqual(
-      drawn,
-      Array.from({ length: 100 }, () => b.int(10))
-    )
-    assert.ok(drawn.every((n) => n >= 0 && n < 10))
-    assert.notDeepEqual(
-      drawn,
-      Array.from({ length: 100 }, () => new Rng(43).int(10))
-    )
-  })
-
   it('keeps links symmetric and redials after departures', () => {
     const topology = network(40)
     for (let id = 0; id < 10; id++) topology.leave(id)
