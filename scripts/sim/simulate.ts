@@ -6,7 +6,7 @@ import { OriginRateLimiter } from '../../src/capacity/rate-limit.js'
 import { type Candidate, rankCandidates } from '../../src/job/link.js'
 import { reserveDefaults, reserveInWaves } from '../../src/job/reserve.js'
 import type { MessageCosts } from './costs.js'
-import { Rng } from '../../test/chaos/fuzz/rng.js'
+import { Rng } from '../../test/helpers/rng.js'
 import { type Reach, reachOf, Topology } from './topology.js'
 
 export interface SimOptions {

@@ -1,4 +1,4 @@
-import type { Rng } from '../../test/chaos/fuzz/rng.js'
+import type { Rng } from '../../test/helpers/rng.js'
 
 export interface TopologyInit {
   /** Connections each peer keeps (the discovery dialer's minimum) */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Rng } from '../chaos/fuzz/rng.js'
+import { Rng } from '../helpers/rng.js'
 import { simDefaults, simulate } from '../../scripts/sim/simulate.js'
 import { reachOf, Topology } from '../../scripts/sim/topology.js'
 
