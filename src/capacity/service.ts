@@ -99,7 +99,7 @@ const YIELD_AFTER_MS = 10
 const SCORE_CACHE_MS = 1_000
 
 /**
- * Advertises this peer's capacity on gossip and keeps the table of everyone else's. Adverts go out every
+ * Advertises this peer's capacity on gossip and keeps the table of its neighbourhood's (two hops). Adverts go out every
  * interval and at once when something a submitter would choose by changes; each one received passes the
  * validator before it reaches the table.
  */
@@ -379,7 +379,8 @@ export class CapacityService implements Startable {
    * Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score, and three
    * graylist it: gossip-score.ts). An advert that is valid but stamped outside our time window, over its origin's
    * rate, from an origin this node has not reached yet, or from a new peer when the table is full, is ignored:
-   * gossipsub neither forwards it nor penalises the peer that relayed it. An origin not reached yet is checked (a
+   * gossipsub neither forwards it nor penalises the peer that relayed it. A valid advert a neighbour relayed is listed
+   * and answered Ignore too, so that it goes no further (two hops: intake.ts). An origin not reached yet is checked (a
    * dial and identify, bounded: reachable-peers.ts); its adverts count once it has been. The rate is checked last,
    * so only adverts that would be accepted spend a token: replaying a peer's old adverts cannot use up its rate.
    */
