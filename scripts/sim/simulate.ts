@@ -6,6 +6,7 @@ import { OriginRateLimiter } from '../../src/capacity/rate-limit.js'
 import { type Candidate, rankCandidates } from '../../src/job/link.js'
 import { reserveDefaults, reserveInWaves } from '../../src/job/reserve.js'
 import type { MessageCosts } from './costs.js'
+import { makeAdvert } from '../../test/helpers/adverts.js'
 import { Rng } from '../../test/helpers/rng.js'
 import { type Reach, reachOf, Topology } from './topology.js'
 
@@ -117,14 +118,14 @@ const peerName = (id: number): string => `sim-${id}`
 /** Exponentially distributed with this mean */
 const exponential = (rng: Rng, mean: number): number => -Math.log(1 - rng.next()) * mean
 
-/** A one-GPU peer's advert, as the daemon fills it in */
+/** A one-GPU peer's advert, as the daemon fills it in (every other field as the tests' valid advert has it) */
 export function simAdvert(
   unitsTotal: number,
   unitsFree: number,
   seq: bigint,
   timestampMs: bigint
 ): CapacityAdvert {
-  return {
+  return makeAdvert({
     seq,
     timestampMs,
     unitsTotal,
@@ -143,11 +144,9 @@ export function simAdvert(
     proverName: 'proofmesh-prover',
     proverVersion: '0.1.0',
     programs: ['rescue-sponge'],
-    tags: [],
     activeJobs: unitsFree < unitsTotal ? 1 : 0,
-    version: '0.1.0',
-    addrs: []
-  }
+    version: '0.1.0'
+  })
 }
 
 /**
