@@ -1,6 +1,6 @@
 /** Topic names are versioned; one pair of functions builds and parses them */
 export const CAPACITY_TOPIC_PREFIX = 'proofmesh/capacity/'
-export const CAPACITY_TOPIC_VERSION = 1
+export const CAPACITY_TOPIC_VERSION = 2
 
 export function capacityTopic(version: number = CAPACITY_TOPIC_VERSION): string {
   return `${CAPACITY_TOPIC_PREFIX}${version}`
@@ -14,7 +14,8 @@ export function parseCapacityTopic(topic: string): number | undefined {
 
 /**
  * An advert with 64 GPUs, 64 programs and 32 tags at their length caps stays under 8 KiB; anything bigger is
- * not one of ours. Gossip forwards every advert to every peer, so this is also the per-peer bandwidth bound.
+ * not one of ours. A peer receives each advert of its neighbourhood (two hops: intake.ts) a few times at most, so
+ * this also bounds its bandwidth per advert.
  */
 export const MAX_ADVERT_BYTES = 8 * 1024
 

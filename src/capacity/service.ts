@@ -10,15 +10,10 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
 import { setRecent } from '../net/recent-map.js'
 import { PROOFMESH_VERSION } from '../version.js'
-import { AdvertValidationError, type CapacityAdvert, decodeAdvert, encodeAdvert } from './advert.js'
-import {
-  ADVERTS_PER_INTERVAL,
-  capacityTopic,
-  MAX_CLOCK_SKEW_MS,
-  MAX_PEERS,
-  MAX_RATE_LIMITED_ORIGINS
-} from './constants.js'
+import { type CapacityAdvert, encodeAdvert } from './advert.js'
+import { ADVERTS_PER_INTERVAL, capacityTopic, MAX_PEERS, MAX_RATE_LIMITED_ORIGINS } from './constants.js'
 import { GRAYLIST_BAN_MS } from './gossip-score.js'
+import { AdvertIntake, type IntakeOutcome } from './intake.js'
 import { PeerTable } from './peer-table.js'
 import { computeUnits, type HardwareInfo, probeHardware } from './probe.js'
 import { OriginRateLimiter } from './rate-limit.js'
@@ -108,7 +103,7 @@ const YIELD_AFTER_MS = 10
 const SCORE_CACHE_MS = 1_000
 
 /**
- * Advertises this peer's capacity on gossip and keeps the table of everyone else's. Adverts go out every
+ * Advertises this peer's capacity on gossip and keeps the table of its neighbourhood's (two hops). Adverts go out every
  * interval and at once when something a submitter would choose by changes; each one received passes the
  * validator before it reaches the table.
  */
@@ -122,6 +117,7 @@ export class CapacityService implements Startable {
   private readonly publishSpacingMs: number
   private readonly peerTtlMs: number
   private readonly rateLimiter: OriginRateLimiter
+  private readonly intake: AdvertIntake
   /** Adverts of origins not reached yet, per relaying peer: a relay past this is flooding, and is banned */
   private readonly unreachedPerRelay: OriginRateLimiter
   /** Relays banned for flooding, and when */
@@ -194,6 +190,11 @@ export class CapacityService implements Startable {
     this.prover = init.prover ?? (() => undefined)
     this.denyPeers = new Set(init.denyPeers ?? [])
     this.peers = new PeerTable({ ttlMs: this.peerTtlMs, maxPeers })
+    this.intake = new AdvertIntake({
+      peers: this.peers,
+      rateLimiter: this.rateLimiter,
+      maxAgeMs: this.peerTtlMs
+    })
     if (init.metricsRegistry !== undefined) this.registerMetrics(init.metricsRegistry)
     this.advertsReceived =
       init.metricsRegistry === undefined
@@ -386,7 +387,8 @@ export class CapacityService implements Startable {
    * Gossip validator: quick, and Reject only what is provably invalid (it lowers the sender's score, and three
    * graylist it: gossip-score.ts). An advert that is valid but stamped outside our time window, over its origin's
    * rate, from an origin this node has not reached yet, or from a new peer when the table is full, is ignored:
-   * gossipsub neither forwards it nor penalises the peer that relayed it. An origin not reached yet is checked (a
+   * gossipsub neither forwards it nor penalises the peer that relayed it. A valid advert a neighbour relayed is listed
+   * and answered Ignore too, so that it goes no further (two hops: intake.ts). An origin not reached yet is checked (a
    * dial and identify, bounded: reachable-peers.ts); its adverts count once it has been. The rate is checked last,
    * so only adverts that would be accepted spend a token: replaying a peer's old adverts cannot use up its rate.
    */
@@ -415,45 +417,34 @@ export class CapacityService implements Startable {
    */
   private judge(origin: PeerId, data: Uint8Array, via: string | undefined): TopicValidatorResult {
     const sender = origin.toString()
+    const { reachability } = this.components
+    let outcome: IntakeOutcome
     try {
-      const advert = decodeAdvert(data, {
-        lastSeq: this.peers.lastSeq(sender),
-        maxAgeMs: this.peerTtlMs,
-        maxAheadMs: MAX_CLOCK_SKEW_MS,
-        signer: sender
-      })
-      const { reachability } = this.components
-      if (!reachability.isReachable(sender)) {
-        this.count('ignore', 'unreached')
-        if (via !== undefined && this.unreachedPerRelay.take(via))
-          this.holdUntilReached(origin, data, advert.addrs, via)
-        else if (via !== undefined) this.banFlooder(via)
-        return TopicValidatorResult.Ignore
-      }
-      if (!this.peers.hasRoomFor(sender)) {
-        this.count('ignore', 'table_full')
-        return TopicValidatorResult.Ignore
-      }
-      if (!this.rateLimiter.take(sender)) {
-        this.count('ignore', 'rate_limited')
-        this.log.debug({ peer: sender }, 'advert over the rate of its origin; ignored, not forwarded')
-        return TopicValidatorResult.Ignore
-      }
-      const known = this.peers.get(sender) !== undefined
-      this.peers.update(sender, advert)
-      if (!known) this.log.info({ peer: sender, units: advert.unitsTotal }, 'peer joined the peer table')
-      // a held advert judged again once its origin was reached was counted as unreached when it arrived
-      this.count('accept', via === undefined ? 'reached' : 'ok')
-      return TopicValidatorResult.Accept
+      outcome = this.intake.admit(sender, data, via === sender, (peerId) => reachability.isReachable(peerId))
     } catch (err) {
-      if (err instanceof AdvertValidationError) {
-        this.count(err.verdict, err.reason)
-        this.log.debug({ peer: sender, reason: err.reason, err: err.message }, 'advert not accepted')
-        return err.verdict === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
-      }
       this.count('ignore', 'internal')
       this.log.warn({ err, peer: sender }, 'advert validation failed internally')
       return TopicValidatorResult.Ignore
+    }
+    switch (outcome.kind) {
+      case 'refused':
+        this.count(outcome.verdict, outcome.reason)
+        this.log.debug({ peer: sender, reason: outcome.reason, err: outcome.detail }, 'advert not accepted')
+        return outcome.verdict === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+      case 'unreached':
+        this.count('ignore', 'unreached')
+        if (via !== undefined && this.unreachedPerRelay.take(via))
+          this.holdUntilReached(origin, data, outcome.advert.addrs, via)
+        else if (via !== undefined) this.banFlooder(via)
+        return TopicValidatorResult.Ignore
+      case 'listed':
+        if (!outcome.known) {
+          this.log.info({ peer: sender, units: outcome.advert.unitsTotal }, 'peer joined the peer table')
+        }
+        // a held advert judged again once its origin was reached was counted as unreached when it arrived; one a
+        // neighbour relayed is listed, and goes no further (intake.ts: two hops)
+        this.count('accept', via === undefined ? 'reached' : outcome.forward ? 'ok' : 'relayed')
+        return outcome.forward ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
     }
   }
 

@@ -98,7 +98,7 @@ export function keepIdleDhtConnections(): boolean {
   return process.env.PROOFMESH_TEST_IDLE_DHT_CONNECTIONS === 'keep'
 }
 
-function fastMessageId(message: {
+export function fastMessageId(message: {
   from?: Uint8Array
   seqno?: Uint8Array
   data?: Uint8Array

@@ -35,6 +35,8 @@ export interface LocalNetworkInit {
   /** Extra daemon flags for one node */
   nodeArgs?: (index: number) => string[]
   startTimeoutMs?: number
+  /** The CLI entry point the daemons run: another build to compare against (benchmarks); this package's own */
+  cliEntry?: string
 }
 
 /**
@@ -182,7 +184,7 @@ export class LocalNetwork {
   ): Promise<LocalNode> {
     const logFile = join(dataDir, 'daemon.log')
     const log = await open(logFile, 'a')
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
+    const child = spawn(process.execPath, [this.init.cliEntry ?? CLI_ENTRY, ...args], {
       stdio: ['ignore', log.fd, log.fd],
       env: {
         // One operator's daemons: each may lease all of another's units (security.max_units_per_submitter is half

@@ -9,16 +9,20 @@
  * handshakes). Advert interval 5 s, peer TTL 3 intervals, as in production. Each daemon runs its native prover,
  * as in production, so RSS is the real one.
  *
- * Measured from the moment the last daemon's API answers until every node's /v1/peers lists every other node
- * (each node polled until its table is complete, then all once more to confirm; bounded by 30 intervals). Then
- * connections per node (/v1/status connectedPeers) at convergence and SETTLE_S seconds later, the daemons' CPU
- * over those seconds, RSS per daemon.
+ * Measured from the moment the last daemon's API answers: until each node could fill a job of half the network's
+ * units (its own units and the free units its /v1/peers lists), and until every node's /v1/peers lists every
+ * other node (each node polled until its table is complete, then all once more to confirm; bounded by 30
+ * intervals: with adverts going two hops, a table need not ever hold everyone). Then connections per node
+ * (/v1/status connectedPeers) at convergence and SETTLE_S seconds later, the daemons' CPU and I/O bytes (rchar +
+ * wchar: sockets, the prover's pipes and the log, both directions) over those seconds, RSS per daemon.
  *
  *   npm run bench:gossip-procs -- 30 60              the current settings
- *   npm run bench:gossip-procs -- 30 60 --compare    before (idle DHT connections kept) and after, alternating
+ *   npm run bench:gossip-procs -- 30 60 --compare    before and after, alternating
  *
  * Environment: ADVERT_INTERVAL (5s), BATCH (2), SEEDS (3), SETTLE_S (30), ROUNDS (1 per size and variant).
- * "before" starts the daemons with PROOFMESH_TEST_IDLE_DHT_CONNECTIONS=keep (src/net/host.ts).
+ * "before": with BEFORE_ROOT set, the daemons of another build (a folder holding package.json, dist/ and
+ * native/target of, say, main's code); without it, this build with PROOFMESH_TEST_IDLE_DHT_CONNECTIONS=keep
+ * (src/net/host.ts).
  */
 import '../../src/polyfill.js'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
@@ -35,6 +39,7 @@ const SETTLE_MS = Number(process.env.SETTLE_S ?? 30) * 1000
 const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 1))
 const DEADLINE_INTERVALS = 30
 const LEGACY_ENV = 'PROOFMESH_TEST_IDLE_DHT_CONNECTIONS'
+const BEFORE_ROOT = process.env.BEFORE_ROOT
 let retries = 0
 
 const args = process.argv.slice(2)
@@ -70,6 +75,14 @@ async function get<T>(node: LocalNode, path: string): Promise<T> {
 async function procStatusKiB(pid: number, field: string): Promise<number> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8')
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? Number.NaN)
+}
+
+/** Bytes one process read and wrote through system calls (sockets, pipes, files) */
+async function ioBytes(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/io`, 'utf8')
+  const field = (name: string): number =>
+    Number(new RegExp(`${name}:\\s+(\\d+)`).exec(text)?.[1] ?? Number.NaN)
+  return field('rchar') + field('wchar')
 }
 
 /** utime + stime of one process, in clock ticks (100 per second on Linux) */
@@ -125,9 +138,12 @@ async function stopStray(dataDir: string): Promise<void> {
   }
 }
 
-async function startOnce(nodeRoot: string, bootstrap: string[]): Promise<Running> {
+async function startOnce(nodeRoot: string, bootstrap: string[], variant: Variant): Promise<Running> {
   const network = new LocalNetwork({
     nodes: 1,
+    ...(variant === 'before' && BEFORE_ROOT !== undefined
+      ? { cliEntry: join(BEFORE_ROOT, 'dist', 'node', 'cli.js') }
+      : {}),
     root: nodeRoot,
     advertInterval: ADVERT_INTERVAL,
     nodeArgs: () => bootstrap.flatMap((address) => ['--bootstrap', address]),
@@ -150,10 +166,19 @@ async function startOnce(nodeRoot: string, bootstrap: string[]): Promise<Running
  * LocalNetwork gives a starting daemon's API 5 s to answer its first status request; on a loaded machine a
  * daemon busy joining can miss that. Such a node is stopped and started afresh (a new identity), at most twice.
  */
-async function startOne(root: string, index: number, bootstrap: string[]): Promise<Running> {
+async function startOne(
+  root: string,
+  index: number,
+  bootstrap: string[],
+  variant: Variant
+): Promise<Running> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await startOnce(join(root, `n${index}${attempt === 0 ? '' : `-retry${attempt}`}`), bootstrap)
+      return await startOnce(
+        join(root, `n${index}${attempt === 0 ? '' : `-retry${attempt}`}`),
+        bootstrap,
+        variant
+      )
     } catch (err) {
       if (attempt >= 2) throw err
       retries++
@@ -183,7 +208,7 @@ function unanswered(values: number[]): string {
 async function measure(nodes: number, variant: Variant, live: Set<Running>): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'proofmesh-gossip-procs-'))
   const previousEnv = process.env[LEGACY_ENV]
-  if (variant === 'before') process.env[LEGACY_ENV] = 'keep'
+  if (variant === 'before' && BEFORE_ROOT === undefined) process.env[LEGACY_ENV] = 'keep'
   else delete process.env[LEGACY_ENV]
   /** In index order; every daemon started lands here at once, so that a failed batch stops it too */
   const running: Running[] = []
@@ -193,7 +218,7 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     const startedAll = Date.now()
     for (let index = 0; index < SEEDS; index++) {
       const first = running[0]?.node.status.addrs[0]
-      const started = await startOne(root, index, first === undefined ? [] : [first])
+      const started = await startOne(root, index, first === undefined ? [] : [first], variant)
       running[index] = started
       live.add(started)
     }
@@ -201,7 +226,7 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     for (let index = SEEDS; index < nodes; index += BATCH) {
       const results = await Promise.allSettled(
         Array.from({ length: Math.min(BATCH, nodes - index) }, async (_, i) => {
-          const started = await startOne(root, index + i, seeds)
+          const started = await startOne(root, index + i, seeds, variant)
           running[index + i] = started
           live.add(started)
         })
@@ -214,6 +239,10 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     // round over all confirms that every table is still complete, else the ones that lost a peer go back.
     // Polling only those keeps the benchmark's own load off a saturated machine.
     const completeAt = new Map<number, number>()
+    /** When each node could first fill a job of half the network's units */
+    const halfAt = new Map<number, number>()
+    const unitsOf = running.map(({ node }) => node.status.capacity?.unitsTotal ?? 0)
+    const halfUnits = unitsOf.reduce((a, b) => a + b, 0) / 2
     const lastSize = running.map(() => 0)
     const pending = new Set(running.map((_, index) => index))
     const deadline = lastStarted + DEADLINE_INTERVALS * ADVERT_INTERVAL_MS
@@ -226,18 +255,16 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
       const results = await Promise.all(
         round.map(async (index) => {
           const entry = running[index]
-          const table = entry
-            ? await entry.network
-                .peers(entry.node)
-                .then((rows) => new Set(rows.map((row) => row.peerId)))
-                .catch(() => new Set<string>())
-            : new Set<string>()
-          return { index, table, at: Date.now() - lastStarted }
+          const rows = entry ? await entry.network.peers(entry.node).catch(() => []) : []
+          const table = new Set(rows.map((row) => row.peerId))
+          const free = rows.reduce((sum, row) => sum + (row.capacity?.unitsFree ?? 0), unitsOf[index] ?? 0)
+          return { index, table, free, at: Date.now() - lastStarted }
         })
       )
-      for (const { index, table, at } of results) {
+      for (const { index, table, free, at } of results) {
         const self = ids[index] ?? ''
         lastSize[index] = table.size
+        if (free >= halfUnits && !halfAt.has(index)) halfAt.set(index, at)
         if (ids.every((id) => id === self || table.has(id))) {
           if (!completeAt.has(index)) completeAt.set(index, at)
           pending.delete(index)
@@ -253,13 +280,15 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
     const smallest = Math.min(...lastSize)
+    const half = [...halfAt.values()]
     const startMs = running.map((r) => r.startMs)
     const firstComplete = [...completeAt.values()]
     const rest = (values: number[]): number[] => values.slice(SEEDS)
     console.log(
       [
-        `nodes=${nodes} variant=${variant} (seeds=${SEEDS}, batches of ${BATCH}, advert interval ${ADVERT_INTERVAL}, load avg ${load.toFixed(1)} at start)`,
+        `nodes=${nodes} variant=${variant}${variant === 'before' && BEFORE_ROOT !== undefined ? ` (${BEFORE_ROOT})` : ''} (seeds=${SEEDS}, batches of ${BATCH}, advert interval ${ADVERT_INTERVAL}, load avg ${load.toFixed(1)} at start)`,
         `  start_all_ms=${lastStarted - startedAll}  per-daemon spawn→API ms min/median/max=${fmt(startMs)}  restarted=${retries}`,
+        `  half the network's units fillable: ${half.length}/${nodes} nodes, ms min/median/max=${fmt(half)}`,
         converged === undefined
           ? `  converged=NO after ${DEADLINE_INTERVALS} intervals: ${completeAt.size}/${nodes} tables complete, smallest ${smallest}/${nodes - 1} (${polls} poll rounds)`
           : `  converged_ms=${converged}  intervals=${(converged / ADVERT_INTERVAL_MS).toFixed(2)}  target<=2 ${converged <= 2 * ADVERT_INTERVAL_MS ? 'MET' : 'MISSED'}  (first complete per node, ms min/median/max=${fmt(firstComplete)}; ${polls} poll rounds)`
@@ -271,9 +300,14 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     )
     const ticks = async (): Promise<number[]> =>
       Promise.all(running.map(({ node }) => cpuTicks(node.process.pid ?? 0).catch(() => Number.NaN)))
+    const io = async (): Promise<number[]> =>
+      Promise.all(running.map(({ node }) => ioBytes(node.process.pid ?? 0).catch(() => Number.NaN)))
     const ticksBefore = await ticks()
+    const ioBefore = await io()
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
     const ticksAfter = await ticks()
+    const ioAfter = await io()
+    const ioKiBps = ioAfter.map((after, i) => (after - (ioBefore[i] ?? 0)) / 1024 / (SETTLE_MS / 1000))
     const settled = await connections(running)
     const cpuPercent = ticksAfter.map((after, i) => (after - (ticksBefore[i] ?? 0)) / (SETTLE_MS / 1000))
     const rss = await Promise.all(
@@ -299,6 +333,7 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
       [
         `  connections ${SETTLE_MS / 1000}s later       all min/median/max=${fmt(settled)}  non-seed=${fmt(rest(settled))}  seeds=${settled.slice(0, SEEDS).join(',')}${unanswered(settled)}`,
         `  idle daemon CPU % over those ${SETTLE_MS / 1000}s min/median/max=${fmt(cpuPercent, 1)}  sum=${sum(cpuPercent).toFixed(0)}% (of 100% per core)`,
+        `  idle daemon I/O KiB/s (rchar+wchar) min/median/max=${fmt(ioKiBps, 1)}`,
         `  rss_mib daemon min/median/max=${fmt(rss)}  total=${sum(rss).toFixed(0)}  prover child median=${stats(proverRss).median.toFixed(0)}`,
         `  load avg at end ${(loadavg()[0] ?? 0).toFixed(1)}${exited.length === 0 ? '' : `  DAEMONS EXITED: ${exited.join(',')}`}`
       ].join('\n')

@@ -102,7 +102,7 @@ async function signedFrom(): Promise<{ from: PeerId; message: (data: Uint8Array)
     message: (data) => ({
       type: 'signed',
       from,
-      topic: 'proofmesh/capacity/1',
+      topic: 'proofmesh/capacity/2',
       data,
       sequenceNumber: 1n,
       signature: new Uint8Array(64),

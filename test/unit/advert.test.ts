@@ -188,7 +188,7 @@ describe('capacity adverts', () => {
   })
 
   it('builds and parses versioned topic names', () => {
-    assert.equal(capacityTopic(), 'proofmesh/capacity/1')
+    assert.equal(capacityTopic(), 'proofmesh/capacity/2')
     assert.equal(parseCapacityTopic('proofmesh/capacity/1'), 1)
     assert.equal(parseCapacityTopic('proofmesh/capacity/x'), undefined)
     assert.equal(parseCapacityTopic('other/capacity/1'), undefined)
