@@ -1,4 +1,4 @@
-// Who aggregates the segment proofs, and the fetches of those proofs sent to it
+/** Who aggregates the segment proofs, and the fetches of those proofs sent to it */
 import { fromString } from 'uint8arrays'
 import type { Link } from '../link.js'
 import type { SegmentRecord } from '../../jobs-model/types.js'

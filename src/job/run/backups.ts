@@ -1,4 +1,4 @@
-// Backup copies of straggling segments on idle peers: the first proof wins
+/** Backup copies of straggling segments on idle peers: the first proof wins */
 import { shortPeerId } from '../../jobs-model/peer-id.js'
 import type { Link } from '../link.js'
 import { findStragglers } from '../stragglers.js'

@@ -1,4 +1,4 @@
-// Two peers computed different contributions for one segment: a third one settles it
+/** Two peers computed different contributions for one segment: a third one settles it */
 import { JobFailure, RestartJobError } from '../errors.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
 import { type Link, leastLoaded } from '../link.js'

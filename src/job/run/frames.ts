@@ -1,4 +1,4 @@
-// The frames a peer sends on its job stream, and what each one changes in the job
+/** The frames a peer sends on its job stream, and what each one changes in the job */
 import { FailCode, type PeerFrame } from '../../../protocols/job/pb/job.js'
 import { toString } from 'uint8arrays'
 import { peerText } from '../../net/peer-text.js'

@@ -1,4 +1,4 @@
-// The job's links: leasing units from peers, reading each peer's job stream, sending on it, and ending it
+/** The job's links: leasing units from peers, reading each peer's job stream, sending on it, and ending it */
 import type { PeerFrame, SubmitterFrame } from '../../../protocols/job/pb/job.js'
 import { deadline } from '../../net/deadline.js'
 import type { FrameDuplex } from '../../net/frame-duplex.js'

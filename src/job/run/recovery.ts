@@ -1,4 +1,4 @@
-// What happens when a peer fails: who notices (silence, no progress), and where its segments move
+/** What happens when a peer fails: who notices (silence, no progress), and where its segments move */
 import { formatDuration } from '../../config/duration.js'
 import { toError } from '../../net/framed-stream.js'
 import { JobFailure } from '../errors.js'

@@ -1,4 +1,4 @@
-// What goes out to a peer with its segments: the Assign, the input slices, the hints, the challenge
+/** What goes out to a peer with its segments: the Assign, the input slices, the hints, the challenge */
 import { createHash } from 'node:crypto'
 import { InputMode, type SegmentSpec } from '../../../protocols/job/pb/job.js'
 import { fromString } from 'uint8arrays'

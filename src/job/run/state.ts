@@ -134,6 +134,7 @@ export class JobRunState {
     return this.links.filter((link) => !link.closed)
   }
 
+  /** Wakes every wait (until) to look again: something in the run changed */
   notify(): void {
     this.changed.resolve()
     this.changed = Promise.withResolvers<void>()

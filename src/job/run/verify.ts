@@ -1,4 +1,4 @@
-// The final proof: pulled from the aggregator, verified on this daemon's prover, saved
+/** The final proof: pulled from the aggregator, verified on this daemon's prover, saved */
 import { join } from 'node:path'
 import { toString } from 'uint8arrays'
 import { makeDirectory } from '../../config/directories.js'
