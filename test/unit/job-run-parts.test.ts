@@ -8,9 +8,10 @@ import { aggregatorCandidate } from '../../src/job/run/aggregation.js'
 import { settleBackup } from '../../src/job/run/backups.js'
 import { moveSegmentsOf } from '../../src/job/run/recovery.js'
 import { JobRunState } from '../../src/job/run/state.js'
-import type { JobEvent, JobRecord, NewJobEvent, SegmentRecord } from '../../src/jobs-model/types.js'
+import type { JobEvent, NewJobEvent, SegmentRecord } from '../../src/jobs-model/types.js'
 import { createLogger } from '../../src/log/index.js'
 import { type FrameDuplex, memoryDuplexPair } from '../../src/net/frame-duplex.js'
+import { jobRecord, jobRunSettings, PROGRAM } from '../helpers/job-harness.js'
 
 // The parts of a job run alone, on a real JobRunState and real links over in-memory frame pairs; the whole run
 // and its failure paths are test/unit/job-run.test.ts. Nothing here reaches the prover or the side transfers
@@ -51,31 +52,14 @@ interface Setup {
 }
 
 function setup(segments: SegmentRecord[], maxRetries = 1): Setup {
-  const now = Date.now()
-  const record: JobRecord = {
-    id: 'job-parts',
-    request: {
-      program: 'test',
-      inputMode: 'path',
-      input: 'input.bin',
-      computeCapacity: 4,
-      minimalComputeCapacity: 1,
-      priority: 0,
-      dataId: '',
-      timeoutMs: 60_000,
-      webhookUrl: '',
-      saveProof: false
-    },
-    state: 'proving',
-    submitter: 'submitter',
-    createdAt: now,
-    updatedAt: now,
-    inputSize: segments.length * 1024,
-    peers: [],
-    segments,
-    phases: {},
-    bytesOut: 0
-  }
+  const record = jobRecord('job-parts', {
+    inputMode: 'path',
+    input: 'input.bin',
+    computeCapacity: 4,
+    inputSize: segments.length * 1024
+  })
+  record.state = 'proving'
+  record.segments = segments
   const events: JobEvent[] = []
   const run = new JobRunState({
     record,
@@ -97,21 +81,7 @@ function setup(segments: SegmentRecord[], maxRetries = 1): Setup {
     penalise: () => undefined,
     refused: () => undefined,
     granted: () => undefined,
-    settings: {
-      leaseMs: 60_000,
-      peerTimeoutMs: 30_000,
-      maxRetries,
-      stragglerFactor: 0,
-      phase1TimeoutMs: 30_000,
-      phase2TimeoutMs: 30_000,
-      aggregateTimeoutMs: 30_000,
-      progressTimeoutMs: 30_000,
-      transferIdleMs: 30_000,
-      maxPeersPerJob: 16,
-      proofsDir: '/nonexistent/proofs',
-      jobDir: '/nonexistent/job',
-      inputsFolder: '/nonexistent/inputs'
-    },
+    settings: jobRunSettings('/nonexistent', record.id, { maxRetries }),
     logger,
     signal: AbortSignal.timeout(60_000)
   })
@@ -120,7 +90,7 @@ function setup(segments: SegmentRecord[], maxRetries = 1): Setup {
     const [submitterEnd, peerEnd] = memoryDuplexPair<PeerFrame, SubmitterFrame>()
     peerEnds.set(peerId, peerEnd)
     const made: Link = {
-      peer: { peerId, local: false, addrs: [], programs: ['test'], unitsFree: 4, unitsTotal: 4 },
+      peer: { peerId, local: false, addrs: [], programs: [PROGRAM.id], unitsFree: 4, unitsTotal: 4 },
       record: { peerId, local: false, units: 4, leaseId: `lease-${peerId}`, state: 'assigned', bytesSent: 0 },
       channel: submitterEnd,
       segments: owned,
