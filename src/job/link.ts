@@ -43,7 +43,7 @@ export interface Link {
   busySince?: number
   /** Segments it sent its contribution of */
   contributed: Set<number>
-  /** When it last showed progress (see checkProgress in run.ts): a frame about its work, or bytes moving to it */
+  /** When it last showed progress (see checkProgress in run/recovery.ts): a frame about its work, or bytes moving to it */
   progressAt: number
 }
 

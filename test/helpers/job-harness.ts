@@ -390,50 +390,16 @@ export class JobHarness {
     writeFileSync(inputPath, input)
     const units = [...this.peers.values()].reduce((sum, peer) => sum + peer.units, 0)
     const computeCapacity = options.computeCapacity ?? Math.max(1, units)
-    const now = Date.now()
-    const record: JobRecord = {
-      id: `job-${Math.random().toString(16).slice(2, 10)}`,
-      request: {
-        program: PROGRAM.id,
-        inputMode: 'data',
-        input: inputPath,
-        computeCapacity,
-        minimalComputeCapacity: 1,
-        priority: 0,
-        dataId: '',
-        timeoutMs: 60_000,
-        webhookUrl: '',
-        saveProof: false
-      },
-      state: 'queued',
-      submitter: 'submitter',
-      createdAt: now,
-      updatedAt: now,
-      inputSize: input.byteLength,
-      peers: [],
-      segments: [],
-      phases: {},
-      bytesOut: 0
-    }
+    const record = jobRecord(`job-${Math.random().toString(16).slice(2, 10)}`, {
+      inputMode: 'data',
+      input: inputPath,
+      computeCapacity,
+      inputSize: input.byteLength
+    })
     this.record = record
     const events: JobEvent[] = []
     const penalties: Array<{ peerId: string; reason: string }> = []
-    const settings: JobRunSettings = {
-      leaseMs: 60_000,
-      peerTimeoutMs: 30_000,
-      maxRetries: 2,
-      stragglerFactor: 0,
-      phase1TimeoutMs: 30_000,
-      phase2TimeoutMs: 30_000,
-      aggregateTimeoutMs: 30_000,
-      progressTimeoutMs: 30_000,
-      transferIdleMs: 30_000,
-      maxPeersPerJob: 16,
-      proofsDir: join(this.dir, 'proofs'),
-      jobDir: join(this.dir, record.id),
-      inputsFolder: join(this.dir, 'inputs'),
-      ...options.settings
-    }
+    const settings = jobRunSettings(this.dir, record.id, options.settings)
     const run = new JobRun({
       record,
       save: () => undefined,
@@ -473,6 +439,62 @@ export class JobHarness {
   close(): void {
     for (const peer of this.peers.values()) peer.stop()
     rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** A queued job of PROGRAM, as the job service hands it to a JobRun */
+export function jobRecord(
+  id: string,
+  input: { inputMode: 'data' | 'path'; input: string; computeCapacity: number; inputSize: number }
+): JobRecord {
+  const now = Date.now()
+  return {
+    id,
+    request: {
+      program: PROGRAM.id,
+      inputMode: input.inputMode,
+      input: input.input,
+      computeCapacity: input.computeCapacity,
+      minimalComputeCapacity: 1,
+      priority: 0,
+      dataId: '',
+      timeoutMs: 60_000,
+      webhookUrl: '',
+      saveProof: false
+    },
+    state: 'queued',
+    submitter: 'submitter',
+    createdAt: now,
+    updatedAt: now,
+    inputSize: input.inputSize,
+    peers: [],
+    segments: [],
+    phases: {},
+    bytesOut: 0
+  }
+}
+
+/** Settings with deadlines far beyond what a test waits for (a test sets the one it is about), files under dir */
+export function jobRunSettings(
+  dir: string,
+  jobId: string,
+  overrides: Partial<JobRunSettings> = {}
+): JobRunSettings {
+  return {
+    leaseMs: 60_000,
+    peerTimeoutMs: 30_000,
+    maxRetries: 2,
+    stragglerFactor: 0,
+    phase1TimeoutMs: 30_000,
+    phase2TimeoutMs: 30_000,
+    aggregateTimeoutMs: 30_000,
+    progressTimeoutMs: 30_000,
+    transferIdleMs: 30_000,
+    maxPeersPerJob: 16,
+    proofsDir: join(dir, 'proofs'),
+    jobDir: join(dir, jobId),
+    inputsFolder: join(dir, 'inputs'),
+    ...overrides
   }
 }
 

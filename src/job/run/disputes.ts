@@ -1,0 +1,122 @@
+/** Two peers computed different contributions for one segment: a third one settles it */
+import { JobFailure, RestartJobError } from '../errors.js'
+import { shortPeerId } from '../../jobs-model/peer-id.js'
+import { type Link, leastLoaded } from '../link.js'
+import type { SegmentRecord } from '../../jobs-model/types.js'
+import type { JobRunState, Dispute } from './state.js'
+import { send } from './leases.js'
+import { assignTo, track } from './shipping.js'
+import { peerFailed } from './recovery.js'
+
+/**
+ * Two peers computed different contributions for one segment: a third (a peer of the job that holds neither
+ * claim) computes it too, and the one it agrees with stands (settleDispute). One lying peer costs itself, not
+ * the job; the job fails only when no third peer is left, or when all three disagree (the provers are not
+ * deterministic, or not the same program).
+ */
+export function openDispute(
+  run: JobRunState,
+  segment: SegmentRecord,
+  claimant: Link,
+  contribution: string
+): void {
+  if (run.disputes.has(segment.index)) return
+  const recorded = segment.contribution as string
+  const first = segment.contributor ?? '?'
+  const referee = leastLoaded(
+    run.links.filter((link) => link.peer.peerId !== first && link !== claimant),
+    run.record.segments
+  )
+  if (referee === undefined) {
+    run.failure ??= new JobFailure(
+      'CONTRIBUTION_MISMATCH',
+      `segment ${segment.index}: peer ${shortPeerId(claimant.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
+        `peer ${shortPeerId(first)} had ${recorded.slice(0, 16)}…, and no third peer is left to settle it`
+    )
+    run.notify()
+    return
+  }
+  run.disputes.set(segment.index, {
+    referee,
+    claimant,
+    contribution,
+    claims: new Map([
+      [first, recorded],
+      [claimant.peer.peerId, contribution]
+    ])
+  })
+  run.log.warn(
+    { segment: segment.index, first, second: claimant.peer.peerId, referee: referee.peer.peerId },
+    'contributions disagree: a third peer settles it'
+  )
+  run.ctx.event({
+    kind: 'note',
+    peer: referee.peer.peerId,
+    segment: segment.index,
+    message: `settles segment ${segment.index}: ${shortPeerId(first)} and ${shortPeerId(claimant.peer.peerId)} computed different contributions`
+  })
+  track(run, assignTo(run, referee, [segment]), referee)
+}
+
+/** The referee's contribution decides: the claim it matches stands, the other claimant lied (penalised, failed) */
+export function settleDispute(
+  run: JobRunState,
+  segment: SegmentRecord,
+  dispute: Dispute,
+  contribution: string
+): void {
+  const { referee } = dispute
+  run.disputes.delete(segment.index)
+  const agreed = [...dispute.claims].filter(([, claim]) => claim === contribution).map(([peerId]) => peerId)
+  const liars = [...dispute.claims.keys()].filter((peerId) => !agreed.includes(peerId))
+  if (agreed.length === 0) {
+    run.failure ??= new JobFailure(
+      'CONTRIBUTION_MISMATCH',
+      `segment ${segment.index}: three peers computed three different contributions: the provers disagree (not deterministic, or not the same program)`
+    )
+    run.notify()
+    return
+  }
+  const recordedWasLie = segment.contribution !== contribution
+  for (const liar of liars) {
+    run.ctx.penalise(liar, `a wrong contribution to segment ${segment.index}, shown by two other peers`)
+  }
+  if (recordedWasLie) {
+    referee.forgotten.add(segment.index)
+    send(run, referee, { forget: { segments: [segment.index] } })
+    segment.contribution = contribution
+    segment.contributor = agreed[0]
+    if (run.record.challenge !== undefined) {
+      // the challenge was fixed from the lie and every peer proves against it; a peer takes one challenge per
+      // job, so the proofs cannot be redone in this run: the job starts again, the liar penalised
+      run.failure ??= new RestartJobError(
+        'CONTRIBUTION_MISMATCH',
+        `segment ${segment.index}: peer ${shortPeerId(liars[0] ?? '?')}'s contribution was wrong (two other peers agree on another) and the challenge was already fixed from it`
+      )
+      run.notify()
+      return
+    }
+  } else {
+    // the new owner lied: the referee, which computed the right contribution, takes the segment over
+    const owner = run.links.find((link) => link.peer.peerId === segment.peerId && !link.closed)
+    segment.peerId = referee.peer.peerId
+    segment.state = 'contributed'
+    delete segment.proofSize
+    delete segment.proofSha256
+    if (owner !== undefined) owner.segments = owner.segments.filter((index) => index !== segment.index)
+    referee.segments.push(segment.index)
+    referee.contributed.add(segment.index)
+  }
+  run.ctx.save()
+  for (const liar of liars) {
+    const link = run.links.find((candidate) => candidate.peer.peerId === liar && !candidate.closed)
+    if (link !== undefined) {
+      peerFailed(run, link, {
+        code: 'CONTRIBUTION_MISMATCH',
+        segment: segment.index,
+        message: `its contribution to segment ${segment.index} differs from the one two other peers computed`
+      })
+    }
+  }
+  run.notify()
+}

@@ -1,0 +1,179 @@
+/** What happens when a peer fails: who notices (silence, no progress), and where its segments move */
+import { formatDuration } from '../../config/duration.js'
+import { toError } from '../../net/framed-stream.js'
+import { JobFailure } from '../errors.js'
+import { describePeerFailure } from '../../jobs-model/peer-failure.js'
+import { shortPeerId } from '../../jobs-model/peer-id.js'
+import { type Link, leastLoaded, rankCandidates } from '../link.js'
+import { awaitsWork } from '../progress-deadline.js'
+import type { JobState } from '../../jobs-model/states.js'
+import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
+import type { JobRunState } from './state.js'
+import { reserveOne, send, closeLink } from './leases.js'
+import { assignTo, track } from './shipping.js'
+import { openDispute } from './disputes.js'
+import { electAggregator } from './aggregation.js'
+
+/** The states in which peers have work in hand (see checkProgress) */
+const PROGRESS_STATES: ReadonlySet<JobState> = new Set(['contributing', 'proving', 'aggregating'])
+
+/**
+ * A peer with work in hand (awaitsWork) that showed no progress for jobs.progress_timeout is failed like a silent
+ * one: keep-alives say it is there, not that it works (a prover that never answers, a peer stalling on purpose)
+ */
+export function checkProgress(run: JobRunState): void {
+  if (run.done || !PROGRESS_STATES.has(run.record.state)) return
+  const now = Date.now()
+  const { progressTimeoutMs } = run.ctx.settings
+  const allProved = run.record.segments.every((segment) => segment.state === 'proved')
+  for (const link of run.healthyLinks()) {
+    const standing = { aggregator: link === run.aggregator, allProved, finalIn: run.final !== undefined }
+    if (!awaitsWork(link, standing)) link.progressAt = now
+    else if (now - link.progressAt > progressTimeoutMs) {
+      peerFailed(run, link, {
+        code: 'TIMEOUT',
+        message: `it showed no progress for ${((now - link.progressAt) / 1000).toFixed(1)} s with work in hand, over jobs.progress_timeout (${formatDuration(progressTimeoutMs)})`
+      })
+    }
+  }
+}
+
+/** A remote peer that sent nothing (not even a keep-alive) for peer_timeout is lost: frozen, or cut off */
+export function checkSilence(run: JobRunState): void {
+  for (const { key: link, silentMs } of run.silence.tick()) {
+    peerFailed(run, link, {
+      code: 'TIMEOUT',
+      message: `it sent nothing for ${(silentMs / 1000).toFixed(1)} s, over jobs.peer_timeout (${formatDuration(run.ctx.settings.peerTimeoutMs)})`
+    })
+  }
+}
+
+/**
+ * A peer is lost or failed its share: it is cancelled and excluded from the job, and its segments move to a
+ * replacement (docs/architecture.md, failure rules). The aggregator lost means the next peer with all its
+ * segments proved takes over. `blamed`: the one segment the failure was about, when it was about one (an
+ * invalid proof).
+ */
+export function peerFailed(run: JobRunState, link: Link, failure: PeerFailure, blamed?: number): void {
+  if (link.closed || run.done) return
+  const who = `peer ${shortPeerId(link.peer.peerId)}${link.peer.local ? ' (this daemon)' : ''}`
+  const what = describePeerFailure(failure)
+  link.record.state = 'failed'
+  link.record.failure = failure
+  run.excluded.add(link.peer.peerId)
+  run.log.warn(
+    { peer: link.peer.peerId, code: failure.code, segment: failure.segment, err: failure.message },
+    'peer failed'
+  )
+  run.ctx.event({ kind: 'peer-failed', peer: link.peer.peerId, failure, message: `failed: ${what}` })
+  void closeLink(run, link, 'cancel', `${who} failed: ${what}`)
+  for (const [index, dispute] of run.disputes) {
+    if (dispute.referee !== link) continue
+    // another peer settles it
+    run.disputes.delete(index)
+    openDispute(run, run.record.segments[index] as SegmentRecord, dispute.claimant, dispute.contribution)
+  }
+  if (run.aggregator === link) {
+    run.aggregator = undefined
+    run.final = undefined
+  }
+  moveSegmentsOf(run, link, `${who} (${what})`, blamed)
+  run.ctx.save()
+  electAggregator(run)
+  run.notify()
+}
+
+/**
+ * Moves every segment of a failed peer to a replacement (one batch at a time, in order). Each move counts
+ * against its segment's jobs.max_retries, except for segments that only share a peer with the one blamed:
+ * they move because their peer is no longer trusted, not because of anything about them. `why` names the peer
+ * and what happened to it (`peer …abcd1234 (TIMEOUT: it went silent for 3.4 s)`).
+ */
+export function moveSegmentsOf(run: JobRunState, link: Link, why: string, blamed?: number): void {
+  for (const segment of run.record.segments) {
+    if (segment.backupPeerId === link.peer.peerId) delete segment.backupPeerId
+  }
+  // a segment with a live backup copy does not move: its backup simply becomes its peer
+  for (const segment of run.record.segments.filter((candidate) => candidate.peerId === link.peer.peerId)) {
+    const backup = run.links.find(
+      (candidate) => candidate.peer.peerId === segment.backupPeerId && !candidate.closed
+    )
+    if (backup === undefined || blamed === segment.index) continue
+    segment.peerId = backup.peer.peerId
+    delete segment.backupPeerId
+  }
+  const orphans = run.record.segments.filter((segment) => segment.peerId === link.peer.peerId)
+  link.segments = []
+  if (orphans.length === 0) return
+  for (const segment of orphans) {
+    const moves =
+      (run.moves.get(segment.index) ?? 0) + (blamed === undefined || blamed === segment.index ? 1 : 0)
+    run.moves.set(segment.index, moves)
+    if (moves > run.ctx.settings.maxRetries) {
+      run.failure ??= new JobFailure(
+        'PEER_FAILED',
+        `segment ${segment.index} could not be proved on ${moves} peers (jobs.max_retries = ${run.ctx.settings.maxRetries}); the last: ${why}`
+      )
+      run.notify()
+      return
+    }
+    segment.state = 'assigned'
+    if (run.record.challenge === undefined) {
+      // before the challenge, the replacement's contribution is the one recorded: a lost peer's word is not
+      // kept where it costs nothing to have it again (a lie recorded so would otherwise be fixed in the challenge)
+      delete segment.contribution
+      delete segment.contributor
+    }
+    delete segment.proofSize
+    delete segment.proofSha256
+    delete segment.proveMillis
+  }
+  const aggregator = run.aggregator
+  if (aggregator !== undefined && aggregator !== link) {
+    send(run, aggregator, { forget: { segments: orphans.map((segment) => segment.index) } })
+  }
+  run.recovery = run.recovery
+    .then(async () => reassign(run, orphans, why))
+    .catch((err: unknown) => {
+      if (run.ctx.signal.aborted || run.done) return
+      run.failure ??= err instanceof JobFailure ? err : new JobFailure('PEER_FAILED', toError(err).message)
+      run.notify()
+    })
+}
+
+/** A replacement: a new peer with free units if there is one, else the least loaded peer of the job */
+export async function reassign(run: JobRunState, segments: SegmentRecord[], why: string): Promise<void> {
+  if (run.done) return
+  const blocks = segments.reduce((sum, segment) => sum + segment.blockCount, 0)
+  let target: Link | undefined
+  for (const candidate of rankCandidates(run.ctx.candidates())) {
+    if (candidate.unitsFree <= 0 || run.excluded.has(candidate.peerId)) continue
+    if (run.links.some((link) => link.peer.peerId === candidate.peerId)) continue
+    target = await reserveOne(
+      run,
+      candidate,
+      Math.min(candidate.unitsFree, run.record.request.computeCapacity)
+    )
+    if (target !== undefined) break
+  }
+  target ??= leastLoaded(run.links, run.record.segments)
+  if (target === undefined) {
+    throw new JobFailure(
+      'PEER_FAILED',
+      `no peer left to take over ${segments.length} segment(s) after ${why}`
+    )
+  }
+  for (const segment of segments) {
+    segment.peerId = target.peer.peerId
+    target.segments.push(segment.index)
+  }
+  if (target.record.state === 'proved') target.record.state = 'assigned'
+  run.ctx.save()
+  run.ctx.event({
+    kind: 'takes-over',
+    peer: target.peer.peerId,
+    segments: segments.map((segment) => segment.index),
+    message: `takes over segment${segments.length === 1 ? '' : 's'} ${segments.map((segment) => segment.index).join(',')} (${blocks} blocks)`
+  })
+  track(run, assignTo(run, target, segments), target)
+}

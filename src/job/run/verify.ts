@@ -1,0 +1,58 @@
+/** The final proof: pulled from the aggregator, verified on this daemon's prover, saved */
+import { join } from 'node:path'
+import { toString } from 'uint8arrays'
+import { makeDirectory } from '../../config/directories.js'
+import { toError } from '../../net/framed-stream.js'
+import { writeAtomically } from '../files.js'
+import { shortPeerId } from '../../jobs-model/peer-id.js'
+import { IdleDeadline, touchOnGrowth } from '../idle-deadline.js'
+import type { JobRunState, FinalReport } from './state.js'
+
+/** Verifies a final proof against the input and saves it; resolves with why it is invalid, if it is */
+export async function verify(run: JobRunState, final: FinalReport): Promise<string | undefined> {
+  run.setState('verifying', 'verify')
+  const { record, ctx } = run
+  const received = join(ctx.settings.jobDir, 'final.proof')
+  let got: { size: number; sha256: Uint8Array }
+  try {
+    const idle = new IdleDeadline(
+      `fetching the final proof from peer ${shortPeerId(final.link.peer.peerId)}`,
+      ctx.settings.transferIdleMs
+    )
+    const stopWatch = touchOnGrowth(idle, received, Math.max(25, ctx.settings.transferIdleMs / 5))
+    try {
+      got = await ctx.transport.fetchFinalProof(
+        final.link.peer,
+        record.id,
+        received,
+        AbortSignal.any([ctx.signal, idle.signal])
+      )
+    } catch (err) {
+      ctx.signal.throwIfAborted()
+      throw toError(idle.signal.reason ?? err)
+    } finally {
+      stopWatch()
+      idle.stop()
+    }
+  } catch (err) {
+    return `it could not be fetched: ${toError(err).message}`
+  }
+  if (toString(got.sha256, 'base16') !== final.sha256)
+    return 'the bytes received are not the ones the aggregator reported'
+  const verdict = await ctx.prover.verify(
+    { program: record.request.program, proof: received, digest: record.expectedDigest, job: record.id },
+    { signal: ctx.signal }
+  )
+  if (!verdict.valid) return verdict.reason ?? 'no reason given'
+  record.digest = verdict.digest
+  let path = received
+  if (record.request.saveProof) {
+    makeDirectory(ctx.settings.proofsDir)
+    path = join(ctx.settings.proofsDir, `${record.id}.proof`)
+    await writeAtomically(received, path)
+  }
+  record.proof = { size: got.size, sha256: toString(got.sha256, 'base16'), path }
+  run.endPhase('verify')
+  run.setState('succeeded')
+  return undefined
+}

@@ -1,0 +1,225 @@
+import '../../src/polyfill.js'
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { PeerFrame, SubmitterFrame } from '../../protocols/job/pb/job.js'
+import { JobFailure } from '../../src/job/errors.js'
+import type { Link } from '../../src/job/link.js'
+import { aggregatorCandidate } from '../../src/job/run/aggregation.js'
+import { settleBackup } from '../../src/job/run/backups.js'
+import { moveSegmentsOf } from '../../src/job/run/recovery.js'
+import { JobRunState } from '../../src/job/run/state.js'
+import type { JobEvent, NewJobEvent, SegmentRecord } from '../../src/jobs-model/types.js'
+import { createLogger } from '../../src/log/index.js'
+import { type FrameDuplex, memoryDuplexPair } from '../../src/net/frame-duplex.js'
+import { jobRecord, jobRunSettings, PROGRAM } from '../helpers/job-harness.js'
+
+// The parts of a job run alone, on a real JobRunState and real links over in-memory frame pairs; the whole run
+// and its failure paths are test/unit/job-run.test.ts. Nothing here reaches the prover or the side transfers
+// (path-mode input, hints already sent): both fail every call, so a part that reached them would fail its test.
+
+// the run's own timers are unref'd (a daemon's never keep it alive): this one keeps the test's process up
+let alive: NodeJS.Timeout
+before(() => {
+  alive = setInterval(() => undefined, 1_000)
+})
+after(() => clearInterval(alive))
+
+const logger = createLogger({ level: 'silent' })
+
+const unreachable = async (): Promise<never> => {
+  throw new Error('not reachable in this test')
+}
+
+function segment(index: number, peerId: string, state: SegmentRecord['state'] = 'assigned'): SegmentRecord {
+  return {
+    index,
+    startBlock: index * 4,
+    blockCount: 4,
+    inputOffset: index * 1024,
+    inputLength: 1024,
+    inputSha256: '00'.repeat(32),
+    peerId,
+    state
+  }
+}
+
+interface Setup {
+  run: JobRunState
+  events: JobEvent[]
+  /** The peer end of each link's job stream: what the submitter sent it */
+  peerEnds: Map<string, FrameDuplex<SubmitterFrame, PeerFrame>>
+  link: (peerId: string, segments: number[]) => Link
+}
+
+function setup(segments: SegmentRecord[], maxRetries = 1): Setup {
+  const record = jobRecord('job-parts', {
+    inputMode: 'path',
+    input: 'input.bin',
+    computeCapacity: 4,
+    inputSize: segments.length * 1024
+  })
+  record.state = 'proving'
+  record.segments = segments
+  const events: JobEvent[] = []
+  const run = new JobRunState({
+    record,
+    save: () => undefined,
+    event: (event: NewJobEvent) =>
+      events.push({ ...event, jobId: record.id, seq: events.length + 1, at: Date.now() }),
+    prover: {
+      info: { backend: 'npp', name: 'none', version: '0', programs: [], gpus: [] },
+      plan: unreachable,
+      verify: unreachable
+    },
+    transport: {
+      openJob: unreachable,
+      pushSlice: unreachable,
+      hintsSink: unreachable,
+      fetchFinalProof: unreachable
+    },
+    candidates: () => [],
+    penalise: () => undefined,
+    refused: () => undefined,
+    granted: () => undefined,
+    settings: jobRunSettings('/nonexistent', record.id, { maxRetries }),
+    logger,
+    signal: AbortSignal.timeout(60_000)
+  })
+  const peerEnds = new Map<string, FrameDuplex<SubmitterFrame, PeerFrame>>()
+  const link = (peerId: string, owned: number[]): Link => {
+    const [submitterEnd, peerEnd] = memoryDuplexPair<PeerFrame, SubmitterFrame>()
+    peerEnds.set(peerId, peerEnd)
+    const made: Link = {
+      peer: { peerId, local: false, addrs: [], programs: [PROGRAM.id], unitsFree: 4, unitsTotal: 4 },
+      record: { peerId, local: false, units: 4, leaseId: `lease-${peerId}`, state: 'assigned', bytesSent: 0 },
+      channel: submitterEnd,
+      segments: owned,
+      proved: new Set(),
+      closed: false,
+      hasHints: true,
+      hasChallenge: false,
+      forgotten: new Set(),
+      contributed: new Set(),
+      progressAt: Date.now()
+    }
+    run.links.push(made)
+    return made
+  }
+  return { run, events, peerEnds, link }
+}
+
+/** The next frame a peer was sent, or a failure that says none came */
+async function nextFrame(end: FrameDuplex<SubmitterFrame, PeerFrame> | undefined): Promise<SubmitterFrame> {
+  assert.ok(end !== undefined, 'no such peer')
+  const frame = await end.read(AbortSignal.timeout(30_000))
+  assert.ok(frame !== undefined, 'the job stream ended without a frame')
+  return frame
+}
+
+describe('JobRunState.until', () => {
+  it('returns once the condition holds after a notify', async () => {
+    const { run } = setup([])
+    let ready = false
+    const waiting = run.until(() => ready, 30_000, 'the test condition')
+    ready = true
+    run.notify()
+    await waiting
+  })
+
+  it('throws the failure a part set, at the next notify', async () => {
+    const { run } = setup([])
+    const waiting = run.until(() => false, 30_000, 'the test condition')
+    run.failure = new JobFailure('PEER_FAILED', 'set by a part')
+    run.notify()
+    await assert.rejects(waiting, /set by a part/)
+  })
+
+  it('fails the job with TIMEOUT, naming the wait, when its time is up', async () => {
+    const { run } = setup([])
+    await assert.rejects(
+      run.until(() => false, 20, 'the test condition'),
+      (err: unknown) =>
+        err instanceof JobFailure && err.code === 'TIMEOUT' && /the test condition/.test(err.message)
+    )
+  })
+})
+
+describe('settleBackup', () => {
+  it('gives the segment to the first proof and tells the other copy to forget it', async () => {
+    const { run, events, peerEnds, link } = setup([{ ...segment(0, 'slow'), backupPeerId: 'backup' }])
+    const slow = link('slow', [0])
+    const backup = link('backup', [0])
+    settleBackup(run, run.record.segments[0] as SegmentRecord, backup)
+    assert.equal(run.record.segments[0]?.peerId, 'backup')
+    assert.equal(run.record.segments[0]?.backupPeerId, undefined)
+    assert.deepEqual(slow.segments, [])
+    assert.ok(slow.forgotten.has(0))
+    assert.deepEqual((await nextFrame(peerEnds.get('slow'))).forget?.segments, [0])
+    const won = events.find((event) => event.kind === 'backup-won')
+    assert.ok(won !== undefined && 'loser' in won && won.loser === 'slow', JSON.stringify(events))
+  })
+})
+
+describe('moveSegmentsOf', () => {
+  it('hands a segment with a live backup copy to the backup, counting no move', () => {
+    const { run, link } = setup([{ ...segment(0, 'lost'), backupPeerId: 'backup' }])
+    const lost = link('lost', [0])
+    link('backup', [0])
+    lost.closed = true
+    moveSegmentsOf(run, lost, 'peer lost (a test)')
+    assert.equal(run.record.segments[0]?.peerId, 'backup')
+    assert.equal(run.moves.size, 0)
+    assert.equal(run.failure, undefined)
+  })
+
+  it('counts a move against the blamed segment only, and assigns both to a replacement', async () => {
+    const { run, peerEnds, link } = setup([segment(0, 'liar'), segment(1, 'liar'), segment(2, 'other')])
+    const liar = link('liar', [0, 1])
+    const other = link('other', [2])
+    liar.closed = true
+    moveSegmentsOf(run, liar, 'peer liar (a test)', 1)
+    assert.equal(run.moves.get(1), 1)
+    assert.equal(run.moves.get(0), 0)
+    await run.recovery
+    assert.equal(run.failure, undefined)
+    assert.deepEqual(
+      run.record.segments.map((moved) => moved.peerId),
+      ['other', 'other', 'other']
+    )
+    assert.deepEqual([...other.segments].sort(), [0, 1, 2])
+    const assign = (await nextFrame(peerEnds.get('other'))).assign
+    assert.deepEqual(
+      assign?.segments.map((spec) => spec.index),
+      [0, 1]
+    )
+  })
+
+  it('fails the job once a segment moved more than max_retries times', () => {
+    const { run, link } = setup([segment(0, 'first')], 1)
+    const first = link('first', [0])
+    first.closed = true
+    run.moves.set(0, 1)
+    moveSegmentsOf(run, first, 'peer first (a test)')
+    assert.ok(run.failure instanceof JobFailure, String(run.failure))
+    assert.equal(run.failure.code, 'PEER_FAILED')
+    assert.match(run.failure.message, /segment 0 could not be proved on 2 peers/)
+  })
+})
+
+describe('aggregatorCandidate', () => {
+  it('is the first healthy peer with all its segments proved that was not relieved', () => {
+    const { run, link } = setup([segment(0, 'a', 'proved'), segment(1, 'b', 'proved'), segment(2, 'c')])
+    const a = link('a', [0])
+    const b = link('b', [1])
+    const c = link('c', [2])
+    a.proved.add(0)
+    b.proved.add(1)
+    assert.equal(aggregatorCandidate(run), a)
+    run.relieved.add(a)
+    assert.equal(aggregatorCandidate(run), b)
+    b.closed = true
+    assert.equal(aggregatorCandidate(run), undefined, 'c has a segment still to prove')
+    c.proved.add(2)
+    assert.equal(aggregatorCandidate(run), c)
+  })
+})
