@@ -7,7 +7,8 @@ import { jobInputFile } from './input-file.js'
 import { ceilPow2, planLayout } from './layout.js'
 import { shortPeerId } from '../jobs-model/peer-id.js'
 import type { SegmentRecord } from '../jobs-model/types.js'
-import { type FinalReport, type JobRunContext, JobRunState } from './run/state.js'
+import { type FinalReport, type JobRunContext, JobRunState, type RunUpcalls } from './run/state.js'
+import { onFrame } from './run/frames.js'
 import { reserve, releaseAll, closeLink } from './run/leases.js'
 import { assignTo, sendChallenge, track } from './run/shipping.js'
 import { checkProgress, checkSilence, peerFailed, moveSegmentsOf } from './run/recovery.js'
@@ -16,6 +17,9 @@ import { electAggregator } from './run/aggregation.js'
 import { verify } from './run/verify.js'
 
 export type { JobProver, JobRunContext, JobRunSettings, JobTransport } from './run/state.js'
+
+/** How the run's parts reach the two above them (see RunUpcalls) */
+export const RUN_UPCALLS: RunUpcalls = { peerFailed, onFrame }
 
 /**
  * One job on its submitter, from leasing units to the verified final proof: the phase driver of the state machine
@@ -28,7 +32,7 @@ export class JobRun {
   private readonly state: JobRunState
 
   constructor(ctx: JobRunContext) {
-    this.state = new JobRunState(ctx)
+    this.state = new JobRunState(ctx, RUN_UPCALLS)
   }
 
   /** Resolves once the proof is verified and saved; throws JobFailure, or CapacityShortError to requeue */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { PeerFrame, SubmitterFrame } from '../../protocols/job/pb/job.js'
 import { JobFailure } from '../../src/job/errors.js'
+import { RUN_UPCALLS } from '../../src/job/run.js'
 import type { Link } from '../../src/job/link.js'
 import { aggregatorCandidate } from '../../src/job/run/aggregation.js'
 import { settleBackup } from '../../src/job/run/backups.js'
@@ -61,30 +62,33 @@ function setup(segments: SegmentRecord[], maxRetries = 1): Setup {
   record.state = 'proving'
   record.segments = segments
   const events: JobEvent[] = []
-  const run = new JobRunState({
-    record,
-    save: () => undefined,
-    event: (event: NewJobEvent) =>
-      events.push({ ...event, jobId: record.id, seq: events.length + 1, at: Date.now() }),
-    prover: {
-      info: { backend: 'npp', name: 'none', version: '0', programs: [], gpus: [] },
-      plan: unreachable,
-      verify: unreachable
+  const run = new JobRunState(
+    {
+      record,
+      save: () => undefined,
+      event: (event: NewJobEvent) =>
+        events.push({ ...event, jobId: record.id, seq: events.length + 1, at: Date.now() }),
+      prover: {
+        info: { backend: 'npp', name: 'none', version: '0', programs: [], gpus: [] },
+        plan: unreachable,
+        verify: unreachable
+      },
+      transport: {
+        openJob: unreachable,
+        pushSlice: unreachable,
+        hintsSink: unreachable,
+        fetchFinalProof: unreachable
+      },
+      candidates: () => [],
+      penalise: () => undefined,
+      refused: () => undefined,
+      granted: () => undefined,
+      settings: jobRunSettings('/nonexistent', record.id, { maxRetries }),
+      logger,
+      signal: AbortSignal.timeout(60_000)
     },
-    transport: {
-      openJob: unreachable,
-      pushSlice: unreachable,
-      hintsSink: unreachable,
-      fetchFinalProof: unreachable
-    },
-    candidates: () => [],
-    penalise: () => undefined,
-    refused: () => undefined,
-    granted: () => undefined,
-    settings: jobRunSettings('/nonexistent', record.id, { maxRetries }),
-    logger,
-    signal: AbortSignal.timeout(60_000)
-  })
+    RUN_UPCALLS
+  )
   const peerEnds = new Map<string, FrameDuplex<SubmitterFrame, PeerFrame>>()
   const link = (peerId: string, owned: number[]): Link => {
     const [submitterEnd, peerEnd] = memoryDuplexPair<PeerFrame, SubmitterFrame>()

@@ -4,7 +4,6 @@ import type { Link } from '../link.js'
 import type { SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
 import { send } from './leases.js'
-import { peerFailed } from './recovery.js'
 
 /**
  * The first peer to have proved all its segments aggregates, fetching every proved segment. Tried on each
@@ -38,7 +37,7 @@ export function relieveAggregator(run: JobRunState, link: Link, why: string): vo
   run.final = undefined
   if (aggregatorCandidate(run) === undefined) {
     run.relieved.delete(link)
-    peerFailed(run, link, { code: 'TRANSFER', message: why })
+    run.peerFailed(link, { code: 'TRANSFER', message: why })
     return
   }
   run.log.warn({ peer: link.peer.peerId, why }, 'aggregator relieved')

@@ -6,7 +6,6 @@ import type { SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState, Dispute } from './state.js'
 import { send } from './leases.js'
 import { assignTo, track } from './shipping.js'
-import { peerFailed } from './recovery.js'
 
 /**
  * Two peers computed different contributions for one segment: a third (a peer of the job that holds neither
@@ -111,7 +110,7 @@ export function settleDispute(
   for (const liar of liars) {
     const link = run.links.find((candidate) => candidate.peer.peerId === liar && !candidate.closed)
     if (link !== undefined) {
-      peerFailed(run, link, {
+      run.peerFailed(link, {
         code: 'CONTRIBUTION_MISMATCH',
         segment: segment.index,
         message: `its contribution to segment ${segment.index} differs from the one two other peers computed`

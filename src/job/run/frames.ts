@@ -10,7 +10,6 @@ import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
 import { openDispute, settleDispute } from './disputes.js'
 import { settleBackup } from './backups.js'
-import { peerFailed } from './recovery.js'
 import { electAggregator, relieveAggregator, sendFetch } from './aggregation.js'
 
 /** A failed fetch of a proof by the aggregator is sent again after this long times the attempt */
@@ -75,7 +74,7 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
   } else if (frame.final !== undefined) {
     if (run.relieved.has(link)) return
     if (link !== run.aggregator) {
-      peerFailed(run, link, {
+      run.peerFailed(link, {
         code: 'PROTOCOL',
         message: 'it sent a final proof without being the aggregator'
       })
@@ -169,8 +168,7 @@ export function onFailed(
       if (owner === undefined) return
       if (verdict === 'owner')
         run.ctx.penalise(owner.peer.peerId, `invalid proof of segment ${blamed?.index}: ${message}`)
-      peerFailed(
-        run,
+      run.peerFailed(
         owner,
         {
           code: failure.code,
@@ -186,7 +184,7 @@ export function onFailed(
     }
     case 'reporter':
       if (code === FailCode.PROOF_INVALID) run.ctx.penalise(link.peer.peerId, describePeerFailure(failure))
-      peerFailed(run, link, failure, segmentIndex)
+      run.peerFailed(link, failure, segmentIndex)
       return
   }
 }
@@ -200,7 +198,7 @@ export function ownSegment(run: JobRunState, link: Link, index: number): Segment
       segment.backupPeerId !== link.peer.peerId &&
       run.disputes.get(index)?.referee !== link)
   ) {
-    peerFailed(run, link, {
+    run.peerFailed(link, {
       code: 'PROTOCOL',
       message: `it reported segment ${index}, which is not its own`
     })

@@ -12,8 +12,6 @@ import { reserveDefaults, reserveInWaves } from '../reserve.js'
 import { grantedUnits } from '../blame.js'
 import type { JobPeerRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
-import { onFrame } from './frames.js'
-import { peerFailed } from './recovery.js'
 
 /** Release or Cancel gets this long to go out before the stream is reset: the peer's lease lapses without it */
 const RELEASE_TIMEOUT_MS = 2_000
@@ -168,19 +166,19 @@ export async function readFrames(run: JobRunState, link: Link): Promise<void> {
         const gap = run.silence.heard(link)
         if (gap > (link.record.longestGapMs ?? 0)) link.record.longestGapMs = gap
       }
-      onFrame(run, link, frame)
+      run.onFrame(link, frame)
     }
-    if (!link.closed) peerFailed(run, link, { code: 'LOST', message: 'it closed its job stream' })
+    if (!link.closed) run.peerFailed(link, { code: 'LOST', message: 'it closed its job stream' })
   } catch (err) {
     if (!link.closed && !run.ctx.signal.aborted)
-      peerFailed(run, link, { code: 'LOST', message: toError(err).message })
+      run.peerFailed(link, { code: 'LOST', message: toError(err).message })
   }
 }
 
 export function send(run: JobRunState, link: Link, frame: SubmitterFrame): void {
   link.channel
     .write(frame, run.ctx.signal)
-    .catch((err: unknown) => peerFailed(run, link, { code: 'UNREACHABLE', message: toError(err).message }))
+    .catch((err: unknown) => run.peerFailed(link, { code: 'UNREACHABLE', message: toError(err).message }))
 }
 
 export async function closeLink(

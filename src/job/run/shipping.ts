@@ -10,7 +10,6 @@ import { IdleDeadline } from '../idle-deadline.js'
 import type { SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
 import { send } from './leases.js'
-import { peerFailed } from './recovery.js'
 
 /** How often the journal is told of the bytes sent while slices stream (see saveCountsSoon) */
 const COUNTS_SAVE_MS = 1_000
@@ -69,7 +68,7 @@ export function track(run: JobRunState, work: Promise<void>, link: Link): void {
       run.notify()
       return
     }
-    peerFailed(run, link, { code: 'TRANSFER', message: toError(err).message })
+    run.peerFailed(link, { code: 'TRANSFER', message: toError(err).message })
   })
 }
 

@@ -7,6 +7,8 @@ import { JobFailure } from '../errors.js'
 import { JobHints } from '../hints.js'
 import { endPhase, enterState } from '../phases.js'
 import type { Candidate, Link } from '../link.js'
+import type { PeerFrame } from '../../../protocols/job/pb/job.js'
+import type { PeerFailure } from '../../jobs-model/types.js'
 import { ProgressRelay } from '../progress.js'
 import { SilenceWatch } from '../../silence-watch.js'
 import type { JobPhase, JobState } from '../../jobs-model/states.js'
@@ -81,6 +83,16 @@ export interface FinalReport {
  * reads or changes (links, disputes, the aggregator, the final proof, the failure that ends it). Each part is a
  * module of functions taking it (src/job/run/*.ts); the phase driver is src/job/run.ts.
  */
+/**
+ * The two calls that go up the parts' layers (leases < shipping < backups, disputes, aggregation < frames,
+ * recovery): any part that sees a peer fail hands it to recovery, and the reader of a job stream (leases) hands
+ * each frame to the frame handler. run.ts wires them, so that no part imports one above it.
+ */
+export interface RunUpcalls {
+  peerFailed(run: JobRunState, link: Link, failure: PeerFailure, blamed?: number): void
+  onFrame(run: JobRunState, link: Link, frame: PeerFrame): void
+}
+
 export class JobRunState {
   readonly ctx: JobRunContext
   readonly log: Logger
@@ -115,8 +127,11 @@ export class JobRunState {
   readonly silence: SilenceWatch<Link>
   readonly tickMs: number
 
-  constructor(ctx: JobRunContext) {
+  private readonly upcalls: RunUpcalls
+
+  constructor(ctx: JobRunContext, upcalls: RunUpcalls) {
     this.ctx = ctx
+    this.upcalls = upcalls
     this.log = ctx.logger.child({ component: 'job', job: ctx.record.id })
     this.hints = new JobHints(ctx.record.request.hints, ctx.settings.jobDir, ctx.signal)
     this.progress = new ProgressRelay({ emit: (report) => ctx.event({ kind: 'progress', ...report }) })
@@ -128,6 +143,16 @@ export class JobRunState {
 
   get record(): JobRecord {
     return this.ctx.record
+  }
+
+  /** A peer failed (recovery moves its segments; `blamed`: the one segment the failure was about) */
+  peerFailed(link: Link, failure: PeerFailure, blamed?: number): void {
+    this.upcalls.peerFailed(this, link, failure, blamed)
+  }
+
+  /** A frame from a peer's job stream */
+  onFrame(link: Link, frame: PeerFrame): void {
+    this.upcalls.onFrame(this, link, frame)
   }
 
   healthyLinks(): Link[] {
