@@ -4,6 +4,7 @@
  */
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { computeChallenge } from '../challenge.js'
+import { segmentOf } from '../prove-job.js'
 import { NPP_PROTOCOL_VERSION, NppErrorCode, type Segment } from '../types.js'
 import {
   CheckSkipped,
@@ -41,9 +42,18 @@ async function fileExists(path: string): Promise<boolean> {
   )
 }
 
-function segmentOf(segment: Segment): Segment {
-  const { index, startBlock, blockCount, inputOffset, inputLength } = segment
-  return { index, startBlock, blockCount, inputOffset, inputLength }
+/** The `out` file a result describes: there, of the size and SHA-256 the result says */
+async function checkOutFile(
+  out: string,
+  result: { size: number; sha256: string },
+  at: string
+): Promise<void> {
+  const size = await stat(out).then(
+    (info) => info.size,
+    () => fail(`${at}no file at out`)
+  )
+  if (size !== result.size) fail(`${at}result.size ${result.size}, the file has ${size}`)
+  if ((await sha256File(out)) !== result.sha256) fail(`${at}result.sha256 is not the file's`)
 }
 
 /** Checks a plan's segments against the spec's layout rules; returns nothing, fails with the first broken rule */
@@ -237,12 +247,7 @@ function proveCheck(kind: Kind): Check {
         )
         if (result.segment !== segment.index)
           fail(`result.segment is ${result.segment}, asked for ${segment.index}`)
-        if (!(await fileExists(out))) fail(`segment ${segment.index}: no file at out`)
-        const size = (await stat(out)).size
-        if (size !== result.size)
-          fail(`segment ${segment.index}: result.size ${result.size}, the file has ${size}`)
-        if ((await sha256File(out)) !== result.sha256)
-          fail(`segment ${segment.index}: result.sha256 is not the file's`)
+        await checkOutFile(out, result, `segment ${segment.index}: `)
         proofs.push(out)
       }
       run.proofs = proofs
@@ -275,12 +280,7 @@ function aggregateCheck(kind: Kind): Check {
         fail(`result.segments is ${result.segments}, the plan has ${plan.segments.length}`)
       if (result.digest !== plan.digest)
         fail(`result.digest ${result.digest} is not plan's digest ${plan.digest}`)
-      const size = await stat(out).then(
-        (info) => info.size,
-        () => fail('no file at out')
-      )
-      if (size !== result.size) fail(`result.size ${result.size}, the file has ${size}`)
-      if ((await sha256File(out)) !== result.sha256) fail("result.sha256 is not the file's")
+      await checkOutFile(out, result, '')
       run.finalProof = out
     }
   }
