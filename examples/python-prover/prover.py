@@ -16,6 +16,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 
 PROTOCOL = 1
 VERSION = "0.1.0"
@@ -323,6 +324,7 @@ def m_prove(params, cancel):
     if len(challenge) != 64:
         raise RpcError(INVALID_PARAMS, "params.challenge: expected 64 hex digits")
     out = field(params, "out", "str")
+    began = time.monotonic()
     index = params.get("segment", {}).get("index") if isinstance(params.get("segment"), dict) else None
     size, seg, start, end, data = segment_statement(
         params, program, cancel, lambda done, total: progress(job, "prove", index, done, total))
@@ -332,7 +334,8 @@ def m_prove(params, cancel):
               "contribution": contribution(program, seg, size, start, end, data)}
     proof = encode_segment(header, data)
     write_atomic(out, proof, cancel)
-    return {"segment": seg["index"], "size": len(proof), "sha256": hashlib.sha256(proof).hexdigest(), "millis": 0}
+    return {"segment": seg["index"], "size": len(proof), "sha256": hashlib.sha256(proof).hexdigest(),
+            "millis": round((time.monotonic() - began) * 1000)}
 
 
 def check_segment(program, blob, i, size, challenge, expected_contribution, block, state, cancel):
