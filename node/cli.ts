@@ -10,6 +10,7 @@ import { demoCommand } from './commands/demo.js'
 import { cancelCommand, jobCommand, jobsCommand } from './commands/jobs.js'
 import { peersCommand } from './commands/peers.js'
 import { proveCommand } from './commands/prove.js'
+import { proverCommand } from './commands/prover.js'
 import { statusCommand } from './commands/status.js'
 import { swarmKeyCommand } from './commands/swarm-key.js'
 import { testnetCommand } from './commands/testnet.js'
@@ -47,6 +48,7 @@ await skipHelpRenderingOnRun(yargs(hideBin(process.argv)))
   .command(jobCommand)
   .command(cancelCommand)
   .command(verifyCommand)
+  .command(proverCommand)
   .command(configCommand)
   .command(swarmKeyCommand)
   .command(testnetCommand)

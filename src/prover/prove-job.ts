@@ -3,7 +3,7 @@ import { computeChallenge } from './challenge.js'
 import type { CallOptions, JobProveParams, JobProveResult, Segment, SegmentedProver } from './types.js'
 
 /** Sends only the Segment fields: `plan` adds `worker`, which the other methods do not take */
-function segmentOf(segment: Segment): Segment {
+export function segmentOf(segment: Segment): Segment {
   const { index, startBlock, blockCount, inputOffset, inputLength } = segment
   return { index, startBlock, blockCount, inputOffset, inputLength }
 }
