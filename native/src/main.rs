@@ -239,7 +239,7 @@ fn prove_all(
     let mut contributions = Vec::new();
     for s in &plan.segments {
         contributions.push(statement::contribute(
-            plan.input_size,
+            plan.prepared.input_size,
             &s.segment,
             &input_ref,
             Some(&hints),
@@ -252,7 +252,7 @@ fn prove_all(
     let mut seg_ms = Vec::new();
     for s in &plan.segments {
         let r = prove::prove(
-            plan.input_size,
+            plan.prepared.input_size,
             &s.segment,
             &input_ref,
             Some(&hints),
@@ -268,7 +268,7 @@ fn prove_all(
     let t2 = Instant::now();
     let agg = verify::aggregate(
         job,
-        plan.input_size,
+        plan.prepared.input_size,
         challenge,
         &contributions,
         &proofs,
@@ -288,8 +288,8 @@ fn prove_all(
         "valid": v.valid,
         "reason": v.reason,
         "digest": agg.digest,
-        "inputSize": plan.input_size,
-        "totalBlocks": plan.total_blocks,
+        "inputSize": plan.prepared.input_size,
+        "totalBlocks": plan.prepared.total_blocks,
         "segments": plan.segments.len(),
         "proof": out,
         "proofSize": agg.size,

@@ -1,4 +1,9 @@
-//! NPP v1 server: newline-delimited JSON-RPC 2.0 over stdin/stdout.
+//! NPP server (versions 1 and 2): newline-delimited JSON-RPC 2.0 over stdin/stdout.
+//!
+//! `hello` picks the highest version both sides speak. The versions differ only in `plan`: in v2
+//! the daemon gives the segments and the prover checks them, in v1 the prover splits the input
+//! for weighted workers. `serve` tells them apart by `plan`'s params (`segments` or `workers`),
+//! so a daemon that negotiated either version is served.
 //!
 //! One thread reads stdin; every long request (`plan`, `contribute`, `prove`, `aggregate`,
 //! `verify`) runs on its own worker thread, so requests run concurrently and replies may come out
@@ -19,7 +24,9 @@ use crate::child::{self, ChildRequest};
 use crate::ctx::Ctx;
 use crate::error::{self, PmError, Result};
 use crate::hex32::Hex32;
-use crate::params::{AggregateParams, ContributeParams, PlanParams, ProveParams, VerifyParams};
+use crate::params::{
+    AggregateParams, ContributeParams, LayoutParams, PlanParams, ProveParams, VerifyParams,
+};
 use crate::plan;
 use crate::program::{self, PROGRAM_DESCRIPTION, PROGRAM_ID};
 use crate::segment::MAX_SEGMENT_BLOCKS;
@@ -34,7 +41,8 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub const PROTOCOL: u64 = 1;
+/// The NPP versions this prover speaks, oldest first.
+pub const PROTOCOLS: [u64; 2] = [1, 2];
 
 type Flags = Arc<Mutex<HashMap<String, Vec<(u64, Arc<AtomicBool>)>>>>;
 
@@ -75,11 +83,52 @@ fn check_job(job: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn hello_result() -> Value {
+/// The version `hello`'s params ask for: the highest of `versions` this prover speaks (a v2
+/// client), else `protocol` (a v1 client sends only that); INVALID_PARAMS naming both sides'
+/// versions when there is none in common.
+fn negotiate(params: &Value) -> Result<u64> {
+    let offered: Vec<u64> = match params.get("versions") {
+        Some(v) => v
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .ok_or_else(|| PmError::params("hello: versions must be an array of numbers"))?,
+        None => params
+            .get("protocol")
+            .and_then(Value::as_u64)
+            .into_iter()
+            .collect(),
+    };
+    PROTOCOLS
+        .iter()
+        .rev()
+        .find(|v| offered.contains(v))
+        .copied()
+        .ok_or_else(|| {
+            PmError::params(format!(
+                "this prover speaks NPP {}; the client offered {}",
+                list(&PROTOCOLS),
+                if offered.is_empty() {
+                    "no version".to_string()
+                } else {
+                    list(&offered)
+                }
+            ))
+        })
+}
+
+fn list(versions: &[u64]) -> String {
+    versions
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn hello_result(protocol: u64) -> Value {
     json!({
         "name": "proofmesh-prover",
         "version": env!("CARGO_PKG_VERSION"),
-        "protocol": PROTOCOL,
+        "protocol": protocol,
         "programs": [{
             "id": PROGRAM_ID,
             "description": PROGRAM_DESCRIPTION,
@@ -99,6 +148,13 @@ fn run_child_or_here(req: ChildRequest, ctx: &Ctx) -> Result<Value> {
 /// Runs one long method. `cancelled` must be checked before writing any output file.
 fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
     match method {
+        "plan" if params.get("segments").is_some() => {
+            let p: LayoutParams = parse(params)?;
+            check_job(&p.job)?;
+            program::check_program(&p.program)?;
+            let r = plan::prepare(&p.input, &p.segments, p.hints_out.as_deref(), ctx)?;
+            Ok(child::to_value(r))
+        }
         "plan" => {
             let p: PlanParams = parse(params)?;
             check_job(&p.job)?;
@@ -315,7 +371,11 @@ impl Server {
             return true;
         };
         match method.as_str() {
-            "hello" => self.send(reply_ok(&id, hello_result())),
+            "hello" => self.send(match negotiate(&params) {
+                Ok(protocol) => reply_ok(&id, hello_result(protocol)),
+                Err(e) => reply_err(&id, &e),
+            }),
+            "ping" => self.send(reply_ok(&id, json!({}))),
             "cancel" => match params.get("job").and_then(|j| j.as_str()) {
                 Some(job) => {
                     let n = self.cancel(job);
@@ -372,8 +432,9 @@ pub fn serve(input: impl BufRead, mut output: impl Write + Send + 'static) {
         shutdown_id: Mutex::new(None),
     });
     eprintln!(
-        "proofmesh-prover {}: serving NPP v{PROTOCOL} on stdio",
-        env!("CARGO_PKG_VERSION")
+        "proofmesh-prover {}: serving NPP {} on stdio",
+        env!("CARGO_PKG_VERSION"),
+        list(&PROTOCOLS)
     );
     for line in input.split(b'\n') {
         let line = match line {

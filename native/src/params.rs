@@ -15,7 +15,18 @@ pub struct Worker {
     pub units: u64,
 }
 
-/// `plan`'s NPP parameters.
+/// `plan`'s NPP v2 parameters: the layout the daemon chose.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayoutParams {
+    pub job: String,
+    pub program: String,
+    pub input: InputRef,
+    pub segments: Vec<Segment>,
+    pub hints_out: Option<String>,
+}
+
+/// `plan`'s NPP v1 parameters.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanParams {

@@ -1,5 +1,7 @@
-//! The `plan` phase: segments for workers, and the hints file (the sponge states at segment
-//! boundaries, so that a peer needs only its own slice of the input).
+//! The `plan` phase: the hints file (the sponge states at segment boundaries, so that a peer needs
+//! only its own slice of the input) for a layout of segments. In NPP v2 the daemon gives the
+//! layout and the prover checks it ([`prepare`]); in v1 the prover also splits the input for
+//! weighted workers ([`plan`]).
 //!
 //! Hints file: JSON `{"format":"proofmesh-hints/1","program","inputSize","totalBlocks",
 //! "states":[{"block","state"}]}` where `state` is the hex of 12 u64 LE (96 bytes), the sponge
@@ -10,8 +12,11 @@ use crate::error::{PmError, Result};
 use crate::input::{InputRef, file_size, stream_states};
 use crate::out_file::write_atomic;
 use crate::program::PROGRAM_ID;
-use crate::segment::{HARD_MAX_SEGMENT_BLOCKS, Segment, segment_for};
+use crate::segment::{
+    HARD_MAX_SEGMENT_BLOCKS, MAX_SEGMENT_BLOCKS, Segment, check_segment, segment_for,
+};
 use crate::sponge::{self, State};
+use crate::stark::MAX_BUNDLE_SEGMENTS;
 use serde::{Deserialize, Serialize};
 
 const HINTS_FORMAT: &str = "proofmesh-hints/1";
@@ -78,20 +83,71 @@ pub struct HintsInfo {
     pub size: u64,
 }
 
+/// What `plan` adds to a layout (NPP v2's whole answer).
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub struct PlanResult {
+pub struct Prepared {
     pub program: String,
     pub input_size: u64,
     pub total_blocks: u64,
     pub initial_state: String,
-    pub segments: Vec<PlannedSegment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hints: Option<HintsInfo>,
     /// The statement (lower-case hex of the final `state[4..8]`); present when the prover read the
     /// whole input, i.e. when it wrote the hints file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+}
+
+/// NPP v1's answer: the split it chose, and what [`Prepared`] holds.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanResult {
+    #[serde(flatten)]
+    pub prepared: Prepared,
+    pub segments: Vec<PlannedSegment>,
+}
+
+/// Checks a layout the daemon chose (NPP v2): at least one and at most [`MAX_BUNDLE_SEGMENTS`]
+/// segments (more could not be aggregated), numbered from 0 in input order, each canonical and
+/// at most `max_blocks` long, contiguous, covering every block of the input.
+pub fn check_layout(segments: &[Segment], input_size: u64, max_blocks: u64) -> Result<()> {
+    if segments.is_empty() || segments.len() > MAX_BUNDLE_SEGMENTS {
+        return Err(PmError::segment(format!(
+            "a layout has 1 to {MAX_BUNDLE_SEGMENTS} segments, got {}",
+            segments.len()
+        )));
+    }
+    let total = sponge::num_blocks(input_size);
+    let mut next = 0u64;
+    for (i, seg) in segments.iter().enumerate() {
+        if seg.index != i as u64 {
+            return Err(PmError::segment(format!(
+                "segment {i} has index {}: segments are numbered from 0 in order",
+                seg.index
+            )));
+        }
+        if seg.block_count > max_blocks {
+            return Err(PmError::segment(format!(
+                "segment {i} has {} blocks, over the program's maxSegmentBlocks {max_blocks}",
+                seg.block_count
+            )));
+        }
+        if seg.start_block != next {
+            return Err(PmError::segment(format!(
+                "segment {i} starts at block {}, the previous one ended at {next}",
+                seg.start_block
+            )));
+        }
+        check_segment(seg, input_size)?;
+        next += seg.block_count;
+    }
+    if next != total {
+        return Err(PmError::segment(format!(
+            "the segments cover {next} blocks, the input has {total}"
+        )));
+    }
+    Ok(())
 }
 
 /// Splits `input_size` bytes into segments: each worker gets a share of the blocks proportional
@@ -152,8 +208,7 @@ pub fn split(
     Ok(out)
 }
 
-/// The `plan` phase; writes the hints file when `hints_out` is given, and then also returns the
-/// digest (it hashed the whole input to write the hints).
+/// NPP v1's `plan`: splits the input for `workers` (see [`split`]), then [`prepare`]s that layout.
 pub fn plan(
     input: &InputRef,
     workers: &[(String, u64)],
@@ -166,11 +221,42 @@ pub fn plan(
     }
     let input_size = file_size(&input.path)?;
     let segments = split(input_size, workers, max_blocks)?;
+    let starts: Vec<u64> = segments.iter().map(|s| s.segment.start_block).collect();
+    let prepared = write_hints(input, input_size, &starts, hints_out, ctx)?;
+    Ok(PlanResult { prepared, segments })
+}
+
+/// NPP v2's `plan`: checks the daemon's layout (see [`check_layout`]) and, when `hints_out` is
+/// given, writes the hints file for it and returns the digest (it hashed the whole input).
+pub fn prepare(
+    input: &InputRef,
+    segments: &[Segment],
+    hints_out: Option<&str>,
+    ctx: &Ctx,
+) -> Result<Prepared> {
+    if input.offset != 0 {
+        return Err(PmError::params("plan needs the whole input (offset 0)"));
+    }
+    let input_size = file_size(&input.path)?;
+    check_layout(segments, input_size, MAX_SEGMENT_BLOCKS)?;
+    let starts: Vec<u64> = segments.iter().map(|s| s.start_block).collect();
+    write_hints(input, input_size, &starts, hints_out, ctx)
+}
+
+/// The hints file with the states before each of `starts` and the final state, when `hints_out`
+/// is given (and then the digest).
+fn write_hints(
+    input: &InputRef,
+    input_size: u64,
+    starts: &[u64],
+    hints_out: Option<&str>,
+    ctx: &Ctx,
+) -> Result<Prepared> {
     let total = sponge::num_blocks(input_size);
     let (hints, digest) = match hints_out {
         None => (None, None),
         Some(out) => {
-            let mut marks: Vec<u64> = segments.iter().map(|s| s.segment.start_block).collect();
+            let mut marks = starts.to_vec();
             marks.push(total);
             marks.dedup();
             let mut states = Vec::new();
@@ -198,12 +284,11 @@ pub fn plan(
             (Some(info), Some(digest))
         }
     };
-    Ok(PlanResult {
+    Ok(Prepared {
         program: PROGRAM_ID.into(),
         input_size,
         total_blocks: total,
         initial_state: sponge::state_to_hex(&sponge::initial_state(input_size)),
-        segments,
         hints,
         digest,
     })

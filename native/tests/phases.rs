@@ -420,7 +420,10 @@ fn plan_with_hints_returns_the_digest_of_the_whole_input() {
         for max in [1, segment::MAX_SEGMENT_BLOCKS] {
             let plan = plan::plan(&input, &workers, max, Some(&hints), &Ctx::none()).unwrap();
             let json = serde_json::to_value(&plan).unwrap();
-            let digest = plan.digest.expect("a digest when hintsOut is given");
+            let digest = plan
+                .prepared
+                .digest
+                .expect("a digest when hintsOut is given");
             assert_eq!(
                 digest,
                 sponge::digest_to_hex(&sponge::hash(&bytes)),
@@ -433,7 +436,7 @@ fn plan_with_hints_returns_the_digest_of_the_whole_input() {
             }
         }
         let plan = plan::plan(&input, &workers, 1, None, &Ctx::none()).unwrap();
-        assert!(plan.digest.is_none());
+        assert!(plan.prepared.digest.is_none());
         let json = serde_json::to_value(plan).unwrap();
         assert!(json.get("digest").is_none(), "no digest without hintsOut");
     }
