@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An NPP v1 prover in Python (stdlib only), written from protocols/native-prover.md.
+"""An NPP v2 prover in Python (stdlib only), written from protocols/native-prover.md.
 
 It proves NOTHING cryptographically: a "segment proof" carries the segment's input bytes and the SHA-256 chain
 states at its ends, and the verifier recomputes them. It exists to show the protocol (see README.md).
@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-PROTOCOL = 1
+PROTOCOL = 2
 VERSION = "0.1.0"
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
 UNKNOWN_PROGRAM, IO_ERROR, INVALID_SEGMENT, CANCELLED, PROOF_INVALID, INVALID_HINTS = 1001, 1002, 1003, 1004, 1005, 1006
@@ -229,40 +229,38 @@ def segment_statement(params, program, cancel, report=None):
 # ---- methods ----------------------------------------------------------------------------------------------
 
 def m_hello(params, cancel):
-    if params.get("protocol") != PROTOCOL:
-        raise RpcError(INVALID_PARAMS, f"this prover speaks NPP {PROTOCOL}, not {params.get('protocol')!r}")
+    # a daemon lists every version it speaks in `versions`; one that predates versions sends only `protocol`
+    offered = params.get("versions", [params.get("protocol")])
+    if not isinstance(offered, list) or PROTOCOL not in offered:
+        raise RpcError(INVALID_PARAMS, f"this prover speaks NPP {PROTOCOL}; the daemon offered {offered!r}")
     return {"name": "proofmesh-python-prover", "version": VERSION, "protocol": PROTOCOL,
             "programs": list(PROGRAMS.values()), "gpus": []}
 
 
-def split(total, workers, max_blocks):
-    """Largest-remainder shares by units (ties in list order), each cut into near-equal segments"""
-    units = sum(w["units"] for w in workers)
-    shares = [total * w["units"] // units for w in workers]
-    order = sorted(range(len(workers)), key=lambda i: (-(total * workers[i]["units"] % units), i))
-    for i in order[: total - sum(shares)]:
-        shares[i] += 1
-    out = []
-    for w, share in zip(workers, shares):
-        pieces = -(-share // max_blocks)
-        for p in range(pieces):
-            out.append((w["id"], share // pieces + (1 if p < share % pieces else 0)))
-    return out
+def layout_of(params, program, size):
+    """The daemon's segments, checked: numbered from 0, contiguous, canonical, at most maxSegmentBlocks each,
+    covering every block (one segment of 1 block for a segmented: false program)"""
+    segments = field(params, "segments", "list")
+    if not 1 <= len(segments) <= MAX_SEGMENTS:
+        raise RpcError(INVALID_SEGMENT, f"a layout has 1 to {MAX_SEGMENTS} segments, got {len(segments)}")
+    block = 0
+    for i, seg in enumerate(segments):
+        if not isinstance(seg, dict):
+            raise RpcError(INVALID_PARAMS, "params.segments: expected objects")
+        s = segment_of({"segment": seg}, program, size)
+        if s["index"] != i or s["startBlock"] != block:
+            raise RpcError(INVALID_SEGMENT, f"segment {i} {s} does not follow the one before (block {block})")
+        if s["blockCount"] > program["maxSegmentBlocks"]:
+            raise RpcError(INVALID_SEGMENT, f"segment {i} has more than {program['maxSegmentBlocks']} blocks")
+        block += s["blockCount"]
+    if block != total_blocks(program, size):
+        raise RpcError(INVALID_SEGMENT, f"the segments cover {block} blocks of {total_blocks(program, size)}")
+    return segments
 
 
 def m_plan(params, cancel):
     job = field(params, "job", "str")
     program = program_of(params)
-    workers = field(params, "workers", "list")
-    for w in workers:
-        if not isinstance(w, dict):
-            raise RpcError(INVALID_PARAMS, "params.workers: expected objects")
-        field(w, "id", "str"), field(w, "units", "int")
-    if sum(w["units"] for w in workers) == 0:
-        raise RpcError(INVALID_PARAMS, "no worker has units")
-    max_blocks = field(params, "maxSegmentBlocks", "int", optional=True) or program["maxSegmentBlocks"]
-    if not 1 <= max_blocks <= program["maxSegmentBlocks"]:
-        raise RpcError(INVALID_PARAMS, f"maxSegmentBlocks must be in [1, {program['maxSegmentBlocks']}]")
     ref = field(params, "input", "dict")
     path = field(ref, "path", "str")
     try:
@@ -270,24 +268,9 @@ def m_plan(params, cancel):
     except OSError as e:
         raise RpcError(IO_ERROR, f"cannot read {path}: {e.strerror}", {"path": path})
     total = total_blocks(program, size)
-    bb = program["blockBytes"]
-    if not program["segmented"]:
-        first = next(w["id"] for w in workers if w["units"] > 0)
-        layout = [(first, 1)]
-    elif total == 0:
-        layout = [(next(w["id"] for w in workers if w["units"] > 0), 0)]
-    else:
-        layout = split(total, workers, max_blocks)
-    segments, block = [], 0
-    for index, (worker, count) in enumerate(layout):
-        offset = bb * block if program["segmented"] else 0
-        length = max(0, min(bb * count, size - offset)) if program["segmented"] else size
-        segments.append({"index": index, "startBlock": block, "blockCount": count, "inputOffset": offset,
-                         "inputLength": length, "worker": worker})
-        block += count
+    segments = layout_of(params, program, size)
     init = initial_state(program, size)
-    result = {"program": program["id"], "inputSize": size, "totalBlocks": total, "initialState": init.hex(),
-              "segments": segments}
+    result = {"program": program["id"], "inputSize": size, "totalBlocks": total, "initialState": init.hex()}
     hints_out = field(params, "hintsOut", "str", optional=True)
     if hints_out is not None:
         data = read_input(params, 0, size)

@@ -28,8 +28,10 @@
  * - by share: each share is < T·u_i / ΣU + 1 and pads to at most 1.05 times itself, so the makespan is
  *   < 1.05 · (T / ΣU + 1 / u_min): for T ≥ 16 · ΣU / u_min the chosen one is below 1.15 · T / ΣU.
  *
- * Non-segmented programs are the caller's business (one segment): this is for segmented ones only.
+ * planLayout is for segmented programs; jobSegments lays out any program (one segment for a non-segmented one) and
+ * gives each segment its byte range: the layout NPP's `plan` receives.
  */
+import type { Program, Segment } from '../prover/types.js'
 
 export interface LayoutPeer {
   id: string
@@ -43,6 +45,9 @@ export interface LayoutSegment {
   blockCount: number
   peer: string
 }
+
+/** A segment of a job's layout and the peer that proves it */
+export type JobSegment = Segment & { peer: string }
 
 export interface SegmentLayout {
   /** Contiguous, in input order, indices from 0, covering [0, totalBlocks) */
@@ -150,6 +155,41 @@ export function planLayout(
     fill: totalBlocks / padded,
     makespan: layout.makespan
   }
+}
+
+/**
+ * The segments of a job of `inputSize` bytes over `peers`, with NPP's canonical byte ranges: block b covers input
+ * bytes [blockBytes·b, blockBytes·(b + 1)), cut at the input's end. A program with `segmented: false` gets one
+ * segment (1 block, the whole input) on the first peer. Segments have at most `maxSegmentBlocks` blocks (the
+ * program's own cap unless smaller). Throws RangeError as planLayout does, and for a segmented program whose
+ * blockBytes is 0.
+ */
+export function jobSegments(
+  program: Program,
+  inputSize: number,
+  peers: LayoutPeer[],
+  maxSegmentBlocks = program.maxSegmentBlocks
+): JobSegment[] {
+  if (!program.segmented) {
+    const first = peers[0]
+    if (first === undefined) throw new RangeError('a layout needs at least one peer')
+    return [
+      { index: 0, startBlock: 0, blockCount: 1, inputOffset: 0, inputLength: inputSize, peer: first.id }
+    ]
+  }
+  if (!(program.blockBytes >= 1)) {
+    throw new RangeError(
+      `program ${program.id} has blockBytes ${program.blockBytes}; a segmented one needs ≥ 1`
+    )
+  }
+  const totalBlocks = Math.ceil(inputSize / program.blockBytes)
+  return planLayout(totalBlocks, peers, Math.min(maxSegmentBlocks, program.maxSegmentBlocks)).segments.map(
+    (segment) => {
+      const inputOffset = Math.min(segment.startBlock * program.blockBytes, inputSize)
+      const end = Math.min((segment.startBlock + segment.blockCount) * program.blockBytes, inputSize)
+      return { ...segment, inputOffset, inputLength: end - inputOffset }
+    }
+  )
 }
 
 /** n blocks in segments of `size` (a power of two), then the remainder in decreasing powers of two and a last piece */

@@ -1,10 +1,11 @@
 import { makeDirectory } from '../config/directories.js'
 import { computeChallenge } from '../prover/challenge.js'
+import { segmentOf } from '../prover/prove-job.js'
 import { MAX_SEGMENTS_PER_JOB } from '../../protocols/job/constants.js'
 import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices } from './files.js'
 import { jobInputFile } from './input-file.js'
-import { ceilPow2, planLayout } from './layout.js'
+import { ceilPow2, jobSegments } from './layout.js'
 import { shortPeerId } from '../jobs-model/peer-id.js'
 import type { SegmentRecord } from '../jobs-model/types.js'
 import { type FinalReport, type JobRunContext, JobRunState, type RunUpcalls } from './run/state.js'
@@ -63,7 +64,7 @@ export class JobRun {
     }
   }
 
-  /** Plans the segments on this daemon's prover and lays them out over the leased peers; returns the input file */
+  /** Lays the segments out over the leased peers, has this daemon's prover plan them (hints, digest); returns the input file */
   private async plan(): Promise<string> {
     this.state.setState('planning', 'plan')
     const { request, id } = this.state.record
@@ -74,57 +75,41 @@ export class JobRun {
     if (program === undefined)
       throw new JobFailure('PROGRAM', `this daemon's prover does not run ${request.program}`)
     const size = this.state.record.inputSize ?? 0
-    const totalBlocks = program.segmented ? Math.ceil(size / program.blockBytes) : 1
     const peers = this.state
       .healthyLinks()
       .map((link) => ({ id: link.peer.peerId, units: link.record.units }))
     if (peers.length === 0) throw new CapacityShortError('every leased peer was lost before the plan', 0)
-    const layout = program.segmented
-      ? planLayout(totalBlocks, peers, program.maxSegmentBlocks)
-      : { segments: [{ index: 0, startBlock: 0, blockCount: 1, peer: peers[0]?.id ?? '' }] }
-    // One planner "worker" per laid-out segment, weighted by its blocks: the planner's proportional split then
-    // gives exactly these segments, and its worker ids map them back to peers whatever order it returns
-    if (layout.segments.length > MAX_SEGMENTS_PER_JOB) {
+    // This daemon owns the layout (it knows the peers and their units); the prover checks it and adds the hints
+    const layout = jobSegments(program, size, peers)
+    if (layout.length > MAX_SEGMENTS_PER_JOB) {
       throw new JobFailure(
         'INPUT',
-        `the input needs ${layout.segments.length} segments, over the ${MAX_SEGMENTS_PER_JOB} one job may have`
+        `the input needs ${layout.length} segments, over the ${MAX_SEGMENTS_PER_JOB} one job may have`
       )
     }
-    const slots = layout.segments.map((segment) => ({
-      id: `s${segment.index}`,
-      units: Math.max(1, segment.blockCount)
-    }))
     const hintsOut = request.hints === undefined ? this.state.hints.path : undefined
     const plan = await prover.plan(
       {
         job: id,
         program: request.program,
         input: { path: input, offset: 0 },
-        workers: slots,
-        maxSegmentBlocks: Math.max(1, ...layout.segments.map((segment) => segment.blockCount)),
+        segments: layout.map(segmentOf),
         hintsOut
       },
       { signal: this.state.ctx.signal, timeoutMs: settings.phase1TimeoutMs }
     )
-    const peerOfSlot = new Map(layout.segments.map((segment) => [`s${segment.index}`, segment.peer]))
-    const slices = await hashSlices(input, plan.segments)
+    if (plan.inputSize !== size) {
+      throw new JobFailure('PROVER', `the prover planned ${plan.inputSize} input bytes, the job has ${size}`)
+    }
+    const slices = await hashSlices(input, layout)
     this.state.record.inputSha256 = slices.whole
     this.state.record.expectedDigest = plan.digest
-    this.state.record.segments = plan.segments.map((segment, i): SegmentRecord => {
-      const peerId = peerOfSlot.get(segment.worker)
-      if (peerId === undefined)
-        throw new JobFailure('PROVER', `the planner returned an unknown worker ${segment.worker}`)
-      return {
-        index: segment.index,
-        startBlock: segment.startBlock,
-        blockCount: segment.blockCount,
-        inputOffset: segment.inputOffset,
-        inputLength: segment.inputLength,
-        inputSha256: slices.segments[i] as string,
-        peerId,
-        state: 'assigned'
-      }
-    })
+    this.state.record.segments = layout.map((segment, i): SegmentRecord => ({
+      ...segmentOf(segment),
+      inputSha256: slices.segments[i] as string,
+      peerId: segment.peer,
+      state: 'assigned'
+    }))
     this.state.record.fill = {
       usefulBlocks: this.state.record.segments.reduce((sum, segment) => sum + segment.blockCount, 0),
       paddedBlocks: this.state.record.segments.reduce((sum, segment) => sum + ceilPow2(segment.blockCount), 0)

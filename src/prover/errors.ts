@@ -55,8 +55,8 @@ export class ProverNotRunningError extends Error {
 
 /** The prover broke the protocol: wrong version, an oversized or malformed reply */
 export class ProverProtocolError extends Error {
-  constructor(message: string) {
-    super(message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
     this.name = 'ProverProtocolError'
   }
 }

@@ -1,33 +1,44 @@
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { jobSegments } from '../job/layout.js'
 import { computeChallenge } from './challenge.js'
-import type { CallOptions, JobProveParams, JobProveResult, Segment, SegmentedProver } from './types.js'
+import { ProverRpcError } from './errors.js'
+import {
+  type CallOptions,
+  type JobProveParams,
+  type JobProveResult,
+  NppErrorCode,
+  type Segment,
+  type SegmentedProver
+} from './types.js'
 
-/** Sends only the Segment fields: `plan` adds `worker`, which the other methods do not take */
+/** Sends only the Segment fields, not what a layout adds (the peer, v1's worker) */
 export function segmentOf(segment: Segment): Segment {
   const { index, startBlock, blockCount, inputOffset, inputLength } = segment
   return { index, startBlock, blockCount, inputOffset, inputLength }
 }
 
 /**
- * Every phase on one prover alone: plan for one worker named `localWorker` (writing hints into `workdir`),
+ * Every phase on one prover alone: lay the job out for this one peer, plan it (writing hints into `workdir`),
  * contribute each segment, fix the challenge, prove each segment, aggregate into `out`. Segments run one at a
  * time: the prover already uses every core on one segment. `options` apply to each call.
  */
 export async function proveJobInPhases(
-  prover: Pick<SegmentedProver, 'plan' | 'contribute' | 'prove' | 'aggregate'>,
+  prover: Pick<SegmentedProver, 'info' | 'plan' | 'contribute' | 'prove' | 'aggregate'>,
   params: JobProveParams,
-  localWorker: string,
   options?: CallOptions
 ): Promise<JobProveResult> {
   const started = Date.now()
   const { job, program, workdir } = params
+  const spec = prover.info.programs.find((candidate) => candidate.id === program)
+  if (spec === undefined) {
+    throw new ProverRpcError(NppErrorCode.UNKNOWN_PROGRAM, `the prover does not run ${program}`)
+  }
   const input = { path: params.input, offset: 0 }
-  const plan = await prover.plan(
-    { job, program, input, workers: [{ id: localWorker, units: 1 }], hintsOut: join(workdir, 'hints') },
-    options
-  )
+  const { size } = await stat(params.input)
+  const segments = jobSegments(spec, size, [{ id: 'local', units: 1 }]).map(segmentOf)
+  const plan = await prover.plan({ job, program, input, segments, hintsOut: join(workdir, 'hints') }, options)
   const hints = plan.hints?.path
-  const segments = plan.segments.map(segmentOf)
   const contributions: string[] = []
   for (const segment of segments) {
     const { contribution } = await prover.contribute(

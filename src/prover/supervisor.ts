@@ -1,8 +1,9 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from '../log/index.js'
 import { AGENT_VERSION } from '../version.js'
-import { ProverNotRunningError, ProverProtocolError, ProverTimeoutError } from './errors.js'
+import { ProverNotRunningError, ProverProtocolError, ProverRpcError, ProverTimeoutError } from './errors.js'
 import { NppClient, nppClientDefaults, type ProverExit } from './npp-client.js'
+import { planThroughV1 } from './plan-v1.js'
 import { proveJobInPhases } from './prove-job.js'
 import { callDeadline, raceSignal, sleep } from './signals.js'
 import {
@@ -14,7 +15,7 @@ import {
   type HelloResult,
   type JobProveParams,
   type JobProveResult,
-  NPP_PROTOCOL_VERSION,
+  NPP_PROTOCOL_VERSIONS,
   type NppMethod,
   type NppMethods,
   type PlanParams,
@@ -25,6 +26,8 @@ import {
   type ProverInfo,
   type SegmentedProver,
   type VerifyParams,
+  helloParams,
+  NppErrorCode,
   type VerifyResult
 } from './types.js'
 
@@ -53,8 +56,6 @@ export const supervisorDefaults = {
   pingIntervalMs: 10_000,
   pingTimeoutMs: 15_000,
   pingMisses: 2,
-  /** The worker id the 1-peer proveJob plans for */
-  localWorker: 'local',
   restart: {
     // A prover that crashes 5 times a minute is broken, not unlucky; restarting it hides the fault
     maxRestarts: 5,
@@ -105,7 +106,8 @@ export interface ProverSupervisorEvents extends ProverBackendEvents {
 type State = 'idle' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopping' | 'stopped'
 
 /**
- * Runs the native prover (NPP v1) and keeps it running: start() spawns it and checks `hello`, a crash
+ * Runs the native prover (NPP v2, or v1 if that is all it speaks) and keeps it running: start() spawns it and
+ * negotiates the version in `hello`, a crash
  * fails the in-flight calls with ProverCrashedError and restarts it with backoff, and calls made while it
  * restarts wait for the new process (within their own time limit). A prover that stops answering `ping` is
  * killed, which is a crash like any other.
@@ -205,7 +207,11 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
     this.state = 'stopped'
   }
 
+  /** The daemon's layout to the prover: as is to a v2 prover, through v1's weighted split to a v1 one */
   plan(params: PlanParams, options?: CallOptions): Promise<PlanResult> {
+    if (this.hello?.protocol === 1) {
+      return planThroughV1((v1, callOptions) => this.call('plan', v1, callOptions), params, options)
+    }
     return this.call('plan', params, options)
   }
 
@@ -236,7 +242,7 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
    * prover already uses every core on one segment. `options` apply to each call.
    */
   async proveJob(params: JobProveParams, options?: CallOptions): Promise<JobProveResult> {
-    return proveJobInPhases(this, params, supervisorDefaults.localWorker, options)
+    return proveJobInPhases(this, params, options)
   }
 
   private async call<M extends NppMethod>(
@@ -291,16 +297,7 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
     })
     try {
       await client.start()
-      const hello = await client.call(
-        'hello',
-        { protocol: NPP_PROTOCOL_VERSION, client: supervisorDefaults.clientName },
-        { timeoutMs: this.helloTimeoutMs, signal: this.stopController.signal }
-      )
-      if (hello.protocol !== NPP_PROTOCOL_VERSION) {
-        throw new ProverProtocolError(
-          `prover '${hello.name}' speaks NPP ${hello.protocol}; this daemon speaks NPP ${NPP_PROTOCOL_VERSION}`
-        )
-      }
+      const hello = await this.greet(client)
       this.hello = hello
       this.watchLiveness(client)
       this.log.info(
@@ -308,6 +305,7 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
           pid: client.pid,
           name: hello.name,
           version: hello.version,
+          protocol: hello.protocol,
           programs: hello.programs.map((program) => program.id),
           gpus: hello.gpus.length
         },
@@ -321,6 +319,35 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
       await client.waitForExit(this.killGraceMs)
       throw err
     }
+  }
+
+  /**
+   * `hello` offering every version this daemon speaks; the prover must answer one of them. A prover that speaks
+   * none fails with both sides' versions named: its own from its answer or from its INVALID_PARAMS message.
+   */
+  private async greet(client: NppClient): Promise<HelloResult> {
+    const versions = [...NPP_PROTOCOL_VERSIONS]
+    const ours = versions.join(', ')
+    const hello = await client
+      .call('hello', helloParams(supervisorDefaults.clientName), {
+        timeoutMs: this.helloTimeoutMs,
+        signal: this.stopController.signal
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ProverRpcError && err.code === NppErrorCode.INVALID_PARAMS) {
+          throw new ProverProtocolError(
+            `the prover refused every NPP version this daemon speaks (${ours}): ${err.message}`,
+            { cause: err }
+          )
+        }
+        throw err
+      })
+    if (!versions.some((version) => version === hello.protocol)) {
+      throw new ProverProtocolError(
+        `prover '${hello.name}' speaks NPP ${hello.protocol}; this daemon speaks NPP ${ours}`
+      )
+    }
+    return hello
   }
 
   /**

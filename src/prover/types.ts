@@ -1,12 +1,17 @@
 /**
- * The prover's types: the Native Prover Protocol (NPP) v1 shapes, as protocols/native-prover.md gives them
+ * The prover's types: the Native Prover Protocol (NPP) v2 shapes (and v1's `plan`, which the daemon still drives), as protocols/native-prover.md gives them
  * (field names and optionality follow the spec exactly so that a request can be written with JSON.stringify as
  * is), and the interface both backends offer (at the end).
  */
 import type { Startable, TypedEventTarget } from '@libp2p/interface'
 
-/** The protocol version this client speaks; `hello` must report it */
-export const NPP_PROTOCOL_VERSION = 1
+/** The protocol versions this daemon speaks, oldest first; `hello` offers them and the prover picks one */
+export const NPP_PROTOCOL_VERSIONS = [1, 2] as const
+
+export type NppVersion = (typeof NPP_PROTOCOL_VERSIONS)[number]
+
+/** The newest version: the one the spec and the conformance kit describe */
+export const NPP_LATEST_VERSION: NppVersion = 2
 
 export interface Segment {
   index: number
@@ -37,8 +42,16 @@ export interface Gpu {
 }
 
 export interface HelloParams {
-  protocol: typeof NPP_PROTOCOL_VERSION
+  /** The oldest offered version, for v1 provers, which read only this field */
+  protocol: number
+  /** Every version the daemon speaks; a v2 prover answers the highest it speaks too */
+  versions?: number[]
   client?: string
+}
+
+/** The daemon's `hello`: every version it speaks, and the oldest as `protocol` for provers that predate `versions` */
+export function helloParams(client: string): HelloParams {
+  return { protocol: NPP_PROTOCOL_VERSIONS[0], versions: [...NPP_PROTOCOL_VERSIONS], client }
 }
 
 export interface HelloResult {
@@ -49,35 +62,49 @@ export interface HelloResult {
   gpus: Gpu[]
 }
 
-export interface PlanWorker {
-  id: string
-  units: number
-}
-
+/** NPP v2 `plan`: the daemon gives the layout; the prover checks it and writes the hints for it */
 export interface PlanParams {
   job: string
   program: string
   /** The whole input, offset 0 */
   input: InputRef
-  workers: PlanWorker[]
-  maxSegmentBlocks?: number
+  /** Contiguous, numbered from 0 in input order, canonical, covering every block of the input */
+  segments: Segment[]
   hintsOut?: string
 }
-
-export type PlannedSegment = Segment & { worker: string }
 
 export interface PlanResult {
   program: string
   inputSize: number
   totalBlocks: number
   initialState: string
-  segments: PlannedSegment[]
   hints?: { path: string; size: number }
   /**
    * Lower-case hex, the statement; present when the prover read the whole input (hintsOut given): the
    * submitter verifies the final proof against it
    */
   digest?: string
+}
+
+export interface PlanV1Worker {
+  id: string
+  units: number
+}
+
+/** NPP v1 `plan`: the prover splits the input for weighted workers (see plan-v1.ts for how the daemon drives it) */
+export interface PlanV1Params {
+  job: string
+  program: string
+  input: InputRef
+  workers: PlanV1Worker[]
+  maxSegmentBlocks?: number
+  hintsOut?: string
+}
+
+export type PlannedV1Segment = Segment & { worker: string }
+
+export interface PlanV1Result extends PlanResult {
+  segments: PlannedV1Segment[]
 }
 
 export interface ContributeParams {
@@ -196,7 +223,8 @@ export interface LogNotification {
 /** Method name → params and result, so that one generic `call` is typed per method */
 export interface NppMethods {
   hello: { params: HelloParams; result: HelloResult }
-  plan: { params: PlanParams; result: PlanResult }
+  /** v1's answer is v2's with the segments added */
+  plan: { params: PlanParams | PlanV1Params; result: PlanResult }
   contribute: { params: ContributeParams; result: ContributeResult }
   prove: { params: ProveParams; result: ProveResult }
   aggregate: { params: AggregateParams; result: AggregateResult }
@@ -208,7 +236,7 @@ export interface NppMethods {
 
 export type NppMethod = keyof NppMethods
 
-/** JSON-RPC error codes of NPP v1; callers match on these, never on the message */
+/** JSON-RPC error codes of NPP (the same in v1 and v2); callers match on these, never on the message */
 export const NppErrorCode = {
   PARSE_ERROR: -32700,
   INVALID_REQUEST: -32600,

@@ -4,7 +4,7 @@
  * result.sha256 = "xyz": expected 64 lower-case hex digits"), not an error far away ("Non-base16 character").
  */
 import { ProverProtocolError } from './errors.js'
-import type { NppMethod } from './types.js'
+import type { NppMethod, PlanResult, PlanV1Result } from './types.js'
 
 type Check = (value: unknown) => string | undefined
 
@@ -55,7 +55,6 @@ const RESULTS: Record<NppMethod, Shape> = {
     inputSize: count,
     totalBlocks: count,
     initialState: hex,
-    segments: [{ ...SEGMENT, worker: string }],
     hints: optional({ path: string, size: count }),
     digest: optional(hex)
   },
@@ -115,10 +114,23 @@ function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text
 }
 
-/** Throws ProverProtocolError naming the method and the first field that breaks the spec's shape */
-export function checkResult(method: NppMethod, result: unknown): void {
-  const found = mismatch(result, RESULTS[method], 'result')
+/** What NPP v1's `plan` answers on top of v2's */
+const V1_PLAN: Shape = { segments: [{ ...SEGMENT, worker: string }] }
+
+function checkShape(method: NppMethod, shape: Shape, result: unknown): void {
+  const found = mismatch(result, shape, 'result')
   if (found === undefined) return
   const [path, expected, got] = found
   throw new ProverProtocolError(`the reply to '${method}' has ${path} = ${show(got)}: expected ${expected}`)
+}
+
+/** Throws ProverProtocolError naming the method and the first field that breaks the spec's shape */
+export function checkResult(method: NppMethod, result: unknown): void {
+  checkShape(method, RESULTS[method], result)
+}
+
+/** A v1 prover's `plan` answer (already checked as v2's) with its segments checked too */
+export function checkV1Plan(result: PlanResult): PlanV1Result {
+  checkShape('plan', V1_PLAN, result)
+  return result as PlanV1Result
 }

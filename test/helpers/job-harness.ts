@@ -355,20 +355,11 @@ export class JobHarness {
     plan: async (params) => {
       if (params.hintsOut !== undefined) writeFileSync(params.hintsOut, 'hints of the scripted program')
       const size = Number((await readFile(params.input.path)).byteLength)
-      let block = 0
-      const segments = params.workers.map((worker, index) => {
-        const startBlock = block
-        block += worker.units
-        const inputOffset = Math.min(size, startBlock * PROGRAM.blockBytes)
-        const inputLength = Math.min(size, block * PROGRAM.blockBytes) - inputOffset
-        return { index, worker: worker.id, startBlock, blockCount: worker.units, inputOffset, inputLength }
-      })
       return {
         program: PROGRAM.id,
         inputSize: size,
-        totalBlocks: block,
+        totalBlocks: params.segments.reduce((sum, segment) => sum + segment.blockCount, 0),
         initialState: '',
-        segments,
         digest: toString(sha256('digest', String(size)), 'base16')
       }
     },

@@ -313,38 +313,17 @@ export class ScriptedProver extends TypedEventEmitter<ProverBackendEvents> imple
 
   /** The whole job on this prover alone, through the scripted phases */
   async proveJob(params: JobProveParams, options?: CallOptions): Promise<JobProveResult> {
-    return proveJobInPhases(this, params, 'local', options)
+    return proveJobInPhases(this, params, options)
   }
 
-  /**
-   * Splits the input into contiguous segments, one per worker, sized in proportion to its units (whole blocks of
-   * the program's blockBytes); writes the hints (the segments' boundaries) when asked to
-   */
+  /** Takes the daemon's layout as it comes; writes the hints (the segments' boundaries) when asked to */
   private async honestPlan(params: PlanParams): Promise<PlanResult> {
     const program = this.info.programs.find((candidate) => candidate.id === params.program)
     if (program === undefined)
       throw new ProverRpcError(NppErrorCode.UNKNOWN_PROGRAM, `no program ${params.program}`)
     const input = await readFile(params.input.path)
     const totalBlocks = Math.ceil(input.byteLength / program.blockBytes)
-    const totalUnits = params.workers.reduce((sum, worker) => sum + worker.units, 0)
-    const segments: PlanResult['segments'] = []
-    let units = 0
-    let startBlock = 0
-    for (const [index, worker] of params.workers.entries()) {
-      units += worker.units
-      const endBlock = Math.round((totalBlocks * units) / totalUnits)
-      const inputOffset = startBlock * program.blockBytes
-      const inputLength = Math.min(endBlock * program.blockBytes, input.byteLength) - inputOffset
-      segments.push({
-        index,
-        startBlock,
-        blockCount: endBlock - startBlock,
-        inputOffset,
-        inputLength,
-        worker: worker.id
-      })
-      startBlock = endBlock
-    }
+    const segments = params.segments
     const contributions = segments.map((segment) =>
       scriptedContribution(
         params.program,
@@ -365,7 +344,6 @@ export class ScriptedProver extends TypedEventEmitter<ProverBackendEvents> imple
       inputSize: input.byteLength,
       totalBlocks,
       initialState: '0'.repeat(64),
-      segments,
       hints,
       digest: params.hintsOut === undefined ? undefined : scriptedDigest(contributions)
     }

@@ -16,8 +16,9 @@ import {
 } from '../../src/prover/errors.js'
 import { createProverBackend } from '../../src/prover/index.js'
 import type { ProverRestartedEvent, ProverSupervisor } from '../../src/prover/supervisor.js'
-import { NppErrorCode, type ProgressNotification, type Segment } from '../../src/prover/types.js'
-import { captureLogger, isAlive, rejection, repoRoot, within } from '../fixtures/prover/helpers.js'
+import { NppErrorCode, type ProgressNotification } from '../../src/prover/types.js'
+import { segmentOf } from '../../src/prover/prove-job.js'
+import { captureLogger, isAlive, layoutFor, rejection, repoRoot, within } from '../fixtures/prover/helpers.js'
 
 const binary = join(repoRoot, 'native/target/release/proofmesh-prover')
 const skip = existsSync(binary) ? false : `no prover binary at ${binary}; run cargo build --release`
@@ -28,11 +29,6 @@ const PHASE_TIMEOUT_MS = 120_000
 let dir: string
 let input: string
 let prover: ProverSupervisor
-
-function segmentOf(segment: Segment): Segment {
-  const { index, startBlock, blockCount, inputOffset, inputLength } = segment
-  return { index, startBlock, blockCount, inputOffset, inputLength }
-}
 
 /** Flips one byte of a copy of `path` in the middle of the file */
 async function tamperedCopy(path: string, name: string): Promise<string> {
@@ -53,13 +49,14 @@ async function tamperedCopy(path: string, name: string): Promise<string> {
 
 /** A prove of segment 0 of a fresh 1-worker plan, for the crash and cancel tests */
 async function proveParams(job: string) {
+  const layout = await layoutFor(prover.info.programs, PROGRAM, input, [{ id: 'A', units: 1 }])
   const plan = await prover.plan({
     job,
     program: PROGRAM,
     input: { path: input, offset: 0 },
-    workers: [{ id: 'A', units: 1 }]
+    segments: layout.map(segmentOf)
   })
-  const segment = plan.segments[0]
+  const segment = layout[0]
   assert.ok(segment !== undefined)
   return {
     job,
@@ -110,29 +107,27 @@ describe('the native prover over NPP', { skip, timeout: 10 * 60_000 }, () => {
     async () => {
       const progress: ProgressNotification[] = []
       prover.addEventListener('progress', (evt) => progress.push(evt.detail))
+      const layout = await layoutFor(prover.info.programs, PROGRAM, input, [
+        { id: 'A', units: 10 },
+        { id: 'B', units: 10 },
+        { id: 'C', units: 5 }
+      ])
+      assert.deepEqual(new Set(layout.map((s) => s.peer)), new Set(['A', 'B', 'C']))
       const plan = await prover.plan({
         job,
         program: PROGRAM,
         input: { path: input, offset: 0 },
-        workers: [
-          { id: 'A', units: 10 },
-          { id: 'B', units: 10 },
-          { id: 'C', units: 5 }
-        ],
+        segments: layout.map(segmentOf),
         hintsOut: join(dir, 'hints')
       })
       assert.equal(plan.inputSize, 1024 * 1024)
       assert.equal(plan.totalBlocks, Math.ceil((1024 * 1024 + 1) / 56))
-      assert.deepEqual(
-        plan.segments.map((s) => s.worker),
-        ['A', 'B', 'C']
-      )
       assert.ok(plan.hints !== undefined && plan.hints.size > 0)
       const hints = plan.hints.path
 
       // Each worker holds only its slice of the input, placed at its offset in the whole input
       whole = await readFile(input)
-      const segments = plan.segments.map(segmentOf)
+      const segments = layout.map(segmentOf)
       const slices = await Promise.all(
         segments.map(async (segment) => {
           const worker = join(dir, `worker-${segment.index}`)

@@ -18,7 +18,8 @@ import type { ProverSupervisor } from '../../src/prover/supervisor.js'
 import type { Segment } from '../../src/prover/types.js'
 import type { ByteSink } from '../../src/files/file-sink.js'
 import { WorkerSession } from '../../src/worker/session/session.js'
-import { captureLogger, repoRoot, waitFor, within } from '../fixtures/prover/helpers.js'
+import { segmentOf } from '../../src/prover/prove-job.js'
+import { captureLogger, layoutFor, repoRoot, waitFor, within } from '../fixtures/prover/helpers.js'
 
 const binary = join(repoRoot, 'native/target/release/proofmesh-prover')
 const skip = existsSync(binary) ? false : `no prover binary at ${binary}; run cargo build --release`
@@ -137,24 +138,19 @@ describe('a worker session on the real prover', { skip, timeout: 120_000 }, () =
       { logger: captureLogger().logger }
     )
     await prover.start()
-    const plan = await prover.plan({
+    const layout = await layoutFor(prover.info.programs, PROGRAM, join(dir, 'input'), [
+      { id: 'A', units: 1 },
+      { id: 'B', units: 1 }
+    ])
+    assert.equal(layout.length, 2)
+    segments = layout.map(segmentOf)
+    await prover.plan({
       job: JOB,
       program: PROGRAM,
       input: { path: join(dir, 'input'), offset: 0 },
-      workers: [
-        { id: 'A', units: 1 },
-        { id: 'B', units: 1 }
-      ],
+      segments,
       hintsOut: join(dir, 'hints')
     })
-    assert.equal(plan.segments.length, 2)
-    segments = plan.segments.map(({ index, startBlock, blockCount, inputOffset, inputLength }) => ({
-      index,
-      startBlock,
-      blockCount,
-      inputOffset,
-      inputLength
-    }))
     hints = await readFile(join(dir, 'hints'))
   })
 

@@ -13,7 +13,8 @@ import {
   ProverSupervisor,
   type ProverSupervisorInit
 } from '../../src/prover/supervisor.js'
-import { captureLogger, isAlive, rejection, repoRoot, within } from '../fixtures/prover/helpers.js'
+import { segmentOf } from '../../src/prover/prove-job.js'
+import { captureLogger, isAlive, layoutFor, rejection, repoRoot, within } from '../fixtures/prover/helpers.js'
 import { startTestNode, stopAll } from '../helpers/network.js'
 
 const binary = join(repoRoot, 'native/target/release/proofmesh-prover')
@@ -79,8 +80,9 @@ describe('prover liveness: a prover that stops answering is restarted', { skip, 
     assert.ok(hungPid !== undefined)
     const events = recordEvents(prover)
     const restarted = restartedOnce(prover)
+    const segments = (await layoutFor(prover.info.programs, PROGRAM, input, [{ id: 'w', units: 1 }])).map(segmentOf)
     const planned = prover.plan(
-      { job: 'hung', program: PROGRAM, input: { path: input, offset: 0 }, workers: [{ id: 'w', units: 1 }] },
+      { job: 'hung', program: PROGRAM, input: { path: input, offset: 0 }, segments },
       // far beyond the test: only the pings can end this call
       { timeoutMs: 10 * 60_000 }
     )

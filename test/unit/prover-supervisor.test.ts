@@ -30,8 +30,9 @@ function supervisor(init: Partial<ProverSupervisorInit> = {}): ProverSupervisor 
   return created
 }
 
+/** The fault prover speaks NPP v1, so these plans also go through the v1 split (no segments: none come back) */
 function plan(job: string): PlanParams {
-  return { job, program: 'echo', input: { path: '/x', offset: 0 }, workers: [] }
+  return { job, program: 'echo', input: { path: '/x', offset: 0 }, segments: [] }
 }
 
 before(async () => {
@@ -66,11 +67,35 @@ describe('ProverSupervisor', () => {
   })
 
   it('refuses a prover that speaks another protocol version and leaves no process behind', async () => {
-    const prover = supervisor({ env: { ...process.env, FAULT_PROTOCOL: '2' } })
+    const prover = supervisor({ env: { ...process.env, FAULT_PROTOCOL: '3' } })
     const err = await rejection(prover.start())
     assert.equal(err.name, 'ProverProtocolError')
-    assert.match(err.message, /NPP 2/)
+    assert.equal(err.message, "prover 'fault-prover' speaks NPP 3; this daemon speaks NPP 1, 2")
     assert.equal(prover.pid, undefined)
+  })
+
+  it('names both sides when the prover refuses every version offered', async () => {
+    const prover = supervisor({ env: { ...process.env, FAULT_PROTOCOL: 'refuse' } })
+    const err = await rejection(prover.start())
+    assert.equal(err.name, 'ProverProtocolError')
+    assert.equal(
+      err.message,
+      'the prover refused every NPP version this daemon speaks (1, 2): this prover speaks NPP 7; offered [1,2]'
+    )
+    assert.equal(prover.pid, undefined)
+  })
+
+  it('drives a v1 prover through its split and refuses a split that is not the layout', async () => {
+    const prover = supervisor()
+    await prover.start()
+    const segment = { index: 0, startBlock: 0, blockCount: 1, inputOffset: 0, inputLength: 56 }
+    // the fault prover answers every v1 plan with no segments
+    const err = await rejection(prover.plan({ ...plan('ok'), segments: [segment] }))
+    assert.equal(err.name, 'ProverProtocolError')
+    assert.equal(
+      err.message,
+      'the NPP v1 prover split the input into 0 segment(s) where the daemon laid out 1'
+    )
   })
 
   it('fails in-flight calls on a crash, restarts the prover and serves the next call with it', async () => {

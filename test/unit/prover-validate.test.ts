@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ProverProtocolError } from '../../src/prover/errors.js'
-import type { NppMethod } from '../../src/prover/types.js'
-import { checkResult } from '../../src/prover/validate.js'
+import type { NppMethod, PlanResult } from '../../src/prover/types.js'
+import { checkResult, checkV1Plan } from '../../src/prover/validate.js'
 
 const HASH = 'ab'.repeat(32)
 const SEGMENT = { index: 0, startBlock: 0, blockCount: 2, inputOffset: 0, inputLength: 100 }
@@ -21,7 +21,6 @@ const VALID: Record<NppMethod, unknown> = {
     inputSize: 100,
     totalBlocks: 2,
     initialState: '00ff',
-    segments: [{ ...SEGMENT, worker: 'w' }],
     hints: { path: '/h', size: 10 },
     digest: HASH
   },
@@ -34,9 +33,9 @@ const VALID: Record<NppMethod, unknown> = {
   ping: {}
 }
 
-function messageOf(method: NppMethod, result: unknown): string {
+function messageOf(method: NppMethod, result: unknown, check = checkResult): string {
   try {
-    checkResult(method, result)
+    check(method, result)
   } catch (err) {
     assert.ok(err instanceof ProverProtocolError)
     return err.message
@@ -57,11 +56,16 @@ describe('checkResult', () => {
       `the reply to 'prove' has result.sha256 = "XYZ": expected 64 lower-case hex digits`
     )
     assert.equal(
-      messageOf('plan', {
-        ...(VALID.plan as object),
-        segments: [{ ...SEGMENT, worker: 'w', blockCount: -1 }]
-      }),
+      messageOf(
+        'plan',
+        { ...(VALID.plan as object), segments: [{ ...SEGMENT, worker: 'w', blockCount: -1 }] },
+        (_, result) => checkV1Plan(result as PlanResult)
+      ),
       `the reply to 'plan' has result.segments[0].blockCount = -1: expected an integer ≥ 0`
+    )
+    assert.equal(
+      messageOf('plan', VALID.plan, (_, result) => checkV1Plan(result as PlanResult)),
+      `the reply to 'plan' has result.segments = nothing: expected an array`
     )
     assert.equal(
       messageOf('contribute', { segment: 0 }),

@@ -4,10 +4,12 @@
  */
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { computeChallenge } from '../challenge.js'
+import { jobSegments } from '../../job/layout.js'
 import { segmentOf } from '../prove-job.js'
-import { NPP_PROTOCOL_VERSION, NppErrorCode, type Segment } from '../types.js'
+import { NPP_LATEST_VERSION, NppErrorCode, type Program, type Segment } from '../types.js'
 import {
   CheckSkipped,
+  DAEMON_HELLO,
   expectError,
   fail,
   type KitContext,
@@ -56,43 +58,20 @@ async function checkOutFile(
   if ((await sha256File(out)) !== result.sha256) fail(`${at}result.sha256 is not the file's`)
 }
 
-/** Checks a plan's segments against the spec's layout rules; returns nothing, fails with the first broken rule */
-function checkLayout(run: ProgramRun, plan: ProgramRun['plan'] & object, maxSegmentBlocks: number): void {
+/** The layout a daemon would give `plan`: for a segmented program, segments of at most PLAN_MAX_SEGMENT_BLOCKS */
+function kitLayout(program: Program, inputSize: number): Segment[] {
+  return jobSegments(program, inputSize, [{ id: 'kit', units: 1 }], PLAN_MAX_SEGMENT_BLOCKS).map(segmentOf)
+}
+
+/** Checks what `plan` adds to a layout; returns nothing, fails with the first broken rule */
+function checkPlan(run: ProgramRun, plan: ProgramRun['plan'] & object, segments: Segment[]): void {
   const { program, inputSize } = run
   if (plan.program !== program.id) fail(`plan.program is '${plan.program}', asked for '${program.id}'`)
   if (plan.inputSize !== inputSize)
     fail(`plan.inputSize is ${plan.inputSize}, the input has ${inputSize} bytes`)
-  if (!program.segmented) {
-    const [only] = plan.segments
-    if (plan.totalBlocks !== 1)
-      fail(`a segmented: false program plans totalBlocks 1, got ${plan.totalBlocks}`)
-    if (plan.segments.length !== 1 || only === undefined)
-      fail(`expected one segment, got ${plan.segments.length}`)
-    const want = { index: 0, startBlock: 0, blockCount: 1, inputOffset: 0, inputLength: inputSize }
-    if (JSON.stringify(segmentOf(only)) !== JSON.stringify(want))
-      fail(`the one segment is ${JSON.stringify(segmentOf(only))}, expected ${JSON.stringify(want)}`)
-    return
-  }
-  const expectedBlocks = Math.ceil(inputSize / program.blockBytes)
-  if (plan.totalBlocks !== expectedBlocks)
-    fail(
-      `totalBlocks is ${plan.totalBlocks}, expected ceil(${inputSize} / ${program.blockBytes}) = ${expectedBlocks}`
-    )
-  if (plan.segments.length === 0) fail('no segments')
-  let nextBlock = 0
-  for (const [i, segment] of plan.segments.entries()) {
-    const at = `segment ${i} ${JSON.stringify(segmentOf(segment))}`
-    if (segment.index !== i) fail(`${at}: index should be ${i}`)
-    if (segment.startBlock !== nextBlock)
-      fail(`${at}: starts at block ${segment.startBlock}, expected ${nextBlock}`)
-    if (segment.blockCount > maxSegmentBlocks) fail(`${at}: more than maxSegmentBlocks ${maxSegmentBlocks}`)
-    const offset = program.blockBytes * segment.startBlock
-    const length = Math.min(program.blockBytes * segment.blockCount, inputSize - offset)
-    if (segment.inputOffset !== offset || segment.inputLength !== Math.max(0, length))
-      fail(`${at}: not canonical (inputOffset ${offset}, inputLength ${Math.max(0, length)} expected)`)
-    nextBlock += segment.blockCount
-  }
-  if (nextBlock !== plan.totalBlocks) fail(`the segments cover ${nextBlock} blocks of ${plan.totalBlocks}`)
+  const blocks = segments.reduce((sum, segment) => sum + segment.blockCount, 0)
+  if (plan.totalBlocks !== blocks)
+    fail(`plan.totalBlocks is ${plan.totalBlocks}, the layout covers ${blocks} blocks`)
 }
 
 /** A work call that may take long: the kit's call deadline */
@@ -106,29 +85,19 @@ function planCheck(kind: Kind): Check {
     section: 'plan',
     run: async (ctx) => {
       const run = ctx.run(kind)
-      const maxSegmentBlocks = Math.min(PLAN_MAX_SEGMENT_BLOCKS, run.program.maxSegmentBlocks)
+      const segments = kitLayout(run.program, run.inputSize)
       const hintsOut = ctx.path('hints')
       const plan = resultOf(
         await work(ctx, 'plan', {
           job: run.job,
           program: run.program.id,
           input: { path: run.input, offset: 0 },
-          // a worker with no units gets no segment
-          workers: [
-            { id: 'kit-a', units: 2 },
-            { id: 'kit-idle', units: 0 },
-            { id: 'kit-b', units: 1 }
-          ],
-          maxSegmentBlocks,
+          segments,
           hintsOut
         }),
         'plan'
       )
-      checkLayout(run, plan, run.program.segmented ? maxSegmentBlocks : 1)
-      if (plan.segments.some((segment) => segment.worker === 'kit-idle'))
-        fail('a worker with 0 units got a segment')
-      if (plan.segments.some((segment) => segment.worker !== 'kit-a' && segment.worker !== 'kit-b'))
-        fail('a segment names a worker that was not asked for')
+      checkPlan(run, plan, segments)
       if (plan.digest === undefined) fail('plan with hintsOut answered no digest')
       if (plan.hints !== undefined) {
         const size = await stat(plan.hints.path).then(
@@ -138,7 +107,49 @@ function planCheck(kind: Kind): Check {
         if (size !== plan.hints.size)
           fail(`plan.hints.size is ${plan.hints.size}, the file has ${size} bytes`)
       }
+      run.segments = segments
       run.plan = plan
+    }
+  }
+}
+
+/** Layouts no daemon sends: each must be refused with INVALID_SEGMENT */
+function badLayouts(program: Program, inputSize: number): Array<[string, Segment[]]> {
+  const good = kitLayout(program, inputSize)
+  const shifted = good.map((segment) => ({ ...segment, inputOffset: segment.inputOffset + 1 }))
+  if (!program.segmented) {
+    return [
+      ['two blocks for a segmented: false program', [{ ...(good[0] as Segment), blockCount: 2 }]],
+      ['a byte range that is not the whole input', shifted]
+    ]
+  }
+  const [first, , ...rest] = good
+  return [
+    ['a gap (segment 1 left out)', [first as Segment, ...rest.map((s, i) => ({ ...s, index: i + 1 }))]],
+    ['not covering the input (the last segment left out)', good.slice(0, -1)],
+    ['an inputOffset that is not blockBytes · startBlock', shifted],
+    ['no segment at all', []]
+  ]
+}
+
+function planRefusesCheck(kind: Kind): Check {
+  return {
+    name: `plan refuses a bad layout (${kind})`,
+    section: 'plan',
+    run: async (ctx) => {
+      const run = ctx.run(kind)
+      for (const [what, segments] of badLayouts(run.program, run.inputSize)) {
+        expectError(
+          await work(ctx, 'plan', {
+            job: `${run.job}-bad-layout`,
+            program: run.program.id,
+            input: { path: run.input, offset: 0 },
+            segments
+          }),
+          NppErrorCode.INVALID_SEGMENT,
+          `plan of a layout with ${what}`
+        )
+      }
     }
   }
 }
@@ -151,23 +162,19 @@ function emptyPlanCheck(kind: Kind): Check {
       const { program } = ctx.run(kind)
       const input = ctx.path('empty-input')
       await writeFile(input, '')
+      const segments = kitLayout(program, 0)
       const plan = resultOf(
         await work(ctx, 'plan', {
           job: 'kit-empty',
           program: program.id,
           input: { path: input, offset: 0 },
-          workers: [{ id: 'kit-a', units: 1 }]
+          segments
         }),
         'plan'
       )
-      const [only] = plan.segments
-      if (plan.segments.length !== 1 || only === undefined)
-        fail(`expected exactly one segment, got ${plan.segments.length}`)
       const blocks = program.segmented ? 0 : 1
-      const want = { index: 0, startBlock: 0, blockCount: blocks, inputOffset: 0, inputLength: 0 }
-      if (JSON.stringify(segmentOf(only)) !== JSON.stringify(want))
-        fail(`the segment is ${JSON.stringify(segmentOf(only))}, expected ${JSON.stringify(want)}`)
       if (plan.totalBlocks !== blocks) fail(`totalBlocks is ${plan.totalBlocks}, expected ${blocks}`)
+      if (plan.inputSize !== 0) fail(`inputSize is ${plan.inputSize}, expected 0`)
     }
   }
 }
@@ -179,8 +186,9 @@ function contributeCheck(kind: Kind): Check {
     run: async (ctx) => {
       const run = ctx.run(kind)
       const plan = ctx.need(run.plan, `plan (${kind})`)
+      const segments = ctx.need(run.segments, `plan (${kind})`)
       const contributions: string[] = []
-      for (const segment of plan.segments) {
+      for (const segment of segments) {
         const params = {
           job: run.job,
           program: run.program.id,
@@ -228,10 +236,10 @@ function proveCheck(kind: Kind): Check {
     section: 'prove',
     run: async (ctx) => {
       const run = ctx.run(kind)
-      const plan = ctx.need(run.plan, `plan (${kind})`)
+      const segments = ctx.need(run.segments, `plan (${kind})`)
       const challenge = ctx.need(run.challenge, `contribute (${kind})`)
       const proofs: string[] = []
-      for (const segment of plan.segments) {
+      for (const segment of segments) {
         const out = ctx.path(`proof-${segment.index}`)
         const result = resultOf(
           await work(ctx, 'prove', {
@@ -276,8 +284,9 @@ function aggregateCheck(kind: Kind): Check {
       const plan = ctx.need(run.plan, `plan (${kind})`)
       const out = ctx.path('final')
       const result = resultOf(await work(ctx, 'aggregate', aggregateParams(ctx, run, out)), 'aggregate')
-      if (result.segments !== plan.segments.length)
-        fail(`result.segments is ${result.segments}, the plan has ${plan.segments.length}`)
+      const segments = ctx.need(run.segments, `plan (${kind})`)
+      if (result.segments !== segments.length)
+        fail(`result.segments is ${result.segments}, the layout has ${segments.length}`)
       if (result.digest !== plan.digest)
         fail(`result.digest ${result.digest} is not plan's digest ${plan.digest}`)
       await checkOutFile(out, result, '')
@@ -345,7 +354,7 @@ function verifyGoodCheck(kind: Kind): Check {
         if (result.inputSize !== undefined && result.inputSize !== run.inputSize)
           fail(`verify ${asked}: inputSize ${result.inputSize}`)
         if (result.job !== undefined && result.job !== run.job) fail(`verify ${asked}: job ${result.job}`)
-        if (result.segments !== undefined && result.segments !== plan.segments.length)
+        if (result.segments !== undefined && result.segments !== run.segments?.length)
           fail(`verify ${asked}: segments ${result.segments}`)
       }
     }
@@ -472,11 +481,11 @@ function concurrentCheck(kind: Kind): Check {
     section: 'Conventions',
     run: async (ctx) => {
       const run = ctx.run(kind)
-      const plan = ctx.need(run.plan, `plan (${kind})`)
+      const segments = ctx.need(run.segments, `plan (${kind})`)
       const contributions = ctx.need(run.contributions, `contribute (${kind})`)
       const session = await ctx.session()
       // every request written before any reply is read: the prover must answer each by its id
-      const ids = plan.segments.map((segment) =>
+      const ids = segments.map((segment) =>
         session.send('contribute', {
           job: run.job,
           program: run.program.id,
@@ -527,16 +536,11 @@ const BASIC: Check[] = [
     section: 'hello',
     run: async (ctx) => {
       const session = await ctx.session()
-      const hello = resultOf(
-        await session.call(
-          'hello',
-          { protocol: NPP_PROTOCOL_VERSION, client: 'proofmesh-prover-check' },
-          specDeadlines.helloMs
-        ),
-        'hello'
-      )
-      if (hello.protocol !== NPP_PROTOCOL_VERSION)
-        fail(`hello reports protocol ${hello.protocol}, the kit speaks ${NPP_PROTOCOL_VERSION}`)
+      const hello = resultOf(await session.call('hello', DAEMON_HELLO, specDeadlines.helloMs), 'hello')
+      if (hello.protocol !== NPP_LATEST_VERSION)
+        fail(
+          `offered versions ${DAEMON_HELLO.versions?.join(', ')}, the prover chose ${hello.protocol}: the kit checks NPP ${NPP_LATEST_VERSION} (a daemon still drives a v1 prover, see "Versions")`
+        )
       if (hello.programs.length === 0) fail('hello lists no programs')
       const ids = hello.programs.map((program) => program.id)
       if (new Set(ids).size !== ids.length) fail(`program ids repeat: ${ids.join(', ')}`)
@@ -563,15 +567,33 @@ const BASIC: Check[] = [
   },
   {
     name: 'hello with a version the prover does not speak',
-    section: 'Conventions',
+    section: 'Versions',
     run: async (ctx) => {
       const session = ctx.standalone()
       try {
-        const reply = await session.call('hello', { protocol: 999_999 }, specDeadlines.helloMs)
+        const reply = await session.call(
+          'hello',
+          { protocol: 999_999, versions: [999_999] },
+          specDeadlines.helloMs
+        )
+        expectError(reply, NppErrorCode.INVALID_PARAMS, 'hello offering only version 999999')
+      } finally {
+        await session.close(specDeadlines.exitAfterShutdownMs)
+      }
+    }
+  },
+  {
+    name: 'hello from a daemon that predates versions',
+    section: 'Versions',
+    run: async (ctx) => {
+      const session = ctx.standalone()
+      try {
+        // a v1 daemon sends only `protocol: 1`: the answer is v1, or a refusal, never a version it did not offer
+        const reply = await session.call('hello', { protocol: 1 }, specDeadlines.helloMs)
         if (reply.error !== undefined)
-          expectError(reply, NppErrorCode.INVALID_PARAMS, 'hello with protocol 999999')
-        else if (resultOf(reply, 'hello').protocol === 999_999)
-          fail('the prover claims to speak protocol 999999')
+          expectError(reply, NppErrorCode.INVALID_PARAMS, 'hello with protocol 1 and no versions')
+        else if (resultOf(reply, 'hello').protocol !== 1)
+          fail(`a v1 daemon's hello was answered with protocol ${resultOf(reply, 'hello').protocol}`)
       } finally {
         await session.close(specDeadlines.exitAfterShutdownMs)
       }
@@ -675,7 +697,7 @@ const BASIC: Check[] = [
         job: 'kit-unknown',
         program: 'kit-no-such-program',
         input: { path: input, offset: 0 },
-        workers: [{ id: 'kit-a', units: 1 }]
+        segments: [{ index: 0, startBlock: 0, blockCount: 1, inputOffset: 0, inputLength: 100 }]
       }
       expectError(await work(ctx, 'plan', params), NppErrorCode.UNKNOWN_PROGRAM, 'plan of an unknown program')
       expectError(
@@ -684,30 +706,13 @@ const BASIC: Check[] = [
         'verify of an unknown program'
       )
     }
-  },
-  {
-    name: 'plan with no units',
-    section: 'plan',
-    run: async (ctx) => {
-      const run = ctx.runs.get('segmented') ?? ctx.run('unsegmented')
-      const params = {
-        job: 'kit-no-units',
-        program: run.program.id,
-        input: { path: run.input, offset: 0 },
-        workers: [{ id: 'kit-a', units: 0 }]
-      }
-      expectError(
-        await work(ctx, 'plan', params),
-        NppErrorCode.INVALID_PARAMS,
-        'plan whose workers have no units'
-      )
-    }
   }
 ]
 
 function programChecks(kind: Kind): Check[] {
   return [
     planCheck(kind),
+    planRefusesCheck(kind),
     emptyPlanCheck(kind),
     contributeCheck(kind),
     proveCheck(kind),
@@ -800,10 +805,7 @@ function closingChecks(): Check[] {
       run: async (ctx) => {
         const session = ctx.standalone()
         try {
-          resultOf(
-            await session.call('hello', { protocol: NPP_PROTOCOL_VERSION }, specDeadlines.helloMs),
-            'hello'
-          )
+          resultOf(await session.call('hello', DAEMON_HELLO, specDeadlines.helloMs), 'hello')
           session.endInput()
           if (!(await session.waitForExit(specDeadlines.exitAfterShutdownMs)))
             fail(

@@ -6,12 +6,15 @@ import { createHash, randomBytes } from 'node:crypto'
 import { open, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ProverProtocolError } from '../errors.js'
-import type { HelloResult, NppMethod, NppMethods, Program } from '../types.js'
-import { NPP_PROTOCOL_VERSION, NppErrorCode } from '../types.js'
+import type { HelloResult, NppMethod, NppMethods, Program, Segment } from '../types.js'
+import { helloParams, NppErrorCode } from '../types.js'
 import { checkResult } from '../validate.js'
 import { KitSession, type Reply } from './session.js'
 
 /** The spec's deadlines ("Liveness and deadlines") */
+/** The `hello` a daemon sends: the kit checks the prover a daemon meets */
+export const DAEMON_HELLO = helloParams('proofmesh-prover-check')
+
 export const specDeadlines = {
   helloMs: 30_000,
   cancelMs: 5_000,
@@ -48,6 +51,8 @@ export interface ProgramRun {
   job: string
   input: string
   inputSize: number
+  /** The layout the kit gave `plan`, and its answer */
+  segments?: Segment[]
   plan?: NppMethods['plan']['result']
   contributions?: string[]
   challenge?: string
@@ -151,10 +156,7 @@ export class KitContext {
     if (this.current !== undefined && this.current.exited === undefined) return this.current
     this.current = this.standalone()
     if (this.hello !== undefined) {
-      resultOf(
-        await this.current.call('hello', { protocol: NPP_PROTOCOL_VERSION }, specDeadlines.helloMs),
-        'hello'
-      )
+      resultOf(await this.current.call('hello', DAEMON_HELLO, specDeadlines.helloMs), 'hello')
     }
     return this.current
   }
