@@ -1,4 +1,4 @@
-//! Spawns the built binary in `serve` mode and talks NPP v1 to it.
+//! Spawns the built binary in `serve` mode and talks NPP to it (v1, and v2's hello, ping and plan).
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
@@ -112,15 +112,16 @@ fn children_of(pid: u32) -> Vec<u32> {
     out
 }
 
-fn tmpdir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("pm-npp-test-{}", std::process::id()));
+/// A folder of this test's own: tests run in parallel threads of one process.
+fn tmpdir(test: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("pm-npp-test-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
 #[test]
 fn serve_exchange() {
-    let dir = tmpdir();
+    let dir = tmpdir("exchange");
     let input = dir.join("input");
     let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
     std::fs::write(&input, &bytes).unwrap();
@@ -343,6 +344,82 @@ fn serve_exchange() {
         !out.exists(),
         "a cancelled prove must not write its out file"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn v2_negotiates_pings_and_checks_the_daemons_layout() {
+    let dir = tmpdir("v2");
+    let input = dir.join("input");
+    let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 5 + 1) as u8).collect();
+    std::fs::write(&input, &bytes).unwrap();
+    let input = input.to_string_lossy().to_string();
+    let mut p = Prover::start();
+
+    let r = p.call(1, "hello", json!({"protocol": 1, "versions": [1, 2]}));
+    assert_eq!(r["result"]["protocol"], 2, "{r}");
+    let r = p.call(2, "hello", json!({"protocol": 1, "versions": [1]}));
+    assert_eq!(r["result"]["protocol"], 1, "{r}");
+    let r = p.call(3, "hello", json!({"protocol": 3, "versions": [3, 4]}));
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let message = r["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("NPP 1, 2") && message.contains("3, 4"),
+        "{message}"
+    );
+    let r = p.call(4, "ping", json!({}));
+    assert_eq!(r["result"], json!({}), "{r}");
+
+    let seg = |index: u64, start: u64, count: u64| {
+        let offset = (start * 56).min(1000);
+        let end = ((start + count) * 56).min(1000);
+        json!({"index": index, "startBlock": start, "blockCount": count,
+               "inputOffset": offset, "inputLength": end - offset})
+    };
+    let plan = |segments: Value, hints: Option<String>| {
+        let mut params = json!({"job": "v2", "program": "rescue-sponge",
+                                "input": {"path": input, "offset": 0}, "segments": segments});
+        if let Some(h) = hints {
+            params["hintsOut"] = json!(h);
+        }
+        params
+    };
+    let hints = dir.join("hints").to_string_lossy().to_string();
+    let r = p.call(
+        5,
+        "plan",
+        plan(json!([seg(0, 0, 5), seg(1, 5, 13)]), Some(hints.clone())),
+    );
+    let result = &r["result"];
+    assert_eq!(result["totalBlocks"], 18, "{r}");
+    assert_eq!(result["inputSize"], 1000);
+    assert!(result.get("segments").is_none(), "v2 answers no split: {r}");
+    assert_eq!(result["hints"]["path"], json!(hints));
+    let written: Value = serde_json::from_slice(&std::fs::read(&hints).unwrap()).unwrap();
+    let blocks: Vec<u64> = written["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["block"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        blocks,
+        [0, 5, 18],
+        "a state at each segment start and the end"
+    );
+
+    let mut short = seg(0, 0, 18);
+    short["inputLength"] = json!(999);
+    for (id, segments) in [
+        (6, json!([seg(0, 0, 5)])),                // does not cover the input
+        (7, json!([seg(0, 0, 5), seg(1, 6, 12)])), // a gap
+        (8, json!([seg(0, 0, 5), seg(2, 5, 13)])), // misnumbered
+        (9, json!([])),                            // empty
+        (10, json!([short])),                      // not canonical
+    ] {
+        let r = p.call(id, "plan", plan(segments, None));
+        assert_eq!(r["error"]["code"], 1003, "{r}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

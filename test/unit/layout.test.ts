@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ceilPow2, floorPow2, type LayoutPeer, planLayout, type SegmentLayout } from '../../src/job/layout.js'
+import {
+  ceilPow2,
+  floorPow2,
+  jobSegments,
+  type LayoutPeer,
+  planLayout,
+  type SegmentLayout
+} from '../../src/job/layout.js'
+import type { Program } from '../../src/prover/types.js'
 
 const MAX = 32768
 
@@ -207,5 +215,56 @@ describe('planLayout', () => {
     assert.throws(() => planLayout(10, [{ id: 'a', units: 0 }], MAX), RangeError)
     assert.throws(() => planLayout(10, equalPeers(1), 0), RangeError)
     assert.throws(() => planLayout(10, equalPeers(1), Number.NaN), RangeError)
+  })
+})
+
+describe('jobSegments', () => {
+  const sponge: Program = {
+    id: 'rescue-sponge',
+    description: '',
+    segmented: true,
+    blockBytes: 56,
+    maxSegmentBlocks: MAX
+  }
+
+  it('gives each laid-out segment its canonical byte range, the last one cut at the input end', () => {
+    for (const size of [0, 1, 55, 56, 57, 1000, 56 * 3 * MAX + 13]) {
+      const peers = equalPeers(3)
+      const segments = jobSegments(sponge, size, peers)
+      const layout = planLayout(Math.ceil(size / 56), peers, MAX)
+      assert.equal(segments.length, layout.segments.length, `size ${size}`)
+      let end = 0
+      segments.forEach((segment, i) => {
+        const laid = layout.segments[i]!
+        assert.deepEqual(
+          [segment.startBlock, segment.blockCount, segment.peer],
+          [laid.startBlock, laid.blockCount, laid.peer]
+        )
+        assert.equal(segment.inputOffset, Math.min(56 * segment.startBlock, size))
+        assert.equal(segment.inputOffset, end, `segment ${i} of size ${size} starts where the last ended`)
+        end = segment.inputOffset + segment.inputLength
+      })
+      assert.equal(end, size, `the byte ranges of size ${size} cover the input`)
+    }
+  })
+
+  it('caps segments at the smaller of the program cap and the one asked for', () => {
+    const segments = jobSegments(sponge, 56 * 6 - 20, equalPeers(1), 2)
+    assert.deepEqual(
+      segments.map((segment) => segment.blockCount),
+      [2, 2, 2]
+    )
+  })
+
+  it('gives a segmented: false program one segment of the whole input on the first peer', () => {
+    const whole = { ...sponge, segmented: false, blockBytes: 1 }
+    assert.deepEqual(jobSegments(whole, 12345, equalPeers(2)), [
+      { index: 0, startBlock: 0, blockCount: 1, inputOffset: 0, inputLength: 12345, peer: 'p0' }
+    ])
+    assert.throws(() => jobSegments(whole, 1, []), RangeError)
+  })
+
+  it('refuses a segmented program without a block size', () => {
+    assert.throws(() => jobSegments({ ...sponge, blockBytes: 0 }, 100, equalPeers(1)), RangeError)
   })
 })
