@@ -80,7 +80,9 @@ describe('prover liveness: a prover that stops answering is restarted', { skip, 
     assert.ok(hungPid !== undefined)
     const events = recordEvents(prover)
     const restarted = restartedOnce(prover)
-    const segments = (await layoutFor(prover.info.programs, PROGRAM, input, [{ id: 'w', units: 1 }])).map(segmentOf)
+    const segments = (await layoutFor(prover.info.programs, PROGRAM, input, [{ id: 'w', units: 1 }])).map(
+      segmentOf
+    )
     const planned = prover.plan(
       { job: 'hung', program: PROGRAM, input: { path: input, offset: 0 }, segments },
       // far beyond the test: only the pings can end this call
