@@ -103,7 +103,13 @@ describe('proofmesh prover check', { skip }, () => {
     { timeout: KIT_TIMEOUT_MS },
     async () => {
       const [file, ...args] = faultCommand()
-      const command = ['/usr/bin/env', 'FAULT_IGNORE_SHUTDOWN=1', file ?? process.execPath, ...args]
+      const command = [
+        '/usr/bin/env',
+        'FAULT_IGNORE_SHUTDOWN=1',
+        'FAULT_PROTOCOL=2',
+        file ?? process.execPath,
+        ...args
+      ]
       const verdicts = await runProverKit({ command })
       assert.equal(verdict(verdicts, 'hello').status, 'pass', failures(verdicts))
       const shutdown = verdict(verdicts, 'shutdown while a call runs')
