@@ -131,7 +131,8 @@ async function readUntil(
 describe('a worker session on the real prover', { skip, timeout: 120_000 }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'proofmesh-worker-session-'))
-    input = randomBytes(96 * 1024)
+    // 2048 blocks: the layout for two equal peers is two power-of-two segments, one each
+    input = randomBytes(56 * 2048)
     await writeFile(join(dir, 'input'), input)
     prover = createProverBackend(
       { backend: 'npp', command: [binary, 'serve'] },
