@@ -135,8 +135,9 @@ pub const P_SEL: usize = 2 * STATE_WIDTH;
 pub const P_T: usize = P_SEL + CYCLE;
 pub const P_TN: usize = P_T + 1;
 
-/// Domain-separation tag "pmrs2" entering the transcript first (v2: range-checked statement).
-const PUB_TAG: u64 = 0x0070_6d72_7332;
+/// Domain-separation tag "pmrs3" entering the transcript first: the proof format version
+/// ([`crate::proof_file::FORMAT_VERSION`]), so a proof is bound to the statement of its version.
+const PUB_TAG: u64 = 0x0070_6d72_7333;
 
 /// Public inputs of a segment proof.
 #[derive(Clone, Debug, PartialEq, Eq)]
