@@ -5,8 +5,8 @@
 //! count more than the width (measured at 2^18 rows: 12 columns cost as much as 42). Here each
 //! column is transformed alone in a buffer of `2^18` elements (2 MiB, in a core's L2), by an
 //! iterative radix-2 FFT, and the results are written out as rows one coset at a time, so the
-//! transient memory is one coset's columns (a quarter of the LDE at blowup 4). An extension-field column is its base
-//! coordinates, transformed apart (the twiddles are in the base field).
+//! transient memory is one coset's columns (a quarter of the LDE at blowup 4). An extension-field
+//! column is its base coordinates, transformed apart (the twiddles are in the base field).
 //!
 //! The evaluations are exactly winterfell's (`RowMatrix::evaluate_polys_over` and
 //! `ColMatrix::interpolate_columns`): row `i` of an LDE is the polynomials at `offset·g^i`, `g` of
@@ -160,10 +160,6 @@ impl Extension {
             blowup,
             coset_powers,
         }
-    }
-
-    pub fn fft(&self) -> &Fft {
-        &self.fft
     }
 
     /// Interpolates base-field `columns` in place into their coefficients.
