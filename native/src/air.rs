@@ -135,8 +135,9 @@ pub const P_SEL: usize = 2 * STATE_WIDTH;
 pub const P_T: usize = P_SEL + CYCLE;
 pub const P_TN: usize = P_T + 1;
 
-/// Domain-separation tag "pmrs2" entering the transcript first (v2: range-checked statement).
-const PUB_TAG: u64 = 0x0070_6d72_7332;
+/// Domain-separation tag "pmrs3" entering the transcript first: the proof format version
+/// ([`crate::proof_file::FORMAT_VERSION`]), so a proof is bound to the statement of its version.
+const PUB_TAG: u64 = 0x0070_6d72_7333;
 
 /// Public inputs of a segment proof.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,23 +211,28 @@ pub struct Shape {
 impl Shape {
     /// The shape of a segment; an error for a segment no prover may make (no block, too many).
     pub fn new(p: &SegmentPublic) -> Result<Shape, String> {
-        if p.block_count == 0 {
+        Shape::of_blocks(p.start_block, p.block_count, p.input_size)
+    }
+
+    /// The shape of the segment of `block_count` blocks from `start_block` of an input of
+    /// `input_size` bytes (all a shape depends on).
+    pub fn of_blocks(start_block: u64, block_count: u64, input_size: u64) -> Result<Shape, String> {
+        if block_count == 0 {
             return Err("a segment of 0 blocks has no STARK".into());
         }
-        if p.block_count > crate::segment::HARD_MAX_SEGMENT_BLOCKS {
-            return Err(format!("{} blocks is over the hard limit", p.block_count));
+        if block_count > crate::segment::HARD_MAX_SEGMENT_BLOCKS {
+            return Err(format!("{block_count} blocks is over the hard limit"));
         }
-        let total = sponge::num_blocks(p.input_size);
-        let end = p
-            .start_block
-            .checked_add(p.block_count)
+        let total = sponge::num_blocks(input_size);
+        let end = start_block
+            .checked_add(block_count)
             .filter(|&e| e <= total)
             .ok_or("the segment's blocks exceed the input")?;
-        let blocks = p.block_count as usize;
+        let blocks = block_count as usize;
         let last = (end == total).then(|| {
-            let m = sponge::num_elements(p.input_size);
+            let m = sponge::num_elements(input_size);
             let pos = ((m - 1) % sponge::RATE as u64) as usize;
-            let len = (p.input_size - sponge::ELEMENT_BYTES as u64 * (m - 1)) as usize;
+            let len = (input_size - sponge::ELEMENT_BYTES as u64 * (m - 1)) as usize;
             let bits = 8 * len as u32;
             let limbs = bits.div_ceil(LIMB_BITS) as usize;
             let top = bits - LIMB_BITS * (limbs as u32 - 1);

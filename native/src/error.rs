@@ -14,6 +14,7 @@ pub const INVALID_SEGMENT: i64 = 1003;
 pub const CANCELLED: i64 = 1004;
 pub const PROOF_INVALID: i64 = 1005;
 pub const INVALID_HINTS: i64 = 1006;
+pub const UNSUPPORTED_VERSION: i64 = 1007;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PmError {
@@ -60,6 +61,15 @@ impl PmError {
             code: PROOF_INVALID,
             message: format!("segment {segment}: {reason}"),
             data: Some(json!({ "segment": segment, "reason": reason })),
+        }
+    }
+    /// A partial proof of another prover version: not a forgery, so not `PROOF_INVALID`.
+    pub fn unsupported_version(segment: usize, version: u8) -> Self {
+        let reason = crate::proof_file::unsupported_version("segment proof", version);
+        PmError {
+            code: UNSUPPORTED_VERSION,
+            message: format!("segment {segment}: {reason}"),
+            data: Some(json!({ "segment": segment, "version": version, "reason": reason })),
         }
     }
     pub fn unknown_program(id: &str) -> Self {

@@ -7,6 +7,7 @@ pub mod child;
 pub mod ctx;
 pub mod error;
 pub mod evaluator;
+pub mod fft;
 pub mod hasher;
 pub mod hex32;
 pub mod input;

@@ -451,7 +451,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("proofmesh-prover: error: {e}");
-            if e.code == error::PROOF_INVALID {
+            if e.code == error::PROOF_INVALID || e.code == error::UNSUPPORTED_VERSION {
                 ExitCode::from(1)
             } else {
                 ExitCode::from(2)

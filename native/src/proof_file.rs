@@ -1,10 +1,15 @@
 //! Segment proof and final proof (bundle) files: one encoding per proof, every length capped
 //! before anything is allocated for it.
 //!
-//! * segment proof: `"PMSEG\x02\n\0"` ‖ u32le `H` ‖ `H` bytes of JSON [`SegmentHeader`] ‖ the
+//! * segment proof: `"PMSEG\x03\n\0"` ‖ u32le `H` ‖ `H` bytes of JSON [`SegmentHeader`] ‖ the
 //!   winterfell STARK (`Proof::to_bytes()`, empty for the 0-block segment of the empty input);
-//! * bundle: `"PMBUNDL\x02"` ‖ u32le `H` ‖ `H` bytes of JSON [`BundleHeader`] ‖ for each segment
+//! * bundle: `"PMBUNDL\x03"` ‖ u32le `H` ‖ `H` bytes of JSON [`BundleHeader`] ‖ for each segment
 //!   in index order: u32le length ‖ the segment proof file.
+//!
+//! The magic's version byte ([`FORMAT_VERSION`]) changes whenever a proof of the previous prover
+//! would not verify (the AIR, the statement, the options or the encoding changed), so that such a
+//! proof is told apart as another version's, not as a forgery: version 2 was the statement before
+//! and after the range check (they do not verify against each other), version 3 is this one.
 //!
 //! A file decodes only if it is the one encoding of its content: each JSON header must be exactly
 //! what serde_json writes for the decoded value (no whitespace, fields in order, no unknown or
@@ -17,8 +22,14 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use winter_utils::{ByteReader, Deserializable, DeserializationError};
 use winterfell::Proof;
 
-pub const SEGMENT_MAGIC: &[u8; 8] = b"PMSEG\x02\n\0";
-pub const BUNDLE_MAGIC: &[u8; 8] = b"PMBUNDL\x02";
+/// The proof format this prover writes and reads.
+pub const FORMAT_VERSION: u8 = 3;
+pub const SEGMENT_MAGIC: &[u8; 8] = b"PMSEG\x03\n\0";
+/// Where the version byte sits in [`SEGMENT_MAGIC`].
+const SEGMENT_VERSION_AT: usize = 5;
+pub const BUNDLE_MAGIC: &[u8; 8] = b"PMBUNDL\x03";
+/// Where the version byte sits in [`BUNDLE_MAGIC`].
+const BUNDLE_VERSION_AT: usize = 7;
 /// A segment header is ~1 KB (four hex states of 192 characters and a few numbers).
 pub const MAX_SEGMENT_HEADER_BYTES: usize = 4 << 10;
 /// A bundle header carries 67 bytes per contribution: 2 MiB holds more than the most segments.
@@ -70,8 +81,36 @@ pub fn encode_header<T: Serialize>(magic: &[u8; 8], header: &T) -> Vec<u8> {
     out
 }
 
+/// The version byte of a file that has `magic` but for that byte: a proof of another prover
+/// version (None: this version, or not a proofmesh proof of this kind at all).
+pub fn other_version(bytes: &[u8], magic: &[u8; 8]) -> Option<u8> {
+    let at = if magic == SEGMENT_MAGIC {
+        SEGMENT_VERSION_AT
+    } else {
+        BUNDLE_VERSION_AT
+    };
+    let prefix = bytes.get(..8)?;
+    let same_but_version = prefix
+        .iter()
+        .zip(magic)
+        .enumerate()
+        .all(|(i, (a, b))| i == at || a == b);
+    (same_but_version && prefix[at] != magic[at]).then_some(prefix[at])
+}
+
+/// Why a proof of another version is not checked.
+pub fn unsupported_version(what: &str, version: u8) -> String {
+    format!(
+        "unsupported {what} version {version}: this prover reads version {FORMAT_VERSION} \
+         (the proof was made by another version of the prover)"
+    )
+}
+
 /// The 12-byte prefix's header length, after the magic and cap checks.
 pub fn header_len(prefix: &[u8], magic: &[u8; 8], cap: usize, what: &str) -> Result<usize, String> {
+    if let Some(v) = other_version(prefix, magic) {
+        return Err(unsupported_version(what, v));
+    }
     if prefix.len() < 12 || &prefix[..8] != magic {
         return Err(format!("not a {what} (bad magic)"));
     }
@@ -228,6 +267,18 @@ mod tests {
         assert!(matches!(e, DeserializationError::InvalidValue(_)));
         assert_eq!(r.read_many::<u8>(3).unwrap(), vec![1, 2, 3]);
         assert!(r.read_slice(usize::MAX).is_err());
+    }
+
+    #[test]
+    fn another_versions_magic_is_told_apart() {
+        let old_segment = b"PMSEG\x02\n\0\0\0\0\0";
+        assert_eq!(other_version(old_segment, SEGMENT_MAGIC), Some(2));
+        assert_eq!(other_version(b"PMBUNDL\x01", BUNDLE_MAGIC), Some(1));
+        assert_eq!(other_version(SEGMENT_MAGIC, SEGMENT_MAGIC), None);
+        assert_eq!(other_version(b"PMSEG\x02\n\x01", SEGMENT_MAGIC), None);
+        assert_eq!(other_version(b"PMBUNDL", BUNDLE_MAGIC), None);
+        let e = header_len(old_segment, SEGMENT_MAGIC, 10, "segment proof").unwrap_err();
+        assert!(e.starts_with("unsupported segment proof version 2"), "{e}");
     }
 
     #[test]

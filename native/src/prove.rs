@@ -11,7 +11,7 @@ use crate::segment::Segment;
 use crate::spans;
 use crate::sponge::{self, BLOCK_BYTES};
 use crate::stark::SpongeProver;
-use crate::statement::{load_segment, public_of, statement_of};
+use crate::statement::{load_segment, public_of, statement_ending};
 use crate::trace;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -56,11 +56,11 @@ const PROVE_STEP_DONE: [(&str, u64); 11] = [
     ("build_domain", 6),
     ("commit_to_main_trace_segment", 37),
     ("build_aux_trace", 38),
-    ("commit_to_aux_trace_segment", 57),
-    ("evaluate_constraints", 76),
-    ("commit_to_constraint_evaluations", 86),
-    ("build_deep_composition_poly", 94),
-    ("evaluate_deep_composition_poly", 97),
+    ("commit_to_aux_trace_segment", 48),
+    ("evaluate_constraints", 69),
+    ("commit_to_constraint_evaluations", 81),
+    ("build_deep_composition_poly", 92),
+    ("evaluate_deep_composition_poly", 96),
     ("compute_fri_layers", 98),
     ("determine_query_positions", 98),
     ("build_proof_object", 99),
@@ -79,30 +79,28 @@ pub fn prove(
     let t0 = Instant::now();
     (ctx.progress)(0, PROVE_PROGRESS_TOTAL);
     let (start, slice, hinted_end) = load_segment(input_size, seg, input, hints, ctx)?;
-    let st = statement_of(input_size, seg, start, &slice, hinted_end)?;
     (ctx.progress)(PROVE_LOADED, PROVE_PROGRESS_TOTAL);
     ctx.check()?;
-    let proof_bytes = if seg.block_count == 0 {
-        Vec::new()
+    // The trace runs the sponge over the slice: its end state is the statement's (the slice is
+    // not hashed a second time, a serial pass as long as the trace's own).
+    let (st, proof_bytes) = if seg.block_count == 0 {
+        let st = statement_ending(input_size, seg, start, start, &slice, hinted_end)?;
+        (st, Vec::new())
     } else {
-        let public = public_of(&st, challenge);
-        let shape = Shape::new(&public).map_err(PmError::internal)?;
+        let shape = Shape::of_blocks(seg.start_block, seg.block_count, input_size)
+            .map_err(PmError::internal)?;
         let values = |k: u64| {
             let off = (k as usize) * BLOCK_BYTES;
             sponge::block_values(seg.start_block + k, &slice[off..], input_size)
         };
-        let (trace, end) = trace::build_main(&shape, &st.start, &values, ctx.cancelled)
+        let (trace, end) = trace::build_main(&shape, &start, &values, ctx.cancelled)
             .map_err(|_| PmError::cancelled())?;
-        if end != st.end {
-            return Err(PmError::internal(
-                "trace end state differs from the native hash",
-            ));
-        }
+        let st = statement_ending(input_size, seg, start, end, &slice, hinted_end)?;
         (ctx.progress)(PROVE_TRACE_BUILT, PROVE_PROGRESS_TOTAL);
         ctx.check()?;
-        let proof = prove_with_progress(SpongeProver::new(public), trace, ctx)?;
+        let proof = prove_with_progress(SpongeProver::new(public_of(&st, challenge)), trace, ctx)?;
         ctx.check()?;
-        proof.to_bytes()
+        (st, proof.to_bytes())
     };
     let header = SegmentHeader {
         program: PROGRAM_ID.into(),

@@ -83,6 +83,7 @@ pub(crate) fn load_segment(
     Ok((start, slice, hinted_end))
 }
 
+/// The statement of a segment: hashes its slice from `start` (see [`statement_ending`]).
 pub(crate) fn statement_of(
     input_size: u64,
     seg: &Segment,
@@ -98,6 +99,19 @@ pub(crate) fn statement_of(
         slice,
         input_size,
     );
+    statement_ending(input_size, seg, start, end, slice, hinted_end)
+}
+
+/// The statement of a segment whose slice takes the sponge from `start` to `end` (computed by the
+/// caller: the native hash, or the trace that proves it); a hinted end state must be that `end`.
+pub(crate) fn statement_ending(
+    input_size: u64,
+    seg: &Segment,
+    start: State,
+    end: State,
+    slice: &[u8],
+    hinted_end: Option<State>,
+) -> Result<Statement> {
     if let Some(h) = hinted_end
         && h != end
     {

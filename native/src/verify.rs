@@ -15,6 +15,7 @@ use crate::out_file::write_atomic_with;
 use crate::program::PROGRAM_ID;
 use crate::proof_file::{
     self, BUNDLE_MAGIC, BundleHeader, MAX_BUNDLE_HEADER_BYTES, MAX_SEGMENT_FILE_BYTES,
+    SEGMENT_MAGIC,
 };
 use crate::segment::{Segment, check_segment};
 use crate::sponge::{self, State};
@@ -263,7 +264,7 @@ fn read_proof(path: &str, i: usize) -> Result<Vec<u8>> {
 }
 
 /// The `aggregate` phase: verifies every segment proof one at a time (a bad one is
-/// `PROOF_INVALID` naming it), then writes the bundle to `out` (atomically; nothing on cancel).
+/// `PROOF_INVALID` naming it, one of another prover version `UNSUPPORTED_VERSION`), then writes the bundle to `out` (atomically; nothing on cancel).
 pub fn aggregate(
     job: &str,
     input_size: u64,
@@ -287,6 +288,9 @@ pub fn aggregate(
         ctx.check()?;
         (ctx.progress)(i as u64, proof_paths.len() as u64);
         let bytes = read_proof(path, i)?;
+        if let Some(v) = proof_file::other_version(&bytes, SEGMENT_MAGIC) {
+            return Err(PmError::unsupported_version(i, v));
+        }
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chain.push(&bytes)))
             .unwrap_or_else(|_| Err((Some(i), "the verifier panicked on this proof".into())));
         checked.map_err(|(seg, r)| match seg {

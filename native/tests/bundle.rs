@@ -249,3 +249,40 @@ fn an_invalid_proof_reports_only_its_reason() {
         ["reason", "valid"]
     );
 }
+
+#[test]
+fn a_proof_of_another_prover_version_is_unsupported_not_invalid() {
+    let bytes = data(56 * 3 + 5, 27);
+    let j = job(&bytes, 2, "version");
+    let agg = j.aggregate().unwrap();
+    // A partial proof in the previous version's format: UNSUPPORTED_VERSION naming its segment,
+    // not PROOF_INVALID (its maker is not lying, it runs another prover).
+    let seg = std::fs::read(&j.proofs[1]).unwrap();
+    let mut old = seg.clone();
+    old[5] = 2;
+    std::fs::write(&j.proofs[1], &old).unwrap();
+    let e = j.aggregate().expect_err("another version");
+    assert_eq!(e.code, error::UNSUPPORTED_VERSION, "{e}");
+    let d = e.data.unwrap();
+    assert_eq!(
+        (d["segment"].as_u64(), d["version"].as_u64()),
+        (Some(1), Some(2))
+    );
+    std::fs::write(&j.proofs[1], &seg).unwrap();
+    // A final proof of the previous version, or holding a segment of it: refused with the reason.
+    let mut old_bundle = agg.bytes.clone();
+    old_bundle[7] = 2;
+    let v = verify(&old_bundle, None);
+    assert!(!v.valid);
+    let r = v.reason.unwrap();
+    assert!(r.starts_with("unsupported final proof version 2"), "{r}");
+    let n = u32::from_le_bytes(agg.bytes[8..12].try_into().unwrap()) as usize;
+    let mut inner = agg.bytes.clone();
+    inner[12 + n + 4 + 5] = 2;
+    let r = verify(&inner, None).reason.unwrap();
+    assert!(
+        r.starts_with("segment 0: unsupported segment proof version 2"),
+        "{r}"
+    );
+    assert!(verify(&agg.bytes, None).valid);
+}

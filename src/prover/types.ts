@@ -248,7 +248,8 @@ export const NppErrorCode = {
   INVALID_SEGMENT: 1003,
   CANCELLED: 1004,
   PROOF_INVALID: 1005,
-  INVALID_HINTS: 1006
+  INVALID_HINTS: 1006,
+  UNSUPPORTED_VERSION: 1007
 } as const
 
 export type NppErrorCode = (typeof NppErrorCode)[keyof typeof NppErrorCode]

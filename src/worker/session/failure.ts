@@ -37,6 +37,11 @@ export function failureOf(err: unknown, segment?: number): SessionError {
     switch (err.code) {
       case NppErrorCode.PROOF_INVALID:
         return new SessionError(FailCode.PROOF_INVALID, err.message, blamed)
+      // A proof of another prover version is no lie, but its owner's proof cannot be used here: reported as one
+      // that cannot be had (not penalised; after the fetch retries its owner fails and its segments move), never as
+      // this aggregator's own failure, which a peer could otherwise cause at will with an old magic
+      case NppErrorCode.UNSUPPORTED_VERSION:
+        return new SessionError(FailCode.TRANSFER, err.message, blamed)
       case NppErrorCode.INVALID_HINTS:
         return new SessionError(FailCode.HINTS, err.message, blamed)
       case NppErrorCode.IO_ERROR:

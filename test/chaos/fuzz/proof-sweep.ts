@@ -241,7 +241,9 @@ export class Serve {
       )
       return { verdict: 'accepted', detail: 'aggregated' }
     } catch (err) {
-      if (err instanceof ProverRpcError && err.code === NppErrorCode.PROOF_INVALID) {
+      // A flipped version byte reads as another prover version's proof: refused as unsupported, on its segment
+      const refused = [NppErrorCode.PROOF_INVALID, NppErrorCode.UNSUPPORTED_VERSION] as number[]
+      if (err instanceof ProverRpcError && refused.includes(err.code)) {
         const data = err.data as { segment?: unknown; reason?: unknown } | undefined
         const detail = JSON.stringify(data)
         if (CHILD_DIED.test(String(data?.reason))) return { verdict: 'aborted', detail }
