@@ -280,6 +280,28 @@ describe('JobRun against scripted peers', () => {
     )
   })
 
+  it('leases a referee from the table when the liar held the whole job and only its replacement is left', async () => {
+    harness = new JobHarness()
+    // more units than the job asks: the liar alone is leased; a and b stay in the table
+    harness.add('liar', 4, {
+      contribute: (peer, segment) => {
+        const lie = new Uint8Array(32).fill(7)
+        peer.contributions.set(segment, lie)
+        peer.send({ contribution: { segment, contribution: lie } })
+      },
+      prove: (peer) => peer.hangUp()
+    })
+    for (const id of ['a', 'b']) harness.add(id, 1)
+    const result = await harness.run({ computeCapacity: 4 })
+    assert.ok(result.error instanceof RestartJobError, story(result))
+    assert.equal(result.error.code, 'CONTRIBUTION_MISMATCH')
+    assert.deepEqual(
+      result.penalties.map((penalty) => penalty.peerId),
+      ['liar'],
+      JSON.stringify(result.penalties)
+    )
+  })
+
   it('settles a replacement that lies about a contribution after the challenge: the referee takes the segment', async () => {
     harness = new JobHarness()
     for (const id of ['a', 'b']) harness.add(id, 2)

@@ -50,6 +50,21 @@ export async function releaseUnneeded(run: JobRunState, link: Link): Promise<voi
   run.ctx.save()
 }
 
+/** A new peer for the job from the table (not in it, not excluded, with free units), leased; none if none will */
+export async function leaseSpare(run: JobRunState): Promise<Link | undefined> {
+  for (const candidate of rankCandidates(run.ctx.candidates())) {
+    if (candidate.unitsFree <= 0 || run.excluded.has(candidate.peerId)) continue
+    if (run.links.some((link) => link.peer.peerId === candidate.peerId)) continue
+    const link = await reserveOne(
+      run,
+      candidate,
+      Math.min(candidate.unitsFree, run.record.request.computeCapacity)
+    )
+    if (link !== undefined) return link
+  }
+  return undefined
+}
+
 export async function reserveOne(
   run: JobRunState,
   peer: Candidate,
