@@ -384,33 +384,40 @@ describe('hostile: workers against a submitter', () => {
     )
   }
 
-  it('proves while a worker advertises units and refuses every Reserve, asking it only a few times', async () => {
-    const worker = await hostileWorker('refuse')
+  /**
+   * Runs an honest job while one hostile worker is listed, then `check` with what it saw and the attacker's
+   * failures in the job's events; afterwards no honest daemon holds anything
+   */
+  async function underWorkerAttack(
+    attack: WorkerAttack,
+    check: (worker: HostileWorker, job: ProvedJob, failures: string[]) => Promise<void>
+  ): Promise<void> {
+    const worker = await hostileWorker(attack)
     try {
       await listed([worker.peerId])
-      const rssBefore = (await figures(submitter)).rssMiB
       const job = await provedJob(submitter, JOB_BYTES, JOB_UNITS)
-      await report('a worker that refuses every Reserve', {
-        'job ms': job.ms,
-        'clean job ms': clean.ms,
-        'Reserves it got': worker.counts.reserves,
-        'submitter RSS MiB': (await figures(submitter)).rssMiB,
-        'RSS before MiB': rssBefore
-      })
-      assert.ok(worker.counts.reserves >= 1, 'it was asked')
-      assert.ok(worker.counts.reserves <= 10, `asked ${worker.counts.reserves} times: refusals back off`)
+      await check(worker, job, await failuresOf(job, [worker.peerId]))
     } finally {
       await worker.stop()
     }
     await honestHoldNothing()
+  }
+
+  it('proves while a worker advertises units and refuses every Reserve, asking it only a few times', async () => {
+    await underWorkerAttack('refuse', async (worker, job) => {
+      await report('a worker that refuses every Reserve', {
+        'job ms': job.ms,
+        'clean job ms': clean.ms,
+        'Reserves it got': worker.counts.reserves,
+        'submitter RSS MiB': (await figures(submitter)).rssMiB
+      })
+      assert.ok(worker.counts.reserves >= 1, 'it was asked')
+      assert.ok(worker.counts.reserves <= 10, `asked ${worker.counts.reserves} times: refusals back off`)
+    })
   })
 
   it('moves the segments of a worker that takes them and goes silent, at the progress deadline', async () => {
-    const worker = await hostileWorker('silent')
-    try {
-      await listed([worker.peerId])
-      const job = await provedJob(submitter, JOB_BYTES, JOB_UNITS)
-      const failures = await failuresOf(job, [worker.peerId])
+    await underWorkerAttack('silent', async (worker, job, failures) => {
       await report('a worker that takes segments and goes silent (keep-alives only)', {
         'job ms': job.ms,
         'clean job ms': clean.ms,
@@ -420,18 +427,11 @@ describe('hostile: workers against a submitter', () => {
       })
       assert.ok(worker.counts.segments > 0, 'it was given segments')
       assert.deepEqual(failures, ['TIMEOUT'], 'it failed at the progress deadline')
-    } finally {
-      await worker.stop()
-    }
-    await honestHoldNothing()
+    })
   })
 
   it('drops an aggregator that serves its final proof a byte every 2 s, and proves on', async () => {
-    const worker = await hostileWorker('trickle')
-    try {
-      await listed([worker.peerId])
-      const job = await provedJob(submitter, JOB_BYTES, JOB_UNITS)
-      const failures = await failuresOf(job, [worker.peerId])
+    await underWorkerAttack('trickle', async (worker, job, failures) => {
       await report('an aggregator that serves its final proof 1 byte every 2 s', {
         'job ms': job.ms,
         'clean job ms': clean.ms,
@@ -443,10 +443,7 @@ describe('hostile: workers against a submitter', () => {
       assert.ok(worker.counts.finalRequests >= 1, 'it was made aggregator and its final proof asked for')
       assert.ok(failures.length >= 1, 'it was failed')
       assert.notEqual(job.record.aggregator, worker.peerId)
-    } finally {
-      await worker.stop()
-    }
-    await honestHoldNothing()
+    })
   })
 
   it('settles a lie in a contribution by a third peer, blames the liar and proves on', async () => {
