@@ -1,5 +1,6 @@
 /** Two peers computed different contributions for one segment: a third one settles it */
 import { toError } from '../../net/framed-stream.js'
+import { sleep } from '../../prover/signals.js'
 import { JobFailure, RestartJobError } from '../errors.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
 import { type Link, leastLoaded } from '../link.js'
@@ -32,7 +33,7 @@ export function openDispute(
   }
   // A liar that held the whole job leaves only its replacement in it (a daemon whose prover lied in every
   // contribution, with more units than any other peer: the job failed here before)
-  void leaseSpare(run)
+  void refereeFromTable(run)
     .then((spare) => {
       if (run.done || run.disputes.has(segment.index)) return
       if (spare === undefined) {
@@ -50,6 +51,21 @@ export function openDispute(
       run.failure ??= toError(err)
       run.notify()
     })
+}
+
+/**
+ * Waits between tries for a peer of the table to lease as referee: the peers released from this job at its plan
+ * show free units again only at their next advert, and under load a try found none (a 5-peer hostile run)
+ */
+const REFEREE_RETRY_MS = [1_000, 2_000, 4_000]
+
+async function refereeFromTable(run: JobRunState): Promise<Link | undefined> {
+  for (const waitMs of [0, ...REFEREE_RETRY_MS]) {
+    if (!(await sleep(waitMs, run.ctx.signal))) return undefined
+    const spare = await leaseSpare(run)
+    if (spare !== undefined || run.done) return spare
+  }
+  return undefined
 }
 
 /** The referee computes the segment's contribution; settleDispute decides when it comes */

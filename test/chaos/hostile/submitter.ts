@@ -118,7 +118,11 @@ export class HostileLease {
     const until = Date.now() + timeoutMs
     while (!ready(this.frames)) {
       if (Date.now() > until) {
-        const seen = this.frames.map((frame) => Object.keys(frame).join('+')).join(', ')
+        const seen = this.frames
+          .map((frame) =>
+            frame.failed === undefined ? Object.keys(frame).join('+') : `failed (${frame.failed.message})`
+          )
+          .join(', ')
         throw new Error(
           `timed out after ${timeoutMs} ms waiting for ${what} from the worker of ${this.jobId}; it sent ${seen || 'nothing'}${this.closedAt === undefined ? '' : ' and closed the stream'}`
         )
