@@ -11,6 +11,7 @@ import {
   type HarnessResult,
   honestContribute,
   honestFetch,
+  honestProve,
   JobHarness,
   type PeerBehaviour,
   type ScriptedPeer
@@ -291,7 +292,22 @@ describe('JobRun against scripted peers', () => {
       },
       prove: (peer) => peer.hangUp()
     })
-    for (const id of ['a', 'b']) harness.add(id, 1)
+    // the replacement proves only once the referee has computed the segment too: proving against the lie's
+    // challenge would otherwise finish the scripted job before the dispute is settled
+    const contributors = new Set<string>()
+    const refereed = Promise.withResolvers<void>()
+    const waitForReferee = {
+      contribute: async (peer: ScriptedPeer, segment: number) => {
+        await honestContribute(peer, segment)
+        contributors.add(peer.peerId)
+        if (contributors.size === 2) refereed.resolve()
+      },
+      prove: async (peer: ScriptedPeer, segment: number) => {
+        await refereed.promise
+        await honestProve(peer, segment)
+      }
+    }
+    for (const id of ['a', 'b']) harness.add(id, 1, waitForReferee)
     const result = await harness.run({ computeCapacity: 4 })
     assert.ok(result.error instanceof RestartJobError, story(result))
     assert.equal(result.error.code, 'CONTRIBUTION_MISMATCH')
