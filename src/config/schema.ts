@@ -404,6 +404,12 @@ export const schema: ConfigSchema = {
       type: intValue(0),
       default: 0,
       doc: "Most compute units one submitter may hold here at once, over all its jobs; 0 = half this peer's units, at least 1 (this daemon's own jobs are not counted)"
+    },
+    firstAssignTimeoutMs: {
+      key: 'first_assign_timeout',
+      type: durationValue(100),
+      default: '5m',
+      doc: 'A lease granted here that sees no Assign (no work) this long after it was granted ends and frees its units, keep-alives or not'
     }
   }
 }

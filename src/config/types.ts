@@ -119,6 +119,8 @@ export interface SecurityConfig {
   maxJobsPerSubmitter: number
   /** Most units one submitter holds here at once, over all its leases; 0 = half this peer's units, at least 1 */
   maxUnitsPerSubmitter: number
+  /** A lease that has seen no Assign this long after Reserved ends and frees its units */
+  firstAssignTimeoutMs: number
 }
 
 type DeepPartial<T> = {

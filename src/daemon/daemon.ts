@@ -239,6 +239,7 @@ export class Daemon implements Startable, ApiBackend {
       inputsFolder: this.inputsFolder,
       maxInputBytes: config.inputs.maxBytes,
       security: config.security,
+      firstAssignDeadlineMs: config.security.firstAssignTimeoutMs,
       metricsRegistry: this.registry
     })
     let connectedAt: number | undefined

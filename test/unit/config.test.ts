@@ -136,8 +136,8 @@ describe('renderConfigToml', () => {
     // one comment line of explanation and one of expected form per key
     const keyLines = text.split('\n').filter((line) => /^[a-z_0-9]+ = /.test(line))
     // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 9 + jobs 15 + inputs 2 + security 4
-    assert.equal(keyLines.length, 50)
-    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 50)
+    assert.equal(keyLines.length, 51)
+    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 51)
   })
 })
 
@@ -330,13 +330,15 @@ describe('errors', () => {
       allowSubmitters: [peer],
       denyPeers: [peer],
       maxJobsPerSubmitter: 1,
-      maxUnitsPerSubmitter: 0
+      maxUnitsPerSubmitter: 0,
+      firstAssignTimeoutMs: 300_000
     })
     assert.deepEqual(configDefaults.security, {
       allowSubmitters: [],
       denyPeers: [],
       maxJobsPerSubmitter: 4,
-      maxUnitsPerSubmitter: 0
+      maxUnitsPerSubmitter: 0,
+      firstAssignTimeoutMs: 300_000
     })
 
     const badPeer = await configError(

@@ -11,6 +11,7 @@ import {
   type HarnessResult,
   honestContribute,
   honestFetch,
+  honestProve,
   JobHarness,
   type PeerBehaviour,
   type ScriptedPeer
@@ -271,6 +272,43 @@ describe('JobRun against scripted peers', () => {
       prove: (peer) => peer.hangUp()
     })
     const result = await harness.run()
+    assert.ok(result.error instanceof RestartJobError, story(result))
+    assert.equal(result.error.code, 'CONTRIBUTION_MISMATCH')
+    assert.deepEqual(
+      result.penalties.map((penalty) => penalty.peerId),
+      ['liar'],
+      JSON.stringify(result.penalties)
+    )
+  })
+
+  it('leases a referee from the table when the liar held the whole job and only its replacement is left', async () => {
+    harness = new JobHarness()
+    // more units than the job asks: the liar alone is leased; a and b stay in the table
+    harness.add('liar', 4, {
+      contribute: (peer, segment) => {
+        const lie = new Uint8Array(32).fill(7)
+        peer.contributions.set(segment, lie)
+        peer.send({ contribution: { segment, contribution: lie } })
+      },
+      prove: (peer) => peer.hangUp()
+    })
+    // the replacement proves only once the referee has computed the segment too: proving against the lie's
+    // challenge would otherwise finish the scripted job before the dispute is settled
+    const contributors = new Set<string>()
+    const refereed = Promise.withResolvers<void>()
+    const waitForReferee = {
+      contribute: async (peer: ScriptedPeer, segment: number) => {
+        await honestContribute(peer, segment)
+        contributors.add(peer.peerId)
+        if (contributors.size === 2) refereed.resolve()
+      },
+      prove: async (peer: ScriptedPeer, segment: number) => {
+        await refereed.promise
+        await honestProve(peer, segment)
+      }
+    }
+    for (const id of ['a', 'b']) harness.add(id, 1, waitForReferee)
+    const result = await harness.run({ computeCapacity: 4 })
     assert.ok(result.error instanceof RestartJobError, story(result))
     assert.equal(result.error.code, 'CONTRIBUTION_MISMATCH')
     assert.deepEqual(

@@ -1,17 +1,19 @@
 /** Two peers computed different contributions for one segment: a third one settles it */
+import { toError } from '../../net/framed-stream.js'
+import { sleep } from '../../prover/signals.js'
 import { JobFailure, RestartJobError } from '../errors.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
 import { type Link, leastLoaded } from '../link.js'
 import type { SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState, Dispute } from './state.js'
-import { send } from './leases.js'
+import { leaseSpare, send } from './leases.js'
 import { assignTo, track } from './shipping.js'
 
 /**
  * Two peers computed different contributions for one segment: a third (a peer of the job that holds neither
- * claim) computes it too, and the one it agrees with stands (settleDispute). One lying peer costs itself, not
- * the job; the job fails only when no third peer is left, or when all three disagree (the provers are not
- * deterministic, or not the same program).
+ * claim, else a new one leased from the table) computes it too, and the one it agrees with stands
+ * (settleDispute). One lying peer costs itself, not the job; the job fails only when no third peer can be had,
+ * or when all three disagree (the provers are not deterministic, or not the same program).
  */
 export function openDispute(
   run: JobRunState,
@@ -20,21 +22,62 @@ export function openDispute(
   contribution: string
 ): void {
   if (run.disputes.has(segment.index)) return
-  const recorded = segment.contribution as string
   const first = segment.contributor ?? '?'
   const referee = leastLoaded(
     run.links.filter((link) => link.peer.peerId !== first && link !== claimant),
     run.record.segments
   )
-  if (referee === undefined) {
-    run.failure ??= new JobFailure(
-      'CONTRIBUTION_MISMATCH',
-      `segment ${segment.index}: peer ${shortPeerId(claimant.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
-        `peer ${shortPeerId(first)} had ${recorded.slice(0, 16)}…, and no third peer is left to settle it`
-    )
-    run.notify()
+  if (referee !== undefined) {
+    startDispute(run, segment, claimant, contribution, referee)
     return
   }
+  // A liar that held the whole job leaves only its replacement in it (a daemon whose prover lied in every
+  // contribution, with more units than any other peer: the job failed here before)
+  void refereeFromTable(run)
+    .then((spare) => {
+      if (run.done || run.disputes.has(segment.index)) return
+      if (spare === undefined) {
+        run.failure ??= new JobFailure(
+          'CONTRIBUTION_MISMATCH',
+          `segment ${segment.index}: peer ${shortPeerId(claimant.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
+            `peer ${shortPeerId(first)} had ${(segment.contribution ?? '').slice(0, 16)}…, and no third peer is left to settle it`
+        )
+        run.notify()
+        return
+      }
+      startDispute(run, segment, claimant, contribution, spare)
+    })
+    .catch((err: unknown) => {
+      run.failure ??= toError(err)
+      run.notify()
+    })
+}
+
+/**
+ * Waits between tries for a peer of the table to lease as referee: the peers released from this job at its plan
+ * show free units again only at their next advert, and under load a try found none (a 5-peer hostile run)
+ */
+const REFEREE_RETRY_MS = [1_000, 2_000, 4_000]
+
+async function refereeFromTable(run: JobRunState): Promise<Link | undefined> {
+  for (const waitMs of [0, ...REFEREE_RETRY_MS]) {
+    if (!(await sleep(waitMs, run.ctx.signal))) return undefined
+    const spare = await leaseSpare(run)
+    if (spare !== undefined || run.done) return spare
+  }
+  return undefined
+}
+
+/** The referee computes the segment's contribution; settleDispute decides when it comes */
+function startDispute(
+  run: JobRunState,
+  segment: SegmentRecord,
+  claimant: Link,
+  contribution: string,
+  referee: Link
+): void {
+  const recorded = segment.contribution as string
+  const first = segment.contributor ?? '?'
   run.disputes.set(segment.index, {
     referee,
     claimant,

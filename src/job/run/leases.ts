@@ -50,6 +50,25 @@ export async function releaseUnneeded(run: JobRunState, link: Link): Promise<voi
   run.ctx.save()
 }
 
+/**
+ * A new peer for the job from the table (not working on it now, not excluded, with free units), leased; none if
+ * none will. A peer released as unneeded may come back: when the peers that took every segment turned out to be
+ * liars, those released at the plan were the only ones left to take over or to referee.
+ */
+export async function leaseSpare(run: JobRunState): Promise<Link | undefined> {
+  for (const candidate of rankCandidates(run.ctx.candidates())) {
+    if (candidate.unitsFree <= 0 || run.excluded.has(candidate.peerId)) continue
+    if (run.links.some((link) => link.peer.peerId === candidate.peerId && !link.closed)) continue
+    const link = await reserveOne(
+      run,
+      candidate,
+      Math.min(candidate.unitsFree, run.record.request.computeCapacity)
+    )
+    if (link !== undefined) return link
+  }
+  return undefined
+}
+
 export async function reserveOne(
   run: JobRunState,
   peer: Candidate,

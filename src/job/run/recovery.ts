@@ -4,12 +4,12 @@ import { toError } from '../../net/framed-stream.js'
 import { JobFailure } from '../errors.js'
 import { describePeerFailure } from '../../jobs-model/peer-failure.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
-import { type Link, leastLoaded, rankCandidates } from '../link.js'
+import { type Link, leastLoaded } from '../link.js'
 import { awaitsWork } from '../progress-deadline.js'
 import type { JobState } from '../../jobs-model/states.js'
 import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
-import { reserveOne, send, closeLink } from './leases.js'
+import { leaseSpare, send, closeLink } from './leases.js'
 import { assignTo, track } from './shipping.js'
 import { openDispute } from './disputes.js'
 import { electAggregator } from './aggregation.js'
@@ -145,18 +145,7 @@ export function moveSegmentsOf(run: JobRunState, link: Link, why: string, blamed
 export async function reassign(run: JobRunState, segments: SegmentRecord[], why: string): Promise<void> {
   if (run.done) return
   const blocks = segments.reduce((sum, segment) => sum + segment.blockCount, 0)
-  let target: Link | undefined
-  for (const candidate of rankCandidates(run.ctx.candidates())) {
-    if (candidate.unitsFree <= 0 || run.excluded.has(candidate.peerId)) continue
-    if (run.links.some((link) => link.peer.peerId === candidate.peerId)) continue
-    target = await reserveOne(
-      run,
-      candidate,
-      Math.min(candidate.unitsFree, run.record.request.computeCapacity)
-    )
-    if (target !== undefined) break
-  }
-  target ??= leastLoaded(run.links, run.record.segments)
+  const target = (await leaseSpare(run)) ?? leastLoaded(run.links, run.record.segments)
   if (target === undefined) {
     throw new JobFailure(
       'PEER_FAILED',

@@ -6,12 +6,12 @@
  */
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { StatusJson } from '../../../src/daemon/status-json.js'
-import type { JobRecord } from '../../../src/jobs-model/types.js'
+import type { JobEvent, JobRecord } from '../../../src/jobs-model/types.js'
 import { JOB_PHASES } from '../../../src/jobs-model/states.js'
 import { type LocalNetworkInit, type LocalNode, LocalNetwork } from '../../../src/testnet/local-network.js'
 import { loadAverage, phaseMs, PROVER_PATH, rssMiB, runJob } from '../../bench/job-helpers.js'
@@ -149,14 +149,16 @@ export async function joinNetwork(
   bootstrap: LocalNode,
   root: string,
   name: string,
-  timeoutMs: number
+  timeoutMs: number,
+  /** Its own daemon flags (default: the suite's units) */
+  args: string[] = ['--compute-units', String(UNITS)]
 ): Promise<{ joined: Joined; network: LocalNetwork }> {
   const network = new LocalNetwork({
     nodes: 1,
     root: join(root, name),
     advertInterval: '1s',
     extraArgs: ['--bootstrap', tcpAddress(bootstrap).multiaddr],
-    nodeArgs: () => ['--compute-units', String(UNITS)]
+    nodeArgs: () => args
   })
   const spawned = Date.now()
   try {
@@ -195,6 +197,49 @@ export async function metric(node: LocalNode, name: string): Promise<Map<string,
     if (match?.[1] === name) values.set(match[2] ?? '', Number(match[3]))
   }
   return values
+}
+
+/** A job's events as its submitter journaled them: the stream of a finished job ends with its last event */
+export async function jobEvents(node: LocalNode, id: string): Promise<JobEvent[]> {
+  const response = await fetch(new URL(`/v1/jobs/${id}/events`, node.api.url), {
+    headers: { authorization: `Bearer ${node.token}` },
+    signal: AbortSignal.timeout(10_000)
+  })
+  return (await response.text())
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice('data: '.length)) as JobEvent)
+}
+
+/** What a daemon holds for jobs: units under lease, leases, and session folders in its work folder */
+export interface Held {
+  units: number
+  leases: number
+  folders: number
+}
+
+export async function held(node: LocalNode): Promise<Held> {
+  const folders = await readdir(join(node.dataDir, 'work')).catch(() => [])
+  return {
+    units: (await metric(node, 'proofmesh_units_leased')).get('') ?? Number.NaN,
+    leases: (await metric(node, 'proofmesh_leases_held')).get('') ?? Number.NaN,
+    folders: folders.length
+  }
+}
+
+/** Waits until a daemon holds nothing (no unit leased, no lease, no session folder); the ms that took */
+export async function nothingHeld(node: LocalNode, timeoutMs: number): Promise<number> {
+  const started = Date.now()
+  let last: Held | undefined
+  await poll(
+    () => `node ${node.index} to hold nothing; it held ${JSON.stringify(last)}`,
+    timeoutMs,
+    async () => {
+      last = await held(node)
+      return last.units === 0 && last.leases === 0 && last.folders === 0 ? true : undefined
+    }
+  )
+  return Date.now() - started
 }
 
 /** One line of figures on stderr, with the machine's load, for the suite's output and the report */

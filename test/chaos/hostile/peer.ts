@@ -8,7 +8,7 @@ import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { RPC } from '@libp2p/gossipsub/message'
 import { RPC as RpcCodec } from '@libp2p/gossipsub/message'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { CapacityAdvert } from '../../../protocols/capacity/pb/capacity.js'
@@ -103,6 +103,9 @@ export async function sybilMessages(
   return out
 }
 
+/** How a fake peer serves one protocol */
+export type ProtocolHandler = (stream: Stream, connection: Connection) => void
+
 export interface FakePeerInit {
   /** The daemon it connects to and advertises through */
   target: string
@@ -110,12 +113,17 @@ export interface FakePeerInit {
   advert: Partial<CapacityAdvert>
   /** How often it advertises (the daemons' advert interval) */
   intervalMs: number
+  /**
+   * The protocols it serves and how (test/chaos/hostile/worker.ts); none = the job protocol only, every stream
+   * taken and never answered
+   */
+  handlers?: Record<string, ProtocolHandler>
 }
 
 /**
  * A peer that exists (it listens, passes every reachability check, answers identify) and lies: it advertises what
- * it is told to (1,000,000 free units, say) and takes job streams without ever answering them, until the
- * submitter gives up on it.
+ * it is told to (1,000,000 free units, say) and serves its protocols as it is told to, by default taking job
+ * streams without ever answering them, until the submitter gives up on it.
  */
 export class FakePeer {
   readonly host: ProofmeshHost
@@ -132,15 +140,15 @@ export class FakePeer {
 
   static async start(init: FakePeerInit): Promise<FakePeer> {
     const fake = new FakePeer(await attackerHost(), init)
-    await fake.host.handle(
-      JOB_PROTOCOL,
-      (stream) => {
+    const handlers = init.handlers ?? {
+      [JOB_PROTOCOL]: (stream: Stream) => {
         fake.stalled++
         // read nothing, answer nothing; the stream ends when the submitter aborts it
         stream.addEventListener('close', () => undefined)
-      },
-      { maxInboundStreams: 1_024 }
-    )
+      }
+    }
+    for (const [protocol, handler] of Object.entries(handlers))
+      await fake.host.handle(protocol, handler, { maxInboundStreams: 1_024 })
     await joinTopic(fake.host, init.target)
     fake.timer = setInterval(() => void fake.advertise(), init.intervalMs)
     await fake.advertise()
