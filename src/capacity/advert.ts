@@ -12,6 +12,7 @@ import {
   MAX_NAME_LENGTH,
   MAX_UNITS
 } from './constants.js'
+import '../net/uint64-wire.js'
 
 export { CapacityAdvert } from '../../protocols/capacity/pb/capacity.js'
 export { AdvertValidationError, type AdvertVerdict } from './advert-error.js'

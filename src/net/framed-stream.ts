@@ -2,6 +2,7 @@ import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/inter
 import type { DecodeOptions } from 'protons-runtime'
 import { Uint8ArrayList } from 'uint8arraylist'
 import * as varint from 'uint8-varint'
+import './uint64-wire.js'
 
 export class FrameError extends Error {
   constructor(message: string) {
