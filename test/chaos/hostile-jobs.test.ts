@@ -169,9 +169,8 @@ describe('hostile: submitters against a worker', () => {
 
   it('ends a session flooded with Assigns at its totals and gives its memory back', async () => {
     const leases = FULL ? 20 : 2
-    // under 2^31: protons-runtime 7.1.2 writes a uint64 from 2^31 to 2^32-1 as 0 (its LongBits keeps the low
-    // word signed), so a Reserve of 4e9 bytes reached the worker as an input of 0 bytes
-    const inputSize = 2_000_000_000
+    // above 2^31: such sizes reached the worker as 0 bytes before src/net/uint64-wire.ts
+    const inputSize = 4_000_000_000
     let peak = 0
     const sampler = setInterval(() => {
       void rssMiB(victim.process.pid ?? -1).then((rss) => {
