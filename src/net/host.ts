@@ -82,8 +82,11 @@ export const hostDefaults = {
   // peer starved of CPU for 5 s (a saturated host, measured in test/e2e/busy-peers) lost every connection, and
   // with them its job streams, although it was alive. Jobs detect frozen peers themselves (jobs.peer_timeout,
   // counted in time this daemon ran); this monitor only has to clear connections that are truly dead (a cut
-  // link), so it waits 30 s for an answer.
-  connectionMonitor: { pingTimeout: { minTimeout: 30_000, maxTimeout: 60_000 } }
+  // link), so it waits 30 s for an answer. For the same reason it need not ping often: each ping is a new stream
+  // (negotiation, a peer-store update on both sides, a yamux window update per frame), and at libp2p's 10 s an idle
+  // daemon among 24 peers spent 5-6% of its CPU on them (a CPU profile, test/bench/gossip-processes). Once a minute,
+  // a dead link is cleared within 90 s; the round-trip times that rank candidates (job/link.ts) age that much.
+  connectionMonitor: { pingInterval: 60_000, pingTimeout: { minTimeout: 30_000, maxTimeout: 60_000 } }
 }
 
 /** libp2p's limits on a dial, in words, for errors about a dial that ran out of time */
