@@ -109,9 +109,9 @@ export class Topology {
 }
 
 /**
- * How the adverts of one origin reach one peer: delivered by the origin itself (gossipsub publishes to every
- * topic peer), pushed by neighbours that have the peer in their mesh, and announced (IHAVE) by the others, which
- * send it (IWANT) only when no copy came otherwise
+ * How the adverts of one origin reach one peer: delivered by the origin itself (gossipsub publishes to its mesh:
+ * no flood publish, src/net/host.ts), pushed by neighbours that have the peer in their mesh, and announced (IHAVE)
+ * by the others, which send it (IWANT) only when no copy came otherwise
  */
 export interface Reach {
   direct: boolean
@@ -120,9 +120,9 @@ export interface Reach {
 }
 
 /**
- * Origins whose adverts reach `peer` under the two-hop rule (src/capacity/intake.ts): its neighbours deliver
- * their own, and each neighbour forwards the adverts its own neighbours delivered to it: pushed to its mesh,
- * announced by gossip (IHAVE) to `lazyDegree` of the rest
+ * Origins whose adverts reach `peer` under the two-hop rule (src/capacity/intake.ts): the neighbours that have it in
+ * their mesh deliver their own, and each neighbour forwards the adverts its origins delivered to it (those that have
+ * it in their mesh): pushed to its mesh, announced by gossip (IHAVE) to `lazyDegree` of the rest
  */
 export function reachOf(topology: Topology, peer: number): Map<number, Reach> {
   const reach = new Map<number, Reach>()
@@ -135,11 +135,11 @@ export function reachOf(topology: Topology, peer: number): Map<number, Reach> {
     return found
   }
   for (const neighbour of topology.neighbours(peer)) {
-    entry(neighbour).direct = true
     const inMesh = topology.mesh(neighbour).includes(peer)
+    if (inMesh) entry(neighbour).direct = true
     if (!inMesh && !topology.lazy(neighbour).includes(peer)) continue
     for (const origin of topology.neighbours(neighbour)) {
-      if (origin === peer) continue
+      if (origin === peer || !topology.mesh(origin).includes(neighbour)) continue
       if (inMesh) entry(origin).pushed++
       else entry(origin).announced++
     }

@@ -12,7 +12,7 @@ import { setRecent } from '../net/recent-map.js'
 import { PROOFMESH_VERSION } from '../version.js'
 import { type CapacityAdvert, encodeAdvert } from './advert.js'
 import { ADVERTS_PER_INTERVAL, capacityTopic, MAX_PEERS, MAX_RATE_LIMITED_ORIGINS } from './constants.js'
-import { GRAYLIST_BAN_MS } from './gossip-score.js'
+import { GOSSIP_HEARTBEAT_MS, GRAYLIST_BAN_MS } from './gossip-score.js'
 import { AdvertIntake, type IntakeOutcome } from './intake.js'
 import { PeerTable } from './peer-table.js'
 import { computeUnits, type HardwareInfo, probeHardware } from './probe.js'
@@ -98,9 +98,6 @@ const MAX_HELD_ADVERTS = 256
 
 /** The validator lets the event loop run when it last did more than this long ago (validateInTurn) */
 const YIELD_AFTER_MS = 10
-
-/** Gossipsub caches a peer's score for one heartbeat (1 s) */
-const SCORE_CACHE_MS = 1_000
 
 /**
  * Advertises this peer's capacity on gossip and keeps the table of its neighbourhood's (two hops). Adverts go out every
@@ -496,7 +493,7 @@ export class CapacityService implements Startable {
         'peer graylisted for invalid adverts; banned for a while'
       )
       this.components.ban?.(peer, GRAYLIST_BAN_MS)
-    }, SCORE_CACHE_MS + 100)
+    }, GOSSIP_HEARTBEAT_MS + 100)
     timer.unref()
     this.scoreChecks.set(peer, timer)
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { describe, it } from 'node:test'
 import {
   computeUnits,
@@ -185,6 +185,22 @@ describe('probeHardware', () => {
     const hw = await probeHardware({ nvidiaSmi: join(fixtures, 'no-such-nvidia-smi') })
     assert.deepEqual(hw.gpus, [])
     assert.match(hw.gpuProbeError ?? '', /not found/)
+  })
+
+  it('looks a bare command name up on PATH, and reports one that is on no PATH folder as not found', async () => {
+    const path = process.env.PATH
+    // the fake's own commands (dirname) stay reachable
+    process.env.PATH = ['/nonexistent-folder', fixtures, path ?? ''].join(delimiter)
+    try {
+      const found = await probeHardware({ nvidiaSmi: 'fake-nvidia-smi.sh' })
+      assert.equal(found.gpuProbeError, undefined)
+      assert.equal(found.gpus.length, 8)
+      const missing = await probeHardware({ nvidiaSmi: 'no-such-nvidia-smi' })
+      assert.deepEqual(missing.gpus, [])
+      assert.match(missing.gpuProbeError ?? '', /no-such-nvidia-smi not found/)
+    } finally {
+      process.env.PATH = path
+    }
   })
 
   it('runs a real executable and parses what it prints', async () => {
