@@ -68,6 +68,17 @@ export function peerFailed(run: JobRunState, link: Link, failure: PeerFailure, b
   run.ctx.event({ kind: 'peer-failed', peer: link.peer.peerId, failure, message: `failed: ${what}` })
   void closeLink(run, link, 'cancel', `${who} failed: ${what}`)
   for (const [index, dispute] of run.disputes) {
+    if (dispute.claimant === link) {
+      // its claim falls with it: the recorded contribution stands, and whoever takes the segment over is checked
+      // against it again. Left open, the dispute held phase 2 to its deadline once the referee, settling it, took
+      // over a segment that had moved on (two disputes of one liar, the first one failing it)
+      run.disputes.delete(index)
+      if (!dispute.referee.closed) {
+        dispute.referee.forgotten.add(index)
+        send(run, dispute.referee, { forget: { segments: [index] } })
+      }
+      continue
+    }
     if (dispute.referee !== link) continue
     // another peer settles it
     run.disputes.delete(index)
