@@ -178,14 +178,15 @@ function assertOnlyFaultyFailed(record: JobRecord, faultyId: string): void {
 }
 
 /**
- * The issue's cascade: the aggregator's pulls fail, and the owners it pulled from were blamed one after another.
- * The faulty peer is made the aggregator (the others' proofs are held until it is elected): its failing pulls must
- * cost none of the owners, nor the peers its segments move to.
+ * A fresh mesh, whose faulty peer's proofs are held (`holdFaulty`) or whose others' proofs are (so that the faulty
+ * peer aggregates first), one job on it; `checkAggregators` says which path ran. That faulty peer alone must fail.
  */
-describe(
-  'an aggregator whose proof transfers fail at opening',
-  { skip, timeout: 2 * JOB_DEADLINE_MS + 60_000 },
-  () => {
+function transferCase(
+  title: string,
+  holdFaulty: boolean,
+  checkAggregators: (aggregators: string[], faultyId: string) => void
+): void {
+  describe(title, { skip, timeout: 2 * JOB_DEADLINE_MS + 60_000 }, () => {
     const mesh = new Mesh()
     before(async () => {
       await mesh.start()
@@ -196,41 +197,27 @@ describe(
 
     it('is failed alone, and the job succeeds', async () => {
       const faultyId = mesh.faulty.node.peerId.toString()
-      const { record, aggregators } = await runJob(
-        mesh,
-        mesh.daemons.filter((daemon) => daemon !== mesh.faulty)
-      )
-      assert.equal(
-        aggregators[0],
-        faultyId,
-        `the faulty peer aggregated first: ${JSON.stringify(aggregators)}`
-      )
+      const held = mesh.daemons.filter((daemon) => (daemon === mesh.faulty) === holdFaulty)
+      const { record, aggregators } = await runJob(mesh, held)
+      checkAggregators(aggregators, faultyId)
       assertOnlyFaultyFailed(record, faultyId)
     })
-  }
-)
+  })
+}
+
+/**
+ * The issue's cascade: the aggregator's pulls fail, and the owners it pulled from were blamed one after another.
+ * The faulty peer is made the aggregator: its failing pulls must cost none of the owners, nor the peers its
+ * segments move to.
+ */
+transferCase('an aggregator whose proof transfers fail at opening', false, (aggregators, faultyId) => {
+  assert.equal(aggregators[0], faultyId, `the faulty peer aggregated first: ${JSON.stringify(aggregators)}`)
+})
 
 /** The other path: an honest aggregator cannot pull the faulty owner's proof; that owner alone answers for it */
-describe(
-  'an owner whose proof transfers fail at opening',
-  { skip, timeout: 2 * JOB_DEADLINE_MS + 60_000 },
-  () => {
-    const mesh = new Mesh()
-    before(async () => {
-      await mesh.start()
-    })
-    after(async () => {
-      await mesh.stop()
-    })
-
-    it('is failed alone, and the job succeeds', async () => {
-      const faultyId = mesh.faulty.node.peerId.toString()
-      const { record, aggregators } = await runJob(mesh, [mesh.faulty])
-      assert.ok(
-        aggregators.length > 0 && !aggregators.includes(faultyId),
-        `an honest peer aggregated, never the faulty one: ${JSON.stringify(aggregators)}`
-      )
-      assertOnlyFaultyFailed(record, faultyId)
-    })
-  }
-)
+transferCase('an owner whose proof transfers fail at opening', true, (aggregators, faultyId) => {
+  assert.ok(
+    aggregators.length > 0 && !aggregators.includes(faultyId),
+    `an honest peer aggregated, never the faulty one: ${JSON.stringify(aggregators)}`
+  )
+})
