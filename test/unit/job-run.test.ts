@@ -41,6 +41,24 @@ function assertSucceeded(result: HarnessResult): void {
   assert.ok(result.record.proof !== undefined, story(result))
 }
 
+/** A peer that records and sends a wrong contribution, as if its prover computed it */
+function contributeLie(peer: ScriptedPeer, segment: number): void {
+  const lie = new Uint8Array(32).fill(7)
+  peer.contributions.set(segment, lie)
+  peer.send({ contribution: { segment, contribution: lie } })
+}
+
+/** The lie was in the challenge already: the job starts again, and only 'liar' is penalised */
+function assertRestartedBlamingLiar(result: HarnessResult): void {
+  assert.ok(result.error instanceof RestartJobError, story(result))
+  assert.equal(result.error.code, 'CONTRIBUTION_MISMATCH')
+  assert.deepEqual(
+    result.penalties.map((penalty) => penalty.peerId),
+    ['liar'],
+    JSON.stringify(result.penalties)
+  )
+}
+
 const failedPeers = (result: HarnessResult): string[] =>
   kinds(result, 'peer-failed').map((event) => (event.kind === 'peer-failed' ? event.peer : ''))
 
@@ -263,33 +281,19 @@ describe('JobRun against scripted peers', () => {
     harness = new JobHarness()
     for (const id of ['a', 'b', 'c']) harness.add(id, 2)
     harness.add('liar', 2, {
-      contribute: (peer, segment) => {
-        const lie = new Uint8Array(32).fill(7)
-        peer.contributions.set(segment, lie)
-        peer.send({ contribution: { segment, contribution: lie } })
-      },
+      contribute: contributeLie,
       // the challenge is fixed from its lie by now; then it is gone, and its replacement computes the truth
       prove: (peer) => peer.hangUp()
     })
     const result = await harness.run()
-    assert.ok(result.error instanceof RestartJobError, story(result))
-    assert.equal(result.error.code, 'CONTRIBUTION_MISMATCH')
-    assert.deepEqual(
-      result.penalties.map((penalty) => penalty.peerId),
-      ['liar'],
-      JSON.stringify(result.penalties)
-    )
+    assertRestartedBlamingLiar(result)
   })
 
   it('leases a referee from the table when the liar held the whole job and only its replacement is left', async () => {
     harness = new JobHarness()
     // more units than the job asks: the liar alone is leased; a and b stay in the table
     harness.add('liar', 4, {
-      contribute: (peer, segment) => {
-        const lie = new Uint8Array(32).fill(7)
-        peer.contributions.set(segment, lie)
-        peer.send({ contribution: { segment, contribution: lie } })
-      },
+      contribute: contributeLie,
       prove: (peer) => peer.hangUp()
     })
     // the replacement proves only once the referee has computed the segment too: proving against the lie's
@@ -309,13 +313,7 @@ describe('JobRun against scripted peers', () => {
     }
     for (const id of ['a', 'b']) harness.add(id, 1, waitForReferee)
     const result = await harness.run({ computeCapacity: 4 })
-    assert.ok(result.error instanceof RestartJobError, story(result))
-    assert.equal(result.error.code, 'CONTRIBUTION_MISMATCH')
-    assert.deepEqual(
-      result.penalties.map((penalty) => penalty.peerId),
-      ['liar'],
-      JSON.stringify(result.penalties)
-    )
+    assertRestartedBlamingLiar(result)
   })
 
   it('settles a replacement that lies about a contribution after the challenge: the referee takes the segment', async () => {
