@@ -2,7 +2,7 @@
 import { TransferError } from '../../src/files/errors.js'
 import { readFileRange } from '../../src/files/file-range.js'
 import { type ByteSink, countedSink, openFileSink } from '../../src/files/file-sink.js'
-import type { FramedStream } from '../../src/net/framed-stream.js'
+import { type FramedStream, toError } from '../../src/net/framed-stream.js'
 import { peerText } from '../../src/net/peer-text.js'
 import { MAX_HEADER_BYTES } from '../bulk/constants.js'
 import { receiveInto } from '../bulk/framing.js'
@@ -28,19 +28,25 @@ export async function requestProof(
   signal: AbortSignal,
   onReceived?: (bytes: number) => void
 ): Promise<{ size: number; sha256: Uint8Array }> {
+  let file: ByteSink | undefined
   try {
-    const file = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
-    const sink = onReceived === undefined ? file : countedSink(file, onReceived)
     await framed.write(
       { jobId: request.jobId, segment: request.segment, submitter: request.submitter ?? '' },
       ProofRequest,
       signal
     )
-    const got = await receiveProof(framed, sink, signal)
+    file = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
+    const got = await receiveProof(
+      framed,
+      onReceived === undefined ? file : countedSink(file, onReceived),
+      signal
+    )
     await framed.close(signal).catch(() => undefined)
     return got
   } catch (err) {
     framed.abort(err)
+    // closes the file's handle on every failure, not at garbage collection (DEP0137); a no-op once aborted
+    await file?.abort(toError(err))
     throw err
   }
 }

@@ -69,8 +69,11 @@ export async function openFileSink(init: FileSinkInit): Promise<FileSink> {
         throw new TransferError(`${partial}: ${bytesWritten} of ${chunk.byteLength} bytes written`)
     },
     async finish(total, sha256) {
-      await handle.sync()
-      await close()
+      try {
+        await handle.sync()
+      } finally {
+        await close()
+      }
       const digest = hash.digest()
       if (written !== total) {
         await rm(partial, { force: true })

@@ -17,6 +17,7 @@ import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
 import { JobRun, type JobRunSettings } from './run.js'
 import { RefusalBackoff } from './refusal-backoff.js'
+import { SubmitterCaps } from './submitter-caps.js'
 import type { SubmitterTransport } from './transport.js'
 import { type OwnUnits, WholeJobRun } from './whole-run.js'
 import { sendWebhook, webhookUrlFor } from './webhook.js'
@@ -74,6 +75,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   private readonly log: Logger
   private readonly running = new Map<string, Running>()
   private readonly backoff = new RefusalBackoff()
+  private readonly caps = new SubmitterCaps()
   private timer?: NodeJS.Timeout
   private readonly stopping = new AbortController()
   private readonly webhooks = new Set<Promise<unknown>>()
@@ -308,15 +310,24 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
         }
         const candidates = this.candidatesFor(job)
         const total = candidates.reduce((sum, candidate) => sum + candidate.unitsTotal, 0)
+        // what the peers would ever grant this submitter at once, each under the cap its grants stated
+        const grantable = candidates.reduce(
+          (sum, candidate) => sum + this.caps.limit(candidate.peerId, candidate.unitsTotal),
+          0
+        )
         const free = candidates.reduce((sum, candidate) => sum + candidate.unitsFree, 0)
         const { computeCapacity, minimalComputeCapacity } = job.request
-        if (total < minimalComputeCapacity && this.init.tableWarm()) {
+        if (grantable < minimalComputeCapacity && this.init.tableWarm()) {
+          const capped =
+            grantable < total
+              ? `, and its peers let this submitter hold ${grantable} of them at once (each peer's security.max_units_per_submitter)`
+              : ''
           this.finish(
             job,
             'failed',
             new JobFailure(
               'CAPACITY',
-              `requested ${computeCapacity} units (at least ${minimalComputeCapacity}), the network has ${total} for ${job.request.program}`
+              `requested ${computeCapacity} units (at least ${minimalComputeCapacity}), the network has ${total} for ${job.request.program}${capped}`
             )
           )
           continue
@@ -360,8 +371,12 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       .filter((candidate) => candidate.unitsTotal > 0 && candidate.programs.includes(job.request.program))
       .map((candidate) => ({
         ...candidate,
-        // a peer that refused lately counts as having none free until its back-off ends (RefusalBackoff)
-        unitsFree: this.backoff.waitUntil(candidate.peerId, now) > 0 ? 0 : candidate.unitsFree,
+        // a peer that refused lately counts as having none free until its back-off ends (RefusalBackoff); one
+        // that stated a cap on this submitter, no more than the cap
+        unitsFree:
+          this.backoff.waitUntil(candidate.peerId, now) > 0
+            ? 0
+            : this.caps.limit(candidate.peerId, candidate.unitsFree),
         penalty: this.init.journal.penalty(candidate.peerId, now)
       }))
       .filter((candidate) => candidate.penalty < PENALTY_LIMIT)
@@ -455,7 +470,11 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
         this.log.warn({ job: job.id, peer: peerId, points, reason }, 'peer penalised')
       },
       refused: (peerId) => this.backoff.refused(peerId, Date.now()),
-      granted: (peerId) => this.backoff.granted(peerId),
+      granted: (peerId, submitterCap) => {
+        this.backoff.granted(peerId)
+        this.caps.granted(peerId, submitterCap)
+      },
+      capReached: (peerId, units) => this.caps.reaches(peerId, units),
       settings,
       logger: this.init.logger,
       signal

@@ -313,7 +313,14 @@ export class WorkerService implements Startable, ProofFetcher {
     this.sessions.set(key, session)
     try {
       await channel.write(
-        { reserved: { leaseId: lease.leaseId, units: lease.units, leaseMs: lease.leaseMs } },
+        {
+          reserved: {
+            leaseId: lease.leaseId,
+            units: lease.units,
+            leaseMs: lease.leaseMs,
+            submitterCap: this.statedCap(submitter)
+          }
+        },
         signal
       )
     } catch (err) {
@@ -386,6 +393,12 @@ export class WorkerService implements Startable, ProofFetcher {
     const cap = set > 0 ? set : Math.max(1, Math.floor(this.init.leases.total() / 2))
     const held = this.init.leases.unitsOf(submitter)
     return { room: Math.max(0, cap - held), held, cap }
+  }
+
+  /** The cap a Reserved states (0: none below this peer's units), so the submitter can tell a job that never fits */
+  private statedCap(submitter: string): number {
+    const { cap } = this.unitRoom(submitter)
+    return cap < this.init.leases.total() ? cap : 0
   }
 
   private async refuse(

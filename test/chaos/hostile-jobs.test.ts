@@ -8,6 +8,7 @@
  */
 import '../../src/polyfill.js'
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -19,7 +20,7 @@ import { FailCode } from '../../protocols/job/pb/job.js'
 import type { JobRecord } from '../../src/jobs-model/types.js'
 import type { ProofmeshHost } from '../../src/net/host.js'
 import type { LocalNetwork, LocalNode } from '../../src/testnet/local-network.js'
-import { PROVER_PATH, rssMiB } from '../bench/job-helpers.js'
+import { PROVER_PATH, rssMiB, submitJob, waitJob } from '../bench/job-helpers.js'
 import {
   figures,
   FULL,
@@ -217,6 +218,37 @@ describe('hostile: submitters against a worker', () => {
       'job ms': job.ms,
       'clean job ms': clean.ms
     })
+  })
+
+  it('fails at once a job that needs more units than the peers let one submitter hold', async () => {
+    // the network has 1 + 4 units; the victim lets a stranger hold 2 of its 4, so 3 at most can ever be leased
+    const input = join(submitter.dataDir, 'hostile-over-the-caps.bin')
+    await writeFile(input, randomBytes(JOB_BYTES))
+    const started = Date.now()
+    const submitted = await submitJob(submitter, {
+      inputMode: 'data',
+      input,
+      computeCapacity: 4,
+      minimalComputeCapacity: 4,
+      timeoutMs: '5m'
+    })
+    const { record, seenAt } = await waitJob(submitter, submitted.id, {
+      timeoutMs: BOUND_MS,
+      done: (job) => job.state === 'failed'
+    })
+    const requeued = (await jobEvents(submitter, record.id)).filter(
+      (event) => event.kind === 'state' && event.message?.startsWith('back in the queue') === true
+    )
+    await report('a job over what the peers let one submitter hold', {
+      'failed after ms': seenAt - started,
+      'times back in the queue': requeued.length,
+      error: `${record.error?.code} ${record.error?.message}`
+    })
+    assert.equal(record.error?.code, 'CAPACITY')
+    assert.match(record.error?.message ?? '', /network has 5 .*let this submitter hold 3 of them at once/)
+    // the clean job's grants stated the caps: this one fails before any lease
+    assert.equal(requeued.length, 0, `back in the queue ${requeued.length} times`)
+    await nothingHeld(victim, BOUND_MS)
   })
 
   it('refuses Challenge, AggregateRole and FetchProof before their phase, and dials nobody', async () => {

@@ -9,6 +9,7 @@
  * build from the job's real contributions. The real prover's own checks are covered by the integration
  * and e2e suites; these tests are about what the submitter does with what peers say.
  */
+import { SubmitterCaps } from '../../src/job/submitter-caps.js'
 import '../../src/polyfill.js'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -207,7 +208,12 @@ async function honestReserve(peer: ScriptedPeer, asked: number): Promise<void> {
     return
   }
   peer.send({
-    reserved: { leaseId: `lease-${peer.peerId}`, units: Math.min(asked, peer.units), leaseMs: 60_000 }
+    reserved: {
+      leaseId: `lease-${peer.peerId}`,
+      units: Math.min(asked, peer.units),
+      leaseMs: 60_000,
+      submitterCap: 0
+    }
   })
 }
 
@@ -274,6 +280,8 @@ export interface HarnessOptions {
   /** Bytes of input (default 64 blocks of PROGRAM.blockBytes) */
   input?: Uint8Array
   computeCapacity?: number
+  /** Default 1 */
+  minimalComputeCapacity?: number
   settings?: Partial<JobRunSettings>
 }
 
@@ -293,6 +301,8 @@ export class JobHarness {
   readonly opened = new Map<string, number>()
   /** Peers the run reported as refusing (for the service's back-off) */
   readonly refusals: string[] = []
+  /** The caps the peers' grants stated, as the job service keeps them */
+  readonly caps = new SubmitterCaps()
   private proofWaiters: Array<() => void> = []
 
   add(peerId: string, units: number, behaviour?: PeerBehaviour): ScriptedPeer {
@@ -387,6 +397,7 @@ export class JobHarness {
       computeCapacity,
       inputSize: input.byteLength
     })
+    record.request.minimalComputeCapacity = options.minimalComputeCapacity ?? 1
     this.record = record
     const events: JobEvent[] = []
     const penalties: Array<{ peerId: string; reason: string }> = []
@@ -410,7 +421,8 @@ export class JobHarness {
         })),
       penalise: (peerId, reason) => penalties.push({ peerId, reason }),
       refused: (peerId) => this.refusals.push(peerId),
-      granted: () => undefined,
+      granted: (peerId, submitterCap) => this.caps.granted(peerId, submitterCap),
+      capReached: (peerId, units) => this.caps.reaches(peerId, units),
       settings,
       logger: createLogger({ level: 'silent' }),
       signal: AbortSignal.timeout(120_000)

@@ -83,6 +83,7 @@ function setup(segments: SegmentRecord[], maxRetries = 1): Setup {
       penalise: () => undefined,
       refused: () => undefined,
       granted: () => undefined,
+      capReached: () => false,
       settings: jobRunSettings('/nonexistent', record.id, { maxRetries }),
       logger,
       signal: AbortSignal.timeout(60_000)

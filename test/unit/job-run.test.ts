@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, it } from 'node:test'
 import { FailCode, RefuseCode } from '../../protocols/job/pb/job.js'
-import { RestartJobError } from '../../src/job/errors.js'
+import { CapacityShortError, RestartJobError } from '../../src/job/errors.js'
 import type { JobEvent, JobEventKind } from '../../src/jobs-model/types.js'
 import {
   type HarnessOptions,
@@ -124,7 +124,8 @@ describe('JobRun against scripted peers', () => {
     harness = new JobHarness()
     harness.add('a', 2)
     harness.add('liar', 2, {
-      reserve: (peer) => peer.send({ reserved: { leaseId: 'l', units: 1_000_000, leaseMs: 60_000 } })
+      reserve: (peer) =>
+        peer.send({ reserved: { leaseId: 'l', units: 1_000_000, leaseMs: 60_000, submitterCap: 0 } })
     })
     const result = await harness.run({ computeCapacity: 4 })
     assertSucceeded(result)
@@ -137,6 +138,22 @@ describe('JobRun against scripted peers', () => {
         .filter((segment) => segment.peerId === peerId)
         .reduce((sum, segment) => sum + segment.blockCount, 0)
     assert.ok(blocks('liar') <= blocks('a') * 2, `the liar got ${blocks('liar')} blocks, a ${blocks('a')}`)
+  })
+
+  it('says that peers capped the grant when the units leased fall short', async () => {
+    harness = new JobHarness()
+    for (const peerId of ['a', 'b'])
+      harness.add(peerId, 2, {
+        reserve: (peer) =>
+          peer.send({ reserved: { leaseId: `l-${peerId}`, units: 1, leaseMs: 60_000, submitterCap: 1 } })
+      })
+    const result = await harness.run({ computeCapacity: 4, minimalComputeCapacity: 4 })
+    assert.ok(result.error instanceof CapacityShortError, story(result))
+    assert.equal(
+      result.error.message,
+      'needs 4 units, 2 could be leased: 2 of the 2 peers that granted units capped the grant at what they let one submitter hold (their security.max_units_per_submitter)'
+    )
+    assert.equal(harness.caps.limit('a', 2), 1, 'the cap stated is kept for the scheduler')
   })
 
   it('moves the segments of a peer that closes its job stream', async () => {

@@ -599,6 +599,11 @@ export namespace PeerFrame {
     value: number
   }
 
+  export interface PeerFrameReservedSubmitterCapFieldEvent {
+    field: '$.reserved.submitterCap'
+    value: number
+  }
+
   export interface PeerFrameRefusedCodeFieldEvent {
     field: '$.refused.code'
     value: RefuseCode
@@ -712,7 +717,7 @@ export namespace PeerFrame {
     return decodeMessage(buf, PeerFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerFrame>): Generator<PeerFrameReservedLeaseIdFieldEvent | PeerFrameReservedUnitsFieldEvent | PeerFrameReservedLeaseMsFieldEvent | PeerFrameRefusedCodeFieldEvent | PeerFrameRefusedMessageFieldEvent | PeerFrameRefusedFreeUnitsFieldEvent | PeerFrameContributionSegmentFieldEvent | PeerFrameContributionContributionFieldEvent | PeerFrameProvedSegmentFieldEvent | PeerFrameProvedSizeFieldEvent | PeerFrameProvedSha256FieldEvent | PeerFrameProvedMillisFieldEvent | PeerFrameProgressPhaseFieldEvent | PeerFrameProgressSegmentFieldEvent | PeerFrameProgressDoneFieldEvent | PeerFrameProgressTotalFieldEvent | PeerFrameFinalDigestFieldEvent | PeerFrameFinalSizeFieldEvent | PeerFrameFinalSha256FieldEvent | PeerFrameFinalSegmentsFieldEvent | PeerFrameFailedCodeFieldEvent | PeerFrameFailedMessageFieldEvent | PeerFrameFailedSegmentFieldEvent | PeerFrameFailedProofSha256FieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerFrame>): Generator<PeerFrameReservedLeaseIdFieldEvent | PeerFrameReservedUnitsFieldEvent | PeerFrameReservedLeaseMsFieldEvent | PeerFrameReservedSubmitterCapFieldEvent | PeerFrameRefusedCodeFieldEvent | PeerFrameRefusedMessageFieldEvent | PeerFrameRefusedFreeUnitsFieldEvent | PeerFrameContributionSegmentFieldEvent | PeerFrameContributionContributionFieldEvent | PeerFrameProvedSegmentFieldEvent | PeerFrameProvedSizeFieldEvent | PeerFrameProvedSha256FieldEvent | PeerFrameProvedMillisFieldEvent | PeerFrameProgressPhaseFieldEvent | PeerFrameProgressSegmentFieldEvent | PeerFrameProgressDoneFieldEvent | PeerFrameProgressTotalFieldEvent | PeerFrameFinalDigestFieldEvent | PeerFrameFinalSizeFieldEvent | PeerFrameFinalSha256FieldEvent | PeerFrameFinalSegmentsFieldEvent | PeerFrameFailedCodeFieldEvent | PeerFrameFailedMessageFieldEvent | PeerFrameFailedSegmentFieldEvent | PeerFrameFailedProofSha256FieldEvent> {
     return streamMessage(buf, PeerFrame.codec(), opts)
   }
 }
@@ -948,6 +953,7 @@ export interface Reserved {
   leaseId: string
   units: number
   leaseMs: number
+  submitterCap: number
 }
 
 export namespace Reserved {
@@ -975,6 +981,11 @@ export namespace Reserved {
           w.uint32(obj.leaseMs)
         }
 
+        if ((obj.submitterCap != null && obj.submitterCap !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.submitterCap)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -982,7 +993,8 @@ export namespace Reserved {
         const obj: any = {
           leaseId: '',
           units: 0,
-          leaseMs: 0
+          leaseMs: 0,
+          submitterCap: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1001,6 +1013,10 @@ export namespace Reserved {
             }
             case 3: {
               obj.leaseMs = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.submitterCap = reader.uint32()
               break
             }
             default: {
@@ -1039,6 +1055,13 @@ export namespace Reserved {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.submitterCap`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1066,6 +1089,11 @@ export namespace Reserved {
     value: number
   }
 
+  export interface ReservedSubmitterCapFieldEvent {
+    field: '$.submitterCap'
+    value: number
+  }
+
   export function encode (obj: Partial<Reserved>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Reserved.codec())
   }
@@ -1074,7 +1102,7 @@ export namespace Reserved {
     return decodeMessage(buf, Reserved.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reserved>): Generator<ReservedLeaseIdFieldEvent | ReservedUnitsFieldEvent | ReservedLeaseMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reserved>): Generator<ReservedLeaseIdFieldEvent | ReservedUnitsFieldEvent | ReservedLeaseMsFieldEvent | ReservedSubmitterCapFieldEvent> {
     return streamMessage(buf, Reserved.codec(), opts)
   }
 }

@@ -35,8 +35,13 @@ export async function reserve(run: JobRunState): Promise<void> {
   for (const link of surplus) await releaseUnneeded(run, link)
   const reserved = kept.reduce((sum, link) => sum + link.record.units, 0)
   if (reserved < minimalComputeCapacity) {
+    const capped = kept.filter((link) => run.ctx.capReached(link.peer.peerId, link.record.units)).length
+    const why =
+      capped === 0
+        ? ''
+        : `: ${capped} of the ${kept.length} peers that granted units capped the grant at what they let one submitter hold (their security.max_units_per_submitter)`
     throw new CapacityShortError(
-      `needs ${minimalComputeCapacity} units, ${reserved} could be leased`,
+      `needs ${minimalComputeCapacity} units, ${reserved} could be leased${why}`,
       reserved
     )
   }
@@ -120,7 +125,7 @@ export async function reserveOne(
       await channel.close()
       return undefined
     }
-    run.ctx.granted(peer.peerId)
+    run.ctx.granted(peer.peerId, reply.reserved.submitterCap)
     const record: JobPeerRecord = {
       peerId: peer.peerId,
       local: peer.local,

@@ -55,8 +55,13 @@ export interface JobRunContext {
   penalise(peerId: string, reason: string): void
   /** A peer refused a lease (or did not answer): the submitter asks it again only after a back-off */
   refused(peerId: string): void
-  /** A peer granted a lease: its back-off, if any, ends */
-  granted(peerId: string): void
+  /**
+   * A peer granted a lease: its back-off, if any, ends; `submitterCap` is the most units it lets this submitter
+   * hold at once (0: no cap stated)
+   */
+  granted(peerId: string, submitterCap: number): void
+  /** Whether `units` is all `peerId` lets this submitter hold (the cap its last grant stated) */
+  capReached(peerId: string, units: number): boolean
   settings: JobRunSettings
   logger: Logger
   /** Aborted on cancel or when the job's time is up; its reason is a JobFailure */

@@ -151,7 +151,12 @@ export class HostileWorker {
       channel.write(frame, deadline('a frame to the submitter', 10_000)).catch(() => undefined)
     }
     send({
-      reserved: { leaseId: randomBytes(8).toString('hex'), units: reserve.units, leaseMs: reserve.leaseMs }
+      reserved: {
+        leaseId: randomBytes(8).toString('hex'),
+        units: reserve.units,
+        leaseMs: reserve.leaseMs,
+        submitterCap: 0
+      }
     })
     const keepAlive = setInterval(() => send({ keepAlive: {} }), Math.max(100, reserve.keepAliveMs))
     const specs: SegmentSpec[] = []
