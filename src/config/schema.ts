@@ -317,7 +317,19 @@ export const schema: ConfigSchema = {
       key: 'transfer_idle_timeout',
       type: durationValue(100),
       default: '30s',
-      doc: 'An input slice, the hints or the final proof that moves no byte for this long is dropped: its peer failed it'
+      doc: 'An input slice, the hints or a proof that moves no byte for this long is dropped: its peer failed it'
+    },
+    transferMinRateKiB: {
+      key: 'transfer_min_rate',
+      type: intValue(0, 1_000_000),
+      default: 64,
+      doc: 'KiB/s an input slice, the hints or a proof must average over each transfer_rate_window, or it is dropped like a stalled one (a peer trickling bytes just inside transfer_idle_timeout); 0 = no floor. A submitter on a slow uplink that feeds many peers at once lowers it'
+    },
+    transferRateWindowMs: {
+      key: 'transfer_rate_window',
+      type: durationValue(1000),
+      default: '30s',
+      doc: 'The window transfer_min_rate is averaged over; the first is the grace a transfer gets to start'
     },
     defaultTimeoutMs: {
       key: 'default_timeout',

@@ -87,8 +87,11 @@ export interface JobsConfig {
    * there, not that it works
    */
   progressTimeoutMs: number
-  /** A transfer (an input slice, the hints, the final proof) that moves no byte for this long fails */
+  /** A transfer (an input slice, the hints, a proof) that moves no byte for this long fails */
   transferIdleMs: number
+  /** KiB/s a transfer must average over each transferRateWindowMs, or it fails; 0 = no floor */
+  transferMinRateKiB: number
+  transferRateWindowMs: number
   /** How long a submitted job may take, queueing included, unless the request says otherwise */
   defaultTimeoutMs: number
   maxRetries: number

@@ -1,3 +1,4 @@
+import type { TransferLimits } from '../net/transfer-deadline.js'
 import { join } from 'node:path'
 import type { Connection, Startable } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -231,6 +232,11 @@ export class Daemon implements Startable, ApiBackend {
       bootstrap: config.net.bootstrap
     })
     const supervisor = () => (this.proverBackend instanceof ProverSupervisor ? this.proverBackend : undefined)
+    const transferLimits: TransferLimits = {
+      idleMs: config.jobs.transferIdleMs,
+      minBytesPerSecond: config.jobs.transferMinRateKiB * 1024,
+      rateWindowMs: config.jobs.transferRateWindowMs
+    }
     this.workerService = new WorkerService(host, {
       logger: this.init.logger,
       leases: this.leaseBook,
@@ -240,6 +246,7 @@ export class Daemon implements Startable, ApiBackend {
       maxInputBytes: config.inputs.maxBytes,
       security: config.security,
       firstAssignDeadlineMs: config.security.firstAssignTimeoutMs,
+      transferLimits,
       metricsRegistry: this.registry
     })
     let connectedAt: number | undefined
@@ -268,7 +275,7 @@ export class Daemon implements Startable, ApiBackend {
         phase2TimeoutMs: config.jobs.phase2TimeoutMs,
         aggregateTimeoutMs: config.jobs.aggregateTimeoutMs,
         progressTimeoutMs: config.jobs.progressTimeoutMs,
-        transferIdleMs: config.jobs.transferIdleMs,
+        transferLimits,
         defaultTimeoutMs: config.jobs.defaultTimeoutMs,
         maxPeersPerJob: config.jobs.maxPeersPerJob,
         maxQueued: config.jobs.maxQueued,

@@ -10,7 +10,7 @@ import { type ProofFile, requestProof } from '../../protocols/proof/codec.js'
 import { MAX_PROOF_BYTES, PROOF_PROTOCOL } from '../../protocols/proof/constants.js'
 import { TransferError } from '../files/errors.js'
 import { readFileRange } from '../files/file-range.js'
-import { type ByteSink, openFileSink, pump } from '../files/file-sink.js'
+import { type ByteSink, countedSink, openFileSink, pump } from '../files/file-sink.js'
 import { type DialComponents, dialPeer } from '../net/dial-peer.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
 import { FramedStream } from '../net/framed-stream.js'
@@ -82,21 +82,25 @@ export class SubmitterTransport {
     return hintsStreamSink(framed, jobId, signal)
   }
 
-  /** Pulls the final proof from the aggregator into `dest` (a copy of the file when this daemon aggregated) */
+  /**
+   * Pulls the final proof from the aggregator into `dest` (a copy of the file when this daemon aggregated);
+   * `onReceived` hears of the bytes as they arrive
+   */
   async fetchFinalProof(
     peer: PeerAddress,
     jobId: string,
     dest: string,
-    signal: AbortSignal
+    signal: AbortSignal,
+    onReceived: (bytes: number) => void
   ): Promise<{ size: number; sha256: Uint8Array }> {
     if (peer.local) {
       const held = this.local.localFinalProof(jobId)
       if (held === undefined) throw new TransferError(`no final proof of job ${jobId} here`)
-      const sink = await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES })
+      const sink = countedSink(await openFileSink({ path: dest, maxBytes: MAX_PROOF_BYTES }), onReceived)
       await pump(readFileRange(held.path, 0, held.size), sink, held.size, held.sha256, signal)
       return { size: held.size, sha256: held.sha256 }
     }
     const framed = new FramedStream(await dialPeer(this.components, peer, PROOF_PROTOCOL, signal))
-    return requestProof(framed, { jobId }, dest, signal)
+    return requestProof(framed, { jobId }, dest, signal, onReceived)
   }
 }

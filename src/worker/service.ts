@@ -30,6 +30,7 @@ import { type ByteSink, countedSink } from '../files/file-sink.js'
 import type { Logger } from '../log/index.js'
 import { type DialComponents, dialPeer } from '../net/dial-peer.js'
 import { type FrameDuplex, memoryDuplexPair } from '../net/frame-duplex.js'
+import { TRANSFER_LIMIT_DEFAULTS, TransferDeadline, type TransferLimits } from '../net/transfer-deadline.js'
 import { deadline } from '../net/deadline.js'
 import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
 import { peerText } from '../net/peer-text.js'
@@ -64,6 +65,8 @@ export interface WorkerServiceInit {
   assignWaitMs?: number
   /** A lease with no Assign this long after Reserved ends (workerDefaults.firstAssignDeadlineMs) */
   firstAssignDeadlineMs?: number
+  /** What a proof pulled from another peer must keep up (default TRANSFER_LIMIT_DEFAULTS) */
+  transferLimits?: TransferLimits
 }
 
 export const workerDefaults = {
@@ -217,15 +220,33 @@ export class WorkerService implements Startable, ProofFetcher {
     return this.sessions.get(sessionKey(this.selfId, jobId))?.heldProof()
   }
 
-  /** Pulls a partial proof a session aggregates over /proofmesh/proof/1.0.0 */
+  /**
+   * Pulls a partial proof a session aggregates over /proofmesh/proof/1.0.0, under the transfer limits: a holder
+   * that trickles it would hold the aggregation, and the job, to the submitter's aggregate_timeout
+   */
   async fetchProof(
     source: { peerId: string; addrs: Uint8Array[] },
     request: { jobId: string; segment: number; submitter: string },
     dest: string,
     signal: AbortSignal
   ): Promise<{ size: number; sha256: Uint8Array }> {
-    const framed = new FramedStream(await dialPeer(this.components, source, PROOF_PROTOCOL, signal))
-    return requestProof(framed, request, dest, signal, (bytes) => this.bytesIn?.inc({ kind: 'proof' }, bytes))
+    const transfer = new TransferDeadline(
+      `pulling segment ${request.segment}'s proof`,
+      this.init.transferLimits ?? TRANSFER_LIMIT_DEFAULTS
+    )
+    const bounded = AbortSignal.any([signal, transfer.signal])
+    try {
+      const framed = new FramedStream(await dialPeer(this.components, source, PROOF_PROTOCOL, bounded))
+      return await requestProof(framed, request, dest, bounded, (bytes) => {
+        transfer.moved(bytes)
+        this.bytesIn?.inc({ kind: 'proof' }, bytes)
+      })
+    } catch (err) {
+      signal.throwIfAborted()
+      throw toError(transfer.signal.reason ?? err)
+    } finally {
+      transfer.stop()
+    }
   }
 
   /** The session `submitter` leased for the job: another submitter's session of the same job id is not it */

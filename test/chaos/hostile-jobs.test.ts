@@ -332,6 +332,10 @@ describe('hostile: workers against a submitter', () => {
   /** The submitter's detection deadlines, short for the test (defaults: 5 min progress, 30 s transfer idle) */
   const PROGRESS_MS = 8_000
   const TRANSFER_IDLE_MS = 1_000
+  /** The window of the transfer rate floor (default 30 s at 64 KiB/s) */
+  const TRANSFER_RATE_WINDOW_MS = 2_000
+  /** The trickler's byte every this many ms: inside the idle timeout, so that only the rate floor stops it */
+  const TRICKLE_MS = TRANSFER_IDLE_MS / 2
   /**
    * Moves of one segment (and restarts) before the job fails: 2 by default. A segment moves from a failed peer to
    * the best-ranked peer with free units, and attackers advertise the most, so one segment can pass through every
@@ -354,7 +358,7 @@ describe('hostile: workers against a submitter', () => {
     const submitterConfig = join(configs, 'submitter.toml')
     await writeFile(
       submitterConfig,
-      `[jobs]\nprogress_timeout = "${PROGRESS_MS}ms"\ntransfer_idle_timeout = "${TRANSFER_IDLE_MS}ms"\nmax_retries = ${MAX_RETRIES}\n`
+      `[jobs]\nprogress_timeout = "${PROGRESS_MS}ms"\ntransfer_idle_timeout = "${TRANSFER_IDLE_MS}ms"\ntransfer_rate_window = "${TRANSFER_RATE_WINDOW_MS}ms"\nmax_retries = ${MAX_RETRIES}\n`
     )
     net = await startNetwork('workers', {
       nodes: 3,
@@ -393,7 +397,8 @@ describe('hostile: workers against a submitter', () => {
       target: tcpAddress(submitter).multiaddr,
       attack,
       units: ATTACKER_UNITS,
-      intervalMs: 1_000
+      intervalMs: 1_000,
+      trickleMs: TRICKLE_MS
     })
   }
 
@@ -414,10 +419,12 @@ describe('hostile: workers against a submitter', () => {
     for (const node of net.network.nodes) await nothingHeld(node, BOUND_MS)
   }
 
-  async function failuresOf(job: ProvedJob, peerIds: string[]): Promise<string[]> {
+  async function failuresOf(job: ProvedJob, peerIds: string[], withMessage = false): Promise<string[]> {
     const events = await jobEvents(submitter, job.record.id)
     return events.flatMap((event) =>
-      event.kind === 'peer-failed' && peerIds.includes(event.peer) ? [`${event.failure.code}`] : []
+      event.kind === 'peer-failed' && peerIds.includes(event.peer)
+        ? [withMessage ? `${event.failure.code} ${event.failure.message}` : event.failure.code]
+        : []
     )
   }
 
@@ -467,18 +474,24 @@ describe('hostile: workers against a submitter', () => {
     })
   })
 
-  it('drops an aggregator that serves its final proof a byte every 2 s, and proves on', async () => {
+  it('drops an aggregator that trickles its final proof inside the idle timeout, and proves on', async () => {
     await underWorkerAttack('trickle', async (worker, job, failures) => {
-      await report('an aggregator that serves its final proof 1 byte every 2 s', {
+      await report(`an aggregator that serves its final proof 1 byte every ${TRICKLE_MS} ms`, {
         'job ms': job.ms,
         'clean job ms': clean.ms,
         'transfer_idle_timeout ms': TRANSFER_IDLE_MS,
+        'transfer_rate_window ms': TRANSFER_RATE_WINDOW_MS,
         'final proof requests': worker.counts.finalRequests,
         'bytes trickled': worker.counts.bytesTrickled,
         'its failures': failures.join(' ')
       })
       assert.ok(worker.counts.finalRequests >= 1, 'it was made aggregator and its final proof asked for')
       assert.ok(failures.length >= 1, 'it was failed')
+      const named = await failuresOf(job, [worker.peerId], true)
+      assert.ok(
+        named.some((failure) => failure.includes('jobs.transfer_min_rate')),
+        `failed by the rate floor: ${named.join('; ')}`
+      )
       assert.notEqual(job.record.aggregator, worker.peerId)
     })
   })
@@ -512,7 +525,7 @@ describe('hostile: workers against a submitter', () => {
       const job = await provedJob(submitter, JOB_BYTES, JOB_UNITS)
       const attackers = [...workers.map((worker) => worker.peerId), liar.status.peerId]
       const failures = await failuresOf(job, attackers)
-      const bound = 2 * clean.ms + PROGRESS_MS + TRANSFER_IDLE_MS
+      const bound = 2 * clean.ms + PROGRESS_MS + TRANSFER_RATE_WINDOW_MS
       const status = await figures(submitter)
       await report(
         'one attacker of each kind (refuse, silent, trickle, lying prover) beside 3 honest peers',

@@ -10,6 +10,7 @@
  * and e2e suites; these tests are about what the submitter does with what peers say.
  */
 import { SubmitterCaps } from '../../src/job/submitter-caps.js'
+import { TRANSFER_LIMIT_DEFAULTS } from '../../src/net/transfer-deadline.js'
 import '../../src/polyfill.js'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -81,7 +82,8 @@ export interface PeerBehaviour {
   serveFinal?(
     peer: ScriptedPeer,
     dest: string,
-    signal: AbortSignal
+    signal: AbortSignal,
+    onReceived: (bytes: number) => void
   ): Promise<{ size: number; sha256: Uint8Array }>
   /** Receives one input slice (the default: at once) */
   receiveSlice?(
@@ -267,12 +269,15 @@ export async function honestFetch(
   })
 }
 
-async function honestServeFinal(
+export async function honestServeFinal(
   peer: ScriptedPeer,
-  dest: string
+  dest: string,
+  _signal: AbortSignal,
+  onReceived: (bytes: number) => void
 ): Promise<{ size: number; sha256: Uint8Array }> {
   if (peer.final === undefined) throw new Error('no final proof here')
   await writeFile(dest, peer.final)
+  onReceived(peer.final.byteLength)
   return { size: peer.final.byteLength, sha256: sha256(peer.final) }
 }
 
@@ -353,10 +358,10 @@ export class JobHarness {
         abort: async () => undefined
       }
     },
-    fetchFinalProof: async (address, _jobId, dest, signal) => {
+    fetchFinalProof: async (address, _jobId, dest, signal, onReceived) => {
       const peer = this.peers.get(address.peerId)
       if (peer === undefined) throw new Error(`no route to ${address.peerId}`)
-      return (peer.behaviour.serveFinal ?? honestServeFinal)(peer, dest, signal)
+      return (peer.behaviour.serveFinal ?? honestServeFinal)(peer, dest, signal, onReceived)
     }
   }
 
@@ -492,7 +497,7 @@ export function jobRunSettings(
     phase2TimeoutMs: 30_000,
     aggregateTimeoutMs: 30_000,
     progressTimeoutMs: 30_000,
-    transferIdleMs: 30_000,
+    transferLimits: TRANSFER_LIMIT_DEFAULTS,
     maxPeersPerJob: 16,
     proofsDir: join(dir, 'proofs'),
     jobDir: join(dir, jobId),

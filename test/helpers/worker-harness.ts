@@ -339,7 +339,7 @@ export class HarnessSubmitter {
     dest: string
   ): Promise<{ size: number; sha256: Uint8Array }> {
     const signal = AbortSignal.timeout(HARNESS_WAIT_MS)
-    return this.transport.fetchFinalProof(this.address(worker), job.jobId, dest, signal)
+    return this.transport.fetchFinalProof(this.address(worker), job.jobId, dest, signal, () => undefined)
   }
 }
 

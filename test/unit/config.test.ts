@@ -135,9 +135,9 @@ describe('renderConfigToml', () => {
     assert.match(text, /^advert_interval = "5s"$/m)
     // one comment line of explanation and one of expected form per key
     const keyLines = text.split('\n').filter((line) => /^[a-z_0-9]+ = /.test(line))
-    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 9 + jobs 15 + inputs 2 + security 4
-    assert.equal(keyLines.length, 51)
-    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 51)
+    // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 9 + jobs 17 + inputs 2 + security 4
+    assert.equal(keyLines.length, 53)
+    assert.equal((text.match(/^# Expected: /gm) ?? []).length, 53)
   })
 })
 

@@ -12,10 +12,12 @@ import {
   honestContribute,
   honestFetch,
   honestProve,
+  honestServeFinal,
   JobHarness,
   type PeerBehaviour,
   type ScriptedPeer
 } from '../helpers/job-harness.js'
+import { TRANSFER_LIMIT_DEFAULTS } from '../../src/net/transfer-deadline.js'
 
 // Every test: a real JobRun against scripted peers in memory (test/helpers/job-harness.ts), with the scripted
 // prover for plan and verify (the final proof must be the one honest peers build from the job's contributions)
@@ -181,7 +183,52 @@ describe('JobRun against scripted peers', () => {
         throw new Error('aborted')
       }
     }
-    await dropsOnly(hole, { transferIdleMs: 400 }, 'TRANSFER', 'transfer_idle_timeout')
+    await dropsOnly(
+      hole,
+      { transferLimits: { ...TRANSFER_LIMIT_DEFAULTS, idleMs: 400 } },
+      'TRANSFER',
+      'transfer_idle_timeout'
+    )
+  })
+
+  it('fails a peer that takes its input a byte at a time inside the idle timeout (the rate floor)', async () => {
+    const trickle: PeerBehaviour = {
+      receiveSlice: async (_peer, _header, signal, onSent) => {
+        while (!signal.aborted) {
+          onSent(1)
+          await sleep(100, undefined, { signal }).catch(() => undefined)
+        }
+        throw new Error('aborted')
+      }
+    }
+    const transferLimits = { idleMs: 400, minBytesPerSecond: 10_000, rateWindowMs: 500 }
+    await dropsOnly(trickle, { transferLimits }, 'TRANSFER', 'jobs.transfer_min_rate')
+  })
+
+  it('fails an aggregator that trickles its final proof inside the idle timeout, and another aggregates', async () => {
+    harness = new JobHarness()
+    let first: string | undefined
+    const behaviour: PeerBehaviour = {
+      serveFinal: async (peer, dest, signal, onReceived) => {
+        first ??= peer.peerId
+        if (peer.peerId !== first) return honestServeFinal(peer, dest, signal, onReceived)
+        while (!signal.aborted) {
+          onReceived(1)
+          await sleep(100, undefined, { signal }).catch(() => undefined)
+        }
+        throw new Error('aborted')
+      }
+    }
+    for (const id of ['a', 'b', 'c']) harness.add(id, 2, behaviour)
+    const transferLimits = { idleMs: 400, minBytesPerSecond: 10_000, rateWindowMs: 500 }
+    const result = await harness.run({ settings: { transferLimits } })
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result), [first], story(result))
+    const failed = kinds(result, 'peer-failed')[0]
+    assert.ok(
+      failed?.kind === 'peer-failed' && failed.failure.message.includes('jobs.transfer_min_rate'),
+      story(result)
+    )
   })
 
   it('fails a peer that reports a segment that is not its own (garbage), not the job', async () => {

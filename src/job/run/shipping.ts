@@ -6,7 +6,7 @@ import { toError } from '../../net/framed-stream.js'
 import { JobFailure } from '../errors.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
 import type { Link } from '../link.js'
-import { IdleDeadline } from '../idle-deadline.js'
+import { TransferDeadline } from '../../net/transfer-deadline.js'
 import type { SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
 import { send } from './leases.js'
@@ -90,7 +90,7 @@ export async function shipSlices(run: JobRunState, link: Link, segments: Segment
     const idle = transferDeadline(run, link, `sending segment ${segment.index}'s input`)
     await run.ctx.transport
       .pushSlice(link.peer, header, run.input, AbortSignal.any([run.ctx.signal, idle.signal]), (bytes) => {
-        idle.touch()
+        idle.moved(bytes)
         countSent(run, link, bytes)
         saveCountsSoon(run)
       })
@@ -126,53 +126,45 @@ export async function shipHints(run: JobRunState, link: Link): Promise<void> {
   const sink = await run.ctx.transport.hintsSink(link.peer, run.record.id, run.ctx.signal)
   const hash = createHash('sha256')
   let total = 0
+  const transfer = transferDeadline(run, link, 'sending the hints')
+  const signal = AbortSignal.any([run.ctx.signal, transfer.signal])
   try {
+    // a socket source may be slow to give its next chunk: that time is this side's, not the peer's
+    transfer.pause()
     // JobHints holds the hints to MAX_HINTS_BYTES
     for await (const chunk of run.hints.read()) {
+      transfer.resume()
       total += chunk.byteLength
       hash.update(chunk)
-      await idleBounded(run, link, 'sending the hints', async (signal) => sink.write(chunk, signal))
+      await sink.write(chunk, signal)
+      transfer.moved(chunk.byteLength)
       if (!link.peer.local) countSent(run, link, chunk.byteLength)
+      transfer.pause()
     }
-    await idleBounded(run, link, 'finishing the hints', async (signal) =>
-      sink.finish(total, hash.digest(), signal)
-    )
+    transfer.resume()
+    await sink.finish(total, hash.digest(), signal)
   } catch (err) {
-    await sink.abort(toError(err))
+    const why = toError(run.ctx.signal.aborted ? err : (transfer.signal.reason ?? err))
+    await sink.abort(why)
     if (err instanceof JobFailure) throw err
-    throw new Error(`the hints did not arrive: ${toError(err).message}`)
+    run.ctx.signal.throwIfAborted()
+    throw new Error(`the hints did not arrive: ${why.message}`)
+  } finally {
+    transfer.stop()
   }
 }
 
 /**
- * The idle deadline of a transfer to a remote peer (jobs.transfer_idle_timeout). This daemon's own worker is
- * reached in memory: no network to stall, and its deliveries report no bytes, so it gets none.
+ * The deadline of a transfer to a remote peer (jobs.transfer_idle_timeout and its rate floor). This daemon's own
+ * worker is reached in memory: no network to stall, and its deliveries report no bytes, so it gets none.
  */
-export function transferDeadline(run: JobRunState, link: Link, what: string): IdleDeadline {
-  const idle = new IdleDeadline(
+export function transferDeadline(run: JobRunState, link: Link, what: string): TransferDeadline {
+  const transfer = new TransferDeadline(
     `${what} to peer ${shortPeerId(link.peer.peerId)}`,
-    run.ctx.settings.transferIdleMs
+    run.ctx.settings.transferLimits
   )
-  if (link.peer.local) idle.stop()
-  return idle
-}
-
-/** One step of a transfer (a chunk written, an end acknowledged) under the transfer's idle deadline */
-export async function idleBounded(
-  run: JobRunState,
-  link: Link,
-  what: string,
-  step: (signal: AbortSignal) => Promise<void>
-): Promise<void> {
-  const idle = transferDeadline(run, link, what)
-  try {
-    await step(AbortSignal.any([run.ctx.signal, idle.signal]))
-  } catch (err) {
-    run.ctx.signal.throwIfAborted()
-    throw toError(idle.signal.reason ?? err)
-  } finally {
-    idle.stop()
-  }
+  if (link.peer.local) transfer.stop()
+  return transfer
 }
 
 export function countSent(run: JobRunState, link: Link, bytes: number): void {

@@ -1,3 +1,4 @@
+import type { TransferLimits } from '../../net/transfer-deadline.js'
 import type { SubmitterTransport } from '../transport.js'
 import type { ProverSupervisor } from '../../prover/supervisor.js'
 import type { Logger } from '../../log/index.js'
@@ -33,8 +34,8 @@ export interface JobRunSettings {
   aggregateTimeoutMs: number
   /** A peer with work in hand that reports no progress this long loses its segments (keep-alives do not count) */
   progressTimeoutMs: number
-  /** A transfer to or from a peer (a slice, the hints, the final proof) that moves no byte this long fails */
-  transferIdleMs: number
+  /** A transfer to or from a peer (a slice, the hints, the final proof) that stalls or trickles fails */
+  transferLimits: TransferLimits
   maxPeersPerJob: number
   /** Where the final proof is saved (when the request says so) */
   proofsDir: string

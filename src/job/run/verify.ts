@@ -5,7 +5,7 @@ import { makeDirectory } from '../../config/directories.js'
 import { toError } from '../../net/framed-stream.js'
 import { writeAtomically } from '../files.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
-import { IdleDeadline, touchOnGrowth } from '../idle-deadline.js'
+import { TransferDeadline } from '../../net/transfer-deadline.js'
 import type { JobRunState, FinalReport } from './state.js'
 
 /** Verifies a final proof against the input and saves it; resolves with why it is invalid, if it is */
@@ -15,24 +15,23 @@ export async function verify(run: JobRunState, final: FinalReport): Promise<stri
   const received = join(ctx.settings.jobDir, 'final.proof')
   let got: { size: number; sha256: Uint8Array }
   try {
-    const idle = new IdleDeadline(
+    const transfer = new TransferDeadline(
       `fetching the final proof from peer ${shortPeerId(final.link.peer.peerId)}`,
-      ctx.settings.transferIdleMs
+      ctx.settings.transferLimits
     )
-    const stopWatch = touchOnGrowth(idle, received, Math.max(25, ctx.settings.transferIdleMs / 5))
     try {
       got = await ctx.transport.fetchFinalProof(
         final.link.peer,
         record.id,
         received,
-        AbortSignal.any([ctx.signal, idle.signal])
+        AbortSignal.any([ctx.signal, transfer.signal]),
+        (bytes) => transfer.moved(bytes)
       )
     } catch (err) {
       ctx.signal.throwIfAborted()
-      throw toError(idle.signal.reason ?? err)
+      throw toError(transfer.signal.reason ?? err)
     } finally {
-      stopWatch()
-      idle.stop()
+      transfer.stop()
     }
   } catch (err) {
     return `it could not be fetched: ${toError(err).message}`
