@@ -56,6 +56,7 @@ def send(message):
 
 
 def progress(job, phase, segment, done, total):
+    # `job`: the request's name (NPP v2's `name`, else its `job`), see request_name
     params = {"job": job, "phase": phase, "done": done, "total": total}
     if segment is not None:
         params["segment"] = segment
@@ -258,6 +259,11 @@ def layout_of(params, program, size):
     return segments
 
 
+def request_name(params):
+    name = params.get("name")
+    return name if isinstance(name, str) else params.get("job")
+
+
 def m_plan(params, cancel):
     job = field(params, "job", "str")
     program = program_of(params)
@@ -278,7 +284,7 @@ def m_plan(params, cancel):
         for s in segments:
             states.append({"block": s["startBlock"], "state": state.hex()})
             state = advance(program, state, data[s["inputOffset"]:s["inputOffset"] + s["inputLength"]], cancel,
-                            lambda done, total_: progress(job, "plan", None, done, total_))
+                            lambda done, total_: progress(request_name(params), "plan", None, done, total_))
         states.append({"block": total, "state": state.hex()})
         doc = json.dumps({"format": "proofmesh-py-hints/1", "program": program["id"], "inputSize": size,
                           "totalBlocks": total, "states": states}).encode()
@@ -310,7 +316,7 @@ def m_prove(params, cancel):
     began = time.monotonic()
     index = params.get("segment", {}).get("index") if isinstance(params.get("segment"), dict) else None
     size, seg, start, end, data = segment_statement(
-        params, program, cancel, lambda done, total: progress(job, "prove", index, done, total))
+        params, program, cancel, lambda done, total: progress(request_name(params), "prove", index, done, total))
     header = {"program": program["id"], "index": seg["index"], "startBlock": seg["startBlock"],
               "blockCount": seg["blockCount"], "inputSize": size, "challenge": challenge,
               "startState": start.hex(), "endState": end.hex(),
@@ -379,7 +385,7 @@ def m_aggregate(params, cancel):
         except ValueError as e:
             raise RpcError(PROOF_INVALID, f"segment {i}: {e}", {"segment": i, "reason": str(e)})
         blobs.append(blob)
-        progress(job, "aggregate", None, i + 1, len(proofs))
+        progress(request_name(params), "aggregate", None, i + 1, len(proofs))
     if block != total_blocks(program, size):
         last = len(proofs) - 1
         raise RpcError(PROOF_INVALID, "the segments do not cover the input", {"segment": last, "reason": "gap at end"})
@@ -454,7 +460,7 @@ def m_verify(params, cancel):
 # ---- the serve loop ---------------------------------------------------------------------------------------
 
 WORK = {"plan": m_plan, "contribute": m_contribute, "prove": m_prove, "aggregate": m_aggregate, "verify": m_verify}
-running = {}  # id -> (job, cancel event, thread)
+running = {}  # id -> (name, else job; cancel event, thread)
 running_lock = threading.Lock()
 
 
@@ -525,7 +531,12 @@ def handle(line):
         else:
             send({"id": rid, "result": {"cancelled": len(cancel_job(job))}})
     elif method in WORK:
-        job = params.get("job") if isinstance(params.get("job"), str) else ""
+        # NPP v2: a request's `name`, else its `job`, is what cancel and progress know it by
+        if "name" in params and not isinstance(params["name"], str):
+            send({"id": rid, "error": {"code": INVALID_PARAMS, "message": "params.name: expected str"}})
+            return True
+        name = request_name(params)
+        job = name if isinstance(name, str) else ""
         event = threading.Event()
         thread = threading.Thread(target=answer, args=(rid, WORK[method], params, event), daemon=True)
         with running_lock:

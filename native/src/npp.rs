@@ -10,7 +10,8 @@
 //! of order. A single writer thread owns stdout; every reply and notification goes through its
 //! channel, one line each. Logs go to stderr.
 //!
-//! Cancellation: `cancel {job}` sets the cancel flag of every running request of that job. Each
+//! Cancellation: `cancel {job}` sets the cancel flag of every running request of that name (a
+//! request's `name`, else its `job`: a daemon names each session's `aggregate`). Each
 //! request is watched by a waiter thread that polls the flag every 50 ms and answers `CANCELLED`
 //! at once. The work polls the flag between steps (every 4096 blocks while hashing, every 1024
 //! blocks while building the trace, between phases). Winterfell's `prove` call itself cannot be
@@ -83,6 +84,22 @@ fn check_job(job: &str) -> Result<()> {
     Ok(())
 }
 
+/// The name `cancel` and `progress` know a request by: v2's optional `name` (a daemon's session of
+/// the job: two sessions of one job id on one peer must not share `cancel {job}`), else `job`.
+fn request_name(params: &Value) -> Result<Option<&str>> {
+    let name = params.get("name").or_else(|| params.get("job"));
+    match name {
+        None => Ok(None),
+        Some(n) => {
+            let n = n
+                .as_str()
+                .ok_or_else(|| PmError::params("name and job must be strings"))?;
+            check_job(n)?;
+            Ok(Some(n))
+        }
+    }
+}
+
 /// The version `hello`'s params ask for: the highest of `versions` this prover speaks (a v2
 /// client), else `protocol` (a v1 client sends only that); INVALID_PARAMS naming both sides'
 /// versions when there is none in common.
@@ -147,6 +164,7 @@ fn run_child_or_here(req: ChildRequest, ctx: &Ctx) -> Result<Value> {
 
 /// Runs one long method. `cancelled` must be checked before writing any output file.
 fn run_method(method: &str, params: Value, ctx: &Ctx) -> Result<Value> {
+    request_name(&params)?;
     match method {
         "plan" if params.get("segments").is_some() => {
             let p: LayoutParams = parse(params)?;
@@ -223,9 +241,10 @@ impl Server {
     }
 
     fn spawn(self: &Arc<Self>, id: Value, method: String, params: Value) {
-        let job = params
-            .get("job")
-            .and_then(|j| j.as_str())
+        // a bad name is answered by run_method; meanwhile the request is known by none
+        let job = request_name(&params)
+            .ok()
+            .flatten()
             .unwrap_or("")
             .to_string();
         let (key, flag) = self.register(&job);

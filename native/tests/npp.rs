@@ -1,4 +1,4 @@
-//! Spawns the built binary in `serve` mode and talks NPP to it (v1, and v2's hello, ping and plan).
+//! Spawns the built binary in `serve` mode and talks NPP to it (v1, and v2's hello, ping, plan and request names).
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
@@ -431,4 +431,62 @@ fn closing_stdin_exits() {
     drop(p.stdin);
     let status = p.child.wait().unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn a_named_request_is_cancelled_by_its_name_alone() {
+    let dir = tmpdir("names");
+    let big = dir.join("big");
+    std::fs::write(&big, vec![7u8; 56 * 8192]).unwrap();
+    let mut p = Prover::start();
+    let r = p.call(1, "hello", json!({"protocol": 1, "versions": [1, 2]}));
+    assert_eq!(r["result"]["protocol"], 2, "{r}");
+    // two sessions of one job on this peer: the same job, each request under its session's name
+    for (id, name) in [(10u64, "jn-session-1"), (11, "jn-session-2")] {
+        let out = dir.join(name);
+        p.send(
+            id,
+            "prove",
+            json!({"job": "jn", "name": name, "program": "rescue-sponge", "inputSize": 56 * 8192,
+                   "segment": {"index": 0, "startBlock": 0, "blockCount": 8192, "inputOffset": 0, "inputLength": 56 * 8192},
+                   "input": {"path": big.to_string_lossy(), "offset": 0},
+                   "challenge": "00".repeat(32), "out": out.to_string_lossy()}),
+        );
+    }
+    let t = Instant::now();
+    while !["jn-session-1", "jn-session-2"]
+        .iter()
+        .all(|name| p.notifications.iter().any(|n| n["params"]["job"] == *name))
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "both proves report progress under their names: {:?}",
+            p.notifications
+        );
+        let r = p.call(12, "ping", json!({}));
+        assert!(r.get("result").is_some());
+    }
+    // the job id names neither request; each name names its own
+    let r = p.call(13, "cancel", json!({"job": "jn"}));
+    assert_eq!(r["result"]["cancelled"], 0, "{r}");
+    let r = p.call(14, "cancel", json!({"job": "jn-session-1"}));
+    assert_eq!(r["result"]["cancelled"], 1, "{r}");
+    let r = p.reply(json!(10), Duration::from_secs(5));
+    assert_eq!(r["error"]["code"], 1004, "{r}");
+    let r = p.reply(json!(11), Duration::from_secs(300));
+    assert_eq!(
+        r["result"]["segment"], 0,
+        "the other session's prove finishes: {r}"
+    );
+    assert!(dir.join("jn-session-2").exists());
+    assert!(!dir.join("jn-session-1").exists());
+    // a name that is not a string is refused, not ignored
+    let r = p.call(
+        15,
+        "aggregate",
+        json!({"job": "jn", "name": 7, "program": "rescue-sponge", "inputSize": 1,
+               "challenge": "00".repeat(32), "contributions": [], "proofs": [], "out": "x"}),
+    );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -34,7 +34,10 @@ export const nppClientDefaults = {
   nice: 0
 }
 
-/** The methods whose `job` names running work, so that an abandoned call can be cancelled by job */
+/**
+ * The methods whose `name` (v2), else `job`, names running work, so that an abandoned call can be cancelled by
+ * that name
+ */
 const JOB_METHODS: ReadonlySet<NppMethod> = new Set<NppMethod>(['plan', 'contribute', 'prove', 'aggregate'])
 
 const LOG_LEVELS: ReadonlySet<string> = new Set<ProverLogLevel>(['debug', 'info', 'warn', 'error'])
@@ -91,10 +94,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function jobOf(method: NppMethod, params: unknown): string | undefined {
-  if (!JOB_METHODS.has(method) || !isRecord(params) || typeof params.job !== 'string') {
+  if (!JOB_METHODS.has(method) || !isRecord(params)) {
     return undefined
   }
-  return params.job
+  if (typeof params.name === 'string') {
+    return params.name
+  }
+  return typeof params.job === 'string' ? params.job : undefined
 }
 
 /**

@@ -224,6 +224,11 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
   }
 
   aggregate(params: AggregateParams, options?: CallOptions): Promise<AggregateResult> {
+    if (this.hello?.protocol === 1) {
+      // v1 has no request names: its aggregate is cancelled by job
+      const { name: _v2Only, ...v1 } = params
+      return this.call('aggregate', v1, options)
+    }
     return this.call('aggregate', params, options)
   }
 

@@ -142,7 +142,14 @@ export interface ProveResult {
 }
 
 export interface AggregateParams {
+  /** The job the final proof is bound to */
   job: string
+  /**
+   * NPP v2: the name `cancel` and progress know this request by, in place of `job` (a worker's session: two
+   * sessions of one job id on one peer, or this daemon's own `plan` of it, must not share a `cancel {job}`). Not
+   * sent to a v1 prover, which keys the request by `job`.
+   */
+  name?: string
   program: string
   inputSize: number
   challenge: string

@@ -364,7 +364,9 @@ export class ScriptedProver extends TypedEventEmitter<ProverBackendEvents> imple
     const signal = options?.signal
     signal?.throwIfAborted()
     const { promise, resolve, reject } = Promise.withResolvers<NppMethods[M]['result']>()
-    const pending: Pending = { job: 'job' in params ? params.job : undefined, reject }
+    // as the native prover: a request is known by its name (NPP v2), else its job
+    const name = 'name' in params && params.name !== undefined ? params.name : undefined
+    const pending: Pending = { job: name ?? ('job' in params ? params.job : undefined), reject }
     this.pending.add(pending)
     const onAbort = (): void => reject(abortReason(signal as AbortSignal))
     signal?.addEventListener('abort', onAbort, { once: true })

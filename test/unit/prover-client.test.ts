@@ -207,6 +207,38 @@ describe('NppClient', () => {
     assert.equal(client.stats.unknownReplies, 0)
   })
 
+  it('cancels an abandoned call by its name when it has one, not by its job', async () => {
+    const { client, lines } = await startClient()
+    // two sessions of one job on a peer: each aggregate under its own name, so that a cancel stops only its own
+    const params = {
+      job: 'hang',
+      name: 'session-1',
+      program: 'echo',
+      inputSize: 1,
+      challenge: '00',
+      contributions: [],
+      proofs: [],
+      out: '/x'
+    }
+    const err = await within(
+      rejection(client.call('aggregate', params, { timeoutMs: 200 })),
+      30_000,
+      'the call to time out'
+    )
+    assert.ok(err instanceof ProverTimeoutError)
+    await waitFor(
+      () =>
+        lines().some(
+          (line) =>
+            line.msg === 'cancelled the job of an abandoned call' &&
+            line.job === 'session-1' &&
+            line.cancelled === 1
+        ),
+      30_000,
+      'the cancel of the abandoned call, by its name'
+    )
+  })
+
   it('rejects with the abort reason when the caller aborts', async () => {
     const { client } = await startClient()
     const controller = new AbortController()

@@ -249,6 +249,61 @@ describe('a worker session, driven frame by frame on a scripted prover', () => {
     await sessionGone(worker, job)
   })
 
+  it('names each session’s aggregate apart: one session of a job id cancelled, the other aggregates on', async (t) => {
+    const h = await harness(t)
+    const release = Promise.withResolvers<void>()
+    const worker = await h.worker({ script: { aggregate: () => ({ do: 'wait', until: release.promise }) } })
+    const job = await h.job({ segments: 1 })
+    const contributions = [Buffer.from(contributionOf(job, 0), 'hex')]
+    // two submitters of one job id (or one submitter's restart), both making this peer the aggregator
+    const streams: JobStream[] = []
+    for (const submitter of [await h.submitter(), await h.submitter()]) {
+      const stream = await leased(submitter, worker, job)
+      await contribute(submitter, worker, stream, job, [0])
+      await stream.send({ challenge: { challenge: challengeOf(job) } })
+      const proved = (await provedAll(stream, [0])).get(0)
+      assert.ok(proved !== undefined)
+      await stream.send({ aggregate: { contributions } })
+      await stream.send({
+        fetch: { segment: 0, peerId: worker.peerId, addrs: [], size: proved.size, sha256: proved.sha256 }
+      })
+      streams.push(stream)
+    }
+    await waitFor(
+      () => worker.prover.callsOf('aggregate').length === 2,
+      HARNESS_WAIT_MS,
+      'both aggregate calls'
+    )
+    const [first, second] = worker.prover.callsOf('aggregate')
+    const names = worker.prover.callsOf('contribute').map((call) => call.job)
+    assert.deepEqual(
+      [first?.job, second?.job, first?.name, second?.name],
+      [job.jobId, job.jobId, ...names],
+      'the proof is bound to the job; each request is named by its session, as its contribute was'
+    )
+    assert.notEqual(first?.name, second?.name)
+
+    const [cancelled, kept] = streams as [JobStream, JobStream]
+    await cancelled.send({ cancel: { reason: 'the user cancelled' } })
+    await cancelled.end('the cancelled session to end')
+    await waitFor(
+      () => worker.service.activeSessions() === 1,
+      HARNESS_WAIT_MS,
+      'the cancelled session to end'
+    )
+    assert.deepEqual(
+      worker.prover.cancelled,
+      [first?.name],
+      'the prover was told to cancel that session’s work only'
+    )
+    release.resolve()
+    const final = (await kept.next('the other session’s Final', (frame) => frame.final !== undefined)).final
+    assert.equal(final?.segments, 1)
+    assert.deepEqual(kept.failures(), [], 'the other session lost nothing to the cancel')
+    await kept.send({ release: {} })
+    await sessionGone(worker, job)
+  })
+
   it('leases a submitter no more than its cap of units, however many Reserve asks for', async (t) => {
     const h = await harness(t)
     const worker = await h.worker({ units: 4 })

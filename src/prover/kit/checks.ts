@@ -283,7 +283,22 @@ function aggregateCheck(kind: Kind): Check {
       const run = ctx.run(kind)
       const plan = ctx.need(run.plan, `plan (${kind})`)
       const out = ctx.path('final')
-      const result = resultOf(await work(ctx, 'aggregate', aggregateParams(ctx, run, out)), 'aggregate')
+      // named as a daemon names a session's aggregate: cancel and progress know the request by that name
+      const name = `${run.job}-session`
+      const session = await ctx.session()
+      const seen = session.notifications.length
+      const result = resultOf(
+        await work(ctx, 'aggregate', { ...aggregateParams(ctx, run, out), name }),
+        'aggregate'
+      )
+      const misnamed = session.notifications
+        .slice(seen)
+        .map(({ params }) => params as { job?: unknown; phase?: unknown })
+        .find((params) => params.phase === 'aggregate' && params.job !== name)
+      if (misnamed !== undefined)
+        fail(
+          `aggregate named '${name}' reported progress as job ${JSON.stringify(misnamed.job)}, not its name`
+        )
       const segments = ctx.need(run.segments, `plan (${kind})`)
       if (result.segments !== segments.length)
         fail(`result.segments is ${result.segments}, the layout has ${segments.length}`)
@@ -303,6 +318,11 @@ function aggregateRefusesCheck(kind: Kind): Check {
       const run = ctx.run(kind)
       const proofs = ctx.need(run.proofs, `prove (${kind})`)
       const base = aggregateParams(ctx, run, ctx.path('refused-final'))
+      expectError(
+        await work(ctx, 'aggregate', { ...base, name: 7 }),
+        NppErrorCode.INVALID_PARAMS,
+        'aggregate with a name that is not a string'
+      )
       const wrongChallenge = await work(ctx, 'aggregate', { ...base, challenge: 'ab'.repeat(32) })
       expectError(
         wrongChallenge,

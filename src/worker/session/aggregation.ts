@@ -147,6 +147,9 @@ export class Aggregation {
         .aggregate(
           {
             job: this.ctx.jobId,
+            // the session's name, as its contribute and prove: Cancel or the end of this session stops its own
+            // aggregate, not another session's of the same job id
+            name: this.ctx.proverJob,
             program: this.ctx.program,
             inputSize: this.ctx.inputSize,
             challenge,

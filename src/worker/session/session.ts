@@ -146,9 +146,10 @@ export class WorkerSession {
 
   /** Prover progress, relayed to the submitter when it is this session's: its segments', or its aggregation's */
   onProgress(progress: ProgressNotification): void {
+    // an NPP v2 prover reports the aggregation under the session's name, a v1 prover under the job id
     const own =
       progress.phase === 'aggregate'
-        ? progress.job === this.jobId && this.aggregation !== undefined
+        ? (progress.job === this.proverJob || progress.job === this.jobId) && this.aggregation !== undefined
         : (progress.phase === 'prove' || progress.phase === 'contribute') && progress.job === this.proverJob
     if (!own) return
     this.send({
