@@ -226,7 +226,8 @@ export class ProverSupervisor extends TypedEventEmitter<ProverSupervisorEvents> 
   aggregate(params: AggregateParams, options?: CallOptions): Promise<AggregateResult> {
     if (this.hello?.protocol === 1) {
       // v1 has no request names: its aggregate is cancelled by job
-      const { name: _v2Only, ...v1 } = params
+      const v1: AggregateParams = { ...params }
+      delete v1.name
       return this.call('aggregate', v1, options)
     }
     return this.call('aggregate', params, options)

@@ -74,8 +74,9 @@ export class Assignments {
     }
     this.assignedEver += assign.segments.length
     if (this.first === undefined) {
-      this.first = assign
-      this.firstArrived.resolve(assign)
+      // its input fields only: its segments live in `specs` while assigned, and not a frame longer
+      this.first = { ...assign, segments: [] }
+      this.firstArrived.resolve(this.first)
     }
     this.arrived.resolve()
     this.arrived = Promise.withResolvers<void>()
