@@ -15,10 +15,13 @@ import { SessionError, WithdrawnError } from './failure.js'
 
 /** The wait for one segment's slice: settled once the slice is here, or once the segment is withdrawn */
 interface SliceWait {
-  arrived: PromiseWithResolvers<void>
+  /** Whether the slice is here */
   settled: boolean
-  /** Whether a contribute or prove waits on it: only a waiter needs to hear of a withdrawal */
-  awaited: boolean
+  /**
+   * Made when a contribute or prove first waits for the slice: most segments of an Assign wait unawaited (12,000
+   * promises per flooded Assign), and only a waiter needs to hear of the arrival or a withdrawal
+   */
+  arrived?: PromiseWithResolvers<void>
 }
 
 /**
@@ -49,7 +52,7 @@ export class SegmentInputs {
 
   /** A segment was assigned (again): its slice is awaited afresh */
   expect(index: number): void {
-    this.slices.set(index, { arrived: Promise.withResolvers<void>(), settled: false, awaited: false })
+    this.slices.set(index, { settled: false })
   }
 
   /**
@@ -61,9 +64,7 @@ export class SegmentInputs {
     const slice = this.slices.get(index)
     if (slice === undefined) return
     this.slices.delete(index)
-    if (slice.settled || !slice.awaited) return
-    slice.settled = true
-    slice.arrived.reject(new WithdrawnError(index))
+    if (!slice.settled) slice.arrived?.reject(new WithdrawnError(index))
   }
 
   /** A file sink for one segment's input slice, checked against the assignment (the inputs protocol) */
@@ -93,7 +94,7 @@ export class SegmentInputs {
         await sink.finish(total, sha256, signal)
         if (slice !== undefined && !slice.settled) {
           slice.settled = true
-          slice.arrived.resolve()
+          slice.arrived?.resolve()
         }
       }
     }
@@ -123,8 +124,14 @@ export class SegmentInputs {
       // every Assign expects its segments' slices: none here means withdrawn since
       const slice = this.slices.get(spec.index)
       if (slice === undefined) throw new WithdrawnError(spec.index)
-      slice.awaited = true
-      await raceSignal(slice.arrived.promise, this.ctx.signal)
+      if (!slice.settled) {
+        if (slice.arrived === undefined) {
+          slice.arrived = Promise.withResolvers<void>()
+          // a withdrawal after its waiter gave up (the session ended) is no unhandled rejection
+          slice.arrived.promise.catch(() => undefined)
+        }
+        await raceSignal(slice.arrived.promise, this.ctx.signal)
+      }
       return { path: this.slicePath(spec.index), offset: Number(spec.inputOffset) }
     }
     const input = await this.resolvePathInput(assign)
