@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { FailCode } from '../../protocols/job/pb/job.js'
-import { type FailureReport, grantedUnits, judgeFailure, MAX_FETCH_RETRIES } from '../../src/job/blame.js'
+import {
+  type FailureReport,
+  grantedUnits,
+  judgeFailure,
+  MAX_FETCH_RETRIES,
+  spendsSegmentRetry
+} from '../../src/job/blame.js'
 import { RefusalBackoff } from '../../src/job/refusal-backoff.js'
 import { awaitsWork } from '../../src/job/progress-deadline.js'
 import type { SegmentRecord } from '../../src/jobs-model/types.js'
@@ -121,5 +127,38 @@ describe('awaitsWork', () => {
     const done = link({ hasChallenge: true, proved: new Set([1, 2]) })
     assert.equal(awaitsWork(done, { aggregator: true, allProved: true, finalIn: false }), true)
     assert.equal(awaitsWork(done, { aggregator: true, allProved: true, finalIn: true }), false)
+  })
+})
+
+describe('spendsSegmentRetry: a failure pinned on a peer costs that peer, not the segment', () => {
+  it('spends the budget of the very segment a prover, input or hints failure names', () => {
+    for (const code of ['PROVER', 'INTERNAL', 'INPUT', 'HINTS']) {
+      assert.equal(spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 3), true, code)
+      assert.equal(
+        spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 4),
+        false,
+        `${code}, another segment`
+      )
+      assert.equal(
+        spendsSegmentRetry({ code, message: 'x' }, undefined, 3),
+        false,
+        `${code}, no segment named`
+      )
+    }
+  })
+
+  it('spends nothing for silence, a lost stream, a failed transfer, garbage, a lie or a cancel', () => {
+    for (const code of [
+      'TIMEOUT',
+      'LOST',
+      'UNREACHABLE',
+      'TRANSFER',
+      'PROTOCOL',
+      'PROOF_INVALID',
+      'CONTRIBUTION_MISMATCH',
+      'CANCELLED'
+    ]) {
+      assert.equal(spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 3), false, code)
+    }
   })
 })

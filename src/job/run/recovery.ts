@@ -6,6 +6,7 @@ import { describePeerFailure } from '../../jobs-model/peer-failure.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
 import { type Link, leastLoaded } from '../link.js'
 import { awaitsWork } from '../progress-deadline.js'
+import { spendsSegmentRetry } from '../blame.js'
 import type { JobState } from '../../jobs-model/states.js'
 import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
@@ -88,19 +89,25 @@ export function peerFailed(run: JobRunState, link: Link, failure: PeerFailure, b
     run.aggregator = undefined
     run.final = undefined
   }
-  moveSegmentsOf(run, link, `${who} (${what})`, blamed)
+  moveSegmentsOf(run, link, `${who} (${what})`, blamed, failure)
   run.ctx.save()
   electAggregator(run)
   run.notify()
 }
 
 /**
- * Moves every segment of a failed peer to a replacement (one batch at a time, in order). Each move counts
- * against its segment's jobs.max_retries, except for segments that only share a peer with the one blamed:
- * they move because their peer is no longer trusted, not because of anything about them. `why` names the peer
- * and what happened to it (`peer …abcd1234 (TIMEOUT: it went silent for 3.4 s)`).
+ * Moves every segment of a failed peer to a replacement (one batch at a time, in order). A move counts against
+ * its segment's jobs.max_retries only when `failure` is one that may follow that segment (spendsSegmentRetry);
+ * a failure pinned on the peer, or none given (lost before its assignment), costs no segment anything. `why`
+ * names the peer and what happened to it (`peer …abcd1234 (TIMEOUT: it went silent for 3.4 s)`).
  */
-export function moveSegmentsOf(run: JobRunState, link: Link, why: string, blamed?: number): void {
+export function moveSegmentsOf(
+  run: JobRunState,
+  link: Link,
+  why: string,
+  blamed?: number,
+  failure?: PeerFailure
+): void {
   for (const segment of run.record.segments) {
     if (segment.backupPeerId === link.peer.peerId) delete segment.backupPeerId
   }
@@ -117,13 +124,13 @@ export function moveSegmentsOf(run: JobRunState, link: Link, why: string, blamed
   link.segments = []
   if (orphans.length === 0) return
   for (const segment of orphans) {
-    const moves =
-      (run.moves.get(segment.index) ?? 0) + (blamed === undefined || blamed === segment.index ? 1 : 0)
+    const spent = failure !== undefined && spendsSegmentRetry(failure, blamed, segment.index)
+    const moves = (run.moves.get(segment.index) ?? 0) + (spent ? 1 : 0)
     run.moves.set(segment.index, moves)
     if (moves > run.ctx.settings.maxRetries) {
       run.failure ??= new JobFailure(
         'PEER_FAILED',
-        `segment ${segment.index} could not be proved on ${moves} peers (jobs.max_retries = ${run.ctx.settings.maxRetries}); the last: ${why}`
+        `segment ${segment.index} failed on ${moves} peers (jobs.max_retries = ${run.ctx.settings.maxRetries}); the last: ${why}`
       )
       run.notify()
       return

@@ -111,7 +111,7 @@ export class JobRunState {
   readonly relieved = new Set<Link>()
   /** The current aggregator's failed fetches: per segment, and the owners it could not reach */
   fetches = { failures: new Map<number, number>(), unreached: new Set<string>() }
-  /** How often each segment has moved to another peer */
+  /** How often each segment moved to another peer for a failure that may follow the segment (spendsSegmentRetry) */
   readonly moves = new Map<number, number>()
   /** Segments move one batch at a time */
   recovery: Promise<void> = Promise.resolve()
