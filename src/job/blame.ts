@@ -92,3 +92,28 @@ export function spendsSegmentRetry(
 ): boolean {
   return blamed === segment && SEGMENT_FAILURE_CODES.has(failure.code)
 }
+
+/** A peer holding segments of the job, as the cross-check rule sees it */
+export interface Holder {
+  peerId: string
+  /** This daemon: its own prover is trusted */
+  local: boolean
+}
+
+/**
+ * The peers whose contributions must be cross-checked before the challenge is fixed: each peer holding segments,
+ * except this daemon, that has no contribution vouched for in this job (one a second peer computed alike) and is
+ * not `settled` (under a check now, or accepted unchecked because no second peer could be had). One contribution
+ * per peer is checked, picked at random when the check starts, so a peer cannot tell which: a peer that lies in
+ * every contribution (a broken or hostile prover) is always caught before the challenge; one that lies in j of its
+ * k segments with probability j/k, and otherwise after it (a restart, the liar penalised).
+ */
+export function peersToCheck(
+  holders: readonly Holder[],
+  vouched: ReadonlySet<string>,
+  settled: ReadonlySet<string>
+): string[] {
+  return holders
+    .filter((holder) => !holder.local && !vouched.has(holder.peerId) && !settled.has(holder.peerId))
+    .map((holder) => holder.peerId)
+}

@@ -14,6 +14,7 @@ import { leaseSpare, send, closeLink } from './leases.js'
 import { assignTo, track } from './shipping.js'
 import { openDispute } from './disputes.js'
 import { electAggregator } from './aggregation.js'
+import { dropCheck, requestChecks } from './checks.js'
 
 /** The states in which peers have work in hand (see checkProgress) */
 const PROGRESS_STATES: ReadonlySet<JobState> = new Set(['contributing', 'proving', 'aggregating'])
@@ -29,7 +30,7 @@ export function checkProgress(run: JobRunState): void {
   const allProved = run.record.segments.every((segment) => segment.state === 'proved')
   for (const link of run.healthyLinks()) {
     const standing = { aggregator: link === run.aggregator, allProved, finalIn: run.final !== undefined }
-    if (!awaitsWork(link, standing)) link.progressAt = now
+    if (!awaitsWork(link, standing) && !owesContribution(run, link)) link.progressAt = now
     else if (now - link.progressAt > progressTimeoutMs) {
       peerFailed(run, link, {
         code: 'TIMEOUT',
@@ -37,6 +38,14 @@ export function checkProgress(run: JobRunState): void {
       })
     }
   }
+}
+
+/** A checker or a referee owes the contribution it was asked for: its silence about it counts too */
+function owesContribution(run: JobRunState, link: Link): boolean {
+  return (
+    [...run.checks.values()].some((check) => check.checker === link && check.claim === undefined) ||
+    [...run.disputes.values()].some((dispute) => dispute.referee === link)
+  )
 }
 
 /** A remote peer that sent nothing (not even a keep-alive) for peer_timeout is lost: frozen, or cut off */
@@ -85,11 +94,16 @@ export function peerFailed(run: JobRunState, link: Link, failure: PeerFailure, b
     run.disputes.delete(index)
     openDispute(run, run.record.segments[index] as SegmentRecord, dispute.claimant, dispute.contribution)
   }
+  for (const [index, check] of run.checks) {
+    // the peer it checked is checked again by another (requestChecks below)
+    if (check.checker === link) run.checks.delete(index)
+  }
   if (run.aggregator === link) {
     run.aggregator = undefined
     run.final = undefined
   }
   moveSegmentsOf(run, link, `${who} (${what})`, blamed, failure)
+  requestChecks(run)
   run.ctx.save()
   electAggregator(run)
   run.notify()
@@ -141,6 +155,7 @@ export function moveSegmentsOf(
       // kept where it costs nothing to have it again (a lie recorded so would otherwise be fixed in the challenge)
       delete segment.contribution
       delete segment.contributor
+      dropCheck(run, segment.index)
     }
     delete segment.proofSize
     delete segment.proofSha256
@@ -183,4 +198,5 @@ export async function reassign(run: JobRunState, segments: SegmentRecord[], why:
     message: `takes over segment${segments.length === 1 ? '' : 's'} ${segments.map((segment) => segment.index).join(',')} (${blocks} blocks)`
   })
   track(run, assignTo(run, target, segments), target)
+  requestChecks(run)
 }
