@@ -459,6 +459,7 @@ describe('hostile: workers against a submitter', () => {
       'its failures': failures.join(' ')
     })
     assert.ok(failures.length >= 1, 'the liar was failed')
+    assert.equal(job.record.restarts ?? 0, 0, 'its lie was caught before the challenge: no restart')
     assert.equal(segmentsOf(job.record, liar.status.peerId), 0, 'no segment of the proof is the liar’s')
     await nothingHeld(liar, BOUND_MS)
     await honestHoldNothing()
@@ -493,6 +494,7 @@ describe('hostile: workers against a submitter', () => {
       )
       for (const attacker of attackers)
         assert.equal(segmentsOf(job.record, attacker), 0, 'no segment of the proof is an attacker’s')
+      assert.equal(job.record.restarts ?? 0, 0, 'the lie was caught before the challenge: no restart')
       await nothingHeld(liar, BOUND_MS)
     } finally {
       await Promise.all(workers.map(async (worker) => worker.stop()))

@@ -6,6 +6,7 @@ import {
   grantedUnits,
   judgeFailure,
   MAX_FETCH_RETRIES,
+  peersToCheck,
   spendsSegmentRetry
 } from '../../src/job/blame.js'
 import { RefusalBackoff } from '../../src/job/refusal-backoff.js'
@@ -160,5 +161,38 @@ describe('spendsSegmentRetry: a failure pinned on a peer costs that peer, not th
     ]) {
       assert.equal(spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 3), false, code)
     }
+  })
+})
+
+describe('peersToCheck: the challenge waits for a second computation of a contribution of every peer unvouched for', () => {
+  const holders = [
+    { peerId: 'self', local: true },
+    { peerId: 'new', local: false },
+    { peerId: 'vouched', local: false },
+    { peerId: 'under-check', local: false },
+    { peerId: 'alone', local: false }
+  ]
+
+  it('checks every remote holder with no vouched contribution, under no check and not accepted unchecked', () => {
+    assert.deepEqual(peersToCheck(holders, new Set(['vouched']), new Set(['under-check', 'alone'])), ['new'])
+  })
+
+  it('never checks this daemon: its own prover is trusted', () => {
+    assert.deepEqual(peersToCheck([{ peerId: 'self', local: true }], new Set(), new Set()), [])
+  })
+
+  it('checks a replacement that joined after the others were vouched for', () => {
+    assert.deepEqual(
+      peersToCheck(holders, new Set(['new', 'vouched', 'under-check', 'alone']), new Set()),
+      []
+    )
+    assert.deepEqual(
+      peersToCheck(
+        [...holders, { peerId: 'replacement', local: false }],
+        new Set(['new', 'vouched', 'under-check', 'alone']),
+        new Set()
+      ),
+      ['replacement']
+    )
   })
 })

@@ -10,9 +10,9 @@ import { leaseSpare, send } from './leases.js'
 import { assignTo, track } from './shipping.js'
 
 /**
- * Two peers computed different contributions for one segment: a third (a peer of the job that holds neither
- * claim, else a new one leased from the table) computes it too, and the one it agrees with stands
- * (settleDispute). One lying peer costs itself, not the job; the job fails only when no third peer can be had,
+ * Two peers computed different contributions for one segment (a replacement and the recorded one, or a checker and
+ * the owner before the challenge: src/job/run/checks.ts): a third (a peer of the job that holds neither claim,
+ * else a new one leased from the table) computes it too, and the one it agrees with stands (settleDispute). One lying peer costs itself, not the job; the job fails only when no third peer can be had,
  * or when all three disagree (the provers are not deterministic, or not the same program).
  */
 export function openDispute(
