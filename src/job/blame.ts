@@ -1,5 +1,5 @@
 import { FailCode } from '../../protocols/job/pb/job.js'
-import type { SegmentRecord } from '../jobs-model/types.js'
+import type { PeerFailure, SegmentRecord } from '../jobs-model/types.js'
 
 /**
  * Who answers for what a peer says went wrong, from the evidence only (docs/architecture.md, failure rules).
@@ -64,4 +64,56 @@ export function judgeFailure(report: FailureReport): Verdict {
  */
 export function grantedUnits(asked: number, answered: number): number {
   return Math.max(0, Math.min(asked, answered))
+}
+
+/**
+ * What a peer may report about one of its segments that can follow the segment rather than the peer: its prover
+ * refused or failed it (PROVER, INTERNAL), or the segment's input or hints, the same for every peer, were wrong
+ * (INPUT, HINTS). Everything else is pinned on the peer by what the submitter saw: its silence or lack of
+ * progress (TIMEOUT), its stream or transfers failing (LOST, UNREACHABLE, TRANSFER), garbage (PROTOCOL), a lie
+ * shown by others (PROOF_INVALID, CONTRIBUTION_MISMATCH), a cancel of its own (CANCELLED).
+ */
+const SEGMENT_FAILURE_CODES: ReadonlySet<string> = new Set(['PROVER', 'INTERNAL', 'INPUT', 'HINTS'])
+
+/**
+ * Whether moving `segment` off a failed peer spends the segment's retry budget (jobs.max_retries moves before
+ * the job fails). Only a failure about that very segment, of a kind that may follow the segment itself, does: a
+ * segment that several peers cannot prove is the segment's trouble, and the budget ends the job. A failure pinned
+ * on the peer costs the peer alone: it is excluded from the job (and penalised when it lied), and the segments it
+ * held move for free. The job stays bounded without the budget: each such failure removes a peer for good from a
+ * finite pool (the bounded peer table, refusals backed off), and the job's timeout caps the whole. Before this
+ * rule, attackers that advertise the most units were leased first as replacements, each failed the same segment,
+ * and the default budget (2) failed the job.
+ */
+export function spendsSegmentRetry(
+  failure: PeerFailure,
+  blamed: number | undefined,
+  segment: number
+): boolean {
+  return blamed === segment && SEGMENT_FAILURE_CODES.has(failure.code)
+}
+
+/** A peer holding segments of the job, as the cross-check rule sees it */
+export interface Holder {
+  peerId: string
+  /** This daemon: its own prover is trusted */
+  local: boolean
+}
+
+/**
+ * The peers whose contributions must be cross-checked before the challenge is fixed: each peer holding segments,
+ * except this daemon, that has no contribution vouched for in this job (one a second peer computed alike) and is
+ * not `settled` (under a check now, or accepted unchecked because no second peer could be had). One contribution
+ * per peer is checked, picked at random when the check starts, so a peer cannot tell which: a peer that lies in
+ * every contribution (a broken or hostile prover) is always caught before the challenge; one that lies in j of its
+ * k segments with probability j/k, and otherwise after it (a restart, the liar penalised).
+ */
+export function peersToCheck(
+  holders: readonly Holder[],
+  vouched: ReadonlySet<string>,
+  settled: ReadonlySet<string>
+): string[] {
+  return holders
+    .filter((holder) => !holder.local && !vouched.has(holder.peerId) && !settled.has(holder.peerId))
+    .map((holder) => holder.peerId)
 }

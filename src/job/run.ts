@@ -13,6 +13,7 @@ import { onFrame } from './run/frames.js'
 import { reserve, releaseAll, closeLink } from './run/leases.js'
 import { assignTo, sendChallenge, track } from './run/shipping.js'
 import { checkProgress, checkSilence, peerFailed, moveSegmentsOf } from './run/recovery.js'
+import { requestChecks } from './run/checks.js'
 import { checkStragglers } from './run/backups.js'
 import { electAggregator } from './run/aggregation.js'
 import { verify } from './run/verify.js'
@@ -148,8 +149,14 @@ export class JobRun {
       // lost while the plan ran: its share moves before anything was sent to it
       moveSegmentsOf(this.state, link, `peer ${shortPeerId(link.peer.peerId)} was lost before its assignment`)
     }
+    requestChecks(this.state)
     await this.state.until(
-      () => this.state.record.segments.every((segment) => segment.contribution !== undefined),
+      // every contribution in, and every check of one settled: a lie fixed in the challenge would cost a restart
+      () =>
+        this.state.record.segments.every((segment) => segment.contribution !== undefined) &&
+        this.state.checks.size === 0 &&
+        this.state.disputes.size === 0 &&
+        this.state.leasingSpares === 0,
       this.state.ctx.settings.phase1TimeoutMs,
       'phase 1 (inputs, hints and contributions)'
     )

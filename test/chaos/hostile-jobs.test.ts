@@ -336,13 +336,8 @@ describe('hostile: workers against a submitter', () => {
   const TRANSFER_RATE_WINDOW_MS = 2_000
   /** The trickler's byte every this many ms: inside the idle timeout, so that only the rate floor stops it */
   const TRICKLE_MS = TRANSFER_IDLE_MS / 2
-  /**
-   * Moves of one segment (and restarts) before the job fails: 2 by default. A segment moves from a failed peer to
-   * the best-ranked peer with free units, and attackers advertise the most, so one segment can pass through every
-   * attacker that takes segments (silent, trickle, the liar) and then an honest peer failed under load: the
-   * default failed the job ("segment 2 could not be proved on 4 peers"), and so did 3 in one run of five
-   */
-  const MAX_RETRIES = 5
+  // jobs.max_retries stays at its default (2): attackers advertise the most units and are leased first, also as
+  // replacements, but a failure pinned on a peer spends no segment's retries (spendsSegmentRetry)
   /** Units an attacker advertises: more than an honest peer's 2, so that it is asked first */
   const ATTACKER_UNITS = 4
   /** The job asks for 4 units of the 6 the honest daemons have */
@@ -358,7 +353,7 @@ describe('hostile: workers against a submitter', () => {
     const submitterConfig = join(configs, 'submitter.toml')
     await writeFile(
       submitterConfig,
-      `[jobs]\nprogress_timeout = "${PROGRESS_MS}ms"\ntransfer_idle_timeout = "${TRANSFER_IDLE_MS}ms"\ntransfer_rate_window = "${TRANSFER_RATE_WINDOW_MS}ms"\nmax_retries = ${MAX_RETRIES}\n`
+      `[jobs]\nprogress_timeout = "${PROGRESS_MS}ms"\ntransfer_idle_timeout = "${TRANSFER_IDLE_MS}ms"\ntransfer_rate_window = "${TRANSFER_RATE_WINDOW_MS}ms"\n`
     )
     net = await startNetwork('workers', {
       nodes: 3,
@@ -509,6 +504,7 @@ describe('hostile: workers against a submitter', () => {
       'its failures': failures.join(' ')
     })
     assert.ok(failures.length >= 1, 'the liar was failed')
+    assert.equal(job.record.restarts ?? 0, 0, 'its lie was caught before the challenge: no restart')
     assert.equal(segmentsOf(job.record, liar.status.peerId), 0, 'no segment of the proof is the liar’s')
     await nothingHeld(liar, BOUND_MS)
     await honestHoldNothing()
@@ -543,6 +539,7 @@ describe('hostile: workers against a submitter', () => {
       )
       for (const attacker of attackers)
         assert.equal(segmentsOf(job.record, attacker), 0, 'no segment of the proof is an attacker’s')
+      assert.equal(job.record.restarts ?? 0, 0, 'the lie was caught before the challenge: no restart')
       await nothingHeld(liar, BOUND_MS)
     } finally {
       await Promise.all(workers.map(async (worker) => worker.stop()))

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { FailCode } from '../../protocols/job/pb/job.js'
-import { type FailureReport, grantedUnits, judgeFailure, MAX_FETCH_RETRIES } from '../../src/job/blame.js'
+import {
+  type FailureReport,
+  grantedUnits,
+  judgeFailure,
+  MAX_FETCH_RETRIES,
+  peersToCheck,
+  spendsSegmentRetry
+} from '../../src/job/blame.js'
 import { RefusalBackoff } from '../../src/job/refusal-backoff.js'
 import { awaitsWork } from '../../src/job/progress-deadline.js'
 import type { SegmentRecord } from '../../src/jobs-model/types.js'
@@ -121,5 +128,71 @@ describe('awaitsWork', () => {
     const done = link({ hasChallenge: true, proved: new Set([1, 2]) })
     assert.equal(awaitsWork(done, { aggregator: true, allProved: true, finalIn: false }), true)
     assert.equal(awaitsWork(done, { aggregator: true, allProved: true, finalIn: true }), false)
+  })
+})
+
+describe('spendsSegmentRetry: a failure pinned on a peer costs that peer, not the segment', () => {
+  it('spends the budget of the very segment a prover, input or hints failure names', () => {
+    for (const code of ['PROVER', 'INTERNAL', 'INPUT', 'HINTS']) {
+      assert.equal(spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 3), true, code)
+      assert.equal(
+        spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 4),
+        false,
+        `${code}, another segment`
+      )
+      assert.equal(
+        spendsSegmentRetry({ code, message: 'x' }, undefined, 3),
+        false,
+        `${code}, no segment named`
+      )
+    }
+  })
+
+  it('spends nothing for silence, a lost stream, a failed transfer, garbage, a lie or a cancel', () => {
+    for (const code of [
+      'TIMEOUT',
+      'LOST',
+      'UNREACHABLE',
+      'TRANSFER',
+      'PROTOCOL',
+      'PROOF_INVALID',
+      'CONTRIBUTION_MISMATCH',
+      'CANCELLED'
+    ]) {
+      assert.equal(spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 3), false, code)
+    }
+  })
+})
+
+describe('peersToCheck: the challenge waits for a second computation of a contribution of every peer unvouched for', () => {
+  const holders = [
+    { peerId: 'self', local: true },
+    { peerId: 'new', local: false },
+    { peerId: 'vouched', local: false },
+    { peerId: 'under-check', local: false },
+    { peerId: 'alone', local: false }
+  ]
+
+  it('checks every remote holder with no vouched contribution, under no check and not accepted unchecked', () => {
+    assert.deepEqual(peersToCheck(holders, new Set(['vouched']), new Set(['under-check', 'alone'])), ['new'])
+  })
+
+  it('never checks this daemon: its own prover is trusted', () => {
+    assert.deepEqual(peersToCheck([{ peerId: 'self', local: true }], new Set(), new Set()), [])
+  })
+
+  it('checks a replacement that joined after the others were vouched for', () => {
+    assert.deepEqual(
+      peersToCheck(holders, new Set(['new', 'vouched', 'under-check', 'alone']), new Set()),
+      []
+    )
+    assert.deepEqual(
+      peersToCheck(
+        [...holders, { peerId: 'replacement', local: false }],
+        new Set(['new', 'vouched', 'under-check', 'alone']),
+        new Set()
+      ),
+      ['replacement']
+    )
   })
 })

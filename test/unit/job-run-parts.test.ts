@@ -9,7 +9,7 @@ import { aggregatorCandidate } from '../../src/job/run/aggregation.js'
 import { settleBackup } from '../../src/job/run/backups.js'
 import { moveSegmentsOf } from '../../src/job/run/recovery.js'
 import { JobRunState } from '../../src/job/run/state.js'
-import type { JobEvent, NewJobEvent, SegmentRecord } from '../../src/jobs-model/types.js'
+import type { JobEvent, NewJobEvent, PeerFailure, SegmentRecord } from '../../src/jobs-model/types.js'
 import { createLogger } from '../../src/log/index.js'
 import { type FrameDuplex, memoryDuplexPair } from '../../src/net/frame-duplex.js'
 import { jobRecord, jobRunSettings, PROGRAM } from '../helpers/job-harness.js'
@@ -30,6 +30,13 @@ const logger = createLogger({ level: 'silent' })
 const unreachable = async (): Promise<never> => {
   throw new Error('not reachable in this test')
 }
+
+/** What a peer reports when its prover refuses `index` (a failure that may follow the segment itself) */
+const proverRefused = (index: number): PeerFailure => ({
+  code: 'PROVER',
+  message: 'INVALID_SEGMENT',
+  segment: index
+})
 
 function segment(index: number, peerId: string, state: SegmentRecord['state'] = 'assigned'): SegmentRecord {
   return {
@@ -177,12 +184,12 @@ describe('moveSegmentsOf', () => {
     assert.equal(run.failure, undefined)
   })
 
-  it('counts a move against the blamed segment only, and assigns both to a replacement', async () => {
-    const { run, peerEnds, link } = setup([segment(0, 'liar'), segment(1, 'liar'), segment(2, 'other')])
-    const liar = link('liar', [0, 1])
+  it('counts a move against the segment the failure was about only, and assigns both to a replacement', async () => {
+    const { run, peerEnds, link } = setup([segment(0, 'refuser'), segment(1, 'refuser'), segment(2, 'other')])
+    const refuser = link('refuser', [0, 1])
     const other = link('other', [2])
-    liar.closed = true
-    moveSegmentsOf(run, liar, 'peer liar (a test)', 1)
+    refuser.closed = true
+    moveSegmentsOf(run, refuser, 'peer refuser (a test)', 1, proverRefused(1))
     assert.equal(run.moves.get(1), 1)
     assert.equal(run.moves.get(0), 0)
     await run.recovery
@@ -199,15 +206,37 @@ describe('moveSegmentsOf', () => {
     )
   })
 
-  it('fails the job once a segment moved more than max_retries times', () => {
+  it('fails the job once a segment failed on more than max_retries + 1 peers', () => {
     const { run, link } = setup([segment(0, 'first')], 1)
     const first = link('first', [0])
     first.closed = true
     run.moves.set(0, 1)
-    moveSegmentsOf(run, first, 'peer first (a test)')
+    moveSegmentsOf(run, first, 'peer first (a test)', 0, proverRefused(0))
     assert.ok(run.failure instanceof JobFailure, String(run.failure))
     assert.equal(run.failure.code, 'PEER_FAILED')
-    assert.match(run.failure.message, /segment 0 could not be proved on 2 peers/)
+    assert.match(run.failure.message, /segment 0 failed on 2 peers/)
+  })
+
+  it('moves the segments of peers failed for what they did without spending any retry', async () => {
+    const { run, link } = setup([segment(0, 'p0')], 1)
+    // one more attacker than max_retries + 1 moves would allow, each failed on the segment in its own way
+    const pinned: PeerFailure[] = [
+      { code: 'TIMEOUT', message: 'silent' },
+      { code: 'PROOF_INVALID', message: 'forged', segment: 0 },
+      { code: 'CONTRIBUTION_MISMATCH', message: 'lied', segment: 0 },
+      { code: 'TRANSFER', message: 'trickled', segment: 0 }
+    ]
+    for (const [i, failure] of pinned.entries()) {
+      const owner = link(`p${i}`, [0])
+      ;(run.record.segments[0] as SegmentRecord).peerId = owner.peer.peerId
+      owner.closed = true
+      link(`p${i + 1}`, [])
+      moveSegmentsOf(run, owner, `peer p${i} (a test)`, 0, failure)
+      await run.recovery
+    }
+    assert.equal(run.failure, undefined, String(run.failure))
+    assert.equal(run.moves.get(0), 0)
+    assert.equal(run.record.segments[0]?.peerId, `p${pinned.length}`)
   })
 })
 

@@ -11,7 +11,6 @@ import {
   type HarnessResult,
   honestContribute,
   honestFetch,
-  honestProve,
   honestServeFinal,
   JobHarness,
   type PeerBehaviour,
@@ -58,6 +57,43 @@ function assertRestartedBlamingLiar(result: HarnessResult): void {
     result.penalties.map((penalty) => penalty.peerId),
     ['liar'],
     JSON.stringify(result.penalties)
+  )
+}
+
+/** The segments of a peer's first Assign: its own share of the job */
+function firstAssign(peer: ScriptedPeer): number[] {
+  const assign = peer.received.find((frame) => frame.assign !== undefined)?.assign
+  return (assign?.segments ?? []).map((spec) => spec.index)
+}
+
+/** Which of `peer`'s segments one of `others` was assigned as well (its check), once one was */
+async function checkedSegment(peer: ScriptedPeer, others: string[]): Promise<number> {
+  const until = Date.now() + 30_000
+  for (;;) {
+    const own = firstAssign(peer)
+    const assigned = others.flatMap((id) =>
+      (harness.peer(id)?.received ?? []).flatMap((frame) => frame.assign?.segments ?? [])
+    )
+    const checked = assigned.find((spec) => own.includes(spec.index))
+    if (checked !== undefined) return checked.index
+    if (Date.now() > until) throw new Error(`no check of ${peer.peerId}'s segments was assigned in 30 s`)
+    await sleep(10)
+  }
+}
+
+/** The lie was caught before the challenge: the job proved in its first run, only 'liar' failed and penalised */
+function assertCaughtBeforeChallenge(result: HarnessResult): void {
+  assertSucceeded(result)
+  assert.equal(result.record.restarts ?? 0, 0, story(result))
+  assert.deepEqual(failedPeers(result), ['liar'], story(result))
+  assert.ok(result.penalties.length > 0, story(result))
+  assert.ok(
+    result.penalties.every((penalty) => penalty.peerId === 'liar'),
+    JSON.stringify(result.penalties)
+  )
+  assert.ok(
+    result.record.segments.every((segment) => segment.peerId !== 'liar' && segment.contributor !== 'liar'),
+    story(result)
   )
 }
 
@@ -341,42 +377,67 @@ describe('JobRun against scripted peers', () => {
     )
   })
 
-  it('starts the job again when a contribution fixed in the challenge is shown wrong by two peers', async () => {
+  it('catches a lie before the challenge: a second peer checks it, a third settles it, only the liar is dropped', async () => {
     harness = new JobHarness()
     for (const id of ['a', 'b', 'c']) harness.add(id, 2)
-    harness.add('liar', 2, {
-      contribute: contributeLie,
-      // the challenge is fixed from its lie by now; then it is gone, and its replacement computes the truth
-      prove: (peer) => peer.hangUp()
-    })
+    harness.add('liar', 2, { contribute: contributeLie })
     const result = await harness.run()
-    assertRestartedBlamingLiar(result)
+    assertCaughtBeforeChallenge(result)
   })
 
-  it('leases a referee from the table when the liar held the whole job and only its replacement is left', async () => {
+  it('leases a checker and a referee from the table when the liar held the whole job', async () => {
     harness = new JobHarness()
     // more units than the job asks: the liar alone is leased; a and b stay in the table
+    harness.add('liar', 4, { contribute: contributeLie })
+    for (const id of ['a', 'b']) harness.add(id, 1)
+    const result = await harness.run({ computeCapacity: 4 })
+    assertCaughtBeforeChallenge(result)
+  })
+
+  it('drops a checker that lies about the segment it checks; the owner keeps it', async () => {
+    harness = new JobHarness()
+    // a and b-liar share the job and check each other; c stays in the table and referees
+    harness.add('a', 2)
+    const own = new Set<number>()
+    harness.add('b-liar', 2, {
+      contribute: async (peer, segment) => {
+        // its own segments come in its first Assign; what it is asked to check comes later
+        if (own.size === 0) for (const spec of firstAssign(peer)) own.add(spec)
+        if (own.has(segment)) await honestContribute(peer, segment)
+        else contributeLie(peer, segment)
+      }
+    })
+    harness.add('c', 2)
+    const result = await harness.run({ computeCapacity: 4 })
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result), ['b-liar'], story(result))
+    assert.deepEqual(
+      [...new Set(result.penalties.map((penalty) => penalty.peerId))],
+      ['b-liar'],
+      JSON.stringify(result.penalties)
+    )
+    assert.ok(
+      result.record.segments.some((segment) => segment.peerId === 'a'),
+      `a kept its segments: ${story(result)}`
+    )
+  })
+
+  it('starts the job again when a lie escaped the check and reached the challenge', async () => {
+    harness = new JobHarness()
+    for (const id of ['a', 'b', 'c']) harness.add(id, 2)
+    // a liar with more than one segment that knows which one is checked (the worst case: it cannot see that in the
+    // protocol) tells the truth there, and in the checks it is asked to make, and lies in another of its own; it
+    // hangs up once the challenge is fixed from its lie, and its replacement computes the truth
     harness.add('liar', 4, {
-      contribute: contributeLie,
+      contribute: async (peer, segment) => {
+        const checked = await checkedSegment(peer, ['a', 'b', 'c'])
+        if (segment === checked || !firstAssign(peer).includes(segment)) await honestContribute(peer, segment)
+        else contributeLie(peer, segment)
+      },
       prove: (peer) => peer.hangUp()
     })
-    // the replacement proves only once the referee has computed the segment too: proving against the lie's
-    // challenge would otherwise finish the scripted job before the dispute is settled
-    const contributors = new Set<string>()
-    const refereed = Promise.withResolvers<void>()
-    const waitForReferee = {
-      contribute: async (peer: ScriptedPeer, segment: number) => {
-        await honestContribute(peer, segment)
-        contributors.add(peer.peerId)
-        if (contributors.size === 2) refereed.resolve()
-      },
-      prove: async (peer: ScriptedPeer, segment: number) => {
-        await refereed.promise
-        await honestProve(peer, segment)
-      }
-    }
-    for (const id of ['a', 'b']) harness.add(id, 1, waitForReferee)
-    const result = await harness.run({ computeCapacity: 4 })
+    const result = await harness.run({ computeCapacity: 10 })
+    assert.ok(firstAssign(harness.peer('liar') as ScriptedPeer).length > 1, 'the liar held two segments')
     assertRestartedBlamingLiar(result)
   })
 

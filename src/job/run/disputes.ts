@@ -10,9 +10,9 @@ import { leaseSpare, send } from './leases.js'
 import { assignTo, track } from './shipping.js'
 
 /**
- * Two peers computed different contributions for one segment: a third (a peer of the job that holds neither
- * claim, else a new one leased from the table) computes it too, and the one it agrees with stands
- * (settleDispute). One lying peer costs itself, not the job; the job fails only when no third peer can be had,
+ * Two peers computed different contributions for one segment (a replacement and the recorded one, or a checker and
+ * the owner before the challenge: src/job/run/checks.ts): a third (a peer of the job that holds neither claim,
+ * else a new one leased from the table) computes it too, and the one it agrees with stands (settleDispute). One lying peer costs itself, not the job; the job fails only when no third peer can be had,
  * or when all three disagree (the provers are not deterministic, or not the same program).
  */
 export function openDispute(
@@ -33,7 +33,7 @@ export function openDispute(
   }
   // A liar that held the whole job leaves only its replacement in it (a daemon whose prover lied in every
   // contribution, with more units than any other peer: the job failed here before)
-  void refereeFromTable(run)
+  void spareFromTable(run)
     .then((spare) => {
       if (run.done || run.disputes.has(segment.index)) return
       if (spare === undefined) {
@@ -59,13 +59,20 @@ export function openDispute(
  */
 const REFEREE_RETRY_MS = [1_000, 2_000, 4_000]
 
-async function refereeFromTable(run: JobRunState): Promise<Link | undefined> {
-  for (const waitMs of [0, ...REFEREE_RETRY_MS]) {
-    if (!(await sleep(waitMs, run.ctx.signal))) return undefined
-    const spare = await leaseSpare(run)
-    if (spare !== undefined || run.done) return spare
+/** A peer leased from the table to referee or check; counted in leasingSpares meanwhile, which the challenge waits on */
+export async function spareFromTable(run: JobRunState): Promise<Link | undefined> {
+  run.leasingSpares++
+  try {
+    for (const waitMs of [0, ...REFEREE_RETRY_MS]) {
+      if (!(await sleep(waitMs, run.ctx.signal))) return undefined
+      const spare = await leaseSpare(run)
+      if (spare !== undefined || run.done) return spare
+    }
+    return undefined
+  } finally {
+    run.leasingSpares--
+    run.notify()
   }
-  return undefined
 }
 
 /** The referee computes the segment's contribution; settleDispute decides when it comes */
@@ -120,6 +127,7 @@ export function settleDispute(
     return
   }
   const recordedWasLie = segment.contribution !== contribution
+  for (const peerId of agreed) run.vouched.add(peerId)
   for (const liar of liars) {
     run.ctx.penalise(liar, `a wrong contribution to segment ${segment.index}, shown by two other peers`)
   }
@@ -138,6 +146,10 @@ export function settleDispute(
       run.notify()
       return
     }
+  } else if (dispute.claimant.peer.peerId !== segment.peerId) {
+    // a checker lied (src/job/run/checks.ts): the owner keeps the segment, the referee is done with it
+    referee.forgotten.add(segment.index)
+    send(run, referee, { forget: { segments: [segment.index] } })
   } else {
     // the new owner lied: the referee, which computed the right contribution, takes the segment over
     const owner = run.links.find((link) => link.peer.peerId === segment.peerId && !link.closed)

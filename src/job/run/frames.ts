@@ -9,6 +9,7 @@ import { judgeFailure, MAX_FETCH_RETRIES } from '../blame.js'
 import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
 import { openDispute, settleDispute } from './disputes.js'
+import { checkerContributed, settleCheck } from './checks.js'
 import { settleBackup } from './backups.js'
 import { electAggregator, relieveAggregator, sendFetch } from './aggregation.js'
 
@@ -26,6 +27,8 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
     const dispute = run.disputes.get(segment.index)
     if (dispute !== undefined && dispute.referee === link) {
       settleDispute(run, segment, dispute, contribution)
+    } else if (run.checks.get(segment.index)?.checker === link) {
+      checkerContributed(run, segment, link, contribution)
     } else if (segment.contribution !== undefined && segment.contribution !== contribution) {
       // A replacement recomputed a segment another peer had contributed: they must agree, byte for byte
       openDispute(run, segment, link, contribution)
@@ -40,6 +43,7 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
         peer: link.peer.peerId,
         message: 'contributed'
       })
+      settleCheck(run, segment)
     }
   } else if (frame.proved !== undefined) {
     const segment = ownSegment(run, link, frame.proved.segment)
@@ -196,7 +200,8 @@ export function ownSegment(run: JobRunState, link: Link, index: number): Segment
     segment === undefined ||
     (segment.peerId !== link.peer.peerId &&
       segment.backupPeerId !== link.peer.peerId &&
-      run.disputes.get(index)?.referee !== link)
+      run.disputes.get(index)?.referee !== link &&
+      run.checks.get(index)?.checker !== link)
   ) {
     run.peerFailed(link, {
       code: 'PROTOCOL',

@@ -6,6 +6,7 @@ import { describePeerFailure } from '../../jobs-model/peer-failure.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
 import { type Link, leastLoaded } from '../link.js'
 import { awaitsWork } from '../progress-deadline.js'
+import { spendsSegmentRetry } from '../blame.js'
 import type { JobState } from '../../jobs-model/states.js'
 import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
@@ -13,6 +14,7 @@ import { leaseSpare, send, closeLink } from './leases.js'
 import { assignTo, track } from './shipping.js'
 import { openDispute } from './disputes.js'
 import { electAggregator } from './aggregation.js'
+import { dropCheck, requestChecks } from './checks.js'
 
 /** The states in which peers have work in hand (see checkProgress) */
 const PROGRESS_STATES: ReadonlySet<JobState> = new Set(['contributing', 'proving', 'aggregating'])
@@ -28,7 +30,7 @@ export function checkProgress(run: JobRunState): void {
   const allProved = run.record.segments.every((segment) => segment.state === 'proved')
   for (const link of run.healthyLinks()) {
     const standing = { aggregator: link === run.aggregator, allProved, finalIn: run.final !== undefined }
-    if (!awaitsWork(link, standing)) link.progressAt = now
+    if (!awaitsWork(link, standing) && !owesContribution(run, link)) link.progressAt = now
     else if (now - link.progressAt > progressTimeoutMs) {
       peerFailed(run, link, {
         code: 'TIMEOUT',
@@ -36,6 +38,14 @@ export function checkProgress(run: JobRunState): void {
       })
     }
   }
+}
+
+/** A checker or a referee owes the contribution it was asked for: its silence about it counts too */
+function owesContribution(run: JobRunState, link: Link): boolean {
+  return (
+    [...run.checks.values()].some((check) => check.checker === link && check.claim === undefined) ||
+    [...run.disputes.values()].some((dispute) => dispute.referee === link)
+  )
 }
 
 /** A remote peer that sent nothing (not even a keep-alive) for peer_timeout is lost: frozen, or cut off */
@@ -84,23 +94,34 @@ export function peerFailed(run: JobRunState, link: Link, failure: PeerFailure, b
     run.disputes.delete(index)
     openDispute(run, run.record.segments[index] as SegmentRecord, dispute.claimant, dispute.contribution)
   }
+  for (const [index, check] of run.checks) {
+    // the peer it checked is checked again by another (requestChecks below)
+    if (check.checker === link) run.checks.delete(index)
+  }
   if (run.aggregator === link) {
     run.aggregator = undefined
     run.final = undefined
   }
-  moveSegmentsOf(run, link, `${who} (${what})`, blamed)
+  moveSegmentsOf(run, link, `${who} (${what})`, blamed, failure)
+  requestChecks(run)
   run.ctx.save()
   electAggregator(run)
   run.notify()
 }
 
 /**
- * Moves every segment of a failed peer to a replacement (one batch at a time, in order). Each move counts
- * against its segment's jobs.max_retries, except for segments that only share a peer with the one blamed:
- * they move because their peer is no longer trusted, not because of anything about them. `why` names the peer
- * and what happened to it (`peer …abcd1234 (TIMEOUT: it went silent for 3.4 s)`).
+ * Moves every segment of a failed peer to a replacement (one batch at a time, in order). A move counts against
+ * its segment's jobs.max_retries only when `failure` is one that may follow that segment (spendsSegmentRetry);
+ * a failure pinned on the peer, or none given (lost before its assignment), costs no segment anything. `why`
+ * names the peer and what happened to it (`peer …abcd1234 (TIMEOUT: it went silent for 3.4 s)`).
  */
-export function moveSegmentsOf(run: JobRunState, link: Link, why: string, blamed?: number): void {
+export function moveSegmentsOf(
+  run: JobRunState,
+  link: Link,
+  why: string,
+  blamed?: number,
+  failure?: PeerFailure
+): void {
   for (const segment of run.record.segments) {
     if (segment.backupPeerId === link.peer.peerId) delete segment.backupPeerId
   }
@@ -117,13 +138,13 @@ export function moveSegmentsOf(run: JobRunState, link: Link, why: string, blamed
   link.segments = []
   if (orphans.length === 0) return
   for (const segment of orphans) {
-    const moves =
-      (run.moves.get(segment.index) ?? 0) + (blamed === undefined || blamed === segment.index ? 1 : 0)
+    const spent = failure !== undefined && spendsSegmentRetry(failure, blamed, segment.index)
+    const moves = (run.moves.get(segment.index) ?? 0) + (spent ? 1 : 0)
     run.moves.set(segment.index, moves)
     if (moves > run.ctx.settings.maxRetries) {
       run.failure ??= new JobFailure(
         'PEER_FAILED',
-        `segment ${segment.index} could not be proved on ${moves} peers (jobs.max_retries = ${run.ctx.settings.maxRetries}); the last: ${why}`
+        `segment ${segment.index} failed on ${moves} peers (jobs.max_retries = ${run.ctx.settings.maxRetries}); the last: ${why}`
       )
       run.notify()
       return
@@ -134,6 +155,7 @@ export function moveSegmentsOf(run: JobRunState, link: Link, why: string, blamed
       // kept where it costs nothing to have it again (a lie recorded so would otherwise be fixed in the challenge)
       delete segment.contribution
       delete segment.contributor
+      dropCheck(run, segment.index)
     }
     delete segment.proofSize
     delete segment.proofSha256
@@ -176,4 +198,5 @@ export async function reassign(run: JobRunState, segments: SegmentRecord[], why:
     message: `takes over segment${segments.length === 1 ? '' : 's'} ${segments.map((segment) => segment.index).join(',')} (${blocks} blocks)`
   })
   track(run, assignTo(run, target, segments), target)
+  requestChecks(run)
 }

@@ -78,6 +78,14 @@ export interface Dispute {
   claims: Map<string, string>
 }
 
+/** A second computation of one contribution before the challenge (src/job/run/checks.ts) */
+export interface Check {
+  /** The peer computing it; none while one is leased from the table */
+  checker?: Link
+  /** What the checker computed, once in */
+  claim?: string
+}
+
 export interface FinalReport {
   link: Link
   size: number
@@ -113,11 +121,19 @@ export class JobRunState {
   finalAttempts = 0
   /** Segments whose contributions two peers disagree on, and the third peer computing it again */
   readonly disputes = new Map<number, Dispute>()
+  /** Contributions a second peer is computing before the challenge, per segment */
+  readonly checks = new Map<number, Check>()
+  /** Peers with a contribution that a second peer computed alike in this job: not checked again */
+  readonly vouched = new Set<string>()
+  /** Peers accepted without a check: no second peer could be had */
+  readonly unchecked = new Set<string>()
+  /** Checkers and referees being leased from the table: the challenge waits for them */
+  leasingSpares = 0
   /** Peers relieved of aggregating (their connection failed them); they keep their segments */
   readonly relieved = new Set<Link>()
   /** The current aggregator's failed fetches: per segment, and the owners it could not reach */
   fetches = { failures: new Map<number, number>(), unreached: new Set<string>() }
-  /** How often each segment has moved to another peer */
+  /** How often each segment moved to another peer for a failure that may follow the segment (spendsSegmentRetry) */
   readonly moves = new Map<number, number>()
   /** Segments move one batch at a time */
   recovery: Promise<void> = Promise.resolve()
