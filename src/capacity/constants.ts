@@ -72,7 +72,7 @@ export const LEGACY_ADVERT_TTL_MS = 15_000
 
 /**
  * The longest TTL a receiver grants an advert, whatever it claims: a peer that crashed stays listed this long
- * at most (its neighbours drop it sooner, when its connection closes). Three times the default TTL (2 × 20 s).
+ * at most (its neighbours drop it sooner, when its connection closes). Four times the default TTL (2 × 15 s).
  */
 export const MAX_ADVERT_TTL_MS = 120_000
 

@@ -161,7 +161,7 @@ export const schema: ConfigSchema = {
     advertIntervalMs: {
       key: 'advert_interval',
       type: durationValue(100),
-      default: '20s',
+      default: '15s',
       doc: 'How often this peer gossips its capacity advert when nothing changed (a change goes out at once)'
     },
     probeIntervalMs: {
