@@ -359,7 +359,7 @@ describe('heartbeat, farewell and neighbours that leave', () => {
       assert.equal(pubsub.published.length, 3, 'the legacy heartbeat while it is listed')
       await advance(16_000)
       assert.equal(capacity.peers.get(legacy.from.toString()), undefined, 'it expired after 15 s')
-      const count = pubsub.published.length
+      const count: number = pubsub.published.length
       await advance(13_000)
       assert.equal(pubsub.published.length, count, 'back to 20 s: none 19 s after the last')
       await advance(2_000)
