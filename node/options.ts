@@ -102,7 +102,10 @@ export const daemonOptions = {
     array: true,
     describe: 'Tag advertised with the capacity (e.g. region=eu), repeatable'
   },
-  'advert-interval': { type: 'string', describe: 'How often to advertise capacity, e.g. 5s [default: 5s]' },
+  'advert-interval': {
+    type: 'string',
+    describe: 'How often to advertise capacity when it has not changed, e.g. 15s [default: 15s]'
+  },
   'log-level': {
     type: 'string',
     describe: 'trace, debug, info, warn, error, fatal or silent [default: info]'

@@ -18,9 +18,11 @@ validation, ranking and reserve code, and prints per-peer cost, time to gather a
   --warmup-s S       simulated seconds before measuring (${simDefaults.warmupS})
   --observers K      peers whose received messages are counted (${simDefaults.observers})
   --churn F          share of peers leaving (and joining) per minute (${simDefaults.churnPerMinute})
+  --graceful F       share of leaving peers that stop cleanly, with a farewell advert (${simDefaults.gracefulShare})
   --jobs J           jobs gathered at the end (${simDefaults.jobs})
   --job-units U      units per job (${simDefaults.jobUnits})
   --advert-interval-ms MS   heartbeat advert interval (${simDefaults.advertIntervalMs})
+  --ttl-intervals T  an advert's TTL, in heartbeats (${simDefaults.peerTtlIntervals})
   --degree C         connections per peer (${simDefaults.degree})
   --mesh-degree D    gossipsub mesh degree (${simDefaults.meshDegree})
   --lazy-degree L    peers announced to outside the mesh, gossipsub's Dlazy (${simDefaults.lazyDegree})
@@ -34,9 +36,11 @@ const NUMERIC: Record<string, keyof SimOptions> = {
   '--warmup-s': 'warmupS',
   '--observers': 'observers',
   '--churn': 'churnPerMinute',
+  '--graceful': 'gracefulShare',
   '--jobs': 'jobs',
   '--job-units': 'jobUnits',
   '--advert-interval-ms': 'advertIntervalMs',
+  '--ttl-intervals': 'peerTtlIntervals',
   '--degree': 'degree',
   '--mesh-degree': 'meshDegree',
   '--lazy-degree': 'lazyDegree'
@@ -71,6 +75,7 @@ function parse(argv: string[]): { options: Partial<SimOptions>; json: boolean } 
     usage('--peers must be a whole number from 2 to 1000000')
   }
   if ((options.churnPerMinute ?? 0) > 1) usage('--churn is a share per minute, at most 1')
+  if ((options.gracefulShare ?? 0) > 1) usage('--graceful is a share, at most 1')
   return { options: options, json }
 }
 
@@ -85,7 +90,9 @@ function text(result: SimResult): string {
 }
 
 const { options, json } = parse(process.argv.slice(2))
-const sample = encodeAdvert(simAdvert(10, 10, 1n, BigInt(Date.now())))
+const sample = encodeAdvert(
+  simAdvert(10, 10, 1n, BigInt(Date.now()), simDefaults.advertIntervalMs * simDefaults.peerTtlIntervals)
+)
 const result = await simulate({
   ...simDefaults,
   ...options,

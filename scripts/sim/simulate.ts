@@ -1,4 +1,5 @@
 import { type CapacityAdvert, encodeAdvert } from '../../src/capacity/advert.js'
+import { advertRateWindowMs } from '../../src/capacity/constants.js'
 import { capacityDefaults } from '../../src/capacity/service.js'
 import { AdvertIntake } from '../../src/capacity/intake.js'
 import { PeerTable } from '../../src/capacity/peer-table.js'
@@ -29,6 +30,11 @@ export interface SimOptions {
   freeMeanS: number
   /** Share of the peers that leave, and as many that join, per minute */
   churnPerMinute: number
+  /**
+   * Share of the leaving peers that stop gracefully (their farewell advert offers no units); the others crash
+   * and stay listed until their TTL ends, or until a neighbour sees their connection close
+   */
+  gracefulShare: number
   /** One way, between two peers */
   latencyMs: number
   /** A reachability check of an origin heard through a neighbour: a dial and identify */
@@ -54,6 +60,7 @@ export const simDefaults = {
   busyMeanS: 60,
   freeMeanS: 60,
   churnPerMinute: 0.1,
+  gracefulShare: 0.5,
   latencyMs: 25,
   checkMs: 200,
   jobUnits: 64,
@@ -123,11 +130,13 @@ export function simAdvert(
   unitsTotal: number,
   unitsFree: number,
   seq: bigint,
-  timestampMs: bigint
+  timestampMs: bigint,
+  ttlMs: number
 ): CapacityAdvert {
   return makeAdvert({
     seq,
     timestampMs,
+    ttlMs,
     unitsTotal,
     unitsFree,
     gpus: [
@@ -188,15 +197,15 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const id = topology.randomPeer() as number
     if (observerIds.has(id)) continue
     observerIds.add(id)
-    const table = new PeerTable({ ttlMs, maxPeers: capacityDefaults.maxPeers, now })
+    const table = new PeerTable({ maxPeers: capacityDefaults.maxPeers, now })
     const rateLimiter = new OriginRateLimiter({
       burst: capacityDefaults.advertsPerInterval,
       perInterval: capacityDefaults.advertsPerInterval,
-      intervalMs: options.advertIntervalMs,
+      intervalMs: advertRateWindowMs(options.advertIntervalMs),
       maxOrigins: capacityDefaults.maxRateLimitedOrigins,
       now
     })
-    const intake = new AdvertIntake({ peers: table, rateLimiter, maxAgeMs: ttlMs, now })
+    const intake = new AdvertIntake({ peers: table, rateLimiter, now })
     observers.push({
       id,
       table,
@@ -241,12 +250,13 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     if (outcome.kind === 'unreached') checks.push({ atMs: clockMs + options.checkMs, observer, origin, data })
   }
 
-  const publish = (origin: number, state: PeerState): void => {
+  /** `leaving`: the farewell advert of a peer that stops (no free units) */
+  const publish = (origin: number, state: PeerState, leaving = false): void => {
     const listeners = audience.get(origin)
     if (listeners === undefined) return
     state.seq = state.seq >= BigInt(now()) ? state.seq + 1n : BigInt(now())
     const units = options.unitsPerPeer
-    const advert = simAdvert(units, state.busy ? 0 : units, state.seq, BigInt(now()))
+    const advert = simAdvert(units, state.busy || leaving ? 0 : units, state.seq, BigInt(now()), ttlMs)
     const data = encodeAdvert(advert)
     for (const observer of listeners) {
       const reach = observer.reach.get(origin) as Reach
@@ -269,6 +279,10 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     for (let left = 0, tries = 0; left < count && tries < 10 * count; tries++) {
       const id = topology.randomPeer() as number
       if (observerIds.has(id)) continue
+      if (rng.next() < options.gracefulShare) publish(id, states[id] as PeerState, true)
+      // its neighbours see its connections close
+      for (const observer of observers)
+        if (topology.neighbours(observer.id).has(id)) observer.table.dropDirect(peerName(id))
       topology.leave(id)
       left++
     }

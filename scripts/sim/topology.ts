@@ -13,11 +13,16 @@ export interface TopologyInit {
 /**
  * Who is connected to whom, and each peer's gossip mesh. A joining peer dials `degree / 2` live peers at random
  * (the others dial it in turn, so degrees average `degree`); a peer that loses connections to departures dials
- * new ones until it has `degree / 2` again, as the discovery dialer does below its minimum.
+ * new ones until it has `degree / 2` again, as the discovery dialer does below its minimum. A peer whose
+ * connections changed keeps the mesh peers it still has and draws only the missing ones, as gossipsub's heartbeat
+ * grafts up to D (redrawing the whole mesh on every change made reach, and so staleness, churn far more than
+ * gossipsub does); the peers it announces to are drawn afresh, as gossipsub draws them each heartbeat.
  */
 export class Topology {
   private readonly links = new Map<number, Set<number>>()
   private readonly meshes = new Map<number, { mesh: number[]; lazy: number[] }>()
+  /** Peers whose connections changed since their mesh was drawn */
+  private readonly changed = new Set<number>()
   private readonly live: number[] = []
   private readonly position = new Map<number, number>()
   private readonly init: TopologyInit
@@ -50,15 +55,19 @@ export class Topology {
 
   private meshOf(peer: number): { mesh: number[]; lazy: number[] } {
     let found = this.meshes.get(peer)
-    if (found === undefined) {
-      const all = [...this.neighbours(peer)]
-      for (let i = all.length - 1; i > 0; i--) {
+    if (found === undefined || this.changed.has(peer)) {
+      const neighbours = this.neighbours(peer)
+      const kept = (found?.mesh ?? []).filter((other) => neighbours.has(other))
+      const rest = [...neighbours].filter((other) => !kept.includes(other))
+      for (let i = rest.length - 1; i > 0; i--) {
         const j = this.init.rng.int(i + 1)
-        ;[all[i], all[j]] = [all[j] as number, all[i] as number]
+        ;[rest[i], rest[j]] = [rest[j] as number, rest[i] as number]
       }
       const { meshDegree, lazyDegree } = this.init
-      found = { mesh: all.slice(0, meshDegree), lazy: all.slice(meshDegree, meshDegree + lazyDegree) }
+      const grafted = rest.splice(0, Math.max(0, meshDegree - kept.length))
+      found = { mesh: [...kept, ...grafted], lazy: rest.slice(0, lazyDegree) }
       this.meshes.set(peer, found)
+      this.changed.delete(peer)
     }
     return found
   }
@@ -86,9 +95,10 @@ export class Topology {
     const lost = this.links.get(peer) ?? new Set()
     this.links.delete(peer)
     this.meshes.delete(peer)
+    this.changed.delete(peer)
     for (const other of lost) {
       this.links.get(other)?.delete(peer)
-      this.meshes.delete(other)
+      this.changed.add(other)
       this.dialUpTo(other)
     }
   }
@@ -102,9 +112,9 @@ export class Topology {
       if (other === undefined || other === peer || own.has(other)) continue
       own.add(other)
       this.links.get(other)?.add(peer)
-      this.meshes.delete(other)
+      this.changed.add(other)
     }
-    this.meshes.delete(peer)
+    this.changed.add(peer)
   }
 }
 

@@ -26,7 +26,9 @@ const ADVERT: Schema = {
   11: 'bytes',
   12: 'uint32',
   13: 'bytes',
-  14: 'bytes'
+  14: 'bytes',
+  15: 'bytes',
+  16: 'uint32'
 }
 
 const WIRE_VARINT = 0

@@ -30,10 +30,10 @@ export interface AdvertContext {
   /** Our clock, in Unix ms */
   now?: number
   /**
-   * An advert stamped longer ago than this is ignored (the gossip validator passes the peer TTL): a replayed
-   * advert of a peer that left must not bring it back.
+   * An advert stamped longer ago than this is ignored (the gossip validator passes the advert's own TTL:
+   * advertTtlMs): a replayed advert of a peer that left must not bring it back.
    */
-  maxAgeMs?: number
+  maxAgeMs?: number | ((advert: CapacityAdvert) => number)
   /** An advert stamped further ahead of our clock than this is ignored (the gossip validator: MAX_CLOCK_SKEW_MS) */
   maxAheadMs?: number
   /**
@@ -69,11 +69,12 @@ export function decodeAdvert(data: Uint8Array, context: AdvertContext = {}): Cap
   if (context.maxAheadMs !== undefined && stamped > now + context.maxAheadMs) {
     throw new AdvertValidationError('ignore', 'future', `timestamp ${advert.timestampMs} is ahead of ${now}`)
   }
-  if (context.maxAgeMs !== undefined && stamped < now - context.maxAgeMs) {
+  const maxAgeMs = typeof context.maxAgeMs === 'function' ? context.maxAgeMs(advert) : context.maxAgeMs
+  if (maxAgeMs !== undefined && stamped < now - maxAgeMs) {
     throw new AdvertValidationError(
       'ignore',
       'stale_time',
-      `timestamp ${advert.timestampMs} is more than ${context.maxAgeMs} ms before ${now}`
+      `timestamp ${advert.timestampMs} is more than ${maxAgeMs} ms before ${now}`
     )
   }
   return advert

@@ -53,6 +53,35 @@ export const MAX_CLOCK_SKEW_MS = 30_000
 export const ADVERTS_PER_INTERVAL = 4
 
 /**
+ * The window ADVERTS_PER_INTERVAL counts in, when the heartbeat is slower: adverts on change go out at once, so
+ * a peer whose units change often publishes up to 4 per 5 s whatever its heartbeat, and no faster (a flood
+ * still stops at its first hop).
+ */
+export const ADVERT_RATE_WINDOW_MS = 5_000
+
+/** The window a peer of this heartbeat counts origin rates in (and spaces its own adverts by) */
+export function advertRateWindowMs(advertIntervalMs: number): number {
+  return Math.min(advertIntervalMs, ADVERT_RATE_WINDOW_MS)
+}
+
+/**
+ * How long a receiver keeps an advert that names no TTL (ttl_ms 0: peers before the field existed advertised
+ * every 5 s with a TTL of 3 intervals)
+ */
+export const LEGACY_ADVERT_TTL_MS = 15_000
+
+/**
+ * The longest TTL a receiver grants an advert, whatever it claims: a peer that crashed stays listed this long
+ * at most (its neighbours drop it sooner, when its connection closes). Four times the default TTL (2 × 15 s).
+ */
+export const MAX_ADVERT_TTL_MS = 120_000
+
+/** How long an advert of this peer is kept by receivers: what it says, capped; the legacy TTL when it says nothing */
+export function advertTtlMs(advert: { ttlMs: number }): number {
+  return advert.ttlMs === 0 ? LEGACY_ADVERT_TTL_MS : Math.min(advert.ttlMs, MAX_ADVERT_TTL_MS)
+}
+
+/**
  * Peers the capacity table lists at once: a proving network has tens to hundreds of peers; each entry is an
  * advert of at most 8 KiB (a few hundred bytes in practice). A new peer past this is ignored until others expire.
  */

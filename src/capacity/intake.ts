@@ -1,5 +1,5 @@
 import { type AdvertVerdict, AdvertValidationError, type CapacityAdvert, decodeAdvert } from './advert.js'
-import { MAX_CLOCK_SKEW_MS } from './constants.js'
+import { advertTtlMs, MAX_CLOCK_SKEW_MS } from './constants.js'
 import type { PeerTable } from './peer-table.js'
 import type { OriginRateLimiter } from './rate-limit.js'
 
@@ -12,8 +12,6 @@ export type IntakeOutcome =
 export interface AdvertIntakeInit {
   peers: PeerTable
   rateLimiter: OriginRateLimiter
-  /** An advert stamped longer ago than this is ignored (the peer TTL) */
-  maxAgeMs: number
   now?: () => number
 }
 
@@ -29,6 +27,9 @@ export interface AdvertIntakeInit {
  * connections), in one of thousands it is the peers it can lease from soonest. Leases stay the truth: an advert
  * that was wrong costs one refused Reserve.
  *
+ * An advert names its own TTL (ttl_ms: its sender's heartbeat times its TTL intervals, capped by advertTtlMs):
+ * peers of different heartbeats share one table.
+ *
  * Order: the advert's own checks (Reject, then Ignore: stale, future, stale_time), then the origin must be
  * reached (else `unreached`: the caller checks it), the table must have room, and last the origin's rate, so
  * that only an advert that would be listed spends a token.
@@ -36,13 +37,11 @@ export interface AdvertIntakeInit {
 export class AdvertIntake {
   private readonly peers: PeerTable
   private readonly rateLimiter: OriginRateLimiter
-  private readonly maxAgeMs: number
   private readonly now: () => number
 
   constructor(init: AdvertIntakeInit) {
     this.peers = init.peers
     this.rateLimiter = init.rateLimiter
-    this.maxAgeMs = init.maxAgeMs
     this.now = init.now ?? Date.now
   }
 
@@ -61,7 +60,8 @@ export class AdvertIntake {
       advert = decodeAdvert(data, {
         lastSeq: this.peers.lastSeq(origin),
         now: this.now(),
-        maxAgeMs: this.maxAgeMs,
+        // an advert older than its own TTL would be listed already expired
+        maxAgeMs: advertTtlMs,
         maxAheadMs: MAX_CLOCK_SKEW_MS,
         signer: origin
       })
@@ -77,7 +77,7 @@ export class AdvertIntake {
       return { kind: 'refused', verdict: 'ignore', reason: 'rate_limited', detail: 'over its origin rate' }
     }
     const known = this.peers.get(origin) !== undefined
-    this.peers.update(origin, advert)
+    this.peers.update(origin, advert, direct)
     return { kind: 'listed', advert, known, forward: direct }
   }
 }

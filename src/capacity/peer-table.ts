@@ -1,11 +1,16 @@
 import { TypedEventEmitter } from 'main-event'
 import type { CapacityAdvert } from './advert.js'
+import { advertTtlMs } from './constants.js'
 
 export interface PeerEntry {
   peerId: string
   advert: CapacityAdvert
   /** Our clock when the newest advert arrived */
   receivedAt: number
+  /** How long after `receivedAt` the entry is fresh: the advert's own TTL, capped (advertTtlMs) */
+  ttlMs: number
+  /** The newest advert came from its origin itself, over a connection to it (not relayed by a neighbour) */
+  direct: boolean
 }
 
 export interface PeerTableEvents {
@@ -14,8 +19,6 @@ export interface PeerTableEvents {
 }
 
 export interface PeerTableInit {
-  /** A peer whose newest advert is older than this is gone */
-  ttlMs: number
   /** Peers held at once; a new one past this is not taken until others expire */
   maxPeers: number
   now?: () => number
@@ -23,19 +26,19 @@ export interface PeerTableInit {
 
 /**
  * Every peer's latest capacity advert. Capacity is learned only from gossip, so a peer that stops
- * advertising (crashed, partitioned, shut down) drops out after the TTL even if a connection lingers.
+ * advertising (crashed, partitioned, shut down) drops out after its advert's TTL even if a connection lingers;
+ * a neighbour whose advert came over its own connection drops out as soon as that connection closes
+ * (dropDirect).
  * Bounded: when `maxPeers` are held, a new peer is turned away (the peers already listed keep their place; a full
  * table is a network larger than the bound, or an attack) until expired ones are pruned.
  */
 export class PeerTable extends TypedEventEmitter<PeerTableEvents> {
   private readonly entries = new Map<string, PeerEntry>()
-  private readonly ttlMs: number
   private readonly maxPeers: number
   private readonly now: () => number
 
   constructor(init: PeerTableInit) {
     super()
-    this.ttlMs = init.ttlMs
     this.maxPeers = init.maxPeers
     this.now = init.now ?? Date.now
   }
@@ -52,12 +55,28 @@ export class PeerTable extends TypedEventEmitter<PeerTableEvents> {
     return this.entries.size < this.maxPeers
   }
 
-  /** Takes a peer's newest advert; undefined when the peer is new and the table is full */
-  update(peerId: string, advert: CapacityAdvert): PeerEntry | undefined {
+  /**
+   * Takes a peer's newest advert; undefined when the peer is new and the table is full. `direct`: its origin
+   * delivered it over its own connection.
+   */
+  update(peerId: string, advert: CapacityAdvert, direct = false): PeerEntry | undefined {
     if (!this.hasRoomFor(peerId)) return undefined
-    const entry: PeerEntry = { peerId, advert, receivedAt: this.now() }
+    const entry: PeerEntry = { peerId, advert, receivedAt: this.now(), ttlMs: advertTtlMs(advert), direct }
     this.entries.set(peerId, entry)
     this.safeDispatchEvent('peer:updated', { detail: entry })
+    return entry
+  }
+
+  /**
+   * A peer's last connection to us closed: if its newest advert came over that connection, the entry goes now
+   * rather than a TTL later (a neighbour that left is the commonest stale entry). One heard through a relay
+   * stays: the relay's connection says nothing about the origin.
+   */
+  dropDirect(peerId: string): PeerEntry | undefined {
+    const entry = this.entries.get(peerId)
+    if (entry === undefined || !entry.direct) return undefined
+    this.entries.delete(peerId)
+    this.safeDispatchEvent('peer:expired', { detail: entry })
     return entry
   }
 
@@ -98,6 +117,6 @@ export class PeerTable extends TypedEventEmitter<PeerTableEvents> {
   }
 
   private isFresh(entry: PeerEntry): boolean {
-    return this.now() - entry.receivedAt <= this.ttlMs
+    return this.now() - entry.receivedAt <= entry.ttlMs
   }
 }

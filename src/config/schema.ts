@@ -161,8 +161,8 @@ export const schema: ConfigSchema = {
     advertIntervalMs: {
       key: 'advert_interval',
       type: durationValue(100),
-      default: '5s',
-      doc: 'How often this peer gossips its capacity advert'
+      default: '15s',
+      doc: 'How often this peer gossips its capacity advert when nothing changed (a change goes out at once)'
     },
     probeIntervalMs: {
       key: 'probe_interval',
@@ -173,8 +173,8 @@ export const schema: ConfigSchema = {
     peerTtlIntervals: {
       key: 'peer_ttl_intervals',
       type: intValue(1, 1000),
-      default: 3,
-      doc: "A peer's advert expires after this many advert intervals without a new one"
+      default: 2,
+      doc: "This peer's adverts expire after this many advert intervals without a new one (peers keep one 2 min at most)"
     }
   },
   api: {

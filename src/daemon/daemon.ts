@@ -1,6 +1,6 @@
 import type { TransferLimits } from '../net/transfer-deadline.js'
 import { join } from 'node:path'
-import type { Connection, Startable } from '@libp2p/interface'
+import type { Connection, PeerId, Startable } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
 import { encodeAdvert } from '../capacity/advert.js'
@@ -186,6 +186,11 @@ export class Daemon implements Startable, ApiBackend {
         pubsub: host.services.pubsub,
         getMultiaddrs: () => host.getMultiaddrs(),
         reachability: reachable,
+        onPeerDisconnect: (listener) => {
+          const onDisconnect = (event: CustomEvent<PeerId>): void => listener(event.detail.toString())
+          host.addEventListener('peer:disconnect', onDisconnect)
+          return () => host.removeEventListener('peer:disconnect', onDisconnect)
+        },
         ban: (peer, ms) => {
           bans.ban(peer, ms)
           host

@@ -29,7 +29,8 @@ export interface LocalNetworkInit {
   nodes: number
   /** Parent folder; each node gets node-<i>/ */
   root: string
-  advertInterval?: string
+  /** `--advert-interval` of every daemon (1s by default); false: none, the daemon's own default */
+  advertInterval?: string | false
   /** Extra daemon flags for every node */
   extraArgs?: string[]
   /** Extra daemon flags for one node */
@@ -165,8 +166,7 @@ export class LocalNetwork {
       '/ip4/127.0.0.1/tcp/0',
       '--api-port',
       '0',
-      '--advert-interval',
-      this.init.advertInterval ?? '1s',
+      ...(this.init.advertInterval === false ? [] : ['--advert-interval', this.init.advertInterval ?? '1s']),
       '--log-format',
       'json',
       ...bootstrapArgs,
@@ -190,6 +190,9 @@ export class LocalNetwork {
         // One operator's daemons: each may lease all of another's units (security.max_units_per_submitter is half
         // of them by default, against strangers); the environment of the caller still decides
         PROOFMESH_SECURITY_MAX_UNITS_PER_SUBMITTER: String(LOCAL_UNITS_PER_SUBMITTER),
+        // a testnet's fast heartbeat (1 s) keeps a TTL of 3 of them: with 2, a daemon starved for 2 s on a loaded
+        // machine drops its peers
+        ...(this.init.advertInterval === false ? {} : { PROOFMESH_CAPACITY_PEER_TTL_INTERVALS: '3' }),
         ...process.env,
         PROOFMESH_CONFIG: ''
       }

@@ -6,20 +6,24 @@
  * Topology as a deployment is set up: a few seed nodes (the first alone, the others bootstrapped from it), and
  * every other node configured with the seeds' addresses. The seeds are started one by one, the rest in batches
  * of BATCH processes at once (on 2 cores, a whole network spawned at once spends minutes in start-up and noise
- * handshakes). Advert interval 5 s, peer TTL 3 intervals, as in production. Each daemon runs its native prover,
- * as in production, so RSS is the real one.
+ * handshakes). The daemons' default advert settings (each build its own), as in production, unless ADVERT_INTERVAL
+ * is set. Each daemon runs its native prover, as in production, so RSS is the real one.
  *
  * Measured from the moment the last daemon's API answers: until each node could fill a job of half the network's
  * units (its own units and the free units its /v1/peers lists), and until every node's /v1/peers lists every
  * other node (each node polled until its table is complete, then all once more to confirm; bounded by 30
- * intervals: with adverts going two hops, a table need not ever hold everyone). Then connections per node
+ * intervals of 5 s, or of ADVERT_INTERVAL: with adverts going two hops, a table need not ever hold everyone). Then connections per node
  * (/v1/status connectedPeers) at convergence and SETTLE_S seconds later, the daemons' CPU and I/O bytes (rchar +
  * wchar: sockets, the prover's pipes and the log, both directions) over those seconds, RSS per daemon.
  *
  *   npm run bench:gossip-procs -- 30 60              the current settings
  *   npm run bench:gossip-procs -- 30 60 --compare    before and after, alternating
  *
- * Environment: ADVERT_INTERVAL (5s), BATCH (2), SEEDS (3), SETTLE_S (30), ROUNDS (1 per size and variant).
+ * A daemon that fails to start three times (its API slow to answer on a loaded machine) is left out, and the
+ * report says how many were: one such daemon no longer ends the whole run.
+ *
+ * Environment: ADVERT_INTERVAL (unset: the daemons' default), BATCH (2), SEEDS (3), SETTLE_S (30), ROUNDS (1 per
+ * size and variant).
  * "before": with BEFORE_ROOT set, the daemons of another build (a folder holding package.json, dist/ and
  * native/target of, say, main's code); without it, this build with PROOFMESH_TEST_IDLE_DHT_CONNECTIONS=keep
  * (src/net/host.ts).
@@ -31,8 +35,9 @@ import { join } from 'node:path'
 import type { StatusJson } from '../../src/daemon/status-json.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
 
-const ADVERT_INTERVAL = process.env.ADVERT_INTERVAL ?? '5s'
-const ADVERT_INTERVAL_MS = parseDuration(ADVERT_INTERVAL)
+const ADVERT_INTERVAL = process.env.ADVERT_INTERVAL
+/** The unit of the convergence deadline and figures: the interval set, else 5 s (the previous default) */
+const INTERVAL_MS = ADVERT_INTERVAL === undefined ? 5_000 : parseDuration(ADVERT_INTERVAL)
 const BATCH = Math.max(1, Number(process.env.BATCH ?? 2))
 const SEEDS = Math.max(1, Number(process.env.SEEDS ?? 3))
 const SETTLE_MS = Number(process.env.SETTLE_S ?? 30) * 1000
@@ -41,6 +46,7 @@ const DEADLINE_INTERVALS = 30
 const LEGACY_ENV = 'PROOFMESH_TEST_IDLE_DHT_CONNECTIONS'
 const BEFORE_ROOT = process.env.BEFORE_ROOT
 let retries = 0
+let skipped = 0
 
 const args = process.argv.slice(2)
 const sizes = args
@@ -145,7 +151,7 @@ async function startOnce(nodeRoot: string, bootstrap: string[], variant: Variant
       ? { cliEntry: join(BEFORE_ROOT, 'dist', 'node', 'cli.js') }
       : {}),
     root: nodeRoot,
-    advertInterval: ADVERT_INTERVAL,
+    advertInterval: ADVERT_INTERVAL ?? false,
     nodeArgs: () => bootstrap.flatMap((address) => ['--bootstrap', address]),
     startTimeoutMs: 120_000
   })
@@ -164,15 +170,16 @@ async function startOnce(nodeRoot: string, bootstrap: string[], variant: Variant
 
 /**
  * LocalNetwork gives a starting daemon's API 5 s to answer its first status request; on a loaded machine a
- * daemon busy joining can miss that. Such a node is stopped and started afresh (a new identity), at most twice.
+ * daemon busy joining can miss that. Such a node is stopped and started afresh (a new identity), at most twice;
+ * after a third failure it is left out (undefined), counted in the report.
  */
 async function startOne(
   root: string,
   index: number,
   bootstrap: string[],
   variant: Variant
-): Promise<Running> {
-  for (let attempt = 0; ; attempt++) {
+): Promise<Running | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       return await startOnce(
         join(root, `n${index}${attempt === 0 ? '' : `-retry${attempt}`}`),
@@ -180,13 +187,17 @@ async function startOne(
         variant
       )
     } catch (err) {
-      if (attempt >= 2) throw err
-      retries++
-      console.error(
-        `node ${index}: start failed (${err instanceof Error ? err.message : String(err)}); again`
-      )
+      const message = err instanceof Error ? err.message : String(err)
+      if (attempt < 2) {
+        retries++
+        console.error(`node ${index}: start failed (${message}); again`)
+      } else {
+        skipped++
+        console.error(`node ${index}: start failed a third time (${message}); left out`)
+      }
     }
   }
+  return undefined
 }
 
 /** connectedPeers of every node; NaN where the API did not answer within 10 s (counted apart) */
@@ -210,24 +221,29 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
   const previousEnv = process.env[LEGACY_ENV]
   if (variant === 'before' && BEFORE_ROOT === undefined) process.env[LEGACY_ENV] = 'keep'
   else delete process.env[LEGACY_ENV]
-  /** In index order; every daemon started lands here at once, so that a failed batch stops it too */
+  /** Every daemon started lands here at once, so that a failed batch stops it too; seeds first */
   const running: Running[] = []
   const load = loadavg()[0] ?? 0
   retries = 0
+  skipped = 0
   try {
     const startedAll = Date.now()
     for (let index = 0; index < SEEDS; index++) {
       const first = running[0]?.node.status.addrs[0]
       const started = await startOne(root, index, first === undefined ? [] : [first], variant)
-      running[index] = started
+      if (started === undefined) continue
+      running.push(started)
       live.add(started)
     }
+    if (running.length === 0) throw new Error('no seed node started')
+    const seedCount = running.length
     const seeds = running.map(({ node }) => node.status.addrs[0] ?? '')
     for (let index = SEEDS; index < nodes; index += BATCH) {
       const results = await Promise.allSettled(
         Array.from({ length: Math.min(BATCH, nodes - index) }, async (_, i) => {
           const started = await startOne(root, index + i, seeds, variant)
-          running[index + i] = started
+          if (started === undefined) return
+          running.push(started)
           live.add(started)
         })
       )
@@ -245,7 +261,7 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     const halfUnits = unitsOf.reduce((a, b) => a + b, 0) / 2
     const lastSize = running.map(() => 0)
     const pending = new Set(running.map((_, index) => index))
-    const deadline = lastStarted + DEADLINE_INTERVALS * ADVERT_INTERVAL_MS
+    const deadline = lastStarted + DEADLINE_INTERVALS * INTERVAL_MS
     let converged: number | undefined
     let polls = 0
     while (Date.now() < deadline) {
@@ -283,20 +299,20 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     const half = [...halfAt.values()]
     const startMs = running.map((r) => r.startMs)
     const firstComplete = [...completeAt.values()]
-    const rest = (values: number[]): number[] => values.slice(SEEDS)
+    const rest = (values: number[]): number[] => values.slice(seedCount)
     console.log(
       [
-        `nodes=${nodes} variant=${variant}${variant === 'before' && BEFORE_ROOT !== undefined ? ` (${BEFORE_ROOT})` : ''} (seeds=${SEEDS}, batches of ${BATCH}, advert interval ${ADVERT_INTERVAL}, load avg ${load.toFixed(1)} at start)`,
-        `  start_all_ms=${lastStarted - startedAll}  per-daemon spawn→API ms min/median/max=${fmt(startMs)}  restarted=${retries}`,
-        `  half the network's units fillable: ${half.length}/${nodes} nodes, ms min/median/max=${fmt(half)}`,
+        `nodes=${nodes} variant=${variant}${variant === 'before' && BEFORE_ROOT !== undefined ? ` (${BEFORE_ROOT})` : ''} (seeds=${SEEDS}, batches of ${BATCH}, advert interval ${ADVERT_INTERVAL ?? 'the daemon default'}, load avg ${load.toFixed(1)} at start)`,
+        `  start_all_ms=${lastStarted - startedAll}  per-daemon spawn→API ms min/median/max=${fmt(startMs)}  restarted=${retries}  left out after 3 failed starts=${skipped}`,
+        `  half the network's units fillable: ${half.length}/${running.length} nodes, ms min/median/max=${fmt(half)}`,
         converged === undefined
-          ? `  converged=NO after ${DEADLINE_INTERVALS} intervals: ${completeAt.size}/${nodes} tables complete, smallest ${smallest}/${nodes - 1} (${polls} poll rounds)`
-          : `  converged_ms=${converged}  intervals=${(converged / ADVERT_INTERVAL_MS).toFixed(2)}  target<=2 ${converged <= 2 * ADVERT_INTERVAL_MS ? 'MET' : 'MISSED'}  (first complete per node, ms min/median/max=${fmt(firstComplete)}; ${polls} poll rounds)`
+          ? `  converged=NO after ${DEADLINE_INTERVALS} intervals of ${INTERVAL_MS} ms: ${completeAt.size}/${running.length} tables complete, smallest ${smallest}/${running.length - 1} (${polls} poll rounds)`
+          : `  converged_ms=${converged}  intervals of ${INTERVAL_MS} ms=${(converged / INTERVAL_MS).toFixed(2)}  target<=2 ${converged <= 2 * INTERVAL_MS ? 'MET' : 'MISSED'}  (first complete per node, ms min/median/max=${fmt(firstComplete)}; ${polls} poll rounds)`
       ].join('\n')
     )
     const atConvergence = await connections(running)
     console.log(
-      `  connections at convergence  all min/median/max=${fmt(atConvergence)}  non-seed=${fmt(rest(atConvergence))}  seeds=${atConvergence.slice(0, SEEDS).join(',')}${unanswered(atConvergence)}`
+      `  connections at convergence  all min/median/max=${fmt(atConvergence)}  non-seed=${fmt(rest(atConvergence))}  seeds=${atConvergence.slice(0, seedCount).join(',')}${unanswered(atConvergence)}`
     )
     const ticks = async (): Promise<number[]> =>
       Promise.all(running.map(({ node }) => cpuTicks(node.process.pid ?? 0).catch(() => Number.NaN)))
@@ -331,7 +347,7 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
       values.filter((v) => Number.isFinite(v)).reduce((a, b) => a + b, 0)
     console.log(
       [
-        `  connections ${SETTLE_MS / 1000}s later       all min/median/max=${fmt(settled)}  non-seed=${fmt(rest(settled))}  seeds=${settled.slice(0, SEEDS).join(',')}${unanswered(settled)}`,
+        `  connections ${SETTLE_MS / 1000}s later       all min/median/max=${fmt(settled)}  non-seed=${fmt(rest(settled))}  seeds=${settled.slice(0, seedCount).join(',')}${unanswered(settled)}`,
         `  idle daemon CPU % over those ${SETTLE_MS / 1000}s min/median/max=${fmt(cpuPercent, 1)}  sum=${sum(cpuPercent).toFixed(0)}% (of 100% per core)`,
         `  idle daemon I/O KiB/s (rchar+wchar) min/median/max=${fmt(ioKiBps, 1)}`,
         `  rss_mib daemon min/median/max=${fmt(rss)}  total=${sum(rss).toFixed(0)}  prover child median=${stats(proverRss).median.toFixed(0)}`,
@@ -339,9 +355,8 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
       ].join('\n')
     )
   } finally {
-    const all = running.filter((r) => r !== undefined)
-    await Promise.all(all.map((r) => r.network.stop()))
-    for (const r of all) live.delete(r)
+    await Promise.all(running.map((r) => r.network.stop()))
+    for (const r of running) live.delete(r)
     if (previousEnv === undefined) delete process.env[LEGACY_ENV]
     else process.env[LEGACY_ENV] = previousEnv
     await rm(root, { recursive: true, force: true })

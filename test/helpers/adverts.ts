@@ -18,6 +18,7 @@ export function makeAdvert(fields: Partial<CapacityAdvert> = {}): CapacityAdvert
     activeJobs: 0,
     version: 'test',
     addrs: [],
+    ttlMs: 0,
     ...fields
   }
 }

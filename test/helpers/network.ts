@@ -32,7 +32,8 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Daem
     ...options.overrides,
     dataDir,
     net: { listen: ['/ip4/127.0.0.1/tcp/0'], ...options.overrides?.net },
-    capacity: { advertIntervalMs: 500, ...options.overrides?.capacity },
+    // a fast heartbeat, with the TTL of 3 of them that tests on a loaded machine have always had
+    capacity: { advertIntervalMs: 500, peerTtlIntervals: 3, ...options.overrides?.capacity },
     api: { port: 0, ...options.overrides?.api }
   }
   const config = await loadConfig({ overrides, env: {} })

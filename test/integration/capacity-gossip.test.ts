@@ -62,3 +62,34 @@ describe('capacity gossip between five daemons bootstrapped from one', () => {
     for (const daemon of daemons) assert.equal(daemon.capacity.peers.size, daemons.length - 1)
   })
 })
+
+describe('a daemon that stops, at the default heartbeat', () => {
+  const daemons: Daemon[] = []
+  // the defaults: a 15 s heartbeat and a TTL of 2 beats, so that the TTL alone would take 30 s
+  const capacity = { advertIntervalMs: 15_000, peerTtlIntervals: 2 }
+
+  before(async () => {
+    const first = await startTestNode({ overrides: { capacity } })
+    daemons.push(first)
+    daemons.push(await startTestNode({ overrides: { net: { bootstrap: [multiaddrOf(first)] }, capacity } }))
+  })
+
+  after(async () => stopAll(daemons))
+
+  it('is no longer offered by its neighbour long before its TTL (farewell advert, connection closed)', async () => {
+    const [stays, leaves] = daemons as [Daemon, Daemon]
+    const gone = leaves.node.peerId.toString()
+    await waitFor(
+      () => (stays.capacity.peers.get(gone)?.advert.unitsFree ?? 0) > 0,
+      'the neighbour to be listed with free units',
+      20_000
+    )
+    await stopAll([daemons.pop() as Daemon])
+    const elapsed = await waitFor(
+      () => (stays.capacity.peers.get(gone)?.advert.unitsFree ?? 0) === 0,
+      'the stopped neighbour to offer nothing',
+      10_000
+    )
+    process.stderr.write(`capacity gossip: a stopped neighbour offered nothing after ${elapsed} ms\n`)
+  })
+})

@@ -10,7 +10,7 @@ const NOW = 1_800_000_000_000
 
 function intake(maxPeers = 10): { intake: AdvertIntake; table: PeerTable } {
   const now = (): number => NOW
-  const table = new PeerTable({ ttlMs: 15_000, maxPeers, now })
+  const table = new PeerTable({ maxPeers, now })
   const rateLimiter = new OriginRateLimiter({
     burst: 4,
     perInterval: 4,
@@ -18,7 +18,7 @@ function intake(maxPeers = 10): { intake: AdvertIntake; table: PeerTable } {
     maxOrigins: 10,
     now
   })
-  return { intake: new AdvertIntake({ peers: table, rateLimiter, maxAgeMs: 15_000, now }), table }
+  return { intake: new AdvertIntake({ peers: table, rateLimiter, now }), table }
 }
 
 const advert = (seq: bigint): Uint8Array =>
@@ -65,5 +65,19 @@ describe('the capacity table door (two hops)', () => {
     })
     // 4 tokens: the first advert spent one
     assert.deepEqual(reasons, ['listed', 'listed', 'listed', 'rate_limited'])
+  })
+
+  it('ignores an advert stamped longer ago than its own TTL, and marks who delivered it', () => {
+    const { intake: door, table } = intake()
+    const at = (ageMs: number, ttlMs: number): Uint8Array =>
+      encodeAdvert(
+        makeAdvert({ seq: 1n, timestampMs: BigInt(NOW - ageMs), unitsTotal: 1, unitsFree: 1, ttlMs })
+      )
+    const old = door.admit('a', at(20_000, 0), true, everyone)
+    assert.deepEqual(old.kind === 'refused' && old.reason, 'stale_time', 'no TTL named: 15 s')
+    assert.equal(door.admit('a', at(20_000, 60_000), true, everyone).kind, 'listed')
+    assert.equal(table.get('a')?.direct, true)
+    assert.equal(door.admit('b', at(0, 60_000), false, everyone).kind, 'listed')
+    assert.equal(table.get('b')?.direct, false)
   })
 })

@@ -46,6 +46,7 @@ class FakePubsub {
     (from: PeerId, message: Message) => TopicValidatorResult | Promise<TopicValidatorResult>
   >()
   readonly published: number[] = []
+  readonly payloads: Uint8Array[] = []
   private readonly listeners = new Set<(event: Event) => void>()
 
   subscribe(): void {}
@@ -56,8 +57,9 @@ class FakePubsub {
   removeEventListener(_type: string, listener: (event: Event) => void): void {
     this.listeners.delete(listener)
   }
-  async publish(): Promise<{ recipients: PeerId[] }> {
+  async publish(_topic: string, data: Uint8Array): Promise<{ recipients: PeerId[] }> {
     this.published.push(Date.now())
+    this.payloads.push(data)
     // nobody heard it: every neighbour joining the topic asks for the early advert again
     return { recipients: [] }
   }
@@ -72,7 +74,8 @@ class FakePubsub {
 async function service(
   init: { advertIntervalMs: number; workload?: { unitsInUse(): number; activeJobs(): number } } = {
     advertIntervalMs: 5_000
-  }
+  },
+  onPeerDisconnect?: (listener: (peerId: string) => void) => () => void
 ): Promise<{ capacity: CapacityService; pubsub: FakePubsub; registry: Registry }> {
   const pubsub = new FakePubsub()
   const registry = new Registry()
@@ -82,7 +85,8 @@ async function service(
       pubsub: pubsub as unknown as GossipSub,
       getMultiaddrs: () => [],
       // every origin counts as reached here: this file is about rates (reachable-peers is tested on real hosts)
-      reachability: { isReachable: () => true, check: async () => true }
+      reachability: { isReachable: () => true, check: async () => true },
+      ...(onPeerDisconnect === undefined ? {} : { onPeerDisconnect })
     },
     {
       logger,
@@ -109,6 +113,15 @@ async function signedFrom(): Promise<{ from: PeerId; message: (data: Uint8Array)
       key: key.publicKey
     })
   }
+}
+
+/** The farewell advert waits out the spacing since the last one (mocked timers here), within its deadline */
+async function stopUnderMockTimers(capacity: CapacityService): Promise<void> {
+  const stopped = capacity.stop()
+  mock.timers.tick(ADVERTS_PER_INTERVAL * 1_000)
+  await new Promise((resolve) => setImmediate(resolve))
+  mock.timers.tick(2_000)
+  await stopped
 }
 
 async function counted(registry: Registry, result: string, reason: string): Promise<number> {
@@ -286,12 +299,14 @@ describe('our own publishing against the rate every other peer allows', () => {
         await flush()
       }
     } finally {
-      await capacity.stop()
+      const before = pubsub.published.length
+      await stopUnderMockTimers(capacity)
+      assert.equal(pubsub.published.length, before + 1, 'a farewell advert when it stops')
     }
     const times = pubsub.published
     const busy = times.filter((time) => time < NOW + 20 * intervalMs)
     assert.ok(busy.length >= 20 * ADVERTS_PER_INTERVAL - 2, `${busy.length} adverts while busy`)
-    const quiet = times.filter((time) => time >= NOW + 21 * intervalMs)
+    const quiet = times.slice(0, -1).filter((time) => time >= NOW + 21 * intervalMs)
     assert.ok(quiet.length >= 3 && quiet.length <= 5, `${quiet.length} adverts while quiet: the timer's`)
     for (let i = 1; i < times.length; i++) {
       const gap = (times[i] ?? 0) - (times[i - 1] ?? 0)
@@ -309,5 +324,80 @@ describe('our own publishing against the rate every other peer allows', () => {
       clock.now = time
       assert.ok(receiver.take('us'), `our advert at +${time - NOW} ms would be ignored`)
     }
+  })
+})
+
+describe('heartbeat, farewell and neighbours that leave', () => {
+  afterEach(() => mock.timers.reset())
+
+  it('beats every 20 s, every 5 s while a peer of the previous version is heard, and says goodbye with no units', async () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: NOW })
+    const { capacity, pubsub } = await service({ advertIntervalMs: 20_000 })
+    await capacity.start()
+    const flush = async (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+    const advance = async (ms: number): Promise<void> => {
+      for (let t = 0; t < ms; t += 1_000) {
+        mock.timers.tick(1_000)
+        await flush()
+      }
+    }
+    try {
+      assert.equal(pubsub.published.length, 1, 'the first advert at start')
+      await advance(19_000)
+      assert.equal(pubsub.published.length, 1, 'nothing changed: no advert before the heartbeat')
+      await advance(1_000)
+      assert.equal(pubsub.published.length, 2)
+      const mine = decodeAdvert(pubsub.payloads[1] as Uint8Array)
+      assert.equal(mine.ttlMs, 40_000, 'a TTL of 2 heartbeats')
+      // a peer of the previous version: its adverts name no TTL (it keeps ours 15 s)
+      const legacy = await signedFrom()
+      const validator = pubsub.topicValidators.get(capacity.topic)
+      assert.ok(validator)
+      const data = encodeAdvert(makeAdvert({ seq: 1n, timestampMs: BigInt(Date.now()), ttlMs: 0 }))
+      assert.equal(await validator(legacy.from, legacy.message(data)), TopicValidatorResult.Accept)
+      await advance(5_000)
+      assert.equal(pubsub.published.length, 3, 'the legacy heartbeat while it is listed')
+      await advance(16_000)
+      assert.equal(capacity.peers.get(legacy.from.toString()), undefined, 'it expired after 15 s')
+      const count: number = pubsub.published.length
+      await advance(13_000)
+      assert.equal(pubsub.published.length, count, 'back to 20 s: none 19 s after the last')
+      await advance(2_000)
+      assert.equal(pubsub.published.length, count + 1)
+    } finally {
+      await stopUnderMockTimers(capacity)
+    }
+    const farewell = decodeAdvert(pubsub.payloads.at(-1) as Uint8Array)
+    assert.equal(farewell.unitsTotal, 4)
+    assert.equal(farewell.unitsFree, 0, 'the farewell offers no units')
+  })
+
+  it('drops a neighbour when its last connection closes, not a peer heard through it', async () => {
+    let disconnected: ((peerId: string) => void) | undefined
+    const { capacity, pubsub } = await service({ advertIntervalMs: 20_000 }, (listener) => {
+      disconnected = listener
+      return () => {
+        disconnected = undefined
+      }
+    })
+    await capacity.start()
+    try {
+      const validator = pubsub.topicValidators.get(capacity.topic)
+      assert.ok(validator)
+      const neighbour = await signedFrom()
+      const farther = await signedFrom()
+      const advert = (): Uint8Array =>
+        encodeAdvert(makeAdvert({ timestampMs: BigInt(Date.now()), ttlMs: 60_000 }))
+      await validator(neighbour.from, neighbour.message(advert()))
+      await validator(neighbour.from, farther.message(advert()))
+      assert.equal(capacity.peers.size, 2)
+      disconnected?.(neighbour.from.toString())
+      disconnected?.(farther.from.toString())
+      assert.equal(capacity.peers.get(neighbour.from.toString()), undefined)
+      assert.ok(capacity.peers.get(farther.from.toString()), 'its advert came through a relay')
+    } finally {
+      await capacity.stop()
+    }
+    assert.equal(disconnected, undefined, 'the listener is removed when the service stops')
   })
 })

@@ -61,9 +61,9 @@ describe('defaults', () => {
     assert.equal(configDefaults.net.dhtProtocol, '/proofmesh/kad/1.0.0')
     assert.equal(configDefaults.capacity.computeUnits, 0)
     assert.deepEqual(configDefaults.capacity.tags, [])
-    assert.equal(configDefaults.capacity.advertIntervalMs, 5000)
+    assert.equal(configDefaults.capacity.advertIntervalMs, 15_000)
     assert.equal(configDefaults.capacity.probeIntervalMs, 30_000)
-    assert.equal(configDefaults.capacity.peerTtlIntervals, 3)
+    assert.equal(configDefaults.capacity.peerTtlIntervals, 2)
     assert.deepEqual(configDefaults.api, { host: '127.0.0.1', port: 7400 })
     assert.deepEqual(configDefaults.log, { level: 'info', format: 'pretty', file: '' })
     assert.equal(configDefaults.prover.backend, 'npp')
@@ -132,7 +132,7 @@ describe('renderConfigToml', () => {
       assert.match(text, new RegExp(`^\\[${section}\\]$`, 'm'))
     }
     assert.match(text, /PROOFMESH_CAPACITY_ADVERT_INTERVAL/)
-    assert.match(text, /^advert_interval = "5s"$/m)
+    assert.match(text, /^advert_interval = "15s"$/m)
     // one comment line of explanation and one of expected form per key
     const keyLines = text.split('\n').filter((line) => /^[a-z_0-9]+ = /.test(line))
     // data_dir + net 8 + capacity 6 + api 2 + log 3 + prover 9 + jobs 17 + inputs 2 + security 4

@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { CapacityAdvert } from '../../src/capacity/advert.js'
+import { LEGACY_ADVERT_TTL_MS, MAX_ADVERT_TTL_MS } from '../../src/capacity/constants.js'
 import { PeerTable } from '../../src/capacity/peer-table.js'
 import { makeAdvert } from '../helpers/adverts.js'
 
-function advert(seq: bigint, unitsFree: number): CapacityAdvert {
-  return makeAdvert({ seq, unitsTotal: 100, unitsFree })
+function advert(seq: bigint, unitsFree: number, ttlMs = 300): CapacityAdvert {
+  return makeAdvert({ seq, unitsTotal: 100, unitsFree, ttlMs })
 }
 
 describe('the peer table', () => {
   it('lists fresh peers by free units and expires silent ones after the TTL', () => {
     let now = 1_000
-    const table = new PeerTable({ ttlMs: 300, maxPeers: 10, now: () => now })
+    const table = new PeerTable({ maxPeers: 10, now: () => now })
     const expired: string[] = []
     table.addEventListener('peer:expired', (event) => expired.push(event.detail.peerId))
     table.update('a', advert(1n, 5))
@@ -37,7 +38,7 @@ describe('the peer table', () => {
 
   it('turns new peers away when full, until expired ones make room', () => {
     let now = 1_000
-    const table = new PeerTable({ ttlMs: 300, maxPeers: 2, now: () => now })
+    const table = new PeerTable({ maxPeers: 2, now: () => now })
     assert.ok(table.update('a', advert(1n, 1)))
     now += 200
     assert.ok(table.update('b', advert(1n, 1)))
@@ -56,5 +57,37 @@ describe('the peer table', () => {
         .sort(),
       ['b', 'c']
     )
+  })
+
+  it("keeps each entry for its own advert's TTL: capped, and 15 s when it names none (older peers)", () => {
+    let now = 1_000
+    const table = new PeerTable({ maxPeers: 10, now: () => now })
+    table.update('legacy', advert(1n, 1, 0))
+    table.update('slow', advert(1n, 1, 60_000))
+    table.update('greedy', advert(1n, 1, 0xffff_ffff))
+    now += LEGACY_ADVERT_TTL_MS + 1
+    assert.equal(table.get('legacy'), undefined, 'an advert without a TTL lasts 15 s')
+    assert.ok(table.get('slow'))
+    now += 60_000
+    assert.equal(table.get('slow'), undefined)
+    assert.ok(table.get('greedy'), 'within the cap')
+    now = 1_000 + MAX_ADVERT_TTL_MS + 1
+    assert.equal(table.get('greedy'), undefined, 'a TTL past the cap is cut to it')
+  })
+
+  it('drops a neighbour whose connection closed only when its advert came over that connection', () => {
+    const table = new PeerTable({ maxPeers: 10, now: () => 1_000 })
+    table.update('neighbour', advert(1n, 4), true)
+    table.update('two-hops', advert(1n, 4), false)
+    const expired: string[] = []
+    table.addEventListener('peer:expired', (event) => expired.push(event.detail.peerId))
+    assert.equal(table.dropDirect('neighbour')?.peerId, 'neighbour')
+    assert.equal(table.dropDirect('two-hops'), undefined, 'heard through a relay: its link says nothing')
+    assert.equal(table.dropDirect('unknown'), undefined)
+    assert.deepEqual(
+      table.list().map((entry) => entry.peerId),
+      ['two-hops']
+    )
+    assert.deepEqual(expired, ['neighbour'])
   })
 })

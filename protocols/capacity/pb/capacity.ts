@@ -18,6 +18,7 @@ export interface CapacityAdvert {
   version: string
   addrs: Uint8Array<ArrayBuffer>[]
   proverBackend: string
+  ttlMs: number
 }
 
 export namespace CapacityAdvert {
@@ -113,6 +114,11 @@ export namespace CapacityAdvert {
           w.string(obj.proverBackend)
         }
 
+        if ((obj.ttlMs != null && obj.ttlMs !== 0)) {
+          w.uint32(128)
+          w.uint32(obj.ttlMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -132,7 +138,8 @@ export namespace CapacityAdvert {
           activeJobs: 0,
           version: '',
           addrs: [],
-          proverBackend: ''
+          proverBackend: '',
+          ttlMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -217,6 +224,10 @@ export namespace CapacityAdvert {
             }
             case 15: {
               obj.proverBackend = reader.string()
+              break
+            }
+            case 16: {
+              obj.ttlMs = reader.uint32()
               break
             }
             default: {
@@ -381,6 +392,13 @@ export namespace CapacityAdvert {
               }
               break
             }
+            case 16: {
+              yield {
+                field: `${prefix}.ttlMs`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -496,6 +514,11 @@ export namespace CapacityAdvert {
     value: string
   }
 
+  export interface CapacityAdvertTtlMsFieldEvent {
+    field: '$.ttlMs'
+    value: number
+  }
+
   export function encode (obj: Partial<CapacityAdvert>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CapacityAdvert.codec())
   }
@@ -504,7 +527,7 @@ export namespace CapacityAdvert {
     return decodeMessage(buf, CapacityAdvert.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAdvert>): Generator<CapacityAdvertSeqFieldEvent | CapacityAdvertTimestampMsFieldEvent | CapacityAdvertUnitsTotalFieldEvent | CapacityAdvertUnitsFreeFieldEvent | CapacityAdvertGpusIndexFieldEvent | CapacityAdvertGpusNameFieldEvent | CapacityAdvertGpusMemoryTotalMibFieldEvent | CapacityAdvertGpusMemoryUsedMibFieldEvent | CapacityAdvertGpusUtilizationPercentFieldEvent | CapacityAdvertCpuCoresFieldEvent | CapacityAdvertMemoryBytesFieldEvent | CapacityAdvertProverNameFieldEvent | CapacityAdvertProverVersionFieldEvent | CapacityAdvertProgramsFieldEvent | CapacityAdvertTagsFieldEvent | CapacityAdvertActiveJobsFieldEvent | CapacityAdvertVersionFieldEvent | CapacityAdvertAddrsFieldEvent | CapacityAdvertProverBackendFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAdvert>): Generator<CapacityAdvertSeqFieldEvent | CapacityAdvertTimestampMsFieldEvent | CapacityAdvertUnitsTotalFieldEvent | CapacityAdvertUnitsFreeFieldEvent | CapacityAdvertGpusIndexFieldEvent | CapacityAdvertGpusNameFieldEvent | CapacityAdvertGpusMemoryTotalMibFieldEvent | CapacityAdvertGpusMemoryUsedMibFieldEvent | CapacityAdvertGpusUtilizationPercentFieldEvent | CapacityAdvertCpuCoresFieldEvent | CapacityAdvertMemoryBytesFieldEvent | CapacityAdvertProverNameFieldEvent | CapacityAdvertProverVersionFieldEvent | CapacityAdvertProgramsFieldEvent | CapacityAdvertTagsFieldEvent | CapacityAdvertActiveJobsFieldEvent | CapacityAdvertVersionFieldEvent | CapacityAdvertAddrsFieldEvent | CapacityAdvertProverBackendFieldEvent | CapacityAdvertTtlMsFieldEvent> {
     return streamMessage(buf, CapacityAdvert.codec(), opts)
   }
 }

@@ -35,6 +35,7 @@ function randomAdvert(rng: Rng): CapacityAdvert {
     programs: Array.from({ length: count() }, () => (rng.bool(0.5) ? PROGRAM : text())),
     tags: Array.from({ length: count() }, text),
     activeJobs: rng.pick([0, 1, rng.u32()]),
+    ttlMs: rng.pick([0, 60_000, rng.u32()]),
     version: rng.bool(0.97) ? text() : 'v'.repeat(MAX_ADVERT_BYTES + rng.int(100)),
     addrs: Array.from({ length: count() }, () =>
       rng.bool(0.5)
