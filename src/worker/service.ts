@@ -33,10 +33,11 @@ import { type FrameDuplex, memoryDuplexPair } from '../net/frame-duplex.js'
 import { deadline } from '../net/deadline.js'
 import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
 import { peerText } from '../net/peer-text.js'
-import type { ProgressNotification, SegmentedProver } from '../prover/types.js'
+import { isSegmented, type ProgressNotification, type ProverBackend } from '../prover/types.js'
 import type { Lease, LeaseBook } from './leases.js'
 import type { ProofFetcher } from './session/aggregation.js'
 import { sessionName, WorkerSession } from './session/session.js'
+import { type JobSession, WholeJobSession } from './whole-session.js'
 
 export interface WorkerComponents extends DialComponents {
   peerId: PeerId
@@ -52,8 +53,11 @@ export interface WorkerServiceInit {
   logger: Logger
   metricsRegistry?: Registry
   leases: LeaseBook
-  /** The native prover; undefined = this peer takes no work */
-  prover: () => SegmentedProver | undefined
+  /**
+   * This peer's prover; undefined = this peer takes no work. One that proves segments (npp) takes segment leases,
+   * a one-shot command line (cli) whole-job leases (Reserve `whole`) only.
+   */
+  prover: () => ProverBackend | undefined
   /** Where each session's files live while it runs: <workRoot>/<job id>.<lease id>/ */
   workRoot: string
   inputsFolder: string
@@ -93,7 +97,7 @@ export class WorkerService implements Startable, ProofFetcher {
   private readonly components: WorkerComponents
   private readonly init: WorkerServiceInit
   private readonly log: Logger
-  private readonly sessions = new Map<string, WorkerSession>()
+  private readonly sessions = new Map<string, JobSession>()
   private readonly onProverProgress = (event: CustomEvent<ProgressNotification>): void => {
     // each session knows its own prover job names; there are a few sessions at most
     for (const session of this.sessions.values()) session.onProgress(event.detail)
@@ -101,7 +105,7 @@ export class WorkerService implements Startable, ProofFetcher {
   private readonly onLeaseExpired = (event: CustomEvent<Lease>): void => {
     void this.sessions.get(sessionKey(event.detail.submitter, event.detail.jobId))?.stop('lease expired')
   }
-  private observedProver?: SegmentedProver
+  private observedProver?: ProverBackend
   private readonly bytesIn?: Counter<'kind'>
   /** Empty = any submitter may lease units here */
   private readonly allowSubmitters: ReadonlySet<string>
@@ -229,13 +233,13 @@ export class WorkerService implements Startable, ProofFetcher {
   }
 
   /** The session `submitter` leased for the job: another submitter's session of the same job id is not it */
-  private sessionFor(submitter: string, jobId: string): WorkerSession {
+  private sessionFor(submitter: string, jobId: string): JobSession {
     const session = this.sessions.get(sessionKey(submitter, jobId))
     if (session === undefined) throw new TransferError(`no lease here for job ${jobId}`)
     return session
   }
 
-  private watchProver(prover: SegmentedProver): void {
+  private watchProver(prover: ProverBackend): void {
     if (this.observedProver === prover) return
     this.observedProver?.removeEventListener('progress', this.onProverProgress)
     prover.addEventListener('progress', this.onProverProgress)
@@ -283,11 +287,16 @@ export class WorkerService implements Startable, ProofFetcher {
     }
     const { lease } = grant
     const key = sessionKey(submitter, lease.jobId)
-    const prover = this.init.prover() as SegmentedProver
+    const prover = this.init.prover()
+    if (prover === undefined) {
+      // it stopped between the check and the grant
+      this.init.leases.end(lease.leaseId, 'the prover stopped')
+      await this.refuse(channel, RefuseCode.NO_PROVER, 'this peer has no running prover', signal)
+      return
+    }
     this.watchProver(prover)
-    const session = new WorkerSession({
+    const common = {
       jobId: reserve.jobId,
-      selfId: this.selfId,
       lease,
       program: reserve.program,
       inputSize: Number(reserve.inputSize),
@@ -295,9 +304,7 @@ export class WorkerService implements Startable, ProofFetcher {
       inputsFolder: this.init.inputsFolder,
       assignWaitMs: this.init.assignWaitMs ?? workerDefaults.assignWaitMs,
       firstAssignDeadlineMs: this.init.firstAssignDeadlineMs ?? workerDefaults.firstAssignDeadlineMs,
-      prover,
       channel,
-      fetcher: this,
       logger: this.init.logger,
       renewLease: () => this.init.leases.renew(lease.leaseId),
       // 0 = a submitter that asked for none: a third of the lease keeps it alive
@@ -305,11 +312,15 @@ export class WorkerService implements Startable, ProofFetcher {
         Math.max(reserve.keepAliveMs === 0 ? Math.floor(reserve.leaseMs / 3) : reserve.keepAliveMs, 100),
         60_000
       ),
-      onEnd: (reason) => {
+      onEnd: (reason: string) => {
         this.sessions.delete(key)
         this.init.leases.end(lease.leaseId, reason)
       }
-    })
+    }
+    const session: JobSession =
+      reserve.whole === true || !isSegmented(prover)
+        ? new WholeJobSession({ ...common, prover })
+        : new WorkerSession({ ...common, selfId: this.selfId, prover, fetcher: this })
     this.sessions.set(key, session)
     try {
       await channel.write(
@@ -348,7 +359,17 @@ export class WorkerService implements Startable, ProofFetcher {
       return { code: RefuseCode.BAD_REQUEST, message: 'lease_ms must be in [500, 600000]' }
     const prover = this.init.prover()
     if (prover === undefined)
-      return { code: RefuseCode.NO_PROVER, message: 'this peer has no running NPP prover' }
+      return { code: RefuseCode.NO_PROVER, message: 'this peer has no running prover' }
+    // an older submitter never sets `whole`: it is told why this peer will not take its segments
+    const whole = reserve.whole === true
+    if (whole === isSegmented(prover)) {
+      return {
+        code: RefuseCode.NO_PROVER,
+        message: whole
+          ? 'this peer proves segments (npp backend), not whole jobs'
+          : 'this peer proves whole jobs only (cli backend): a segment lease is not taken here'
+      }
+    }
     const known = prover.info.programs.some((program) => program.id === reserve.program)
     if (!known)
       return { code: RefuseCode.UNSUPPORTED_PROGRAM, message: `program ${reserve.program} is not run here` }

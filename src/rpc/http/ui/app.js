@@ -329,7 +329,7 @@ function renderPeers(peers) {
           { testid: 'peer-prover', title: capacity.programs.join(', ') },
           capacity.prover === null
             ? 'none'
-            : `${capacity.prover.name} ${capacity.prover.version}${capacity.prover.backend === 'cli' ? ' (cli: own jobs only)' : ''}`
+            : `${capacity.prover.name} ${capacity.prover.version}${capacity.prover.backend === 'cli' ? ' (cli: whole jobs)' : ''}`
         ),
         h('td', { class: 'num' }, `${formatDuration(peer.ageMs)} ago`)
       )
