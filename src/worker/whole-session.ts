@@ -10,18 +10,16 @@ import {
 } from '../../protocols/job/pb/job.js'
 import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
 import type { ProofFile } from '../../protocols/proof/codec.js'
-import { formatDuration } from '../config/duration.js'
 import { TransferError } from '../files/errors.js'
 import type { ByteSink, FileSink } from '../files/file-sink.js'
 import type { Logger } from '../log/index.js'
 import type { FrameDuplex } from '../net/frame-duplex.js'
-import { toError } from '../net/framed-stream.js'
-import { peerText } from '../net/peer-text.js'
 import type { ProgressNotification, ProverBackend } from '../prover/types.js'
 import type { Lease } from './leases.js'
 import { Assignments } from './session/assignment.js'
 import { failureOf, SessionError } from './session/failure.js'
 import { SegmentInputs } from './session/inputs.js'
+import { SessionStream } from './session/stream.js'
 
 /** What WorkerService holds per (submitter, job id): a segment session (session/) or a whole-job one (this) */
 export interface JobSession {
@@ -82,9 +80,7 @@ export class WholeJobSession implements JobSession {
   private readonly inputs: SegmentInputs
   private proving?: Promise<void>
   private final?: ProofFile
-  private sending: Promise<void> = Promise.resolve()
-  private keepAlive?: NodeJS.Timeout
-  private ended = false
+  private readonly stream: SessionStream
   /** The one input stream a whole job has, while open */
   private streamOpen = false
 
@@ -99,6 +95,13 @@ export class WholeJobSession implements JobSession {
     }
     this.assignments = new Assignments(ctx)
     this.inputs = new SegmentInputs(ctx, this.assignments, init)
+    this.stream = new SessionStream({
+      ...init,
+      signal: this.controller.signal,
+      log: this.log,
+      assignments: this.assignments,
+      stop: async (reason) => this.stop(reason)
+    })
   }
 
   get signal(): AbortSignal {
@@ -108,26 +111,7 @@ export class WholeJobSession implements JobSession {
   /** Reads the submitter's frames until Release, Cancel or the end of the stream */
   async run(): Promise<void> {
     await mkdir(this.init.workDir, { recursive: true })
-    this.keepAlive = setInterval(() => this.send({ keepAlive: {} }), this.init.keepAliveMs)
-    this.keepAlive.unref()
-    const { firstAssignDeadlineMs } = this.init
-    this.assignments.firstWithin(firstAssignDeadlineMs).catch(() => {
-      if (!this.ended)
-        void this.stop(`no Assign within ${formatDuration(firstAssignDeadlineMs)} of the lease`)
-    })
-    try {
-      for (;;) {
-        const frame = await this.init.channel.read(this.signal)
-        if (frame === undefined) {
-          await this.stop('the submitter closed the job stream')
-          return
-        }
-        this.init.renewLease()
-        if (!this.handle(frame)) return
-      }
-    } catch (err) {
-      if (!this.ended) await this.stop(`job stream failed: ${toError(err).message}`)
-    }
+    await this.stream.run((frame) => this.handle(frame))
   }
 
   /** The prove template's progress for this job, relayed (the cli backend names the job id) */
@@ -163,9 +147,8 @@ export class WholeJobSession implements JobSession {
 
   /** Ends the session: kills the running command, frees the work folder; the lease ends with it */
   async stop(reason: string): Promise<void> {
-    if (this.ended) return
-    this.ended = true
-    clearInterval(this.keepAlive)
+    if (this.stream.ended) return
+    this.stream.close()
     this.log.info({ reason }, 'whole-job session ended')
     this.controller.abort(new SessionError(FailCode.CANCELLED, reason))
     // the abort kills the command; wait for it, so that the folder it writes into goes after it
@@ -176,12 +159,7 @@ export class WholeJobSession implements JobSession {
   }
 
   private send(frame: PeerFrame): void {
-    if (this.ended) return
-    this.sending = this.sending
-      .then(async () => this.init.channel.write(frame, this.signal))
-      .catch((err: unknown) => {
-        if (!this.ended) this.log.debug({ err }, 'frame not sent')
-      })
+    this.stream.send(frame)
   }
 
   /** One frame from the submitter; false when the session is over. Only Assign, Cancel, Release belong here. */
@@ -247,20 +225,11 @@ export class WholeJobSession implements JobSession {
   /** A frame out of place: the submitter is told why, and the session ends (a whole job has no second chance) */
   private endOnProtocol(problem: string): boolean {
     this.fail(new SessionError(FailCode.PROTOCOL, problem))
-    void this.sending.then(async () => this.stop(`protocol: ${problem}`))
+    void this.stream.drained.then(async () => this.stop(`protocol: ${problem}`))
     return false
   }
 
   private fail(error: SessionError): void {
-    if (this.ended) return
-    this.log.warn({ code: FailCode[error.code], err: error.message }, 'whole job failed')
-    this.send({
-      failed: {
-        code: error.code,
-        message: peerText(error.message),
-        segment: error.segment,
-        proofSha256: new Uint8Array()
-      }
-    })
+    this.stream.failed(error)
   }
 }

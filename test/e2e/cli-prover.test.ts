@@ -187,29 +187,20 @@ describe('a cli prover proves whole jobs across daemon processes', () => {
     assert.ok(named.includes(npp.status.peerId), `the job's events name its peers: ${named.join(', ')}`)
     assert.ok(!named.includes(cli.status.peerId), 'the cli peer was never asked for units (not even refused)')
   })
+
+  /** Node 0 proves `bytes` random bytes of `program` through `proofmesh prove --out`, once it sees `peer`'s advert */
+  async function proveOnNpp(peer: LocalNode, program: string, bytes: number) {
+    await seenByNpp(peer)
+    const input = join(root, `${program}.bin`)
+    await writeFile(input, randomBytes(bytes))
+    const out = join(root, `${program}.proof`)
+    const args = ['--inputs', input, '--program', program, '-c', '1', '--out', out, '--json']
+    const run = await proofmesh(['prove', '--data-dir', npp.dataDir, '-x', ...args], 300_000)
+    return { input, out, run }
+  }
+
   it("proves an npp submitter's job of a program only a cli peer runs, whole, on that peer", async () => {
-    await seenByNpp(whole)
-    const input = join(root, 'remote.bin')
-    await writeFile(input, randomBytes(100_000))
-    const out = join(root, 'remote.proof')
-    const run = await proofmesh(
-      [
-        'prove',
-        '--data-dir',
-        npp.dataDir,
-        '-x',
-        '--inputs',
-        input,
-        '--program',
-        WHOLE,
-        '-c',
-        '1',
-        '--out',
-        out,
-        '--json'
-      ],
-      300_000
-    )
+    const { input, out, run } = await proveOnNpp(whole, WHOLE, 100_000)
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`)
     const job = JSON.parse(run.stdout) as JobRecord
     assert.equal(job.state, 'succeeded')
@@ -233,28 +224,7 @@ describe('a cli prover proves whole jobs across daemon processes', () => {
   })
 
   it('fails a whole job whose cli peer makes a corrupt proof, and saves nothing', async () => {
-    await seenByNpp(broken)
-    const input = join(root, 'broken.bin')
-    await writeFile(input, randomBytes(50_000))
-    const out = join(root, 'broken.proof')
-    const run = await proofmesh(
-      [
-        'prove',
-        '--data-dir',
-        npp.dataDir,
-        '-x',
-        '--inputs',
-        input,
-        '--program',
-        BROKEN,
-        '-c',
-        '1',
-        '--out',
-        out,
-        '--json'
-      ],
-      300_000
-    )
+    const { out, run } = await proveOnNpp(broken, BROKEN, 50_000)
     assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}`)
     const job = (
       await api<JobRecord[]>(npp, '/v1/jobs').then((jobs) => jobs.filter((j) => j.request.program === BROKEN))
