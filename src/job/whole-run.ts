@@ -102,6 +102,12 @@ export class WholeJobRun {
   /** Resolves once the proof is saved; throws JobFailure, or CapacityShortError to requeue */
   async run(): Promise<void> {
     const { ctx, record } = this
+    // a one-shot command line takes the input alone: hints given for the job would be dropped without a word
+    if (record.request.hints !== undefined)
+      throw new JobFailure(
+        'HINTS',
+        `${record.request.program} is proved whole by a cli prover, which takes no hints`
+      )
     this.setState('reserving', 'reserve')
     makeDirectory(ctx.settings.jobDir)
     const input = await jobInputFile(record, ctx.settings.jobDir, ctx.settings.inputsFolder)
@@ -242,7 +248,8 @@ export class WholeJobRun {
       link.record.state = 'proved'
       ctx.event({ kind: 'final', peer: link.peer.peerId, size: Number(final.size), message: 'proved' })
       this.endPhase('prove')
-      watch.stop()
+      // the pull has its own idle deadline; keep-alives go on, so that the peer's lease outlasts a long pull
+      watch.quiet()
       await this.pullAndSave(link, final, input, signal)
     } catch (err) {
       throw attempt.signal.aborted && !ctx.signal.aborted ? attempt.signal.reason : err
@@ -321,12 +328,13 @@ export class WholeJobRun {
   /**
    * The peer's silence (jobs.peer_timeout, keep-alives count; time this daemon could not run does not) and its
    * progress (jobs.progress_timeout from the Assign to Final: a Progress frame or input bytes moving count,
-   * keep-alives do not) each fault the attempt; keep-alives go to the peer every third of the lease.
+   * keep-alives do not) each fault the attempt until `quiet`; keep-alives go to the peer every third of the lease
+   * until `stop`.
    */
   private watch(
     link: WholeLink,
     fault: (failure: PeerFailure) => void
-  ): { heard: () => void; touch: () => void; stop: () => void } {
+  ): { heard: () => void; touch: () => void; quiet: () => void; stop: () => void } {
     const { settings } = this.ctx
     const tickMs = Math.max(50, Math.floor(settings.peerTimeoutMs / 10))
     const silence = new SilenceWatch<WholeLink>({ limitMs: settings.peerTimeoutMs, tickMs })
@@ -359,6 +367,7 @@ export class WholeJobRun {
       touch: () => {
         progressAt = Date.now()
       },
+      quiet: () => clearInterval(ticker),
       stop: () => {
         clearInterval(ticker)
         clearInterval(keepAlive)
