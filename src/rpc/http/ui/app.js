@@ -764,7 +764,8 @@ function renderJob(current, job) {
     job.digest === undefined
       ? null
       : fact('digest', h('code', {}, `${job.digest.slice(0, 16)}…`), 'job-digest', job.digest),
-    job.proof === undefined ? null : fact('proof', formatBytes(job.proof.size))
+    job.proof === undefined ? null : fact('proof', formatBytes(job.proof.size)),
+    job.proof?.unverified === undefined ? null : fact('NOT verified', job.proof.unverified)
   ]
   $('job-facts').replaceChildren(...facts.filter((element) => element !== null))
 
