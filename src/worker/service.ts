@@ -268,11 +268,12 @@ export class WorkerService implements Startable, ProofFetcher {
       channel.abort(new Error('the first frame of a job stream must be Reserve'))
       return
     }
-    const refusal = this.refusal(reserve, submitter)
-    if (refusal !== undefined) {
-      await this.refuse(channel, refusal.code, refusal.message, signal)
+    const admitted = this.admit(reserve, submitter)
+    if ('code' in admitted) {
+      await this.refuse(channel, admitted.code, admitted.message, signal)
       return
     }
+    const { prover } = admitted
     const grant = this.init.leases.grant({
       jobId: reserve.jobId,
       submitter,
@@ -287,13 +288,6 @@ export class WorkerService implements Startable, ProofFetcher {
     }
     const { lease } = grant
     const key = sessionKey(submitter, lease.jobId)
-    const prover = this.init.prover()
-    if (prover === undefined) {
-      // it stopped between the check and the grant
-      this.init.leases.end(lease.leaseId, 'the prover stopped')
-      await this.refuse(channel, RefuseCode.NO_PROVER, 'this peer has no running prover', signal)
-      return
-    }
     this.watchProver(prover)
     const common = {
       jobId: reserve.jobId,
@@ -334,8 +328,11 @@ export class WorkerService implements Startable, ProofFetcher {
     await session.run()
   }
 
-  /** Why this peer will not lease units for the Reserve, if it will not; admission comes first */
-  private refusal(reserve: Reserve, submitter: string): { code: RefuseCode; message: string } | undefined {
+  /** Why this peer will not lease units for the Reserve, if it will not (admission comes first); else its prover */
+  private admit(
+    reserve: Reserve,
+    submitter: string
+  ): { code: RefuseCode; message: string } | { prover: ProverBackend } {
     // This daemon's own jobs are its operator's: no list or cap applies to them
     const remote = submitter !== this.selfId
     // The connection gater keeps denied peers out; this is for a stream that got through anyway
@@ -393,7 +390,7 @@ export class WorkerService implements Startable, ProofFetcher {
         message: `this submitter already holds ${units.held} units here, this peer's security.max_units_per_submitter (${units.cap})`
       }
     }
-    return undefined
+    return { prover }
   }
 
   /**
