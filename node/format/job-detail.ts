@@ -115,6 +115,7 @@ export function formatJobDetail(record: JobRecord, now = Date.now()): string {
         ...(record.proof.path === undefined ? [] : [record.proof.path])
       ]
     ])
+    if (record.proof.unverified !== undefined) rows.push(['NOT verified', record.proof.unverified])
   }
   rows.push(['bytes sent', formatBytes(record.bytesOut)])
   if (record.error !== undefined) rows.push(['error', jobError(record)])

@@ -13,10 +13,10 @@ function gpuSummary(gpus: PeerRow['capacity']['gpus']): string {
   return [...byName].map(([name, count]) => `${count}x ${name}`).join(', ')
 }
 
-/** Name and version; a prover that proves only whole jobs of its own daemon says so */
+/** Name and version; a prover that proves only whole jobs (one peer per job) says so */
 function proverText(prover: NonNullable<PeerRow['capacity']['prover']>): string {
   const text = `${prover.name} ${prover.version}`
-  return prover.backend === 'npp' ? text : `${text} [${prover.backend}: own jobs only]`
+  return prover.backend === 'npp' ? text : `${text} [${prover.backend}: whole jobs]`
 }
 
 export function formatPeers(rows: PeerRow[]): string {

@@ -47,6 +47,7 @@ export function formatJobSummary(record: JobRecord, savedTo?: string, now = Date
     ],
     ['on daemon', record.proof?.path ?? 'not saved']
   ]
+  if (record.proof?.unverified !== undefined) rows.push(['NOT verified', record.proof.unverified])
   if (savedTo !== undefined) rows.push(['saved to', savedTo])
   rows.push(
     ['phases', phases.length === 0 ? '-' : phases.join(', ')],

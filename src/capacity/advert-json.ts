@@ -16,7 +16,7 @@ export interface CapacityJson {
   }>
   cpuCores: number
   memoryBytes: number
-  /** backend: 'npp' proves segments of anyone's jobs, 'cli' only whole jobs of its own */
+  /** backend: 'npp' proves segments of jobs, 'cli' only whole jobs (one peer per job) */
   prover: { name: string; version: string; backend: string } | null
   programs: string[]
   tags: string[]

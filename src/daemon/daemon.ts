@@ -22,7 +22,7 @@ import { ProverProtocolError } from '../prover/errors.js'
 import { createProverBackend } from '../prover/index.js'
 import { recordProverSettings } from '../prover/recorded.js'
 import { ProverSupervisor } from '../prover/supervisor.js'
-import type { ProverBackend } from '../prover/types.js'
+import type { ProverBackend, ProverBackendKind } from '../prover/types.js'
 import {
   loadOrCreateApiToken,
   removeApiAddress,
@@ -236,7 +236,6 @@ export class Daemon implements Startable, ApiBackend {
       logger: this.init.logger,
       bootstrap: config.net.bootstrap
     })
-    const supervisor = () => (this.proverBackend instanceof ProverSupervisor ? this.proverBackend : undefined)
     const transferLimits: TransferLimits = {
       idleMs: config.jobs.transferIdleMs,
       minBytesPerSecond: config.jobs.transferMinRateKiB * 1024,
@@ -245,7 +244,7 @@ export class Daemon implements Startable, ApiBackend {
     this.workerService = new WorkerService(host, {
       logger: this.init.logger,
       leases: this.leaseBook,
-      prover: supervisor,
+      prover: () => this.proverBackend,
       workRoot: join(config.dataDir, 'work'),
       inputsFolder: this.inputsFolder,
       maxInputBytes: config.inputs.maxBytes,
@@ -260,9 +259,9 @@ export class Daemon implements Startable, ApiBackend {
       journal,
       selfId: host.peerId.toString(),
       prover: () => this.proverBackend,
-      ownUnits: this.leaseBook,
       transport: new SubmitterTransport(host, this.workerService),
       candidates: () => this.candidates(),
+      wholeCandidates: () => this.wholeCandidates(),
       // one and a half advert intervals with a neighbour: every live peer has advertised at least once; a node
       // alone (its peers may be reconnecting) or just reconnected does not yet call the network too small
       tableWarm: () => {
@@ -437,15 +436,22 @@ export class Daemon implements Startable, ApiBackend {
     return this.config.inputs.folder === '' ? join(this.config.dataDir, 'inputs') : this.config.inputs.folder
   }
 
-  /**
-   * Peers a submitter may lease units from: this daemon itself and the fresh peers of the table whose prover takes
-   * segments (npp). A cli prover proves whole jobs of its own daemon only: such a daemon's candidate is itself.
-   */
+  /** Peers a submitter may lease segments from (npp): this daemon when its prover is one, and such table peers */
   candidates(): Candidate[] {
+    return this.candidatesOf('npp')
+  }
+
+  /** Peers that prove whole jobs only (cli): this daemon when its prover is one, and such table peers */
+  wholeCandidates(): Candidate[] {
+    return this.candidatesOf('cli')
+  }
+
+  /** The fresh peers whose advert names this prover backend (an older peer's empty one is npp), self included */
+  private candidatesOf(backend: ProverBackendKind): Candidate[] {
     const host = this.node
     const own = this.proverBackend
     const self: Candidate[] =
-      own === undefined || this.leaseBook === undefined
+      own?.kind !== backend || this.leaseBook === undefined
         ? []
         : [
             {
@@ -457,10 +463,9 @@ export class Daemon implements Startable, ApiBackend {
               unitsFree: this.leaseBook.free()
             }
           ]
-    if (own?.kind === 'cli') return self
     const connections = connectionsByPeer(host)
-    const segmentProvers = this.capacity.peers.list().filter((entry) => advertBackend(entry.advert) === 'npp')
-    const others = segmentProvers.map((entry): Candidate => {
+    const provers = this.capacity.peers.list().filter((entry) => advertBackend(entry.advert) === backend)
+    const others = provers.map((entry): Candidate => {
       const connection = connections.get(entry.peerId)
       return {
         peerId: entry.peerId,

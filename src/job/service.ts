@@ -19,7 +19,7 @@ import { JobRun, type JobRunSettings } from './run.js'
 import { RefusalBackoff } from './refusal-backoff.js'
 import { SubmitterCaps } from './submitter-caps.js'
 import type { SubmitterTransport } from './transport.js'
-import { type OwnUnits, WholeJobRun } from './whole-run.js'
+import { WholeJobRun } from './whole-run.js'
 import { sendWebhook, webhookUrlFor } from './webhook.js'
 
 export interface JobServiceInit {
@@ -27,11 +27,11 @@ export interface JobServiceInit {
   journal: Journal
   selfId: string
   prover: () => ProverBackend | undefined
-  /** This peer's own units: a prover that proves only whole jobs (cli) books them for each job it proves */
-  ownUnits: OwnUnits
   transport: SubmitterTransport
-  /** Fresh peers that could take work, this daemon included */
+  /** Fresh peers that prove segments (npp), this daemon included when it does */
   candidates: () => Candidate[]
+  /** Fresh peers that prove whole jobs only (cli backend), this daemon included when it does */
+  wholeCandidates: () => Candidate[]
   /** Until the peer table has had one advert interval to fill, "the network is too small" is not yet known */
   tableWarm: () => boolean
   /** What each JobRun takes (its jobDir is made per job, under jobsDir), and the service's own settings */
@@ -148,7 +148,13 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     const prover = this.init.prover()
     if (prover === undefined)
       throw new JobRefusedError('NO_PROVER', 'this daemon has no running prover to plan and verify jobs', 503)
-    const programs = prover.info.programs.map((program) => program.id)
+    // a program only cli peers run is proved whole by one of them (see segmentedProver)
+    const programs = [
+      ...new Set([
+        ...prover.info.programs.map((program) => program.id),
+        ...this.init.wholeCandidates().flatMap((candidate) => candidate.programs)
+      ])
+    ]
     const request = parseJobRequest(body, { timeoutMs: this.init.settings.defaultTimeoutMs, programs })
     request.saveProof &&= this.init.settings.saveProofs
     const queued = this.init.journal.listJobs({ states: ['queued'] }).length
@@ -366,8 +372,9 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
    */
   private candidatesFor(job: JobRecord): Candidate[] {
     const now = Date.now()
-    return this.init
-      .candidates()
+    const pool =
+      this.segmentedProver(job) === undefined ? this.init.wholeCandidates() : this.init.candidates()
+    return pool
       .filter((candidate) => candidate.unitsTotal > 0 && candidate.programs.includes(job.request.program))
       .map((candidate) => ({
         ...candidate,
@@ -404,16 +411,20 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       ...this.init.settings,
       jobDir: join(this.init.settings.jobsDir, job.id)
     }
+    const segmented = this.segmentedProver(job)
     const run =
-      prover instanceof ProverSupervisor
-        ? this.segmentedRun(job, prover, settings, signal)
+      segmented !== undefined
+        ? this.segmentedRun(job, segmented, settings, signal)
         : new WholeJobRun({
             record: job,
-            selfId: this.init.selfId,
             save: () => this.save(job),
             event: (event) => this.emitEvent(job, event),
-            prover,
-            units: this.init.ownUnits,
+            verifier: prover.info.programs.some((program) => program.id === job.request.program)
+              ? prover
+              : undefined,
+            transport: this.init.transport,
+            candidates: () => this.candidatesFor(job),
+            ...this.peerJudgements(job),
             settings,
             logger: this.init.logger,
             signal
@@ -451,6 +462,39 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       })
   }
 
+  /**
+   * This daemon's prover when the job is split into segments: it proves segments (npp) and runs the program, so it
+   * can plan and verify. Otherwise the job is proved whole by one peer that proves whole jobs (cli) of the program,
+   * this daemon when it is one; a program only such peers run is never split.
+   */
+  private segmentedProver(job: JobRecord): ProverSupervisor | undefined {
+    const prover = this.init.prover()
+    const runs = prover?.info.programs.some((program) => program.id === job.request.program) ?? false
+    return runs && prover instanceof ProverSupervisor ? prover : undefined
+  }
+
+  /** What a run reports of its peers: bad work (penalty points), refusals and grants (the refusal back-off) */
+  private peerJudgements(job: JobRecord): {
+    penalise: (peerId: string, reason: string) => void
+    refused: (peerId: string) => void
+    granted: (peerId: string, submitterCap?: number) => void
+    capReached: (peerId: string, units: number) => boolean
+  } {
+    return {
+      penalise: (peerId, reason) => {
+        const points = this.init.journal.penalise(peerId, 1, reason)
+        this.log.warn({ job: job.id, peer: peerId, points, reason }, 'peer penalised')
+      },
+      refused: (peerId) => this.backoff.refused(peerId, Date.now()),
+      granted: (peerId, submitterCap) => {
+        this.backoff.granted(peerId)
+        // 0: the peer states no cap below its own units (an older peer, or a whole-job grant)
+        this.caps.granted(peerId, submitterCap ?? 0)
+      },
+      capReached: (peerId, units) => this.caps.reaches(peerId, units)
+    }
+  }
+
   /** A job split into segments over leased peers, this one included: an NPP prover plans and verifies it */
   private segmentedRun(
     job: JobRecord,
@@ -465,16 +509,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       prover,
       transport: this.init.transport,
       candidates: () => this.candidatesFor(job),
-      penalise: (peerId, reason) => {
-        const points = this.init.journal.penalise(peerId, 1, reason)
-        this.log.warn({ job: job.id, peer: peerId, points, reason }, 'peer penalised')
-      },
-      refused: (peerId) => this.backoff.refused(peerId, Date.now()),
-      granted: (peerId, submitterCap) => {
-        this.backoff.granted(peerId)
-        this.caps.granted(peerId, submitterCap)
-      },
-      capReached: (peerId, units) => this.caps.reaches(peerId, units),
+      ...this.peerJudgements(job),
       settings,
       logger: this.init.logger,
       signal
@@ -512,7 +547,11 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       kind: 'state',
       state,
       message:
-        failure === undefined ? `proof verified: ${job.digest ?? ''}` : `${failure.code}: ${failure.message}`
+        failure !== undefined
+          ? `${failure.code}: ${failure.message}`
+          : job.proof?.unverified !== undefined
+            ? `proof saved, NOT verified here: ${job.proof.unverified}`
+            : `proof verified: ${job.digest ?? ''}`
     })
     this.log.info({ job: job.id, state, error: job.error?.message }, 'job ended')
     this.fireWebhook(job)

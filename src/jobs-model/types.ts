@@ -136,7 +136,16 @@ export interface JobRecord {
   expectedDigest?: string
   /** The statement the final proof shows (the input's digest for rescue-sponge) */
   digest?: string
-  proof?: { size: number; sha256: string; path?: string }
+  proof?: {
+    size: number
+    sha256: string
+    path?: string
+    /**
+     * Set when the submitter could not verify the proof itself (it runs no prover for the program; the peer that
+     * proved the job whole checked it with its own verify): why. Absent = verified by the submitter's prover.
+     */
+    unverified?: string
+  }
   error?: JobError
 }
 

@@ -334,3 +334,8 @@ export interface SegmentedProver extends ProverBackend {
   prove(params: ProveParams, options?: CallOptions): Promise<ProveResult>
   aggregate(params: AggregateParams, options?: CallOptions): Promise<AggregateResult>
 }
+
+/** Whether a backend proves segments (npp): the cli backend proves whole jobs only */
+export function isSegmented(prover: ProverBackend): prover is SegmentedProver {
+  return prover.kind === 'npp'
+}

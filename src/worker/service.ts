@@ -34,10 +34,11 @@ import { TRANSFER_LIMIT_DEFAULTS, TransferDeadline, type TransferLimits } from '
 import { deadline } from '../net/deadline.js'
 import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
 import { peerText } from '../net/peer-text.js'
-import type { ProgressNotification, SegmentedProver } from '../prover/types.js'
+import { isSegmented, type ProgressNotification, type ProverBackend } from '../prover/types.js'
 import type { Lease, LeaseBook } from './leases.js'
 import type { ProofFetcher } from './session/aggregation.js'
 import { sessionName, WorkerSession } from './session/session.js'
+import { type JobSession, WholeJobSession } from './whole-session.js'
 
 export interface WorkerComponents extends DialComponents {
   peerId: PeerId
@@ -53,8 +54,11 @@ export interface WorkerServiceInit {
   logger: Logger
   metricsRegistry?: Registry
   leases: LeaseBook
-  /** The native prover; undefined = this peer takes no work */
-  prover: () => SegmentedProver | undefined
+  /**
+   * This peer's prover; undefined = this peer takes no work. One that proves segments (npp) takes segment leases,
+   * a one-shot command line (cli) whole-job leases (Reserve `whole`) only.
+   */
+  prover: () => ProverBackend | undefined
   /** Where each session's files live while it runs: <workRoot>/<job id>.<lease id>/ */
   workRoot: string
   inputsFolder: string
@@ -96,7 +100,7 @@ export class WorkerService implements Startable, ProofFetcher {
   private readonly components: WorkerComponents
   private readonly init: WorkerServiceInit
   private readonly log: Logger
-  private readonly sessions = new Map<string, WorkerSession>()
+  private readonly sessions = new Map<string, JobSession>()
   private readonly onProverProgress = (event: CustomEvent<ProgressNotification>): void => {
     // each session knows its own prover job names; there are a few sessions at most
     for (const session of this.sessions.values()) session.onProgress(event.detail)
@@ -104,7 +108,7 @@ export class WorkerService implements Startable, ProofFetcher {
   private readonly onLeaseExpired = (event: CustomEvent<Lease>): void => {
     void this.sessions.get(sessionKey(event.detail.submitter, event.detail.jobId))?.stop('lease expired')
   }
-  private observedProver?: SegmentedProver
+  private observedProver?: ProverBackend
   private readonly bytesIn?: Counter<'kind'>
   /** Empty = any submitter may lease units here */
   private readonly allowSubmitters: ReadonlySet<string>
@@ -250,13 +254,13 @@ export class WorkerService implements Startable, ProofFetcher {
   }
 
   /** The session `submitter` leased for the job: another submitter's session of the same job id is not it */
-  private sessionFor(submitter: string, jobId: string): WorkerSession {
+  private sessionFor(submitter: string, jobId: string): JobSession {
     const session = this.sessions.get(sessionKey(submitter, jobId))
     if (session === undefined) throw new TransferError(`no lease here for job ${jobId}`)
     return session
   }
 
-  private watchProver(prover: SegmentedProver): void {
+  private watchProver(prover: ProverBackend): void {
     if (this.observedProver === prover) return
     this.observedProver?.removeEventListener('progress', this.onProverProgress)
     prover.addEventListener('progress', this.onProverProgress)
@@ -285,11 +289,12 @@ export class WorkerService implements Startable, ProofFetcher {
       channel.abort(new Error('the first frame of a job stream must be Reserve'))
       return
     }
-    const refusal = this.refusal(reserve, submitter)
-    if (refusal !== undefined) {
-      await this.refuse(channel, refusal.code, refusal.message, signal)
+    const admitted = this.admit(reserve, submitter)
+    if ('code' in admitted) {
+      await this.refuse(channel, admitted.code, admitted.message, signal)
       return
     }
+    const { prover } = admitted
     const grant = this.init.leases.grant({
       jobId: reserve.jobId,
       submitter,
@@ -304,11 +309,9 @@ export class WorkerService implements Startable, ProofFetcher {
     }
     const { lease } = grant
     const key = sessionKey(submitter, lease.jobId)
-    const prover = this.init.prover() as SegmentedProver
     this.watchProver(prover)
-    const session = new WorkerSession({
+    const common = {
       jobId: reserve.jobId,
-      selfId: this.selfId,
       lease,
       program: reserve.program,
       inputSize: Number(reserve.inputSize),
@@ -316,9 +319,7 @@ export class WorkerService implements Startable, ProofFetcher {
       inputsFolder: this.init.inputsFolder,
       assignWaitMs: this.init.assignWaitMs ?? workerDefaults.assignWaitMs,
       firstAssignDeadlineMs: this.init.firstAssignDeadlineMs ?? workerDefaults.firstAssignDeadlineMs,
-      prover,
       channel,
-      fetcher: this,
       logger: this.init.logger,
       renewLease: () => this.init.leases.renew(lease.leaseId),
       // 0 = a submitter that asked for none: a third of the lease keeps it alive
@@ -326,11 +327,15 @@ export class WorkerService implements Startable, ProofFetcher {
         Math.max(reserve.keepAliveMs === 0 ? Math.floor(reserve.leaseMs / 3) : reserve.keepAliveMs, 100),
         60_000
       ),
-      onEnd: (reason) => {
+      onEnd: (reason: string) => {
         this.sessions.delete(key)
         this.init.leases.end(lease.leaseId, reason)
       }
-    })
+    }
+    const session: JobSession =
+      reserve.whole === true || !isSegmented(prover)
+        ? new WholeJobSession({ ...common, prover })
+        : new WorkerSession({ ...common, selfId: this.selfId, prover, fetcher: this })
     this.sessions.set(key, session)
     try {
       await channel.write(
@@ -351,8 +356,11 @@ export class WorkerService implements Startable, ProofFetcher {
     await session.run()
   }
 
-  /** Why this peer will not lease units for the Reserve, if it will not; admission comes first */
-  private refusal(reserve: Reserve, submitter: string): { code: RefuseCode; message: string } | undefined {
+  /** Why this peer will not lease units for the Reserve, if it will not (admission comes first); else its prover */
+  private admit(
+    reserve: Reserve,
+    submitter: string
+  ): { code: RefuseCode; message: string } | { prover: ProverBackend } {
     // This daemon's own jobs are its operator's: no list or cap applies to them
     const remote = submitter !== this.selfId
     // The connection gater keeps denied peers out; this is for a stream that got through anyway
@@ -376,7 +384,17 @@ export class WorkerService implements Startable, ProofFetcher {
       return { code: RefuseCode.BAD_REQUEST, message: 'lease_ms must be in [500, 600000]' }
     const prover = this.init.prover()
     if (prover === undefined)
-      return { code: RefuseCode.NO_PROVER, message: 'this peer has no running NPP prover' }
+      return { code: RefuseCode.NO_PROVER, message: 'this peer has no running prover' }
+    // an older submitter never sets `whole`: it is told why this peer will not take its segments
+    const whole = reserve.whole === true
+    if (whole === isSegmented(prover)) {
+      return {
+        code: RefuseCode.NO_PROVER,
+        message: whole
+          ? 'this peer proves segments (npp backend), not whole jobs'
+          : 'this peer proves whole jobs only (cli backend): a segment lease is not taken here'
+      }
+    }
     const known = prover.info.programs.some((program) => program.id === reserve.program)
     if (!known)
       return { code: RefuseCode.UNSUPPORTED_PROGRAM, message: `program ${reserve.program} is not run here` }
@@ -400,7 +418,7 @@ export class WorkerService implements Startable, ProofFetcher {
         message: `this submitter already holds ${units.held} units here, this peer's security.max_units_per_submitter (${units.cap})`
       }
     }
-    return undefined
+    return { prover }
   }
 
   /**

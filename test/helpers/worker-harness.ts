@@ -23,6 +23,7 @@ import { pump } from '../../src/files/file-sink.js'
 import { type PeerAddress, SubmitterTransport } from '../../src/job/transport.js'
 import type { FrameDuplex } from '../../src/net/frame-duplex.js'
 import { computeChallenge } from '../../src/prover/challenge.js'
+import type { ProverBackend } from '../../src/prover/types.js'
 import { LeaseBook } from '../../src/worker/leases.js'
 import { WorkerService } from '../../src/worker/service.js'
 import { toSegment } from '../../src/worker/session/pipeline.js'
@@ -44,6 +45,8 @@ export interface HarnessWorkerOptions {
   script?: ProverScript
   /** No prover at all: the peer takes no work */
   noProver?: boolean
+  /** A real backend instead of the scripted prover (a cli one: whole jobs only) */
+  backend?: ProverBackend
   security?: Partial<SecurityConfig>
   maxInputBytes?: number
   assignWaitMs?: number
@@ -109,7 +112,7 @@ export class WorkerHarness {
     const service = new WorkerService(node, {
       logger: logs.logger,
       leases,
-      prover: () => (options.noProver === true ? undefined : prover),
+      prover: () => (options.noProver === true ? undefined : (options.backend ?? prover)),
       workRoot: join(root, 'work'),
       inputsFolder,
       maxInputBytes: options.maxInputBytes ?? 1024 * 1024,

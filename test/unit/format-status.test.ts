@@ -95,7 +95,7 @@ describe('status and peers views', () => {
     ])
     assert.match(
       cli,
-      / cargo-zisk unknown \[cli: own jobs only\] +zisk /,
+      / cargo-zisk unknown \[cli: whole jobs\] +zisk /,
       'a cli peer says it takes no segments'
     )
   })

@@ -115,6 +115,16 @@ describe('prove --wait: what it shows', () => {
     assert.match(summary, /^bytes sent +1\.5 MiB$/m)
   })
 
+  it('says so when the proof was not verified by the submitter', () => {
+    const record = sampleRecord()
+    assert.doesNotMatch(formatJobSummary(record, undefined, 99_000), /NOT verified/)
+    if (record.proof !== undefined) record.proof.unverified = 'this daemon runs no prover for zisk-block'
+    assert.match(
+      formatJobSummary(record, undefined, 99_000),
+      /^NOT verified +this daemon runs no prover for zisk-block$/m
+    )
+  })
+
   it('names each peer that failed, and why, in the summary', () => {
     const record = withFailedPeer()
     const summary = formatJobSummary(record, undefined, 99_000)

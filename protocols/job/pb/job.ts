@@ -263,6 +263,11 @@ export namespace SubmitterFrame {
     value: number
   }
 
+  export interface SubmitterFrameReserveWholeFieldEvent {
+    field: '$.reserve.whole'
+    value: boolean
+  }
+
   export interface SubmitterFrameAssignInputSizeFieldEvent {
     field: '$.assign.inputSize'
     value: bigint
@@ -375,7 +380,7 @@ export namespace SubmitterFrame {
     return decodeMessage(buf, SubmitterFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitterFrame>): Generator<SubmitterFrameReserveJobIdFieldEvent | SubmitterFrameReserveProgramFieldEvent | SubmitterFrameReserveUnitsFieldEvent | SubmitterFrameReserveMinUnitsFieldEvent | SubmitterFrameReserveInputSizeFieldEvent | SubmitterFrameReserveLeaseMsFieldEvent | SubmitterFrameReserveKeepAliveMsFieldEvent | SubmitterFrameAssignInputSizeFieldEvent | SubmitterFrameAssignInputModeFieldEvent | SubmitterFrameAssignInputNameFieldEvent | SubmitterFrameAssignHintsFieldEvent | SubmitterFrameAssignSegmentsIndexFieldEvent | SubmitterFrameAssignSegmentsStartBlockFieldEvent | SubmitterFrameAssignSegmentsBlockCountFieldEvent | SubmitterFrameAssignSegmentsInputOffsetFieldEvent | SubmitterFrameAssignSegmentsInputLengthFieldEvent | SubmitterFrameAssignSegmentsInputSha256FieldEvent | SubmitterFrameChallengeChallengeFieldEvent | SubmitterFrameAggregateContributionsFieldEvent | SubmitterFrameFetchSegmentFieldEvent | SubmitterFrameFetchPeerIdFieldEvent | SubmitterFrameFetchAddrsFieldEvent | SubmitterFrameFetchSizeFieldEvent | SubmitterFrameFetchSha256FieldEvent | SubmitterFrameCancelReasonFieldEvent | SubmitterFrameForgetSegmentsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubmitterFrame>): Generator<SubmitterFrameReserveJobIdFieldEvent | SubmitterFrameReserveProgramFieldEvent | SubmitterFrameReserveUnitsFieldEvent | SubmitterFrameReserveMinUnitsFieldEvent | SubmitterFrameReserveInputSizeFieldEvent | SubmitterFrameReserveLeaseMsFieldEvent | SubmitterFrameReserveKeepAliveMsFieldEvent | SubmitterFrameReserveWholeFieldEvent | SubmitterFrameAssignInputSizeFieldEvent | SubmitterFrameAssignInputModeFieldEvent | SubmitterFrameAssignInputNameFieldEvent | SubmitterFrameAssignHintsFieldEvent | SubmitterFrameAssignSegmentsIndexFieldEvent | SubmitterFrameAssignSegmentsStartBlockFieldEvent | SubmitterFrameAssignSegmentsBlockCountFieldEvent | SubmitterFrameAssignSegmentsInputOffsetFieldEvent | SubmitterFrameAssignSegmentsInputLengthFieldEvent | SubmitterFrameAssignSegmentsInputSha256FieldEvent | SubmitterFrameChallengeChallengeFieldEvent | SubmitterFrameAggregateContributionsFieldEvent | SubmitterFrameFetchSegmentFieldEvent | SubmitterFrameFetchPeerIdFieldEvent | SubmitterFrameFetchAddrsFieldEvent | SubmitterFrameFetchSizeFieldEvent | SubmitterFrameFetchSha256FieldEvent | SubmitterFrameCancelReasonFieldEvent | SubmitterFrameForgetSegmentsFieldEvent> {
     return streamMessage(buf, SubmitterFrame.codec(), opts)
   }
 }
@@ -730,6 +735,7 @@ export interface Reserve {
   inputSize: bigint
   leaseMs: number
   keepAliveMs: number
+  whole?: boolean
 }
 
 export namespace Reserve {
@@ -775,6 +781,11 @@ export namespace Reserve {
         if ((obj.keepAliveMs != null && obj.keepAliveMs !== 0)) {
           w.uint32(56)
           w.uint32(obj.keepAliveMs)
+        }
+
+        if (obj.whole != null) {
+          w.uint32(64)
+          w.bool(obj.whole)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -823,6 +834,10 @@ export namespace Reserve {
             }
             case 7: {
               obj.keepAliveMs = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.whole = reader.bool()
               break
             }
             default: {
@@ -889,6 +904,13 @@ export namespace Reserve {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.whole`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -936,6 +958,11 @@ export namespace Reserve {
     value: number
   }
 
+  export interface ReserveWholeFieldEvent {
+    field: '$.whole'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Reserve>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Reserve.codec())
   }
@@ -944,7 +971,7 @@ export namespace Reserve {
     return decodeMessage(buf, Reserve.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reserve>): Generator<ReserveJobIdFieldEvent | ReserveProgramFieldEvent | ReserveUnitsFieldEvent | ReserveMinUnitsFieldEvent | ReserveInputSizeFieldEvent | ReserveLeaseMsFieldEvent | ReserveKeepAliveMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reserve>): Generator<ReserveJobIdFieldEvent | ReserveProgramFieldEvent | ReserveUnitsFieldEvent | ReserveMinUnitsFieldEvent | ReserveInputSizeFieldEvent | ReserveLeaseMsFieldEvent | ReserveKeepAliveMsFieldEvent | ReserveWholeFieldEvent> {
     return streamMessage(buf, Reserve.codec(), opts)
   }
 }

@@ -4,8 +4,7 @@ import { toString } from 'uint8arrays'
 import { makeDirectory } from '../../config/directories.js'
 import { toError } from '../../net/framed-stream.js'
 import { writeAtomically } from '../files.js'
-import { shortPeerId } from '../../jobs-model/peer-id.js'
-import { TransferDeadline } from '../../net/transfer-deadline.js'
+import { pullFinalProof } from '../final-proof.js'
 import type { JobRunState, FinalReport } from './state.js'
 
 /** Verifies a final proof against the input and saves it; resolves with why it is invalid, if it is */
@@ -15,24 +14,14 @@ export async function verify(run: JobRunState, final: FinalReport): Promise<stri
   const received = join(ctx.settings.jobDir, 'final.proof')
   let got: { size: number; sha256: Uint8Array }
   try {
-    const transfer = new TransferDeadline(
-      `fetching the final proof from peer ${shortPeerId(final.link.peer.peerId)}`,
-      ctx.settings.transferLimits
+    got = await pullFinalProof(
+      ctx.transport,
+      final.link.peer,
+      record.id,
+      received,
+      ctx.settings.transferLimits,
+      ctx.signal
     )
-    try {
-      got = await ctx.transport.fetchFinalProof(
-        final.link.peer,
-        record.id,
-        received,
-        AbortSignal.any([ctx.signal, transfer.signal]),
-        (bytes) => transfer.moved(bytes)
-      )
-    } catch (err) {
-      ctx.signal.throwIfAborted()
-      throw toError(transfer.signal.reason ?? err)
-    } finally {
-      transfer.stop()
-    }
   } catch (err) {
     return `it could not be fetched: ${toError(err).message}`
   }

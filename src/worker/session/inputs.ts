@@ -13,6 +13,9 @@ import type { Assignments } from './assignment.js'
 import type { SessionContext } from './context.js'
 import { SessionError, WithdrawnError } from './failure.js'
 
+/** What the inputs of a session need of it: a whole-job session (whole-session.ts) has no segment prover */
+export type InputsContext = Pick<SessionContext, 'jobId' | 'inputSize' | 'workDir' | 'signal'>
+
 /** The wait for one segment's slice: settled once the slice is here, or once the segment is withdrawn */
 interface SliceWait {
   /** Whether the slice is here */
@@ -30,7 +33,7 @@ interface SliceWait {
  * is this peer's own copy in its inputs folder, checked against each segment's SHA-256.
  */
 export class SegmentInputs {
-  private readonly ctx: SessionContext
+  private readonly ctx: InputsContext
   private readonly assignments: Assignments
   private readonly inputsFolder: string
   private readonly assignWaitMs: number
@@ -40,7 +43,7 @@ export class SegmentInputs {
 
   /** `assignWaitMs`: how long a slice or the hints wait for the Assign they belong to */
   constructor(
-    ctx: SessionContext,
+    ctx: InputsContext,
     assignments: Assignments,
     init: { inputsFolder: string; assignWaitMs: number }
   ) {

@@ -5,13 +5,10 @@ import { FailCode, type PeerFrame, type SubmitterFrame } from '../../../protocol
 import type { InputsHeader } from '../../../protocols/inputs/pb/inputs.js'
 import type { ProofFile } from '../../../protocols/proof/codec.js'
 import { makeDirectory } from '../../config/directories.js'
-import { formatDuration } from '../../config/duration.js'
 import { TransferError } from '../../files/errors.js'
 import type { ByteSink, FileSink } from '../../files/file-sink.js'
 import type { Logger } from '../../log/index.js'
 import type { FrameDuplex } from '../../net/frame-duplex.js'
-import { toError } from '../../net/framed-stream.js'
-import { peerText } from '../../net/peer-text.js'
 import type { ProgressNotification, SegmentedProver } from '../../prover/types.js'
 import type { Lease } from '../leases.js'
 import { Aggregation, type ProofFetcher } from './aggregation.js'
@@ -20,6 +17,7 @@ import type { SessionContext } from './context.js'
 import { SessionError } from './failure.js'
 import { SegmentInputs } from './inputs.js'
 import { SegmentPipeline } from './pipeline.js'
+import { SessionStream } from './stream.js'
 
 /**
  * A session's own name on this peer (its work folder's, and its prover calls' job): one job id may have sessions
@@ -72,9 +70,7 @@ export class WorkerSession {
   private readonly pipeline: SegmentPipeline
   private aggregation?: Aggregation
   private readonly ctx: SessionContext
-  private sending: Promise<void> = Promise.resolve()
-  private keepAlive?: NodeJS.Timeout
-  private ended = false
+  private readonly stream: SessionStream
   /** Inputs and hints streams open now */
   private streams = 0
 
@@ -100,6 +96,13 @@ export class WorkerSession {
     this.assignments = new Assignments(this.ctx)
     this.inputs = new SegmentInputs(this.ctx, this.assignments, init)
     this.pipeline = new SegmentPipeline(this.ctx, this.inputs)
+    this.stream = new SessionStream({
+      ...init,
+      signal: this.controller.signal,
+      log: this.log,
+      assignments: this.assignments,
+      stop: async (reason) => this.stop(reason)
+    })
   }
 
   /** Aborts when the session ends */
@@ -110,38 +113,12 @@ export class WorkerSession {
   /** Reads the submitter's frames until Release, Cancel or the end of the stream */
   async run(): Promise<void> {
     makeDirectory(this.init.workDir)
-    // The submitter tells a frozen peer (SIGSTOP, a dead link) from a busy one by these
-    this.keepAlive = setInterval(() => this.send({ keepAlive: {} }), this.init.keepAliveMs)
-    this.keepAlive.unref()
-    const { firstAssignDeadlineMs } = this.init
-    this.assignments.firstWithin(firstAssignDeadlineMs).catch(() => {
-      // the lease's units go back: a submitter holds them only to work on them
-      if (!this.ended)
-        void this.stop(`no Assign within ${formatDuration(firstAssignDeadlineMs)} of the lease`)
-    })
-    try {
-      for (;;) {
-        const frame = await this.init.channel.read(this.signal)
-        if (frame === undefined) {
-          await this.stop('the submitter closed the job stream')
-          return
-        }
-        this.init.renewLease()
-        if (!this.handle(frame)) return
-      }
-    } catch (err) {
-      if (!this.ended) await this.stop(`job stream failed: ${toError(err).message}`)
-    }
+    await this.stream.run((frame) => this.handle(frame))
   }
 
   /** Sends a frame to the submitter, in order with the others */
   send(frame: PeerFrame): void {
-    if (this.ended) return
-    this.sending = this.sending
-      .then(async () => this.init.channel.write(frame, this.signal))
-      .catch((err: unknown) => {
-        if (!this.ended) this.log.debug({ err }, 'frame not sent')
-      })
+    this.stream.send(frame)
   }
 
   /** Prover progress, relayed to the submitter when it is this session's: its segments', or its aggregation's */
@@ -179,9 +156,8 @@ export class WorkerSession {
 
   /** Ends the session: stops the native work, frees the work folder; the lease ends with it */
   async stop(reason: string): Promise<void> {
-    if (this.ended) return
-    this.ended = true
-    clearInterval(this.keepAlive)
+    if (this.stream.ended) return
+    this.stream.close()
     this.log.info({ reason }, 'job session ended')
     this.controller.abort(new SessionError(FailCode.CANCELLED, reason))
     await this.init.prover.cancel(this.proverJob).catch(() => undefined)
@@ -267,7 +243,7 @@ export class WorkerSession {
   private endOverCap(why: string): void {
     this.fail(new SessionError(FailCode.PROTOCOL, why))
     // the Failed frame goes out before the stream closes
-    void this.sending.then(async () => this.stop(`over a session cap: ${why}`))
+    void this.stream.drained.then(async () => this.stop(`over a session cap: ${why}`))
   }
 
   private onAggregate(contributions: string[]): void {
@@ -298,19 +274,6 @@ export class WorkerSession {
   }
 
   private fail(error: SessionError): void {
-    if (this.ended) return
-    this.log.warn(
-      { code: FailCode[error.code], segment: error.segment, err: error.message },
-      'job share failed'
-    )
-    this.send({
-      failed: {
-        code: error.code,
-        // the prover's and the file system's texts name this machine's files: the submitter is another machine
-        message: peerText(error.message),
-        segment: error.segment,
-        proofSha256: new Uint8Array(error.proofSha256 ?? [])
-      }
-    })
+    this.stream.failed(error)
   }
 }

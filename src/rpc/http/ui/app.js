@@ -329,7 +329,7 @@ function renderPeers(peers) {
           { testid: 'peer-prover', title: capacity.programs.join(', ') },
           capacity.prover === null
             ? 'none'
-            : `${capacity.prover.name} ${capacity.prover.version}${capacity.prover.backend === 'cli' ? ' (cli: own jobs only)' : ''}`
+            : `${capacity.prover.name} ${capacity.prover.version}${capacity.prover.backend === 'cli' ? ' (cli: whole jobs)' : ''}`
         ),
         h('td', { class: 'num' }, `${formatDuration(peer.ageMs)} ago`)
       )
@@ -764,7 +764,8 @@ function renderJob(current, job) {
     job.digest === undefined
       ? null
       : fact('digest', h('code', {}, `${job.digest.slice(0, 16)}…`), 'job-digest', job.digest),
-    job.proof === undefined ? null : fact('proof', formatBytes(job.proof.size))
+    job.proof === undefined ? null : fact('proof', formatBytes(job.proof.size)),
+    job.proof?.unverified === undefined ? null : fact('NOT verified', job.proof.unverified)
   ]
   $('job-facts').replaceChildren(...facts.filter((element) => element !== null))
 

@@ -1,0 +1,235 @@
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fromString } from 'uint8arrays'
+import {
+  type Assign,
+  FailCode,
+  type PeerFrame,
+  type SegmentSpec,
+  type SubmitterFrame
+} from '../../protocols/job/pb/job.js'
+import type { InputsHeader } from '../../protocols/inputs/pb/inputs.js'
+import type { ProofFile } from '../../protocols/proof/codec.js'
+import { TransferError } from '../files/errors.js'
+import type { ByteSink, FileSink } from '../files/file-sink.js'
+import type { Logger } from '../log/index.js'
+import type { FrameDuplex } from '../net/frame-duplex.js'
+import type { ProgressNotification, ProverBackend } from '../prover/types.js'
+import type { Lease } from './leases.js'
+import { Assignments } from './session/assignment.js'
+import { failureOf, SessionError } from './session/failure.js'
+import { SegmentInputs } from './session/inputs.js'
+import { SessionStream } from './session/stream.js'
+
+/** What WorkerService holds per (submitter, job id): a segment session (session/) or a whole-job one (this) */
+export interface JobSession {
+  /** Aborts when the session ends */
+  readonly signal: AbortSignal
+  run(): Promise<void>
+  stop(reason: string): Promise<void>
+  onProgress(progress: ProgressNotification): void
+  sliceSink(header: InputsHeader): Promise<FileSink>
+  hintsSink(): Promise<ByteSink>
+  heldProof(segment?: number): ProofFile | undefined
+  openStream(): () => void
+}
+
+export interface WholeJobSessionInit {
+  jobId: string
+  lease: Lease
+  program: string
+  inputSize: number
+  workDir: string
+  inputsFolder: string
+  assignWaitMs: number
+  firstAssignDeadlineMs: number
+  /** The whole-job prover (cli backend): proveJob, then its own verify */
+  prover: ProverBackend
+  channel: FrameDuplex<SubmitterFrame, PeerFrame>
+  logger: Logger
+  onEnd: (reason: string) => void
+  renewLease: () => void
+  keepAliveMs: number
+}
+
+/**
+ * Why an Assign does not fit a whole job, or undefined: exactly one segment, index 0, the whole input, no hints.
+ * The rest (input size, SHA-256, path mode's name) is assignProblem's, which Assignments.add applies.
+ */
+export function wholeAssignProblem(assign: Assign, inputSize: number): string | undefined {
+  const [spec, ...more] = assign.segments
+  if (spec === undefined || more.length > 0) return 'a whole job is assigned as exactly one segment'
+  if (spec.index !== 0 || spec.inputOffset !== 0n || Number(spec.inputLength) !== inputSize)
+    return 'a whole job has one segment, 0, covering the whole input'
+  if (assign.hints) return 'a whole job has no hints'
+  return undefined
+}
+
+/**
+ * A job this peer proves whole, for one submitter (Reserve with `whole`): what a one-shot command-line prover (the
+ * cli backend) can do. One Assign of one segment brings the input (streamed over the inputs protocol, or this peer's
+ * own copy in path mode, checked by SHA-256); the prove template runs on it under the session's signal (lease
+ * expiry, Cancel, Release, the stream's end, the backend's call timeout: each kills the command's process group),
+ * then the verify template; only a proof that passed it is announced (`Final`) and served to the submitter.
+ */
+export class WholeJobSession implements JobSession {
+  private readonly init: WholeJobSessionInit
+  private readonly log: Logger
+  private readonly controller = new AbortController()
+  private readonly assignments: Assignments
+  private readonly inputs: SegmentInputs
+  private proving?: Promise<void>
+  private final?: ProofFile
+  private readonly stream: SessionStream
+  /** The one input stream a whole job has, while open */
+  private streamOpen = false
+
+  constructor(init: WholeJobSessionInit) {
+    this.init = init
+    this.log = init.logger.child({ component: 'worker', job: init.jobId, whole: true })
+    const ctx = {
+      jobId: init.jobId,
+      inputSize: init.inputSize,
+      workDir: init.workDir,
+      signal: this.controller.signal
+    }
+    this.assignments = new Assignments(ctx)
+    this.inputs = new SegmentInputs(ctx, this.assignments, init)
+    this.stream = new SessionStream({
+      ...init,
+      signal: this.controller.signal,
+      log: this.log,
+      assignments: this.assignments,
+      stop: async (reason) => this.stop(reason)
+    })
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** Reads the submitter's frames until Release, Cancel or the end of the stream */
+  async run(): Promise<void> {
+    await mkdir(this.init.workDir, { recursive: true })
+    await this.stream.run((frame) => this.handle(frame))
+  }
+
+  /** The prove template's progress for this job, relayed (the cli backend names the job id) */
+  onProgress(progress: ProgressNotification): void {
+    if (progress.job !== this.init.jobId || progress.phase !== 'prove' || this.proving === undefined) return
+    this.send({ progress: { phase: 'prove', segment: 0, done: progress.done, total: progress.total } })
+  }
+
+  async sliceSink(header: InputsHeader): Promise<FileSink> {
+    return this.inputs.sliceSink(header)
+  }
+
+  async hintsSink(): Promise<ByteSink> {
+    throw new TransferError('a whole job has no hints')
+  }
+
+  /** The final proof, once it passed this peer's own verify; a whole job has no segment proofs to hand out */
+  heldProof(segment?: number): ProofFile | undefined {
+    return segment === undefined ? this.final : undefined
+  }
+
+  /** A whole job has one input slice: a second stream at once is refused (the session goes on) */
+  openStream(): () => void {
+    if (this.streamOpen) throw new TransferError('a whole job takes one input stream at a time')
+    this.streamOpen = true
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.streamOpen = false
+    }
+  }
+
+  /** Ends the session: kills the running command, frees the work folder; the lease ends with it */
+  async stop(reason: string): Promise<void> {
+    if (this.stream.ended) return
+    this.stream.close()
+    this.log.info({ reason }, 'whole-job session ended')
+    this.controller.abort(new SessionError(FailCode.CANCELLED, reason))
+    // the abort kills the command; wait for it, so that the folder it writes into goes after it
+    await this.proving?.catch(() => undefined)
+    await this.init.channel.close().catch(() => undefined)
+    await rm(this.init.workDir, { recursive: true, force: true }).catch(() => undefined)
+    this.init.onEnd(reason)
+  }
+
+  private send(frame: PeerFrame): void {
+    this.stream.send(frame)
+  }
+
+  /** One frame from the submitter; false when the session is over. Only Assign, Cancel, Release belong here. */
+  private handle(frame: SubmitterFrame): boolean {
+    if (frame.assign !== undefined) {
+      const problem =
+        this.proving !== undefined
+          ? 'a second Assign in a whole job'
+          : (wholeAssignProblem(frame.assign, this.init.inputSize) ?? this.assignments.add(frame.assign))
+      if (problem !== undefined) return this.endOnProtocol(problem)
+      const [spec] = frame.assign.segments
+      if (spec === undefined) return true
+      this.inputs.expect(0)
+      this.proving = this.prove(spec).catch((err: unknown) => {
+        if (!this.signal.aborted) this.fail(failureOf(err, 0))
+      })
+    } else if (frame.cancel !== undefined) {
+      void this.stop(`cancelled by the submitter: ${frame.cancel.reason}`)
+      return false
+    } else if (frame.release !== undefined) {
+      void this.stop('released')
+      return false
+    } else {
+      const name = Object.entries(frame).find(
+        ([key, value]) => key !== 'keepAlive' && value !== undefined
+      )?.[0]
+      if (name !== undefined) return this.endOnProtocol(`${name} has no place in a whole job`)
+    }
+    return true
+  }
+
+  /** Input, prove template, verify template; only then Final */
+  private async prove(spec: SegmentSpec): Promise<void> {
+    const { prover, jobId, program, workDir } = this.init
+    const input = await this.inputs.inputOf(spec)
+    const workdir = join(workDir, 'work')
+    await mkdir(workdir, { recursive: true })
+    const out = join(workDir, 'final.proof')
+    const options = { signal: this.signal }
+    const proved = await prover.proveJob({ job: jobId, program, input: input.path, out, workdir }, options)
+    const verdict = await prover.verify({ program, proof: out, job: jobId, input: input.path }, options)
+    if (!verdict.valid) {
+      throw new SessionError(
+        FailCode.PROOF_INVALID,
+        `the proof this peer made failed its own verify: ${verdict.reason ?? 'no reason given'}`,
+        0
+      )
+    }
+    const sha256 = fromString(proved.sha256, 'base16')
+    this.final = { path: out, size: proved.size, sha256 }
+    this.log.info({ size: proved.size, millis: proved.millis }, 'whole job proved and verified')
+    const digest = verdict.digest ?? proved.digest
+    this.send({
+      final: {
+        digest: digest === undefined ? new Uint8Array() : fromString(digest, 'base16'),
+        size: BigInt(proved.size),
+        sha256,
+        segments: 1
+      }
+    })
+  }
+
+  /** A frame out of place: the submitter is told why, and the session ends (a whole job has no second chance) */
+  private endOnProtocol(problem: string): boolean {
+    this.fail(new SessionError(FailCode.PROTOCOL, problem))
+    void this.stream.drained.then(async () => this.stop(`protocol: ${problem}`))
+    return false
+  }
+
+  private fail(error: SessionError): void {
+    this.stream.failed(error)
+  }
+}
