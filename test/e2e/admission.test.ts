@@ -244,9 +244,18 @@ describe('admission: allow-list, deny-list and the per-submitter cap, across dae
       for (const connection of waiting) connection.end(bytes)
       const recordA = await finished(nodes[1]!, jobA)
       assert.equal(recordA.state, 'succeeded', recordA.error?.message)
-      assert.deepEqual(
-        recordA.peers.map((peer) => peer.peerId),
-        [id(3)]
+      // node 3 proved every segment; any other peer of job A only checked a contribution of node 3's (a second
+      // computation before the challenge) and proved nothing
+      assert.deepEqual([...new Set(recordA.segments.map((segment) => segment.peerId))], [id(3)])
+      const checkers = new Set(
+        (await eventsOf(nodes[1]!, jobA)).flatMap((event) =>
+          event.kind === 'note' && /^checks segment /.test(event.message ?? '') ? [event.peer] : []
+        )
+      )
+      const others = recordA.peers.map((peer) => peer.peerId).filter((peerId) => peerId !== id(3))
+      assert.ok(
+        others.every((peerId) => checkers.has(peerId)),
+        `job A's peers other than node 3 are checkers: ${JSON.stringify({ others, checkers: [...checkers] })}`
       )
     } finally {
       for (const connection of waiting) connection.destroy()
