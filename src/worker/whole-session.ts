@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fromString } from 'uint8arrays'
 import {
@@ -13,13 +13,9 @@ import type { ProofFile } from '../../protocols/proof/codec.js'
 import { TransferError } from '../files/errors.js'
 import type { ByteSink, FileSink } from '../files/file-sink.js'
 import type { Logger } from '../log/index.js'
-import type { FrameDuplex } from '../net/frame-duplex.js'
 import type { ProgressNotification, ProverBackend } from '../prover/types.js'
-import type { Lease } from './leases.js'
-import { Assignments } from './session/assignment.js'
 import { failureOf, SessionError } from './session/failure.js'
-import { SegmentInputs } from './session/inputs.js'
-import { SessionStream } from './session/stream.js'
+import { type SessionInit, type SessionParts, sessionParts } from './session/parts.js'
 
 /** What WorkerService holds per (submitter, job id): a segment session (session/) or a whole-job one (this) */
 export interface JobSession {
@@ -34,22 +30,9 @@ export interface JobSession {
   openStream(): () => void
 }
 
-export interface WholeJobSessionInit {
-  jobId: string
-  lease: Lease
-  program: string
-  inputSize: number
-  workDir: string
-  inputsFolder: string
-  assignWaitMs: number
-  firstAssignDeadlineMs: number
+export interface WholeJobSessionInit extends SessionInit {
   /** The whole-job prover (cli backend): proveJob, then its own verify */
   prover: ProverBackend
-  channel: FrameDuplex<SubmitterFrame, PeerFrame>
-  logger: Logger
-  onEnd: (reason: string) => void
-  renewLease: () => void
-  keepAliveMs: number
 }
 
 /**
@@ -75,43 +58,26 @@ export function wholeAssignProblem(assign: Assign, inputSize: number): string | 
 export class WholeJobSession implements JobSession {
   private readonly init: WholeJobSessionInit
   private readonly log: Logger
-  private readonly controller = new AbortController()
-  private readonly assignments: Assignments
-  private readonly inputs: SegmentInputs
+  private readonly parts: SessionParts
   private proving?: Promise<void>
   private final?: ProofFile
-  private readonly stream: SessionStream
   /** The one input stream a whole job has, while open */
   private streamOpen = false
 
   constructor(init: WholeJobSessionInit) {
     this.init = init
     this.log = init.logger.child({ component: 'worker', job: init.jobId, whole: true })
-    const ctx = {
-      jobId: init.jobId,
-      inputSize: init.inputSize,
-      workDir: init.workDir,
-      signal: this.controller.signal
-    }
-    this.assignments = new Assignments(ctx)
-    this.inputs = new SegmentInputs(ctx, this.assignments, init)
-    this.stream = new SessionStream({
-      ...init,
-      signal: this.controller.signal,
-      log: this.log,
-      assignments: this.assignments,
-      stop: async (reason) => this.stop(reason)
-    })
+    this.parts = sessionParts(init, { log: this.log, stop: async (reason) => this.stop(reason) })
   }
 
   get signal(): AbortSignal {
-    return this.controller.signal
+    return this.parts.signal
   }
 
   /** Reads the submitter's frames until Release, Cancel or the end of the stream */
   async run(): Promise<void> {
     await mkdir(this.init.workDir, { recursive: true })
-    await this.stream.run((frame) => this.handle(frame))
+    await this.parts.stream.run((frame) => this.handle(frame))
   }
 
   /** The prove template's progress for this job, relayed (the cli backend names the job id) */
@@ -121,7 +87,7 @@ export class WholeJobSession implements JobSession {
   }
 
   async sliceSink(header: InputsHeader): Promise<FileSink> {
-    return this.inputs.sliceSink(header)
+    return this.parts.inputs.sliceSink(header)
   }
 
   async hintsSink(): Promise<ByteSink> {
@@ -147,19 +113,12 @@ export class WholeJobSession implements JobSession {
 
   /** Ends the session: kills the running command, frees the work folder; the lease ends with it */
   async stop(reason: string): Promise<void> {
-    if (this.stream.ended) return
-    this.stream.close()
-    this.log.info({ reason }, 'whole-job session ended')
-    this.controller.abort(new SessionError(FailCode.CANCELLED, reason))
     // the abort kills the command; wait for it, so that the folder it writes into goes after it
-    await this.proving?.catch(() => undefined)
-    await this.init.channel.close().catch(() => undefined)
-    await rm(this.init.workDir, { recursive: true, force: true }).catch(() => undefined)
-    this.init.onEnd(reason)
+    await this.parts.end(reason, async () => this.proving)
   }
 
   private send(frame: PeerFrame): void {
-    this.stream.send(frame)
+    this.parts.stream.send(frame)
   }
 
   /** One frame from the submitter; false when the session is over. Only Assign, Cancel, Release belong here. */
@@ -168,19 +127,16 @@ export class WholeJobSession implements JobSession {
       const problem =
         this.proving !== undefined
           ? 'a second Assign in a whole job'
-          : (wholeAssignProblem(frame.assign, this.init.inputSize) ?? this.assignments.add(frame.assign))
+          : (wholeAssignProblem(frame.assign, this.init.inputSize) ??
+            this.parts.assignments.add(frame.assign))
       if (problem !== undefined) return this.endOnProtocol(problem)
       const [spec] = frame.assign.segments
       if (spec === undefined) return true
-      this.inputs.expect(0)
+      this.parts.inputs.expect(0)
       this.proving = this.prove(spec).catch((err: unknown) => {
         if (!this.signal.aborted) this.fail(failureOf(err, 0))
       })
-    } else if (frame.cancel !== undefined) {
-      void this.stop(`cancelled by the submitter: ${frame.cancel.reason}`)
-      return false
-    } else if (frame.release !== undefined) {
-      void this.stop('released')
+    } else if (this.parts.stream.ends(frame)) {
       return false
     } else {
       const name = Object.entries(frame).find(
@@ -194,7 +150,7 @@ export class WholeJobSession implements JobSession {
   /** Input, prove template, verify template; only then Final */
   private async prove(spec: SegmentSpec): Promise<void> {
     const { prover, jobId, program, workDir } = this.init
-    const input = await this.inputs.inputOf(spec)
+    const input = await this.parts.inputs.inputOf(spec)
     const workdir = join(workDir, 'work')
     await mkdir(workdir, { recursive: true })
     const out = join(workDir, 'final.proof')
@@ -225,11 +181,11 @@ export class WholeJobSession implements JobSession {
   /** A frame out of place: the submitter is told why, and the session ends (a whole job has no second chance) */
   private endOnProtocol(problem: string): boolean {
     this.fail(new SessionError(FailCode.PROTOCOL, problem))
-    void this.stream.drained.then(async () => this.stop(`protocol: ${problem}`))
+    void this.parts.stream.drained.then(async () => this.stop(`protocol: ${problem}`))
     return false
   }
 
   private fail(error: SessionError): void {
-    this.stream.failed(error)
+    this.parts.stream.failed(error)
   }
 }

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises'
 import { toString } from 'uint8arrays'
 import { MAX_SESSION_STREAMS } from '../../../protocols/job/constants.js'
 import { FailCode, type PeerFrame, type SubmitterFrame } from '../../../protocols/job/pb/job.js'
@@ -8,16 +7,12 @@ import { makeDirectory } from '../../config/directories.js'
 import { TransferError } from '../../files/errors.js'
 import type { ByteSink, FileSink } from '../../files/file-sink.js'
 import type { Logger } from '../../log/index.js'
-import type { FrameDuplex } from '../../net/frame-duplex.js'
 import type { ProgressNotification, SegmentedProver } from '../../prover/types.js'
-import type { Lease } from '../leases.js'
 import { Aggregation, type ProofFetcher } from './aggregation.js'
-import { Assignments } from './assignment.js'
 import type { SessionContext } from './context.js'
 import { SessionError } from './failure.js'
-import { SegmentInputs } from './inputs.js'
+import { type SessionInit, type SessionParts, sessionParts } from './parts.js'
 import { SegmentPipeline } from './pipeline.js'
-import { SessionStream } from './stream.js'
 
 /**
  * A session's own name on this peer (its work folder's, and its prover calls' job): one job id may have sessions
@@ -27,28 +22,10 @@ export function sessionName(jobId: string, leaseId: string): string {
   return `${jobId}.${leaseId}`
 }
 
-export interface WorkerSessionInit {
-  jobId: string
+export interface WorkerSessionInit extends SessionInit {
   selfId: string
-  lease: Lease
-  program: string
-  inputSize: number
-  workDir: string
-  inputsFolder: string
-  /** How long a slice or the hints wait for the Assign they belong to */
-  assignWaitMs: number
-  /** The session ends if no Assign comes this long after Reserved (FIRST_ASSIGN_DEADLINE_MS) */
-  firstAssignDeadlineMs: number
   prover: SegmentedProver
-  channel: FrameDuplex<SubmitterFrame, PeerFrame>
   fetcher: ProofFetcher
-  logger: Logger
-  /** Called once, when the session is over, with why */
-  onEnd: (reason: string) => void
-  /** Any frame from the submitter renews the lease */
-  renewLease: () => void
-  /** How often this peer sends the submitter a frame (KeepAlive when it has nothing else to say) */
-  keepAliveMs: number
 }
 
 /**
@@ -64,13 +41,10 @@ export class WorkerSession {
   readonly proverJob: string
   private readonly init: WorkerSessionInit
   private readonly log: Logger
-  private readonly controller = new AbortController()
-  private readonly assignments: Assignments
-  private readonly inputs: SegmentInputs
+  private readonly parts: SessionParts
   private readonly pipeline: SegmentPipeline
   private aggregation?: Aggregation
   private readonly ctx: SessionContext
-  private readonly stream: SessionStream
   /** Inputs and hints streams open now */
   private streams = 0
 
@@ -80,6 +54,7 @@ export class WorkerSession {
     this.submitter = init.lease.submitter
     this.proverJob = sessionName(init.jobId, init.lease.leaseId)
     this.log = init.logger.child({ component: 'worker', job: init.jobId })
+    this.parts = sessionParts(init, { log: this.log, stop: async (reason) => this.stop(reason) })
     this.ctx = {
       jobId: init.jobId,
       submitter: this.submitter,
@@ -89,36 +64,27 @@ export class WorkerSession {
       workDir: init.workDir,
       prover: init.prover,
       log: this.log,
-      signal: this.controller.signal,
+      signal: this.parts.signal,
       send: (frame) => this.send(frame),
       fail: (error) => this.fail(error)
     }
-    this.assignments = new Assignments(this.ctx)
-    this.inputs = new SegmentInputs(this.ctx, this.assignments, init)
-    this.pipeline = new SegmentPipeline(this.ctx, this.inputs)
-    this.stream = new SessionStream({
-      ...init,
-      signal: this.controller.signal,
-      log: this.log,
-      assignments: this.assignments,
-      stop: async (reason) => this.stop(reason)
-    })
+    this.pipeline = new SegmentPipeline(this.ctx, this.parts.inputs)
   }
 
   /** Aborts when the session ends */
   get signal(): AbortSignal {
-    return this.controller.signal
+    return this.parts.signal
   }
 
   /** Reads the submitter's frames until Release, Cancel or the end of the stream */
   async run(): Promise<void> {
     makeDirectory(this.init.workDir)
-    await this.stream.run((frame) => this.handle(frame))
+    await this.parts.stream.run((frame) => this.handle(frame))
   }
 
   /** Sends a frame to the submitter, in order with the others */
   send(frame: PeerFrame): void {
-    this.stream.send(frame)
+    this.parts.stream.send(frame)
   }
 
   /** Prover progress, relayed to the submitter when it is this session's: its segments', or its aggregation's */
@@ -141,12 +107,12 @@ export class WorkerSession {
 
   /** A file sink for one segment's input slice, checked against the assignment (the inputs protocol) */
   async sliceSink(header: InputsHeader): Promise<FileSink> {
-    return this.inputs.sliceSink(header)
+    return this.parts.inputs.sliceSink(header)
   }
 
   /** A file sink for the job's hints (the hints protocol) */
   async hintsSink(): Promise<ByteSink> {
-    return this.inputs.hintsSink()
+    return this.parts.inputs.hintsSink()
   }
 
   /** A proof this session can hand out: a segment it proved, or the final proof it aggregated */
@@ -156,14 +122,7 @@ export class WorkerSession {
 
   /** Ends the session: stops the native work, frees the work folder; the lease ends with it */
   async stop(reason: string): Promise<void> {
-    if (this.stream.ended) return
-    this.stream.close()
-    this.log.info({ reason }, 'job session ended')
-    this.controller.abort(new SessionError(FailCode.CANCELLED, reason))
-    await this.init.prover.cancel(this.proverJob).catch(() => undefined)
-    await this.init.channel.close().catch(() => undefined)
-    await rm(this.init.workDir, { recursive: true, force: true }).catch(() => undefined)
-    this.init.onEnd(reason)
+    await this.parts.end(reason, async () => this.init.prover.cancel(this.proverJob))
   }
 
   /**
@@ -173,21 +132,21 @@ export class WorkerSession {
    */
   private handle(frame: SubmitterFrame): boolean {
     if (frame.assign !== undefined) {
-      const over = this.assignments.overTotals(frame.assign)
+      const over = this.parts.assignments.overTotals(frame.assign)
       if (over !== undefined) {
         this.endOverCap(over)
         return false
       }
-      const problem = this.assignments.add(frame.assign)
+      const problem = this.parts.assignments.add(frame.assign)
       if (problem !== undefined) {
         this.fail(new SessionError(FailCode.PROTOCOL, problem))
         return true
       }
-      for (const spec of frame.assign.segments) this.inputs.expect(spec.index)
+      for (const spec of frame.assign.segments) this.parts.inputs.expect(spec.index)
       this.pipeline.add(frame.assign.segments)
     } else if (frame.challenge !== undefined) {
       // the submitter sends the challenge to peers it assigned work to; before that it opens no later phase
-      const problem = this.assignments.started
+      const problem = this.parts.assignments.started
         ? this.pipeline.fixChallenge(toString(frame.challenge.challenge, 'base16'))
         : 'Challenge before any Assign'
       if (problem !== undefined) this.fail(new SessionError(FailCode.PROTOCOL, problem))
@@ -206,14 +165,10 @@ export class WorkerSession {
       for (const segment of frame.forget.segments) {
         this.aggregation?.forget(segment)
         this.pipeline.forget(segment)
-        this.inputs.withdraw(segment)
-        this.assignments.forget(segment)
+        this.parts.inputs.withdraw(segment)
+        this.parts.assignments.forget(segment)
       }
-    } else if (frame.cancel !== undefined) {
-      void this.stop(`cancelled by the submitter: ${frame.cancel.reason}`)
-      return false
-    } else if (frame.release !== undefined) {
-      void this.stop('released')
+    } else if (this.parts.stream.ends(frame)) {
       return false
     } else if (frame.reserve !== undefined) {
       this.fail(new SessionError(FailCode.PROTOCOL, 'a second Reserve on one job stream'))
@@ -243,7 +198,7 @@ export class WorkerSession {
   private endOverCap(why: string): void {
     this.fail(new SessionError(FailCode.PROTOCOL, why))
     // the Failed frame goes out before the stream closes
-    void this.stream.drained.then(async () => this.stop(`over a session cap: ${why}`))
+    void this.parts.stream.drained.then(async () => this.stop(`over a session cap: ${why}`))
   }
 
   private onAggregate(contributions: string[]): void {
@@ -274,6 +229,6 @@ export class WorkerSession {
   }
 
   private fail(error: SessionError): void {
-    this.stream.failed(error)
+    this.parts.stream.failed(error)
   }
 }

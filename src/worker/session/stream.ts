@@ -26,7 +26,7 @@ export interface SessionStreamInit {
 /**
  * One session's job stream to its submitter, whatever the session does with the frames (segments: session.ts; a
  * whole job: ../whole-session.ts): frames out in order, keep-alives, the first-Assign deadline, and the read loop
- * that hands each frame on and ends the session when the stream ends or fails.
+ * that hands each frame on and ends the session when the stream ends or fails, or on Cancel or Release.
  */
 export class SessionStream {
   private readonly init: SessionStreamInit
@@ -72,6 +72,19 @@ export class SessionStream {
     } catch (err) {
       if (!this.closed) await init.stop(`job stream failed: ${toError(err).message}`)
     }
+  }
+
+  /** Whether `frame` is a Cancel or a Release: then it ends the session, and the read loop stops */
+  ends(frame: SubmitterFrame): boolean {
+    const why =
+      frame.cancel !== undefined
+        ? `cancelled by the submitter: ${frame.cancel.reason}`
+        : frame.release !== undefined
+          ? 'released'
+          : undefined
+    if (why === undefined) return false
+    void this.init.stop(why)
+    return true
   }
 
   /** Sends a frame to the submitter, in order with the others */
