@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import { equals, fromString, toString } from 'uint8arrays'
-import { FailCode, type Final, InputMode, type PeerFrame } from '../../protocols/job/pb/job.js'
+import { equals, toString } from 'uint8arrays'
+import { FailCode, type Final, type PeerFrame } from '../../protocols/job/pb/job.js'
 import { makeDirectory } from '../config/directories.js'
 import { formatDuration } from '../config/duration.js'
 import { shortPeerId } from '../jobs-model/peer-id.js'
@@ -21,6 +21,7 @@ import { TransferDeadline } from '../net/transfer-deadline.js'
 import type { ProverBackend } from '../prover/types.js'
 import { SilenceWatch } from '../silence-watch.js'
 import type { SubmitterFrame } from '../../protocols/job/pb/job.js'
+import { assignFrame, sliceHeader } from './assign-frames.js'
 import { grantedUnits } from './blame.js'
 import { CapacityShortError, JobFailure } from './errors.js'
 import { hashSlices, writeAtomically } from './files.js'
@@ -233,9 +234,11 @@ export class WholeJobRun {
     this.setState('proving', 'prove')
     const watch = this.watch(link, fault)
     try {
-      await this.assign(link, segment, signal).catch((err: unknown) => {
-        throw new PeerFault({ code: 'UNREACHABLE', message: toError(err).message })
-      })
+      await link.channel
+        .write({ assign: assignFrame(record, [segment], false) }, signal)
+        .catch((err: unknown) => {
+          throw new PeerFault({ code: 'UNREACHABLE', message: toError(err).message })
+        })
       if (record.request.inputMode === 'data') {
         void this.ship(link, segment, input, signal, watch.touch).catch((err: unknown) => {
           fault({ code: 'TRANSFER', message: `the input did not arrive: ${toError(err).message}` })
@@ -258,31 +261,6 @@ export class WholeJobRun {
     }
   }
 
-  private async assign(link: WholeLink, segment: SegmentRecord, signal: AbortSignal): Promise<void> {
-    const { request } = this.record
-    await link.channel.write(
-      {
-        assign: {
-          inputSize: BigInt(this.record.inputSize ?? 0),
-          inputMode: request.inputMode === 'data' ? InputMode.DATA : InputMode.PATH,
-          inputName: request.inputMode === 'path' ? request.input : '',
-          hints: false,
-          segments: [
-            {
-              index: 0,
-              startBlock: 0n,
-              blockCount: 1n,
-              inputOffset: 0n,
-              inputLength: BigInt(segment.inputLength),
-              inputSha256: fromString(segment.inputSha256, 'base16')
-            }
-          ]
-        }
-      },
-      signal
-    )
-  }
-
   /** Streams the whole input as segment 0 under the transfer limits (jobs.transfer_idle_timeout, _min_rate) */
   private async ship(
     link: WholeLink,
@@ -296,14 +274,7 @@ export class WholeJobRun {
       `sending the input to peer ${shortPeerId(link.peer.peerId)}`,
       ctx.settings.transferLimits
     )
-    const header = {
-      jobId: record.id,
-      segment: 0,
-      offset: 0n,
-      length: BigInt(segment.inputLength),
-      total: BigInt(record.inputSize ?? 0),
-      sha256: fromString(segment.inputSha256, 'base16')
-    }
+    const header = sliceHeader(record, segment)
     try {
       await ctx.transport.pushSlice(
         link.peer,

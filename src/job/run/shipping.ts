@@ -1,8 +1,8 @@
 /** What goes out to a peer with its segments: the Assign, the input slices, the hints, the challenge */
 import { createHash } from 'node:crypto'
-import { InputMode, type SegmentSpec } from '../../../protocols/job/pb/job.js'
 import { fromString } from 'uint8arrays'
 import { toError } from '../../net/framed-stream.js'
+import { assignFrame, sliceHeader } from '../assign-frames.js'
 import { JobFailure } from '../errors.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
 import type { Link } from '../link.js'
@@ -22,25 +22,7 @@ export async function assignTo(run: JobRunState, link: Link, segments: SegmentRe
     link.contributed.delete(segment.index)
   }
   link.progressAt = Date.now()
-  await link.channel.write(
-    {
-      assign: {
-        inputSize: BigInt(run.record.inputSize ?? 0),
-        inputMode: request.inputMode === 'data' ? InputMode.DATA : InputMode.PATH,
-        inputName: request.inputMode === 'path' ? request.input : '',
-        hints: true,
-        segments: segments.map((segment): SegmentSpec => ({
-          index: segment.index,
-          startBlock: BigInt(segment.startBlock),
-          blockCount: BigInt(segment.blockCount),
-          inputOffset: BigInt(segment.inputOffset),
-          inputLength: BigInt(segment.inputLength),
-          inputSha256: fromString(segment.inputSha256, 'base16')
-        }))
-      }
-    },
-    run.ctx.signal
-  )
+  await link.channel.write({ assign: assignFrame(run.record, segments, true) }, run.ctx.signal)
   if (link.record.state === 'reserved') link.record.state = 'assigned'
   run.ctx.save()
   const hints = link.hasHints ? Promise.resolve() : shipHints(run, link)
@@ -79,14 +61,7 @@ export function track(run: JobRunState, work: Promise<void>, link: Link): void {
 export async function shipSlices(run: JobRunState, link: Link, segments: SegmentRecord[]): Promise<void> {
   for (const segment of segments) {
     if (link.forgotten.has(segment.index)) continue
-    const header = {
-      jobId: run.record.id,
-      segment: segment.index,
-      offset: BigInt(segment.inputOffset),
-      length: BigInt(segment.inputLength),
-      total: BigInt(run.record.inputSize ?? 0),
-      sha256: fromString(segment.inputSha256, 'base16')
-    }
+    const header = sliceHeader(run.record, segment)
     const idle = transferDeadline(run, link, `sending segment ${segment.index}'s input`)
     await run.ctx.transport
       .pushSlice(link.peer, header, run.input, AbortSignal.any([run.ctx.signal, idle.signal]), (bytes) => {
