@@ -12,6 +12,7 @@ import { ProverSupervisor } from '../prover/supervisor.js'
 import type { ProverBackend } from '../prover/types.js'
 import type { Journal } from '../store/index.js'
 import { localInputMessage, resolveInputName } from '../files/inputs-folder.js'
+import { capacityShortfall, jobCapacity } from './capacity-rule.js'
 import { CapacityShortError, JobFailure, RestartJobError } from './errors.js'
 import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
@@ -314,32 +315,23 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
           )
           continue
         }
-        const candidates = this.candidatesFor(job)
-        const total = candidates.reduce((sum, candidate) => sum + candidate.unitsTotal, 0)
-        // what the peers would ever grant this submitter at once, each under the cap its grants stated
-        const grantable = candidates.reduce(
-          (sum, candidate) => sum + this.caps.limit(candidate.peerId, candidate.unitsTotal),
-          0
+        const whole = this.segmentedProver(job) === undefined
+        const capacity = jobCapacity(
+          this.candidatesFor(job),
+          (peerId, units) => this.caps.limit(peerId, units),
+          whole
         )
-        const free = candidates.reduce((sum, candidate) => sum + candidate.unitsFree, 0)
-        const { computeCapacity, minimalComputeCapacity } = job.request
-        if (grantable < minimalComputeCapacity && this.init.tableWarm()) {
-          const capped =
-            grantable < total
-              ? `, and its peers let this submitter hold ${grantable} of them at once (each peer's security.max_units_per_submitter)`
-              : ''
-          this.finish(
-            job,
-            'failed',
-            new JobFailure(
-              'CAPACITY',
-              `requested ${computeCapacity} units (at least ${minimalComputeCapacity}), the network has ${total} for ${job.request.program}${capped}`
-            )
-          )
+        const shortfall = capacityShortfall(job.request, capacity, whole)
+        if (shortfall !== undefined && this.init.tableWarm()) {
+          this.finish(job, 'failed', new JobFailure('CAPACITY', shortfall))
           continue
         }
+        const { free } = capacity
+        const { minimalComputeCapacity } = job.request
         if (free < minimalComputeCapacity) {
-          const waitingFor = `needs ${minimalComputeCapacity} units, ${free} free`
+          const waitingFor = whole
+            ? `needs ${minimalComputeCapacity} units on one peer, ${free} free on the freest`
+            : `needs ${minimalComputeCapacity} units, ${free} free`
           if (job.waitingFor !== waitingFor) {
             job.waitingFor = waitingFor
             this.save(job)
@@ -488,7 +480,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       refused: (peerId) => this.backoff.refused(peerId, Date.now()),
       granted: (peerId, submitterCap) => {
         this.backoff.granted(peerId)
-        // 0: the peer states no cap below its own units (an older peer, or a whole-job grant)
+        // 0: the peer states no cap below its own units (or an older peer that does not say)
         this.caps.granted(peerId, submitterCap ?? 0)
       },
       capReached: (peerId, units) => this.caps.reaches(peerId, units)

@@ -3,7 +3,8 @@
  * that peer). The capacity adverts carry a peer's own units, not the cap it puts on one submitter: with the
  * default cap (half), three 2-unit peers grant a remote submitter 1 unit each, and a job that needs 4 units was
  * requeued every second for its whole hour, "needs 4 units, 3 could be leased". A peer's first grant tells its
- * cap; from then on the scheduler counts no more than the cap of that peer, so such a job fails at once.
+ * cap; from then on the scheduler counts no more than the cap of that peer, so such a job fails at once: summed
+ * over the peers for a segmented job, the largest single peer's for a whole job (capacity-rule.ts).
  *
  * A peer that states a cap lower than its real one only withholds its own units, which it could refuse anyway.
  */

@@ -52,7 +52,8 @@ export interface WholeJobRunContext {
   /** Records bad work against a peer (a proof that is not what it said) */
   penalise(peerId: string, reason: string): void
   refused(peerId: string): void
-  granted(peerId: string): void
+  /** `submitterCap`: the most units the peer lets this submitter hold at once, as its Reserved stated (0: none) */
+  granted(peerId: string, submitterCap: number): void
   settings: JobRunSettings
   logger: Logger
   /** Aborted on cancel or when the job's time is up; its reason is a JobFailure */
@@ -191,7 +192,7 @@ export class WholeJobRun {
         await channel.close().catch(() => undefined)
         return undefined
       }
-      ctx.granted(peer.peerId)
+      ctx.granted(peer.peerId, reply.reserved.submitterCap)
       const peerRecord: JobPeerRecord = {
         peerId: peer.peerId,
         local: peer.local,
