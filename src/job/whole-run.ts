@@ -390,7 +390,8 @@ export class WholeJobRun {
   /**
    * The proof is pulled (size cap and idle timeout of the proof protocol), must be the bytes `Final` announced,
    * and is verified here when this daemon runs the program; otherwise it is saved marked unverified: this daemon
-   * cannot tell a proof from noise for a program it does not run, and says so rather than vouch for it.
+   * cannot tell a proof from noise for a program it does not run, and says so rather than vouch for it. A proof
+   * made by this daemon's own worker was verified by it, with this daemon's prover, and is not verified twice.
    */
   private async pullAndSave(
     link: WholeLink,
@@ -423,7 +424,12 @@ export class WholeJobRun {
       )
     }
     let unverified: string | undefined
-    if (ctx.verifier === undefined) {
+    if (link.peer.local) {
+      // This daemon's own worker ran this daemon's prover's verify on this very file before its Final
+      // (worker/whole-session.ts), and the copy matched Final's SHA-256: a second verify here only doubled the
+      // job's verify time. A remote peer's word is never taken: its proof is verified below.
+      record.digest = final.digest.byteLength === 0 ? undefined : toString(final.digest, 'base16')
+    } else if (ctx.verifier === undefined) {
       unverified = `this daemon runs no prover for ${request.program}: the proof is peer ${shortPeerId(link.peer.peerId)}'s word (its own verify passed)`
     } else {
       const verdict = await ctx.verifier.verify(

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { JobFailure } from '../../src/job/errors.js'
+import { SubmitterTransport } from '../../src/job/transport.js'
 import type { Candidate } from '../../src/job/link.js'
 import type { JobRunSettings } from '../../src/job/run/state.js'
 import { WholeJobRun } from '../../src/job/whole-run.js'
@@ -35,6 +36,18 @@ function cliBackend(prove: string, verify: string): CliProverBackend {
   return backend
 }
 
+/** The submitter's own prover, counting its verifies */
+function countingVerifier(backend: CliProverBackend): Pick<CliProverBackend, 'verify'> & { calls: number } {
+  const counted = {
+    calls: 0,
+    verify: async (...args: Parameters<CliProverBackend['verify']>) => {
+      counted.calls++
+      return backend.verify(...args)
+    }
+  }
+  return counted
+}
+
 const SETTINGS: Omit<JobRunSettings, 'jobDir' | 'proofsDir' | 'inputsFolder'> = {
   leaseMs: 15_000,
   peerTimeoutMs: 10_000,
@@ -57,17 +70,26 @@ interface Outcome {
 
 /**
  * Runs a whole job on the harness's workers, as a submitter whose own prover is `verifier` (none: it does not run
- * the program). The workers rank in the order given.
+ * the program). The workers rank in the order given. `ownWorker`: the submitter is the first worker's daemon,
+ * which it reaches in-process (openLocal), as a cli daemon reaches its own worker.
  */
 async function runWhole(
   t: TestContext,
   workers: (h: WorkerHarness) => Promise<HarnessWorker[]>,
-  options: { verifier?: CliProverBackend; settings?: Partial<JobRunSettings> } = {}
+  options: {
+    verifier?: Pick<CliProverBackend, 'verify'>
+    settings?: Partial<JobRunSettings>
+    ownWorker?: boolean
+  } = {}
 ): Promise<Outcome & { workers: HarnessWorker[] }> {
   const h = await WorkerHarness.create()
   t.after(async () => h.close())
   const peers = await workers(h)
-  const submitter = await h.submitter()
+  const own = options.ownWorker === true ? peers[0] : undefined
+  const submitter =
+    own === undefined
+      ? await h.submitter()
+      : { peerId: own.peerId, transport: new SubmitterTransport(own.node, own.service) }
   const job = await h.job({ blocks: 4, segments: 1 })
   const now = Date.now()
   const record: JobRecord = {
@@ -96,7 +118,7 @@ async function runWhole(
   const outcome: Outcome = { record, penalised: [], events: [] }
   const candidates: Candidate[] = peers.map((peer, index) => ({
     peerId: peer.peerId,
-    local: false,
+    local: peer === own,
     addrs: [],
     programs: [SCRIPTED_PROGRAM.id],
     // the first worker ranks first
@@ -131,7 +153,7 @@ async function runWhole(
 
 describe('a whole job on the submitter', () => {
   it('moves past a peer whose proof does not verify here, penalised, to an honest one', async (t) => {
-    const verifier = cliBackend(HONEST, CHECK_MARK)
+    const verifier = countingVerifier(cliBackend(HONEST, CHECK_MARK))
     const { record, error, penalised, workers } = await runWhole(
       t,
       async (h) => [
@@ -140,6 +162,7 @@ describe('a whole job on the submitter', () => {
       ],
       { verifier }
     )
+    assert.equal(verifier.calls, 2, "each remote peer's proof verified here, whatever its own verify said")
     const [liar, honest] = workers as [HarnessWorker, HarnessWorker]
     assert.equal(error, undefined, String(error))
     assert.equal(record.state, 'succeeded')
@@ -199,5 +222,29 @@ describe('a whole job on the submitter', () => {
       ]
     )
     assert.match(record.peers[0]?.failure?.message ?? '', /jobs\.progress_timeout/)
+  })
+
+  it("trusts its own worker's verify on its own job, and no remote peer's", async (t) => {
+    const verifier = countingVerifier(cliBackend(HONEST, CHECK_MARK))
+    const { record, error, workers } = await runWhole(
+      t,
+      async (h) => [await h.worker({ backend: cliBackend(HONEST, CHECK_MARK) })],
+      { verifier, ownWorker: true }
+    )
+    const [self] = workers as [HarnessWorker]
+    assert.equal(error, undefined, String(error))
+    assert.equal(record.state, 'succeeded')
+    assert.deepEqual(
+      record.peers.map((peer) => [peer.peerId, peer.local, peer.state]),
+      [[self.peerId, true, 'released']]
+    )
+    assert.equal(
+      verifier.calls,
+      0,
+      'its own worker verified the proof; the submitter did not verify it again'
+    )
+    assert.equal(record.proof?.unverified, undefined, 'saved as verified')
+    const saved = await readFile(record.proof?.path ?? '', 'utf8')
+    assert.ok(saved.endsWith(MARK), 'the proof its worker made was saved')
   })
 })
