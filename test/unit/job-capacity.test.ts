@@ -1,8 +1,18 @@
+import '../../src/polyfill.js'
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, it, type TestContext } from 'node:test'
 import { capacityShortfall, jobCapacity } from '../../src/job/capacity-rule.js'
 import type { Candidate } from '../../src/job/link.js'
+import { JobService } from '../../src/job/service.js'
 import { SubmitterCaps } from '../../src/job/submitter-caps.js'
+import type { JobRecord } from '../../src/jobs-model/types.js'
+import { TRANSFER_LIMIT_DEFAULTS } from '../../src/net/transfer-deadline.js'
+import { CliProverBackend } from '../../src/prover/cli-backend.js'
+import { Journal } from '../../src/store/index.js'
+import { captureLogger } from '../fixtures/prover/helpers.js'
+import { WorkerHarness } from '../helpers/worker-harness.js'
 
 function peer(peerId: string, unitsTotal: number, unitsFree = unitsTotal): Candidate {
   return { peerId, local: false, addrs: [], programs: ['p'], unitsTotal, unitsFree }
@@ -73,5 +83,83 @@ describe('the scheduler capacity rule', () => {
     const capacity = jobCapacity([], uncapped, true)
     assert.deepEqual(capacity, { total: 0, grantable: 0, free: 0, largest: undefined })
     assert.match(capacityShortfall(request(1), capacity, true) ?? '', /no peer proving whole jobs .* runs p$/)
+  })
+})
+
+/**
+ * A cli daemon's job service (its prover proves whole jobs only) whose peer table holds `peers`, all cli peers of
+ * program `p`; the job asks for `units`. Returns the job as the service left it once it stopped changing.
+ */
+async function submitWhole(t: TestContext, peers: Candidate[], units: number): Promise<JobRecord> {
+  const h = await WorkerHarness.create()
+  t.after(async () => h.close())
+  const submitter = await h.submitter()
+  const prover = new CliProverBackend(
+    { templates: { prove: 'true {input} {output}', verify: 'true {proof}', program: 'p' }, killGraceMs: 500 },
+    { logger: captureLogger().logger }
+  )
+  prover.start()
+  const journal = Journal.open(':memory:')
+  const service = new JobService({
+    logger: captureLogger().logger,
+    journal,
+    selfId: submitter.peerId,
+    prover: () => prover,
+    transport: submitter.transport,
+    candidates: () => [],
+    wholeCandidates: () => peers,
+    tableWarm: () => true,
+    settings: {
+      leaseMs: 15_000,
+      peerTimeoutMs: 10_000,
+      maxRetries: 0,
+      stragglerFactor: 0,
+      phase1TimeoutMs: 60_000,
+      phase2TimeoutMs: 60_000,
+      aggregateTimeoutMs: 60_000,
+      progressTimeoutMs: 30_000,
+      transferLimits: TRANSFER_LIMIT_DEFAULTS,
+      maxPeersPerJob: 8,
+      proofsDir: join(h.dir, 'proofs'),
+      inputsFolder: join(h.dir, 'inputs'),
+      defaultTimeoutMs: 60_000,
+      maxQueued: 10,
+      maxInputBytes: 1024 * 1024,
+      jobsDir: join(h.dir, 'jobs'),
+      webhookUrl: '',
+      saveProofs: false
+    },
+    scheduleIntervalMs: 20
+  })
+  t.after(async () => {
+    await service.stop()
+    journal.close()
+  })
+  await service.start()
+  const input = join(h.dir, 'job.input')
+  await writeFile(input, 'a whole job')
+  const job = await service.submit({ program: 'p', inputMode: 'data', input, computeCapacity: units })
+  return service.get(job.id) ?? job
+}
+
+describe('the job service, for a whole job', () => {
+  // three 2-unit cli peers: 6 units in all, 2 on any one
+  const small = [
+    peer('peer-a-000000000001', 2),
+    peer('peer-b-000000000002', 2),
+    peer('peer-c-000000000003', 2)
+  ]
+
+  it('fails at once a whole job no single cli peer can hold, naming the largest', async (t) => {
+    const job = await submitWhole(t, small, 4)
+    assert.equal(job.state, 'failed', `the job is ${job.state}: ${job.waitingFor ?? ''}`)
+    assert.equal(job.error?.code, 'CAPACITY')
+    assert.match(job.error?.message ?? '', /runs on one peer, and the largest running p, …00000001, has 2$/)
+  })
+
+  it('waits for one peer with the units free, not for their sum', async (t) => {
+    const job = await submitWhole(t, [peer('peer-big-00000000008', 8, 3), ...small], 4)
+    assert.equal(job.state, 'queued')
+    assert.equal(job.waitingFor, 'needs 4 units on one peer, 3 free on the freest')
   })
 })
