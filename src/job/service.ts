@@ -16,6 +16,7 @@ import { CapacityShortError, JobFailure, RestartJobError } from './errors.js'
 import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
 import { JobRun, type JobRunSettings } from './run.js'
+import { type PullCapacity, PullRounds } from './pull-rounds.js'
 import { RefusalBackoff } from './refusal-backoff.js'
 import { SubmitterCaps } from './submitter-caps.js'
 import type { SubmitterTransport } from './transport.js'
@@ -47,6 +48,8 @@ export interface JobServiceInit {
   metricsRegistry?: Registry
   /** How often queued jobs look for capacity (only while any is queued) */
   scheduleIntervalMs?: number
+  /** Asks neighbours for adverts the table lacks (capacity/pull.ts); without it a short table is taken as it is */
+  pullCapacity?: PullCapacity
 }
 
 interface JobServiceEvents {
@@ -80,6 +83,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   private readonly stopping = new AbortController()
   private readonly webhooks = new Set<Promise<unknown>>()
   private scheduling = false
+  private readonly pulls?: PullRounds
   private readonly metrics?: {
     jobs: Gauge<'state'>
     phases: Histogram<'phase'>
@@ -91,6 +95,17 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     super()
     this.init = init
     this.log = init.logger.child({ component: 'jobs' })
+    if (init.pullCapacity !== undefined) {
+      this.pulls = new PullRounds(init.pullCapacity, (jobId, result) => {
+        const job = this.init.journal.getJob(jobId)
+        if (job !== undefined && result !== undefined && result.asked > 0)
+          this.emitEvent(job, {
+            kind: 'log',
+            message: `asked ${result.asked} neighbours for capacity: ${result.listed} more peers listed, ${result.units} units free`
+          })
+        this.schedule()
+      })
+    }
     const registry = init.metricsRegistry
     if (registry !== undefined) {
       this.metrics = {
@@ -323,6 +338,22 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
         )
         const free = candidates.reduce((sum, candidate) => sum + candidate.unitsFree, 0)
         const { computeCapacity, minimalComputeCapacity } = job.request
+        // the table is short of the job's units: the neighbours' tables may hold more (two hops beyond ours)
+        const known = candidates
+          .filter((candidate) => candidate.unitsFree > 0)
+          .map((candidate) => candidate.peerId)
+        if (
+          free < computeCapacity &&
+          this.pulls?.wait(job.id, {
+            program: job.request.program,
+            units: computeCapacity - free,
+            known,
+            signal: this.stopping.signal
+          }) === true
+        ) {
+          waiting = true
+          break
+        }
         if (grantable < minimalComputeCapacity && this.init.tableWarm()) {
           const capped =
             grantable < total
@@ -404,6 +435,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       timeoutSignal(remaining, job.request.timeoutMs)
     ])
     job.waitingFor = undefined
+    this.pulls?.forget(job.id)
     const queuePhase = job.phases.queue
     if (queuePhase !== undefined) queuePhase.endedAt = Date.now()
     // the service's own settings ride along unread
@@ -531,6 +563,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   }
 
   private finish(job: JobRecord, state: 'succeeded' | 'failed' | 'cancelled', failure?: JobFailure): void {
+    this.pulls?.forget(job.id)
     job.state = state
     job.finishedAt = Date.now()
     job.waitingFor = undefined
