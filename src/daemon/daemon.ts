@@ -123,6 +123,12 @@ export class Daemon implements Startable, ApiBackend {
     return this.capacityService
   }
 
+  /** Capacity pulled on demand from neighbours (the job scheduler's, when the table is short) */
+  get capacityPuller(): CapacityPull {
+    if (this.capacityPull === undefined) throw new Error('the daemon is not started')
+    return this.capacityPull
+  }
+
   get statusClient(): StatusProtocol {
     if (this.statusProtocol === undefined) throw new Error('the daemon is not started')
     return this.statusProtocol
