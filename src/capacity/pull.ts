@@ -164,7 +164,7 @@ export class CapacityPull implements Startable {
       units: Math.max(0, Math.min(wish.units, 0xffff_ffff)),
       exclude: wish.known.slice(0, MAX_PULL_EXCLUDE).flatMap((peer) => {
         try {
-          return [peerIdFromString(peer).toMultihash().bytes as Uint8Array<ArrayBuffer>]
+          return [peerIdFromString(peer).toMultihash().bytes]
         } catch {
           return []
         }

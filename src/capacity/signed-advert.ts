@@ -33,7 +33,7 @@ export function signedAdvertOf(message: SignedMessage): SignedAdvert {
   const seqno = new Uint8Array(SEQNO_BYTES)
   new DataView(seqno.buffer).setBigUint64(0, BigInt.asUintN(64, message.sequenceNumber), false)
   return {
-    from: message.from.toMultihash().bytes as Uint8Array<ArrayBuffer>,
+    from: message.from.toMultihash().bytes,
     data: new Uint8Array(message.data),
     seqno,
     signature: new Uint8Array(message.signature),

@@ -16,7 +16,7 @@ export async function signAdvert(
   topic: string,
   seq = BigInt(Date.now()) * 1_000_000n
 ): Promise<SignedAdvert> {
-  const from = peerIdFromPrivateKey(key).toMultihash().bytes as Uint8Array<ArrayBuffer>
+  const from = peerIdFromPrivateKey(key).toMultihash().bytes
   const seqno = new Uint8Array(8)
   new DataView(seqno.buffer).setBigUint64(0, seq, false)
   const body = new Uint8Array(data)

@@ -62,7 +62,7 @@ describe('a pulled advert is verified as its origin signed it', () => {
     const signer = await newKey()
     const other = await newKey()
     const signed = await signAdvert(signer, advertBytes(), TOPIC)
-    const claimed = peerIdFromPrivateKey(other).toMultihash().bytes as Uint8Array<ArrayBuffer>
+    const claimed = peerIdFromPrivateKey(other).toMultihash().bytes
     assert.match(await rejected({ ...signed, from: claimed }), /signature/)
   })
 
