@@ -29,9 +29,10 @@ interface JobPulls {
 }
 
 /**
- * The scheduler's use of capacity pulls: a queued job whose table is short of its units has its neighbours asked,
- * at most `maxRounds` rounds (each a few other neighbours) before the table is taken as it is. While a round is in
- * flight the job waits (a round is bounded by its own deadline); `onRound` then looks at the queue again.
+ * A job's capacity pulls, at most `maxRounds` rounds (each a few other neighbours) for its whole life: the scheduler
+ * holds a queued job whose table is short of its units while a round is in flight (a round is bounded by its own
+ * deadline; `onRound` then looks at the queue again), and a running job whose reserve waves came up short may
+ * spend a round that the scheduler left.
  */
 export class PullRounds {
   private readonly jobs = new Map<string, JobPulls>()
@@ -54,11 +55,7 @@ export class PullRounds {
    * started; false once the job's rounds are spent (or its neighbours all asked)
    */
   wait(jobId: string, wish: Omit<CapacityWish, 'asked'>): boolean {
-    let state = this.jobs.get(jobId)
-    if (state === undefined) {
-      state = { rounds: 0, inFlight: false, asked: new Set() }
-      this.jobs.set(jobId, state)
-    }
+    const state = this.state(jobId)
     if (state.inFlight) return true
     if (state.rounds >= this.maxRounds) return false
     state.rounds++
@@ -81,8 +78,35 @@ export class PullRounds {
     return true
   }
 
-  /** The job started or ended: its rounds are forgotten */
+  /**
+   * A round for a job that is running (its reserve waves came up short), within the same budget; settles when the
+   * round does, with undefined when the job's rounds are spent or one is in flight already
+   */
+  async round(jobId: string, wish: Omit<CapacityWish, 'asked'>): Promise<PullRoundResult | undefined> {
+    const state = this.state(jobId)
+    if (state.inFlight || state.rounds >= this.maxRounds) return undefined
+    state.rounds++
+    state.inFlight = true
+    try {
+      return await this.pull({ ...wish, asked: state.asked })
+    } catch {
+      return undefined
+    } finally {
+      state.inFlight = false
+    }
+  }
+
+  /** The job ended: its rounds are forgotten */
   forget(jobId: string): void {
     this.jobs.delete(jobId)
+  }
+
+  private state(jobId: string): JobPulls {
+    let state = this.jobs.get(jobId)
+    if (state === undefined) {
+      state = { rounds: 0, inFlight: false, asked: new Set() }
+      this.jobs.set(jobId, state)
+    }
+    return state
   }
 }

@@ -16,7 +16,7 @@ import { CapacityShortError, JobFailure, RestartJobError } from './errors.js'
 import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
 import { JobRun, type JobRunSettings } from './run.js'
-import { type PullCapacity, PullRounds } from './pull-rounds.js'
+import { type PullCapacity, type PullRoundResult, PullRounds } from './pull-rounds.js'
 import { RefusalBackoff } from './refusal-backoff.js'
 import { SubmitterCaps } from './submitter-caps.js'
 import type { SubmitterTransport } from './transport.js'
@@ -99,10 +99,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       this.pulls = new PullRounds(init.pullCapacity, (jobId, result) => {
         const job = this.init.journal.getJob(jobId)
         if (job !== undefined && result !== undefined && result.asked > 0)
-          this.emitEvent(job, {
-            kind: 'log',
-            message: `asked ${result.asked} neighbours for capacity: ${result.listed} more peers listed, ${result.units} units free`
-          })
+          this.emitEvent(job, pullEvent(result))
         this.schedule()
       })
     }
@@ -435,7 +432,6 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       timeoutSignal(remaining, job.request.timeoutMs)
     ])
     job.waitingFor = undefined
-    this.pulls?.forget(job.id)
     const queuePhase = job.phases.queue
     if (queuePhase !== undefined) queuePhase.endedAt = Date.now()
     // the service's own settings ride along unread
@@ -542,10 +538,25 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       transport: this.init.transport,
       candidates: () => this.candidatesFor(job),
       ...this.peerJudgements(job),
+      pullCapacity: async (units) => this.pullWhileRunning(job, units),
       settings,
       logger: this.init.logger,
       signal
     })
+  }
+
+  /** A round of capacity pull for a running job whose reserve came up short (its rounds shared with the queue's) */
+  private async pullWhileRunning(job: JobRecord, units: number): Promise<void> {
+    const known = this.candidatesFor(job)
+      .filter((candidate) => candidate.unitsFree > 0)
+      .map((candidate) => candidate.peerId)
+    const result = await this.pulls?.round(job.id, {
+      program: job.request.program,
+      units,
+      known,
+      signal: this.stopping.signal
+    })
+    if (result !== undefined && result.asked > 0) this.emitEvent(job, pullEvent(result))
   }
 
   private requeue(job: JobRecord, why: string): void {
@@ -662,4 +673,12 @@ function timeoutSignal(ms: number, totalMs: number): AbortSignal {
   )
   timer.unref()
   return controller.signal
+}
+
+/** What a pull round brought, for the job's events */
+function pullEvent(result: PullRoundResult): NewJobEvent {
+  return {
+    kind: 'log',
+    message: `asked ${result.asked} neighbours for capacity: ${result.listed} more peers listed, ${result.units} units free`
+  }
 }
