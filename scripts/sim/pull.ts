@@ -59,7 +59,8 @@ export async function pullForJob(
       .list()
       .filter((entry) => entry.advert.programs.includes(program))
       .reduce((sum, entry) => sum + entry.advert.unitsFree, 0)
-  for (let round = 0; round < MAX_PULL_ROUNDS && free() < need; round++) {
+  // a full table would turn every pulled advert away (CapacityPull asks nobody then)
+  for (let round = 0; round < MAX_PULL_ROUNDS && free() < need && submitter.table.hasRoom(); round++) {
     const neighbours = [...world.topology.neighbours(submitter.id)].filter((peer) => !asked.has(peer))
     const chosen: number[] = []
     while (chosen.length < PULL_FANOUT && neighbours.length > 0) {

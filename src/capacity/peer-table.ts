@@ -56,7 +56,12 @@ export class PeerTable extends TypedEventEmitter<PeerTableEvents> {
 
   /** Whether a peer not listed yet would find room */
   hasRoomFor(peerId: string): boolean {
-    if (this.entries.has(peerId) || this.entries.size < this.maxPeers) return true
+    return this.entries.has(peerId) || this.hasRoom()
+  }
+
+  /** Whether any peer not listed yet would find room */
+  hasRoom(): boolean {
+    if (this.entries.size < this.maxPeers) return true
     this.prune()
     return this.entries.size < this.maxPeers
   }

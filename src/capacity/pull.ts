@@ -46,6 +46,8 @@ export interface CapacityPullInit {
   topic: string
   /** The table's fresh entries, most free units first (PeerTable.list) */
   entries: () => readonly PeerEntry[]
+  /** Whether the table could list a peer it lacks: when it is full, a pull would fetch adverts only to turn them away */
+  hasRoom: () => boolean
   /** Takes one verified advert into the table, as gossip's would be (CapacityService.admitPulled) */
   admit: (origin: PeerId, signed: SignedAdvert, via: string) => Promise<IntakeOutcome>
   /** Refuses a peer for a while: one that handed over an advert its origin did not sign */
@@ -151,6 +153,10 @@ export class CapacityPull implements Startable {
    * in. Settles by the round's deadline with what was listed.
    */
   async pull(wish: PullWish): Promise<PullRound> {
+    if (!this.init.hasRoom()) {
+      this.log.debug({ program: wish.program }, 'no capacity pull: the peer table is full')
+      return { asked: 0, adverts: 0, listed: 0, units: 0 }
+    }
     const peers = shuffled(this.components.getPeers().filter((peer) => !wish.asked.has(peer.toString())))
     const chosen = peers.slice(0, this.fanout)
     for (const peer of chosen) wish.asked.add(peer.toString())

@@ -242,6 +242,7 @@ export class Daemon implements Startable, ApiBackend {
       logger: this.init.logger,
       topic: capacity.topic,
       entries: () => capacity.peers.list(),
+      hasRoom: () => capacity.peers.hasRoom(),
       admit: async (origin, signed, via) => capacity.admitPulled(origin, signed, via),
       ban,
       metricsRegistry: this.registry

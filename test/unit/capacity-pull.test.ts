@@ -9,7 +9,9 @@ import { encodeAdvert } from '../../src/capacity/advert.js'
 import { capacityTopic } from '../../src/capacity/constants.js'
 import { AdvertIntake } from '../../src/capacity/intake.js'
 import { PeerTable } from '../../src/capacity/peer-table.js'
+import { CapacityPull } from '../../src/capacity/pull.js'
 import { answerPull } from '../../src/capacity/pull-answer.js'
+import { createLogger } from '../../src/log/index.js'
 import { OriginRateLimiter } from '../../src/capacity/rate-limit.js'
 import {
   type SignedAdvert,
@@ -221,3 +223,31 @@ describe('a pulled advert goes through the same intake as gossip', () => {
 function peerOf(signed: SignedAdvert): string {
   return toString(signed.from, 'base58btc')
 }
+
+describe('a pull round', () => {
+  it('asks nobody while the table is full: every advert it fetched would be turned away', async () => {
+    const dialled: string[] = []
+    const key = await newKey()
+    const pull = new CapacityPull(
+      {
+        handle: async () => undefined,
+        unhandle: async () => undefined,
+        dialProtocol: async (peer) => {
+          dialled.push(peer.toString())
+          throw new Error('not dialled in this test')
+        },
+        getPeers: () => [peerIdFromPrivateKey(key)]
+      },
+      {
+        logger: createLogger({ level: 'silent' }),
+        topic: TOPIC,
+        entries: () => [],
+        hasRoom: () => false,
+        admit: async () => assert.fail('nothing to admit')
+      }
+    )
+    const round = await pull.pull({ program: 'fib', units: 10, known: [], asked: new Set() })
+    assert.deepEqual(round, { asked: 0, adverts: 0, listed: 0, units: 0 })
+    assert.deepEqual(dialled, [])
+  })
+})

@@ -73,4 +73,18 @@ describe('pull rounds of a queued job', () => {
     rounds.forget('j')
     assert.equal(rounds.wait('j', wish), true)
   })
+
+  it('gives a running job the rounds the queue left, one at a time', async () => {
+    const script = scriptedPull()
+    const rounds = new PullRounds(script.pull, () => undefined, 2)
+    const first = rounds.round('j', wish)
+    assert.equal(await rounds.round('j', wish), undefined, 'a round is in flight already')
+    script.settle({ asked: 3, listed: 2, units: 8 })
+    assert.deepEqual(await first, { asked: 3, listed: 2, units: 8 })
+    const second = rounds.round('j', wish)
+    script.settle({ asked: 1, listed: 0, units: 0 })
+    assert.deepEqual(await second, { asked: 1, listed: 0, units: 0 })
+    assert.equal(await rounds.round('j', wish), undefined, 'the job spent its rounds')
+    assert.equal(rounds.wait('j', wish), false)
+  })
 })
