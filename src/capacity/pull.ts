@@ -21,6 +21,7 @@ import {
 } from '../../protocols/capacity/pull-constants.js'
 import type { Logger } from '../log/index.js'
 import { deadline } from '../net/deadline.js'
+import type { ProtocolComponents } from '../net/protocol-components.js'
 import { toError } from '../net/framed-stream.js'
 import type { IntakeOutcome } from './intake.js'
 import type { PeerEntry } from './peer-table.js'
@@ -28,14 +29,7 @@ import { answerPull } from './pull-answer.js'
 import { OriginRateLimiter } from './rate-limit.js'
 import { SignedAdvertError, verifySignedAdvert } from './signed-advert.js'
 
-export interface CapacityPullComponents {
-  handle(
-    protocol: string,
-    handler: (stream: Stream, connection: Connection) => void | Promise<void>,
-    options: { maxInboundStreams: number; maxOutboundStreams: number }
-  ): Promise<void>
-  unhandle(protocol: string): Promise<void>
-  dialProtocol(peer: PeerId, protocol: string, options: { signal: AbortSignal }): Promise<Stream>
+export interface CapacityPullComponents extends ProtocolComponents {
   /** Peers this node is connected to: those a pull asks */
   getPeers(): PeerId[]
 }
