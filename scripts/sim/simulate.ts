@@ -7,6 +7,7 @@ import { OriginRateLimiter } from '../../src/capacity/rate-limit.js'
 import { type Candidate, rankCandidates } from '../../src/job/link.js'
 import { reserveDefaults, reserveInWaves } from '../../src/job/reserve.js'
 import type { MessageCosts } from './costs.js'
+import { pullForJob, type PullTally } from './pull.js'
 import { makeAdvert } from '../../test/helpers/adverts.js'
 import { Rng } from '../../test/helpers/rng.js'
 import { type Reach, reachOf, Topology } from './topology.js'
@@ -42,6 +43,10 @@ export interface SimOptions {
   jobUnits: number
   jobs: number
   maxPeersPerJob: number
+  /** Peers a capacity table holds at most (capacity.MAX_PEERS in the daemon) */
+  tableCap: number
+  /** 1: a submitter whose table is short of a job's units pulls capacity from its neighbours first (pull.ts) */
+  pull: number
   costs: MessageCosts
 }
 
@@ -65,7 +70,9 @@ export const simDefaults = {
   checkMs: 200,
   jobUnits: 64,
   jobs: 40,
-  maxPeersPerJob: 16
+  maxPeersPerJob: 16,
+  tableCap: capacityDefaults.maxPeers,
+  pull: 1
 }
 
 export interface SimResult {
@@ -89,6 +96,8 @@ export interface SimResult {
     refusedStale: number
     refusedDeparted: number
     staleShare: number
+    /** Jobs that pulled, their rounds, neighbours asked, adverts handed over and listed, and the CPU of verifying them */
+    pulls: PullTally & { jobs: number; verifyMs: number }
   }
   costs: MessageCosts & { intakeMs: number }
 }
@@ -99,6 +108,8 @@ interface PeerState {
   nextBeatMs: number
   seq: bigint
   changed: boolean
+  /** Its last advert as published: what its neighbourhood's tables hold of it */
+  lastAdvert?: Uint8Array
 }
 
 interface Observer {
@@ -197,7 +208,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const id = topology.randomPeer() as number
     if (observerIds.has(id)) continue
     observerIds.add(id)
-    const table = new PeerTable({ maxPeers: capacityDefaults.maxPeers, now })
+    const table = new PeerTable({ maxPeers: options.tableCap, now })
     const rateLimiter = new OriginRateLimiter({
       burst: capacityDefaults.advertsPerInterval,
       perInterval: capacityDefaults.advertsPerInterval,
@@ -252,12 +263,13 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
 
   /** `leaving`: the farewell advert of a peer that stops (no free units) */
   const publish = (origin: number, state: PeerState, leaving = false): void => {
-    const listeners = audience.get(origin)
-    if (listeners === undefined) return
     state.seq = state.seq >= BigInt(now()) ? state.seq + 1n : BigInt(now())
     const units = options.unitsPerPeer
     const advert = simAdvert(units, state.busy || leaving ? 0 : units, state.seq, BigInt(now()), ttlMs)
     const data = encodeAdvert(advert)
+    state.lastAdvert = data
+    const listeners = audience.get(origin)
+    if (listeners === undefined) return
     for (const observer of listeners) {
       const reach = observer.reach.get(origin) as Reach
       const pulled = !reach.direct && reach.pushed === 0 ? 1 : 0
@@ -332,7 +344,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         (o.copies - o.firstCopies) * options.costs.duplicateMs) /
       seconds
   )
-  const gather = await gatherJobs(options, observers, states, topology, rng)
+  const gather = await gatherJobs(options, observers, states, topology, rng, now)
   return {
     peers: options.peers,
     observers: observers.length,
@@ -359,7 +371,8 @@ async function gatherJobs(
   observers: Observer[],
   states: PeerState[],
   topology: Topology,
-  rng: Rng
+  rng: Rng,
+  now: () => number
 ): Promise<SimResult['gather']> {
   const times: number[] = []
   let filled = 0
@@ -367,8 +380,27 @@ async function gatherJobs(
   let refusedStale = 0
   let refusedDeparted = 0
   const wait = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+  const pulls = { jobs: 0, rounds: 0, asked: 0, adverts: 0, listed: 0, verifyMs: 0 }
+  const world = {
+    topology,
+    lastAdvert: (peer: number) => (topology.has(peer) ? states[peer]?.lastAdvert : undefined),
+    peerName,
+    peerOf: (name: string) => Number(name.slice('sim-'.length)),
+    now,
+    rng,
+    latencyMs: options.latencyMs,
+    checkMs: options.checkMs,
+    tableCap: options.tableCap,
+    wait
+  }
   for (let job = 0; job < options.jobs; job++) {
     const submitter = observers[rng.int(observers.length)] as Observer
+    const started = performance.now()
+    if (options.pull > 0) {
+      const rounds = pulls.rounds
+      await pullForJob(world, submitter, 'rescue-sponge', options.jobUnits, pulls)
+      if (pulls.rounds > rounds) pulls.jobs++
+    }
     const candidates = rankCandidates(
       submitter.table.list().map((entry): Candidate => ({
         peerId: entry.peerId,
@@ -381,7 +413,6 @@ async function gatherJobs(
       }))
     ).filter((candidate) => candidate.unitsFree > 0)
     const controller = new AbortController()
-    const started = performance.now()
     const outcome = await reserveInWaves<Candidate, number>({
       candidates,
       need: options.jobUnits,
@@ -427,6 +458,7 @@ async function gatherJobs(
     asks,
     refusedStale,
     refusedDeparted,
-    staleShare: asks === 0 ? 0 : (refusedStale + refusedDeparted) / asks
+    staleShare: asks === 0 ? 0 : (refusedStale + refusedDeparted) / asks,
+    pulls: { ...pulls, verifyMs: pulls.adverts * options.costs.verifyMs }
   }
 }

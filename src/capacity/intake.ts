@@ -2,6 +2,7 @@ import { type AdvertVerdict, AdvertValidationError, type CapacityAdvert, decodeA
 import { advertTtlMs, MAX_CLOCK_SKEW_MS } from './constants.js'
 import type { PeerTable } from './peer-table.js'
 import type { OriginRateLimiter } from './rate-limit.js'
+import type { SignedAdvert } from './signed-advert.js'
 
 /** What became of one advert: listed or not, and whether gossip may take it one hop further */
 export type IntakeOutcome =
@@ -47,13 +48,15 @@ export class AdvertIntake {
 
   /**
    * `origin`: the advert's signer. `direct`: the origin delivered it itself (gossip's propagation source is the
-   * signer); only such an advert may be forwarded.
+   * signer); only such an advert may be forwarded. `signed`: the envelope the origin signed (already verified),
+   * kept with the entry for peers that pull capacity from this one; gossip and pulls both give it.
    */
   admit(
     origin: string,
     data: Uint8Array,
     direct: boolean,
-    reachable: (peerId: string) => boolean
+    reachable: (peerId: string) => boolean,
+    signed?: SignedAdvert
   ): IntakeOutcome {
     let advert: CapacityAdvert
     try {
@@ -77,7 +80,7 @@ export class AdvertIntake {
       return { kind: 'refused', verdict: 'ignore', reason: 'rate_limited', detail: 'over its origin rate' }
     }
     const known = this.peers.get(origin) !== undefined
-    this.peers.update(origin, advert, direct)
+    this.peers.update(origin, advert, direct, signed)
     return { kind: 'listed', advert, known, forward: direct }
   }
 }

@@ -1,6 +1,7 @@
 import { TypedEventEmitter } from 'main-event'
 import type { CapacityAdvert } from './advert.js'
 import { advertTtlMs } from './constants.js'
+import type { SignedAdvert } from './signed-advert.js'
 
 export interface PeerEntry {
   peerId: string
@@ -11,6 +12,11 @@ export interface PeerEntry {
   ttlMs: number
   /** The newest advert came from its origin itself, over a connection to it (not relayed by a neighbour) */
   direct: boolean
+  /**
+   * The newest advert as its origin signed it (gossip's envelope), for handing on to a peer that pulls capacity
+   * (pull.ts): the advert's bytes (~150-400, at most 8 KiB) and ~110 bytes of envelope per entry
+   */
+  signed?: SignedAdvert
 }
 
 export interface PeerTableEvents {
@@ -50,18 +56,35 @@ export class PeerTable extends TypedEventEmitter<PeerTableEvents> {
 
   /** Whether a peer not listed yet would find room */
   hasRoomFor(peerId: string): boolean {
-    if (this.entries.has(peerId) || this.entries.size < this.maxPeers) return true
+    return this.entries.has(peerId) || this.hasRoom()
+  }
+
+  /** Whether any peer not listed yet would find room */
+  hasRoom(): boolean {
+    if (this.entries.size < this.maxPeers) return true
     this.prune()
     return this.entries.size < this.maxPeers
   }
 
   /**
    * Takes a peer's newest advert; undefined when the peer is new and the table is full. `direct`: its origin
-   * delivered it over its own connection.
+   * delivered it over its own connection. `signed`: the envelope its origin signed, when there is one.
    */
-  update(peerId: string, advert: CapacityAdvert, direct = false): PeerEntry | undefined {
+  update(
+    peerId: string,
+    advert: CapacityAdvert,
+    direct = false,
+    signed?: SignedAdvert
+  ): PeerEntry | undefined {
     if (!this.hasRoomFor(peerId)) return undefined
-    const entry: PeerEntry = { peerId, advert, receivedAt: this.now(), ttlMs: advertTtlMs(advert), direct }
+    const entry: PeerEntry = {
+      peerId,
+      advert,
+      receivedAt: this.now(),
+      ttlMs: advertTtlMs(advert),
+      direct,
+      signed
+    }
     this.entries.set(peerId, entry)
     this.safeDispatchEvent('peer:updated', { detail: entry })
     return entry

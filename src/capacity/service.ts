@@ -25,6 +25,7 @@ import { AdvertIntake, type IntakeOutcome } from './intake.js'
 import { PeerTable } from './peer-table.js'
 import { computeUnits, type HardwareInfo, probeHardware } from './probe.js'
 import { OriginRateLimiter } from './rate-limit.js'
+import { type SignedAdvert, signedAdvertOf } from './signed-advert.js'
 
 /** What the job layer reports about this peer's own work */
 export interface Workload {
@@ -176,7 +177,7 @@ export class CapacityService implements Startable {
    * The newest advert of each origin being checked (reachable-peers): listed as soon as its check succeeds, rather
    * than an advert interval later. At most MAX_HELD_ADVERTS, the least recent dropped first.
    */
-  private readonly held = new Map<string, Uint8Array>()
+  private readonly held = new Map<string, SignedAdvert>()
   /** Peers whose score is looked at again once gossipsub's cached score has caught up with a Reject */
   private readonly scoreChecks = new Map<string, NodeJS.Timeout>()
   /**
@@ -482,7 +483,7 @@ export class CapacityService implements Startable {
       this.count('ignore', 'denied')
       return TopicValidatorResult.Ignore
     }
-    const verdict = this.judge(message.from, message.data, propagationSource.toString())
+    const verdict = this.judge(message.from, signedAdvertOf(message), propagationSource.toString())
     if (verdict === TopicValidatorResult.Reject) this.checkScoreSoon(propagationSource.toString())
     return verdict
   }
@@ -492,12 +493,18 @@ export class CapacityService implements Startable {
    * origin not reached yet is then checked, its advert held until the check ends. No `via`: a held advert, judged
    * again once its origin was reached.
    */
-  private judge(origin: PeerId, data: Uint8Array, via: string | undefined): TopicValidatorResult {
+  private judge(origin: PeerId, signed: SignedAdvert, via: string | undefined): TopicValidatorResult {
     const sender = origin.toString()
     const { reachability } = this.components
     let outcome: IntakeOutcome
     try {
-      outcome = this.intake.admit(sender, data, via === sender, (peerId) => reachability.isReachable(peerId))
+      outcome = this.intake.admit(
+        sender,
+        signed.data,
+        via === sender,
+        (peerId) => reachability.isReachable(peerId),
+        signed
+      )
     } catch (err) {
       this.count('ignore', 'internal')
       this.log.warn({ err, peer: sender }, 'advert validation failed internally')
@@ -511,7 +518,7 @@ export class CapacityService implements Startable {
       case 'unreached':
         this.count('ignore', 'unreached')
         if (via !== undefined && this.unreachedPerRelay.take(via))
-          this.holdUntilReached(origin, data, outcome.advert.addrs, via)
+          this.holdUntilReached(origin, signed, outcome.advert.addrs, via)
         else if (via !== undefined) this.banFlooder(via)
         return TopicValidatorResult.Ignore
       case 'listed':
@@ -523,6 +530,33 @@ export class CapacityService implements Startable {
         this.count('accept', via === undefined ? 'reached' : outcome.forward ? 'ok' : 'relayed')
         return outcome.forward ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
     }
+  }
+
+  /**
+   * An advert a peer handed over when this node pulled capacity (pull.ts), its signature already verified: the same
+   * intake as gossip's (never forwarded: it did not come over gossip). An origin not reached yet is checked first
+   * (a dial and identify, within reachable-peers' bounds, `via` the peer that handed it over); settles with the
+   * outcome once it is known.
+   */
+  async admitPulled(origin: PeerId, signed: SignedAdvert, via: string): Promise<IntakeOutcome> {
+    const sender = origin.toString()
+    if (sender === this.components.peerId.toString() || this.denyPeers.has(sender)) {
+      return { kind: 'refused', verdict: 'ignore', reason: 'denied', detail: 'this peer itself, or denied' }
+    }
+    const { reachability } = this.components
+    const admit = (): IntakeOutcome =>
+      this.intake.admit(sender, signed.data, false, (peerId) => reachability.isReachable(peerId), signed)
+    const first = admit()
+    if (first.kind !== 'unreached' || !this.started) return first
+    if (!(await reachability.check(origin, first.advert.addrs, via)) || !this.started) return first
+    const outcome = admit()
+    if (outcome.kind === 'listed' && !outcome.known) {
+      this.log.info(
+        { peer: sender, units: outcome.advert.unitsTotal, via },
+        'pulled peer joined the peer table'
+      )
+    }
+    return outcome
   }
 
   /**
@@ -541,9 +575,9 @@ export class CapacityService implements Startable {
     this.components.ban(relay, GRAYLIST_BAN_MS)
   }
 
-  private holdUntilReached(origin: PeerId, data: Uint8Array, addrs: Uint8Array[], via: string): void {
+  private holdUntilReached(origin: PeerId, signed: SignedAdvert, addrs: Uint8Array[], via: string): void {
     const sender = origin.toString()
-    setRecent(this.held, sender, data, MAX_HELD_ADVERTS)
+    setRecent(this.held, sender, signed, MAX_HELD_ADVERTS)
     this.components.reachability
       .check(origin, addrs, via)
       .then((reached) => {

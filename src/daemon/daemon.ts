@@ -6,6 +6,7 @@ import { Registry } from 'prom-client'
 import { encodeAdvert } from '../capacity/advert.js'
 import { advertBackend, advertToJson } from '../capacity/advert-json.js'
 import { type HardwareInfo, probeHardware } from '../capacity/probe.js'
+import { CapacityPull } from '../capacity/pull.js'
 import { CapacityService, type Workload } from '../capacity/service.js'
 import type { ProofmeshConfig } from '../config/index.js'
 import type { Candidate } from '../job/link.js'
@@ -84,6 +85,7 @@ export class Daemon implements Startable, ApiBackend {
   private host?: ProofmeshHost
   private capacityService?: CapacityService
   private statusProtocol?: StatusProtocol
+  private capacityPull?: CapacityPull
   private discoveryDialer?: DiscoveryDialer
   private reachablePeers?: ReachablePeers
   private api?: HttpApi
@@ -119,6 +121,12 @@ export class Daemon implements Startable, ApiBackend {
   get capacity(): CapacityService {
     if (this.capacityService === undefined) throw new Error('the daemon is not started')
     return this.capacityService
+  }
+
+  /** Capacity pulled on demand from neighbours (the job scheduler's, when the table is short) */
+  get capacityPuller(): CapacityPull {
+    if (this.capacityPull === undefined) throw new Error('the daemon is not started')
+    return this.capacityPull
   }
 
   get statusClient(): StatusProtocol {
@@ -180,6 +188,12 @@ export class Daemon implements Startable, ApiBackend {
       journal
     })
     this.leaseBook.addEventListener('changed', this.onLeasesChanged)
+    const ban = (peer: string, ms: number): void => {
+      bans.ban(peer, ms)
+      host
+        .hangUp(peerIdFromString(peer))
+        .catch((err: unknown) => this.log.debug({ err, peer }, 'banned peer not hung up'))
+    }
     this.capacityService = new CapacityService(
       {
         peerId: host.peerId,
@@ -191,12 +205,7 @@ export class Daemon implements Startable, ApiBackend {
           host.addEventListener('peer:disconnect', onDisconnect)
           return () => host.removeEventListener('peer:disconnect', onDisconnect)
         },
-        ban: (peer, ms) => {
-          bans.ban(peer, ms)
-          host
-            .hangUp(peerIdFromString(peer))
-            .catch((err: unknown) => this.log.debug({ err, peer }, 'banned peer not hung up'))
-        }
+        ban
       },
       {
         logger: this.init.logger,
@@ -228,6 +237,17 @@ export class Daemon implements Startable, ApiBackend {
         metricsRegistry: this.registry
       }
     )
+    const capacity = this.capacityService
+    this.capacityPull = new CapacityPull(host, {
+      logger: this.init.logger,
+      topic: capacity.topic,
+      entries: () => capacity.peers.list(),
+      hasRoom: () => capacity.peers.hasRoom(),
+      admit: async (origin, signed, via) => capacity.admitPulled(origin, signed, via),
+      ban,
+      metricsRegistry: this.registry
+    })
+    const capacityPull = this.capacityPull
     this.statusProtocol = new StatusProtocol(host, {
       logger: this.init.logger,
       getStatus: () => this.peerStatus()
@@ -262,6 +282,7 @@ export class Daemon implements Startable, ApiBackend {
       transport: new SubmitterTransport(host, this.workerService),
       candidates: () => this.candidates(),
       wholeCandidates: () => this.wholeCandidates(),
+      pullCapacity: async (wish) => capacityPull.pull(wish),
       // one and a half advert intervals with a neighbour: every live peer has advertised at least once; a node
       // alone (its peers may be reconnecting) or just reconnected does not yet call the network too small
       tableWarm: () => {
@@ -293,6 +314,7 @@ export class Daemon implements Startable, ApiBackend {
       metricsRegistry: this.registry
     })
     await this.statusProtocol.start()
+    await this.capacityPull.start()
     await this.workerService.start()
     this.discoveryDialer.start()
     reachable.start()
@@ -338,6 +360,8 @@ export class Daemon implements Startable, ApiBackend {
     this.discoveryDialer?.stop()
     await this.capacityService?.stop()
     this.reachablePeers?.stop()
+    await this.capacityPull?.stop()
+    this.capacityPull = undefined
     await this.statusProtocol?.stop()
     await this.host?.stop()
     this.host = undefined

@@ -17,6 +17,7 @@ import { CapacityShortError, JobFailure, RestartJobError } from './errors.js'
 import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
 import { JobRun, type JobRunSettings } from './run.js'
+import { type PullCapacity, type PullRoundResult, PullRounds } from './pull-rounds.js'
 import { RefusalBackoff } from './refusal-backoff.js'
 import { SubmitterCaps } from './submitter-caps.js'
 import type { SubmitterTransport } from './transport.js'
@@ -48,6 +49,8 @@ export interface JobServiceInit {
   metricsRegistry?: Registry
   /** How often queued jobs look for capacity (only while any is queued) */
   scheduleIntervalMs?: number
+  /** Asks neighbours for adverts the table lacks (capacity/pull.ts); without it a short table is taken as it is */
+  pullCapacity?: PullCapacity
 }
 
 interface JobServiceEvents {
@@ -81,6 +84,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   private readonly stopping = new AbortController()
   private readonly webhooks = new Set<Promise<unknown>>()
   private scheduling = false
+  private readonly pulls?: PullRounds
   private readonly metrics?: {
     jobs: Gauge<'state'>
     phases: Histogram<'phase'>
@@ -92,6 +96,14 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
     super()
     this.init = init
     this.log = init.logger.child({ component: 'jobs' })
+    if (init.pullCapacity !== undefined) {
+      this.pulls = new PullRounds(init.pullCapacity, (jobId, result) => {
+        const job = this.init.journal.getJob(jobId)
+        if (job !== undefined && result !== undefined && result.asked > 0)
+          this.emitEvent(job, pullEvent(result))
+        this.schedule()
+      })
+    }
     const registry = init.metricsRegistry
     if (registry !== undefined) {
       this.metrics = {
@@ -316,11 +328,24 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
           continue
         }
         const whole = this.segmentedProver(job) === undefined
-        const capacity = jobCapacity(
-          this.candidatesFor(job),
-          (peerId, units) => this.caps.limit(peerId, units),
-          whole
-        )
+        const candidates = this.candidatesFor(job)
+        const capacity = jobCapacity(candidates, (peerId, units) => this.caps.limit(peerId, units), whole)
+        const { computeCapacity } = job.request
+        // the table is short of the job's units: the neighbours' tables may hold more (two hops beyond ours)
+        if (
+          capacity.free < computeCapacity &&
+          this.pulls?.wait(job.id, {
+            program: job.request.program,
+            units: computeCapacity - capacity.free,
+            known: candidates
+              .filter((candidate) => candidate.unitsFree > 0)
+              .map((candidate) => candidate.peerId),
+            signal: this.stopping.signal
+          }) === true
+        ) {
+          waiting = true
+          break
+        }
         const shortfall = capacityShortfall(job.request, capacity, whole)
         if (shortfall !== undefined && this.init.tableWarm()) {
           this.finish(job, 'failed', new JobFailure('CAPACITY', shortfall))
@@ -502,10 +527,25 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       transport: this.init.transport,
       candidates: () => this.candidatesFor(job),
       ...this.peerJudgements(job),
+      pullCapacity: async (units) => this.pullWhileRunning(job, units),
       settings,
       logger: this.init.logger,
       signal
     })
+  }
+
+  /** A round of capacity pull for a running job whose reserve came up short (its rounds shared with the queue's) */
+  private async pullWhileRunning(job: JobRecord, units: number): Promise<void> {
+    const known = this.candidatesFor(job)
+      .filter((candidate) => candidate.unitsFree > 0)
+      .map((candidate) => candidate.peerId)
+    const result = await this.pulls?.round(job.id, {
+      program: job.request.program,
+      units,
+      known,
+      signal: this.stopping.signal
+    })
+    if (result !== undefined && result.asked > 0) this.emitEvent(job, pullEvent(result))
   }
 
   private requeue(job: JobRecord, why: string): void {
@@ -523,6 +563,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   }
 
   private finish(job: JobRecord, state: 'succeeded' | 'failed' | 'cancelled', failure?: JobFailure): void {
+    this.pulls?.forget(job.id)
     job.state = state
     job.finishedAt = Date.now()
     job.waitingFor = undefined
@@ -621,4 +662,12 @@ function timeoutSignal(ms: number, totalMs: number): AbortSignal {
   )
   timer.unref()
   return controller.signal
+}
+
+/** What a pull round brought, for the job's events */
+function pullEvent(result: PullRoundResult): NewJobEvent {
+  return {
+    kind: 'log',
+    message: `asked ${result.asked} neighbours for capacity: ${result.listed} more peers listed, ${result.units} units free`
+  }
 }

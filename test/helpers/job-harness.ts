@@ -288,6 +288,8 @@ export interface HarnessOptions {
   /** Default 1 */
   minimalComputeCapacity?: number
   settings?: Partial<JobRunSettings>
+  /** The run may pull capacity (JobRunContext.pullCapacity): a pull lists the peers added with addUnlisted */
+  pull?: boolean
 }
 
 export interface HarnessResult {
@@ -309,11 +311,21 @@ export class JobHarness {
   /** The caps the peers' grants stated, as the job service keeps them */
   readonly caps = new SubmitterCaps()
   private proofWaiters: Array<() => void> = []
+  /** Peers the submitter's table lacks until the run pulls capacity */
+  private readonly unlisted = new Set<string>()
+  /** The units each capacity pull of the run asked for */
+  readonly pulls: number[] = []
 
   add(peerId: string, units: number, behaviour?: PeerBehaviour): ScriptedPeer {
     const peer = new ScriptedPeer(this, peerId, units, behaviour)
     this.peers.set(peerId, peer)
     return peer
+  }
+
+  /** A peer that only a capacity pull finds (a neighbour's table lists it, this submitter's does not) */
+  addUnlisted(peerId: string, units: number, behaviour?: PeerBehaviour): ScriptedPeer {
+    this.unlisted.add(peerId)
+    return this.add(peerId, units, behaviour)
   }
 
   peer(peerId: string): ScriptedPeer | undefined {
@@ -415,15 +427,24 @@ export class JobHarness {
       prover: this.prover,
       transport: this.transport,
       candidates: () =>
-        [...this.peers.values()].map((peer) => ({
-          peerId: peer.peerId,
-          local: false,
-          addrs: [],
-          programs: [PROGRAM.id],
-          unitsFree: peer.units,
-          unitsTotal: peer.units,
-          penalty: penalties.filter((penalty) => penalty.peerId === peer.peerId).length
-        })),
+        [...this.peers.values()]
+          .filter((peer) => !this.unlisted.has(peer.peerId))
+          .map((peer) => ({
+            peerId: peer.peerId,
+            local: false,
+            addrs: [],
+            programs: [PROGRAM.id],
+            unitsFree: peer.units,
+            unitsTotal: peer.units,
+            penalty: penalties.filter((penalty) => penalty.peerId === peer.peerId).length
+          })),
+      pullCapacity:
+        options.pull === true
+          ? async (units) => {
+              this.pulls.push(units)
+              this.unlisted.clear()
+            }
+          : undefined,
       penalise: (peerId, reason) => penalties.push({ peerId, reason }),
       refused: (peerId) => this.refusals.push(peerId),
       granted: (peerId, submitterCap) => this.caps.granted(peerId, submitterCap),

@@ -19,21 +19,17 @@ const RELEASE_TIMEOUT_MS = 2_000
 export async function reserve(run: JobRunState): Promise<void> {
   run.setState('reserving', 'reserve')
   const { computeCapacity, minimalComputeCapacity } = run.record.request
-  const candidates = rankCandidates(run.ctx.candidates()).filter(
-    (candidate) => candidate.unitsFree > 0 && !run.excluded.has(candidate.peerId)
-  )
-  const { kept, surplus } = await reserveInWaves({
-    candidates,
-    need: computeCapacity,
-    maxPeers: run.ctx.settings.maxPeersPerJob - run.links.length,
-    hedgeMs: reserveDefaults.hedgeMs,
-    ask: async (candidate, units) => reserveOne(run, candidate, units, reserveDefaults.peerTimeoutMs),
-    unitsOf: (link) => link.record.units,
-    late: (link) => void releaseUnneeded(run, link),
-    signal: run.ctx.signal
-  })
-  for (const link of surplus) await releaseUnneeded(run, link)
-  const reserved = kept.reduce((sum, link) => sum + link.record.units, 0)
+  const kept: Link[] = []
+  const asked = new Set<string>()
+  const reservedUnits = (): number => kept.reduce((sum, link) => sum + link.record.units, 0)
+  await reserveWaves(run, computeCapacity, asked, kept)
+  // short after the waves (the table held too little, or its adverts were stale): one pull from the neighbours'
+  // tables (capacity/pull.ts), and the peers it listed asked
+  if (reservedUnits() < computeCapacity && run.ctx.pullCapacity !== undefined && !run.ctx.signal.aborted) {
+    await run.ctx.pullCapacity(computeCapacity - reservedUnits())
+    await reserveWaves(run, computeCapacity - reservedUnits(), asked, kept)
+  }
+  const reserved = reservedUnits()
   if (reserved < minimalComputeCapacity) {
     const capped = kept.filter((link) => run.ctx.capReached(link.peer.peerId, link.record.units)).length
     const why =
@@ -46,6 +42,29 @@ export async function reserve(run: JobRunState): Promise<void> {
     )
   }
   run.endPhase('reserve')
+}
+
+/** Reserves `need` units in waves from the candidates not `asked` yet (each asked is added); grants go to `kept` */
+async function reserveWaves(run: JobRunState, need: number, asked: Set<string>, kept: Link[]): Promise<void> {
+  const candidates = rankCandidates(run.ctx.candidates()).filter(
+    (candidate) =>
+      candidate.unitsFree > 0 && !run.excluded.has(candidate.peerId) && !asked.has(candidate.peerId)
+  )
+  const outcome = await reserveInWaves({
+    candidates,
+    need,
+    maxPeers: run.ctx.settings.maxPeersPerJob - run.links.length,
+    hedgeMs: reserveDefaults.hedgeMs,
+    ask: async (candidate, units) => {
+      asked.add(candidate.peerId)
+      return reserveOne(run, candidate, units, reserveDefaults.peerTimeoutMs)
+    },
+    unitsOf: (link) => link.record.units,
+    late: (link) => void releaseUnneeded(run, link),
+    signal: run.ctx.signal
+  })
+  for (const link of outcome.surplus) await releaseUnneeded(run, link)
+  kept.push(...outcome.kept)
 }
 
 /** A lease granted beyond the need (the reserve phase asked more peers than it kept): its units go back */

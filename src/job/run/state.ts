@@ -63,6 +63,11 @@ export interface JobRunContext {
   granted(peerId: string, submitterCap: number): void
   /** Whether `units` is all `peerId` lets this submitter hold (the cap its last grant stated) */
   capReached(peerId: string, units: number): boolean
+  /**
+   * One round of asking neighbours for adverts the table lacks, for `units` more (capacity/pull.ts), within the
+   * job's pull rounds; settles once the peers it found are listed (or its deadline passed). Absent: no pulls.
+   */
+  pullCapacity?(units: number): Promise<void>
   settings: JobRunSettings
   logger: Logger
   /** Aborted on cancel or when the job's time is up; its reason is a JobFailure */

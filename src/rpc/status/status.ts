@@ -4,6 +4,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { PeerStatus, StatusRequest } from '../../../protocols/status/pb/status.js'
 import type { Logger } from '../../log/index.js'
 import { deadline } from '../../net/deadline.js'
+import type { ProtocolComponents } from '../../net/protocol-components.js'
 import {
   MAX_INBOUND_STREAMS,
   MAX_OUTBOUND_STREAMS,
@@ -14,15 +15,7 @@ import {
 
 export { PeerStatus } from '../../../protocols/status/pb/status.js'
 
-export interface StatusProtocolComponents {
-  handle(
-    protocol: string,
-    handler: (stream: Stream, connection: Connection) => void | Promise<void>,
-    options: { maxInboundStreams: number; maxOutboundStreams: number }
-  ): Promise<void>
-  unhandle(protocol: string): Promise<void>
-  dialProtocol(peer: PeerId | Multiaddr, protocol: string, options: { signal: AbortSignal }): Promise<Stream>
-}
+export type StatusProtocolComponents = ProtocolComponents
 
 export interface StatusProtocolInit {
   logger: Logger
