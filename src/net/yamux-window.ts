@@ -34,7 +34,9 @@ export function updateIsPremature(stream: ReceiveWindow): boolean {
 /** Makes every yamux stream of this process update its peer's send window once half of it is consumed */
 export function deferYamuxWindowUpdates(): void {
   if (installed) return
-  const prototype = YamuxStream.prototype as YamuxStream & { sendWindowUpdate: () => void }
+  const prototype = YamuxStream.prototype as unknown as {
+    sendWindowUpdate: ((this: YamuxStream) => void) | undefined
+  }
   const sendWindowUpdate = prototype.sendWindowUpdate
   if (typeof sendWindowUpdate !== 'function')
     throw new Error('@libp2p/yamux: YamuxStream.sendWindowUpdate not found (a new version?)')

@@ -39,7 +39,7 @@ function deliver(stream: YamuxStream, bytes: number): void {
   stream.handleData({
     header: { type: DATA, flag: 0, streamID: 1, length: bytes, version: 0 },
     data: new Uint8ArrayList(new Uint8Array(bytes))
-  } as Parameters<YamuxStream['handleData']>[0])
+  })
 }
 
 describe('yamux window updates', () => {
