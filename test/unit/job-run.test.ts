@@ -262,9 +262,12 @@ describe('JobRun against scripted peers', () => {
     assert.deepEqual(failedPeers(result), [first], story(result))
     const failed = kinds(result, 'peer-failed')[0]
     assert.ok(
-      failed?.kind === 'peer-failed' && failed.failure.message.includes('jobs.transfer_min_rate'),
+      failed?.kind === 'peer-failed' &&
+        failed.failure.code === 'TRANSFER' &&
+        failed.failure.message.includes('jobs.transfer_min_rate'),
       story(result)
     )
+    assert.deepEqual(result.penalties, [], 'a slow transfer shows no lie: nobody is penalised')
   })
 
   it('fails a peer that reports a segment that is not its own (garbage), not the job', async () => {
@@ -458,6 +461,37 @@ describe('JobRun against scripted peers', () => {
       JSON.stringify(result.penalties)
     )
     assert.ok(result.penalties.length > 0, story(result))
+  })
+
+  it('proves a segment that max_retries + 1 peers falsely said their prover refuses, on this daemon, with the default max_retries', async () => {
+    harness = new JobHarness()
+    // each liar says its prover refuses the lowest segment it was given: the same one, as it moves from liar to
+    // liar (a replacement takes the segments in order); ranked after a-self, the liars after l1 are spares
+    const refuseLowest: PeerBehaviour = {
+      contribute: (peer) => {
+        if (peer.ended) return
+        const segment = Math.min(...peer.segments.keys())
+        peer.send({
+          failed: {
+            code: FailCode.PROVER,
+            message: 'INVALID_SEGMENT',
+            segment,
+            proofSha256: new Uint8Array()
+          }
+        })
+      }
+    }
+    harness.add('a-self', 4, { local: true })
+    for (const id of ['l1', 'l2', 'l3']) harness.add(id, 4, refuseLowest)
+    const result = await harness.run({ computeCapacity: 8 })
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result).sort(), ['l1', 'l2', 'l3'], story(result))
+    const refused = kinds(result, 'peer-failed').map((event) =>
+      event.kind === 'peer-failed' ? event.failure.segment : undefined
+    )
+    assert.equal(new Set(refused).size, 1, `the liars named one segment: ${story(result)}`)
+    assert.equal(result.record.segments[refused[0] as number]?.peerId, 'a-self', story(result))
+    assert.deepEqual(result.penalties, [], 'a refusal shows no lie: nobody is penalised')
   })
 
   it('penalises an aggregator whose final proof is invalid, and another aggregates', async () => {
