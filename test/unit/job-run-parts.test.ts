@@ -7,6 +7,7 @@ import { RUN_UPCALLS } from '../../src/job/run.js'
 import type { Link } from '../../src/job/link.js'
 import { aggregatorCandidate } from '../../src/job/run/aggregation.js'
 import { settleBackup } from '../../src/job/run/backups.js'
+import { settleDispute } from '../../src/job/run/disputes.js'
 import { moveSegmentsOf } from '../../src/job/run/recovery.js'
 import { JobRunState } from '../../src/job/run/state.js'
 import type { JobEvent, NewJobEvent, PeerFailure, SegmentRecord } from '../../src/jobs-model/types.js'
@@ -170,6 +171,35 @@ describe('settleBackup', () => {
     assert.deepEqual((await nextFrame(peerEnds.get('slow'))).forget?.segments, [0])
     const won = events.find((event) => event.kind === 'backup-won')
     assert.ok(won !== undefined && 'loser' in won && won.loser === 'slow', JSON.stringify(events))
+  })
+})
+
+describe('settleDispute', () => {
+  it('leaves the segment with its owner when the liar lost it meanwhile and the owner contributed the truth', async () => {
+    // a checked the liar's segment and disagreed; before the referee answered, the liar failed (another of its
+    // lies) and a took the segment over, contributing what a had claimed
+    const { run, peerEnds, link } = setup([{ ...segment(0, 'a'), contribution: 'truth', contributor: 'a' }])
+    const a = link('a', [0])
+    const referee = link('referee', [])
+    run.record.state = 'contributing'
+    const dispute = {
+      referee,
+      since: Date.now(),
+      claimant: a,
+      contribution: 'truth',
+      claims: new Map([
+        ['liar', 'lie'],
+        ['a', 'truth']
+      ])
+    }
+    run.disputes.set(0, dispute)
+    settleDispute(run, run.record.segments[0] as SegmentRecord, dispute, 'truth')
+    assert.equal(run.record.segments[0]?.peerId, 'a')
+    assert.deepEqual(a.segments, [0])
+    assert.equal(a.closed, false)
+    assert.ok(referee.forgotten.has(0))
+    assert.deepEqual((await nextFrame(peerEnds.get('referee'))).forget?.segments, [0])
+    assert.ok(run.vouched.has('a'))
   })
 })
 

@@ -178,8 +178,9 @@ export function settleDispute(
       run.notify()
       return
     }
-  } else if (dispute.claimant.peer.peerId !== segment.peerId) {
-    // a checker lied (src/job/run/checks.ts): the owner keeps the segment, the referee is done with it
+  } else if (!liars.includes(segment.peerId)) {
+    // a checker lied (src/job/run/checks.ts), or the liar lost the segment meanwhile and its replacement
+    // contributed what the referee did: the owner keeps the segment, the referee is done with it
     referee.forgotten.add(segment.index)
     send(run, referee, { forget: { segments: [segment.index] } })
   } else {
