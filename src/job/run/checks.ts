@@ -29,12 +29,13 @@ export function requestChecks(run: JobRunState): void {
     .map((link) => ({ peerId: link.peer.peerId, local: link.peer.local }))
   const settled = new Set(run.unchecked)
   for (const index of run.checks.keys()) settled.add(run.record.segments[index]?.peerId ?? '')
-  // a disagreement under a referee settles both claims: checked again meanwhile, a peer was checked at every
-  // contribution that came in
+  // a disagreement under a referee (or waiting for one) settles both claims: checked again meanwhile, a peer was
+  // checked at every contribution that came in, the same liar checking it each time
   for (const [index, dispute] of run.disputes) {
     settled.add(run.record.segments[index]?.peerId ?? '')
     settled.add(dispute.claimant.peer.peerId)
   }
+  for (const peers of run.refereesLeasing.values()) for (const peerId of peers) settled.add(peerId)
   for (const peerId of peersToCheck(holders, run.vouched, settled)) {
     const owner = run.links.find((link) => link.peer.peerId === peerId && !link.closed) as Link
     const checker = checkerFor(run, owner)

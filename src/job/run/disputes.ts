@@ -21,7 +21,7 @@ export function openDispute(
   claimant: Link,
   contribution: string
 ): void {
-  if (run.disputes.has(segment.index)) return
+  if (run.disputes.has(segment.index) || run.refereesLeasing.has(segment.index)) return
   const first = segment.contributor ?? '?'
   const referee = deliveredFirst(
     run,
@@ -33,8 +33,10 @@ export function openDispute(
   }
   // A liar that held the whole job leaves only its replacement in it (a daemon whose prover lied in every
   // contribution, with more units than any other peer: the job failed here before)
+  run.refereesLeasing.set(segment.index, [first, claimant.peer.peerId])
   void spareFromTable(run)
     .then(async (spare) => {
+      run.refereesLeasing.delete(segment.index)
       if (run.done || run.disputes.has(segment.index)) {
         if (spare !== undefined) await releaseIfIdle(run, spare)
         return
@@ -51,6 +53,7 @@ export function openDispute(
       startDispute(run, segment, claimant, contribution, spare)
     })
     .catch((err: unknown) => {
+      run.refereesLeasing.delete(segment.index)
       run.failure ??= toError(err)
       run.notify()
     })

@@ -125,6 +125,8 @@ export class JobRunState {
   finalAttempts = 0
   /** Segments whose contributions two peers disagree on, and the third peer computing it again */
   readonly disputes = new Map<number, Dispute>()
+  /** Segments whose disagreement waits for a referee being leased from the table: the two peers that disagree */
+  readonly refereesLeasing = new Map<number, string[]>()
   /** Contributions a second peer is computing before the challenge, per segment */
   readonly checks = new Map<number, Check>()
   /** Peers with a contribution that a second peer computed alike in this job: not checked again */
