@@ -11,6 +11,7 @@ import {
   type HarnessResult,
   honestContribute,
   honestFetch,
+  honestProve,
   honestServeFinal,
   JobHarness,
   type PeerBehaviour,
@@ -492,6 +493,38 @@ describe('JobRun against scripted peers', () => {
     assert.equal(new Set(refused).size, 1, `the liars named one segment: ${story(result)}`)
     assert.equal(result.record.segments[refused[0] as number]?.peerId, 'a-self', story(result))
     assert.deepEqual(result.penalties, [], 'a refusal shows no lie: nobody is penalised')
+  })
+
+  it('fails an aggregator that announces a final proof before every segment is proved, and another aggregates', async () => {
+    harness = new JobHarness()
+    // hasty proves at once and is named aggregator first; it announces a final proof before slow proved its own
+    harness.add('hasty', 2, {
+      aggregate: (peer, contributions) =>
+        peer.send({
+          final: {
+            digest: new Uint8Array(32),
+            size: 6n,
+            sha256: new Uint8Array(32),
+            segments: contributions.length
+          }
+        })
+    })
+    harness.add('slow', 2, {
+      prove: async (peer, segment) => {
+        await sleep(300)
+        await honestProve(peer, segment)
+      }
+    })
+    const result = await harness.run({ computeCapacity: 4 })
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result), ['hasty'], story(result))
+    const failed = kinds(result, 'peer-failed')[0]
+    assert.ok(
+      failed?.kind === 'peer-failed' &&
+        failed.failure.code === 'PROTOCOL' &&
+        failed.failure.message.includes('not proved yet'),
+      story(result)
+    )
   })
 
   it('penalises an aggregator whose final proof is invalid, and another aggregates', async () => {

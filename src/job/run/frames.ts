@@ -87,6 +87,17 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
       })
       return
     }
+    // the aggregator is sent a proof to fetch only once its segment is proved: a final proof announced before
+    // every segment is proved cannot hold them all (a peer claiming its segments proved at once, named aggregator,
+    // held the job to the progress deadline; 10 s of a 46 s hostile run)
+    const unproved = run.record.segments.filter((segment) => segment.state !== 'proved').length
+    if (unproved > 0) {
+      run.peerFailed(link, {
+        code: 'PROTOCOL',
+        message: `it announced a final proof while ${unproved} segment(s) were not proved yet`
+      })
+      return
+    }
     link.progressAt = Date.now()
     run.final = { link, size: Number(frame.final.size), sha256: toString(frame.final.sha256, 'base16') }
     run.ctx.event({
