@@ -101,6 +101,16 @@ function assertCaughtBeforeChallenge(result: HarnessResult): void {
 const failedPeers = (result: HarnessResult): string[] =>
   kinds(result, 'peer-failed').map((event) => (event.kind === 'peer-failed' ? event.peer : ''))
 
+/** `peerId` alone failed in the job, with `code` and a message that says `says` */
+function assertOnlyFailed(result: HarnessResult, peerId: string, code: string, says: string): void {
+  assert.deepEqual(failedPeers(result), [peerId], story(result))
+  const failed = kinds(result, 'peer-failed')[0]
+  assert.ok(
+    failed?.kind === 'peer-failed' && failed.failure.code === code && failed.failure.message.includes(says),
+    story(result)
+  )
+}
+
 /** Two honest peers and `odd` behaving as it does: the job proves on the honest ones, `odd` alone is dropped */
 async function dropsOnly(
   behaviour: PeerBehaviour,
@@ -114,12 +124,7 @@ async function dropsOnly(
   harness.add('odd', 2, behaviour)
   const result = await harness.run({ settings })
   assertSucceeded(result)
-  assert.deepEqual(failedPeers(result), ['odd'], story(result))
-  const failed = kinds(result, 'peer-failed')[0]
-  assert.ok(
-    failed?.kind === 'peer-failed' && failed.failure.code === code && failed.failure.message.includes(says),
-    story(result)
-  )
+  assertOnlyFailed(result, 'odd', code, says)
   assert.ok(
     result.record.segments.every((segment) => segment.peerId !== 'odd'),
     story(result)
@@ -260,14 +265,7 @@ describe('JobRun against scripted peers', () => {
     const transferLimits = { idleMs: 400, minBytesPerSecond: 10_000, rateWindowMs: 500 }
     const result = await harness.run({ settings: { transferLimits } })
     assertSucceeded(result)
-    assert.deepEqual(failedPeers(result), [first], story(result))
-    const failed = kinds(result, 'peer-failed')[0]
-    assert.ok(
-      failed?.kind === 'peer-failed' &&
-        failed.failure.code === 'TRANSFER' &&
-        failed.failure.message.includes('jobs.transfer_min_rate'),
-      story(result)
-    )
+    assertOnlyFailed(result, first as string, 'TRANSFER', 'jobs.transfer_min_rate')
     assert.deepEqual(result.penalties, [], 'a slow transfer shows no lie: nobody is penalised')
   })
 
@@ -517,14 +515,7 @@ describe('JobRun against scripted peers', () => {
     })
     const result = await harness.run({ computeCapacity: 4 })
     assertSucceeded(result)
-    assert.deepEqual(failedPeers(result), ['hasty'], story(result))
-    const failed = kinds(result, 'peer-failed')[0]
-    assert.ok(
-      failed?.kind === 'peer-failed' &&
-        failed.failure.code === 'PROTOCOL' &&
-        failed.failure.message.includes('not proved yet'),
-      story(result)
-    )
+    assertOnlyFailed(result, 'hasty', 'PROTOCOL', 'not proved yet')
   })
 
   it('penalises an aggregator whose final proof is invalid, and another aggregates', async () => {
