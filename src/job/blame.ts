@@ -76,21 +76,49 @@ export function grantedUnits(asked: number, answered: number): number {
 const SEGMENT_FAILURE_CODES: ReadonlySet<string> = new Set(['PROVER', 'INTERNAL', 'INPUT', 'HINTS'])
 
 /**
- * Whether moving `segment` off a failed peer spends the segment's retry budget (jobs.max_retries moves before
- * the job fails). Only a failure about that very segment, of a kind that may follow the segment itself, does: a
- * segment that several peers cannot prove is the segment's trouble, and the budget ends the job. A failure pinned
- * on the peer costs the peer alone: it is excluded from the job (and penalised when it lied), and the segments it
- * held move for free. The job stays bounded without the budget: each such failure removes a peer for good from a
- * finite pool (the bounded peer table, refusals backed off), and the job's timeout caps the whole. Before this
- * rule, attackers that advertise the most units were leased first as replacements, each failed the same segment,
- * and the default budget (2) failed the job.
+ * Whether a failed peer's report about `segment` counts as a refusal of that segment (judgeRefusals decides what
+ * follows). Only a failure about that very segment, of a kind that may follow the segment itself, does. A failure
+ * pinned on the peer costs the peer alone: it is excluded from the job (and penalised when it lied), and the
+ * segments it held move for free.
  */
-export function spendsSegmentRetry(
-  failure: PeerFailure,
-  blamed: number | undefined,
-  segment: number
-): boolean {
+export function refusesSegment(failure: PeerFailure, blamed: number | undefined, segment: number): boolean {
   return blamed === segment && SEGMENT_FAILURE_CODES.has(failure.code)
+}
+
+/** Who refused one segment so far (a failure for which refusesSegment holds) */
+export interface SegmentRefusals {
+  /** Remote peers, by id: each one's word, which may be a lie */
+  remote: ReadonlySet<string>
+  /** This daemon's own prover refused it: trusted */
+  local: boolean
+}
+
+/**
+ * - `move`: the segment goes to a replacement as any other
+ * - `ask-local`: more than jobs.max_retries distinct remote peers refused it: this daemon's own prover, trusted,
+ *   takes it and decides
+ * - `give-up`: the segment cannot be proved and the job fails
+ */
+export type RefusalVerdict = 'move' | 'ask-local' | 'give-up'
+
+/**
+ * What becomes of a segment after its latest refusal. A remote peer's word that its prover cannot prove a
+ * segment costs that peer (it leaves the job) but decides nothing: a liar, or max_retries + 1 Sybil identities,
+ * reporting PROVER on one segment failed the job when every report spent the segment's budget. The segment is
+ * given up only when this daemon's own prover refused it as well as a remote peer (two provers, one trusted,
+ * agree), or when more than `maxRetries` distinct remote peers refused it and this daemon takes no part in the
+ * job (`localInJob` false: no trusted prover to ask). The job stays bounded: each refusing peer leaves it for
+ * good, the peers are finite, and the job's timeout caps the whole.
+ */
+export function judgeRefusals(
+  refusals: SegmentRefusals,
+  maxRetries: number,
+  localInJob: boolean
+): RefusalVerdict {
+  if (refusals.local && refusals.remote.size > 0) return 'give-up'
+  if (refusals.remote.size <= maxRetries) return 'move'
+  if (refusals.local) return 'give-up'
+  return localInJob ? 'ask-local' : 'give-up'
 }
 
 /** A peer holding segments of the job, as the cross-check rule sees it */

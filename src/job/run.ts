@@ -12,7 +12,13 @@ import { type FinalReport, type JobRunContext, JobRunState, type RunUpcalls } fr
 import { onFrame } from './run/frames.js'
 import { reserve, releaseAll, closeLink } from './run/leases.js'
 import { assignTo, sendChallenge, track } from './run/shipping.js'
-import { checkProgress, checkSilence, peerFailed, moveSegmentsOf } from './run/recovery.js'
+import {
+  checkProgress,
+  checkSecondOpinions,
+  checkSilence,
+  peerFailed,
+  moveSegmentsOf
+} from './run/recovery.js'
 import { requestChecks } from './run/checks.js'
 import { checkStragglers } from './run/backups.js'
 import { electAggregator } from './run/aggregation.js'
@@ -42,6 +48,7 @@ export class JobRun {
     const watchdog = setInterval(() => {
       checkSilence(this.state)
       checkProgress(this.state)
+      checkSecondOpinions(this.state)
       checkStragglers(this.state)
     }, this.state.tickMs)
     watchdog.unref()
@@ -141,6 +148,7 @@ export class JobRun {
     this.state.setState('contributing', 'contribute')
     for (const link of this.state.healthyLinks().filter((candidate) => candidate.segments.length > 0)) {
       const segments = link.segments.map((index) => this.state.record.segments[index] as SegmentRecord)
+      for (const segment of segments) this.state.assignedAt.set(segment.index, Date.now())
       track(this.state, assignTo(this.state, link, segments), link)
     }
     for (const link of this.state.links.filter(
@@ -183,7 +191,11 @@ export class JobRun {
     this.state.endPhase('prove')
   }
 
-  /** Waits for a final proof and verifies it; an invalid one moves aggregation to another peer, up to max_retries */
+  /**
+   * Waits for a final proof and verifies it; an invalid one moves aggregation to another peer, up to max_retries.
+   * One that could not be pulled (a stalled or trickling holder) fails its aggregator and spends no retry, as a
+   * failed transfer of anything else: each such aggregator leaves the job, and the aggregate timeout bounds them.
+   */
   private async aggregateAndVerify(): Promise<void> {
     this.state.setState('aggregating', 'aggregate')
     for (;;) {
@@ -195,20 +207,27 @@ export class JobRun {
       )
       const final = this.state.final as FinalReport
       this.state.endPhase('aggregate')
-      const verdict = await verify(this.state, final)
-      if (verdict === undefined) return
-      this.state.finalAttempts++
+      const rejection = await verify(this.state, final)
+      if (rejection === undefined) return
       this.state.final = undefined
-      this.state.ctx.penalise(final.link.peer.peerId, `invalid final proof: ${verdict}`)
-      peerFailed(this.state, final.link, {
-        code: 'PROOF_INVALID',
-        message: `its final proof is invalid: ${verdict}`
-      })
-      if (this.state.finalAttempts > this.state.ctx.settings.maxRetries) {
-        throw new JobFailure(
-          'PROOF_INVALID',
-          `${this.state.finalAttempts} final proofs were invalid; the last one: ${verdict}`
-        )
+      if (rejection.code === 'TRANSFER') {
+        peerFailed(this.state, final.link, {
+          code: 'TRANSFER',
+          message: `its final proof ${rejection.reason}`
+        })
+      } else {
+        this.state.finalAttempts++
+        this.state.ctx.penalise(final.link.peer.peerId, `invalid final proof: ${rejection.reason}`)
+        peerFailed(this.state, final.link, {
+          code: 'PROOF_INVALID',
+          message: `its final proof is invalid: ${rejection.reason}`
+        })
+        if (this.state.finalAttempts > this.state.ctx.settings.maxRetries) {
+          throw new JobFailure(
+            'PROOF_INVALID',
+            `${this.state.finalAttempts} final proofs were invalid; the last one: ${rejection.reason}`
+          )
+        }
       }
       this.state.setState('aggregating', 'aggregate')
       await this.prove()

@@ -38,9 +38,14 @@ export function abortReason(signal: AbortSignal): Error {
   )
 }
 
-/** Waits for `promise` unless `signal` aborts first, in which case it rejects with the abort reason */
+/**
+ * Waits for `promise` unless `signal` aborts first, in which case it rejects with the abort reason. `promise` is
+ * the caller's to settle either way: its later rejection is handled here, or an already-aborted signal would
+ * leave it unhandled (and an unhandled rejection ends the daemon).
+ */
 export async function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
+    promise.catch(() => undefined)
     throw abortReason(signal)
   }
   let onAbort: () => void = () => {}

@@ -28,6 +28,7 @@ import {
   type HostileNetwork,
   jobEvents,
   joinNetwork,
+  printTimeline,
   nothingHeld,
   type ProvedJob,
   provedJob,
@@ -337,7 +338,7 @@ describe('hostile: workers against a submitter', () => {
   /** The trickler's byte every this many ms: inside the idle timeout, so that only the rate floor stops it */
   const TRICKLE_MS = TRANSFER_IDLE_MS / 2
   // jobs.max_retries stays at its default (2): attackers advertise the most units and are leased first, also as
-  // replacements, but a failure pinned on a peer spends no segment's retries (spendsSegmentRetry)
+  // replacements, but a failure pinned on a peer spends no segment's retries (refusesSegment)
   /** Units an attacker advertises: more than an honest peer's 2, so that it is asked first */
   const ATTACKER_UNITS = 4
   /** The job asks for 4 units of the 6 the honest daemons have */
@@ -511,9 +512,8 @@ describe('hostile: workers against a submitter', () => {
   })
 
   it('proves with one attacker of each kind among the peers, within 2x a clean job plus the deadlines', async () => {
-    const workers = await Promise.all(
-      (['refuse', 'silent', 'trickle'] as const).map(async (attack) => hostileWorker(attack))
-    )
+    const kinds = ['refuse', 'silent', 'trickle'] as const
+    const workers = await Promise.all(kinds.map(async (attack) => hostileWorker(attack)))
     try {
       const liar = await liarDaemon('liar-2')
       await listed([...workers.map((worker) => worker.peerId), liar.status.peerId])
@@ -537,6 +537,12 @@ describe('hostile: workers against a submitter', () => {
           'peer table': status.knownPeers
         }
       )
+      const names = new Map([
+        ...workers.map((worker, i): [string, string] => [worker.peerId, kinds[i] as string]),
+        [liar.status.peerId, 'liar'],
+        ...net.network.nodes.map((node, i): [string, string] => [node.status.peerId, `honest-${i}`])
+      ])
+      await printTimeline(submitter, job.record.id, names)
       for (const attacker of attackers)
         assert.equal(segmentsOf(job.record, attacker), 0, 'no segment of the proof is an attacker’s')
       assert.equal(job.record.restarts ?? 0, 0, 'the lie was caught before the challenge: no restart')

@@ -94,6 +94,8 @@ export interface PeerBehaviour {
   ): Promise<void>
   /** Send keep-alives every this many ms (default 50); 0: none */
   keepAliveMs?: number
+  /** It is the submitting daemon itself: its prover trusted, never checked */
+  local?: boolean
 }
 
 /** One peer of the job as the script plays it, over the peer end of an in-memory job stream */
@@ -431,7 +433,7 @@ export class JobHarness {
           .filter((peer) => !this.unlisted.has(peer.peerId))
           .map((peer) => ({
             peerId: peer.peerId,
-            local: false,
+            local: peer.behaviour.local ?? false,
             addrs: [],
             programs: [PROGRAM.id],
             unitsFree: peer.units,

@@ -7,7 +7,8 @@ import {
   judgeFailure,
   MAX_FETCH_RETRIES,
   peersToCheck,
-  spendsSegmentRetry
+  judgeRefusals,
+  refusesSegment
 } from '../../src/job/blame.js'
 import { RefusalBackoff } from '../../src/job/refusal-backoff.js'
 import { awaitsWork } from '../../src/job/progress-deadline.js'
@@ -131,24 +132,20 @@ describe('awaitsWork', () => {
   })
 })
 
-describe('spendsSegmentRetry: a failure pinned on a peer costs that peer, not the segment', () => {
-  it('spends the budget of the very segment a prover, input or hints failure names', () => {
+describe('refusesSegment: a failure pinned on a peer costs that peer, not the segment', () => {
+  it('counts a prover, input or hints failure as a refusal of the very segment it names', () => {
     for (const code of ['PROVER', 'INTERNAL', 'INPUT', 'HINTS']) {
-      assert.equal(spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 3), true, code)
+      assert.equal(refusesSegment({ code, message: 'x', segment: 3 }, 3, 3), true, code)
       assert.equal(
-        spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 4),
+        refusesSegment({ code, message: 'x', segment: 3 }, 3, 4),
         false,
         `${code}, another segment`
       )
-      assert.equal(
-        spendsSegmentRetry({ code, message: 'x' }, undefined, 3),
-        false,
-        `${code}, no segment named`
-      )
+      assert.equal(refusesSegment({ code, message: 'x' }, undefined, 3), false, `${code}, no segment named`)
     }
   })
 
-  it('spends nothing for silence, a lost stream, a failed transfer, garbage, a lie or a cancel', () => {
+  it('counts no refusal for silence, a lost stream, a failed transfer, garbage, a lie or a cancel', () => {
     for (const code of [
       'TIMEOUT',
       'LOST',
@@ -159,8 +156,30 @@ describe('spendsSegmentRetry: a failure pinned on a peer costs that peer, not th
       'CONTRIBUTION_MISMATCH',
       'CANCELLED'
     ]) {
-      assert.equal(spendsSegmentRetry({ code, message: 'x', segment: 3 }, 3, 3), false, code)
+      assert.equal(refusesSegment({ code, message: 'x', segment: 3 }, 3, 3), false, code)
     }
+  })
+})
+
+describe("judgeRefusals: a remote peer's word alone never gives a segment up while this daemon can decide", () => {
+  const remote = (...peers: string[]): Set<string> => new Set(peers)
+
+  it('moves a segment while no more than max_retries distinct remote peers refused it', () => {
+    assert.equal(judgeRefusals({ remote: remote('a'), local: false }, 2, false), 'move')
+    assert.equal(judgeRefusals({ remote: remote('a', 'b'), local: false }, 2, true), 'move')
+    assert.equal(judgeRefusals({ remote: remote(), local: true }, 0, false), 'move', 'this daemon alone')
+  })
+
+  it('asks this daemon past max_retries remote refusals when it takes part, else gives up', () => {
+    const sybils = { remote: remote('a', 'b', 'c'), local: false }
+    assert.equal(judgeRefusals(sybils, 2, true), 'ask-local')
+    assert.equal(judgeRefusals(sybils, 2, false), 'give-up')
+    assert.equal(judgeRefusals({ remote: remote('a'), local: false }, 0, true), 'ask-local')
+  })
+
+  it("gives up once this daemon's own prover refused it as well as a remote peer", () => {
+    assert.equal(judgeRefusals({ remote: remote('a'), local: true }, 2, false), 'give-up')
+    assert.equal(judgeRefusals({ remote: remote('a', 'b', 'c'), local: true }, 2, true), 'give-up')
   })
 })
 

@@ -7,6 +7,7 @@ import { RUN_UPCALLS } from '../../src/job/run.js'
 import type { Link } from '../../src/job/link.js'
 import { aggregatorCandidate } from '../../src/job/run/aggregation.js'
 import { settleBackup } from '../../src/job/run/backups.js'
+import { settleDispute } from '../../src/job/run/disputes.js'
 import { moveSegmentsOf } from '../../src/job/run/recovery.js'
 import { JobRunState } from '../../src/job/run/state.js'
 import type { JobEvent, NewJobEvent, PeerFailure, SegmentRecord } from '../../src/jobs-model/types.js'
@@ -56,7 +57,8 @@ interface Setup {
   events: JobEvent[]
   /** The peer end of each link's job stream: what the submitter sent it */
   peerEnds: Map<string, FrameDuplex<SubmitterFrame, PeerFrame>>
-  link: (peerId: string, segments: number[]) => Link
+  /** A link of the job; `local`: this daemon's own (its prover trusted) */
+  link: (peerId: string, segments: number[], local?: boolean) => Link
 }
 
 function setup(segments: SegmentRecord[], maxRetries = 1): Setup {
@@ -98,12 +100,12 @@ function setup(segments: SegmentRecord[], maxRetries = 1): Setup {
     RUN_UPCALLS
   )
   const peerEnds = new Map<string, FrameDuplex<SubmitterFrame, PeerFrame>>()
-  const link = (peerId: string, owned: number[]): Link => {
+  const link = (peerId: string, owned: number[], local = false): Link => {
     const [submitterEnd, peerEnd] = memoryDuplexPair<PeerFrame, SubmitterFrame>()
     peerEnds.set(peerId, peerEnd)
     const made: Link = {
-      peer: { peerId, local: false, addrs: [], programs: [PROGRAM.id], unitsFree: 4, unitsTotal: 4 },
-      record: { peerId, local: false, units: 4, leaseId: `lease-${peerId}`, state: 'assigned', bytesSent: 0 },
+      peer: { peerId, local, addrs: [], programs: [PROGRAM.id], unitsFree: 4, unitsTotal: 4 },
+      record: { peerId, local, units: 4, leaseId: `lease-${peerId}`, state: 'assigned', bytesSent: 0 },
       channel: submitterEnd,
       segments: owned,
       proved: new Set(),
@@ -172,6 +174,35 @@ describe('settleBackup', () => {
   })
 })
 
+describe('settleDispute', () => {
+  it('leaves the segment with its owner when the liar lost it meanwhile and the owner contributed the truth', async () => {
+    // a checked the liar's segment and disagreed; before the referee answered, the liar failed (another of its
+    // lies) and a took the segment over, contributing what a had claimed
+    const { run, peerEnds, link } = setup([{ ...segment(0, 'a'), contribution: 'truth', contributor: 'a' }])
+    const a = link('a', [0])
+    const referee = link('referee', [])
+    run.record.state = 'contributing'
+    const dispute = {
+      referee,
+      since: Date.now(),
+      claimant: a,
+      contribution: 'truth',
+      claims: new Map([
+        ['liar', 'lie'],
+        ['a', 'truth']
+      ])
+    }
+    run.disputes.set(0, dispute)
+    settleDispute(run, run.record.segments[0] as SegmentRecord, dispute, 'truth')
+    assert.equal(run.record.segments[0]?.peerId, 'a')
+    assert.deepEqual(a.segments, [0])
+    assert.equal(a.closed, false)
+    assert.ok(referee.forgotten.has(0))
+    assert.deepEqual((await nextFrame(peerEnds.get('referee'))).forget?.segments, [0])
+    assert.ok(run.vouched.has('a'))
+  })
+})
+
 describe('moveSegmentsOf', () => {
   it('hands a segment with a live backup copy to the backup, counting no move', () => {
     const { run, link } = setup([{ ...segment(0, 'lost'), backupPeerId: 'backup' }])
@@ -180,18 +211,18 @@ describe('moveSegmentsOf', () => {
     lost.closed = true
     moveSegmentsOf(run, lost, 'peer lost (a test)')
     assert.equal(run.record.segments[0]?.peerId, 'backup')
-    assert.equal(run.moves.size, 0)
+    assert.equal(run.refusals.size, 0)
     assert.equal(run.failure, undefined)
   })
 
-  it('counts a move against the segment the failure was about only, and assigns both to a replacement', async () => {
+  it('records a refusal of the segment the failure was about only, and assigns both to a replacement', async () => {
     const { run, peerEnds, link } = setup([segment(0, 'refuser'), segment(1, 'refuser'), segment(2, 'other')])
     const refuser = link('refuser', [0, 1])
     const other = link('other', [2])
     refuser.closed = true
     moveSegmentsOf(run, refuser, 'peer refuser (a test)', 1, proverRefused(1))
-    assert.equal(run.moves.get(1), 1)
-    assert.equal(run.moves.get(0), 0)
+    assert.deepEqual([...(run.refusals.get(1)?.remote ?? [])], ['refuser'])
+    assert.equal(run.refusals.has(0), false)
     await run.recovery
     assert.equal(run.failure, undefined)
     assert.deepEqual(
@@ -206,15 +237,42 @@ describe('moveSegmentsOf', () => {
     )
   })
 
-  it('fails the job once a segment failed on more than max_retries + 1 peers', () => {
+  it('fails the job once more than max_retries distinct peers refused a segment, this daemon not in the job', () => {
     const { run, link } = setup([segment(0, 'first')], 1)
     const first = link('first', [0])
     first.closed = true
-    run.moves.set(0, 1)
+    run.refusals.set(0, { remote: new Set(['earlier']), local: false })
     moveSegmentsOf(run, first, 'peer first (a test)', 0, proverRefused(0))
     assert.ok(run.failure instanceof JobFailure, String(run.failure))
     assert.equal(run.failure.code, 'PEER_FAILED')
     assert.match(run.failure.message, /segment 0 failed on 2 peers/)
+  })
+
+  it('gives this daemon a segment more than max_retries remote peers refused, and fails nothing', async () => {
+    const { run, peerEnds, link } = setup([segment(0, 'third'), segment(1, 'self')], 2)
+    const third = link('third', [0])
+    const self = link('self', [1], true)
+    third.closed = true
+    run.refusals.set(0, { remote: new Set(['first', 'second']), local: false })
+    moveSegmentsOf(run, third, 'peer third (a test)', 0, proverRefused(0))
+    await run.recovery
+    assert.equal(run.failure, undefined, String(run.failure))
+    assert.equal(run.record.segments[0]?.peerId, 'self')
+    assert.deepEqual([...self.segments].sort(), [0, 1])
+    assert.deepEqual(
+      (await nextFrame(peerEnds.get('self'))).assign?.segments.map((spec) => spec.index),
+      [0]
+    )
+  })
+
+  it("gives a segment up once this daemon's own prover refused it as well as a remote peer", () => {
+    const { run, link } = setup([segment(0, 'self')], 2)
+    const self = link('self', [0], true)
+    self.closed = true
+    run.refusals.set(0, { remote: new Set(['remote']), local: false })
+    moveSegmentsOf(run, self, 'this daemon (a test)', 0, proverRefused(0))
+    assert.ok(run.failure instanceof JobFailure, String(run.failure))
+    assert.match(run.failure.message, /segment 0 failed on 2 peers, this daemon's own prover among them/)
   })
 
   it('moves the segments of peers failed for what they did without spending any retry', async () => {
@@ -235,7 +293,7 @@ describe('moveSegmentsOf', () => {
       await run.recovery
     }
     assert.equal(run.failure, undefined, String(run.failure))
-    assert.equal(run.moves.get(0), 0)
+    assert.equal(run.refusals.size, 0)
     assert.equal(run.record.segments[0]?.peerId, `p${pinned.length}`)
   })
 })

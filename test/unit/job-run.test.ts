@@ -11,6 +11,7 @@ import {
   type HarnessResult,
   honestContribute,
   honestFetch,
+  honestProve,
   honestServeFinal,
   JobHarness,
   type PeerBehaviour,
@@ -100,6 +101,16 @@ function assertCaughtBeforeChallenge(result: HarnessResult): void {
 const failedPeers = (result: HarnessResult): string[] =>
   kinds(result, 'peer-failed').map((event) => (event.kind === 'peer-failed' ? event.peer : ''))
 
+/** `peerId` alone failed in the job, with `code` and a message that says `says` */
+function assertOnlyFailed(result: HarnessResult, peerId: string, code: string, says: string): void {
+  assert.deepEqual(failedPeers(result), [peerId], story(result))
+  const failed = kinds(result, 'peer-failed')[0]
+  assert.ok(
+    failed?.kind === 'peer-failed' && failed.failure.code === code && failed.failure.message.includes(says),
+    story(result)
+  )
+}
+
 /** Two honest peers and `odd` behaving as it does: the job proves on the honest ones, `odd` alone is dropped */
 async function dropsOnly(
   behaviour: PeerBehaviour,
@@ -113,12 +124,7 @@ async function dropsOnly(
   harness.add('odd', 2, behaviour)
   const result = await harness.run({ settings })
   assertSucceeded(result)
-  assert.deepEqual(failedPeers(result), ['odd'], story(result))
-  const failed = kinds(result, 'peer-failed')[0]
-  assert.ok(
-    failed?.kind === 'peer-failed' && failed.failure.code === code && failed.failure.message.includes(says),
-    story(result)
-  )
+  assertOnlyFailed(result, 'odd', code, says)
   assert.ok(
     result.record.segments.every((segment) => segment.peerId !== 'odd'),
     story(result)
@@ -259,12 +265,8 @@ describe('JobRun against scripted peers', () => {
     const transferLimits = { idleMs: 400, minBytesPerSecond: 10_000, rateWindowMs: 500 }
     const result = await harness.run({ settings: { transferLimits } })
     assertSucceeded(result)
-    assert.deepEqual(failedPeers(result), [first], story(result))
-    const failed = kinds(result, 'peer-failed')[0]
-    assert.ok(
-      failed?.kind === 'peer-failed' && failed.failure.message.includes('jobs.transfer_min_rate'),
-      story(result)
-    )
+    assertOnlyFailed(result, first as string, 'TRANSFER', 'jobs.transfer_min_rate')
+    assert.deepEqual(result.penalties, [], 'a slow transfer shows no lie: nobody is penalised')
   })
 
   it('fails a peer that reports a segment that is not its own (garbage), not the job', async () => {
@@ -458,6 +460,62 @@ describe('JobRun against scripted peers', () => {
       JSON.stringify(result.penalties)
     )
     assert.ok(result.penalties.length > 0, story(result))
+  })
+
+  it('proves a segment that max_retries + 1 peers falsely said their prover refuses, on this daemon, with the default max_retries', async () => {
+    harness = new JobHarness()
+    // each liar says its prover refuses the lowest segment it was given: the same one, as it moves from liar to
+    // liar (a replacement takes the segments in order); ranked after a-self, the liars after l1 are spares
+    const refuseLowest: PeerBehaviour = {
+      contribute: (peer) => {
+        if (peer.ended) return
+        const segment = Math.min(...peer.segments.keys())
+        peer.send({
+          failed: {
+            code: FailCode.PROVER,
+            message: 'INVALID_SEGMENT',
+            segment,
+            proofSha256: new Uint8Array()
+          }
+        })
+      }
+    }
+    harness.add('a-self', 4, { local: true })
+    for (const id of ['l1', 'l2', 'l3']) harness.add(id, 4, refuseLowest)
+    const result = await harness.run({ computeCapacity: 8 })
+    assertSucceeded(result)
+    assert.deepEqual(failedPeers(result).sort(), ['l1', 'l2', 'l3'], story(result))
+    const refused = kinds(result, 'peer-failed').map((event) =>
+      event.kind === 'peer-failed' ? event.failure.segment : undefined
+    )
+    assert.equal(new Set(refused).size, 1, `the liars named one segment: ${story(result)}`)
+    assert.equal(result.record.segments[refused[0] as number]?.peerId, 'a-self', story(result))
+    assert.deepEqual(result.penalties, [], 'a refusal shows no lie: nobody is penalised')
+  })
+
+  it('fails an aggregator that announces a final proof before every segment is proved, and another aggregates', async () => {
+    harness = new JobHarness()
+    // hasty proves at once and is named aggregator first; it announces a final proof before slow proved its own
+    harness.add('hasty', 2, {
+      aggregate: (peer, contributions) =>
+        peer.send({
+          final: {
+            digest: new Uint8Array(32),
+            size: 6n,
+            sha256: new Uint8Array(32),
+            segments: contributions.length
+          }
+        })
+    })
+    harness.add('slow', 2, {
+      prove: async (peer, segment) => {
+        await sleep(300)
+        await honestProve(peer, segment)
+      }
+    })
+    const result = await harness.run({ computeCapacity: 4 })
+    assertSucceeded(result)
+    assertOnlyFailed(result, 'hasty', 'PROTOCOL', 'not proved yet')
   })
 
   it('penalises an aggregator whose final proof is invalid, and another aggregates', async () => {

@@ -6,19 +6,20 @@
  */
 import { randomInt } from 'node:crypto'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
-import { type Link, leastLoaded } from '../link.js'
+import type { Link } from '../link.js'
 import { peersToCheck } from '../blame.js'
 import type { SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
 import { send } from './leases.js'
 import { assignTo, track } from './shipping.js'
-import { openDispute, settleDispute, spareFromTable } from './disputes.js'
+import { deliveredFirst, openDispute, releaseIfIdle, settleDispute, spareFromTable } from './disputes.js'
 
 /**
- * Starts a check for every peer that needs one (peersToCheck); called whenever segments change hands before the
- * challenge. The checker is this daemon when it takes part (trusted, and no transfer), else a vouched peer, else
- * the least loaded other peer of the job, else one leased from the table; with none at all the peer is accepted
- * unchecked (its lie, if any, is caught after the challenge, as before).
+ * Starts a check for every peer that needs one (peersToCheck); called whenever segments change hands or a
+ * contribution comes in before the challenge. The checker is this daemon when it takes part (trusted, and no
+ * transfer), else a peer of the job that has delivered (checkerFor), else, when no peer of the job may still
+ * deliver, one leased from the table; with none at all the peer is accepted unchecked (its lie, if any, is caught
+ * after the challenge, as before).
  */
 export function requestChecks(run: JobRunState): void {
   if (run.done || run.record.challenge !== undefined) return
@@ -28,12 +29,22 @@ export function requestChecks(run: JobRunState): void {
     .map((link) => ({ peerId: link.peer.peerId, local: link.peer.local }))
   const settled = new Set(run.unchecked)
   for (const index of run.checks.keys()) settled.add(run.record.segments[index]?.peerId ?? '')
+  // a disagreement under a referee (or waiting for one) settles both claims: checked again meanwhile, a peer was
+  // checked at every contribution that came in, the same liar checking it each time
+  for (const [index, dispute] of run.disputes) {
+    settled.add(run.record.segments[index]?.peerId ?? '')
+    settled.add(dispute.claimant.peer.peerId)
+  }
+  for (const peers of run.refereesLeasing.values()) for (const peerId of peers) settled.add(peerId)
   for (const peerId of peersToCheck(holders, run.vouched, settled)) {
     const owner = run.links.find((link) => link.peer.peerId === peerId && !link.closed) as Link
+    const checker = checkerFor(run, owner)
+    // asked again at the next contribution: every contribution must be in before the challenge, so the check
+    // starts before it
+    if (checker === 'wait') continue
     const segment = run.record.segments[
       owner.segments[randomInt(owner.segments.length)] as number
     ] as SegmentRecord
-    const checker = checkerFor(run, owner)
     run.checks.set(segment.index, { checker })
     if (checker !== undefined) {
       startCheck(run, segment, checker)
@@ -41,13 +52,18 @@ export function requestChecks(run: JobRunState): void {
     }
     void spareFromTable(run).then((spare) => {
       const check = run.checks.get(segment.index)
-      if (check === undefined || check.checker !== undefined || run.done) return
-      if (spare === undefined || segment.peerId !== peerId) {
+      if (check === undefined || check.checker !== undefined || run.done || segment.peerId !== peerId) {
+        // the check became moot while the spare was leased (the owner lost the segment): its units go back now
+        if (check !== undefined && check.checker === undefined) run.checks.delete(segment.index)
+        if (spare !== undefined) void releaseIfIdle(run, spare)
+        if (!run.done) requestChecks(run)
+        run.notify()
+        return
+      }
+      if (spare === undefined) {
         run.checks.delete(segment.index)
-        if (spare === undefined) {
-          run.unchecked.add(peerId)
-          run.log.warn({ peer: peerId }, 'no second peer to check a contribution: accepted unchecked')
-        }
+        run.unchecked.add(peerId)
+        run.log.warn({ peer: peerId }, 'no second peer to check a contribution: accepted unchecked')
         requestChecks(run)
         run.notify()
         return
@@ -58,19 +74,22 @@ export function requestChecks(run: JobRunState): void {
   }
 }
 
-function checkerFor(run: JobRunState, owner: Link): Link | undefined {
+/**
+ * Who checks `owner`: a peer of the job that has delivered (deliveredFirst); `wait` while none has but one still
+ * may; none (lease one from the table) when no other peer of the job may
+ */
+function checkerFor(run: JobRunState, owner: Link): Link | 'wait' | undefined {
   const others = run.healthyLinks().filter((link) => link !== owner)
-  return (
-    others.find((link) => link.peer.local) ??
-    leastLoaded(
-      others.filter((link) => run.vouched.has(link.peer.peerId)),
-      run.record.segments
-    ) ??
-    leastLoaded(others, run.record.segments)
-  )
+  const checker = deliveredFirst(run, others)
+  if (checker !== undefined) return checker
+  return others.some((link) => link.segments.some((index) => !link.contributed.has(index)))
+    ? 'wait'
+    : undefined
 }
 
 function startCheck(run: JobRunState, segment: SegmentRecord, checker: Link): void {
+  const check = run.checks.get(segment.index)
+  if (check !== undefined) check.since = Date.now()
   run.log.info(
     { segment: segment.index, owner: segment.peerId, checker: checker.peer.peerId },
     'checking a contribution'
@@ -118,7 +137,12 @@ export function settleCheck(run: JobRunState, segment: SegmentRecord): void {
       [contributor, contribution],
       [checker.peer.peerId, claim]
     ])
-    settleDispute(run, segment, { referee: checker, claimant: checker, contribution: claim, claims }, claim)
+    settleDispute(
+      run,
+      segment,
+      { referee: checker, since: Date.now(), claimant: checker, contribution: claim, claims },
+      claim
+    )
   } else {
     openDispute(run, segment, checker, claim)
   }
@@ -133,5 +157,6 @@ export function dropCheck(run: JobRunState, index: number): void {
   if (check.checker !== undefined && !check.checker.closed && check.claim === undefined) {
     check.checker.forgotten.add(index)
     send(run, check.checker, { forget: { segments: [index] } })
+    void releaseIfIdle(run, check.checker)
   }
 }

@@ -9,7 +9,7 @@ import { judgeFailure, MAX_FETCH_RETRIES } from '../blame.js'
 import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
 import { openDispute, settleDispute } from './disputes.js'
-import { checkerContributed, settleCheck } from './checks.js'
+import { checkerContributed, requestChecks, settleCheck } from './checks.js'
 import { settleBackup } from './backups.js'
 import { electAggregator, relieveAggregator, sendFetch } from './aggregation.js'
 
@@ -25,6 +25,7 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
     link.contributed.add(segment.index)
     link.progressAt = Date.now()
     const dispute = run.disputes.get(segment.index)
+    timeContribution(run, link, segment.index)
     if (dispute !== undefined && dispute.referee === link) {
       settleDispute(run, segment, dispute, contribution)
     } else if (run.checks.get(segment.index)?.checker === link) {
@@ -45,6 +46,8 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
       })
       settleCheck(run, segment)
     }
+    // a peer that delivered may check others now, and one whose check waited may be checked
+    requestChecks(run)
   } else if (frame.proved !== undefined) {
     const segment = ownSegment(run, link, frame.proved.segment)
     if (segment === undefined || segment.state === 'proved') return
@@ -84,6 +87,17 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
       })
       return
     }
+    // the aggregator is sent a proof to fetch only once its segment is proved: a final proof announced before
+    // every segment is proved cannot hold them all (a peer claiming its segments proved at once, named aggregator,
+    // held the job to the progress deadline; 10 s of a 46 s hostile run)
+    const unproved = run.record.segments.filter((segment) => segment.state !== 'proved').length
+    if (unproved > 0) {
+      run.peerFailed(link, {
+        code: 'PROTOCOL',
+        message: `it announced a final proof while ${unproved} segment(s) were not proved yet`
+      })
+      return
+    }
     link.progressAt = Date.now()
     run.final = { link, size: Number(frame.final.size), sha256: toString(frame.final.sha256, 'base16') }
     run.ctx.event({
@@ -104,6 +118,23 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
     return
   }
   run.notify()
+}
+
+/**
+ * How long `link` took to send this contribution, from when it was asked (as owner, checker or referee): the
+ * slowest one sets the deadline of the checks (secondOpinionDeadlineMs in src/job/run/recovery.ts)
+ */
+function timeContribution(run: JobRunState, link: Link, index: number): void {
+  const dispute = run.disputes.get(index)
+  const check = run.checks.get(index)
+  const askedAt =
+    dispute?.referee === link
+      ? dispute.since
+      : check?.checker === link
+        ? check.since
+        : run.assignedAt.get(index)
+  if (askedAt !== undefined)
+    run.slowestContributionMs = Math.max(run.slowestContributionMs, Date.now() - askedAt)
 }
 
 /**

@@ -6,7 +6,7 @@ import { describePeerFailure } from '../../jobs-model/peer-failure.js'
 import { shortPeerId } from '../../jobs-model/peer-id.js'
 import { type Link, leastLoaded } from '../link.js'
 import { awaitsWork } from '../progress-deadline.js'
-import { spendsSegmentRetry } from '../blame.js'
+import { judgeRefusals, type RefusalVerdict, refusesSegment } from '../blame.js'
 import type { JobState } from '../../jobs-model/states.js'
 import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
@@ -37,6 +37,48 @@ export function checkProgress(run: JobRunState): void {
         message: `it showed no progress for ${((now - link.progressAt) / 1000).toFixed(1)} s with work in hand, over jobs.progress_timeout (${formatDuration(progressTimeoutMs)})`
       })
     }
+  }
+}
+
+/**
+ * A checker or a referee before the challenge gets this many times the slowest contribution of the job so far
+ * (SECOND_OPINION_MIN_MS at least, jobs.progress_timeout at most) to send the one it was asked for: the
+ * challenge waits on it, and a peer that never answers held it to the progress deadline, twice in a row when the
+ * next referee leased was silent too (a 5-peer hostile run). A contribution is one segment's pass of the
+ * prover, the same work each peer already did for its own segments.
+ */
+const SECOND_OPINION_FACTOR = 4
+/** The least time a checker or referee gets: a slice to move and one contribution on a loaded machine */
+const SECOND_OPINION_MIN_MS = 3_000
+
+export function secondOpinionDeadlineMs(run: JobRunState): number {
+  return Math.min(
+    run.ctx.settings.progressTimeoutMs,
+    Math.max(SECOND_OPINION_MIN_MS, SECOND_OPINION_FACTOR * run.slowestContributionMs)
+  )
+}
+
+/**
+ * Before the challenge, a remote checker or referee past its deadline (secondOpinionDeadlineMs) fails (TIMEOUT):
+ * the silent one costs itself, and another is asked (peerFailed re-opens its check or dispute). After the
+ * challenge a referee may be proving its own segments first; the progress deadline covers it then.
+ */
+export function checkSecondOpinions(run: JobRunState): void {
+  if (run.done || run.record.challenge !== undefined) return
+  const limitMs = secondOpinionDeadlineMs(run)
+  const now = Date.now()
+  const late = new Set<Link>()
+  for (const check of run.checks.values()) {
+    if (check.checker === undefined || check.claim !== undefined || check.since === undefined) continue
+    if (now - check.since > limitMs) late.add(check.checker)
+  }
+  for (const dispute of run.disputes.values()) if (now - dispute.since > limitMs) late.add(dispute.referee)
+  for (const link of late) {
+    if (link.peer.local) continue
+    peerFailed(run, link, {
+      code: 'TIMEOUT',
+      message: `it did not send the contribution it was asked for as a second opinion within ${formatDuration(limitMs)} (${SECOND_OPINION_FACTOR}x the slowest contribution of the job, at least ${formatDuration(SECOND_OPINION_MIN_MS)})`
+    })
   }
 }
 
@@ -110,10 +152,11 @@ export function peerFailed(run: JobRunState, link: Link, failure: PeerFailure, b
 }
 
 /**
- * Moves every segment of a failed peer to a replacement (one batch at a time, in order). A move counts against
- * its segment's jobs.max_retries only when `failure` is one that may follow that segment (spendsSegmentRetry);
- * a failure pinned on the peer, or none given (lost before its assignment), costs no segment anything. `why`
- * names the peer and what happened to it (`peer …abcd1234 (TIMEOUT: it went silent for 3.4 s)`).
+ * Moves every segment of a failed peer to a replacement (one batch at a time, in order). When `failure` is one
+ * that may follow the segment `blamed` (refusesSegment), the peer's refusal is recorded and judgeRefusals says
+ * whether the segment moves as any other, goes to this daemon's own prover to decide, or is given up (the job
+ * fails). A failure pinned on the peer, or none given (lost before its assignment), costs no segment anything.
+ * `why` names the peer and what happened to it (`peer …abcd1234 (TIMEOUT: it went silent for 3.4 s)`).
  */
 export function moveSegmentsOf(
   run: JobRunState,
@@ -137,17 +180,17 @@ export function moveSegmentsOf(
   const orphans = run.record.segments.filter((segment) => segment.peerId === link.peer.peerId)
   link.segments = []
   if (orphans.length === 0) return
+  const local = run.healthyLinks().find((candidate) => candidate.peer.local)
+  const toLocal: SegmentRecord[] = []
   for (const segment of orphans) {
-    const spent = failure !== undefined && spendsSegmentRetry(failure, blamed, segment.index)
-    const moves = (run.moves.get(segment.index) ?? 0) + (spent ? 1 : 0)
-    run.moves.set(segment.index, moves)
-    if (moves > run.ctx.settings.maxRetries) {
-      run.failure ??= new JobFailure(
-        'PEER_FAILED',
-        `segment ${segment.index} failed on ${moves} peers (jobs.max_retries = ${run.ctx.settings.maxRetries}); the last: ${why}`
-      )
-      run.notify()
-      return
+    if (failure !== undefined && refusesSegment(failure, blamed, segment.index)) {
+      const verdict = recordRefusal(run, segment.index, link, local !== undefined)
+      if (verdict === 'give-up') {
+        run.failure ??= new JobFailure('PEER_FAILED', givenUp(run, segment.index, why))
+        run.notify()
+        return
+      }
+      if (verdict === 'ask-local') toLocal.push(segment)
     }
     segment.state = 'assigned'
     if (run.record.challenge === undefined) {
@@ -165,8 +208,12 @@ export function moveSegmentsOf(
   if (aggregator !== undefined && aggregator !== link) {
     send(run, aggregator, { forget: { segments: orphans.map((segment) => segment.index) } })
   }
+  const others = orphans.filter((segment) => !toLocal.includes(segment))
   run.recovery = run.recovery
-    .then(async () => reassign(run, orphans, why))
+    .then(async () => {
+      if (toLocal.length > 0) await reassign(run, toLocal, why, local)
+      if (others.length > 0) await reassign(run, others, why)
+    })
     .catch((err: unknown) => {
       if (run.ctx.signal.aborted || run.done) return
       run.failure ??= err instanceof JobFailure ? err : new JobFailure('PEER_FAILED', toError(err).message)
@@ -174,20 +221,58 @@ export function moveSegmentsOf(
     })
 }
 
-/** A replacement: a new peer with free units if there is one, else the least loaded peer of the job */
-export async function reassign(run: JobRunState, segments: SegmentRecord[], why: string): Promise<void> {
-  if (run.done) return
-  const blocks = segments.reduce((sum, segment) => sum + segment.blockCount, 0)
-  const target = (await leaseSpare(run)) ?? leastLoaded(run.links, run.record.segments)
-  if (target === undefined) {
-    throw new JobFailure(
-      'PEER_FAILED',
-      `no peer left to take over ${segments.length} segment(s) after ${why}`
-    )
+/** Records `link`'s refusal of a segment and judges what follows (judgeRefusals) */
+function recordRefusal(run: JobRunState, index: number, link: Link, localInJob: boolean): RefusalVerdict {
+  const refusals = run.refusals.get(index) ?? { remote: new Set<string>(), local: false }
+  if (link.peer.local) refusals.local = true
+  else refusals.remote.add(link.peer.peerId)
+  run.refusals.set(index, refusals)
+  return judgeRefusals(refusals, run.ctx.settings.maxRetries, localInJob)
+}
+
+function givenUp(run: JobRunState, index: number, why: string): string {
+  const refusals = run.refusals.get(index)
+  const peers = (refusals?.remote.size ?? 0) + (refusals?.local === true ? 1 : 0)
+  const trusted = refusals?.local === true ? ", this daemon's own prover among them" : ''
+  return `segment ${index} failed on ${peers} peers${trusted} (jobs.max_retries = ${run.ctx.settings.maxRetries}); the last: ${why}`
+}
+
+/**
+ * Replacements: `to` when given and still in the job (this daemon, to decide a segment remote peers refused)
+ * takes them all; else new peers with free units, each about one segment per unit it leased (as the layout
+ * gives), the rest to the next one; what no new peer takes goes to the least loaded peer of the job. Spread so
+ * because one peer taking them all proved them one unit's share at a time: a failed aggregator's 5 segments on
+ * one 2-unit replacement took 12.5 s of a 25 s hostile run.
+ */
+export async function reassign(
+  run: JobRunState,
+  segments: SegmentRecord[],
+  why: string,
+  to?: Link
+): Promise<void> {
+  let rest = segments
+  while (rest.length > 0 && !run.done) {
+    if (to?.closed === false) {
+      takeOver(run, to, rest)
+      return
+    }
+    const spare = await leaseSpare(run)
+    const target = spare ?? leastLoaded(run.links, run.record.segments)
+    if (target === undefined) {
+      throw new JobFailure('PEER_FAILED', `no peer left to take over ${rest.length} segment(s) after ${why}`)
+    }
+    const share = spare === undefined ? rest : rest.slice(0, Math.max(1, spare.record.units))
+    takeOver(run, target, share)
+    rest = rest.slice(share.length)
   }
+}
+
+function takeOver(run: JobRunState, target: Link, segments: SegmentRecord[]): void {
+  const blocks = segments.reduce((sum, segment) => sum + segment.blockCount, 0)
   for (const segment of segments) {
     segment.peerId = target.peer.peerId
     target.segments.push(segment.index)
+    run.assignedAt.set(segment.index, Date.now())
   }
   if (target.record.state === 'proved') target.record.state = 'assigned'
   run.ctx.save()

@@ -76,6 +76,8 @@ export interface JobRunContext {
 
 export interface Dispute {
   referee: Link
+  /** When the referee was asked (its deadline: secondOpinionDeadlineMs in src/job/run/recovery.ts) */
+  since: number
   /** The peer whose contribution differed from the recorded one, and that contribution */
   claimant: Link
   contribution: string
@@ -87,6 +89,8 @@ export interface Dispute {
 export interface Check {
   /** The peer computing it; none while one is leased from the table */
   checker?: Link
+  /** When the checker was asked (its deadline: secondOpinionDeadlineMs in src/job/run/recovery.ts) */
+  since?: number
   /** What the checker computed, once in */
   claim?: string
 }
@@ -126,10 +130,16 @@ export class JobRunState {
   finalAttempts = 0
   /** Segments whose contributions two peers disagree on, and the third peer computing it again */
   readonly disputes = new Map<number, Dispute>()
+  /** Segments whose disagreement waits for a referee being leased from the table: the two peers that disagree */
+  readonly refereesLeasing = new Map<number, string[]>()
   /** Contributions a second peer is computing before the challenge, per segment */
   readonly checks = new Map<number, Check>()
   /** Peers with a contribution that a second peer computed alike in this job: not checked again */
   readonly vouched = new Set<string>()
+  /** When each segment was last assigned to its owner: how long its contribution took is timed from it */
+  readonly assignedAt = new Map<number, number>()
+  /** The longest a peer of this job took to send a contribution it was asked for: the checks' deadline scales with it */
+  slowestContributionMs = 0
   /** Peers accepted without a check: no second peer could be had */
   readonly unchecked = new Set<string>()
   /** Checkers and referees being leased from the table: the challenge waits for them */
@@ -138,8 +148,8 @@ export class JobRunState {
   readonly relieved = new Set<Link>()
   /** The current aggregator's failed fetches: per segment, and the owners it could not reach */
   fetches = { failures: new Map<number, number>(), unreached: new Set<string>() }
-  /** How often each segment moved to another peer for a failure that may follow the segment (spendsSegmentRetry) */
-  readonly moves = new Map<number, number>()
+  /** Per segment, the peers that refused it (refusesSegment): judgeRefusals decides from them */
+  readonly refusals = new Map<number, { remote: Set<string>; local: boolean }>()
   /** Segments move one batch at a time */
   recovery: Promise<void> = Promise.resolve()
   /** The input file the slices are read from (set by the plan) */

@@ -249,3 +249,22 @@ export async function report(what: string, figures: Record<string, string | numb
   )
   process.stderr.write(`hostile: ${what}: ${parts.join(', ')} (load ${await loadAverage()})\n`)
 }
+
+/**
+ * A job's events, one line each on stderr, timed from its first event, peers named by `names` (others by their
+ * short id): what stretched a run shows here (which peer checked whom, who failed when, who took over)
+ */
+export async function printTimeline(
+  node: LocalNode,
+  id: string,
+  names: ReadonlyMap<string, string>
+): Promise<void> {
+  const events = await jobEvents(node, id)
+  const start = events[0]?.at ?? 0
+  const name = (peerId: string): string => names.get(peerId) ?? peerId.slice(-8)
+  for (const event of events) {
+    if (event.kind === 'progress') continue
+    const peer = 'peer' in event && event.peer !== undefined ? ` ${name(event.peer)}` : ''
+    process.stderr.write(`hostile:   +${event.at - start} ms ${event.kind}${peer}: ${event.message ?? ''}\n`)
+  }
+}

@@ -4,7 +4,8 @@
  * - `refuse`: answers every Reserve with Refused BUSY while its adverts keep offering units;
  * - `silent`: takes the lease, receives its slices and hints, sends keep-alives and nothing else;
  * - `trickle`: does phase 1 honestly (its contributions computed by the reference prover), claims every segment
- *   proved the moment the challenge comes (so it is named aggregator first), announces a final proof and serves
+ *   proved the moment the challenge comes (so it is named aggregator first), announces a final proof once it was
+ *   told to fetch every other peer's proof, and serves
  *   it one byte every two seconds; a partial proof it is asked for it refuses, as it has none.
  */
 import { execFile } from 'node:child_process'
@@ -160,6 +161,10 @@ export class HostileWorker {
     })
     const keepAlive = setInterval(() => send({ keepAlive: {} }), Math.max(100, reserve.keepAliveMs))
     const specs: SegmentSpec[] = []
+    /** As the trickling aggregator: the segments in the job, the other peers' proofs it was told to fetch */
+    let aggregating = 0
+    let announced = false
+    const fetched = new Set<number>()
     try {
       for (;;) {
         const frame = await channel.read(signal)
@@ -180,12 +185,24 @@ export class HostileWorker {
           for (const spec of specs)
             send({ proved: { segment: spec.index, size: 1_000n, sha256: randomBytes(32), millis: 1 } })
         } else if (frame.aggregate !== undefined && this.init.attack === 'trickle') {
+          aggregating = frame.aggregate.contributions.length
+        } else if (frame.fetch !== undefined && this.init.attack === 'trickle') {
+          fetched.add(frame.fetch.segment)
+        }
+        // the final proof announced once the submitter asked it to fetch every other peer's proof: one announced
+        // before every segment is proved is failed at once
+        if (
+          aggregating > 0 &&
+          !announced &&
+          new Set([...specs.map((spec) => spec.index), ...fetched]).size >= aggregating
+        ) {
+          announced = true
           send({
             final: {
               digest: randomBytes(32),
               size: BigInt(TRICKLED_PROOF_BYTES),
               sha256: randomBytes(32),
-              segments: frame.aggregate.contributions.length
+              segments: aggregating
             }
           })
         }
