@@ -122,7 +122,7 @@ where
 
 /// The LDE of a segment's main and auxiliary traces.
 pub struct SegmentLde<E: FieldElement, H, V> {
-    main: RowMatrix<BaseElement>,
+    main: Rows<BaseElement>,
     aux: Option<Rows<E>>,
     main_commitment: V,
     aux_commitment: Option<V>,
@@ -153,13 +153,18 @@ where
         );
         let (main, polys) = tracing::info_span!("extend_execution_trace").in_scope(|| {
             let polys = interpolate_main(main_trace, &ext);
-            (
-                RowMatrix::evaluate_polys_over::<MAIN_WIDTH>(&polys, domain),
-                polys,
-            )
+            let refs: Vec<&[BaseElement]> =
+                (0..polys.num_cols()).map(|i| polys.get_column(i)).collect();
+            let width = refs.len();
+            let main = Rows {
+                data: ext.evaluate_rows(&refs, width),
+                width,
+                _e: PhantomData,
+            };
+            (main, polys)
         });
         let main_commitment = tracing::info_span!("compute_execution_trace_commitment")
-            .in_scope(|| main.commit_to_rows::<H, V>(partition));
+            .in_scope(|| main.commit::<H, V>(partition));
         let lde = SegmentLde {
             main,
             aux: None,
