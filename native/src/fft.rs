@@ -306,22 +306,23 @@ mod avx512 {
     }
 }
 
-/// Reorders `a` from bit-reversed to natural order.
-fn bit_reverse(a: &mut [u64]) {
-    let bits = a.len().ilog2();
-    if bits == 0 {
-        return;
-    }
-    for i in 0..a.len() {
-        let j = i.reverse_bits() >> (usize::BITS - bits);
-        if j > i {
-            a.swap(i, j);
-        }
-    }
+/// `values` with their indices' bits reversed (natural ↔ bit-reversed order), each through `f`.
+fn bit_reversed<T: Copy, U>(values: &[T], f: impl Fn(T) -> U) -> Vec<U> {
+    let bits = values.len().ilog2();
+    (0..values.len())
+        .map(|i| {
+            let j = if bits == 0 {
+                0
+            } else {
+                i.reverse_bits() >> (usize::BITS - bits)
+            };
+            f(values[j])
+        })
+        .collect()
 }
 
 /// The FFTs of one size: its twiddles both ways and `1/n`, as canonical integers.
-pub struct Fft {
+struct Fft {
     n: usize,
     forward: Vec<u64>,
     inverse: Vec<u64>,
@@ -330,7 +331,7 @@ pub struct Fft {
 }
 
 impl Fft {
-    pub fn new(n: usize) -> Fft {
+    fn new(n: usize) -> Fft {
         assert!(n.is_power_of_two());
         Fft {
             n,
@@ -340,16 +341,14 @@ impl Fft {
         }
     }
 
-    /// The coefficients of the polynomial whose values at `ω_n^i` are `values` (natural order).
-    pub fn interpolate(&self, values: &mut [B]) {
+    /// The coefficients (raw, in bit-reversed order) of the polynomial whose values at `ω_n^i`
+    /// are `values` (natural order).
+    fn interpolate(&self, values: &[B]) -> Vec<u64> {
         assert_eq!(values.len(), self.n);
         let mut raw: Vec<u64> = values.iter().map(|v| v.inner()).collect();
         dif(&mut raw, &self.inverse);
-        bit_reverse(&mut raw);
         scale(&mut raw, &self.inv_n);
-        for (v, r) in values.iter_mut().zip(raw) {
-            *v = B::from_mont(r);
-        }
+        raw
     }
 
     /// The values (raw) at `ω_n^i`, in natural order, of the polynomial whose coefficients times
@@ -362,19 +361,21 @@ impl Fft {
     }
 }
 
-/// `values` in bit-reversed order, raw.
-fn bit_reversed(values: &[B]) -> Vec<u64> {
-    let bits = values.len().ilog2();
-    (0..values.len())
-        .map(|i| {
-            let j = if bits == 0 {
-                0
-            } else {
-                i.reverse_bits() >> (usize::BITS - bits)
-            };
-            values[j].inner()
-        })
-        .collect()
+/// Polynomials of `n` coefficients each, held raw in bit-reversed order: the order the
+/// interpolation ends in and the evaluation starts from, so neither reorders (a bit reversal of
+/// 2^18 values costs as much as the vector transform itself).
+pub struct Polys {
+    reversed: Vec<Vec<u64>>,
+}
+
+impl Polys {
+    /// The coefficients in natural order, a column per polynomial.
+    pub fn columns(&self) -> Vec<Vec<B>> {
+        self.reversed
+            .par_iter()
+            .map(|r| bit_reversed(r, B::from_mont))
+            .collect()
+    }
 }
 
 /// What extending columns of `n` rows over one domain needs: the FFTs of size `n` and, for each
@@ -400,10 +401,7 @@ impl Extension {
                     p.push(x);
                     x *= s;
                 }
-                bit_reversed(&p)
-                    .into_iter()
-                    .map(|r| B::from_mont(r).as_int())
-                    .collect()
+                bit_reversed(&p, |x| x.as_int())
             })
             .collect();
         Extension {
@@ -413,38 +411,38 @@ impl Extension {
         }
     }
 
-    /// Interpolates base-field `columns` in place into their coefficients.
-    pub fn interpolate_all(&self, columns: &mut [Vec<B>]) {
-        columns.par_iter_mut().for_each(|c| self.fft.interpolate(c));
+    /// The polynomials of base-field `columns` (`n` values each).
+    pub fn interpolate(&self, columns: &[&[B]]) -> Polys {
+        Polys {
+            reversed: columns
+                .par_iter()
+                .map(|c| self.fft.interpolate(c))
+                .collect(),
+        }
     }
 
-    /// Evaluates the polynomials `polys` (coefficients, `n` each) over the domain as a row-major
-    /// matrix of `width ≥ polys.len()` base elements per row (the rest zero): row `i` holds the
-    /// values at `offset·g^i`. One coset at a time: its rows (`blowup·j + k`) are written whole,
-    /// each once. The coefficients are put in bit-reversed order once, so that each coset's
-    /// transform (decimation in time) ends in natural order with no reordering pass (a
-    /// bit-reversal of 2^18 values costs as much as the vector transform itself).
-    pub fn evaluate_rows(&self, polys: &[&[B]], width: usize) -> Vec<B> {
+    /// Evaluates `polys` over the domain as a row-major matrix of `width ≥ polys.len()` base
+    /// elements per row (the rest zero): row `i` holds the values at `offset·g^i`. One coset at
+    /// a time: its rows (`blowup·j + k`) are written whole, each once.
+    pub fn evaluate_rows(&self, polys: &Polys, width: usize) -> Vec<B> {
         let n = self.fft.n;
-        assert!(polys.len() <= width);
-        assert!(polys.iter().all(|p| p.len() == n));
-        let reversed: Vec<Vec<u64>> = polys.par_iter().map(|p| bit_reversed(p)).collect();
+        let count = polys.reversed.len();
+        assert!(count <= width);
+        assert!(polys.reversed.iter().all(|p| p.len() == n));
         let mut out = vec![B::ZERO; n * self.blowup * width];
+        // One coset's evaluations, the buffers reused by every coset.
+        let mut coset = vec![vec![0u64; n]; count];
         for (k, powers) in self.coset_powers.iter().enumerate() {
-            let coset: Vec<Vec<u64>> = reversed
-                .par_iter()
-                .map(|p| {
-                    let mut buf = vec![0; n];
-                    self.fft.evaluate_scaled(p, powers, &mut buf);
-                    buf
-                })
-                .collect();
+            coset
+                .par_iter_mut()
+                .zip(&polys.reversed)
+                .for_each(|(buf, p)| self.fft.evaluate_scaled(p, powers, buf));
             out.par_chunks_mut(ROW_CHUNK * self.blowup * width)
                 .enumerate()
                 .for_each(|(chunk, dest)| {
                     let j0 = chunk * ROW_CHUNK;
                     for (j, rows) in dest.chunks_exact_mut(self.blowup * width).enumerate() {
-                        let row = &mut rows[k * width..k * width + polys.len()];
+                        let row = &mut rows[k * width..k * width + count];
                         for (x, col) in row.iter_mut().zip(&coset) {
                             *x = B::from_mont(col[j0 + j]);
                         }
@@ -506,15 +504,14 @@ mod tests {
         let cols: Vec<Vec<B>> = (0..11).map(|s| values(n, s + 1)).collect();
         let theirs_polys = ColMatrix::new(cols.clone()).interpolate_columns();
         let ext = Extension::new(n, blowup, B::GENERATOR);
-        let mut ours = cols;
-        ext.interpolate_all(&mut ours);
-        for (i, c) in ours.iter().enumerate() {
+        let refs: Vec<&[B]> = cols.iter().map(|c| c.as_slice()).collect();
+        let polys = ext.interpolate(&refs);
+        for (i, c) in polys.columns().iter().enumerate() {
             assert_eq!(c.as_slice(), theirs_polys.get_column(i), "column {i}");
         }
         let domain = StarkDomain::from_twiddles(fft::get_twiddles(n), blowup, B::GENERATOR);
         let theirs = RowMatrix::evaluate_polys_over::<11>(&theirs_polys, &domain);
-        let refs: Vec<&[B]> = ours.iter().map(|c| c.as_slice()).collect();
-        let rows = ext.evaluate_rows(&refs, 12);
+        let rows = ext.evaluate_rows(&polys, 12);
         for i in 0..n * blowup {
             assert_eq!(&rows[i * 12..i * 12 + 11], theirs.row(i), "row {i}");
             assert_eq!(rows[i * 12 + 11], B::ZERO);

@@ -45,15 +45,6 @@ where
     Queries::new::<H, E, V>(opening.1, rows)
 }
 
-/// The polynomials of `trace`'s base-field columns.
-fn interpolate_main(trace: &ColMatrix<BaseElement>, ext: &Extension) -> ColMatrix<BaseElement> {
-    let mut cols: Vec<Vec<BaseElement>> = (0..trace.num_cols())
-        .map(|i| trace.get_column(i).to_vec())
-        .collect();
-    ext.interpolate_all(&mut cols);
-    ColMatrix::new(cols)
-}
-
 /// A row-major matrix of `E` rows stored as their base-field coordinates.
 struct Rows<E> {
     data: Vec<BaseElement>,
@@ -93,6 +84,22 @@ impl<E: FieldElement<BaseField = BaseElement>> Rows<E> {
     }
 }
 
+/// The LDE, as rows of `E`, of base-field `columns` (an `E` value's coordinates side by side) and
+/// the columns' polynomials.
+fn extend<E>(columns: &[&[BaseElement]], ext: &Extension) -> (Rows<E>, Vec<Vec<BaseElement>>)
+where
+    E: FieldElement<BaseField = BaseElement>,
+{
+    let polys = ext.interpolate(columns);
+    let width = columns.len();
+    let rows = Rows {
+        data: ext.evaluate_rows(&polys, width),
+        width,
+        _e: PhantomData,
+    };
+    (rows, polys.columns())
+}
+
 /// The polynomials of extension-field columns and their LDE, as rows: each base coordinate of a
 /// column is extended apart.
 fn extend_ext<E>(trace: &ColMatrix<E>, ext: &Extension) -> (Rows<E>, ColMatrix<E>)
@@ -100,19 +107,13 @@ where
     E: FieldElement<BaseField = BaseElement>,
 {
     let d = E::EXTENSION_DEGREE;
-    let mut coords: Vec<Vec<BaseElement>> = (0..trace.num_cols() * d)
+    let coords: Vec<Vec<BaseElement>> = (0..trace.num_cols() * d)
         .map(|i| fft::coordinate(trace.get_column(i / d), i % d))
         .collect();
-    ext.interpolate_all(&mut coords);
     let refs: Vec<&[BaseElement]> = coords.iter().map(|c| c.as_slice()).collect();
-    let width = refs.len();
-    let rows = Rows {
-        data: ext.evaluate_rows(&refs, width),
-        width,
-        _e: PhantomData,
-    };
+    let (rows, polys) = extend(&refs, ext);
     let polys = ColMatrix::new(
-        coords
+        polys
             .chunks(d)
             .map(|c| fft::from_coordinates::<E>(c))
             .collect(),
@@ -152,15 +153,11 @@ where
             domain.offset(),
         );
         let (main, polys) = tracing::info_span!("extend_execution_trace").in_scope(|| {
-            let polys = interpolate_main(main_trace, &ext);
-            let refs: Vec<&[BaseElement]> =
-                (0..polys.num_cols()).map(|i| polys.get_column(i)).collect();
-            let width = refs.len();
-            let main = Rows {
-                data: ext.evaluate_rows(&refs, width),
-                width,
-                _e: PhantomData,
-            };
+            let columns: Vec<&[BaseElement]> = (0..main_trace.num_cols())
+                .map(|i| main_trace.get_column(i))
+                .collect();
+            let (main, polys) = extend(&columns, &ext);
+            let polys = ColMatrix::new(polys);
             (main, polys)
         });
         let main_commitment = tracing::info_span!("compute_execution_trace_commitment")
