@@ -369,11 +369,12 @@ pub struct Polys {
 }
 
 impl Polys {
-    /// The coefficients in natural order, a column per polynomial.
-    pub fn columns(&self) -> Vec<Vec<B>> {
+    /// The coefficients in natural order, a column per polynomial (each bit-reversed copy freed
+    /// as its column is made: the two orders never coexist whole).
+    pub fn into_columns(self) -> Vec<Vec<B>> {
         self.reversed
-            .par_iter()
-            .map(|r| bit_reversed(r, B::from_mont))
+            .into_par_iter()
+            .map(|r| bit_reversed(&r, B::from_mont))
             .collect()
     }
 }
@@ -506,12 +507,12 @@ mod tests {
         let ext = Extension::new(n, blowup, B::GENERATOR);
         let refs: Vec<&[B]> = cols.iter().map(|c| c.as_slice()).collect();
         let polys = ext.interpolate(&refs);
-        for (i, c) in polys.columns().iter().enumerate() {
+        let rows = ext.evaluate_rows(&polys, 12);
+        for (i, c) in polys.into_columns().iter().enumerate() {
             assert_eq!(c.as_slice(), theirs_polys.get_column(i), "column {i}");
         }
         let domain = StarkDomain::from_twiddles(fft::get_twiddles(n), blowup, B::GENERATOR);
         let theirs = RowMatrix::evaluate_polys_over::<11>(&theirs_polys, &domain);
-        let rows = ext.evaluate_rows(&polys, 12);
         for i in 0..n * blowup {
             assert_eq!(&rows[i * 12..i * 12 + 11], theirs.row(i), "row {i}");
             assert_eq!(rows[i * 12 + 11], B::ZERO);

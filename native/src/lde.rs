@@ -97,7 +97,7 @@ where
         width,
         _e: PhantomData,
     };
-    (rows, polys.columns())
+    (rows, polys.into_columns())
 }
 
 /// The polynomials of extension-field columns and their LDE, as rows: each base coordinate of a
