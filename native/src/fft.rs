@@ -3,10 +3,15 @@
 //! Winterfell evaluates a matrix's columns together, as rows of `N` elements, through a split-radix
 //! FFT whose transpositions and permutations move whole rows serially: its cost follows the row
 //! count more than the width (measured at 2^18 rows: 12 columns cost as much as 42). Here each
-//! column is transformed alone in a buffer of `2^18` elements (2 MiB, in a core's L2), by an
-//! iterative radix-2 FFT, and the results are written out as rows one coset at a time, so the
-//! transient memory is one coset's columns (a quarter of the LDE at blowup 4). An extension-field
-//! column is its base coordinates, transformed apart (the twiddles are in the base field).
+//! column is transformed alone in a buffer of `2^18` elements (2 MiB, a core's L2), by an
+//! iterative radix-2 FFT eight butterflies at a time with AVX-512 where the CPU has it
+//! ([`crate::goldilocks`]; the scalar butterflies elsewhere), and the results are written out as
+//! rows one coset at a time, so the transient memory is one coset's columns (a quarter of the
+//! LDE at blowup 4). Interpolation (decimation in frequency) leaves the coefficients in
+//! bit-reversed order and evaluation (decimation in time) starts from that order, so no pass
+//! reorders them but the one that hands winterfell its natural-order polynomials. An
+//! extension-field column is its base coordinates, transformed apart (the twiddles are in the
+//! base field).
 //!
 //! The evaluations are exactly winterfell's (`RowMatrix::evaluate_polys_over` and
 //! `ColMatrix::interpolate_columns`): row `i` of an LDE is the polynomials at `offset·g^i`, `g` of
@@ -165,6 +170,8 @@ mod avx512 {
         load(&v)
     }
 
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     pub fn dif(a: &mut [u64], tw: &[u64]) {
         let n = a.len();
@@ -230,6 +237,9 @@ mod avx512 {
 
     /// The transpose of [`dif`]: the first three levels on 16 points in two registers, then
     /// runs of 8.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     pub fn dit(a: &mut [u64], tw: &[u64]) {
         let n = a.len();
@@ -292,6 +302,8 @@ mod avx512 {
         }
     }
 
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     pub fn scale(a: &mut [u64], w: &[u64]) {
         assert!(w.len() >= a.len());

@@ -56,6 +56,9 @@ pub mod avx512 {
     use core::arch::x86_64::*;
 
     /// `x mod p` for lanes `x < 2^64` (one conditional subtraction: 2p > 2^64).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     #[inline]
     pub fn canonical(x: __m512i) -> __m512i {
@@ -64,6 +67,9 @@ pub mod avx512 {
     }
 
     /// `a + b` for canonical lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     #[inline]
     pub fn add(a: __m512i, b: __m512i) -> __m512i {
@@ -75,6 +81,9 @@ pub mod avx512 {
     }
 
     /// `a − b` for canonical lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     #[inline]
     pub fn sub(a: __m512i, b: __m512i) -> __m512i {
@@ -85,6 +94,9 @@ pub mod avx512 {
 
     /// `a·b mod p` for any lanes, canonical: the 128-bit product from four 32×32-bit products,
     /// then the reduction of [`super::reduce128`].
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     #[inline]
     pub fn mul(a: __m512i, b: __m512i) -> __m512i {
@@ -126,6 +138,9 @@ pub mod avx512 {
     }
 
     /// Eight `u64`s from `s[..8]`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     #[inline]
     pub fn load(s: &[u64]) -> __m512i {
@@ -135,6 +150,9 @@ pub mod avx512 {
     }
 
     /// Writes the eight lanes of `v` over `d[..8]`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     #[inline]
     pub fn store(d: &mut [u64], v: __m512i) {
