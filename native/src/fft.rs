@@ -46,15 +46,41 @@ fn level_twiddles(n: usize, inverse: bool) -> Vec<u64> {
     t
 }
 
-/// In-place decimation-in-frequency FFT of raw values: natural order in, bit-reversed order out.
-fn dif(a: &mut [u64], tw: &[u64]) {
+/// The two in-place FFTs of raw values.
+#[derive(Clone, Copy)]
+enum Decimation {
+    /// In frequency: natural order in, bit-reversed order out.
+    Frequency,
+    /// In time: bit-reversed order in, natural order out.
+    Time,
+}
+
+/// The FFT of `a` with the level twiddles `tw`, eight butterflies at a time where the CPU can.
+fn transform(a: &mut [u64], tw: &[u64], d: Decimation) {
     #[cfg(target_arch = "x86_64")]
     if a.len() >= 16 && goldilocks::avx512_detected() {
         // SAFETY: AVX-512F was detected just above.
-        unsafe { avx512::dif(a, tw) };
+        unsafe {
+            match d {
+                Decimation::Frequency => avx512::dif(a, tw),
+                Decimation::Time => avx512::dit(a, tw),
+            }
+        };
         return;
     }
-    dif_scalar(a, tw);
+    match d {
+        Decimation::Frequency => dif_scalar(a, tw),
+        Decimation::Time => dit_scalar(a, tw),
+    }
+}
+
+/// Two decimation-in-frequency levels on 4 raw points (twiddles 1 and `i4` = ω_4), fused: loops
+/// of 2 and 1 butterflies cost more in iteration than in arithmetic.
+fn radix4(x: [u64; 4], i4: u64) -> [u64; 4] {
+    let [a0, a1, a2, a3] = x.map(|v| B::from_mont(v % P));
+    let (b0, b2) = (a0 + a2, a0 - a2);
+    let (b1, b3) = (a1 + a3, mul_int(a1 - a3, i4));
+    [b0 + b1, b0 - b1, b2 + b3, b2 - b3].map(|v| v.inner())
 }
 
 fn dif_scalar(a: &mut [u64], tw: &[u64]) {
@@ -72,35 +98,17 @@ fn dif_scalar(a: &mut [u64], tw: &[u64]) {
         }
         h /= 2;
     }
-    // The last two levels, fused: their twiddles are 1 and ω_4 (loops of 2 and 1 butterflies
-    // cost more in iteration than in arithmetic).
+    // The last two levels, fused.
     if a.len() >= 4 {
         let i4 = tw[3];
         for q in a.chunks_exact_mut(4) {
-            let (a0, a1, a2, a3) = (f(q[0]), f(q[1]), f(q[2]), f(q[3]));
-            let (b0, b2) = (a0 + a2, a0 - a2);
-            let (b1, b3) = (a1 + a3, mul_int(a1 - a3, i4));
-            q[0] = (b0 + b1).inner();
-            q[1] = (b0 - b1).inner();
-            q[2] = (b2 + b3).inner();
-            q[3] = (b2 - b3).inner();
+            q.copy_from_slice(&radix4([q[0], q[1], q[2], q[3]], i4));
         }
     } else if a.len() == 2 {
         let (u, v) = (f(a[0]), f(a[1]));
         a[0] = (u + v).inner();
         a[1] = (u - v).inner();
     }
-}
-
-/// In-place decimation-in-time FFT of raw values: bit-reversed order in, natural order out.
-fn dit(a: &mut [u64], tw: &[u64]) {
-    #[cfg(target_arch = "x86_64")]
-    if a.len() >= 16 && goldilocks::avx512_detected() {
-        // SAFETY: AVX-512F was detected just above.
-        unsafe { avx512::dit(a, tw) };
-        return;
-    }
-    dit_scalar(a, tw);
 }
 
 fn dit_scalar(a: &mut [u64], tw: &[u64]) {
@@ -110,13 +118,9 @@ fn dit_scalar(a: &mut [u64], tw: &[u64]) {
     if a.len() >= 4 {
         let i4 = tw[3];
         for q in a.chunks_exact_mut(4) {
-            let (a0, a1, a2, a3) = (f(q[0]), f(q[1]), f(q[2]), f(q[3]));
-            let (b0, b1) = (a0 + a1, a0 - a1);
-            let (b2, b3) = (a2 + a3, mul_int(a2 - a3, i4));
-            q[0] = (b0 + b2).inner();
-            q[2] = (b0 - b2).inner();
-            q[1] = (b1 + b3).inner();
-            q[3] = (b1 - b3).inner();
+            // The transpose of the frequency-decimated block: inputs 1 and 2 swapped, outputs too.
+            let r = radix4([q[0], q[2], q[1], q[3]], i4);
+            q.copy_from_slice(&[r[0], r[2], r[1], r[3]]);
         }
         h = 4;
     }
@@ -170,6 +174,30 @@ mod avx512 {
         load(&v)
     }
 
+    /// One level of span `h ≥ 8`: `butterfly(lo, hi, twiddles)` on every pair of runs of 8.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn level(
+        a: &mut [u64],
+        tw: &[u64],
+        h: usize,
+        butterfly: impl Fn(__m512i, __m512i, __m512i) -> (__m512i, __m512i),
+    ) {
+        let w = &tw[h..2 * h];
+        for block in a.chunks_exact_mut(2 * h) {
+            let (lo, hi) = block.split_at_mut(h);
+            for ((x, y), w) in lo
+                .chunks_exact_mut(8)
+                .zip(hi.chunks_exact_mut(8))
+                .zip(w.chunks_exact(8))
+            {
+                let (u, v) = butterfly(load(x), load(y), load(w));
+                store(x, u);
+                store(y, v);
+            }
+        }
+    }
+
     /// # Safety
     /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
@@ -183,19 +211,7 @@ mod avx512 {
         }
         let mut h = n / 2;
         while h >= 8 {
-            let w = &tw[h..2 * h];
-            for block in a.chunks_exact_mut(2 * h) {
-                let (lo, hi) = block.split_at_mut(h);
-                for ((x, y), w) in lo
-                    .chunks_exact_mut(8)
-                    .zip(hi.chunks_exact_mut(8))
-                    .zip(w.chunks_exact(8))
-                {
-                    let (u, v) = (load(x), load(y));
-                    store(x, add(u, v));
-                    store(y, mul(sub(u, v), load(w)));
-                }
-            }
+            level(a, tw, h, |u, v, w| (add(u, v), mul(sub(u, v), w)));
             h /= 2;
         }
         // Span 4: first halves of each run of 8 against second halves.
@@ -285,19 +301,10 @@ mod avx512 {
         }
         let mut h = 8;
         while h < n {
-            let w = &tw[h..2 * h];
-            for block in a.chunks_exact_mut(2 * h) {
-                let (lo, hi) = block.split_at_mut(h);
-                for ((x, y), w) in lo
-                    .chunks_exact_mut(8)
-                    .zip(hi.chunks_exact_mut(8))
-                    .zip(w.chunks_exact(8))
-                {
-                    let (u, v) = (load(x), mul(load(y), load(w)));
-                    store(x, add(u, v));
-                    store(y, sub(u, v));
-                }
-            }
+            level(a, tw, h, |u, v, w| {
+                let t = mul(v, w);
+                (add(u, t), sub(u, t))
+            });
             h *= 2;
         }
     }
@@ -358,7 +365,7 @@ impl Fft {
     fn interpolate(&self, values: &[B]) -> Vec<u64> {
         assert_eq!(values.len(), self.n);
         let mut raw: Vec<u64> = values.iter().map(|v| v.inner()).collect();
-        dif(&mut raw, &self.inverse);
+        transform(&mut raw, &self.inverse, Decimation::Frequency);
         scale(&mut raw, &self.inv_n);
         raw
     }
@@ -369,7 +376,7 @@ impl Fft {
     fn evaluate_scaled(&self, coefficients: &[u64], powers: &[u64], out: &mut [u64]) {
         out.copy_from_slice(coefficients);
         scale(out, powers);
-        dit(out, &self.forward);
+        transform(out, &self.forward, Decimation::Time);
     }
 }
 
@@ -547,19 +554,19 @@ mod tests {
                 let tw = level_twiddles(n, inverse);
                 let mut ours = raw(n, log_n as u64);
                 let mut scalar = ours.clone();
-                dif(&mut ours, &tw);
+                transform(&mut ours, &tw, Decimation::Frequency);
                 dif_scalar(&mut scalar, &tw);
                 assert_eq!(ours, scalar, "dif, n = {n}, inverse = {inverse}");
                 let mut ours = raw(n, 3 * log_n as u64);
                 let mut scalar = ours.clone();
-                dit(&mut ours, &tw);
+                transform(&mut ours, &tw, Decimation::Time);
                 dit_scalar(&mut scalar, &tw);
                 assert_eq!(ours, scalar, "dit, n = {n}, inverse = {inverse}");
                 // The decimation in time undoes the bit reversal of the decimation in frequency.
                 let mut v = raw(n, 5);
                 let expected: Vec<u64> = v.iter().map(|x| x % P).collect();
-                dif(&mut v, &tw);
-                dit(&mut v, &level_twiddles(n, !inverse));
+                transform(&mut v, &tw, Decimation::Frequency);
+                transform(&mut v, &level_twiddles(n, !inverse), Decimation::Time);
                 let n_inv = B::new(n as u64).inv().as_int();
                 let v: Vec<u64> = v
                     .iter()
