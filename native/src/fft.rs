@@ -3,15 +3,21 @@
 //! Winterfell evaluates a matrix's columns together, as rows of `N` elements, through a split-radix
 //! FFT whose transpositions and permutations move whole rows serially: its cost follows the row
 //! count more than the width (measured at 2^18 rows: 12 columns cost as much as 42). Here each
-//! column is transformed alone in a buffer of `2^18` elements (2 MiB, in a core's L2), by an
-//! iterative radix-2 FFT, and the results are written out as rows one coset at a time, so the
-//! transient memory is one coset's columns (a quarter of the LDE at blowup 4). An extension-field
-//! column is its base coordinates, transformed apart (the twiddles are in the base field).
+//! column is transformed alone in a buffer of `2^18` elements (2 MiB, a core's L2), by an
+//! iterative radix-2 FFT eight butterflies at a time with AVX-512 where the CPU has it
+//! ([`crate::goldilocks`]; the scalar butterflies elsewhere), and the results are written out as
+//! rows one coset at a time, so the transient memory is one coset's columns (a quarter of the
+//! LDE at blowup 4). Interpolation (decimation in frequency) leaves the coefficients in
+//! bit-reversed order and evaluation (decimation in time) starts from that order, so no pass
+//! reorders them but the one that hands winterfell its natural-order polynomials. An
+//! extension-field column is its base coordinates, transformed apart (the twiddles are in the
+//! base field).
 //!
 //! The evaluations are exactly winterfell's (`RowMatrix::evaluate_polys_over` and
 //! `ColMatrix::interpolate_columns`): row `i` of an LDE is the polynomials at `offset·g^i`, `g` of
 //! order `blowup·n`; proofs do not change.
 
+use crate::goldilocks::{self, P, mul_int};
 use rayon::prelude::*;
 use winterfell::math::{FieldElement, StarkField, fields::f64::BaseElement};
 
@@ -20,10 +26,10 @@ type B = BaseElement;
 /// Points of a coset written per task.
 const ROW_CHUNK: usize = 1 << 10;
 
-/// `ω_(2h)^j` for `j < h` at index `h + j`, for every level `h = 1, 2, 4, … n/2`: each level's
-/// twiddles are contiguous.
-fn level_twiddles(n: usize, inverse: bool) -> Vec<B> {
-    let mut t = vec![B::ZERO; n.max(2)];
+/// `ω_(2h)^j` for `j < h` at index `h + j`, for every level `h = 1, 2, 4, … n/2`, as canonical
+/// integers: each level's twiddles are contiguous.
+fn level_twiddles(n: usize, inverse: bool) -> Vec<u64> {
+    let mut t = vec![0; n.max(2)];
     let mut h = 1;
     while h < n {
         let mut w = B::get_root_of_unity((2 * h).ilog2());
@@ -32,7 +38,7 @@ fn level_twiddles(n: usize, inverse: bool) -> Vec<B> {
         }
         let mut x = B::ONE;
         for j in 0..h {
-            t[h + j] = x;
+            t[h + j] = x.as_int();
             x *= w;
         }
         h *= 2;
@@ -40,101 +46,364 @@ fn level_twiddles(n: usize, inverse: bool) -> Vec<B> {
     t
 }
 
-/// In-place decimation-in-frequency FFT: natural order in, bit-reversed order out.
-fn dif(a: &mut [B], tw: &[B]) {
+/// The two in-place FFTs of raw values.
+#[derive(Clone, Copy)]
+enum Decimation {
+    /// In frequency: natural order in, bit-reversed order out.
+    Frequency,
+    /// In time: bit-reversed order in, natural order out.
+    Time,
+}
+
+/// The FFT of `a` with the level twiddles `tw`, eight butterflies at a time where the CPU can.
+fn transform(a: &mut [u64], tw: &[u64], d: Decimation) {
+    #[cfg(target_arch = "x86_64")]
+    if a.len() >= 16 && goldilocks::avx512_detected() {
+        // SAFETY: AVX-512F was detected just above.
+        unsafe {
+            match d {
+                Decimation::Frequency => avx512::dif(a, tw),
+                Decimation::Time => avx512::dit(a, tw),
+            }
+        };
+        return;
+    }
+    match d {
+        Decimation::Frequency => dif_scalar(a, tw),
+        Decimation::Time => dit_scalar(a, tw),
+    }
+}
+
+/// Two decimation-in-frequency levels on 4 raw points (twiddles 1 and `i4` = ω_4), fused: loops
+/// of 2 and 1 butterflies cost more in iteration than in arithmetic.
+fn radix4(x: [u64; 4], i4: u64) -> [u64; 4] {
+    let [a0, a1, a2, a3] = x.map(|v| B::from_mont(v % P));
+    let (b0, b2) = (a0 + a2, a0 - a2);
+    let (b1, b3) = (a1 + a3, mul_int(a1 - a3, i4));
+    [b0 + b1, b0 - b1, b2 + b3, b2 - b3].map(|v| v.inner())
+}
+
+fn dif_scalar(a: &mut [u64], tw: &[u64]) {
+    let f = |x: u64| B::from_mont(x % P);
     let mut h = a.len() / 2;
     while h >= 4 {
         let w = &tw[h..2 * h];
         for block in a.chunks_exact_mut(2 * h) {
             let (lo, hi) = block.split_at_mut(h);
             for ((x, y), w) in lo.iter_mut().zip(hi.iter_mut()).zip(w) {
-                let (u, v) = (*x, *y);
-                *x = u + v;
-                *y = (u - v) * *w;
+                let (u, v) = (f(*x), f(*y));
+                *x = (u + v).inner();
+                *y = mul_int(u - v, *w).inner();
             }
         }
         h /= 2;
     }
-    // The last two levels, fused: their twiddles are 1 and ω_4 (loops of 2 and 1 butterflies
-    // cost more in iteration than in arithmetic).
+    // The last two levels, fused.
     if a.len() >= 4 {
         let i4 = tw[3];
         for q in a.chunks_exact_mut(4) {
-            let (a0, a1, a2, a3) = (q[0], q[1], q[2], q[3]);
-            let (b0, b2) = (a0 + a2, a0 - a2);
-            let (b1, b3) = (a1 + a3, (a1 - a3) * i4);
-            q[0] = b0 + b1;
-            q[1] = b0 - b1;
-            q[2] = b2 + b3;
-            q[3] = b2 - b3;
+            q.copy_from_slice(&radix4([q[0], q[1], q[2], q[3]], i4));
         }
     } else if a.len() == 2 {
-        let (u, v) = (a[0], a[1]);
-        a[0] = u + v;
-        a[1] = u - v;
+        let (u, v) = (f(a[0]), f(a[1]));
+        a[0] = (u + v).inner();
+        a[1] = (u - v).inner();
     }
 }
 
-/// Reorders `a` from bit-reversed to natural order.
-fn bit_reverse(a: &mut [B]) {
-    let bits = a.len().ilog2();
-    if bits == 0 {
+fn dit_scalar(a: &mut [u64], tw: &[u64]) {
+    let f = |x: u64| B::from_mont(x % P);
+    let mut h = 1;
+    // The first two levels, fused (twiddles 1 and ω_4).
+    if a.len() >= 4 {
+        let i4 = tw[3];
+        for q in a.chunks_exact_mut(4) {
+            // The transpose of the frequency-decimated block: inputs 1 and 2 swapped, outputs too.
+            let r = radix4([q[0], q[2], q[1], q[3]], i4);
+            q.copy_from_slice(&[r[0], r[2], r[1], r[3]]);
+        }
+        h = 4;
+    }
+    while h < a.len() {
+        let w = &tw[h..2 * h];
+        for block in a.chunks_exact_mut(2 * h) {
+            let (lo, hi) = block.split_at_mut(h);
+            for ((x, y), w) in lo.iter_mut().zip(hi.iter_mut()).zip(w) {
+                let (u, v) = (f(*x), mul_int(f(*y), *w));
+                *x = (u + v).inner();
+                *y = (u - v).inner();
+            }
+        }
+        h *= 2;
+    }
+}
+
+/// `a[i] ← a[i]·w[i]` (raw values, canonical multipliers).
+fn scale(a: &mut [u64], w: &[u64]) {
+    #[cfg(target_arch = "x86_64")]
+    if goldilocks::avx512_detected() {
+        // SAFETY: AVX-512F was detected just above.
+        unsafe { avx512::scale(a, w) };
         return;
     }
-    for i in 0..a.len() {
-        let j = i.reverse_bits() >> (usize::BITS - bits);
-        if j > i {
-            a.swap(i, j);
+    for (x, w) in a.iter_mut().zip(w) {
+        *x = mul_int(B::from_mont(*x), *w).inner();
+    }
+}
+
+/// The FFT eight points at a time. Levels with butterflies at least 8 apart take their operands
+/// from two runs of 8; the last three levels (spans 4, 2, 1) work on 16 points in two registers,
+/// regrouping lanes between levels.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use crate::goldilocks::avx512::{add, canonical, load, mul, store, sub};
+    use core::arch::x86_64::*;
+
+    /// Lane indices into a pair of registers (0–7 the first, 8–15 the second).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn lanes(i: [i64; 8]) -> __m512i {
+        _mm512_setr_epi64(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7])
+    }
+
+    /// `w` (1, 2 or 4 values) repeated over eight lanes.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn repeat(w: &[u64]) -> __m512i {
+        let v: [u64; 8] = std::array::from_fn(|i| w[i % w.len()]);
+        load(&v)
+    }
+
+    /// One level of span `h ≥ 8`: `butterfly(lo, hi, twiddles)` on every pair of runs of 8.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn level(
+        a: &mut [u64],
+        tw: &[u64],
+        h: usize,
+        butterfly: impl Fn(__m512i, __m512i, __m512i) -> (__m512i, __m512i),
+    ) {
+        let w = &tw[h..2 * h];
+        for block in a.chunks_exact_mut(2 * h) {
+            let (lo, hi) = block.split_at_mut(h);
+            for ((x, y), w) in lo
+                .chunks_exact_mut(8)
+                .zip(hi.chunks_exact_mut(8))
+                .zip(w.chunks_exact(8))
+            {
+                let (u, v) = butterfly(load(x), load(y), load(w));
+                store(x, u);
+                store(y, v);
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    pub fn dif(a: &mut [u64], tw: &[u64]) {
+        let n = a.len();
+        assert!(n >= 16 && n.is_power_of_two() && tw.len() >= n);
+        // The vector sums need canonical operands; winterfell's values are, but nothing here
+        // depends on it.
+        for c in a.chunks_exact_mut(8) {
+            store(c, canonical(load(c)));
+        }
+        let mut h = n / 2;
+        while h >= 8 {
+            level(a, tw, h, |u, v, w| (add(u, v), mul(sub(u, v), w)));
+            h /= 2;
+        }
+        // Span 4: first halves of each run of 8 against second halves.
+        let lo4 = lanes([0, 1, 2, 3, 8, 9, 10, 11]);
+        let hi4 = lanes([4, 5, 6, 7, 12, 13, 14, 15]);
+        let w4 = repeat(&tw[4..8]);
+        // Span 2, from the span-4 outputs (L = run positions 0–3, H = 4–7, of each run).
+        let lo2 = lanes([0, 1, 8, 9, 4, 5, 12, 13]);
+        let hi2 = lanes([2, 3, 10, 11, 6, 7, 14, 15]);
+        let w2 = repeat(&tw[2..4]);
+        // Span 1 (twiddle 1): even lanes against odd ones.
+        let lo1 = lanes([0, 2, 4, 6, 8, 10, 12, 14]);
+        let hi1 = lanes([1, 3, 5, 7, 9, 11, 13, 15]);
+        // Back to positions: lo1 lanes hold points 0,4,8,12,2,6,10,14 and hi1 lanes 1,5,…,15.
+        let out_x = lanes([0, 8, 4, 12, 1, 9, 5, 13]);
+        let out_y = lanes([2, 10, 6, 14, 3, 11, 7, 15]);
+        for c in a.chunks_exact_mut(16) {
+            let (x, y) = c.split_at_mut(8);
+            let (u, v) = (load(x), load(y));
+            let (l, h) = (
+                _mm512_permutex2var_epi64(u, lo4, v),
+                _mm512_permutex2var_epi64(u, hi4, v),
+            );
+            let (l, h) = (add(l, h), mul(sub(l, h), w4));
+            let (l2, h2) = (
+                _mm512_permutex2var_epi64(l, lo2, h),
+                _mm512_permutex2var_epi64(l, hi2, h),
+            );
+            let (l, h) = (add(l2, h2), mul(sub(l2, h2), w2));
+            let (l1, h1) = (
+                _mm512_permutex2var_epi64(l, lo1, h),
+                _mm512_permutex2var_epi64(l, hi1, h),
+            );
+            let (l, h) = (add(l1, h1), sub(l1, h1));
+            store(x, _mm512_permutex2var_epi64(l, out_x, h));
+            store(y, _mm512_permutex2var_epi64(l, out_y, h));
+        }
+    }
+
+    /// The transpose of [`dif`]: the first three levels on 16 points in two registers, then
+    /// runs of 8.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    pub fn dit(a: &mut [u64], tw: &[u64]) {
+        let n = a.len();
+        assert!(n >= 16 && n.is_power_of_two() && tw.len() >= n);
+        let w4 = repeat(&tw[4..8]);
+        let w2 = repeat(&tw[2..4]);
+        // Span 1: even points against odd ones; then L lane m holds point 2m, H lane m 2m + 1.
+        let lo1 = lanes([0, 2, 4, 6, 8, 10, 12, 14]);
+        let hi1 = lanes([1, 3, 5, 7, 9, 11, 13, 15]);
+        // Span 2: points 0,1,4,5,8,9,12,13 against 2,3,6,7,10,11,14,15.
+        let lo2 = lanes([0, 8, 2, 10, 4, 12, 6, 14]);
+        let hi2 = lanes([1, 9, 3, 11, 5, 13, 7, 15]);
+        // Span 4: points 0–3, 8–11 against 4–7, 12–15.
+        let lo4 = lanes([0, 1, 8, 9, 4, 5, 12, 13]);
+        let hi4 = lanes([2, 3, 10, 11, 6, 7, 14, 15]);
+        // Back to positions.
+        let out_x = lanes([0, 1, 2, 3, 8, 9, 10, 11]);
+        let out_y = lanes([4, 5, 6, 7, 12, 13, 14, 15]);
+        for c in a.chunks_exact_mut(16) {
+            let (x, y) = c.split_at_mut(8);
+            // The vector sums need canonical operands; winterfell's values are, but nothing
+            // here depends on it.
+            let (u, v) = (canonical(load(x)), canonical(load(y)));
+            let (l, h) = (
+                _mm512_permutex2var_epi64(u, lo1, v),
+                _mm512_permutex2var_epi64(u, hi1, v),
+            );
+            let (l, h) = (add(l, h), sub(l, h));
+            let (l2, h2) = (
+                _mm512_permutex2var_epi64(l, lo2, h),
+                _mm512_permutex2var_epi64(l, hi2, h),
+            );
+            let t = mul(h2, w2);
+            let (l, h) = (add(l2, t), sub(l2, t));
+            let (l4, h4) = (
+                _mm512_permutex2var_epi64(l, lo4, h),
+                _mm512_permutex2var_epi64(l, hi4, h),
+            );
+            let t = mul(h4, w4);
+            let (l, h) = (add(l4, t), sub(l4, t));
+            store(x, _mm512_permutex2var_epi64(l, out_x, h));
+            store(y, _mm512_permutex2var_epi64(l, out_y, h));
+        }
+        let mut h = 8;
+        while h < n {
+            level(a, tw, h, |u, v, w| {
+                let t = mul(v, w);
+                (add(u, t), sub(u, t))
+            });
+            h *= 2;
+        }
+    }
+
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    pub fn scale(a: &mut [u64], w: &[u64]) {
+        assert!(w.len() >= a.len());
+        let mut xs = a.chunks_exact_mut(8);
+        let mut ws = w.chunks_exact(8);
+        for (x, w) in (&mut xs).zip(&mut ws) {
+            store(x, mul(load(x), load(w)));
+        }
+        for (x, w) in xs.into_remainder().iter_mut().zip(ws.remainder()) {
+            *x = crate::goldilocks::reduce128(*x as u128 * *w as u128);
         }
     }
 }
 
-/// The FFTs of one size: its twiddles both ways and `1/n`.
-pub struct Fft {
+/// `values` with their indices' bits reversed (natural ↔ bit-reversed order), each through `f`.
+fn bit_reversed<T: Copy, U>(values: &[T], f: impl Fn(T) -> U) -> Vec<U> {
+    let bits = values.len().ilog2();
+    (0..values.len())
+        .map(|i| {
+            let j = if bits == 0 {
+                0
+            } else {
+                i.reverse_bits() >> (usize::BITS - bits)
+            };
+            f(values[j])
+        })
+        .collect()
+}
+
+/// The FFTs of one size: its twiddles both ways and `1/n`, as canonical integers.
+struct Fft {
     n: usize,
-    forward: Vec<B>,
-    inverse: Vec<B>,
-    inv_n: B,
+    forward: Vec<u64>,
+    inverse: Vec<u64>,
+    /// `1/n` at every index, for [`scale`].
+    inv_n: Vec<u64>,
 }
 
 impl Fft {
-    pub fn new(n: usize) -> Fft {
+    fn new(n: usize) -> Fft {
         assert!(n.is_power_of_two());
         Fft {
             n,
             forward: level_twiddles(n, false),
             inverse: level_twiddles(n, true),
-            inv_n: B::new(n as u64).inv(),
+            inv_n: vec![B::new(n as u64).inv().as_int(); n],
         }
     }
 
-    /// The coefficients of the polynomial whose values at `ω_n^i` are `values` (natural order).
-    pub fn interpolate(&self, values: &mut [B]) {
+    /// The coefficients (raw, in bit-reversed order) of the polynomial whose values at `ω_n^i`
+    /// are `values` (natural order).
+    fn interpolate(&self, values: &[B]) -> Vec<u64> {
         assert_eq!(values.len(), self.n);
-        dif(values, &self.inverse);
-        bit_reverse(values);
-        for v in values.iter_mut() {
-            *v *= self.inv_n;
-        }
+        let mut raw: Vec<u64> = values.iter().map(|v| v.inner()).collect();
+        transform(&mut raw, &self.inverse, Decimation::Frequency);
+        scale(&mut raw, &self.inv_n);
+        raw
     }
 
-    /// The values of the polynomial `coefficients · powers` (coefficient-wise) at `ω_n^i`, in
-    /// natural order, written over `out`.
-    fn evaluate_scaled(&self, coefficients: &[B], powers: &[B], out: &mut [B]) {
-        for ((o, c), p) in out.iter_mut().zip(coefficients).zip(powers) {
-            *o = *c * *p;
-        }
-        dif(out, &self.forward);
-        bit_reverse(out);
+    /// The values (raw) at `ω_n^i`, in natural order, of the polynomial whose coefficients times
+    /// `powers` (coefficient-wise) are `coefficients`; both in bit-reversed order. Written over
+    /// `out`.
+    fn evaluate_scaled(&self, coefficients: &[u64], powers: &[u64], out: &mut [u64]) {
+        out.copy_from_slice(coefficients);
+        scale(out, powers);
+        transform(out, &self.forward, Decimation::Time);
+    }
+}
+
+/// Polynomials of `n` coefficients each, held raw in bit-reversed order: the order the
+/// interpolation ends in and the evaluation starts from, so neither reorders (a bit reversal of
+/// 2^18 values costs as much as the vector transform itself).
+pub struct Polys {
+    reversed: Vec<Vec<u64>>,
+}
+
+impl Polys {
+    /// The coefficients in natural order, a column per polynomial (each bit-reversed copy freed
+    /// as its column is made: the two orders never coexist whole).
+    pub fn into_columns(self) -> Vec<Vec<B>> {
+        self.reversed
+            .into_par_iter()
+            .map(|r| bit_reversed(&r, B::from_mont))
+            .collect()
     }
 }
 
 /// What extending columns of `n` rows over one domain needs: the FFTs of size `n` and, for each
-/// coset `k < blowup`, the powers `(offset·g^k)^m`, `m < n`.
+/// coset `k < blowup`, the powers `(offset·g^k)^m`, `m < n`, in bit-reversed order of `m`.
 pub struct Extension {
     fft: Fft,
     blowup: usize,
-    coset_powers: Vec<Vec<B>>,
+    coset_powers: Vec<Vec<u64>>,
 }
 
 impl Extension {
@@ -152,7 +421,7 @@ impl Extension {
                     p.push(x);
                     x *= s;
                 }
-                p
+                bit_reversed(&p, |x| x.as_int())
             })
             .collect();
         Extension {
@@ -162,37 +431,40 @@ impl Extension {
         }
     }
 
-    /// Interpolates base-field `columns` in place into their coefficients.
-    pub fn interpolate_all(&self, columns: &mut [Vec<B>]) {
-        columns.par_iter_mut().for_each(|c| self.fft.interpolate(c));
+    /// The polynomials of base-field `columns` (`n` values each).
+    pub fn interpolate(&self, columns: &[&[B]]) -> Polys {
+        Polys {
+            reversed: columns
+                .par_iter()
+                .map(|c| self.fft.interpolate(c))
+                .collect(),
+        }
     }
 
-    /// Evaluates the polynomials `polys` (coefficients, `n` each) over the domain as a row-major
-    /// matrix of `width ≥ polys.len()` base elements per row (the rest zero): row `i` holds the
-    /// values at `offset·g^i`. One coset at a time: its rows (`blowup·j + k`) are written whole,
-    /// each once.
-    pub fn evaluate_rows(&self, polys: &[&[B]], width: usize) -> Vec<B> {
+    /// Evaluates `polys` over the domain as a row-major matrix of `width ≥ polys.len()` base
+    /// elements per row (the rest zero): row `i` holds the values at `offset·g^i`. One coset at
+    /// a time: its rows (`blowup·j + k`) are written whole, each once.
+    pub fn evaluate_rows(&self, polys: &Polys, width: usize) -> Vec<B> {
         let n = self.fft.n;
-        assert!(polys.len() <= width);
-        assert!(polys.iter().all(|p| p.len() == n));
+        let count = polys.reversed.len();
+        assert!(count <= width);
+        assert!(polys.reversed.iter().all(|p| p.len() == n));
         let mut out = vec![B::ZERO; n * self.blowup * width];
+        // One coset's evaluations, the buffers reused by every coset.
+        let mut coset = vec![vec![0u64; n]; count];
         for (k, powers) in self.coset_powers.iter().enumerate() {
-            let coset: Vec<Vec<B>> = polys
-                .par_iter()
-                .map(|p| {
-                    let mut buf = vec![B::ZERO; n];
-                    self.fft.evaluate_scaled(p, powers, &mut buf);
-                    buf
-                })
-                .collect();
+            coset
+                .par_iter_mut()
+                .zip(&polys.reversed)
+                .for_each(|(buf, p)| self.fft.evaluate_scaled(p, powers, buf));
             out.par_chunks_mut(ROW_CHUNK * self.blowup * width)
                 .enumerate()
                 .for_each(|(chunk, dest)| {
                     let j0 = chunk * ROW_CHUNK;
                     for (j, rows) in dest.chunks_exact_mut(self.blowup * width).enumerate() {
-                        let row = &mut rows[k * width..k * width + polys.len()];
+                        let row = &mut rows[k * width..k * width + count];
                         for (x, col) in row.iter_mut().zip(&coset) {
-                            *x = col[j0 + j];
+                            *x = B::from_mont(col[j0 + j]);
                         }
                     }
                 });
@@ -252,18 +524,66 @@ mod tests {
         let cols: Vec<Vec<B>> = (0..11).map(|s| values(n, s + 1)).collect();
         let theirs_polys = ColMatrix::new(cols.clone()).interpolate_columns();
         let ext = Extension::new(n, blowup, B::GENERATOR);
-        let mut ours = cols;
-        ext.interpolate_all(&mut ours);
-        for (i, c) in ours.iter().enumerate() {
+        let refs: Vec<&[B]> = cols.iter().map(|c| c.as_slice()).collect();
+        let polys = ext.interpolate(&refs);
+        let rows = ext.evaluate_rows(&polys, 12);
+        for (i, c) in polys.into_columns().iter().enumerate() {
             assert_eq!(c.as_slice(), theirs_polys.get_column(i), "column {i}");
         }
         let domain = StarkDomain::from_twiddles(fft::get_twiddles(n), blowup, B::GENERATOR);
         let theirs = RowMatrix::evaluate_polys_over::<11>(&theirs_polys, &domain);
-        let refs: Vec<&[B]> = ours.iter().map(|c| c.as_slice()).collect();
-        let rows = ext.evaluate_rows(&refs, 12);
         for i in 0..n * blowup {
             assert_eq!(&rows[i * 12..i * 12 + 11], theirs.row(i), "row {i}");
             assert_eq!(rows[i * 12 + 11], B::ZERO);
+        }
+    }
+
+    #[test]
+    fn vector_and_scalar_ffts_agree() {
+        let raw = |n: usize, seed: u64| -> Vec<u64> {
+            let mut v: Vec<u64> = values(n, seed).iter().map(|x| x.inner()).collect();
+            // Non-canonical raw values (x + p) and the edges, at the front.
+            for (i, e) in [0, 1, P - 1, P, P + 1, u64::MAX].into_iter().enumerate() {
+                v[i] = e;
+            }
+            v
+        };
+        for log_n in [4, 5, 6, 10, 12] {
+            let n = 1 << log_n;
+            for inverse in [false, true] {
+                let tw = level_twiddles(n, inverse);
+                let mut ours = raw(n, log_n as u64);
+                let mut scalar = ours.clone();
+                transform(&mut ours, &tw, Decimation::Frequency);
+                dif_scalar(&mut scalar, &tw);
+                assert_eq!(ours, scalar, "dif, n = {n}, inverse = {inverse}");
+                let mut ours = raw(n, 3 * log_n as u64);
+                let mut scalar = ours.clone();
+                transform(&mut ours, &tw, Decimation::Time);
+                dit_scalar(&mut scalar, &tw);
+                assert_eq!(ours, scalar, "dit, n = {n}, inverse = {inverse}");
+                // The decimation in time undoes the bit reversal of the decimation in frequency.
+                let mut v = raw(n, 5);
+                let expected: Vec<u64> = v.iter().map(|x| x % P).collect();
+                transform(&mut v, &tw, Decimation::Frequency);
+                transform(&mut v, &level_twiddles(n, !inverse), Decimation::Time);
+                let n_inv = B::new(n as u64).inv().as_int();
+                let v: Vec<u64> = v
+                    .iter()
+                    .map(|x| mul_int(B::from_mont(*x), n_inv).inner())
+                    .collect();
+                assert_eq!(v, expected, "round trip, n = {n}");
+                let w = raw(n, 99);
+                let mut ours = raw(n, 7);
+                let scalar: Vec<u64> = ours
+                    .iter()
+                    .zip(&w)
+                    .map(|(x, w)| mul_int(B::from_mont(*x), *w % P).inner())
+                    .collect();
+                let w: Vec<u64> = w.iter().map(|x| x % P).collect();
+                scale(&mut ours, &w);
+                assert_eq!(ours, scalar, "scale, n = {n}");
+            }
         }
     }
 

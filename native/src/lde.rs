@@ -5,10 +5,11 @@
 //! columns would make 6 segments (48 columns of FFT work for 42), the 4 cubic auxiliary columns 2
 //! (16 for 12), each followed by a copy of the whole LDE. Evaluated as one segment of exactly
 //! their width, the columns cost what they are and need no transposition (nor its second copy of
-//! the matrix in memory). Interpolation, and the auxiliary trace's whole LDE, go through
-//! [`crate::fft`] instead, a column at a time: winterfell's per-column interpolation and its
-//! row-array FFT for narrow matrices cost 3× and 2.5× as much (measured at 2^18 rows, see
-//! `native/README.md`); for the 42 main columns its row-array evaluation is as fast, and kept.
+//! the matrix in memory). Both trace LDEs go through [`crate::fft`] instead, a column at a time
+//! with vector butterflies: winterfell's per-column interpolation and its row-array FFT cost 3×
+//! and 2.5× as much for narrow matrices, and as much as a scalar column FFT for the 42 main
+//! columns, which the vector one beats (measured at 2^18 rows, see `native/README.md`). The
+//! composition polynomial's LDE is still winterfell's.
 //! Everything else is winterfell's: the same polynomials, evaluations, row hashes and vector
 //! commitments, so proofs verify with winterfell's verifier unchanged.
 
@@ -43,15 +44,6 @@ where
         .open_many(positions)
         .expect("positions are inside the committed domain");
     Queries::new::<H, E, V>(opening.1, rows)
-}
-
-/// The polynomials of `trace`'s base-field columns.
-fn interpolate_main(trace: &ColMatrix<BaseElement>, ext: &Extension) -> ColMatrix<BaseElement> {
-    let mut cols: Vec<Vec<BaseElement>> = (0..trace.num_cols())
-        .map(|i| trace.get_column(i).to_vec())
-        .collect();
-    ext.interpolate_all(&mut cols);
-    ColMatrix::new(cols)
 }
 
 /// A row-major matrix of `E` rows stored as their base-field coordinates.
@@ -93,6 +85,22 @@ impl<E: FieldElement<BaseField = BaseElement>> Rows<E> {
     }
 }
 
+/// The LDE, as rows of `E`, of base-field `columns` (an `E` value's coordinates side by side) and
+/// the columns' polynomials.
+fn extend<E>(columns: &[&[BaseElement]], ext: &Extension) -> (Rows<E>, Vec<Vec<BaseElement>>)
+where
+    E: FieldElement<BaseField = BaseElement>,
+{
+    let polys = ext.interpolate(columns);
+    let width = columns.len();
+    let rows = Rows {
+        data: ext.evaluate_rows(&polys, width),
+        width,
+        _e: PhantomData,
+    };
+    (rows, polys.into_columns())
+}
+
 /// The polynomials of extension-field columns and their LDE, as rows: each base coordinate of a
 /// column is extended apart.
 fn extend_ext<E>(trace: &ColMatrix<E>, ext: &Extension) -> (Rows<E>, ColMatrix<E>)
@@ -100,19 +108,13 @@ where
     E: FieldElement<BaseField = BaseElement>,
 {
     let d = E::EXTENSION_DEGREE;
-    let mut coords: Vec<Vec<BaseElement>> = (0..trace.num_cols() * d)
+    let coords: Vec<Vec<BaseElement>> = (0..trace.num_cols() * d)
         .map(|i| fft::coordinate(trace.get_column(i / d), i % d))
         .collect();
-    ext.interpolate_all(&mut coords);
     let refs: Vec<&[BaseElement]> = coords.iter().map(|c| c.as_slice()).collect();
-    let width = refs.len();
-    let rows = Rows {
-        data: ext.evaluate_rows(&refs, width),
-        width,
-        _e: PhantomData,
-    };
+    let (rows, polys) = extend(&refs, ext);
     let polys = ColMatrix::new(
-        coords
+        polys
             .chunks(d)
             .map(|c| fft::from_coordinates::<E>(c))
             .collect(),
@@ -122,7 +124,7 @@ where
 
 /// The LDE of a segment's main and auxiliary traces.
 pub struct SegmentLde<E: FieldElement, H, V> {
-    main: RowMatrix<BaseElement>,
+    main: Rows<BaseElement>,
     aux: Option<Rows<E>>,
     main_commitment: V,
     aux_commitment: Option<V>,
@@ -152,14 +154,15 @@ where
             domain.offset(),
         );
         let (main, polys) = tracing::info_span!("extend_execution_trace").in_scope(|| {
-            let polys = interpolate_main(main_trace, &ext);
-            (
-                RowMatrix::evaluate_polys_over::<MAIN_WIDTH>(&polys, domain),
-                polys,
-            )
+            let columns: Vec<&[BaseElement]> = (0..main_trace.num_cols())
+                .map(|i| main_trace.get_column(i))
+                .collect();
+            let (main, polys) = extend(&columns, &ext);
+            let polys = ColMatrix::new(polys);
+            (main, polys)
         });
         let main_commitment = tracing::info_span!("compute_execution_trace_commitment")
-            .in_scope(|| main.commit_to_rows::<H, V>(partition));
+            .in_scope(|| main.commit::<H, V>(partition));
         let lde = SegmentLde {
             main,
             aux: None,

@@ -8,6 +8,7 @@ pub mod ctx;
 pub mod error;
 pub mod evaluator;
 pub mod fft;
+pub mod goldilocks;
 pub mod hasher;
 pub mod hex32;
 pub mod input;

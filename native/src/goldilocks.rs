@@ -1,0 +1,283 @@
+//! Goldilocks (p = 2^64 − 2^32 + 1) arithmetic on winterfell's raw representation, scalar and
+//! eight lanes at a time with AVX-512.
+//!
+//! Winterfell holds an element `a` as its Montgomery form `a·R mod p` (`R = 2^64`), a `u64` in
+//! `[0, p)`. Multiplying that raw value by a *canonical* constant `w` and reducing the 128-bit
+//! product mod p gives `(a·w)·R mod p`, the Montgomery form of `a·w`: so transforms whose
+//! multipliers are fixed (FFT twiddles, coset powers, MDS entries) keep them as canonical
+//! integers and need only the plain Goldilocks reduction (2^64 ≡ 2^32 − 1, 2^96 ≡ −1), which
+//! vectorises with no Montgomery constants. Sums and differences are the same in either form.
+//! Every result is canonical (in `[0, p)`), as winterfell's are, so the raw bits (which the
+//! commitment hash reads) equal winterfell's.
+
+use winterfell::math::{StarkField, fields::f64::BaseElement};
+
+pub const P: u64 = BaseElement::MODULUS;
+/// 2^64 − p = 2^32 − 1.
+pub const EPSILON: u64 = 0xffff_ffff;
+
+/// `x mod p` for any 128-bit `x`, canonical.
+#[inline(always)]
+pub fn reduce128(x: u128) -> u64 {
+    let lo = x as u64;
+    let hi = (x >> 64) as u64;
+    let hi_hi = hi >> 32;
+    let hi_lo = hi & EPSILON;
+    let (mut t0, borrow) = lo.overflowing_sub(hi_hi);
+    if borrow {
+        t0 = t0.wrapping_sub(EPSILON);
+    }
+    let t1 = hi_lo * EPSILON;
+    let (mut t2, carry) = t0.overflowing_add(t1);
+    if carry {
+        t2 = t2.wrapping_add(EPSILON);
+    }
+    if t2 >= P { t2 - P } else { t2 }
+}
+
+/// `a·w` for an element `a` and a canonical integer `w`.
+#[inline(always)]
+pub fn mul_int(a: BaseElement, w: u64) -> BaseElement {
+    BaseElement::from_mont(reduce128(a.inner() as u128 * w as u128))
+}
+
+/// Whether this CPU runs the [`avx512`] paths (the answer is cached by the standard library).
+#[cfg(target_arch = "x86_64")]
+pub fn avx512_detected() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+/// Eight lanes of raw `u64` field values per `__m512i`. Every function needs AVX-512F: callers
+/// are themselves `#[target_feature(enable = "avx512f")]`, reached only after
+/// [`avx512_detected`].
+#[cfg(target_arch = "x86_64")]
+pub mod avx512 {
+    use super::{EPSILON, P};
+    use core::arch::x86_64::*;
+
+    /// `x mod p` for lanes `x < 2^64` (one conditional subtraction: 2p > 2^64).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn canonical(x: __m512i) -> __m512i {
+        let p = _mm512_set1_epi64(P as i64);
+        _mm512_mask_sub_epi64(x, _mm512_cmpge_epu64_mask(x, p), x, p)
+    }
+
+    /// `a + b` for canonical lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn add(a: __m512i, b: __m512i) -> __m512i {
+        let p = _mm512_set1_epi64(P as i64);
+        let s = _mm512_add_epi64(a, b);
+        // A carry lost 2^64 ≡ 2^32 − 1: subtracting p with wrap-around adds exactly that.
+        let over = _mm512_cmplt_epu64_mask(s, a) | _mm512_cmpge_epu64_mask(s, p);
+        _mm512_mask_sub_epi64(s, over, s, p)
+    }
+
+    /// `a − b` for canonical lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn sub(a: __m512i, b: __m512i) -> __m512i {
+        let p = _mm512_set1_epi64(P as i64);
+        let d = _mm512_sub_epi64(a, b);
+        _mm512_mask_add_epi64(d, _mm512_cmplt_epu64_mask(a, b), d, p)
+    }
+
+    /// `a·b mod p` for any lanes, canonical: the 128-bit product from four 32×32-bit products,
+    /// then the reduction of [`super::reduce128`].
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn mul(a: __m512i, b: __m512i) -> __m512i {
+        let low32 = _mm512_set1_epi64(EPSILON as i64);
+        let a_hi = _mm512_srli_epi64::<32>(a);
+        let b_hi = _mm512_srli_epi64::<32>(b);
+        let ll = _mm512_mul_epu32(a, b);
+        let lh = _mm512_mul_epu32(a, b_hi);
+        let hl = _mm512_mul_epu32(a_hi, b);
+        let hh = _mm512_mul_epu32(a_hi, b_hi);
+        // Neither sum overflows: (2^32 − 1)^2 + 2^32 − 1 < 2^64.
+        let mid = _mm512_add_epi64(lh, _mm512_srli_epi64::<32>(ll));
+        let mid2 = _mm512_add_epi64(hl, _mm512_and_si512(mid, low32));
+        // Low 32 bits from `ll`, high 32 from `mid2`.
+        let lo = _mm512_mask_blend_epi32(0xaaaa, ll, _mm512_slli_epi64::<32>(mid2));
+        let hi = _mm512_add_epi64(
+            hh,
+            _mm512_add_epi64(_mm512_srli_epi64::<32>(mid), _mm512_srli_epi64::<32>(mid2)),
+        );
+        reduce(hi, lo)
+    }
+
+    /// `hi·2^64 + lo mod p`, canonical.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn reduce(hi: __m512i, lo: __m512i) -> __m512i {
+        let eps = _mm512_set1_epi64(EPSILON as i64);
+        let hi_hi = _mm512_srli_epi64::<32>(hi);
+        let hi_lo = _mm512_and_si512(hi, eps);
+        // lo − hi_hi (2^96 ≡ −1); a borrow gained 2^64 ≡ 2^32 − 1 too many.
+        let t0 = _mm512_sub_epi64(lo, hi_hi);
+        let t0 = _mm512_mask_sub_epi64(t0, _mm512_cmplt_epu64_mask(lo, hi_hi), t0, eps);
+        // hi_lo·(2^32 − 1) < 2^64, as a shift and a subtraction.
+        let t1 = _mm512_sub_epi64(_mm512_slli_epi64::<32>(hi_lo), hi_lo);
+        let t2 = _mm512_add_epi64(t0, t1);
+        // A carry lost 2^64 ≡ 2^32 − 1; adding it back cannot carry again (t1 ≤ 2^64 − 2^33 + 1).
+        let t2 = _mm512_mask_add_epi64(t2, _mm512_cmplt_epu64_mask(t2, t0), t2, eps);
+        canonical(t2)
+    }
+
+    /// Eight `u64`s from `s[..8]`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn load(s: &[u64]) -> __m512i {
+        assert!(s.len() >= 8);
+        // SAFETY: the assertion keeps the unaligned 64-byte read inside `s`.
+        unsafe { _mm512_loadu_si512(s.as_ptr().cast()) }
+    }
+
+    /// Writes the eight lanes of `v` over `d[..8]`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn store(d: &mut [u64], v: __m512i) {
+        assert!(d.len() >= 8);
+        // SAFETY: the assertion keeps the unaligned 64-byte write inside `d`, borrowed mutably.
+        unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), v) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
+    /// Edge values first (0, 1, p − 1, p, 2^32 ± 1, 2^63, 2^64 − 1 and their neighbours), then
+    /// random ones.
+    fn samples(count: usize) -> Vec<u64> {
+        let mut v = vec![
+            0,
+            1,
+            2,
+            EPSILON - 1,
+            EPSILON,
+            1 << 32,
+            (1 << 32) + 1,
+            P - 2,
+            P - 1,
+            P,
+            P + 1,
+            1 << 63,
+            u64::MAX - 1,
+            u64::MAX,
+            0xffff_fffe_ffff_ffff,
+            0x0000_0001_ffff_ffff,
+        ];
+        let mut next = xorshift(0x243f_6a88_85a3_08d3);
+        while v.len() < count {
+            v.push(next());
+        }
+        v
+    }
+
+    #[test]
+    fn scalar_products_reduce_exactly() {
+        for x in [
+            0u128,
+            1,
+            (P as u128) - 1,
+            P as u128,
+            u128::MAX,
+            (1u128 << 96) + 5,
+        ] {
+            assert_eq!(reduce128(x) as u128, x % P as u128, "{x}");
+        }
+        let s = samples(2000);
+        for (&a, &w) in s.iter().zip(s.iter().rev()) {
+            let a = BaseElement::from_mont(a % P);
+            let w = w % P;
+            assert_eq!(mul_int(a, w), a * BaseElement::new(w));
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_ops_equal_the_scalar_field() {
+        if !avx512_detected() {
+            eprintln!("no AVX-512F on this CPU: the vector path is not used here");
+            return;
+        }
+        // SAFETY: AVX-512F was detected just above.
+        unsafe { check_vector_ops() }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn check_vector_ops() {
+        let s = samples(1 << 14);
+        let mut next = xorshift(0x1319_8a2e_0370_7344);
+        // Every pair of edge values, then random pairs.
+        let mut pairs: Vec<(u64, u64)> = Vec::new();
+        for &a in &s[..16] {
+            for &b in &s[..16] {
+                pairs.push((a, b));
+            }
+        }
+        for &a in &s {
+            pairs.push((a, s[(next() as usize) % s.len()]));
+        }
+        for lanes in pairs.chunks_exact(8) {
+            let a: Vec<u64> = lanes.iter().map(|p| p.0).collect();
+            let b: Vec<u64> = lanes.iter().map(|p| p.1).collect();
+            let ca: Vec<u64> = a.iter().map(|x| x % P).collect();
+            let cb: Vec<u64> = b.iter().map(|x| x % P).collect();
+            let run = |f: fn(
+                core::arch::x86_64::__m512i,
+                core::arch::x86_64::__m512i,
+            ) -> core::arch::x86_64::__m512i,
+                       x: &[u64],
+                       y: &[u64]| {
+                let mut out = [0u64; 8];
+                avx512::store(&mut out, f(avx512::load(x), avx512::load(y)));
+                out
+            };
+            let prod = run(avx512::mul, &a, &b);
+            let sum = run(avx512::add, &ca, &cb);
+            let diff = run(avx512::sub, &ca, &cb);
+            let mut canon = [0u64; 8];
+            avx512::store(&mut canon, avx512::canonical(avx512::load(&a)));
+            for i in 0..8 {
+                let (x, y) = (a[i] as u128, b[i] as u128);
+                assert_eq!(prod[i] as u128, x * y % P as u128, "{} · {}", a[i], b[i]);
+                let (fx, fy) = (BaseElement::from_mont(ca[i]), BaseElement::from_mont(cb[i]));
+                assert_eq!(sum[i], (fx + fy).inner(), "{} + {}", ca[i], cb[i]);
+                assert_eq!(diff[i], (fx - fy).inner(), "{} − {}", ca[i], cb[i]);
+                assert_eq!(canon[i], a[i] % P);
+            }
+        }
+    }
+}
