@@ -8,6 +8,7 @@ import type { Link } from '../../src/job/link.js'
 import { aggregatorCandidate } from '../../src/job/run/aggregation.js'
 import { settleBackup } from '../../src/job/run/backups.js'
 import { settleDispute } from '../../src/job/run/disputes.js'
+import { leaseSpare } from '../../src/job/run/leases.js'
 import { moveSegmentsOf } from '../../src/job/run/recovery.js'
 import { JobRunState } from '../../src/job/run/state.js'
 import type { JobEvent, NewJobEvent, PeerFailure, SegmentRecord } from '../../src/jobs-model/types.js'
@@ -295,6 +296,48 @@ describe('moveSegmentsOf', () => {
     assert.equal(run.failure, undefined, String(run.failure))
     assert.equal(run.refusals.size, 0)
     assert.equal(run.record.segments[0]?.peerId, `p${pinned.length}`)
+  })
+})
+
+describe('leaseSpare', () => {
+  it('leases two different peers when two spares are wanted at once', async () => {
+    const { run } = setup([segment(0, 'p1')])
+    const asked: string[] = []
+    run.ctx.candidates = () =>
+      ['s1', 's2'].map((peerId) => ({
+        peerId,
+        local: false,
+        addrs: [],
+        programs: [PROGRAM.id],
+        unitsFree: 4,
+        unitsTotal: 4
+      }))
+    run.ctx.transport = {
+      ...run.ctx.transport,
+      openJob: async (peer) => {
+        asked.push(peer.peerId)
+        const [submitterEnd, peerEnd] = memoryDuplexPair<PeerFrame, SubmitterFrame>()
+        // the grant comes a turn later, so that both calls are asking before either is answered
+        void peerEnd.read(AbortSignal.timeout(30_000)).then(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          await peerEnd.write(
+            {
+              reserved: { leaseId: `lease-${peer.peerId}`, units: 4, leaseMs: 60_000, submitterCap: 0 }
+            },
+            AbortSignal.timeout(30_000)
+          )
+        })
+        return submitterEnd
+      }
+    }
+    const spares = await Promise.all([leaseSpare(run), leaseSpare(run)])
+    assert.deepEqual(
+      spares.map((spare) => spare?.peer.peerId).sort(),
+      ['s1', 's2'],
+      `each call must lease its own peer; peers asked: ${asked.join(', ')}`
+    )
+    run.done = true
+    for (const spare of spares) spare?.channel.abort(new Error('test over'))
   })
 })
 

@@ -80,18 +80,32 @@ export async function releaseUnneeded(run: JobRunState, link: Link): Promise<voi
  * liars, those released at the plan were the only ones left to take over or to referee.
  */
 export async function leaseSpare(run: JobRunState): Promise<Link | undefined> {
+  let asking = askingSpares.get(run)
+  if (asking === undefined) askingSpares.set(run, (asking = new Set()))
   for (const candidate of rankCandidates(run.ctx.candidates())) {
-    if (candidate.unitsFree <= 0 || run.excluded.has(candidate.peerId)) continue
+    if (candidate.unitsFree <= 0 || run.excluded.has(candidate.peerId) || asking.has(candidate.peerId))
+      continue
     if (run.links.some((link) => link.peer.peerId === candidate.peerId && !link.closed)) continue
-    const link = await reserveOne(
-      run,
-      candidate,
-      Math.min(candidate.unitsFree, run.record.request.computeCapacity)
-    )
-    if (link !== undefined) return link
+    asking.add(candidate.peerId)
+    try {
+      const link = await reserveOne(
+        run,
+        candidate,
+        Math.min(candidate.unitsFree, run.record.request.computeCapacity)
+      )
+      if (link !== undefined) return link
+    } finally {
+      asking.delete(candidate.peerId)
+    }
   }
   return undefined
 }
+
+/**
+ * Peers a leaseSpare is asking now, per run: two spares wanted at once (a takeover and a referee) each skip the
+ * peer the other is reserving, which would otherwise be leased twice (seen under load, 13 ms apart)
+ */
+const askingSpares = new WeakMap<JobRunState, Set<string>>()
 
 export async function reserveOne(
   run: JobRunState,
