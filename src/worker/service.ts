@@ -34,20 +34,16 @@ import { TRANSFER_LIMIT_DEFAULTS, TransferDeadline, type TransferLimits } from '
 import { deadline } from '../net/deadline.js'
 import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
 import { peerText } from '../net/peer-text.js'
+import type { ProtocolComponents } from '../net/protocol-components.js'
 import { isSegmented, type ProgressNotification, type ProverBackend } from '../prover/types.js'
 import type { Lease, LeaseBook } from './leases.js'
 import type { ProofFetcher } from './session/aggregation.js'
 import { sessionName, WorkerSession } from './session/session.js'
 import { type JobSession, WholeJobSession } from './whole-session.js'
 
-export interface WorkerComponents extends DialComponents {
+/** The worker registers its job protocol (ProtocolComponents' handle/unhandle) and dials peers for proofs */
+export interface WorkerComponents extends DialComponents, Pick<ProtocolComponents, 'handle' | 'unhandle'> {
   peerId: PeerId
-  handle(
-    protocol: string,
-    handler: (stream: Stream, connection: Connection) => void | Promise<void>,
-    options: { maxInboundStreams: number; maxOutboundStreams: number }
-  ): Promise<void>
-  unhandle(protocol: string): Promise<void>
 }
 
 export interface WorkerServiceInit {
