@@ -60,18 +60,17 @@ export class PullRounds {
     if (state.rounds >= this.maxRounds) return false
     state.rounds++
     state.inFlight = true
-    const job = state
-    this.pull({ ...wish, asked: job.asked })
+    this.pull({ ...wish, asked: state.asked })
       .then(
         (result) => {
           // nobody left to ask: no further round would either
-          if (result.asked === 0) job.rounds = this.maxRounds
+          if (result.asked === 0) state.rounds = this.maxRounds
           return result
         },
         () => undefined
       )
       .then((result) => {
-        job.inFlight = false
+        state.inFlight = false
         this.onRound(jobId, result)
       })
       .catch(() => undefined)
