@@ -39,7 +39,8 @@ import { isSegmented, type ProgressNotification, type ProverBackend } from '../p
 import type { Lease, LeaseBook } from './leases.js'
 import type { ProofFetcher } from './session/aggregation.js'
 import { sessionName, WorkerSession } from './session/session.js'
-import { type JobSession, WholeJobSession } from './whole-session.js'
+import type { JobSession } from './session/job-session.js'
+import { WholeJobSession } from './whole-session.js'
 
 /** The worker registers its job protocol (ProtocolComponents' handle/unhandle) and dials peers for proofs */
 export interface WorkerComponents extends DialComponents, Pick<ProtocolComponents, 'handle' | 'unhandle'> {

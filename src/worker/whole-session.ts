@@ -15,20 +15,8 @@ import type { ByteSink, FileSink } from '../files/file-sink.js'
 import type { Logger } from '../log/index.js'
 import type { ProgressNotification, ProverBackend } from '../prover/types.js'
 import { failureOf, SessionError } from './session/failure.js'
+import type { JobSession } from './session/job-session.js'
 import { type SessionInit, type SessionParts, sessionParts } from './session/parts.js'
-
-/** What WorkerService holds per (submitter, job id): a segment session (session/) or a whole-job one (this) */
-export interface JobSession {
-  /** Aborts when the session ends */
-  readonly signal: AbortSignal
-  run(): Promise<void>
-  stop(reason: string): Promise<void>
-  onProgress(progress: ProgressNotification): void
-  sliceSink(header: InputsHeader): Promise<FileSink>
-  hintsSink(): Promise<ByteSink>
-  heldProof(segment?: number): ProofFile | undefined
-  openStream(): () => void
-}
 
 export interface WholeJobSessionInit extends SessionInit {
   /** The whole-job prover (cli backend): proveJob, then its own verify */

@@ -11,6 +11,7 @@ import type { ProgressNotification, SegmentedProver } from '../../prover/types.j
 import { Aggregation, type ProofFetcher } from './aggregation.js'
 import type { SessionContext } from './context.js'
 import { SessionError } from './failure.js'
+import type { JobSession } from './job-session.js'
 import { type SessionInit, type SessionParts, sessionParts } from './parts.js'
 import { SegmentPipeline } from './pipeline.js'
 
@@ -34,7 +35,7 @@ export interface WorkerSessionInit extends SessionInit {
  * the parts that do each job (assignment.ts, inputs.ts, pipeline.ts, aggregation.ts); everything bulky arrives on
  * the side (inputs, hints) or is pulled (proofs) and lives in the job's work folder until Release.
  */
-export class WorkerSession {
+export class WorkerSession implements JobSession {
   readonly jobId: string
   readonly submitter: string
   /** The session's job name for the prover's contribute, prove and cancel (sessionName) */
