@@ -328,7 +328,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
           continue
         }
         const whole = this.segmentedProver(job) === undefined
-        const candidates = this.candidatesFor(job)
+        const candidates = this.candidatesFor(job, whole)
         const capacity = jobCapacity(candidates, (peerId, units) => this.caps.limit(peerId, units), whole)
         const { computeCapacity } = job.request
         // the table is short of the job's units: the neighbours' tables may hold more (two hops beyond ours)
@@ -385,12 +385,12 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
 
   /**
    * Peers that run the job's program, with their penalty points; a peer penalised past PENALTY_LIMIT (several
-   * invalid proofs lately) gets no work until its points decay
+   * invalid proofs lately) gets no work until its points decay. `whole`: the job is proved whole (segmentedProver
+   * has none for it), by a peer of the whole-job pool
    */
-  private candidatesFor(job: JobRecord): Candidate[] {
+  private candidatesFor(job: JobRecord, whole: boolean): Candidate[] {
     const now = Date.now()
-    const pool =
-      this.segmentedProver(job) === undefined ? this.init.wholeCandidates() : this.init.candidates()
+    const pool = whole ? this.init.wholeCandidates() : this.init.candidates()
     return pool
       .filter((candidate) => candidate.unitsTotal > 0 && candidate.programs.includes(job.request.program))
       .map((candidate) => ({
@@ -440,7 +440,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
               ? prover
               : undefined,
             transport: this.init.transport,
-            candidates: () => this.candidatesFor(job),
+            candidates: () => this.candidatesFor(job, true),
             ...this.peerJudgements(job),
             settings,
             logger: this.init.logger,
@@ -525,7 +525,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       event: (event) => this.emitEvent(job, event),
       prover,
       transport: this.init.transport,
-      candidates: () => this.candidatesFor(job),
+      candidates: () => this.candidatesFor(job, false),
       ...this.peerJudgements(job),
       pullCapacity: async (units) => this.pullWhileRunning(job, units),
       settings,
@@ -536,7 +536,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
 
   /** A round of capacity pull for a running job whose reserve came up short (its rounds shared with the queue's) */
   private async pullWhileRunning(job: JobRecord, units: number): Promise<void> {
-    const known = this.candidatesFor(job)
+    const known = this.candidatesFor(job, false)
       .filter((candidate) => candidate.unitsFree > 0)
       .map((candidate) => candidate.peerId)
     const result = await this.pulls?.round(job.id, {
