@@ -1,6 +1,5 @@
 import { shortPeerId } from '../jobs-model/peer-id.js'
-import { toError } from '../net/framed-stream.js'
-import { TransferDeadline, type TransferLimits } from '../net/transfer-deadline.js'
+import { type TransferLimits, underTransferDeadline } from '../net/transfer-deadline.js'
 import type { PeerAddress, SubmitterTransport } from './transport.js'
 
 /**
@@ -17,22 +16,10 @@ export async function pullFinalProof(
   limits: TransferLimits,
   signal: AbortSignal
 ): Promise<{ size: number; sha256: Uint8Array }> {
-  const transfer = new TransferDeadline(
+  return underTransferDeadline(
     `fetching the final proof from peer ${shortPeerId(peer.peerId)}`,
-    limits
+    limits,
+    signal,
+    async (bounded, moved) => transport.fetchFinalProof(peer, jobId, dest, bounded, moved)
   )
-  try {
-    return await transport.fetchFinalProof(
-      peer,
-      jobId,
-      dest,
-      AbortSignal.any([signal, transfer.signal]),
-      (bytes) => transfer.moved(bytes)
-    )
-  } catch (err) {
-    signal.throwIfAborted()
-    throw toError(transfer.signal.reason ?? err)
-  } finally {
-    transfer.stop()
-  }
 }

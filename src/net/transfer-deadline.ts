@@ -1,5 +1,6 @@
 import { formatDuration } from '../config/duration.js'
 import { DeadlineError } from './deadline.js'
+import { toError } from './framed-stream.js'
 
 /** What a transfer must keep up (jobs.transfer_idle_timeout, jobs.transfer_min_rate, jobs.transfer_rate_window) */
 export interface TransferLimits {
@@ -120,6 +121,28 @@ export class TransferDeadline {
   private abort(reason: DeadlineError): void {
     this.stop()
     this.controller.abort(reason)
+  }
+}
+
+/**
+ * Runs `transfer` under a TransferDeadline named `what`: it gets a signal that aborts with `signal` or the deadline,
+ * and `moved` to report its bytes. Throws `signal`'s reason when that aborted, else the deadline's error when it
+ * fired (the transfer's own error then only says that it was aborted), else the transfer's.
+ */
+export async function underTransferDeadline<T>(
+  what: string,
+  limits: TransferLimits,
+  signal: AbortSignal,
+  transfer: (bounded: AbortSignal, moved: (bytes: number) => void) => Promise<T>
+): Promise<T> {
+  const deadline = new TransferDeadline(what, limits)
+  try {
+    return await transfer(AbortSignal.any([signal, deadline.signal]), (bytes) => deadline.moved(bytes))
+  } catch (err) {
+    signal.throwIfAborted()
+    throw toError(deadline.signal.reason ?? err)
+  } finally {
+    deadline.stop()
   }
 }
 

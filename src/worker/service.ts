@@ -30,7 +30,11 @@ import { type ByteSink, countedSink } from '../files/file-sink.js'
 import type { Logger } from '../log/index.js'
 import { type DialComponents, dialPeer } from '../net/dial-peer.js'
 import { type FrameDuplex, memoryDuplexPair } from '../net/frame-duplex.js'
-import { TRANSFER_LIMIT_DEFAULTS, TransferDeadline, type TransferLimits } from '../net/transfer-deadline.js'
+import {
+  TRANSFER_LIMIT_DEFAULTS,
+  type TransferLimits,
+  underTransferDeadline
+} from '../net/transfer-deadline.js'
 import { deadline } from '../net/deadline.js'
 import { FramedStream, STREAM_CLOSE_TIMEOUT_MS, toError } from '../net/framed-stream.js'
 import { peerText } from '../net/peer-text.js'
@@ -231,23 +235,18 @@ export class WorkerService implements Startable, ProofFetcher {
     dest: string,
     signal: AbortSignal
   ): Promise<{ size: number; sha256: Uint8Array }> {
-    const transfer = new TransferDeadline(
+    return underTransferDeadline(
       `pulling segment ${request.segment}'s proof`,
-      this.init.transferLimits ?? TRANSFER_LIMIT_DEFAULTS
+      this.init.transferLimits ?? TRANSFER_LIMIT_DEFAULTS,
+      signal,
+      async (bounded, moved) => {
+        const framed = new FramedStream(await dialPeer(this.components, source, PROOF_PROTOCOL, bounded))
+        return requestProof(framed, request, dest, bounded, (bytes) => {
+          moved(bytes)
+          this.bytesIn?.inc({ kind: 'proof' }, bytes)
+        })
+      }
     )
-    const bounded = AbortSignal.any([signal, transfer.signal])
-    try {
-      const framed = new FramedStream(await dialPeer(this.components, source, PROOF_PROTOCOL, bounded))
-      return await requestProof(framed, request, dest, bounded, (bytes) => {
-        transfer.moved(bytes)
-        this.bytesIn?.inc({ kind: 'proof' }, bytes)
-      })
-    } catch (err) {
-      signal.throwIfAborted()
-      throw toError(transfer.signal.reason ?? err)
-    } finally {
-      transfer.stop()
-    }
   }
 
   /** The session `submitter` leased for the job: another submitter's session of the same job id is not it */
