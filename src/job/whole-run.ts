@@ -14,7 +14,7 @@ import type {
 } from '../jobs-model/types.js'
 import type { Logger } from '../log/index.js'
 import { deadline } from '../net/deadline.js'
-import type { FrameDuplex } from '../net/frame-duplex.js'
+import { closeWithFrame, type FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { peerText } from '../net/peer-text.js'
 import { TransferDeadline } from '../net/transfer-deadline.js'
@@ -486,12 +486,7 @@ export class WholeJobRun {
   /** Release or Cancel, then the stream closes; a peer that does not take it loses its lease when it lapses */
   private async end(link: WholeLink, frame: SubmitterFrame): Promise<void> {
     const signal = deadline(`telling peer ${shortPeerId(link.peer.peerId)} the job ended`, END_TIMEOUT_MS)
-    try {
-      await link.channel.write(frame, signal)
-      await link.channel.close()
-    } catch (err) {
-      link.channel.abort(toError(err))
-    }
+    await closeWithFrame(link.channel, frame, signal)
     this.ctx.save()
   }
 

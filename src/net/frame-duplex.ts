@@ -17,6 +17,23 @@ export interface FrameDuplex<In, Out> {
   abort(err: Error): void
 }
 
+/**
+ * Writes `frame` as the channel's last and closes it (a Refused, a Release, a Cancel): a channel that takes neither
+ * before `signal` is aborted with why, so a peer that stops reading holds nothing of ours
+ */
+export async function closeWithFrame<In, Out>(
+  channel: FrameDuplex<In, Out>,
+  frame: Out,
+  signal: AbortSignal
+): Promise<void> {
+  try {
+    await channel.write(frame, signal)
+    await channel.close()
+  } catch (err) {
+    channel.abort(toError(err))
+  }
+}
+
 interface FrameCodec<T> {
   encode(obj: T): Uint8Array
   decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<T>): T

@@ -29,7 +29,7 @@ import { TransferError } from '../files/errors.js'
 import { type ByteSink, countedSink } from '../files/file-sink.js'
 import type { Logger } from '../log/index.js'
 import { type DialComponents, dialPeer } from '../net/dial-peer.js'
-import { type FrameDuplex, memoryDuplexPair } from '../net/frame-duplex.js'
+import { closeWithFrame, type FrameDuplex, memoryDuplexPair } from '../net/frame-duplex.js'
 import {
   TRANSFER_LIMIT_DEFAULTS,
   type TransferLimits,
@@ -443,12 +443,7 @@ export class WorkerService implements Startable, ProofFetcher {
     signal: AbortSignal,
     freeUnits = this.init.leases.free()
   ): Promise<void> {
-    try {
-      await channel.write({ refused: { code, message: peerText(message), freeUnits } }, signal)
-      await channel.close()
-    } catch (err) {
-      channel.abort(toError(err))
-    }
+    await closeWithFrame(channel, { refused: { code, message: peerText(message), freeUnits } }, signal)
   }
 
   private serveInputs(stream: Stream, connection: Connection): void {

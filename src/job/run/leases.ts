@@ -1,7 +1,7 @@
 /** The job's links: leasing units from peers, reading each peer's job stream, sending on it, and ending it */
 import type { PeerFrame, SubmitterFrame } from '../../../protocols/job/pb/job.js'
 import { deadline } from '../../net/deadline.js'
-import type { FrameDuplex } from '../../net/frame-duplex.js'
+import { closeWithFrame, type FrameDuplex } from '../../net/frame-duplex.js'
 import { toError } from '../../net/framed-stream.js'
 import { JOB_REPLY_TIMEOUT_MS } from '../../../protocols/job/constants.js'
 import { peerText } from '../../net/peer-text.js'
@@ -253,12 +253,7 @@ export async function closeLink(
     RELEASE_TIMEOUT_MS
   )
   const frame: SubmitterFrame = how === 'release' ? { release: {} } : { cancel: { reason } }
-  try {
-    await link.channel.write(frame, signal)
-    await link.channel.close()
-  } catch (err) {
-    link.channel.abort(toError(err))
-  }
+  await closeWithFrame(link.channel, frame, signal)
   if (link.record.state !== 'failed') link.record.state = 'released'
 }
 
