@@ -2,6 +2,7 @@ import { KEEP_ALIVE, type PeerId, type PeerInfo, type PeerUpdate, type Startable
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../log/index.js'
 import { deadline } from './deadline.js'
+import { dialErrorText } from './framed-stream.js'
 import { keepIdleDhtConnections, type ProofmeshHost } from './host.js'
 
 export interface DiscoveryDialerInit {
@@ -177,7 +178,9 @@ export class DiscoveryDialer implements Startable {
             .dial(multiaddr(address), {
               signal: deadline(`dialling bootstrap peer ${address}`, this.dialTimeoutMs)
             })
-            .catch((err: unknown) => this.log.debug({ address, err }, 'bootstrap peer not reachable'))
+            .catch((err: unknown) =>
+              this.log.debug({ address, err: dialErrorText(err) }, 'bootstrap peer not reachable')
+            )
         }
         this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.maxRetryMs)
       }
@@ -233,7 +236,9 @@ export class DiscoveryDialer implements Startable {
           const oldest = this.dialFailures.keys().next().value
           if (oldest !== undefined) this.dialFailures.delete(oldest)
         }
-        this.log.debug({ peer: id, err, failures, backoffMs }, 'could not dial discovered peer')
+        // once a peer until it is dialled again: each retry of a peer that cannot be reached says the same
+        if (failures === 1)
+          this.log.debug({ peer: id, err: dialErrorText(err) }, 'could not dial discovered peer')
       })
       .finally(() => this.pending.delete(id))
   }

@@ -12,6 +12,7 @@ import type { PeerId, Startable } from '@libp2p/interface'
 import { CODE_P2P, type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../log/index.js'
+import { dialErrorText } from './framed-stream.js'
 import type { ProofmeshHost } from './host.js'
 import { setRecent } from './recent-map.js'
 
@@ -180,7 +181,8 @@ export class ReachablePeers implements Startable {
             { failures, retryAt: Date.now() + backoff },
             this.settings.maxRemembered
           )
-          this.log.debug({ peer: id, err, failures, backoffMs: backoff }, 'peer not reachable')
+          // once a peer until it is reached again (proofmesh_reachability_checks{kind="failed"} counts each)
+          if (failures === 1) this.log.debug({ peer: id, err: dialErrorText(err) }, 'peer not reachable')
           next.outcome.resolve(false)
         })
         .finally(() => {
