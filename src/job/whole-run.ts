@@ -17,7 +17,7 @@ import { deadline } from '../net/deadline.js'
 import { closeWithFrame, type FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { peerText } from '../net/peer-text.js'
-import { TransferDeadline } from '../net/transfer-deadline.js'
+import { underTransferDeadline } from '../net/transfer-deadline.js'
 import type { ProverBackend } from '../prover/types.js'
 import { SilenceWatch } from '../silence-watch.js'
 import type { SubmitterFrame } from '../../protocols/job/pb/job.js'
@@ -271,28 +271,21 @@ export class WholeJobRun {
     moved: () => void
   ): Promise<void> {
     const { ctx, record } = this
-    const idle = new TransferDeadline(
-      `sending the input to peer ${shortPeerId(link.peer.peerId)}`,
-      ctx.settings.transferLimits
-    )
     const header = sliceHeader(record, segment)
     try {
-      await ctx.transport.pushSlice(
-        link.peer,
-        header,
-        input,
-        AbortSignal.any([signal, idle.signal]),
-        (bytes) => {
-          idle.moved(bytes)
-          moved()
-          link.record.bytesSent += bytes
-          record.bytesOut += bytes
-        }
+      await underTransferDeadline(
+        `sending the input to peer ${shortPeerId(link.peer.peerId)}`,
+        ctx.settings.transferLimits,
+        signal,
+        async (bounded, sent) =>
+          ctx.transport.pushSlice(link.peer, header, input, bounded, (bytes) => {
+            sent(bytes)
+            moved()
+            link.record.bytesSent += bytes
+            record.bytesOut += bytes
+          })
       )
-    } catch (err) {
-      throw toError(idle.signal.reason ?? err)
     } finally {
-      idle.stop()
       ctx.save()
     }
   }
