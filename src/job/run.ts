@@ -24,7 +24,7 @@ import { checkStragglers } from './run/backups.js'
 import { electAggregator } from './run/aggregation.js'
 import { verify } from './run/verify.js'
 
-export type { JobProver, JobRunContext, JobRunSettings, JobTransport } from './run/state.js'
+export type { JobProver, JobRunContext, JobRunSettings, JobTransport, PeerJudgements } from './run/state.js'
 
 /** How the run's parts reach the two above them (see RunUpcalls) */
 export const RUN_UPCALLS: RunUpcalls = { peerFailed, onFrame }

@@ -16,7 +16,7 @@ import { capacityShortfall, jobCapacity } from './capacity-rule.js'
 import { CapacityShortError, JobFailure, RestartJobError } from './errors.js'
 import { JobRefusedError, parseJobRequest } from './request.js'
 import type { Candidate } from './link.js'
-import { JobRun, type JobRunSettings } from './run.js'
+import { JobRun, type JobRunSettings, type PeerJudgements } from './run.js'
 import { type PullCapacity, type PullRoundResult, PullRounds } from './pull-rounds.js'
 import { RefusalBackoff } from './refusal-backoff.js'
 import { SubmitterCaps } from './submitter-caps.js'
@@ -491,12 +491,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
   }
 
   /** What a run reports of its peers: bad work (penalty points), refusals and grants (the refusal back-off) */
-  private peerJudgements(job: JobRecord): {
-    penalise: (peerId: string, reason: string) => void
-    refused: (peerId: string) => void
-    granted: (peerId: string, submitterCap?: number) => void
-    capReached: (peerId: string, units: number) => boolean
-  } {
+  private peerJudgements(job: JobRecord): PeerJudgements {
     return {
       penalise: (peerId, reason) => {
         const points = this.init.journal.penalise(peerId, 1, reason)
@@ -506,7 +501,7 @@ export class JobService extends TypedEventEmitter<JobServiceEvents> implements S
       granted: (peerId, submitterCap) => {
         this.backoff.granted(peerId)
         // 0: the peer states no cap below its own units (or an older peer that does not say)
-        this.caps.granted(peerId, submitterCap ?? 0)
+        this.caps.granted(peerId, submitterCap)
       },
       capReached: (peerId, units) => this.caps.reaches(peerId, units)
     }

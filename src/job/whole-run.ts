@@ -31,13 +31,14 @@ import { type Candidate, rankCandidates } from './link.js'
 import { endPhase, enterState } from './phases.js'
 import { acceptProgress, ProgressRelay } from './progress.js'
 import { reserveDefaults } from './reserve.js'
-import type { JobRunSettings } from './run/state.js'
+import type { JobRunSettings, PeerJudgements } from './run/state.js'
 import type { SubmitterTransport } from './transport.js'
 
 /** Release or Cancel gets this long to go out before the stream is reset: the peer's lease lapses without it */
 const END_TIMEOUT_MS = 2_000
 
-export interface WholeJobRunContext {
+/** One peer proves the whole job, leased for all of it: no cap to check against (PeerJudgements' capReached) */
+export interface WholeJobRunContext extends Omit<PeerJudgements, 'capReached'> {
   record: JobRecord
   save(): void
   event(event: NewJobEvent): void
@@ -49,11 +50,6 @@ export interface WholeJobRunContext {
   transport: Pick<SubmitterTransport, 'openJob' | 'pushSlice' | 'fetchFinalProof'>
   /** Peers that prove whole jobs (cli backend) of the job's program, this daemon included when it is one */
   candidates(): Candidate[]
-  /** Records bad work against a peer (a proof that is not what it said) */
-  penalise(peerId: string, reason: string): void
-  refused(peerId: string): void
-  /** `submitterCap`: the most units the peer lets this submitter hold at once, as its Reserved stated (0: none) */
-  granted(peerId: string, submitterCap: number): void
   settings: JobRunSettings
   logger: Logger
   /** Aborted on cancel or when the job's time is up; its reason is a JobFailure */

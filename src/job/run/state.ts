@@ -44,14 +44,8 @@ export interface JobRunSettings {
   inputsFolder: string
 }
 
-export interface JobRunContext {
-  record: JobRecord
-  /** Journals the record as it stands */
-  save(): void
-  event(event: NewJobEvent): void
-  prover: JobProver
-  transport: JobTransport
-  candidates(): Candidate[]
+/** What a run tells JobService of its peers, which keeps the books (penalty points, refusal back-offs, caps) */
+export interface PeerJudgements {
   /** Records bad work against a peer (invalid proofs): selection prefers others, and excludes it above a limit */
   penalise(peerId: string, reason: string): void
   /** A peer refused a lease (or did not answer): the submitter asks it again only after a back-off */
@@ -63,6 +57,16 @@ export interface JobRunContext {
   granted(peerId: string, submitterCap: number): void
   /** Whether `units` is all `peerId` lets this submitter hold (the cap its last grant stated) */
   capReached(peerId: string, units: number): boolean
+}
+
+export interface JobRunContext extends PeerJudgements {
+  record: JobRecord
+  /** Journals the record as it stands */
+  save(): void
+  event(event: NewJobEvent): void
+  prover: JobProver
+  transport: JobTransport
+  candidates(): Candidate[]
   /**
    * One round of asking neighbours for adverts the table lacks, for `units` more (capacity/pull.ts), within the
    * job's pull rounds; settles once the peers it found are listed (or its deadline passed). Absent: no pulls.
