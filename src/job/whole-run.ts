@@ -14,7 +14,7 @@ import type {
 } from '../jobs-model/types.js'
 import type { Logger } from '../log/index.js'
 import { deadline } from '../net/deadline.js'
-import { closeWithFrame, type FrameDuplex } from '../net/frame-duplex.js'
+import type { FrameDuplex } from '../net/frame-duplex.js'
 import { toError } from '../net/framed-stream.js'
 import { peerText } from '../net/peer-text.js'
 import { underTransferDeadline } from '../net/transfer-deadline.js'
@@ -31,11 +31,9 @@ import { type Candidate, rankCandidates } from './link.js'
 import { endPhase, enterState } from './phases.js'
 import { acceptProgress, ProgressRelay } from './progress.js'
 import { reserveDefaults } from './reserve.js'
+import { endLease } from './run/leases.js'
 import type { JobRunSettings, PeerJudgements } from './run/state.js'
 import type { SubmitterTransport } from './transport.js'
-
-/** Release or Cancel gets this long to go out before the stream is reset: the peer's lease lapses without it */
-const END_TIMEOUT_MS = 2_000
 
 /** One peer proves the whole job, leased for all of it: no cap to check against (PeerJudgements' capReached) */
 export interface WholeJobRunContext extends Omit<PeerJudgements, 'capReached'> {
@@ -472,10 +470,9 @@ export class WholeJobRun {
     ctx.save()
   }
 
-  /** Release or Cancel, then the stream closes; a peer that does not take it loses its lease when it lapses */
+  /** Release or Cancel, then the stream closes (endLease) */
   private async end(link: WholeLink, frame: SubmitterFrame): Promise<void> {
-    const signal = deadline(`telling peer ${shortPeerId(link.peer.peerId)} the job ended`, END_TIMEOUT_MS)
-    await closeWithFrame(link.channel, frame, signal)
+    await endLease(link.channel, link.peer.peerId, frame)
     this.ctx.save()
   }
 

@@ -238,6 +238,20 @@ export function send(run: JobRunState, link: Link, frame: SubmitterFrame): void 
     .catch((err: unknown) => run.peerFailed(link, { code: 'UNREACHABLE', message: toError(err).message }))
 }
 
+/**
+ * Tells a leased peer that the job ended (`frame`: Release or Cancel) and closes its job stream; a peer that does
+ * not take it within RELEASE_TIMEOUT_MS loses its lease when it lapses
+ */
+export async function endLease(
+  channel: FrameDuplex<PeerFrame, SubmitterFrame>,
+  peerId: string,
+  frame: SubmitterFrame
+): Promise<void> {
+  const how = frame.release === undefined ? 'cancel' : 'release'
+  const signal = deadline(`telling peer ${shortPeerId(peerId)} the job ended (${how})`, RELEASE_TIMEOUT_MS)
+  await closeWithFrame(channel, frame, signal)
+}
+
 export async function closeLink(
   run: JobRunState,
   link: Link,
@@ -248,12 +262,7 @@ export async function closeLink(
   link.closed = true
   run.silence.forget(link)
   clearInterval(link.keepAlive)
-  const signal = deadline(
-    `telling peer ${shortPeerId(link.peer.peerId)} the job ended (${how})`,
-    RELEASE_TIMEOUT_MS
-  )
-  const frame: SubmitterFrame = how === 'release' ? { release: {} } : { cancel: { reason } }
-  await closeWithFrame(link.channel, frame, signal)
+  await endLease(link.channel, link.peer.peerId, how === 'release' ? { release: {} } : { cancel: { reason } })
   if (link.record.state !== 'failed') link.record.state = 'released'
 }
 
