@@ -13,8 +13,9 @@
  * units (its own units and the free units its /v1/peers lists), and until every node's /v1/peers lists every
  * other node (each node polled until its table is complete, then all once more to confirm; bounded by 30
  * intervals of 5 s, or of ADVERT_INTERVAL: with adverts going two hops, a table need not ever hold everyone). Then connections per node
- * (/v1/status connectedPeers) at convergence and SETTLE_S seconds later, the daemons' CPU (and how much of it ran off their main thread) and I/O bytes (rchar +
- * wchar: sockets, the prover's pipes and the log, both directions) over those seconds, RSS per daemon.
+ * (/v1/status connectedPeers) at convergence and SETTLE_S seconds later, the daemons' CPU (and how much of it ran
+ * off their main thread) and I/O bytes (rchar + wchar: sockets, the prover's pipes and the log, both directions)
+ * over those seconds, RSS per daemon.
  *
  *   npm run bench:gossip-procs -- 30 60              the current settings
  *   npm run bench:gossip-procs -- 30 60 --compare    before and after, alternating
