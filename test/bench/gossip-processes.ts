@@ -13,8 +13,9 @@
  * units (its own units and the free units its /v1/peers lists), and until every node's /v1/peers lists every
  * other node (each node polled until its table is complete, then all once more to confirm; bounded by 30
  * intervals of 5 s, or of ADVERT_INTERVAL: with adverts going two hops, a table need not ever hold everyone). Then connections per node
- * (/v1/status connectedPeers) at convergence and SETTLE_S seconds later, the daemons' CPU and I/O bytes (rchar +
- * wchar: sockets, the prover's pipes and the log, both directions) over those seconds, RSS per daemon.
+ * (/v1/status connectedPeers) at convergence and SETTLE_S seconds later, the daemons' CPU (and how much of it ran
+ * off their main thread) and I/O bytes (rchar + wchar: sockets, the prover's pipes and the log, both directions)
+ * over those seconds, RSS per daemon.
  *
  *   npm run bench:gossip-procs -- 30 60              the current settings
  *   npm run bench:gossip-procs -- 30 60 --compare    before and after, alternating
@@ -91,11 +92,23 @@ async function ioBytes(pid: number): Promise<number> {
   return field('rchar') + field('wchar')
 }
 
-/** utime + stime of one process, in clock ticks (100 per second on Linux) */
-async function cpuTicks(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+/** utime + stime in a /proc stat file, in clock ticks (100 per second on Linux) */
+async function statTicks(path: string): Promise<number> {
+  const stat = await readFile(path, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return Number(fields[11]) + Number(fields[12])
+}
+
+/**
+ * CPU ticks of one process, in all and on its main thread: a CPU profile sees only the main thread, while V8's
+ * garbage collection and compiler helpers and libuv's pool run on others (about a quarter of an idle daemon's CPU)
+ */
+async function cpuTicks(pid: number): Promise<{ all: number; main: number }> {
+  const [all, main] = await Promise.all([
+    statTicks(`/proc/${pid}/stat`),
+    statTicks(`/proc/${pid}/task/${pid}/stat`)
+  ])
+  return { all, main }
 }
 
 async function childPids(pid: number): Promise<number[]> {
@@ -316,8 +329,12 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     console.log(
       `  connections at convergence  all min/median/max=${fmt(atConvergence)}  non-seed=${fmt(rest(atConvergence))}  seeds=${atConvergence.slice(0, seedCount).join(',')}${unanswered(atConvergence)}`
     )
-    const ticks = async (): Promise<number[]> =>
-      Promise.all(running.map(({ node }) => cpuTicks(node.process.pid ?? 0).catch(() => Number.NaN)))
+    const ticks = async (): Promise<Array<{ all: number; main: number }>> =>
+      Promise.all(
+        running.map(async ({ node }) =>
+          cpuTicks(node.process.pid ?? 0).catch(() => ({ all: Number.NaN, main: Number.NaN }))
+        )
+      )
     const io = async (): Promise<number[]> =>
       Promise.all(running.map(({ node }) => ioBytes(node.process.pid ?? 0).catch(() => Number.NaN)))
     const ticksBefore = await ticks()
@@ -327,7 +344,18 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     const ioAfter = await io()
     const ioKiBps = ioAfter.map((after, i) => (after - (ioBefore[i] ?? 0)) / 1024 / (SETTLE_MS / 1000))
     const settled = await connections(running)
-    const cpuPercent = ticksAfter.map((after, i) => (after - (ticksBefore[i] ?? 0)) / (SETTLE_MS / 1000))
+    const cpuPercent = ticksAfter.map(
+      (after, i) => (after.all - (ticksBefore[i]?.all ?? Number.NaN)) / (SETTLE_MS / 1000)
+    )
+    // Summed over every daemon: one idle daemon runs a few ticks a second, too few to split on its own
+    const spent = ticksAfter
+      .map((after, i) => ({
+        all: after.all - (ticksBefore[i]?.all ?? Number.NaN),
+        main: after.main - (ticksBefore[i]?.main ?? Number.NaN)
+      }))
+      .filter(({ all, main }) => Number.isFinite(all) && Number.isFinite(main))
+    const spentAll = spent.reduce((total, { all }) => total + all, 0)
+    const offMainPercent = (100 * (spentAll - spent.reduce((total, { main }) => total + main, 0))) / spentAll
     const rss = await Promise.all(
       running.map(async ({ node }) =>
         procStatusKiB(node.process.pid ?? 0, 'VmRSS')
@@ -351,6 +379,7 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
       [
         `  connections ${SETTLE_MS / 1000}s later       all min/median/max=${fmt(settled)}  non-seed=${fmt(rest(settled))}  seeds=${settled.slice(0, seedCount).join(',')}${unanswered(settled)}`,
         `  idle daemon CPU % over those ${SETTLE_MS / 1000}s min/median/p90/max=${fmtP90(cpuPercent, 1)}  sum=${sum(cpuPercent).toFixed(0)}% (of 100% per core)`,
+        `  of that CPU off the main thread (GC and compiler helpers, libuv pool): ${offMainPercent.toFixed(0)}% (all daemons)`,
         `  idle daemon I/O KiB/s (rchar+wchar) min/median/max=${fmt(ioKiBps, 1)}`,
         `  rss_mib daemon min/median/max=${fmt(rss)}  total=${sum(rss).toFixed(0)}  prover child median=${stats(proverRss).median.toFixed(0)}`,
         `  load avg at end ${(loadavg()[0] ?? 0).toFixed(1)}${exited.length === 0 ? '' : `  DAEMONS EXITED: ${exited.join(',')}`}`
