@@ -169,20 +169,10 @@ mod tests {
     use super::*;
     use winterfell::math::{FieldElement, StarkField, fields::f64::BaseElement};
 
-    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-        let mut x = seed;
-        move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        }
-    }
-
-    /// Edge states (zeros, p − 1, small values) first, then random ones.
+    /// Edge states (zeros, p − 1, small values) first, then pseudo-random ones: each the
+    /// permutation (winterfell's) of the one before.
     fn states(count: usize) -> Vec<State> {
         let p = BaseElement::MODULUS;
-        let mut next = xorshift(0x4528_21e6_38d0_1377);
         let mut v = vec![
             [BaseElement::ZERO; 12],
             [BaseElement::new(p - 1); 12],
@@ -190,8 +180,10 @@ mod tests {
             std::array::from_fn(|i| BaseElement::new(p - 1 - i as u64)),
             std::array::from_fn(|i| BaseElement::new(1 << (5 * i))),
         ];
+        let mut next = [BaseElement::new(0x4528_21e6_38d0_1377); 12];
         while v.len() < count {
-            v.push(std::array::from_fn(|_| BaseElement::new(next())));
+            Rp64_256::apply_permutation(&mut next);
+            v.push(next);
         }
         v
     }
