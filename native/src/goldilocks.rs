@@ -120,9 +120,12 @@ pub mod avx512 {
     }
 
     /// `hi·2^64 + lo mod p`, canonical.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     #[inline]
-    fn reduce(hi: __m512i, lo: __m512i) -> __m512i {
+    pub fn reduce(hi: __m512i, lo: __m512i) -> __m512i {
         let eps = _mm512_set1_epi64(EPSILON as i64);
         let hi_hi = _mm512_srli_epi64::<32>(hi);
         let hi_lo = _mm512_and_si512(hi, eps);
@@ -159,6 +162,63 @@ pub mod avx512 {
         assert!(d.len() >= 8);
         // SAFETY: the assertion keeps the unaligned 64-byte write inside `d`, borrowed mutably.
         unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), v) }
+    }
+
+    // trace ops
+
+    /// `x^7` of each lane (any lanes in, canonical out), on `N` registers at once so that their
+    /// multiplication chains interleave.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn exp7<const N: usize>(x: [__m512i; N]) -> [__m512i; N] {
+        let mut out = x;
+        for (o, &v) in out.iter_mut().zip(&x) {
+            let v2 = mul(v, v);
+            *o = mul(mul(v, v2), mul(v2, v2));
+        }
+        out
+    }
+
+    /// `base^(2^m)·tail` lane by lane.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn exp_acc<const N: usize>(base: [__m512i; N], tail: [__m512i; N], m: usize) -> [__m512i; N] {
+        let mut r = base;
+        for _ in 0..m {
+            for v in r.iter_mut() {
+                *v = mul(*v, *v);
+            }
+        }
+        for (v, &t) in r.iter_mut().zip(&tail) {
+            *v = mul(*v, t);
+        }
+        r
+    }
+
+    /// `x^(1/7)` of each lane, i.e. `x^10540996611094048183` (any lanes in, canonical out): the
+    /// addition chain of winter-crypto's Rp64_256 (72 multiplications), on `N` registers at once.
+    /// The chain is serial, so the registers' chains interleave to fill the multiplier.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn exp_inv7<const N: usize>(x: [__m512i; N]) -> [__m512i; N] {
+        // Exponents in binary: t1 = x^10, t2 = x^100, t3 = x^100100, ...
+        let t1 = exp_acc(x, x, 0);
+        let t2 = exp_acc(t1, t1, 0);
+        let t3 = exp_acc(t2, t2, 3);
+        let t4 = exp_acc(t3, t3, 6);
+        let t5 = exp_acc(t4, t4, 12);
+        let t6 = exp_acc(t5, t3, 6);
+        let t7 = exp_acc(t6, t6, 31);
+        // (t7^10·t6)^100 · t1·t2·x
+        let a = exp_acc(t7, t6, 1);
+        let b = exp_acc(exp_acc(t1, t2, 0), x, 0);
+        exp_acc(a, b, 2)
     }
 }
 

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod program;
 pub mod proof_file;
 pub mod prove;
+pub mod rescue;
 pub mod segment;
 pub mod spans;
 pub mod sponge;

@@ -22,7 +22,7 @@
 //! and omits the `0x01` byte when `n > 56` and `n % 7 == 0`, because it compares the position in
 //! the rate with the element count); we follow the padding that its own comments describe.
 
-use winter_crypto::hashers::Rp64_256;
+use crate::rescue;
 use winterfell::math::{FieldElement, StarkField, fields::f64::BaseElement};
 
 /// Width of the sponge state.
@@ -87,7 +87,7 @@ pub fn absorb_permute(state: &mut State, elems: &[BaseElement; RATE]) {
     for (s, e) in state[4..].iter_mut().zip(elems) {
         *s += *e;
     }
-    Rp64_256::apply_permutation(state);
+    rescue::permute(state);
 }
 
 /// Runs the sponge over blocks `[start_block, start_block + blocks)`; `bytes` holds the input from
@@ -173,6 +173,7 @@ pub fn digest_to_hex(d: &[BaseElement; 4]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use winter_crypto::hashers::Rp64_256;
     use winter_crypto::{ElementHasher, Hasher};
 
     fn input(n: usize) -> Vec<u8> {
