@@ -108,6 +108,8 @@ export class CapacityPull implements Startable {
   private readonly askers: OriginRateLimiter
   /** Peers whose pull is being answered now: one at a time each, whatever its connections */
   private readonly serving = new Set<string>()
+  /** Peers this node is asking now (one exchange each at a time) */
+  private readonly asking = new Set<string>()
   private readonly pulls?: Counter<'side' | 'result'>
   private readonly pulledAdverts?: Counter<'result' | 'reason'>
 
@@ -162,7 +164,7 @@ export class CapacityPull implements Startable {
       this.log.debug({ program: wish.program }, 'no capacity pull: the peer table is full')
       return { asked: 0, adverts: 0, listed: 0, units: 0 }
     }
-    const peers = shuffled(this.components.getPeers().filter((peer) => !wish.asked.has(peer.toString())))
+    const peers = shuffled(this.idleNeighbours().filter((peer) => !wish.asked.has(peer.toString())))
     const chosen = peers.slice(0, this.fanout)
     for (const peer of chosen) wish.asked.add(peer.toString())
     const round: PullRound = { asked: chosen.length, adverts: 0, listed: 0, units: 0 }
@@ -193,7 +195,7 @@ export class CapacityPull implements Startable {
    */
   async warmUp(known: () => readonly string[]): Promise<PullRound> {
     if (!this.init.hasRoom()) return { asked: 0, adverts: 0, listed: 0, units: 0 }
-    const chosen = shuffled(this.components.getPeers()).slice(0, this.fanout)
+    const chosen = shuffled(this.idleNeighbours()).slice(0, this.fanout)
     const round: PullRound = { asked: chosen.length, adverts: 0, listed: 0, units: 0 }
     const handedOver = new Set<string>()
     const admissions: Array<Promise<void>> = []
@@ -296,18 +298,32 @@ export class CapacityPull implements Startable {
     )
   }
 
+  /**
+   * Connected peers this node is not asking now: a neighbour answers one pull of ours at a time (one stream per
+   * connection, one pull served per peer), so a second one at once would be refused and wasted
+   */
+  private idleNeighbours(): PeerId[] {
+    return this.components.getPeers().filter((peer) => !this.asking.has(peer.toString()))
+  }
+
   /** One exchange with one peer: the request, then its answer within the caps; [] from a peer that has none */
   async ask(peer: PeerId, request: PullRequest, signal: AbortSignal): Promise<SignedAdvert[]> {
-    const stream = await this.components.dialProtocol(peer, PULL_PROTOCOL, { signal })
+    const id = peer.toString()
+    this.asking.add(id)
     try {
-      const messages = pbStream(stream, { maxDataLength: MAX_PULL_RESPONSE_BYTES })
-      await messages.write(request, PullRequest, { signal })
-      const answer = await messages.read(PullResponse, { signal, limits: { adverts: MAX_PULL_ADVERTS } })
-      await stream.close({ signal })
-      return answer.adverts
-    } catch (err) {
-      stream.abort(toError(err))
-      throw err
+      const stream = await this.components.dialProtocol(peer, PULL_PROTOCOL, { signal })
+      try {
+        const messages = pbStream(stream, { maxDataLength: MAX_PULL_RESPONSE_BYTES })
+        await messages.write(request, PullRequest, { signal })
+        const answer = await messages.read(PullResponse, { signal, limits: { adverts: MAX_PULL_ADVERTS } })
+        await stream.close({ signal })
+        return answer.adverts
+      } catch (err) {
+        stream.abort(toError(err))
+        throw err
+      }
+    } finally {
+      this.asking.delete(id)
     }
   }
 

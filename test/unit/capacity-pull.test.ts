@@ -270,7 +270,7 @@ describe('a pull round', () => {
   })
 })
 
-describe('a warm-up pull', () => {
+describe('a warm-up pull, and pulls at once', () => {
   const logger = createLogger({ level: 'silent' })
 
   /** A CapacityPull on `node`: its table `peers`, pulled adverts taken through a real intake (every origin reached) */
@@ -373,5 +373,29 @@ describe('a warm-up pull', () => {
     assert.equal(ours.size, 3)
     const again = await fresh.warmUp(() => ours.list().map((entry) => entry.peerId))
     assert.deepEqual(again, { asked: 0, adverts: 0, listed: 0, units: 0 })
+  })
+
+  it('does not ask a neighbour it is asking already: the second pull would be refused', async () => {
+    const network = new MemoryNetwork()
+    const key = await newKey()
+    const advert = makeAdvert({ programs: ['fib'] })
+    const neighbour = await network.node()
+    const theirs = new PeerTable({ maxPeers: 10 })
+    theirs.update(
+      peerIdFromPrivateKey(key).toString(),
+      advert,
+      false,
+      await signAdvert(key, encodeAdvert(advert), TOPIC)
+    )
+    await puller(neighbour, theirs, () => [])
+    const ours = new PeerTable({ maxPeers: 10 })
+    const fresh = await puller(await network.node(), ours, () => [neighbour])
+    const first = fresh.pull({ program: 'fib', units: 8, known: [], asked: new Set() })
+    const second = await fresh.warmUp(() => [])
+    assert.deepEqual(second, { asked: 0, adverts: 0, listed: 0, units: 0 })
+    assert.deepEqual(await first, { asked: 1, adverts: 1, listed: 1, units: 8 })
+    // the exchange over, the neighbour is asked again
+    const third = await fresh.pull({ program: 'fib', units: 8, known: [], asked: new Set() })
+    assert.equal(third.asked, 1)
   })
 })
