@@ -29,6 +29,7 @@ validation, ranking and reserve code, and prints per-peer cost, time to gather a
   --table-cap P      peers a capacity table holds at most (${simDefaults.tableCap})
   --units-per-peer U units each peer has (${simDefaults.unitsPerPeer})
   --pull 0|1         1: a submitter whose table is short of a job's units pulls from its neighbours (${simDefaults.pull})
+  --warm-up 0|1      1: a peer that joins pulls once from its neighbours; its cost to the observed peers counted (${simDefaults.warmUp})
   --json             print one JSON object instead of text
   --help             this text`
 
@@ -49,7 +50,8 @@ const NUMERIC: Record<string, keyof SimOptions> = {
   '--lazy-degree': 'lazyDegree',
   '--table-cap': 'tableCap',
   '--units-per-peer': 'unitsPerPeer',
-  '--pull': 'pull'
+  '--pull': 'pull',
+  '--warm-up': 'warmUp'
 }
 
 function usage(message: string): never {
@@ -83,6 +85,8 @@ function parse(argv: string[]): { options: Partial<SimOptions>; json: boolean } 
   if ((options.churnPerMinute ?? 0) > 1) usage('--churn is a share per minute, at most 1')
   if ((options.gracefulShare ?? 0) > 1) usage('--graceful is a share, at most 1')
   if (options.pull !== undefined && options.pull !== 0 && options.pull !== 1) usage('--pull is 0 or 1')
+  if (options.warmUp !== undefined && options.warmUp !== 0 && options.warmUp !== 1)
+    usage('--warm-up is 0 or 1')
   if (options.tableCap !== undefined && (!Number.isInteger(options.tableCap) || options.tableCap < 1))
     usage('--table-cap must be a whole number of at least 1')
   return { options: options, json }
@@ -92,7 +96,7 @@ function text(result: SimResult): string {
   const { perPeer, gather, costs } = result
   return [
     `peers=${result.peers} (${result.observers} observed)`,
-    `  per peer: ${perPeer.messagesPerS.toFixed(1)} messages/s (${perPeer.firstCopiesPerS.toFixed(1)} first copies), ${(perPeer.bytesPerS / 1024).toFixed(2)} KiB/s, CPU ${perPeer.cpuPercent.toFixed(2)}% of a core, table ${perPeer.tableSize.toFixed(0)} peers`,
+    `  per peer: ${perPeer.messagesPerS.toFixed(1)} messages/s (${perPeer.firstCopiesPerS.toFixed(1)} first copies, ${perPeer.warmUpsServedPerMin.toFixed(2)} warm-ups answered a minute), ${(perPeer.bytesPerS / 1024).toFixed(2)} KiB/s, CPU ${perPeer.cpuPercent.toFixed(2)}% of a core, table ${perPeer.tableSize.toFixed(0)} peers`,
     `  gather ${gather.jobs} jobs: ${gather.filled} filled, ms median/p95/max=${gather.msMedian.toFixed(0)}/${gather.msP95.toFixed(0)}/${gather.msMax.toFixed(0)}, asks ${gather.asks}, refused busy ${gather.refusedStale}, departed ${gather.refusedDeparted} (stale share ${(100 * gather.staleShare).toFixed(1)}%)`,
     `  pulls: ${gather.pulls.jobs} jobs pulled, ${gather.pulls.rounds} rounds, ${gather.pulls.asked} neighbours asked, ${gather.pulls.adverts} adverts handed over, ${gather.pulls.listed} listed (verify ${gather.pulls.verifyMs.toFixed(1)} ms CPU)`,
     `  costs: verify ${costs.verifyMs.toFixed(3)} ms, intake ${costs.intakeMs.toFixed(3)} ms, duplicate ${costs.duplicateMs.toFixed(4)} ms, ${costs.overheadBytes} B overhead per message`

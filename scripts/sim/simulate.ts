@@ -1,13 +1,16 @@
 import { type CapacityAdvert, encodeAdvert } from '../../src/capacity/advert.js'
-import { advertRateWindowMs } from '../../src/capacity/constants.js'
+import { advertRateWindowMs, capacityTopic } from '../../src/capacity/constants.js'
 import { capacityDefaults } from '../../src/capacity/service.js'
 import { AdvertIntake } from '../../src/capacity/intake.js'
+import { answerPull } from '../../src/capacity/pull-answer.js'
+import { PullRequest, PullResponse } from '../../protocols/capacity/pb/pull.js'
+import { PULL_FANOUT } from '../../protocols/capacity/pull-constants.js'
 import { PeerTable } from '../../src/capacity/peer-table.js'
 import { OriginRateLimiter } from '../../src/capacity/rate-limit.js'
 import { type Candidate, rankCandidates } from '../../src/job/link.js'
 import { reserveDefaults, reserveInWaves } from '../../src/job/reserve.js'
 import type { MessageCosts } from './costs.js'
-import { pullForJob, type PullTally } from './pull.js'
+import { pullForJob, type PullTally, type PullWorld, simEnvelope } from './pull.js'
 import { makeAdvert } from '../../test/helpers/adverts.js'
 import { Rng } from '../../test/helpers/rng.js'
 import { type Reach, reachOf, Topology } from './topology.js'
@@ -47,6 +50,8 @@ export interface SimOptions {
   tableCap: number
   /** 1: a submitter whose table is short of a job's units pulls capacity from its neighbours first (pull.ts) */
   pull: number
+  /** 1: a peer that joins pulls once from its neighbours (capacity/warm-up.ts); its cost to them is counted */
+  warmUp: number
   costs: MessageCosts
 }
 
@@ -72,7 +77,8 @@ export const simDefaults = {
   jobs: 40,
   maxPeersPerJob: 16,
   tableCap: capacityDefaults.maxPeers,
-  pull: 1
+  pull: 1,
+  warmUp: 1
 }
 
 export interface SimResult {
@@ -80,6 +86,8 @@ export interface SimResult {
   observers: number
   perPeer: {
     messagesPerS: number
+    /** Warm-up pulls of joining peers answered per minute (in messagesPerS, bytesPerS and cpuPercent) */
+    warmUpsServedPerMin: number
     firstCopiesPerS: number
     bytesPerS: number
     cpuPercent: number
@@ -122,6 +130,9 @@ interface Observer {
   firstCopies: number
   bytes: number
   intakeMs: number
+  /** Warm-up pulls of joining neighbours it answered (a request and an answer each), and their CPU */
+  warmUpsServed: number
+  warmUpMs: number
 }
 
 const STEP_MS = 100
@@ -176,6 +187,8 @@ export function simAdvert(
  */
 export async function simulate(options: SimOptions): Promise<SimResult> {
   const rng = new Rng(options.seed)
+  // the warm-ups' own draws: with or without them (--warm-up), the simulated network is the same
+  const warmUpRng = new Rng(options.seed + 0x5eed)
   const topology = new Topology({
     degree: options.degree,
     meshDegree: options.meshDegree,
@@ -226,7 +239,9 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       copies: 0,
       firstCopies: 0,
       bytes: 0,
-      intakeMs: 0
+      intakeMs: 0,
+      warmUpsServed: 0,
+      warmUpMs: 0
     })
   }
   /** origin → the observers its adverts reach */
@@ -252,7 +267,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       peerName(origin),
       data,
       direct,
-      () => direct || topology.neighbours(observer.id).has(origin) || observer.reached.has(origin)
+      () => direct || topology.neighbours(observer.id).has(origin) || observer.reached.has(origin),
+      simEnvelope(peerName(origin), data)
     )
     if (measuring()) {
       const spent = process.cpuUsage(before)
@@ -298,8 +314,56 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       topology.leave(id)
       left++
     }
-    for (let i = 0; i < count; i++) addPeer()
+    for (let i = 0; i < count; i++) {
+      const joined = addPeer()
+      if (options.warmUp > 0) warmUp(joined)
+    }
     mapReach()
+  }
+
+  const world: PullWorld = {
+    topology,
+    lastAdvert: (peer: number) => (topology.has(peer) ? states[peer]?.lastAdvert : undefined),
+    peerName,
+    peerOf: (name: string) => Number(name.slice('sim-'.length)),
+    now,
+    rng,
+    latencyMs: options.latencyMs,
+    checkMs: options.checkMs,
+    tableCap: options.tableCap,
+    wait: async () => undefined
+  }
+  /**
+   * A peer that joins pulls once from PULL_FANOUT of its neighbours (capacity/warm-up.ts): what that costs the
+   * observed peers it asks, each answering with the daemon's answerPull over its own table. Every
+   * answer is counted as if it were the first (no exclusions but the joiner): the most it can cost.
+   */
+  const warmUp = (joined: number): void => {
+    const neighbours = [...topology.neighbours(joined)]
+    for (let asked = 0; asked < PULL_FANOUT && neighbours.length > 0; asked++) {
+      const peer = neighbours.splice(warmUpRng.int(neighbours.length), 1)[0] as number
+      const observer = observers.find((candidate) => candidate.id === peer)
+      if (observer === undefined || !measuring()) continue
+      const request = PullRequest.encode({
+        topic: capacityTopic(),
+        program: '',
+        units: 0xffff_ffff,
+        exclude: []
+      })
+      const before = process.cpuUsage()
+      const answer = answerPull(observer.table.list(), {
+        program: '',
+        units: 0xffff_ffff,
+        exclude: new Set([peerName(joined)])
+      })
+      const spent = process.cpuUsage(before)
+      observer.warmUpMs += (spent.user + spent.system) / 1000
+      observer.warmUpsServed++
+      observer.bytes +=
+        request.byteLength +
+        PullResponse.encode({ adverts: answer }).byteLength +
+        2 * options.costs.overheadBytes
+    }
   }
 
   const endMs = (options.warmupS + options.measureS) * 1000
@@ -341,15 +405,17 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     (o) =>
       (o.firstCopies * options.costs.verifyMs +
         o.intakeMs +
+        o.warmUpMs +
         (o.copies - o.firstCopies) * options.costs.duplicateMs) /
       seconds
   )
-  const gather = await gatherJobs(options, observers, states, topology, rng, now)
+  const gather = await gatherJobs(options, observers, states, topology, rng, world)
   return {
     peers: options.peers,
     observers: observers.length,
     perPeer: {
-      messagesPerS: mean((o) => o.copies) / seconds,
+      messagesPerS: mean((o) => o.copies + 2 * o.warmUpsServed) / seconds,
+      warmUpsServedPerMin: (mean((o) => o.warmUpsServed) / seconds) * 60,
       firstCopiesPerS: mean((o) => o.firstCopies) / seconds,
       bytesPerS: mean((o) => o.bytes) / seconds,
       cpuPercent: cpuMsPerS / 10,
@@ -372,7 +438,7 @@ async function gatherJobs(
   states: PeerState[],
   topology: Topology,
   rng: Rng,
-  now: () => number
+  world: PullWorld
 ): Promise<SimResult['gather']> {
   const times: number[] = []
   let filled = 0
@@ -381,24 +447,13 @@ async function gatherJobs(
   let refusedDeparted = 0
   const wait = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
   const pulls = { jobs: 0, rounds: 0, asked: 0, adverts: 0, listed: 0, verifyMs: 0 }
-  const world = {
-    topology,
-    lastAdvert: (peer: number) => (topology.has(peer) ? states[peer]?.lastAdvert : undefined),
-    peerName,
-    peerOf: (name: string) => Number(name.slice('sim-'.length)),
-    now,
-    rng,
-    latencyMs: options.latencyMs,
-    checkMs: options.checkMs,
-    tableCap: options.tableCap,
-    wait
-  }
+  const pullWorld: PullWorld = { ...world, wait }
   for (let job = 0; job < options.jobs; job++) {
     const submitter = observers[rng.int(observers.length)] as Observer
     const started = performance.now()
     if (options.pull > 0) {
       const rounds = pulls.rounds
-      await pullForJob(world, submitter, 'rescue-sponge', options.jobUnits, pulls)
+      await pullForJob(pullWorld, submitter, 'rescue-sponge', options.jobUnits, pulls)
       if (pulls.rounds > rounds) pulls.jobs++
     }
     const candidates = rankCandidates(

@@ -78,6 +78,17 @@ export interface PullRound {
 /** A peer that handed over an advert its origin did not sign is not trusted with anything for this long */
 const FORGER_BAN_MS = 10 * 60_000
 
+/** A request's program that any program matches (PULL.md): a warm-up wants the neighbourhood, not one job's peers */
+const ANY_PROGRAM = ''
+
+/** A warm-up asks for as many units as there are: each answer stops at its advert and byte caps */
+const WARM_UP_UNITS = 0xffff_ffff
+
+interface Verified {
+  origin: PeerId
+  signed: SignedAdvert
+}
+
 /**
  * Capacity pulled on demand (`/proofmesh/capacity-pull/1.0.0`, protocols/capacity/PULL.md). Adverts travel two hops
  * and the table is bounded, so in a large sparse network a submitter's table can lack the units a job needs while
@@ -97,6 +108,8 @@ export class CapacityPull implements Startable {
   private readonly askers: OriginRateLimiter
   /** Peers whose pull is being answered now: one at a time each, whatever its connections */
   private readonly serving = new Set<string>()
+  /** Peers this node is asking now (one exchange each at a time) */
+  private readonly asking = new Set<string>()
   private readonly pulls?: Counter<'side' | 'result'>
   private readonly pulledAdverts?: Counter<'result' | 'reason'>
 
@@ -151,25 +164,14 @@ export class CapacityPull implements Startable {
       this.log.debug({ program: wish.program }, 'no capacity pull: the peer table is full')
       return { asked: 0, adverts: 0, listed: 0, units: 0 }
     }
-    const peers = shuffled(this.components.getPeers().filter((peer) => !wish.asked.has(peer.toString())))
+    const peers = shuffled(this.idleNeighbours().filter((peer) => !wish.asked.has(peer.toString())))
     const chosen = peers.slice(0, this.fanout)
     for (const peer of chosen) wish.asked.add(peer.toString())
     const round: PullRound = { asked: chosen.length, adverts: 0, listed: 0, units: 0 }
     if (chosen.length === 0) return round
     const timeout = deadline(`a capacity pull round for ${wish.units} units`, this.timeoutMs)
     const signal = wish.signal === undefined ? timeout : AbortSignal.any([timeout, wish.signal])
-    const request: PullRequest = {
-      topic: this.init.topic,
-      program: wish.program,
-      units: Math.max(0, Math.min(wish.units, 0xffff_ffff)),
-      exclude: wish.known.slice(0, MAX_PULL_EXCLUDE).flatMap((peer) => {
-        try {
-          return [peerIdFromString(peer).toMultihash().bytes]
-        } catch {
-          return []
-        }
-      })
-    }
+    const request = this.request(wish.program, wish.units, wish.known)
     const untilAborted = new Promise<void>((resolve) => {
       if (signal.aborted) resolve()
       signal.addEventListener('abort', () => resolve(), { once: true })
@@ -183,12 +185,64 @@ export class CapacityPull implements Startable {
     return round
   }
 
+  /**
+   * A fresh node's table, filled from its neighbours' tables rather than over a heartbeat: its neighbours' own
+   * adverts come only with their next one (up to an advert interval), a table of the neighbourhood's only with
+   * theirs. Up to `fanout` neighbours asked one after another, for adverts of any program; each request leaves out
+   * the peers listed and those handed over by the answers before it, so the answers do not repeat each other. Every
+   * advert verified and taken through the intake as a job's pull would be. Settles once every neighbour asked has
+   * answered or its deadline passed (the reachability checks of origins handed over go on, within their own bounds).
+   */
+  async warmUp(known: () => readonly string[]): Promise<PullRound> {
+    if (!this.init.hasRoom()) return { asked: 0, adverts: 0, listed: 0, units: 0 }
+    const chosen = shuffled(this.idleNeighbours()).slice(0, this.fanout)
+    const round: PullRound = { asked: chosen.length, adverts: 0, listed: 0, units: 0 }
+    const handedOver = new Set<string>()
+    const admissions: Array<Promise<void>> = []
+    for (const peer of chosen) {
+      const signal = deadline('a warm-up capacity pull', this.timeoutMs)
+      const request = this.request(ANY_PROGRAM, WARM_UP_UNITS, [...handedOver, ...known()])
+      const verified = await this.fetch(peer, request, signal)
+      for (const { origin } of verified) handedOver.add(origin.toString())
+      round.adverts += verified.length
+      admissions.push(this.admitAll(verified, peer.toString(), signal, round))
+    }
+    await Promise.all(admissions)
+    this.log.info({ ...round }, 'capacity pulled from neighbours to warm the table up')
+    return round
+  }
+
+  private request(program: string, units: number, known: readonly string[]): PullRequest {
+    return {
+      topic: this.init.topic,
+      program,
+      units: Math.max(0, Math.min(units, WARM_UP_UNITS)),
+      exclude: known.slice(0, MAX_PULL_EXCLUDE).flatMap((peer) => {
+        try {
+          return [peerIdFromString(peer).toMultihash().bytes]
+        } catch {
+          return []
+        }
+      })
+    }
+  }
+
   private async pullFrom(
     peer: PeerId,
     request: PullRequest,
     signal: AbortSignal,
     round: PullRound
   ): Promise<void> {
+    const verified = await this.fetch(peer, request, signal)
+    round.adverts += verified.length
+    await this.admitAll(verified, peer.toString(), signal, round)
+  }
+
+  /**
+   * One neighbour's answer, every advert in it verified; nothing from a peer that failed, does not speak the
+   * protocol, or handed over a forged advert (it is banned)
+   */
+  private async fetch(peer: PeerId, request: PullRequest, signal: AbortSignal): Promise<Verified[]> {
     const via = peer.toString()
     let adverts: SignedAdvert[]
     try {
@@ -198,9 +252,9 @@ export class CapacityPull implements Startable {
       this.pulls?.inc({ side: 'asked', result })
       // a peer of a version before pulls: as good as an empty answer
       if (result === 'failed') this.log.debug({ err, peer: via }, 'capacity pull failed')
-      return
+      return []
     }
-    const verified: Array<{ origin: PeerId; signed: SignedAdvert }> = []
+    const verified: Verified[] = []
     for (const signed of adverts) {
       try {
         verified.push({ origin: await verifySignedAdvert(signed, this.init.topic), signed })
@@ -213,11 +267,20 @@ export class CapacityPull implements Startable {
           'a pull answer held a forged advert'
         )
         this.init.ban?.(via, FORGER_BAN_MS)
-        return
+        return []
       }
     }
     this.pulls?.inc({ side: 'asked', result: 'answered' })
-    round.adverts += adverts.length
+    return verified
+  }
+
+  /** Takes verified adverts through the intake; those listed before `signal` aborts count in `round` */
+  private async admitAll(
+    verified: readonly Verified[],
+    via: string,
+    signal: AbortSignal,
+    round: PullRound
+  ): Promise<void> {
     await Promise.all(
       verified.map(async ({ origin, signed }) => {
         const outcome = await this.init.admit(origin, signed, via)
@@ -235,18 +298,32 @@ export class CapacityPull implements Startable {
     )
   }
 
+  /**
+   * Connected peers this node is not asking now: a neighbour answers one pull of ours at a time (one stream per
+   * connection, one pull served per peer), so a second one at once would be refused and wasted
+   */
+  private idleNeighbours(): PeerId[] {
+    return this.components.getPeers().filter((peer) => !this.asking.has(peer.toString()))
+  }
+
   /** One exchange with one peer: the request, then its answer within the caps; [] from a peer that has none */
   async ask(peer: PeerId, request: PullRequest, signal: AbortSignal): Promise<SignedAdvert[]> {
-    const stream = await this.components.dialProtocol(peer, PULL_PROTOCOL, { signal })
+    const id = peer.toString()
+    this.asking.add(id)
     try {
-      const messages = pbStream(stream, { maxDataLength: MAX_PULL_RESPONSE_BYTES })
-      await messages.write(request, PullRequest, { signal })
-      const answer = await messages.read(PullResponse, { signal, limits: { adverts: MAX_PULL_ADVERTS } })
-      await stream.close({ signal })
-      return answer.adverts
-    } catch (err) {
-      stream.abort(toError(err))
-      throw err
+      const stream = await this.components.dialProtocol(peer, PULL_PROTOCOL, { signal })
+      try {
+        const messages = pbStream(stream, { maxDataLength: MAX_PULL_RESPONSE_BYTES })
+        await messages.write(request, PullRequest, { signal })
+        const answer = await messages.read(PullResponse, { signal, limits: { adverts: MAX_PULL_ADVERTS } })
+        await stream.close({ signal })
+        return answer.adverts
+      } catch (err) {
+        stream.abort(toError(err))
+        throw err
+      }
+    } finally {
+      this.asking.delete(id)
     }
   }
 

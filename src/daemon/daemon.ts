@@ -7,6 +7,7 @@ import { encodeAdvert } from '../capacity/advert.js'
 import { advertBackend, advertToJson } from '../capacity/advert-json.js'
 import { type HardwareInfo, probeHardware } from '../capacity/probe.js'
 import { CapacityPull } from '../capacity/pull.js'
+import { WarmUpPull } from '../capacity/warm-up.js'
 import { CapacityService, type Workload } from '../capacity/service.js'
 import type { ProofmeshConfig } from '../config/index.js'
 import type { Candidate } from '../job/link.js'
@@ -86,6 +87,7 @@ export class Daemon implements Startable, ApiBackend {
   private capacityService?: CapacityService
   private statusProtocol?: StatusProtocol
   private capacityPull?: CapacityPull
+  private warmUpPull?: WarmUpPull
   private discoveryDialer?: DiscoveryDialer
   private reachablePeers?: ReachablePeers
   private api?: HttpApi
@@ -248,6 +250,12 @@ export class Daemon implements Startable, ApiBackend {
       metricsRegistry: this.registry
     })
     const capacityPull = this.capacityPull
+    this.warmUpPull = new WarmUpPull({
+      logger: this.init.logger,
+      pubsub: host.services.pubsub,
+      topic: capacity.topic,
+      warmUp: async () => capacityPull.warmUp(() => capacity.peers.list().map((entry) => entry.peerId))
+    })
     this.statusProtocol = new StatusProtocol(host, {
       logger: this.init.logger,
       getStatus: () => this.peerStatus()
@@ -315,6 +323,7 @@ export class Daemon implements Startable, ApiBackend {
     })
     await this.statusProtocol.start()
     await this.capacityPull.start()
+    this.warmUpPull.start()
     await this.workerService.start()
     this.discoveryDialer.start()
     reachable.start()
@@ -357,6 +366,8 @@ export class Daemon implements Startable, ApiBackend {
     await this.workerService?.stop()
     this.workerService = undefined
     this.leaseBook?.removeEventListener('changed', this.onLeasesChanged)
+    this.warmUpPull?.stop()
+    this.warmUpPull = undefined
     this.discoveryDialer?.stop()
     await this.capacityService?.stop()
     this.reachablePeers?.stop()

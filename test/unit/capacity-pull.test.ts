@@ -1,3 +1,4 @@
+import '../../src/polyfill.js'
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -12,6 +13,7 @@ import { PeerTable } from '../../src/capacity/peer-table.js'
 import { CapacityPull } from '../../src/capacity/pull.js'
 import { answerPull } from '../../src/capacity/pull-answer.js'
 import { createLogger } from '../../src/log/index.js'
+import { MemoryNetwork, type MemoryNode } from '../helpers/memory-network.js'
 import { OriginRateLimiter } from '../../src/capacity/rate-limit.js'
 import {
   type SignedAdvert,
@@ -150,6 +152,22 @@ describe('a pull answer', () => {
     assert.deepEqual(from, [3, 0])
   })
 
+  it('holds adverts of every program when the request names none (a warm-up)', async () => {
+    const { table: peers, ids } = await table([
+      { units: 4, programs: ['fib'] },
+      { units: 0, programs: ['fib'] },
+      { units: 3, programs: ['other'] },
+      { units: 2, programs: [] },
+      { units: 5, signed: false }
+    ])
+    const answer = answerPull(peers.list(), { program: '', units: 0xffff_ffff, exclude: new Set() })
+    // no free units, or no envelope to hand on: left out as for a named program
+    assert.deepEqual(
+      answer.map((signed) => ids.indexOf(peerOf(signed))),
+      [0, 2, 3]
+    )
+  })
+
   it('leaves out the peers the asker excluded', async () => {
     const { table: peers, ids } = await table([{ units: 7 }, { units: 4 }])
     const answer = answerPull(peers.list(), {
@@ -249,5 +267,135 @@ describe('a pull round', () => {
     const round = await pull.pull({ program: 'fib', units: 10, known: [], asked: new Set() })
     assert.deepEqual(round, { asked: 0, adverts: 0, listed: 0, units: 0 })
     assert.deepEqual(dialled, [])
+  })
+})
+
+describe('a warm-up pull, and pulls at once', () => {
+  const logger = createLogger({ level: 'silent' })
+
+  /** A CapacityPull on `node`: its table `peers`, pulled adverts taken through a real intake (every origin reached) */
+  async function puller(
+    node: MemoryNode,
+    peers: PeerTable,
+    neighbours: () => MemoryNode[]
+  ): Promise<CapacityPull> {
+    const rateLimiter = new OriginRateLimiter({
+      burst: 4,
+      perInterval: 4,
+      intervalMs: 5_000,
+      maxOrigins: 1_000
+    })
+    const door = new AdvertIntake({ peers, rateLimiter })
+    const pull = new CapacityPull(
+      {
+        handle: async (protocol, handler) => node.handle(protocol, handler),
+        unhandle: async (protocol) => node.unhandle(protocol),
+        dialProtocol: async (peer, protocol, options) => node.dialProtocol(peer, protocol, options),
+        getPeers: () => neighbours().map((neighbour) => neighbour.peerId)
+      },
+      {
+        logger,
+        topic: TOPIC,
+        entries: () => peers.list(),
+        hasRoom: () => peers.hasRoom(),
+        admit: async (origin, signed) => door.admit(origin.toString(), signed.data, false, () => true, signed)
+      }
+    )
+    await pull.start()
+    return pull
+  }
+
+  it('asks its neighbours one after another, each for peers the answers before it did not hand over', async () => {
+    const network = new MemoryNetwork()
+    // 60 peers of two programs, the same in every neighbour's table (a small network: everyone hears everyone)
+    const origins = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const key = await newKey()
+        const advert = makeAdvert({
+          unitsTotal: 10,
+          unitsFree: 10,
+          programs: [i % 2 === 0 ? 'fib' : 'other']
+        })
+        return {
+          id: peerIdFromPrivateKey(key).toString(),
+          advert,
+          signed: await signAdvert(key, encodeAdvert(advert), TOPIC)
+        }
+      })
+    )
+    const neighbours = await Promise.all([network.node(), network.node(), network.node()])
+    for (const neighbour of neighbours) {
+      const peers = new PeerTable({ maxPeers: 100 })
+      for (const origin of origins) peers.update(origin.id, origin.advert, false, origin.signed)
+      await puller(neighbour, peers, () => [])
+    }
+    const table = new PeerTable({ maxPeers: 100 })
+    const fresh = await puller(await network.node(), table, () => neighbours)
+    const round = await fresh.warmUp(() => table.list().map((entry) => entry.peerId))
+    // without the exclusions, each neighbour would hand over the same 16 (its table's first, in the same order)
+    assert.deepEqual(round, {
+      asked: 3,
+      adverts: 3 * MAX_PULL_ADVERTS,
+      listed: 3 * MAX_PULL_ADVERTS,
+      units: 480
+    })
+    assert.equal(table.size, 3 * MAX_PULL_ADVERTS)
+    const programs = new Set(table.list().flatMap((entry) => entry.advert.programs))
+    assert.deepEqual([...programs].sort(), ['fib', 'other'])
+  })
+
+  it('leaves out the peers already listed, and asks nobody while the table is full', async () => {
+    const network = new MemoryNetwork()
+    const origins = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const key = await newKey()
+        const advert = makeAdvert({ programs: ['fib'] })
+        return {
+          id: peerIdFromPrivateKey(key).toString(),
+          advert,
+          signed: await signAdvert(key, encodeAdvert(advert), TOPIC)
+        }
+      })
+    )
+    const neighbour = await network.node()
+    const theirs = new PeerTable({ maxPeers: 100 })
+    for (const origin of origins) theirs.update(origin.id, origin.advert, false, origin.signed)
+    await puller(neighbour, theirs, () => [])
+    const ours = new PeerTable({ maxPeers: 3 })
+    const [first, second] = origins as [(typeof origins)[0], (typeof origins)[0]]
+    ours.update(first.id, first.advert, false, first.signed)
+    ours.update(second.id, second.advert, false, second.signed)
+    const fresh = await puller(await network.node(), ours, () => [neighbour])
+    const round = await fresh.warmUp(() => ours.list().map((entry) => entry.peerId))
+    // two of the four were listed already: the answer holds the other two, and one finds room
+    assert.equal(round.adverts, 2)
+    assert.equal(round.listed, 1)
+    assert.equal(ours.size, 3)
+    const again = await fresh.warmUp(() => ours.list().map((entry) => entry.peerId))
+    assert.deepEqual(again, { asked: 0, adverts: 0, listed: 0, units: 0 })
+  })
+
+  it('does not ask a neighbour it is asking already: the second pull would be refused', async () => {
+    const network = new MemoryNetwork()
+    const key = await newKey()
+    const advert = makeAdvert({ programs: ['fib'] })
+    const neighbour = await network.node()
+    const theirs = new PeerTable({ maxPeers: 10 })
+    theirs.update(
+      peerIdFromPrivateKey(key).toString(),
+      advert,
+      false,
+      await signAdvert(key, encodeAdvert(advert), TOPIC)
+    )
+    await puller(neighbour, theirs, () => [])
+    const ours = new PeerTable({ maxPeers: 10 })
+    const fresh = await puller(await network.node(), ours, () => [neighbour])
+    const first = fresh.pull({ program: 'fib', units: 8, known: [], asked: new Set() })
+    const second = await fresh.warmUp(() => [])
+    assert.deepEqual(second, { asked: 0, adverts: 0, listed: 0, units: 0 })
+    assert.deepEqual(await first, { asked: 1, adverts: 1, listed: 1, units: 8 })
+    // the exchange over, the neighbour is asked again
+    const third = await fresh.pull({ program: 'fib', units: 8, known: [], asked: new Set() })
+    assert.equal(third.asked, 1)
   })
 })

@@ -90,4 +90,32 @@ describe('the capacity simulator', () => {
     assert.equal(gather.staleShare, (gather.refusedStale + gather.refusedDeparted) / gather.asks)
     assert.ok(gather.filled > 0, `some jobs filled: ${JSON.stringify(gather)}`)
   })
+
+  it("counts joining peers' warm-up pulls against the observed peers they ask, and nothing else changes", async () => {
+    const options = {
+      ...simDefaults,
+      peers: 200,
+      seed: 5,
+      warmupS: 20,
+      measureS: 30,
+      observers: 40,
+      churnPerMinute: 0.5,
+      jobs: 2,
+      jobUnits: 20,
+      costs
+    }
+    const without = await simulate({ ...options, warmUp: 0 })
+    const withWarmUp = await simulate({ ...options, warmUp: 1 })
+    assert.equal(without.perPeer.warmUpsServedPerMin, 0)
+    assert.ok(withWarmUp.perPeer.warmUpsServedPerMin > 0, 'no joining peer asked an observed one')
+    // a request and an answer per warm-up answered, on top of the same gossip (the same network either way)
+    assert.equal(withWarmUp.perPeer.firstCopiesPerS, without.perPeer.firstCopiesPerS)
+    assert.equal(withWarmUp.perPeer.tableSize, without.perPeer.tableSize)
+    const extra = (withWarmUp.perPeer.messagesPerS - without.perPeer.messagesPerS) * 60
+    assert.ok(
+      Math.abs(extra - 2 * withWarmUp.perPeer.warmUpsServedPerMin) < 1e-9,
+      `${extra} messages a minute more for ${withWarmUp.perPeer.warmUpsServedPerMin} warm-ups`
+    )
+    assert.ok(withWarmUp.perPeer.bytesPerS > without.perPeer.bytesPerS)
+  })
 })
