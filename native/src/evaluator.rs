@@ -8,6 +8,9 @@
 //! the cubic extension, 48 MiB per column at 2^18 rows) and divides in a second pass; this one
 //! divides as it goes, a chunk at a time, and looks the periodic columns up in small tables.
 
+#[cfg(target_arch = "x86_64")]
+mod lanes;
+
 use crate::air::{
     AuxRows, AuxTerms, CYCLE, P_ARK1, P_ARK2, P_SEL, P_T, P_TN, SpongeAir, main_residuals,
 };
@@ -21,6 +24,8 @@ use winterfell::{
 
 /// Points evaluated together (one batch inversion of the boundary divisors).
 const CHUNK: usize = 1 << 11;
+/// Points whose main constraints are evaluated together (the vector path's lanes).
+const LANES: usize = 8;
 
 pub struct SpongeEvaluator<'a, E: FieldElement<BaseField = BaseElement>> {
     air: &'a SpongeAir,
@@ -51,6 +56,28 @@ struct Position<E: FieldElement<BaseField = BaseElement>> {
     /// ARK1 and ARK2.
     arks: Vec<BaseElement>,
     aux: AuxTerms<BaseElement, E>,
+}
+
+/// The main constraints' share of the composition at one point, `Σ_k c_k·C_k`, from its main
+/// frame (the vector path computes the same eight points at a time).
+fn main_composition<E: FieldElement<BaseField = BaseElement>>(
+    frame: &EvaluationFrame<BaseElement>,
+    pos: &Position<E>,
+    cube_coef: &[E],
+    step_coef: E,
+) -> E {
+    let r = main_residuals(frame.current(), frame.next(), &pos.arks);
+    let mut acc = step_coef.mul_base(r.step);
+    for (k, v) in pos.round.iter().zip(&r.round) {
+        acc += k.mul_base(*v);
+    }
+    for (k, v) in cube_coef.iter().zip(r.cube.iter().chain(&r.back_cube)) {
+        acc += k.mul_base(*v);
+    }
+    for (k, v) in pos.capacity.iter().zip(&r.capacity) {
+        acc += k.mul_base(*v);
+    }
+    acc
 }
 
 /// A boundary group: the row it applies to (as `g^r`) and its constraints (column, value,
@@ -193,6 +220,10 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
         let main_width = air.trace_info().main_trace_width();
         let aux_width = air.trace_info().aux_segment_width();
         let num_aux = transition.num_aux_constraints();
+        #[cfg(target_arch = "x86_64")]
+        let main_lanes = lanes::MainLanes::new(&by_position, cube_coef, step_coef);
+        #[cfg(not(target_arch = "x86_64"))]
+        let main_lanes: Option<()> = None;
         let mut out = vec![E::ZERO; size];
         let eval_chunk = |(c, chunk): (usize, &mut [E])| {
             let first = c * CHUNK;
@@ -209,26 +240,45 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
                 }
             }
             let inv_dens = batch_inversion(&dens);
-            let mut main_frame = EvaluationFrame::<BaseElement>::new(main_width);
+            let mut frames: Vec<EvaluationFrame<BaseElement>> = (0..LANES)
+                .map(|_| EvaluationFrame::new(main_width))
+                .collect();
+            let mut main_acc = [E::ZERO; LANES];
             let mut aux_frame = EvaluationFrame::<E>::new(aux_width);
             let mut t_aux = vec![E::ZERO; num_aux];
+            let len = chunk.len();
             for (j, slot) in chunk.iter_mut().enumerate() {
                 let i = first + j;
-                trace.read_main_trace_frame_into(i, &mut main_frame);
+                let lane = j % LANES;
+                if lane == 0 {
+                    // The main constraints of the next 8 points together.
+                    let frames = &mut frames[..LANES.min(len - j)];
+                    for (l, frame) in frames.iter_mut().enumerate() {
+                        trace.read_main_trace_frame_into(i + l, frame);
+                    }
+                    let position = i & (positions - 1);
+                    match &main_lanes {
+                        #[cfg(target_arch = "x86_64")]
+                        Some(vector) if frames.len() == LANES => {
+                            vector.evaluate(position, frames, &mut main_acc)
+                        }
+                        _ => {
+                            for (l, frame) in frames.iter().enumerate() {
+                                main_acc[l] = main_composition(
+                                    frame,
+                                    &by_position[(position + l) & (positions - 1)],
+                                    cube_coef,
+                                    step_coef,
+                                );
+                            }
+                        }
+                    }
+                }
+                let main_frame = &frames[lane];
                 trace.read_aux_trace_frame_into(i, &mut aux_frame);
                 let pos = &by_position[i & (positions - 1)];
                 let (cur, next) = (main_frame.current(), main_frame.next());
-                let r = main_residuals(cur, next, &pos.arks);
-                let mut acc = step_coef.mul_base(r.step);
-                for (k, v) in pos.round.iter().zip(&r.round) {
-                    acc += k.mul_base(*v);
-                }
-                for (k, v) in cube_coef.iter().zip(r.cube.iter().chain(&r.back_cube)) {
-                    acc += k.mul_base(*v);
-                }
-                for (k, v) in pos.capacity.iter().zip(&r.capacity) {
-                    acc += k.mul_base(*v);
-                }
+                let mut acc = main_acc[lane];
                 let rows = AuxRows {
                     cur: aux_frame.current(),
                     next: aux_frame.next(),
@@ -269,5 +319,79 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
         };
         out.par_chunks_mut(CHUNK).enumerate().for_each(eval_chunk);
         CompositionPolyTrace::new(out)
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::air::{MAIN_WIDTH, P_TN};
+    use crate::goldilocks::P;
+    use winterfell::math::fields::CubeExtension;
+
+    type E3 = CubeExtension<BaseElement>;
+
+    /// Random field elements, with p − 1, 0 and 1 among them.
+    fn elements(seed: u64) -> impl FnMut() -> BaseElement {
+        let mut x = seed;
+        let mut count = 0u64;
+        move || {
+            count += 1;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match x % 16 {
+                0 => BaseElement::new(P - 1),
+                1 => BaseElement::ZERO,
+                2 => BaseElement::ONE,
+                _ => BaseElement::new(x ^ count),
+            }
+        }
+    }
+
+    #[test]
+    fn vector_main_composition_equals_the_scalar_one() {
+        let mut next = elements(0x5851_f42d_4c95_7f2d);
+        let mut ext = {
+            let mut next = elements(0x2d35_8dcc_aa6c_78a5);
+            move || E3::new(next(), next(), next())
+        };
+        let positions = 4 * CYCLE;
+        let rands: Vec<E3> = (0..16).map(|_| ext()).collect();
+        let by_position: Vec<Position<E3>> = (0..positions)
+            .map(|_| {
+                let pv: Vec<BaseElement> = (0..=P_TN).map(|_| next()).collect();
+                Position {
+                    round: std::array::from_fn(|_| ext()),
+                    capacity: std::array::from_fn(|_| ext()),
+                    arks: pv[P_ARK1..P_ARK2 + STATE_WIDTH].to_vec(),
+                    aux: AuxTerms::new(&pv, &rands),
+                }
+            })
+            .collect();
+        let cube_coef: Vec<E3> = (0..2 * STATE_WIDTH).map(|_| ext()).collect();
+        let step_coef = ext();
+        let Some(vector) = lanes::MainLanes::new(&by_position, &cube_coef, step_coef) else {
+            eprintln!("no AVX-512F on this CPU: the vector path is not used here");
+            return;
+        };
+        for round in 0..400 {
+            let frames: Vec<EvaluationFrame<BaseElement>> = (0..LANES)
+                .map(|_| {
+                    EvaluationFrame::from_rows(
+                        (0..MAIN_WIDTH).map(|_| next()).collect(),
+                        (0..MAIN_WIDTH).map(|_| next()).collect(),
+                    )
+                })
+                .collect();
+            let position = (round * LANES) % positions;
+            let mut got = [E3::ZERO; LANES];
+            vector.evaluate(position, &frames, &mut got);
+            for (l, frame) in frames.iter().enumerate() {
+                let expect =
+                    main_composition(frame, &by_position[position + l], &cube_coef, step_coef);
+                assert_eq!(got[l], expect, "round {round} lane {l}");
+            }
+        }
     }
 }
