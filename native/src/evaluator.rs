@@ -8,8 +8,8 @@
 //! the cubic extension, 48 MiB per column at 2^18 rows) and divides in a second pass; this one
 //! divides as it goes, a chunk at a time, and looks the periodic columns up in small tables. The
 //! transition constraints (all but the boundary ones, which cost little) are evaluated eight
-//! points at a time in AVX-512 lanes where the CPU has them ([`lanes`]): they were 95% of this
-//! step's time at 2^18 rows, and the vector path halves the step (see `native/README.md`).
+//! points at a time in AVX-512 lanes where the CPU has them ([`lanes`]): they were nearly all of
+//! this step's time at 2^18 rows, and the vector path halves the step (see `native/README.md`).
 
 #[cfg(target_arch = "x86_64")]
 mod lanes;
