@@ -108,6 +108,31 @@ impl<E: FieldElement<BaseField = BaseElement>> Transition<'_, E> {
         }
         acc
     }
+
+    /// The sums at `out.len()` consecutive points, the first at `position` in the block and at
+    /// row `table.2` of the range table's columns `table.0` (`T`) and `table.1` (`T_next`), one
+    /// point at a time: the scalar path, where the CPU has no AVX-512.
+    fn points(
+        &self,
+        position: usize,
+        main: &[EvaluationFrame<BaseElement>],
+        aux: &[EvaluationFrame<E>],
+        table: (&[BaseElement], &[BaseElement], usize),
+        out: &mut [E],
+        t_aux: &mut [E],
+    ) {
+        let table_mask = table.0.len() - 1;
+        for (l, acc) in out.iter_mut().enumerate() {
+            let ti = (table.2 + l) & table_mask;
+            *acc = self.at(
+                (position + l) % self.by_position.len(),
+                &main[l],
+                &aux[l],
+                (table.0[ti], table.1[ti]),
+                t_aux,
+            );
+        }
+    }
 }
 
 /// A boundary group: the row it applies to (as `g^r`) and its constraints (column, value,
@@ -305,18 +330,14 @@ impl<E: FieldElement<BaseField = BaseElement>> ConstraintEvaluator<E> for Sponge
                             (&table.0[ti..ti + LANES], &table.1[ti..ti + LANES]),
                             &mut transition_acc,
                         ),
-                        _ => {
-                            for l in 0..count {
-                                let ti = (ti + l) & table_mask;
-                                transition_acc[l] = constraints.at(
-                                    (position + l) & (positions - 1),
-                                    &main_frames[l],
-                                    &aux_frames[l],
-                                    (table.0[ti], table.1[ti]),
-                                    &mut t_aux,
-                                );
-                            }
-                        }
+                        _ => constraints.points(
+                            position,
+                            &main_frames,
+                            &aux_frames,
+                            (table.0, table.1, ti),
+                            &mut transition_acc[..count],
+                            &mut t_aux,
+                        ),
                     }
                 }
                 let (cur, aux_frame) = (main_frames[lane].current(), &aux_frames[lane]);
@@ -454,6 +475,10 @@ mod tests {
                 return;
             };
             let mut t_aux = vec![E3::ZERO; num_aux];
+            let table: (Vec<BaseElement>, Vec<BaseElement>) = (
+                (0..8 * LANES).map(|_| next()).collect(),
+                (0..8 * LANES).map(|_| next()).collect(),
+            );
             for round in 0..200 {
                 let main: Vec<EvaluationFrame<BaseElement>> = (0..LANES)
                     .map(|_| {
@@ -471,15 +496,28 @@ mod tests {
                         )
                     })
                     .collect();
-                let t: Vec<BaseElement> = (0..LANES).map(|_| next()).collect();
-                let tn: Vec<BaseElement> = (0..LANES).map(|_| next()).collect();
                 let position = (round * LANES) % positions;
+                let ti = (round * LANES * 3) % table.0.len();
                 let mut got = [E3::ZERO; LANES];
+                let slice = |col: &[BaseElement]| col[ti..ti + LANES].to_vec();
+                let (t, tn) = (slice(&table.0), slice(&table.1));
                 vector.evaluate(position, &main, &aux, (&t, &tn), &mut got);
+                let mut expect = [E3::ZERO; LANES];
+                constraints.points(
+                    position,
+                    &main,
+                    &aux,
+                    (&table.0, &table.1, ti),
+                    &mut expect,
+                    &mut t_aux,
+                );
                 for l in 0..LANES {
-                    let expect =
-                        constraints.at(position + l, &main[l], &aux[l], (t[l], tn[l]), &mut t_aux);
-                    assert_eq!(got[l], expect, "{:?} round {round} lane {l}", air.shape());
+                    assert_eq!(
+                        got[l],
+                        expect[l],
+                        "{:?} round {round} lane {l}",
+                        air.shape()
+                    );
                 }
             }
         }
