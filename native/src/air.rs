@@ -397,20 +397,21 @@ pub fn main_residuals<E: FieldElement<BaseField = BaseElement>>(
 
 /// What the auxiliary constraints need of the random elements and the row-in-block periodic
 /// columns at one point: they depend on the point only through its position in the block, so the
-/// prover computes them once per position instead of at every point.
+/// prover computes them once per position instead of at every point (the evaluator's vector
+/// path reads the fields).
 pub struct AuxTerms<F, E> {
-    alpha: E,
-    alpha2: E,
+    pub(crate) alpha: E,
+    pub(crate) alpha2: E,
     /// `γ^j`, j = 0..7.
-    w: [E; CYCLE],
+    pub(crate) w: [E; CYCLE],
     /// `Σ_{j<7} σ_j·γ^j`: the weight of this row's element in the link.
-    weight: E,
+    pub(crate) weight: E,
     /// `σ_6·γ^7`: the weight of the next row's element (the block's last) in the link.
-    weight_next: E,
+    pub(crate) weight_next: E,
     /// `(1 − σ_7) + σ_7·δ`: what the link carries from this row to the next.
-    carry: E,
+    pub(crate) carry: E,
     /// `σ_0 − σ_7`: +1 where the block's rate enters the link, −1 where the previous one leaves it.
-    rate_sign: F,
+    pub(crate) rate_sign: F,
 }
 
 impl<F, E> AuxTerms<F, E>

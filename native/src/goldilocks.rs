@@ -100,22 +100,7 @@ pub mod avx512 {
     #[target_feature(enable = "avx512f")]
     #[inline]
     pub fn mul(a: __m512i, b: __m512i) -> __m512i {
-        let low32 = _mm512_set1_epi64(EPSILON as i64);
-        let a_hi = _mm512_srli_epi64::<32>(a);
-        let b_hi = _mm512_srli_epi64::<32>(b);
-        let ll = _mm512_mul_epu32(a, b);
-        let lh = _mm512_mul_epu32(a, b_hi);
-        let hl = _mm512_mul_epu32(a_hi, b);
-        let hh = _mm512_mul_epu32(a_hi, b_hi);
-        // Neither sum overflows: (2^32 − 1)^2 + 2^32 − 1 < 2^64.
-        let mid = _mm512_add_epi64(lh, _mm512_srli_epi64::<32>(ll));
-        let mid2 = _mm512_add_epi64(hl, _mm512_and_si512(mid, low32));
-        // Low 32 bits from `ll`, high 32 from `mid2`.
-        let lo = _mm512_mask_blend_epi32(0xaaaa, ll, _mm512_slli_epi64::<32>(mid2));
-        let hi = _mm512_add_epi64(
-            hh,
-            _mm512_add_epi64(_mm512_srli_epi64::<32>(mid), _mm512_srli_epi64::<32>(mid2)),
-        );
+        let (hi, lo) = wide(a, b);
         reduce(hi, lo)
     }
 
@@ -162,6 +147,140 @@ pub mod avx512 {
         assert!(d.len() >= 8);
         // SAFETY: the assertion keeps the unaligned 64-byte write inside `d`, borrowed mutably.
         unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), v) }
+    }
+
+    // evaluator ops
+
+    /// The 128-bit products `a·b` as `(hi, lo)`, from four 32×32-bit products.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn wide(a: __m512i, b: __m512i) -> (__m512i, __m512i) {
+        let low32 = _mm512_set1_epi64(EPSILON as i64);
+        let a_hi = _mm512_srli_epi64::<32>(a);
+        let b_hi = _mm512_srli_epi64::<32>(b);
+        let ll = _mm512_mul_epu32(a, b);
+        let lh = _mm512_mul_epu32(a, b_hi);
+        let hl = _mm512_mul_epu32(a_hi, b);
+        let hh = _mm512_mul_epu32(a_hi, b_hi);
+        // Neither sum overflows: (2^32 − 1)^2 + 2^32 − 1 < 2^64.
+        let mid = _mm512_add_epi64(lh, _mm512_srli_epi64::<32>(ll));
+        let mid2 = _mm512_add_epi64(hl, _mm512_and_si512(mid, low32));
+        // Low 32 bits from `ll`, high 32 from `mid2`.
+        let lo = _mm512_mask_blend_epi32(0xaaaa, ll, _mm512_slli_epi64::<32>(mid2));
+        let hi = _mm512_add_epi64(
+            hh,
+            _mm512_add_epi64(_mm512_srli_epi64::<32>(mid), _mm512_srli_epi64::<32>(mid2)),
+        );
+        (hi, lo)
+    }
+
+    /// The canonical integer `a` of raw values `a·R mod p` (winterfell's `mont_to_int`): the
+    /// constraint evaluator multiplies two trace values as `raw(a) · int(b) = raw(a·b)` with
+    /// [`mul`], so it needs no Montgomery multiplication.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn mont_to_int(x: __m512i) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let a = _mm512_add_epi64(x, _mm512_slli_epi64::<32>(x));
+        let b = _mm512_sub_epi64(a, _mm512_srli_epi64::<32>(a));
+        // The carry of `x + (x << 32)` comes off `b` too.
+        let b = _mm512_mask_sub_epi64(b, _mm512_cmplt_epu64_mask(a, x), b, _mm512_set1_epi64(1));
+        let r = _mm512_sub_epi64(zero, b);
+        _mm512_mask_sub_epi64(
+            r,
+            _mm512_cmpneq_epu64_mask(b, zero),
+            r,
+            _mm512_set1_epi64(EPSILON as i64),
+        )
+    }
+
+    /// `Σ a_k·b_k mod p` over any lanes, reduced once: the 128-bit products are summed with their
+    /// overflows past 2^128 counted (2^128 ≡ −2^32), which costs about half of a reduction per
+    /// term (the constraint evaluator's sums have 12 to 41 terms).
+    pub struct WideSum {
+        lo: __m512i,
+        hi: __m512i,
+        over: __m512i,
+    }
+
+    impl WideSum {
+        /// An empty sum.
+        ///
+        /// # Safety
+        /// The CPU must have AVX-512F (`avx512_detected`).
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        pub fn new() -> WideSum {
+            let zero = _mm512_setzero_si512();
+            WideSum {
+                lo: zero,
+                hi: zero,
+                over: zero,
+            }
+        }
+
+        /// Adds `a·b`; at most 2^32 terms.
+        ///
+        /// # Safety
+        /// The CPU must have AVX-512F (`avx512_detected`).
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        pub fn add(&mut self, a: __m512i, b: __m512i) {
+            let one = _mm512_set1_epi64(1);
+            let (hi, lo) = wide(a, b);
+            self.lo = _mm512_add_epi64(self.lo, lo);
+            // A product's high half is at most 2^64 − 2, so the carry from the low halves fits.
+            let hi = _mm512_mask_add_epi64(hi, _mm512_cmplt_epu64_mask(self.lo, lo), hi, one);
+            self.hi = _mm512_add_epi64(self.hi, hi);
+            self.over = _mm512_mask_add_epi64(
+                self.over,
+                _mm512_cmplt_epu64_mask(self.hi, hi),
+                self.over,
+                one,
+            );
+        }
+
+        /// The sum mod p, canonical.
+        ///
+        /// # Safety
+        /// The CPU must have AVX-512F (`avx512_detected`).
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        pub fn reduce(self) -> __m512i {
+            sub(reduce(self.hi, self.lo), _mm512_slli_epi64::<32>(self.over))
+        }
+    }
+
+    /// `Σ c_j·x_j mod p` for small constants (`Σ c_j < 2^32`), canonical: `x_hi[j]` is
+    /// `x_j >> 32`, and the two 32-bit halves' sums (each under 2^64) are combined and reduced
+    /// once. Rescue's MDS entries are below 2^5, so its product costs two 32×32-bit products per
+    /// entry instead of a full 64×64-bit one.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn small_dot(x: &[__m512i], x_hi: &[__m512i], c: &[u64]) -> __m512i {
+        debug_assert!(c.iter().sum::<u64>() < 1 << 32);
+        let mut low = _mm512_setzero_si512();
+        let mut high = _mm512_setzero_si512();
+        for ((x, x_hi), c) in x.iter().zip(x_hi).zip(c) {
+            let c = _mm512_set1_epi64(*c as i64);
+            low = _mm512_add_epi64(low, _mm512_mul_epu32(*x, c));
+            high = _mm512_add_epi64(high, _mm512_mul_epu32(*x_hi, c));
+        }
+        // low + high·2^32 as a 128-bit value.
+        let lo = _mm512_add_epi64(low, _mm512_slli_epi64::<32>(high));
+        let hi = _mm512_mask_add_epi64(
+            _mm512_srli_epi64::<32>(high),
+            _mm512_cmplt_epu64_mask(lo, low),
+            _mm512_srli_epi64::<32>(high),
+            _mm512_set1_epi64(1),
+        );
+        reduce(hi, lo)
     }
 
     // trace ops
@@ -337,6 +456,65 @@ mod tests {
                 assert_eq!(sum[i], (fx + fy).inner(), "{} + {}", ca[i], cb[i]);
                 assert_eq!(diff[i], (fx - fy).inner(), "{} − {}", ca[i], cb[i]);
                 assert_eq!(canon[i], a[i] % P);
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn evaluator_ops_equal_the_scalar_field() {
+        if !avx512_detected() {
+            eprintln!("no AVX-512F on this CPU: the vector path is not used here");
+            return;
+        }
+        // SAFETY: AVX-512F was detected just above.
+        unsafe { check_evaluator_ops() }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn check_evaluator_ops() {
+        let s: Vec<u64> = samples(1 << 12).iter().map(|x| x % P).collect();
+        let mut next = xorshift(0xa409_3822_299f_31d0);
+        let mut pick = || s[(next() as usize) % s.len()];
+        for lanes in s.chunks_exact(8) {
+            let mut ints = [0u64; 8];
+            avx512::store(&mut ints, avx512::mont_to_int(avx512::load(lanes)));
+            for (raw, int) in lanes.iter().zip(ints) {
+                assert_eq!(int, BaseElement::from_mont(*raw).as_int(), "int of {raw}");
+            }
+        }
+        for terms in [1, 12, 41, 64] {
+            for _ in 0..64 {
+                // Any lanes for the wide sum; small constants for the small dot product.
+                let a: Vec<[u64; 8]> = (0..terms).map(|_| [(); 8].map(|_| pick())).collect();
+                let b: Vec<[u64; 8]> = (0..terms)
+                    .map(|k| [(); 8].map(|_| if k % 3 == 0 { u64::MAX } else { pick() }))
+                    .collect();
+                let c: Vec<u64> = (0..terms)
+                    .map(|k| (pick() >> 40) | (k as u64 % 2))
+                    .collect();
+                let va: Vec<_> = a.iter().map(|x| avx512::load(x)).collect();
+                let va_hi: Vec<_> = va
+                    .iter()
+                    .map(|x| core::arch::x86_64::_mm512_srli_epi64::<32>(*x))
+                    .collect();
+                let mut sum = avx512::WideSum::new();
+                for (x, y) in va.iter().zip(&b) {
+                    sum.add(*x, avx512::load(y));
+                }
+                let (mut wide, mut small) = ([0u64; 8], [0u64; 8]);
+                avx512::store(&mut wide, sum.reduce());
+                avx512::store(&mut small, avx512::small_dot(&va, &va_hi, &c));
+                for l in 0..8 {
+                    let mut expect_wide = 0u128;
+                    let mut expect_small = 0u128;
+                    for k in 0..terms {
+                        expect_wide = (expect_wide + a[k][l] as u128 * b[k][l] as u128) % P as u128;
+                        expect_small = (expect_small + a[k][l] as u128 * c[k] as u128) % P as u128;
+                    }
+                    assert_eq!(wide[l] as u128, expect_wide, "{terms} terms, lane {l}");
+                    assert_eq!(small[l] as u128, expect_small, "{terms} terms, lane {l}");
+                }
             }
         }
     }
