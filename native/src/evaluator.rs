@@ -7,9 +7,10 @@
 //! Winterfell's default evaluator keeps one column per boundary divisor over the whole domain (in
 //! the cubic extension, 48 MiB per column at 2^18 rows) and divides in a second pass; this one
 //! divides as it goes, a chunk at a time, and looks the periodic columns up in small tables. The
-//! transition constraints (all but the boundary ones, which cost little) are evaluated eight
-//! points at a time in AVX-512 lanes where the CPU has them ([`lanes`]): they were nearly all of
-//! this step's time at 2^18 rows, and the vector path halves the step (see `native/README.md`).
+//! transition constraints (all but the boundary ones, which cost little) are evaluated several
+//! points at a time in vector lanes, eight with AVX-512F or four with AVX2, where the CPU has them
+//! ([`lanes`]): they were nearly all of this step's time at 2^18 rows, and either vector path
+//! nearly halves the step (see `native/README.md`).
 
 #[cfg(target_arch = "x86_64")]
 mod lanes;
@@ -27,7 +28,8 @@ use winterfell::{
 
 /// Points evaluated together (one batch inversion of the boundary divisors).
 const CHUNK: usize = 1 << 11;
-/// Points whose main constraints are evaluated together (the vector path's lanes).
+/// Points whose transition constraints are evaluated together (a multiple of every vector
+/// path's lanes).
 const LANES: usize = 8;
 
 pub struct SpongeEvaluator<'a, E: FieldElement<BaseField = BaseElement>> {
@@ -111,7 +113,7 @@ impl<E: FieldElement<BaseField = BaseElement>> Transition<'_, E> {
 
     /// The sums at `out.len()` consecutive points, the first at `position` in the block and at
     /// row `table.2` of the range table's columns `table.0` (`T`) and `table.1` (`T_next`), one
-    /// point at a time: the scalar path, where the CPU has no AVX-512.
+    /// point at a time: the scalar path, where the CPU has no vector path.
     fn points(
         &self,
         position: usize,
@@ -471,7 +473,9 @@ mod tests {
                 aux_coef: (0..num_aux).map(|_| ext()).collect(),
             };
             let Some(vector) = lanes::TransitionLanes::new(&constraints) else {
-                eprintln!("no AVX-512F on this CPU: the vector path is not used here");
+                eprintln!(
+                    "neither AVX-512F nor AVX2 on this CPU: the vector path is not used here"
+                );
                 return;
             };
             let mut t_aux = vec![E3::ZERO; num_aux];

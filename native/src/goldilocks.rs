@@ -151,6 +151,36 @@ pub mod avx512 {
 
     // evaluator ops
 
+    /// `v` in every lane.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn splat(v: u64) -> __m512i {
+        _mm512_set1_epi64(v as i64)
+    }
+
+    /// Zero in every lane.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn zero() -> __m512i {
+        _mm512_setzero_si512()
+    }
+
+    /// The high 32 bits of each lane.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn hi32(v: __m512i) -> __m512i {
+        _mm512_srli_epi64::<32>(v)
+    }
+
     /// The 128-bit products `a·b` as `(hi, lo)`, from four 32×32-bit products.
     #[target_feature(enable = "avx512f")]
     #[inline]
@@ -341,6 +371,266 @@ pub mod avx512 {
     }
 }
 
+// AVX2 evaluator ops (speed7): the CPUs without AVX-512 (AMD before Zen 4) run the constraint
+// evaluator four lanes at a time with these, the same operations under the same names as
+// [`avx512`]'s, so that one macro-generated evaluator serves both widths.
+
+/// Whether this CPU runs the [`avx2`] paths (the answer is cached by the standard library).
+#[cfg(target_arch = "x86_64")]
+pub fn avx2_detected() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
+/// Four lanes of raw `u64` field values per `__m256i`, as [`avx512`]'s eight. AVX2 has no
+/// unsigned 64-bit comparison and no lane masks: `a < b` is a signed comparison with the sign
+/// bits flipped, and a conditional operation adds or subtracts the comparison's all-ones lanes
+/// (−1) or a constant masked by them.
+#[cfg(target_arch = "x86_64")]
+pub mod avx2 {
+    use super::{EPSILON, P};
+    use core::arch::x86_64::*;
+
+    /// All ones in the lanes where `a < b` (unsigned), zero elsewhere.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn less(a: __m256i, b: __m256i) -> __m256i {
+        let sign = _mm256_set1_epi64x(i64::MIN);
+        _mm256_cmpgt_epi64(_mm256_xor_si256(b, sign), _mm256_xor_si256(a, sign))
+    }
+
+    /// `x mod p` for lanes `x < 2^64` (one conditional subtraction: 2p > 2^64).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn canonical(x: __m256i) -> __m256i {
+        let p = _mm256_set1_epi64x(P as i64);
+        _mm256_sub_epi64(x, _mm256_andnot_si256(less(x, p), p))
+    }
+
+    /// `v` in every lane.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn splat(v: u64) -> __m256i {
+        _mm256_set1_epi64x(v as i64)
+    }
+
+    /// Zero in every lane.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn zero() -> __m256i {
+        _mm256_setzero_si256()
+    }
+
+    /// The high 32 bits of each lane.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn hi32(v: __m256i) -> __m256i {
+        _mm256_srli_epi64::<32>(v)
+    }
+
+    /// `a + b` for canonical lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn add(a: __m256i, b: __m256i) -> __m256i {
+        let p = _mm256_set1_epi64x(P as i64);
+        let s = _mm256_add_epi64(a, b);
+        // A carry lost 2^64 ≡ 2^32 − 1: subtracting p with wrap-around adds exactly that.
+        let over = _mm256_or_si256(less(s, a), _mm256_xor_si256(less(s, p), splat(u64::MAX)));
+        _mm256_sub_epi64(s, _mm256_and_si256(over, p))
+    }
+
+    /// `a − b` for canonical lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn sub(a: __m256i, b: __m256i) -> __m256i {
+        let p = _mm256_set1_epi64x(P as i64);
+        let d = _mm256_sub_epi64(a, b);
+        _mm256_add_epi64(d, _mm256_and_si256(less(a, b), p))
+    }
+
+    /// The 128-bit products `a·b` as `(hi, lo)`, from four 32×32-bit products.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn wide(a: __m256i, b: __m256i) -> (__m256i, __m256i) {
+        let low32 = _mm256_set1_epi64x(EPSILON as i64);
+        let a_hi = _mm256_srli_epi64::<32>(a);
+        let b_hi = _mm256_srli_epi64::<32>(b);
+        let ll = _mm256_mul_epu32(a, b);
+        let lh = _mm256_mul_epu32(a, b_hi);
+        let hl = _mm256_mul_epu32(a_hi, b);
+        let hh = _mm256_mul_epu32(a_hi, b_hi);
+        // Neither sum overflows: (2^32 − 1)^2 + 2^32 − 1 < 2^64.
+        let mid = _mm256_add_epi64(lh, _mm256_srli_epi64::<32>(ll));
+        let mid2 = _mm256_add_epi64(hl, _mm256_and_si256(mid, low32));
+        // Low 32 bits from `ll`, high 32 from `mid2`.
+        let lo = _mm256_blend_epi32::<0b1010_1010>(ll, _mm256_slli_epi64::<32>(mid2));
+        let hi = _mm256_add_epi64(
+            hh,
+            _mm256_add_epi64(_mm256_srli_epi64::<32>(mid), _mm256_srli_epi64::<32>(mid2)),
+        );
+        (hi, lo)
+    }
+
+    /// `a·b mod p` for any lanes, canonical (as [`super::avx512::mul`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn mul(a: __m256i, b: __m256i) -> __m256i {
+        let (hi, lo) = wide(a, b);
+        reduce(hi, lo)
+    }
+
+    /// `hi·2^64 + lo mod p`, canonical (as [`super::avx512::reduce`]).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn reduce(hi: __m256i, lo: __m256i) -> __m256i {
+        let eps = _mm256_set1_epi64x(EPSILON as i64);
+        let hi_hi = _mm256_srli_epi64::<32>(hi);
+        let hi_lo = _mm256_and_si256(hi, eps);
+        // lo − hi_hi (2^96 ≡ −1); a borrow gained 2^64 ≡ 2^32 − 1 too many.
+        let t0 = _mm256_sub_epi64(lo, hi_hi);
+        let t0 = _mm256_sub_epi64(t0, _mm256_and_si256(less(lo, hi_hi), eps));
+        // hi_lo·(2^32 − 1) < 2^64, as a shift and a subtraction.
+        let t1 = _mm256_sub_epi64(_mm256_slli_epi64::<32>(hi_lo), hi_lo);
+        let t2 = _mm256_add_epi64(t0, t1);
+        // A carry lost 2^64 ≡ 2^32 − 1; adding it back cannot carry again.
+        let t2 = _mm256_add_epi64(t2, _mm256_and_si256(less(t2, t0), eps));
+        canonical(t2)
+    }
+
+    /// The canonical integer `a` of raw values `a·R mod p` (as [`super::avx512::mont_to_int`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn mont_to_int(x: __m256i) -> __m256i {
+        let zero = _mm256_setzero_si256();
+        let a = _mm256_add_epi64(x, _mm256_slli_epi64::<32>(x));
+        let b = _mm256_sub_epi64(a, _mm256_srli_epi64::<32>(a));
+        // The carry of `x + (x << 32)` comes off `b` too (adding the all-ones lanes, −1).
+        let b = _mm256_add_epi64(b, less(a, x));
+        let r = _mm256_sub_epi64(zero, b);
+        let nonzero = _mm256_andnot_si256(
+            _mm256_cmpeq_epi64(b, zero),
+            _mm256_set1_epi64x(EPSILON as i64),
+        );
+        _mm256_sub_epi64(r, nonzero)
+    }
+
+    /// Four `u64`s from `s[..4]`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn load(s: &[u64]) -> __m256i {
+        assert!(s.len() >= 4);
+        // SAFETY: the assertion keeps the unaligned 32-byte read inside `s`.
+        unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
+    }
+
+    /// Writes the four lanes of `v` over `d[..4]`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn store(d: &mut [u64], v: __m256i) {
+        assert!(d.len() >= 4);
+        // SAFETY: the assertion keeps the unaligned 32-byte write inside `d`, borrowed mutably.
+        unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), v) }
+    }
+
+    /// `Σ a_k·b_k mod p`, reduced once (as [`super::avx512::WideSum`]).
+    pub struct WideSum {
+        lo: __m256i,
+        hi: __m256i,
+        over: __m256i,
+    }
+
+    impl WideSum {
+        /// An empty sum.
+        ///
+        /// # Safety
+        /// The CPU must have AVX2 (`avx2_detected`).
+        #[target_feature(enable = "avx2")]
+        #[inline]
+        pub fn new() -> WideSum {
+            WideSum {
+                lo: zero(),
+                hi: zero(),
+                over: zero(),
+            }
+        }
+
+        /// Adds `a·b`; at most 2^32 terms.
+        ///
+        /// # Safety
+        /// The CPU must have AVX2 (`avx2_detected`).
+        #[target_feature(enable = "avx2")]
+        #[inline]
+        pub fn add(&mut self, a: __m256i, b: __m256i) {
+            let (hi, lo) = wide(a, b);
+            self.lo = _mm256_add_epi64(self.lo, lo);
+            // A product's high half is at most 2^64 − 2, so the carry from the low halves fits.
+            let hi = _mm256_sub_epi64(hi, less(self.lo, lo));
+            self.hi = _mm256_add_epi64(self.hi, hi);
+            self.over = _mm256_sub_epi64(self.over, less(self.hi, hi));
+        }
+
+        /// The sum mod p, canonical.
+        ///
+        /// # Safety
+        /// The CPU must have AVX2 (`avx2_detected`).
+        #[target_feature(enable = "avx2")]
+        #[inline]
+        pub fn reduce(self) -> __m256i {
+            sub(reduce(self.hi, self.lo), _mm256_slli_epi64::<32>(self.over))
+        }
+    }
+
+    /// `Σ c_j·x_j mod p` for small constants (as [`super::avx512::small_dot`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn small_dot(x: &[__m256i], x_hi: &[__m256i], c: &[u64]) -> __m256i {
+        debug_assert!(c.iter().sum::<u64>() < 1 << 32);
+        let mut low = zero();
+        let mut high = zero();
+        for ((x, x_hi), c) in x.iter().zip(x_hi).zip(c) {
+            let c = splat(*c);
+            low = _mm256_add_epi64(low, _mm256_mul_epu32(*x, c));
+            high = _mm256_add_epi64(high, _mm256_mul_epu32(*x_hi, c));
+        }
+        // low + high·2^32 as a 128-bit value.
+        let lo = _mm256_add_epi64(low, _mm256_slli_epi64::<32>(high));
+        let hi = _mm256_sub_epi64(_mm256_srli_epi64::<32>(high), less(lo, low));
+        reduce(hi, lo)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,119 +693,169 @@ mod tests {
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn vector_ops_equal_the_scalar_field() {
-        if !avx512_detected() {
-            eprintln!("no AVX-512F on this CPU: the vector path is not used here");
-            return;
-        }
-        // SAFETY: AVX-512F was detected just above.
-        unsafe { check_vector_ops() }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn check_vector_ops() {
-        let s = samples(1 << 14);
-        let mut next = xorshift(0x1319_8a2e_0370_7344);
-        // Every pair of edge values, then random pairs.
-        let mut pairs: Vec<(u64, u64)> = Vec::new();
-        for &a in &s[..16] {
-            for &b in &s[..16] {
-                pairs.push((a, b));
-            }
-        }
-        for &a in &s {
-            pairs.push((a, s[(next() as usize) % s.len()]));
-        }
-        for lanes in pairs.chunks_exact(8) {
-            let a: Vec<u64> = lanes.iter().map(|p| p.0).collect();
-            let b: Vec<u64> = lanes.iter().map(|p| p.1).collect();
-            let ca: Vec<u64> = a.iter().map(|x| x % P).collect();
-            let cb: Vec<u64> = b.iter().map(|x| x % P).collect();
-            let run = |f: fn(
-                core::arch::x86_64::__m512i,
-                core::arch::x86_64::__m512i,
-            ) -> core::arch::x86_64::__m512i,
-                       x: &[u64],
-                       y: &[u64]| {
-                let mut out = [0u64; 8];
-                avx512::store(&mut out, f(avx512::load(x), avx512::load(y)));
-                out
-            };
-            let prod = run(avx512::mul, &a, &b);
-            let sum = run(avx512::add, &ca, &cb);
-            let diff = run(avx512::sub, &ca, &cb);
-            let mut canon = [0u64; 8];
-            avx512::store(&mut canon, avx512::canonical(avx512::load(&a)));
-            for i in 0..8 {
-                let (x, y) = (a[i] as u128, b[i] as u128);
-                assert_eq!(prod[i] as u128, x * y % P as u128, "{} · {}", a[i], b[i]);
-                let (fx, fy) = (BaseElement::from_mont(ca[i]), BaseElement::from_mont(cb[i]));
-                assert_eq!(sum[i], (fx + fy).inner(), "{} + {}", ca[i], cb[i]);
-                assert_eq!(diff[i], (fx - fy).inner(), "{} − {}", ca[i], cb[i]);
-                assert_eq!(canon[i], a[i] % P);
-            }
-        }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn evaluator_ops_equal_the_scalar_field() {
-        if !avx512_detected() {
-            eprintln!("no AVX-512F on this CPU: the vector path is not used here");
-            return;
-        }
-        // SAFETY: AVX-512F was detected just above.
-        unsafe { check_evaluator_ops() }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn check_evaluator_ops() {
-        let s: Vec<u64> = samples(1 << 12).iter().map(|x| x % P).collect();
-        let mut next = xorshift(0xa409_3822_299f_31d0);
-        let mut pick = || s[(next() as usize) % s.len()];
-        for lanes in s.chunks_exact(8) {
-            let mut ints = [0u64; 8];
-            avx512::store(&mut ints, avx512::mont_to_int(avx512::load(lanes)));
-            for (raw, int) in lanes.iter().zip(ints) {
-                assert_eq!(int, BaseElement::from_mont(*raw).as_int(), "int of {raw}");
-            }
-        }
-        for terms in [1, 12, 41, 64] {
-            for _ in 0..64 {
-                // Any lanes for the wide sum; small constants for the small dot product.
-                let a: Vec<[u64; 8]> = (0..terms).map(|_| [(); 8].map(|_| pick())).collect();
-                let b: Vec<[u64; 8]> = (0..terms)
-                    .map(|k| [(); 8].map(|_| if k % 3 == 0 { u64::MAX } else { pick() }))
-                    .collect();
-                let c: Vec<u64> = (0..terms)
-                    .map(|k| (pick() >> 40) | (k as u64 % 2))
-                    .collect();
-                let va: Vec<_> = a.iter().map(|x| avx512::load(x)).collect();
-                let va_hi: Vec<_> = va
-                    .iter()
-                    .map(|x| core::arch::x86_64::_mm512_srli_epi64::<32>(*x))
-                    .collect();
-                let mut sum = avx512::WideSum::new();
-                for (x, y) in va.iter().zip(&b) {
-                    sum.add(*x, avx512::load(y));
-                }
-                let (mut wide, mut small) = ([0u64; 8], [0u64; 8]);
-                avx512::store(&mut wide, sum.reduce());
-                avx512::store(&mut small, avx512::small_dot(&va, &va_hi, &c));
-                for l in 0..8 {
-                    let mut expect_wide = 0u128;
-                    let mut expect_small = 0u128;
-                    for k in 0..terms {
-                        expect_wide = (expect_wide + a[k][l] as u128 * b[k][l] as u128) % P as u128;
-                        expect_small = (expect_small + a[k][l] as u128 * c[k] as u128) % P as u128;
+    /// The lane operations of one width against the scalar field: `$width` names the module of
+    /// `crate::goldilocks`, `$vector` its register type, `$feature` and `$detected` the target
+    /// feature and its run-time check, `$lanes` the lanes.
+    macro_rules! lane_op_tests {
+        ($width:ident, $vector:ty, $feature:literal, $detected:ident, $lanes:literal) => {
+            #[cfg(target_arch = "x86_64")]
+            mod $width {
+                use super::*;
+                #[test]
+                fn vector_ops_equal_the_scalar_field() {
+                    if !$detected() {
+                        eprintln!(concat!(
+                            "no ",
+                            $feature,
+                            " on this CPU: this path is not used here"
+                        ));
+                        return;
                     }
-                    assert_eq!(wide[l] as u128, expect_wide, "{terms} terms, lane {l}");
-                    assert_eq!(small[l] as u128, expect_small, "{terms} terms, lane {l}");
+                    // SAFETY: the feature was detected just above.
+                    unsafe { check_vector_ops() }
+                }
+
+                #[target_feature(enable = $feature)]
+                fn check_vector_ops() {
+                    let s = samples(1 << 14);
+                    let mut next = xorshift(0x1319_8a2e_0370_7344);
+                    // Every pair of edge values, then random pairs.
+                    let mut pairs: Vec<(u64, u64)> = Vec::new();
+                    for &a in &s[..16] {
+                        for &b in &s[..16] {
+                            pairs.push((a, b));
+                        }
+                    }
+                    for &a in &s {
+                        pairs.push((a, s[(next() as usize) % s.len()]));
+                    }
+                    for lanes in pairs.chunks_exact($lanes) {
+                        let a: Vec<u64> = lanes.iter().map(|p| p.0).collect();
+                        let b: Vec<u64> = lanes.iter().map(|p| p.1).collect();
+                        let ca: Vec<u64> = a.iter().map(|x| x % P).collect();
+                        let cb: Vec<u64> = b.iter().map(|x| x % P).collect();
+                        let run = |f: fn($vector, $vector) -> $vector, x: &[u64], y: &[u64]| {
+                            let mut out = [0u64; $lanes];
+                            crate::goldilocks::$width::store(
+                                &mut out,
+                                f(
+                                    crate::goldilocks::$width::load(x),
+                                    crate::goldilocks::$width::load(y),
+                                ),
+                            );
+                            out
+                        };
+                        let prod = run(crate::goldilocks::$width::mul, &a, &b);
+                        let sum = run(crate::goldilocks::$width::add, &ca, &cb);
+                        let diff = run(crate::goldilocks::$width::sub, &ca, &cb);
+                        let mut canon = [0u64; $lanes];
+                        crate::goldilocks::$width::store(
+                            &mut canon,
+                            crate::goldilocks::$width::canonical(crate::goldilocks::$width::load(
+                                &a,
+                            )),
+                        );
+                        for i in 0..$lanes {
+                            let (x, y) = (a[i] as u128, b[i] as u128);
+                            assert_eq!(prod[i] as u128, x * y % P as u128, "{} · {}", a[i], b[i]);
+                            let (fx, fy) =
+                                (BaseElement::from_mont(ca[i]), BaseElement::from_mont(cb[i]));
+                            assert_eq!(sum[i], (fx + fy).inner(), "{} + {}", ca[i], cb[i]);
+                            assert_eq!(diff[i], (fx - fy).inner(), "{} − {}", ca[i], cb[i]);
+                            assert_eq!(canon[i], a[i] % P);
+                        }
+                    }
+                }
+                #[test]
+                fn evaluator_ops_equal_the_scalar_field() {
+                    if !$detected() {
+                        eprintln!(concat!(
+                            "no ",
+                            $feature,
+                            " on this CPU: this path is not used here"
+                        ));
+                        return;
+                    }
+                    // SAFETY: the feature was detected just above.
+                    unsafe { check_evaluator_ops() }
+                }
+
+                #[target_feature(enable = $feature)]
+                fn check_evaluator_ops() {
+                    let s: Vec<u64> = samples(1 << 12).iter().map(|x| x % P).collect();
+                    let mut next = xorshift(0xa409_3822_299f_31d0);
+                    let mut pick = || s[(next() as usize) % s.len()];
+                    for lanes in s.chunks_exact($lanes) {
+                        let mut ints = [0u64; $lanes];
+                        crate::goldilocks::$width::store(
+                            &mut ints,
+                            crate::goldilocks::$width::mont_to_int(
+                                crate::goldilocks::$width::load(lanes),
+                            ),
+                        );
+                        for (raw, int) in lanes.iter().zip(ints) {
+                            assert_eq!(int, BaseElement::from_mont(*raw).as_int(), "int of {raw}");
+                        }
+                    }
+                    for terms in [1, 12, 41, 64] {
+                        for _ in 0..64 {
+                            // Any lanes for the wide sum; small constants for the small dot product.
+                            let a: Vec<[u64; $lanes]> =
+                                (0..terms).map(|_| [(); $lanes].map(|_| pick())).collect();
+                            let b: Vec<[u64; $lanes]> = (0..terms)
+                                .map(|k| {
+                                    [(); $lanes].map(|_| if k % 3 == 0 { u64::MAX } else { pick() })
+                                })
+                                .collect();
+                            let c: Vec<u64> = (0..terms)
+                                .map(|k| (pick() >> 40) | (k as u64 % 2))
+                                .collect();
+                            let va: Vec<_> = a
+                                .iter()
+                                .map(|x| crate::goldilocks::$width::load(x))
+                                .collect();
+                            let va_hi: Vec<_> = va
+                                .iter()
+                                .map(|x| crate::goldilocks::$width::hi32(*x))
+                                .collect();
+                            let mut sum = crate::goldilocks::$width::WideSum::new();
+                            for (x, y) in va.iter().zip(&b) {
+                                sum.add(*x, crate::goldilocks::$width::load(y));
+                            }
+                            let (mut wide, mut small) = ([0u64; $lanes], [0u64; $lanes]);
+                            crate::goldilocks::$width::store(&mut wide, sum.reduce());
+                            crate::goldilocks::$width::store(
+                                &mut small,
+                                crate::goldilocks::$width::small_dot(&va, &va_hi, &c),
+                            );
+                            for l in 0..$lanes {
+                                let mut expect_wide = 0u128;
+                                let mut expect_small = 0u128;
+                                for k in 0..terms {
+                                    expect_wide = (expect_wide + a[k][l] as u128 * b[k][l] as u128)
+                                        % P as u128;
+                                    expect_small =
+                                        (expect_small + a[k][l] as u128 * c[k] as u128) % P as u128;
+                                }
+                                assert_eq!(wide[l] as u128, expect_wide, "{terms} terms, lane {l}");
+                                assert_eq!(
+                                    small[l] as u128, expect_small,
+                                    "{terms} terms, lane {l}"
+                                );
+                            }
+                        }
+                    }
                 }
             }
-        }
+        };
     }
+
+    lane_op_tests!(
+        avx512,
+        core::arch::x86_64::__m512i,
+        "avx512f",
+        avx512_detected,
+        8
+    );
+    lane_op_tests!(avx2, core::arch::x86_64::__m256i, "avx2", avx2_detected, 4);
 }

@@ -104,42 +104,110 @@ pub fn inv_mds<E: FieldElement<BaseField = BaseElement>>(v: &[E; STATE_WIDTH]) -
     on_base(v, inv_mds_base).unwrap_or_else(|| product(&Rp64_256::INV_MDS, v))
 }
 
-/// The same products eight lanes at a time on raw values (AVX-512): the constraint evaluator's
-/// vector path.
-#[cfg(target_arch = "x86_64")]
-pub mod lanes {
-    use super::matrices;
-    use crate::goldilocks::avx512::{WideSum, small_dot};
-    use crate::sponge::STATE_WIDTH;
-    use core::arch::x86_64::*;
+/// The same products several lanes at a time on raw values: the constraint evaluator's vector
+/// path, [`avx512`] (eight lanes) and [`avx2`] (four), made by one macro from the lane operations
+/// of the same name in `crate::goldilocks`.
+macro_rules! lane_products {
+    ($width:ident, $vector:ty, $feature:literal, $detected:ident, $lanes:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        pub mod $width {
+            use super::matrices;
+            use crate::goldilocks::$width::{WideSum, hi32, small_dot, splat};
+            use crate::sponge::STATE_WIDTH;
+            use core::arch::x86_64::*;
 
-    /// `MDS · v`.
-    ///
-    /// # Safety
-    /// The CPU must have AVX-512F (`goldilocks::avx512_detected`).
-    #[target_feature(enable = "avx512f")]
-    pub fn mds(v: &[__m512i; STATE_WIDTH]) -> [__m512i; STATE_WIDTH] {
-        let m = matrices();
-        let v_hi: [__m512i; STATE_WIDTH] = std::array::from_fn(|j| _mm512_srli_epi64::<32>(v[j]));
-        std::array::from_fn(|i| small_dot(v, &v_hi, &m.mds[i]))
-    }
-
-    /// `INV_MDS · v`.
-    ///
-    /// # Safety
-    /// The CPU must have AVX-512F (`goldilocks::avx512_detected`).
-    #[target_feature(enable = "avx512f")]
-    pub fn inv_mds(v: &[__m512i; STATE_WIDTH]) -> [__m512i; STATE_WIDTH] {
-        let m = matrices();
-        std::array::from_fn(|i| {
-            let mut sum = WideSum::new();
-            for (x, c) in v.iter().zip(&m.inv[i]) {
-                sum.add(*x, _mm512_set1_epi64(*c as i64));
+            /// `MDS · v`.
+            ///
+            /// # Safety
+            #[doc = concat!("The CPU must have `", $feature, "` (`goldilocks::", stringify!($detected), "`).")]
+            #[target_feature(enable = $feature)]
+            pub fn mds(v: &[$vector; STATE_WIDTH]) -> [$vector; STATE_WIDTH] {
+                let m = matrices();
+                let v_hi: [$vector; STATE_WIDTH] = std::array::from_fn(|j| hi32(v[j]));
+                std::array::from_fn(|i| small_dot(v, &v_hi, &m.mds[i]))
             }
-            sum.reduce()
-        })
-    }
+
+            /// `INV_MDS · v`.
+            ///
+            /// # Safety
+            #[doc = concat!("The CPU must have `", $feature, "` (`goldilocks::", stringify!($detected), "`).")]
+            #[target_feature(enable = $feature)]
+            pub fn inv_mds(v: &[$vector; STATE_WIDTH]) -> [$vector; STATE_WIDTH] {
+                let m = matrices();
+                std::array::from_fn(|i| {
+                    let mut sum = WideSum::new();
+                    for (x, c) in v.iter().zip(&m.inv[i]) {
+                        sum.add(*x, splat(*c));
+                    }
+                    sum.reduce()
+                })
+            }
+
+            #[cfg(test)]
+            mod tests {
+                use super::super::product;
+                use super::*;
+                use crate::goldilocks::$width::{load, store};
+                use crate::goldilocks::{$detected, P};
+                use winter_crypto::hashers::Rp64_256;
+                use winterfell::math::fields::f64::BaseElement;
+
+                #[test]
+                fn lane_products_equal_the_plain_ones() {
+                    if !$detected() {
+                        eprintln!(concat!("no ", $feature, " on this CPU: this path is not used here"));
+                        return;
+                    }
+                    // SAFETY: the feature was detected just above.
+                    unsafe { check_lane_products() }
+                }
+
+                #[target_feature(enable = $feature)]
+                fn check_lane_products() {
+                    let mut x = 0x2545_f491_4f6c_dd1du64;
+                    let mut next = || {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x
+                    };
+                    for round in 0..64 {
+                        // A state per lane; the first round all p − 1.
+                        let states: Vec<[BaseElement; STATE_WIDTH]> = (0..$lanes)
+                            .map(|_| {
+                                std::array::from_fn(|_| match round {
+                                    0 => BaseElement::new(P - 1),
+                                    _ => BaseElement::new(next()),
+                                })
+                            })
+                            .collect();
+                        let v: [_; STATE_WIDTH] = std::array::from_fn(|i| {
+                            let column: Vec<u64> = states.iter().map(|s| s[i].inner()).collect();
+                            load(&column)
+                        });
+                        for (f, m) in [
+                            (mds as fn(&_) -> _, &Rp64_256::MDS),
+                            (inv_mds, &Rp64_256::INV_MDS),
+                        ] {
+                            let out = f(&v);
+                            for (lane, state) in states.iter().enumerate() {
+                                let expect = product(m, state);
+                                for i in 0..STATE_WIDTH {
+                                    let mut got = [0u64; $lanes];
+                                    store(&mut got, out[i]);
+                                    assert_eq!(got[lane], expect[i].inner(), "row {i} lane {lane}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
 }
+
+lane_products!(avx512, __m512i, "avx512f", avx512_detected, 8);
+lane_products!(avx2, __m256i, "avx2", avx2_detected, 4);
 
 #[cfg(test)]
 mod tests {
@@ -162,59 +230,6 @@ mod tests {
             });
             assert_eq!(mds(&v), product(&Rp64_256::MDS, &v));
             assert_eq!(inv_mds(&v), product(&Rp64_256::INV_MDS, &v));
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn lane_products_equal_the_plain_ones() {
-        if !crate::goldilocks::avx512_detected() {
-            eprintln!("no AVX-512F on this CPU: the vector path is not used here");
-            return;
-        }
-        // SAFETY: AVX-512F was detected just above.
-        unsafe { check_lane_products() }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn check_lane_products() {
-        use crate::goldilocks::avx512::{load, store};
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        for round in 0..64 {
-            // Eight states, lane by lane; the first round all p − 1.
-            let states: Vec<[BaseElement; STATE_WIDTH]> = (0..8)
-                .map(|_| {
-                    std::array::from_fn(|_| match round {
-                        0 => BaseElement::new(P - 1),
-                        _ => BaseElement::new(next()),
-                    })
-                })
-                .collect();
-            let v: [_; STATE_WIDTH] = std::array::from_fn(|i| {
-                let column: Vec<u64> = states.iter().map(|s| s[i].inner()).collect();
-                load(&column)
-            });
-            for (f, m) in [
-                (lanes::mds as fn(&_) -> _, &Rp64_256::MDS),
-                (lanes::inv_mds, &Rp64_256::INV_MDS),
-            ] {
-                let out = f(&v);
-                for (lane, state) in states.iter().enumerate() {
-                    let expect = product(m, state);
-                    for i in 0..STATE_WIDTH {
-                        let mut got = [0u64; 8];
-                        store(&mut got, out[i]);
-                        assert_eq!(got[lane], expect[i].inner(), "row {i} lane {lane}");
-                    }
-                }
-            }
         }
     }
 }
