@@ -37,6 +37,16 @@ impl TransitionLanes {
             .or_else(|| avx2::TransitionLanes::new(t).map(TransitionLanes::Avx2))
     }
 
+    /// The vector evaluators of `t` at every width the CPU has, the widest first.
+    #[cfg(test)]
+    pub fn each_width<E: FieldElement<BaseField = BaseElement>>(
+        t: &Transition<'_, E>,
+    ) -> Vec<TransitionLanes> {
+        let wide = avx512::TransitionLanes::new(t).map(TransitionLanes::Avx512);
+        let narrow = avx2::TransitionLanes::new(t).map(TransitionLanes::Avx2);
+        wide.into_iter().chain(narrow).collect()
+    }
+
     /// The transition constraints' composition at `out.len()` consecutive points (a multiple of
     /// 8), the first at `position` (a multiple of 8) in the block.
     pub fn evaluate<E: FieldElement<BaseField = BaseElement>>(
