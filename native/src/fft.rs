@@ -4,8 +4,9 @@
 //! FFT whose transpositions and permutations move whole rows serially: its cost follows the row
 //! count more than the width (measured at 2^18 rows: 12 columns cost as much as 42). Here each
 //! column is transformed alone in a buffer of `2^18` elements (2 MiB, a core's L2), by an
-//! iterative radix-2 FFT eight butterflies at a time with AVX-512 where the CPU has it
-//! ([`crate::goldilocks`]; the scalar butterflies elsewhere), and the results are written out as
+//! iterative radix-2 FFT eight butterflies at a time with AVX-512 where the CPU has it, four with
+//! AVX2 elsewhere (AMD before Zen 4; [`crate::goldilocks`]; scalar butterflies on other
+//! architectures), and the results are written out as
 //! rows one coset at a time, so the transient memory is one coset's columns (a quarter of the
 //! LDE at blowup 4). Interpolation (decimation in frequency) leaves the coefficients in
 //! bit-reversed order and evaluation (decimation in time) starts from that order, so no pass
@@ -55,22 +56,48 @@ enum Decimation {
     Time,
 }
 
-/// The FFT of `a` with the level twiddles `tw`, eight butterflies at a time where the CPU can.
-fn transform(a: &mut [u64], tw: &[u64], d: Decimation) {
+/// The vector width the FFTs run at: the widest this CPU has.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Lanes {
+    Scalar,
     #[cfg(target_arch = "x86_64")]
-    if a.len() >= 16 && goldilocks::avx512_detected() {
-        // SAFETY: AVX-512F was detected just above.
-        unsafe {
-            match d {
-                Decimation::Frequency => avx512::dif(a, tw),
-                Decimation::Time => avx512::dit(a, tw),
-            }
-        };
-        return;
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Lanes {
+    fn widest() -> Lanes {
+        #[cfg(target_arch = "x86_64")]
+        if goldilocks::avx512_detected() {
+            return Lanes::Avx512;
+        } else if goldilocks::avx2_detected() {
+            return Lanes::Avx2;
+        }
+        Lanes::Scalar
     }
-    match d {
-        Decimation::Frequency => dif_scalar(a, tw),
-        Decimation::Time => dit_scalar(a, tw),
+}
+
+/// The FFT of `a` with the level twiddles `tw`, eight (AVX-512) or four (AVX2) butterflies at a
+/// time where the CPU can.
+fn transform(a: &mut [u64], tw: &[u64], d: Decimation) {
+    transform_at(Lanes::widest(), a, tw, d)
+}
+
+fn transform_at(lanes: Lanes, a: &mut [u64], tw: &[u64], d: Decimation) {
+    // SAFETY (both vector arms): `lanes` is a width this CPU has (`Lanes::widest`, or the
+    // tests' list of detected widths).
+    match (lanes, d) {
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx512, Decimation::Frequency) if a.len() >= 16 => unsafe { avx512::dif(a, tw) },
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx512, Decimation::Time) if a.len() >= 16 => unsafe { avx512::dit(a, tw) },
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx2, Decimation::Frequency) if a.len() >= 8 => unsafe { avx2::dif(a, tw) },
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx2, Decimation::Time) if a.len() >= 8 => unsafe { avx2::dit(a, tw) },
+        (_, Decimation::Frequency) => dif_scalar(a, tw),
+        (_, Decimation::Time) => dit_scalar(a, tw),
     }
 }
 
@@ -140,15 +167,70 @@ fn dit_scalar(a: &mut [u64], tw: &[u64]) {
 
 /// `a[i] ← a[i]·w[i]` (raw values, canonical multipliers).
 fn scale(a: &mut [u64], w: &[u64]) {
-    #[cfg(target_arch = "x86_64")]
-    if goldilocks::avx512_detected() {
-        // SAFETY: AVX-512F was detected just above.
-        unsafe { avx512::scale(a, w) };
-        return;
+    scale_at(Lanes::widest(), a, w)
+}
+
+fn scale_at(lanes: Lanes, a: &mut [u64], w: &[u64]) {
+    assert!(w.len() >= a.len());
+    // SAFETY (both vector arms): as in `transform_at`.
+    match lanes {
+        #[cfg(target_arch = "x86_64")]
+        Lanes::Avx512 => unsafe { avx512::scale(a, w) },
+        #[cfg(target_arch = "x86_64")]
+        Lanes::Avx2 => unsafe { avx2::scale(a, w) },
+        Lanes::Scalar => {
+            for (x, w) in a.iter_mut().zip(w) {
+                *x = mul_int(B::from_mont(*x), *w).inner();
+            }
+        }
     }
-    for (x, w) in a.iter_mut().zip(w) {
-        *x = mul_int(B::from_mont(*x), *w).inner();
-    }
+}
+
+/// What both vector widths share: a level of butterflies on runs of `$w` points, and the
+/// coefficient-wise product. Expanded inside each width's module, over its own lane ops.
+#[cfg(target_arch = "x86_64")]
+macro_rules! runs_of {
+    ($w:literal, $vec:ty, $feature:literal) => {
+        /// One level of span `h ≥ $w`: `butterfly(lo, hi, twiddles)` on every pair of runs.
+        #[target_feature(enable = $feature)]
+        #[inline]
+        fn level(
+            a: &mut [u64],
+            tw: &[u64],
+            h: usize,
+            butterfly: impl Fn($vec, $vec, $vec) -> ($vec, $vec),
+        ) {
+            let w = &tw[h..2 * h];
+            for block in a.chunks_exact_mut(2 * h) {
+                let (lo, hi) = block.split_at_mut(h);
+                for ((x, y), w) in lo
+                    .chunks_exact_mut($w)
+                    .zip(hi.chunks_exact_mut($w))
+                    .zip(w.chunks_exact($w))
+                {
+                    let (u, v) = butterfly(load(x), load(y), load(w));
+                    store(x, u);
+                    store(y, v);
+                }
+            }
+        }
+
+        /// `a[i] ← a[i]·w[i]`.
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must have ", $feature, ".")]
+        #[target_feature(enable = $feature)]
+        pub fn scale(a: &mut [u64], w: &[u64]) {
+            let mut xs = a.chunks_exact_mut($w);
+            let mut ws = w.chunks_exact($w);
+            for (x, w) in (&mut xs).zip(&mut ws) {
+                store(x, mul(load(x), load(w)));
+            }
+            for (x, w) in xs.into_remainder().iter_mut().zip(ws.remainder()) {
+                *x = crate::goldilocks::reduce128(*x as u128 * *w as u128);
+            }
+        }
+    };
 }
 
 /// The FFT eight points at a time. Levels with butterflies at least 8 apart take their operands
@@ -174,29 +256,7 @@ mod avx512 {
         load(&v)
     }
 
-    /// One level of span `h ≥ 8`: `butterfly(lo, hi, twiddles)` on every pair of runs of 8.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn level(
-        a: &mut [u64],
-        tw: &[u64],
-        h: usize,
-        butterfly: impl Fn(__m512i, __m512i, __m512i) -> (__m512i, __m512i),
-    ) {
-        let w = &tw[h..2 * h];
-        for block in a.chunks_exact_mut(2 * h) {
-            let (lo, hi) = block.split_at_mut(h);
-            for ((x, y), w) in lo
-                .chunks_exact_mut(8)
-                .zip(hi.chunks_exact_mut(8))
-                .zip(w.chunks_exact(8))
-            {
-                let (u, v) = butterfly(load(x), load(y), load(w));
-                store(x, u);
-                store(y, v);
-            }
-        }
-    }
+    runs_of!(8, __m512i, "avx512f");
 
     /// # Safety
     /// The CPU must have AVX-512F (`avx512_detected`).
@@ -308,19 +368,103 @@ mod avx512 {
             h *= 2;
         }
     }
+}
+
+/// The FFT four points at a time (AVX2: the CPUs without AVX-512). Levels with butterflies at
+/// least 4 apart take their operands from two runs of 4; the two levels of spans 2 and 1 work on
+/// 8 points in two registers, regrouping lanes between them.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use crate::goldilocks::avx2::{add, canonical, load, mul, store, sub};
+    use core::arch::x86_64::*;
+
+    runs_of!(4, __m256i, "avx2");
+
+    /// `[w0, w1]` repeated over four lanes.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn pair(w: &[u64]) -> __m256i {
+        load(&[w[0], w[1], w[0], w[1]])
+    }
 
     /// # Safety
-    /// The CPU must have AVX-512F (`avx512_detected`).
-    #[target_feature(enable = "avx512f")]
-    pub fn scale(a: &mut [u64], w: &[u64]) {
-        assert!(w.len() >= a.len());
-        let mut xs = a.chunks_exact_mut(8);
-        let mut ws = w.chunks_exact(8);
-        for (x, w) in (&mut xs).zip(&mut ws) {
-            store(x, mul(load(x), load(w)));
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    pub fn dif(a: &mut [u64], tw: &[u64]) {
+        let n = a.len();
+        assert!(n >= 8 && n.is_power_of_two() && tw.len() >= n);
+        // The vector sums need canonical operands; winterfell's values are, but nothing here
+        // depends on it.
+        for c in a.chunks_exact_mut(4) {
+            store(c, canonical(load(c)));
         }
-        for (x, w) in xs.into_remainder().iter_mut().zip(ws.remainder()) {
-            *x = crate::goldilocks::reduce128(*x as u128 * *w as u128);
+        let mut h = n / 2;
+        while h >= 4 {
+            level(a, tw, h, |u, v, w| (add(u, v), mul(sub(u, v), w)));
+            h /= 2;
+        }
+        // Spans 2 and 1 on two runs of 4, x = points 0–3 and y = 4–7.
+        let w2 = pair(&tw[2..4]);
+        for c in a.chunks_exact_mut(8) {
+            let (x, y) = c.split_at_mut(4);
+            let (u, v) = (load(x), load(y));
+            // Span 2: points 0,1,4,5 against 2,3,6,7.
+            let (l, h) = (
+                _mm256_permute2x128_si256::<0x20>(u, v),
+                _mm256_permute2x128_si256::<0x31>(u, v),
+            );
+            let (s, d) = (add(l, h), mul(sub(l, h), w2));
+            // Span 1 (twiddle 1): s and d hold points 0,1,4,5 and 2,3,6,7; even against odd.
+            let (l, h) = (_mm256_unpacklo_epi64(s, d), _mm256_unpackhi_epi64(s, d));
+            let (s, d) = (add(l, h), sub(l, h));
+            // s holds points 0,2,4,6 and d 1,3,5,7; interleaved they are 0,1,4,5 and 2,3,6,7.
+            let (l, h) = (_mm256_unpacklo_epi64(s, d), _mm256_unpackhi_epi64(s, d));
+            store(x, _mm256_permute2x128_si256::<0x20>(l, h));
+            store(y, _mm256_permute2x128_si256::<0x31>(l, h));
+        }
+    }
+
+    /// The transpose of [`dif`]: the first two levels on 8 points in two registers, then runs
+    /// of 4.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    pub fn dit(a: &mut [u64], tw: &[u64]) {
+        let n = a.len();
+        assert!(n >= 8 && n.is_power_of_two() && tw.len() >= n);
+        // Span 2's twiddles for lanes holding points 0,4,1,5 against 2,6,3,7.
+        let w2 = load(&[tw[2], tw[2], tw[3], tw[3]]);
+        for c in a.chunks_exact_mut(8) {
+            let (x, y) = c.split_at_mut(4);
+            // The vector sums need canonical operands; winterfell's values are, but nothing
+            // here depends on it.
+            let (u, v) = (canonical(load(x)), canonical(load(y)));
+            // Span 1: points 0,4,2,6 against 1,5,3,7.
+            let (l, h) = (_mm256_unpacklo_epi64(u, v), _mm256_unpackhi_epi64(u, v));
+            let (s, d) = (add(l, h), sub(l, h));
+            // Span 2: s holds points 0,4,2,6 and d 1,5,3,7; 0,4,1,5 against 2,6,3,7.
+            let (l, h) = (
+                _mm256_permute2x128_si256::<0x20>(s, d),
+                _mm256_permute2x128_si256::<0x31>(s, d),
+            );
+            let t = mul(h, w2);
+            let (s, d) = (add(l, t), sub(l, t));
+            // s holds points 0,4,1,5 and d 2,6,3,7: back to 0–3 and 4–7.
+            let (s, d) = (
+                _mm256_permute4x64_epi64::<0b11_01_10_00>(s),
+                _mm256_permute4x64_epi64::<0b11_01_10_00>(d),
+            );
+            store(x, _mm256_permute2x128_si256::<0x20>(s, d));
+            store(y, _mm256_permute2x128_si256::<0x31>(s, d));
+        }
+        let mut h = 4;
+        while h < n {
+            level(a, tw, h, |u, v, w| {
+                let t = mul(v, w);
+                (add(u, t), sub(u, t))
+            });
+            h *= 2;
         }
     }
 }
@@ -538,6 +682,22 @@ mod tests {
         }
     }
 
+    /// Every vector width this CPU runs (each one's path is tested, not only the widest).
+    fn detected_widths() -> Vec<Lanes> {
+        let mut widths = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if goldilocks::avx512_detected() {
+                widths.push(Lanes::Avx512);
+            }
+            if goldilocks::avx2_detected() {
+                widths.push(Lanes::Avx2);
+            }
+        }
+        assert!(!widths.is_empty() || cfg!(not(target_arch = "x86_64")));
+        widths
+    }
+
     #[test]
     fn vector_and_scalar_ffts_agree() {
         let raw = |n: usize, seed: u64| -> Vec<u64> {
@@ -552,16 +712,18 @@ mod tests {
             let n = 1 << log_n;
             for inverse in [false, true] {
                 let tw = level_twiddles(n, inverse);
-                let mut ours = raw(n, log_n as u64);
-                let mut scalar = ours.clone();
-                transform(&mut ours, &tw, Decimation::Frequency);
-                dif_scalar(&mut scalar, &tw);
-                assert_eq!(ours, scalar, "dif, n = {n}, inverse = {inverse}");
-                let mut ours = raw(n, 3 * log_n as u64);
-                let mut scalar = ours.clone();
-                transform(&mut ours, &tw, Decimation::Time);
-                dit_scalar(&mut scalar, &tw);
-                assert_eq!(ours, scalar, "dit, n = {n}, inverse = {inverse}");
+                for lanes in detected_widths() {
+                    let mut ours = raw(n, log_n as u64);
+                    let mut scalar = ours.clone();
+                    transform_at(lanes, &mut ours, &tw, Decimation::Frequency);
+                    dif_scalar(&mut scalar, &tw);
+                    assert_eq!(ours, scalar, "{lanes:?} dif, n = {n}, inverse = {inverse}");
+                    let mut ours = raw(n, 3 * log_n as u64);
+                    let mut scalar = ours.clone();
+                    transform_at(lanes, &mut ours, &tw, Decimation::Time);
+                    dit_scalar(&mut scalar, &tw);
+                    assert_eq!(ours, scalar, "{lanes:?} dit, n = {n}, inverse = {inverse}");
+                }
                 // The decimation in time undoes the bit reversal of the decimation in frequency.
                 let mut v = raw(n, 5);
                 let expected: Vec<u64> = v.iter().map(|x| x % P).collect();
@@ -574,15 +736,18 @@ mod tests {
                     .collect();
                 assert_eq!(v, expected, "round trip, n = {n}");
                 let w = raw(n, 99);
-                let mut ours = raw(n, 7);
+                let ours = raw(n, 7);
                 let scalar: Vec<u64> = ours
                     .iter()
                     .zip(&w)
                     .map(|(x, w)| mul_int(B::from_mont(*x), *w % P).inner())
                     .collect();
                 let w: Vec<u64> = w.iter().map(|x| x % P).collect();
-                scale(&mut ours, &w);
-                assert_eq!(ours, scalar, "scale, n = {n}");
+                for lanes in detected_widths() {
+                    let mut ours = ours.clone();
+                    scale_at(lanes, &mut ours, &w);
+                    assert_eq!(ours, scalar, "{lanes:?} scale, n = {n}");
+                }
             }
         }
     }
