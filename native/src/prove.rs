@@ -46,19 +46,21 @@ impl ProveResult {
 }
 
 /// `prove` reports progress in hundredths: the segment loaded, its trace built, then each of
-/// winterfell's proving steps as it ends (weighted by its usual share of the time, measured at
-/// 2^18 rows), then the file encoded.
+/// winterfell's proving steps as it ends (weighted by its usual share of the wall time, measured
+/// at 2^18 rows on a quiet 2-core machine without AVX-512 after the vector evaluator: trace 0.43 s,
+/// main LDE and commitment 1.39, auxiliary 0.5, constraints 0.94, composition 0.5, DEEP 0.62,
+/// FRI 0.09), then the file encoded.
 pub const PROVE_PROGRESS_TOTAL: u64 = 100;
 const PROVE_LOADED: u64 = 2;
-const PROVE_TRACE_BUILT: u64 = 6;
+const PROVE_TRACE_BUILT: u64 = 11;
 /// Progress when each of winterfell's steps ends (see `spans::PROVER_STEPS`).
 const PROVE_STEP_DONE: [(&str, u64); 11] = [
-    ("build_domain", 6),
-    ("commit_to_main_trace_segment", 37),
-    ("build_aux_trace", 38),
-    ("commit_to_aux_trace_segment", 48),
-    ("evaluate_constraints", 69),
-    ("commit_to_constraint_evaluations", 81),
+    ("build_domain", 11),
+    ("commit_to_main_trace_segment", 41),
+    ("build_aux_trace", 42),
+    ("commit_to_aux_trace_segment", 52),
+    ("evaluate_constraints", 72),
+    ("commit_to_constraint_evaluations", 83),
     ("build_deep_composition_poly", 92),
     ("evaluate_deep_composition_poly", 96),
     ("compute_fri_layers", 98),
