@@ -1,8 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc
-// --single-threaded-gc: V8's parallel scavenges and concurrent marking add helper threads (a quarter of an idle
-// daemon's CPU ran off its main thread) that, with 60 daemons sharing 2 cores, cost more CPU in all than they
-// save; an idle daemon's heap is small, so GC on the main thread alone stays short. The flags live in this line
-// alone: LocalNetwork reads them from here (src/testnet/shebang-flags.ts) and docker runs this file directly.
+#!/usr/bin/env node
 import '../src/polyfill.js'
 import yargs, { type Argv } from 'yargs'
 import { hideBin } from 'yargs/helpers'

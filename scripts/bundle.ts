@@ -13,7 +13,7 @@
  *
  *   npm run build:ts        (tsc, then this)
  */
-import { chmod, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { findPackageRoot } from '../src/config/paths.js'
@@ -45,5 +45,3 @@ const result = await build({
   logLevel: 'warning'
 })
 for (const file of result.outputFiles) await writeFile(file.path, file.contents)
-// run as a program of its own (docker's `proofmesh` wrapper), so that its first line's Node.js flags apply
-await chmod(entry, 0o755)

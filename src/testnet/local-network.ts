@@ -6,7 +6,6 @@ import type { PeerRow } from '../daemon/daemon.js'
 import type { StatusJson } from '../daemon/status-json.js'
 import { deadline } from '../net/deadline.js'
 import { type ApiAddress, readApiAddress, readApiToken } from '../rpc/http/credentials.js'
-import { shebangNodeFlags } from './shebang-flags.js'
 
 /** More units than a local daemon has: no cap between the daemons of one local network */
 const LOCAL_UNITS_PER_SUBMITTER = 1_000_000
@@ -185,8 +184,7 @@ export class LocalNetwork {
   ): Promise<LocalNode> {
     const logFile = join(dataDir, 'daemon.log')
     const log = await open(logFile, 'a')
-    const entry = this.init.cliEntry ?? CLI_ENTRY
-    const child = spawn(process.execPath, [...shebangNodeFlags(entry), entry, ...args], {
+    const child = spawn(process.execPath, [this.init.cliEntry ?? CLI_ENTRY, ...args], {
       stdio: ['ignore', log.fd, log.fd],
       env: {
         // One operator's daemons: each may lease all of another's units (security.max_units_per_submitter is half
