@@ -22,12 +22,16 @@ import {
 import type { Logger } from '../log/index.js'
 import { deadline } from '../net/deadline.js'
 import type { ProtocolComponents } from '../net/protocol-components.js'
+import { reachablePeersDefaults } from '../net/reachable-peers.js'
 import { toError } from '../net/framed-stream.js'
 import type { IntakeOutcome } from './intake.js'
 import type { PeerEntry } from './peer-table.js'
 import { answerPull } from './pull-answer.js'
 import { OriginRateLimiter } from './rate-limit.js'
 import { SignedAdvertError, verifySignedAdvert } from './signed-advert.js'
+
+/** Adverts of one answer in the intake at once: no more than reachable-peers queues checks for from one relay */
+const PULLED_ADMISSIONS_PER_RELAY = reachablePeersDefaults.maxQueuedPerRelay
 
 export interface CapacityPullComponents extends ProtocolComponents {
   /** Peers this node is connected to: those a pull asks */
@@ -274,28 +278,37 @@ export class CapacityPull implements Startable {
     return verified
   }
 
-  /** Takes verified adverts through the intake; those listed before `signal` aborts count in `round` */
+  /**
+   * Takes verified adverts through the intake; those listed before `signal` aborts count in `round`. At most
+   * `PULLED_ADMISSIONS_PER_RELAY` at once: an origin not reached yet waits for a reachability check, and
+   * reachable-peers drops (rather than queues) any beyond the relay's share of its queue, so an answer of
+   * MAX_PULL_ADVERTS taken all at once would lose half its strangers until their next advert.
+   */
   private async admitAll(
     verified: readonly Verified[],
     via: string,
     signal: AbortSignal,
     round: PullRound
   ): Promise<void> {
-    await Promise.all(
-      verified.map(async ({ origin, signed }) => {
+    const pending = [...verified]
+    const admitNext = async (): Promise<void> => {
+      for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+        const { origin, signed } = next
         const outcome = await this.init.admit(origin, signed, via)
         if (outcome.kind === 'listed') {
           this.pulledAdverts?.inc({ result: 'accept', reason: 'listed' })
-          if (signal.aborted) return
-          round.listed++
-          round.units += outcome.advert.unitsFree
+          if (!signal.aborted) {
+            round.listed++
+            round.units += outcome.advert.unitsFree
+          }
         } else if (outcome.kind === 'unreached') {
           this.pulledAdverts?.inc({ result: 'ignore', reason: 'unreached' })
         } else {
           this.pulledAdverts?.inc({ result: outcome.verdict, reason: outcome.reason })
         }
-      })
-    )
+      }
+    }
+    await Promise.all(Array.from({ length: PULLED_ADMISSIONS_PER_RELAY }, admitNext))
   }
 
   /**

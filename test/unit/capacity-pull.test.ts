@@ -13,6 +13,7 @@ import { PeerTable } from '../../src/capacity/peer-table.js'
 import { CapacityPull } from '../../src/capacity/pull.js'
 import { answerPull } from '../../src/capacity/pull-answer.js'
 import { createLogger } from '../../src/log/index.js'
+import { reachablePeersDefaults } from '../../src/net/reachable-peers.js'
 import { MemoryNetwork, type MemoryNode } from '../helpers/memory-network.js'
 import { OriginRateLimiter } from '../../src/capacity/rate-limit.js'
 import {
@@ -273,11 +274,15 @@ describe('a pull round', () => {
 describe('a warm-up pull, and pulls at once', () => {
   const logger = createLogger({ level: 'silent' })
 
-  /** A CapacityPull on `node`: its table `peers`, pulled adverts taken through a real intake (every origin reached) */
+  /**
+   * A CapacityPull on `node`: its table `peers`, pulled adverts taken through a real intake, each origin reached
+   * once `reach` settles true (by default every origin, at once)
+   */
   async function puller(
     node: MemoryNode,
     peers: PeerTable,
-    neighbours: () => MemoryNode[]
+    neighbours: () => MemoryNode[],
+    reach: (origin: string, via: string) => Promise<boolean> = async () => true
   ): Promise<CapacityPull> {
     const rateLimiter = new OriginRateLimiter({
       burst: 4,
@@ -298,7 +303,10 @@ describe('a warm-up pull, and pulls at once', () => {
         topic: TOPIC,
         entries: () => peers.list(),
         hasRoom: () => peers.hasRoom(),
-        admit: async (origin, signed) => door.admit(origin.toString(), signed.data, false, () => true, signed)
+        admit: async (origin, signed, via) => {
+          const reached = await reach(origin.toString(), via)
+          return door.admit(origin.toString(), signed.data, false, () => reached, signed)
+        }
       }
     )
     await pull.start()
@@ -342,6 +350,65 @@ describe('a warm-up pull, and pulls at once', () => {
     assert.equal(table.size, 3 * MAX_PULL_ADVERTS)
     const programs = new Set(table.list().flatMap((entry) => entry.advert.programs))
     assert.deepEqual([...programs].sort(), ['fib', 'other'])
+  })
+
+  /**
+   * Reachability checks as reachable-peers makes them: a relay's origins beyond its share of the queue dropped
+   * (not reached), the others settling a moment later with `answers`
+   */
+  function relayShare(answers: boolean): {
+    reach: (origin: string, via: string) => Promise<boolean>
+    most: () => number
+  } {
+    const waiting = new Map<string, number>()
+    let most = 0
+    return {
+      most: () => most,
+      reach: async (_origin, via) => {
+        const queued = waiting.get(via) ?? 0
+        if (queued >= reachablePeersDefaults.maxQueuedPerRelay) return false
+        waiting.set(via, queued + 1)
+        most = Math.max(most, queued + 1)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        waiting.set(via, (waiting.get(via) ?? 1) - 1)
+        return answers
+      }
+    }
+  }
+
+  async function answerOfStrangers(answers: boolean): Promise<{ table: PeerTable; most: number }> {
+    const network = new MemoryNetwork()
+    const neighbour = await network.node()
+    const theirs = new PeerTable({ maxPeers: 100 })
+    for (let i = 0; i < 2 * MAX_PULL_ADVERTS; i++) {
+      const key = await newKey()
+      const advert = makeAdvert({ programs: ['fib'] })
+      theirs.update(
+        peerIdFromPrivateKey(key).toString(),
+        advert,
+        false,
+        await signAdvert(key, encodeAdvert(advert), TOPIC)
+      )
+    }
+    await puller(neighbour, theirs, () => [])
+    const share = relayShare(answers)
+    const table = new PeerTable({ maxPeers: 100 })
+    const fresh = await puller(await network.node(), table, () => [neighbour], share.reach)
+    await fresh.warmUp(() => [])
+    return { table, most: share.most() }
+  }
+
+  it("checks every stranger of an answer, never more at once than the relay's share of the check queue", async () => {
+    const { table, most } = await answerOfStrangers(true)
+    // taken all at once, the answer's strangers beyond the relay's share (8 of 16) were dropped unchecked
+    assert.equal(table.size, MAX_PULL_ADVERTS)
+    assert.equal(most, reachablePeersDefaults.maxQueuedPerRelay)
+  })
+
+  it('lists none of the generated keys a hostile neighbour hands over, and queues no more checks than its share', async () => {
+    const { table, most } = await answerOfStrangers(false)
+    assert.equal(table.size, 0)
+    assert.equal(most, reachablePeersDefaults.maxQueuedPerRelay)
   })
 
   it('leaves out the peers already listed, and asks nobody while the table is full', async () => {
