@@ -59,3 +59,23 @@ impl ElementHasher for Blake3Mont {
         }
     }
 }
+
+/// A hasher that hashes a matrix's rows (the commitments' leaves) many at a time, each exactly as
+/// `hash_elements` hashes the row's base elements.
+pub trait RowHasher: ElementHasher<BaseField = BaseElement> {
+    /// The digest of each `width`-element row of `data`, in order.
+    fn hash_rows(data: &[BaseElement], width: usize) -> Vec<Self::Digest>;
+}
+
+impl RowHasher for Blake3Mont {
+    fn hash_rows(data: &[BaseElement], width: usize) -> Vec<ByteDigest> {
+        if cfg!(target_endian = "little") {
+            crate::row_hash::hash_rows(BaseElement::elements_as_bytes(data), width * 8)
+                .into_iter()
+                .map(ByteDigest::new)
+                .collect()
+        } else {
+            data.chunks_exact(width).map(Self::hash_elements).collect()
+        }
+    }
+}

@@ -15,7 +15,7 @@
 
 use crate::air::{AUX_WIDTH, MAIN_WIDTH};
 use crate::fft::{self, Extension};
-use rayon::prelude::*;
+use crate::hasher::RowHasher;
 use std::marker::PhantomData;
 use winter_air::proof::Queries;
 use winter_prover::ConstraintCommitment;
@@ -67,7 +67,7 @@ impl<E: FieldElement<BaseField = BaseElement>> Rows<E> {
     /// each row hashed whole, the digests committed.
     fn commit<H, V>(&self, partition: PartitionOptions) -> V
     where
-        H: ElementHasher<BaseField = BaseElement>,
+        H: RowHasher,
         V: VectorCommitment<H>,
     {
         let cols = self.width / E::EXTENSION_DEGREE;
@@ -76,12 +76,7 @@ impl<E: FieldElement<BaseField = BaseElement>> Rows<E> {
             cols,
             "rows are hashed in one partition"
         );
-        let hashes: Vec<H::Digest> = (0..self.num_rows())
-            .into_par_iter()
-            .with_min_len(128)
-            .map(|i| H::hash_elements(self.row(i)))
-            .collect();
-        V::new(hashes).expect("a power-of-two number of row digests")
+        V::new(H::hash_rows(&self.data, self.width)).expect("a power-of-two number of row digests")
     }
 }
 
@@ -138,7 +133,7 @@ pub struct SegmentLde<E: FieldElement, H, V> {
 impl<E, H, V> SegmentLde<E, H, V>
 where
     E: FieldElement<BaseField = BaseElement>,
-    H: ElementHasher<BaseField = BaseElement>,
+    H: RowHasher,
     V: VectorCommitment<H>,
 {
     pub fn new(
@@ -189,7 +184,7 @@ fn rows<'a, E: FieldElement + 'a>(
 impl<E, H, V> TraceLde<E> for SegmentLde<E, H, V>
 where
     E: FieldElement<BaseField = BaseElement>,
-    H: ElementHasher<BaseField = BaseElement> + Sync,
+    H: RowHasher + Sync,
     V: VectorCommitment<H> + Sync,
 {
     type HashFn = H;
@@ -275,7 +270,7 @@ pub struct CompositionCommitment<E: FieldElement, H, V> {
 impl<E, H, V> CompositionCommitment<E, H, V>
 where
     E: FieldElement<BaseField = BaseElement>,
-    H: ElementHasher<BaseField = BaseElement>,
+    H: RowHasher,
     V: VectorCommitment<H>,
 {
     pub fn new(
@@ -290,8 +285,26 @@ where
         let evaluations = tracing::info_span!("evaluate_composition_poly_columns").in_scope(|| {
             RowMatrix::evaluate_polys_over::<COMPOSITION_BASE_WIDTH>(poly.data(), domain)
         });
-        let commitment = tracing::info_span!("compute_constraint_evaluation_commitment")
-            .in_scope(|| evaluations.commit_to_rows::<H, V>(partition));
+        let commitment =
+            tracing::info_span!("compute_constraint_evaluation_commitment").in_scope(|| {
+                // `RowMatrix::commit_to_rows`, each row hashed whole (one partition), the rows
+                // eight at a time (`RowHasher`).
+                let width = evaluations.num_cols();
+                assert_eq!(
+                    partition.partition_size::<E>(width),
+                    width,
+                    "rows are hashed in one partition"
+                );
+                let row_width = width * E::EXTENSION_DEGREE;
+                let base = evaluations.data();
+                assert_eq!(
+                    base.len(),
+                    evaluations.num_rows() * row_width,
+                    "unpadded rows"
+                );
+                let hashes = H::hash_rows(base, row_width);
+                V::new(hashes).expect("a power-of-two number of row digests")
+            });
         let c = CompositionCommitment {
             evaluations,
             commitment,
@@ -304,7 +317,7 @@ where
 impl<E, H, V> ConstraintCommitment<E> for CompositionCommitment<E, H, V>
 where
     E: FieldElement<BaseField = BaseElement>,
-    H: ElementHasher<BaseField = BaseElement> + Sync,
+    H: RowHasher + Sync,
     V: VectorCommitment<H> + Sync,
 {
     type HashFn = H;

@@ -22,6 +22,7 @@ pub mod program;
 pub mod proof_file;
 pub mod prove;
 pub mod rescue;
+pub mod row_hash;
 pub mod segment;
 pub mod spans;
 pub mod sponge;
