@@ -31,6 +31,19 @@ function advertBytes(fields: Parameters<typeof makeAdvert>[0] = {}): Uint8Array 
   return encodeAdvert(makeAdvert({ programs: ['fib'], unitsTotal: 10, unitsFree: 10, ...fields }))
 }
 
+/** A fresh key's advert and its signature, as a peer table holds an origin */
+async function signedOrigin(
+  fields: Parameters<typeof makeAdvert>[0] = { programs: ['fib'] }
+): Promise<{ id: string; advert: ReturnType<typeof makeAdvert>; signed: SignedAdvert }> {
+  const key = await newKey()
+  const advert = makeAdvert(fields)
+  return {
+    id: peerIdFromPrivateKey(key).toString(),
+    advert,
+    signed: await signAdvert(key, encodeAdvert(advert), TOPIC)
+  }
+}
+
 async function rejected(advert: SignedAdvert, topic = TOPIC): Promise<string> {
   try {
     await verifySignedAdvert(advert, topic)
@@ -317,19 +330,9 @@ describe('a warm-up pull, and pulls at once', () => {
     const network = new MemoryNetwork()
     // 60 peers of two programs, the same in every neighbour's table (a small network: everyone hears everyone)
     const origins = await Promise.all(
-      Array.from({ length: 60 }, async (_, i) => {
-        const key = await newKey()
-        const advert = makeAdvert({
-          unitsTotal: 10,
-          unitsFree: 10,
-          programs: [i % 2 === 0 ? 'fib' : 'other']
-        })
-        return {
-          id: peerIdFromPrivateKey(key).toString(),
-          advert,
-          signed: await signAdvert(key, encodeAdvert(advert), TOPIC)
-        }
-      })
+      Array.from({ length: 60 }, (_, i) =>
+        signedOrigin({ unitsTotal: 10, unitsFree: 10, programs: [i % 2 === 0 ? 'fib' : 'other'] })
+      )
     )
     const neighbours = await Promise.all([network.node(), network.node(), network.node()])
     for (const neighbour of neighbours) {
@@ -381,14 +384,8 @@ describe('a warm-up pull, and pulls at once', () => {
     const neighbour = await network.node()
     const theirs = new PeerTable({ maxPeers: 100 })
     for (let i = 0; i < 2 * MAX_PULL_ADVERTS; i++) {
-      const key = await newKey()
-      const advert = makeAdvert({ programs: ['fib'] })
-      theirs.update(
-        peerIdFromPrivateKey(key).toString(),
-        advert,
-        false,
-        await signAdvert(key, encodeAdvert(advert), TOPIC)
-      )
+      const origin = await signedOrigin()
+      theirs.update(origin.id, origin.advert, false, origin.signed)
     }
     await puller(neighbour, theirs, () => [])
     const share = relayShare(answers)
@@ -413,17 +410,7 @@ describe('a warm-up pull, and pulls at once', () => {
 
   it('leaves out the peers already listed, and asks nobody while the table is full', async () => {
     const network = new MemoryNetwork()
-    const origins = await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        const key = await newKey()
-        const advert = makeAdvert({ programs: ['fib'] })
-        return {
-          id: peerIdFromPrivateKey(key).toString(),
-          advert,
-          signed: await signAdvert(key, encodeAdvert(advert), TOPIC)
-        }
-      })
-    )
+    const origins = await Promise.all(Array.from({ length: 4 }, () => signedOrigin()))
     const neighbour = await network.node()
     const theirs = new PeerTable({ maxPeers: 100 })
     for (const origin of origins) theirs.update(origin.id, origin.advert, false, origin.signed)
@@ -444,16 +431,10 @@ describe('a warm-up pull, and pulls at once', () => {
 
   it('does not ask a neighbour it is asking already: the second pull would be refused', async () => {
     const network = new MemoryNetwork()
-    const key = await newKey()
-    const advert = makeAdvert({ programs: ['fib'] })
+    const origin = await signedOrigin()
     const neighbour = await network.node()
     const theirs = new PeerTable({ maxPeers: 10 })
-    theirs.update(
-      peerIdFromPrivateKey(key).toString(),
-      advert,
-      false,
-      await signAdvert(key, encodeAdvert(advert), TOPIC)
-    )
+    theirs.update(origin.id, origin.advert, false, origin.signed)
     await puller(neighbour, theirs, () => [])
     const ours = new PeerTable({ maxPeers: 10 })
     const fresh = await puller(await network.node(), ours, () => [neighbour])
