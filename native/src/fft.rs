@@ -3,10 +3,12 @@
 //! Winterfell evaluates a matrix's columns together, as rows of `N` elements, through a split-radix
 //! FFT whose transpositions and permutations move whole rows serially: its cost follows the row
 //! count more than the width (measured at 2^18 rows: 12 columns cost as much as 42). Here each
-//! column is transformed alone in a buffer of `2^18` elements (2 MiB, a core's L2), by an
-//! iterative radix-2 FFT eight butterflies at a time with AVX-512 where the CPU has it, four with
-//! AVX2 elsewhere (AMD before Zen 4; [`crate::goldilocks`]; scalar butterflies on other
-//! architectures), and the results are written out as
+//! column is transformed alone in a buffer of `2^18` elements (2 MiB: four times a Zen 3 core's
+//! 512 KiB L2, so it lives in the shared L3), by an iterative radix-2 FFT eight butterflies at a
+//! time with AVX-512 where the CPU has it, four with AVX2 elsewhere (AMD before Zen 4;
+//! [`crate::goldilocks`]; scalar butterflies on other architectures), in cache-sized blocks: the
+//! levels within 32 KiB blocks run in L1, those within 256 KiB blocks in L2, the few above over
+//! the whole buffer two levels per pass ([`dif_blocked`]). The results are written out as
 //! rows one coset at a time, so the transient memory is one coset's columns (a quarter of the
 //! LDE at blowup 4). Interpolation (decimation in frequency) leaves the coefficients in
 //! bit-reversed order and evaluation (decimation in time) starts from that order, so no pass
@@ -78,12 +80,143 @@ impl Lanes {
     }
 }
 
-/// The FFT of `a` with the level twiddles `tw`, eight (AVX-512) or four (AVX2) butterflies at a
-/// time where the CPU can.
-fn transform(a: &mut [u64], tw: &[u64], d: Decimation) {
-    transform_at(Lanes::widest(), a, tw, d)
+/// Points an FFT block holds when all its levels run in a core's L1 data cache (32 KiB on Zen 3,
+/// 48 KiB on Intel since Ice Lake: 32 KiB of values leaves the twiddles room).
+const L1_BLOCK: usize = 1 << 12;
+/// Points of a block whose levels above [`L1_BLOCK`]'s run in a core's L2 (512 KiB on Zen 3,
+/// 1–2 MiB on Intel: 256 KiB of values and their twiddles fit the smallest).
+const L2_BLOCK: usize = 1 << 15;
+
+/// The size of the blocks a transform of `n` points is split into, if any: [`L2_BLOCK`]s above
+/// it, [`L1_BLOCK`]s up to it.
+fn sub_block(n: usize) -> Option<usize> {
+    if n > L2_BLOCK {
+        Some(L2_BLOCK)
+    } else if n > L1_BLOCK {
+        Some(L1_BLOCK)
+    } else {
+        None
+    }
 }
 
+/// The decimation in frequency of `a` in cache-sized blocks: the levels of spans at least a
+/// block's run over all of `a`, two per pass, then each block is transformed alone (recursively:
+/// L2 blocks, then their L1 blocks, whose levels all run in L1). The level twiddles of a size
+/// hold every smaller size's, so a block needs no table of its own. `leaf(block, at)` is called
+/// on each L1 block, starting at `a[at]`, once it is transformed, while it is in L1.
+fn dif_blocked(lanes: Lanes, a: &mut [u64], tw: &[u64], leaf: &mut impl FnMut(&mut [u64], usize)) {
+    dif_blocks(lanes, a, tw, 0, true, leaf)
+}
+
+fn dif_blocks(
+    lanes: Lanes,
+    a: &mut [u64],
+    tw: &[u64],
+    at: usize,
+    first: bool,
+    leaf: &mut impl FnMut(&mut [u64], usize),
+) {
+    let n = a.len();
+    let Some(s) = sub_block(n) else {
+        transform_at(lanes, a, tw, Decimation::Frequency);
+        leaf(a, at);
+        return;
+    };
+    let mut first = first;
+    let mut h = n / 2;
+    if (n / s).ilog2() % 2 == 1 {
+        level_at(lanes, a, tw, Decimation::Frequency, h, first);
+        first = false;
+        h /= 2;
+    }
+    while h >= s {
+        pair_at(lanes, a, tw, Decimation::Frequency, h / 2, first);
+        first = false;
+        h /= 4;
+    }
+    for (i, b) in a.chunks_exact_mut(s).enumerate() {
+        dif_blocks(lanes, b, tw, at + i * s, false, leaf);
+    }
+}
+
+/// The decimation in time of `a` in cache-sized blocks, the transpose of [`dif_blocked`]: each
+/// block transformed alone first, then the levels above them two per pass. `leaf(block, at)` is
+/// called on each L1 block before it is transformed.
+fn dit_blocked(lanes: Lanes, a: &mut [u64], tw: &[u64], leaf: &mut impl FnMut(&mut [u64], usize)) {
+    dit_blocks(lanes, a, tw, 0, leaf)
+}
+
+fn dit_blocks(
+    lanes: Lanes,
+    a: &mut [u64],
+    tw: &[u64],
+    at: usize,
+    leaf: &mut impl FnMut(&mut [u64], usize),
+) {
+    let n = a.len();
+    let Some(s) = sub_block(n) else {
+        leaf(a, at);
+        transform_at(lanes, a, tw, Decimation::Time);
+        return;
+    };
+    for (i, b) in a.chunks_exact_mut(s).enumerate() {
+        dit_blocks(lanes, b, tw, at + i * s, leaf);
+    }
+    let mut h = s;
+    while 4 * h <= n {
+        pair_at(lanes, a, tw, Decimation::Time, h, false);
+        h *= 4;
+    }
+    if h < n {
+        level_at(lanes, a, tw, Decimation::Time, h, false);
+    }
+}
+
+/// Level `h` (at least a run of lanes) over all of `a`; `first`: the transform's first pass,
+/// whose operands may be raw.
+fn level_at(lanes: Lanes, a: &mut [u64], tw: &[u64], d: Decimation, h: usize, first: bool) {
+    // SAFETY (the vector arms): as in `transform_at`.
+    match (lanes, d) {
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx512, Decimation::Frequency) => unsafe { avx512::dif_level(a, tw, h, first) },
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx512, Decimation::Time) => unsafe { avx512::dit_level(a, tw, h) },
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx2, Decimation::Frequency) => unsafe { avx2::dif_level(a, tw, h, first) },
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx2, Decimation::Time) => unsafe { avx2::dit_level(a, tw, h) },
+        (Lanes::Scalar, Decimation::Frequency) => dif_level_scalar(a, tw, h),
+        (Lanes::Scalar, Decimation::Time) => dit_level_scalar(a, tw, h),
+    }
+}
+
+/// Levels `h` and `2h` in one pass over `a` (in the decimation's order); `first` as in
+/// [`level_at`].
+fn pair_at(lanes: Lanes, a: &mut [u64], tw: &[u64], d: Decimation, h: usize, first: bool) {
+    // SAFETY (the vector arms): as in `transform_at`.
+    match (lanes, d) {
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx512, Decimation::Frequency) => unsafe { avx512::dif_pair(a, tw, h, first) },
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx512, Decimation::Time) => unsafe { avx512::dit_pair(a, tw, h) },
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx2, Decimation::Frequency) => unsafe { avx2::dif_pair(a, tw, h, first) },
+        #[cfg(target_arch = "x86_64")]
+        (Lanes::Avx2, Decimation::Time) => unsafe { avx2::dit_pair(a, tw, h) },
+        (Lanes::Scalar, Decimation::Frequency) => {
+            dif_level_scalar(a, tw, 2 * h);
+            dif_level_scalar(a, tw, h);
+        }
+        (Lanes::Scalar, Decimation::Time) => {
+            dit_level_scalar(a, tw, h);
+            dit_level_scalar(a, tw, 2 * h);
+        }
+    }
+}
+
+/// The FFT of a block of `a` (all its levels, one pass per level but for the fused smallest
+/// spans) with the level twiddles `tw`, eight (AVX-512) or four (AVX2) butterflies at a time
+/// where the CPU can.
 fn transform_at(lanes: Lanes, a: &mut [u64], tw: &[u64], d: Decimation) {
     // SAFETY (both vector arms): `lanes` is a width this CPU has (`Lanes::widest`, or the
     // tests' list of detected widths).
@@ -110,19 +243,39 @@ fn radix4(x: [u64; 4], i4: u64) -> [u64; 4] {
     [b0 + b1, b0 - b1, b2 + b3, b2 - b3].map(|v| v.inner())
 }
 
+/// Level `h` of the decimation in frequency over all of `a` (raw operands in, canonical out).
+fn dif_level_scalar(a: &mut [u64], tw: &[u64], h: usize) {
+    let f = |x: u64| B::from_mont(x % P);
+    let w = &tw[h..2 * h];
+    for block in a.chunks_exact_mut(2 * h) {
+        let (lo, hi) = block.split_at_mut(h);
+        for ((x, y), w) in lo.iter_mut().zip(hi.iter_mut()).zip(w) {
+            let (u, v) = (f(*x), f(*y));
+            *x = (u + v).inner();
+            *y = mul_int(u - v, *w).inner();
+        }
+    }
+}
+
+/// Level `h` of the decimation in time over all of `a` (raw operands in, canonical out).
+fn dit_level_scalar(a: &mut [u64], tw: &[u64], h: usize) {
+    let f = |x: u64| B::from_mont(x % P);
+    let w = &tw[h..2 * h];
+    for block in a.chunks_exact_mut(2 * h) {
+        let (lo, hi) = block.split_at_mut(h);
+        for ((x, y), w) in lo.iter_mut().zip(hi.iter_mut()).zip(w) {
+            let (u, v) = (f(*x), mul_int(f(*y), *w));
+            *x = (u + v).inner();
+            *y = (u - v).inner();
+        }
+    }
+}
+
 fn dif_scalar(a: &mut [u64], tw: &[u64]) {
     let f = |x: u64| B::from_mont(x % P);
     let mut h = a.len() / 2;
     while h >= 4 {
-        let w = &tw[h..2 * h];
-        for block in a.chunks_exact_mut(2 * h) {
-            let (lo, hi) = block.split_at_mut(h);
-            for ((x, y), w) in lo.iter_mut().zip(hi.iter_mut()).zip(w) {
-                let (u, v) = (f(*x), f(*y));
-                *x = (u + v).inner();
-                *y = mul_int(u - v, *w).inner();
-            }
-        }
+        dif_level_scalar(a, tw, h);
         h /= 2;
     }
     // The last two levels, fused.
@@ -139,7 +292,6 @@ fn dif_scalar(a: &mut [u64], tw: &[u64]) {
 }
 
 fn dit_scalar(a: &mut [u64], tw: &[u64]) {
-    let f = |x: u64| B::from_mont(x % P);
     let mut h = 1;
     // The first two levels, fused (twiddles 1 and ω_4).
     if a.len() >= 4 {
@@ -152,15 +304,7 @@ fn dit_scalar(a: &mut [u64], tw: &[u64]) {
         h = 4;
     }
     while h < a.len() {
-        let w = &tw[h..2 * h];
-        for block in a.chunks_exact_mut(2 * h) {
-            let (lo, hi) = block.split_at_mut(h);
-            for ((x, y), w) in lo.iter_mut().zip(hi.iter_mut()).zip(w) {
-                let (u, v) = (f(*x), mul_int(f(*y), *w));
-                *x = (u + v).inner();
-                *y = (u - v).inner();
-            }
-        }
+        dit_level_scalar(a, tw, h);
         h *= 2;
     }
 }
@@ -211,6 +355,105 @@ macro_rules! runs_of {
                     let (u, v) = butterfly(load(x), load(y), load(w));
                     store(x, u);
                     store(y, v);
+                }
+            }
+        }
+
+        /// The butterfly of the decimation in frequency.
+        #[target_feature(enable = $feature)]
+        #[inline]
+        fn dif_butterfly(u: $vec, v: $vec, w: $vec) -> ($vec, $vec) {
+            (add(u, v), mul(sub(u, v), w))
+        }
+
+        /// The butterfly of the decimation in time.
+        #[target_feature(enable = $feature)]
+        #[inline]
+        fn dit_butterfly(u: $vec, v: $vec, w: $vec) -> ($vec, $vec) {
+            let t = mul(v, w);
+            (add(u, t), sub(u, t))
+        }
+
+        /// Level `h ≥ $w` of the decimation in frequency over all of `a`; `first`: the
+        /// transform's first pass, which brings raw operands to canonical.
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must have ", $feature, ".")]
+        #[target_feature(enable = $feature)]
+        pub fn dif_level(a: &mut [u64], tw: &[u64], h: usize, first: bool) {
+            if first {
+                level(a, tw, h, |u, v, w| {
+                    dif_butterfly(canonical(u), canonical(v), w)
+                });
+            } else {
+                level(a, tw, h, |u, v, w| dif_butterfly(u, v, w));
+            }
+        }
+
+        /// Level `h ≥ $w` of the decimation in time over all of `a`.
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must have ", $feature, ".")]
+        #[target_feature(enable = $feature)]
+        pub fn dit_level(a: &mut [u64], tw: &[u64], h: usize) {
+            level(a, tw, h, |u, v, w| dit_butterfly(u, v, w));
+        }
+
+        /// Levels `2h` then `h` (`h ≥ $w`) of the decimation in frequency in one pass over `a`:
+        /// each block of `4h` points is read and written once for both. `first` as in
+        /// [`dif_level`].
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must have ", $feature, ".")]
+        #[target_feature(enable = $feature)]
+        pub fn dif_pair(a: &mut [u64], tw: &[u64], h: usize, first: bool) {
+            let (w1, w2, w3) = (&tw[h..2 * h], &tw[2 * h..3 * h], &tw[3 * h..4 * h]);
+            for block in a.chunks_exact_mut(4 * h) {
+                let (ab, cd) = block.split_at_mut(2 * h);
+                let (qa, qb) = ab.split_at_mut(h);
+                let (qc, qd) = cd.split_at_mut(h);
+                for i in (0..h).step_by($w) {
+                    let (mut x0, mut x1) = (load(&qa[i..]), load(&qb[i..]));
+                    let (mut x2, mut x3) = (load(&qc[i..]), load(&qd[i..]));
+                    if first {
+                        (x0, x1, x2, x3) =
+                            (canonical(x0), canonical(x1), canonical(x2), canonical(x3));
+                    }
+                    let (x0, x2) = dif_butterfly(x0, x2, load(&w2[i..]));
+                    let (x1, x3) = dif_butterfly(x1, x3, load(&w3[i..]));
+                    let w = load(&w1[i..]);
+                    let (x0, x1) = dif_butterfly(x0, x1, w);
+                    let (x2, x3) = dif_butterfly(x2, x3, w);
+                    store(&mut qa[i..], x0);
+                    store(&mut qb[i..], x1);
+                    store(&mut qc[i..], x2);
+                    store(&mut qd[i..], x3);
+                }
+            }
+        }
+
+        /// Levels `h` then `2h` (`h ≥ $w`) of the decimation in time in one pass over `a`, the
+        /// transpose of [`dif_pair`].
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must have ", $feature, ".")]
+        #[target_feature(enable = $feature)]
+        pub fn dit_pair(a: &mut [u64], tw: &[u64], h: usize) {
+            let (w1, w2, w3) = (&tw[h..2 * h], &tw[2 * h..3 * h], &tw[3 * h..4 * h]);
+            for block in a.chunks_exact_mut(4 * h) {
+                let (ab, cd) = block.split_at_mut(2 * h);
+                let (qa, qb) = ab.split_at_mut(h);
+                let (qc, qd) = cd.split_at_mut(h);
+                for i in (0..h).step_by($w) {
+                    let w = load(&w1[i..]);
+                    let (x0, x1) = dit_butterfly(load(&qa[i..]), load(&qb[i..]), w);
+                    let (x2, x3) = dit_butterfly(load(&qc[i..]), load(&qd[i..]), w);
+                    let (x0, x2) = dit_butterfly(x0, x2, load(&w2[i..]));
+                    let (x1, x3) = dit_butterfly(x1, x3, load(&w3[i..]));
+                    store(&mut qa[i..], x0);
+                    store(&mut qb[i..], x1);
+                    store(&mut qc[i..], x2);
+                    store(&mut qd[i..], x3);
                 }
             }
         }
@@ -271,7 +514,7 @@ mod avx512 {
         }
         let mut h = n / 2;
         while h >= 8 {
-            level(a, tw, h, |u, v, w| (add(u, v), mul(sub(u, v), w)));
+            dif_level(a, tw, h, false);
             h /= 2;
         }
         // Span 4: first halves of each run of 8 against second halves.
@@ -361,10 +604,7 @@ mod avx512 {
         }
         let mut h = 8;
         while h < n {
-            level(a, tw, h, |u, v, w| {
-                let t = mul(v, w);
-                (add(u, t), sub(u, t))
-            });
+            dit_level(a, tw, h);
             h *= 2;
         }
     }
@@ -400,7 +640,7 @@ mod avx2 {
         }
         let mut h = n / 2;
         while h >= 4 {
-            level(a, tw, h, |u, v, w| (add(u, v), mul(sub(u, v), w)));
+            dif_level(a, tw, h, false);
             h /= 2;
         }
         // Spans 2 and 1 on two runs of 4, x = points 0–3 and y = 4–7.
@@ -460,28 +700,47 @@ mod avx2 {
         }
         let mut h = 4;
         while h < n {
-            level(a, tw, h, |u, v, w| {
-                let t = mul(v, w);
-                (add(u, t), sub(u, t))
-            });
+            dit_level(a, tw, h);
             h *= 2;
         }
     }
 }
 
+/// `x`'s low `bits` bits reversed.
+fn reverse(x: usize, bits: u32) -> usize {
+    if bits == 0 {
+        0
+    } else {
+        x.reverse_bits() >> (usize::BITS - bits)
+    }
+}
+
 /// `values` with their indices' bits reversed (natural ↔ bit-reversed order), each through `f`.
-fn bit_reversed<T: Copy, U>(values: &[T], f: impl Fn(T) -> U) -> Vec<U> {
-    let bits = values.len().ilog2();
-    (0..values.len())
-        .map(|i| {
-            let j = if bits == 0 {
-                0
-            } else {
-                i.reverse_bits() >> (usize::BITS - bits)
-            };
-            f(values[j])
-        })
-        .collect()
+///
+/// In tiles of 8 × 8: an index `(a, m, c)` (top 3 bits, middle bits, bottom 3 bits) goes to
+/// `(rev c, rev m, rev a)`, so for one `m` the 64 values come from 8 runs of 8 and go to 8 runs
+/// of 8, a cache line each way (element by element, every read of 2^18 values missed L1 and L2).
+fn bit_reversed<T: Copy, U: Copy>(values: &[T], f: impl Fn(T) -> U) -> Vec<U> {
+    const TILE_BITS: u32 = 3;
+    let n = values.len();
+    let bits = n.ilog2();
+    if bits < 2 * TILE_BITS {
+        return (0..n).map(|i| f(values[reverse(i, bits)])).collect();
+    }
+    let mid = bits - 2 * TILE_BITS;
+    let top = bits - TILE_BITS;
+    let mut out = vec![f(values[0]); n];
+    for m in 0..1 << mid {
+        let (from, to) = (m << TILE_BITS, reverse(m, mid) << TILE_BITS);
+        for a in 0..1 << TILE_BITS {
+            let run = &values[a << top | from..][..1 << TILE_BITS];
+            let ra = reverse(a, TILE_BITS);
+            for (c, &v) in run.iter().enumerate() {
+                out[reverse(c, TILE_BITS) << top | to | ra] = f(v);
+            }
+        }
+    }
+    out
 }
 
 /// The FFTs of one size: its twiddles both ways and `1/n`, as canonical integers.
@@ -489,7 +748,7 @@ struct Fft {
     n: usize,
     forward: Vec<u64>,
     inverse: Vec<u64>,
-    /// `1/n` at every index, for [`scale`].
+    /// `1/n` at every index of an L1 block, for [`scale`].
     inv_n: Vec<u64>,
 }
 
@@ -500,7 +759,7 @@ impl Fft {
             n,
             forward: level_twiddles(n, false),
             inverse: level_twiddles(n, true),
-            inv_n: vec![B::new(n as u64).inv().as_int(); n],
+            inv_n: vec![B::new(n as u64).inv().as_int(); n.min(L1_BLOCK)],
         }
     }
 
@@ -509,8 +768,9 @@ impl Fft {
     fn interpolate(&self, values: &[B]) -> Vec<u64> {
         assert_eq!(values.len(), self.n);
         let mut raw: Vec<u64> = values.iter().map(|v| v.inner()).collect();
-        transform(&mut raw, &self.inverse, Decimation::Frequency);
-        scale(&mut raw, &self.inv_n);
+        dif_blocked(Lanes::widest(), &mut raw, &self.inverse, &mut |block, _| {
+            scale(block, &self.inv_n)
+        });
         raw
     }
 
@@ -518,9 +778,10 @@ impl Fft {
     /// `powers` (coefficient-wise) are `coefficients`; both in bit-reversed order. Written over
     /// `out`.
     fn evaluate_scaled(&self, coefficients: &[u64], powers: &[u64], out: &mut [u64]) {
-        out.copy_from_slice(coefficients);
-        scale(out, powers);
-        transform(out, &self.forward, Decimation::Time);
+        dit_blocked(Lanes::widest(), out, &self.forward, &mut |block, at| {
+            block.copy_from_slice(&coefficients[at..at + block.len()]);
+            scale(block, &powers[at..]);
+        });
     }
 }
 
@@ -593,7 +854,13 @@ impl Extension {
         let count = polys.reversed.len();
         assert!(count <= width);
         assert!(polys.reversed.iter().all(|p| p.len() == n));
-        let mut out = vec![B::ZERO; n * self.blowup * width];
+        let len = n * self.blowup * width;
+        // Written once, without zeroing it first: the zeroing pass (a user-space memset after the
+        // kernel's own) cost as much as the row writes, and each coset's writes then missed the
+        // cache on lines the memset had pushed out; untouched, a page is zeroed by the kernel
+        // just before the first coset's rows land in it.
+        let mut out: Vec<B> = Vec::with_capacity(len);
+        let dest_all = &mut out.spare_capacity_mut()[..len];
         // One coset's evaluations, the buffers reused by every coset.
         let mut coset = vec![vec![0u64; n]; count];
         for (k, powers) in self.coset_powers.iter().enumerate() {
@@ -601,18 +868,25 @@ impl Extension {
                 .par_iter_mut()
                 .zip(&polys.reversed)
                 .for_each(|(buf, p)| self.fft.evaluate_scaled(p, powers, buf));
-            out.par_chunks_mut(ROW_CHUNK * self.blowup * width)
+            dest_all
+                .par_chunks_mut(ROW_CHUNK * self.blowup * width)
                 .enumerate()
                 .for_each(|(chunk, dest)| {
                     let j0 = chunk * ROW_CHUNK;
                     for (j, rows) in dest.chunks_exact_mut(self.blowup * width).enumerate() {
-                        let row = &mut rows[k * width..k * width + count];
+                        let (row, pad) = rows[k * width..(k + 1) * width].split_at_mut(count);
                         for (x, col) in row.iter_mut().zip(&coset) {
-                            *x = B::from_mont(col[j0 + j]);
+                            x.write(B::from_mont(col[j0 + j]));
+                        }
+                        for x in pad {
+                            x.write(B::ZERO);
                         }
                     }
                 });
         }
+        // SAFETY: coset `k` wrote elements `k·width..(k + 1)·width` (values, then zero padding) of
+        // every group of `blowup·width`, for every `k < blowup`: all `len` elements.
+        unsafe { out.set_len(len) };
         out
     }
 }
@@ -682,6 +956,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn tiled_bit_reversal_reverses_every_index() {
+        for bits in 0..=10 {
+            let n = 1usize << bits;
+            let reversed = bit_reversed(&(0..n).collect::<Vec<_>>(), |i| i);
+            for (i, &j) in reversed.iter().enumerate() {
+                let expected = if bits == 0 {
+                    0
+                } else {
+                    i.reverse_bits() >> (usize::BITS - bits)
+                };
+                assert_eq!(j, expected, "index {i} of {n}");
+            }
+        }
+    }
+
     /// Every vector width this CPU runs (each one's path is tested, not only the widest).
     fn detected_widths() -> Vec<Lanes> {
         let mut widths = Vec::new();
@@ -727,8 +1017,9 @@ mod tests {
                 // The decimation in time undoes the bit reversal of the decimation in frequency.
                 let mut v = raw(n, 5);
                 let expected: Vec<u64> = v.iter().map(|x| x % P).collect();
-                transform(&mut v, &tw, Decimation::Frequency);
-                transform(&mut v, &level_twiddles(n, !inverse), Decimation::Time);
+                let lanes = Lanes::widest();
+                dif_blocked(lanes, &mut v, &tw, &mut |_, _| ());
+                dit_blocked(lanes, &mut v, &level_twiddles(n, !inverse), &mut |_, _| ());
                 let n_inv = B::new(n as u64).inv().as_int();
                 let v: Vec<u64> = v
                     .iter()
@@ -748,6 +1039,55 @@ mod tests {
                     scale_at(lanes, &mut ours, &w);
                     assert_eq!(ours, scalar, "{lanes:?} scale, n = {n}");
                 }
+            }
+        }
+    }
+
+    /// Sizes below, at and above an L1 block and an L2 block, with odd and even numbers of
+    /// levels above the blocks: each width's blocked transforms equal the unblocked scalar ones,
+    /// and the leaves are the L1 blocks, each once, in order.
+    #[test]
+    fn blocked_and_unblocked_ffts_agree() {
+        for log_n in [3, 11, 12, 13, 14, 15, 16, 17, 18] {
+            let n: usize = 1 << log_n;
+            let tw = level_twiddles(n, log_n % 2 == 0);
+            let raw: Vec<u64> = values(n, log_n as u64)
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    if i % 1000 == 7 {
+                        x.inner() + P
+                    } else {
+                        x.inner()
+                    }
+                })
+                .collect();
+            let leaf_len = n.min(L1_BLOCK);
+            let mut dif_expected = raw.clone();
+            dif_scalar(&mut dif_expected, &tw);
+            let mut dit_expected = raw.clone();
+            dit_scalar(&mut dit_expected, &tw);
+            let mut widths = detected_widths();
+            widths.push(Lanes::Scalar);
+            for lanes in widths {
+                let mut leaves = Vec::new();
+                let mut ours = raw.clone();
+                dif_blocked(lanes, &mut ours, &tw, &mut |b, at| {
+                    leaves.push((at, b.len()))
+                });
+                assert_eq!(ours, dif_expected, "{lanes:?} dif, n = {n}");
+                let tiles: Vec<(usize, usize)> = (0..n / leaf_len)
+                    .map(|i| (i * leaf_len, leaf_len))
+                    .collect();
+                assert_eq!(leaves, tiles, "{lanes:?} dif leaves, n = {n}");
+                leaves.clear();
+                let mut ours = vec![0; n];
+                dit_blocked(lanes, &mut ours, &tw, &mut |b, at| {
+                    leaves.push((at, b.len()));
+                    b.copy_from_slice(&raw[at..at + b.len()]);
+                });
+                assert_eq!(ours, dit_expected, "{lanes:?} dit, n = {n}");
+                assert_eq!(leaves, tiles, "{lanes:?} dit leaves, n = {n}");
             }
         }
     }
