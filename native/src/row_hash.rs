@@ -16,13 +16,24 @@ const ROWS_PER_TASK: usize = 1 << 9;
 pub fn hash_rows(data: &[u8], row_len: usize) -> Vec<[u8; 32]> {
     assert!(row_len > 0 && data.len().is_multiple_of(row_len));
     let mut out = vec![[0u8; 32]; data.len() / row_len];
-    out.par_chunks_mut(ROWS_PER_TASK)
-        .zip(data.par_chunks(ROWS_PER_TASK * row_len))
-        .for_each(|(out, rows)| hash_rows_into(rows, row_len, out));
+    hash_rows_into(data, row_len, &mut out);
     out
 }
 
-fn hash_rows_into(rows: &[u8], row_len: usize, out: &mut [[u8; 32]]) {
+/// Blake3 of each `row_len`-byte row of `data` into `out` (one digest per row). Up to one task's
+/// rows stay on the calling thread: a Merkle tree's upper levels are too small to share.
+pub fn hash_rows_into(data: &[u8], row_len: usize, out: &mut [[u8; 32]]) {
+    assert!(row_len > 0 && data.len() == out.len() * row_len);
+    if out.len() <= ROWS_PER_TASK {
+        hash_task(data, row_len, out);
+    } else {
+        out.par_chunks_mut(ROWS_PER_TASK)
+            .zip(data.par_chunks(ROWS_PER_TASK * row_len))
+            .for_each(|(out, rows)| hash_task(rows, row_len, out));
+    }
+}
+
+fn hash_task(rows: &[u8], row_len: usize, out: &mut [[u8; 32]]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if row_len <= CHUNK_LEN && crate::goldilocks::avx2_detected() {
