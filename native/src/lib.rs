@@ -14,6 +14,7 @@ pub mod hex32;
 pub mod input;
 pub mod lde;
 pub mod mds;
+pub mod merkle;
 pub mod npp;
 pub mod out_file;
 pub mod params;

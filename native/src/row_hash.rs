@@ -16,13 +16,24 @@ const ROWS_PER_TASK: usize = 1 << 9;
 pub fn hash_rows(data: &[u8], row_len: usize) -> Vec<[u8; 32]> {
     assert!(row_len > 0 && data.len().is_multiple_of(row_len));
     let mut out = vec![[0u8; 32]; data.len() / row_len];
-    out.par_chunks_mut(ROWS_PER_TASK)
-        .zip(data.par_chunks(ROWS_PER_TASK * row_len))
-        .for_each(|(out, rows)| hash_rows_into(rows, row_len, out));
+    hash_rows_into(data, row_len, &mut out);
     out
 }
 
-fn hash_rows_into(rows: &[u8], row_len: usize, out: &mut [[u8; 32]]) {
+/// Blake3 of each `row_len`-byte row of `data` into `out` (one digest per row). Up to one task's
+/// rows stay on the calling thread: a Merkle tree's upper levels are too small to share.
+pub fn hash_rows_into(data: &[u8], row_len: usize, out: &mut [[u8; 32]]) {
+    assert!(row_len > 0 && data.len() == out.len() * row_len);
+    if out.len() <= ROWS_PER_TASK {
+        hash_task(data, row_len, out);
+    } else {
+        out.par_chunks_mut(ROWS_PER_TASK)
+            .zip(data.par_chunks(ROWS_PER_TASK * row_len))
+            .for_each(|(out, rows)| hash_task(rows, row_len, out));
+    }
+}
+
+fn hash_task(rows: &[u8], row_len: usize, out: &mut [[u8; 32]]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if row_len <= CHUNK_LEN && crate::goldilocks::avx2_detected() {
@@ -149,14 +160,62 @@ mod avx2 {
         }
     }
 
+    /// The 8×8 transpose of 32-bit words: lane `k` of vector `j` becomes lane `j` of vector `k`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn transpose(r: [__m256i; 8]) -> [__m256i; 8] {
+        // Pairs of rows interleaved word by word, then two words at a time: u[j] holds word j of
+        // rows 0-3 in its low half and word j + 4 in its high half (u[j + 4] the same of rows 4-7).
+        let t = [
+            _mm256_unpacklo_epi32(r[0], r[1]),
+            _mm256_unpackhi_epi32(r[0], r[1]),
+            _mm256_unpacklo_epi32(r[2], r[3]),
+            _mm256_unpackhi_epi32(r[2], r[3]),
+            _mm256_unpacklo_epi32(r[4], r[5]),
+            _mm256_unpackhi_epi32(r[4], r[5]),
+            _mm256_unpacklo_epi32(r[6], r[7]),
+            _mm256_unpackhi_epi32(r[6], r[7]),
+        ];
+        let u = [
+            _mm256_unpacklo_epi64(t[0], t[2]),
+            _mm256_unpackhi_epi64(t[0], t[2]),
+            _mm256_unpacklo_epi64(t[1], t[3]),
+            _mm256_unpackhi_epi64(t[1], t[3]),
+            _mm256_unpacklo_epi64(t[4], t[6]),
+            _mm256_unpackhi_epi64(t[4], t[6]),
+            _mm256_unpacklo_epi64(t[5], t[7]),
+            _mm256_unpackhi_epi64(t[5], t[7]),
+        ];
+        std::array::from_fn(|j| {
+            let (lo, hi) = (u[j % 4], u[j % 4 + 4]);
+            if j < 4 {
+                _mm256_permute2x128_si256::<0x20>(lo, hi)
+            } else {
+                _mm256_permute2x128_si256::<0x31>(lo, hi)
+            }
+        })
+    }
+
     /// The 16 message words of block `b` of each of the eight rows, lane `k` from row `k`; the
     /// bytes past a row's end are zero.
     #[target_feature(enable = "avx2")]
     #[inline]
     fn block_words(rows: &[u8], row_len: usize, b: usize) -> [__m256i; 16] {
-        let mut words = [[0u32; 8]; 16];
         let start = b * BLOCK_LEN;
         let len = (row_len - start).min(BLOCK_LEN);
+        if len == BLOCK_LEN {
+            // A whole block of each row: two vector loads per row, transposed.
+            let half = |h: usize| {
+                transpose(std::array::from_fn(|k| {
+                    let words = &rows[k * row_len + start + 32 * h..][..32];
+                    // SAFETY: `words` is 32 readable bytes.
+                    unsafe { _mm256_loadu_si256(words.as_ptr().cast()) }
+                }))
+            };
+            let (low, high) = (half(0), half(1));
+            return std::array::from_fn(|j| if j < 8 { low[j] } else { high[j - 8] });
+        }
+        let mut words = [[0u32; 8]; 16];
         for k in 0..8 {
             let mut block = [0u8; BLOCK_LEN];
             block[..len].copy_from_slice(&rows[k * row_len + start..k * row_len + start + len]);
@@ -190,15 +249,10 @@ mod avx2 {
             };
             compress(&mut cv, block_words(rows, row_len, b), len as u32, flags);
         }
-        let mut words = [[0u32; 8]; 8];
-        for (i, v) in cv.iter().enumerate() {
-            // SAFETY: `words[i]` is 32 writable bytes.
-            unsafe { _mm256_storeu_si256(words[i].as_mut_ptr().cast(), *v) };
-        }
-        for (k, digest) in out.iter_mut().enumerate() {
-            for (i, w) in words.iter().enumerate() {
-                digest[4 * i..4 * i + 4].copy_from_slice(&w[k].to_le_bytes());
-            }
+        // Lane `k` of the eight chaining words is row `k`'s digest: transposed, one store each.
+        for (digest, v) in out.iter_mut().zip(transpose(cv)) {
+            // SAFETY: `digest` is 32 writable bytes.
+            unsafe { _mm256_storeu_si256(digest.as_mut_ptr().cast(), v) };
         }
     }
 }

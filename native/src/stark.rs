@@ -16,18 +16,19 @@ use crate::air::{SegmentPublic, SpongeAir};
 use crate::evaluator::SpongeEvaluator;
 use crate::hasher::Blake3Mont;
 use crate::lde::{CompositionCommitment, SegmentLde};
+use crate::merkle::Merkle;
 use crate::trace::{self, SegmentTrace};
 use winterfell::{
     AcceptableOptions, AuxRandElements, BatchingMethod, CompositionPoly, CompositionPolyTrace,
     ConstraintCompositionCoefficients, FieldExtension, PartitionOptions, Proof, ProofOptions,
     Prover, StarkDomain, TraceInfo, TracePolyTable,
-    crypto::{DefaultRandomCoin, Hasher, MerkleTree},
+    crypto::{DefaultRandomCoin, Hasher},
     math::{FieldElement, fields::f64::BaseElement},
     matrix::ColMatrix,
 };
 
 pub type HashFn = Blake3Mont;
-pub type VC = MerkleTree<HashFn>;
+pub type VC = Merkle;
 pub type Coin = DefaultRandomCoin<HashFn>;
 
 /// FRI queries.
