@@ -966,7 +966,8 @@ mod tests {
                         out
                     };
                     for a in s.chunks_exact($lanes) {
-                        let b: Vec<u64> = (0..$lanes).map(|_| s[next() as usize % s.len()]).collect();
+                        let b: Vec<u64> =
+                            (0..$lanes).map(|_| s[next() as usize % s.len()]).collect();
                         let (va, vb) = (load(a), load(&b));
                         let (sq, prod) = (run(square_partial(va)), run(mul_partial(va, vb)));
                         let halves = run(reduce_halves(va, vb));

@@ -6,6 +6,7 @@ use crate::air::{
 use crate::rescue;
 use crate::sponge::{RATE, STATE_WIDTH, State};
 use rayon::prelude::*;
+use std::sync::mpsc::{Receiver, sync_channel};
 use winterfell::{
     EvaluationFrame, Trace, TraceInfo,
     math::{FieldElement, batch_inversion, fields::f64::BaseElement},
@@ -66,57 +67,59 @@ pub fn build_main(
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(SegmentTrace, State), Cancelled> {
     let n = shape.trace_len;
-    let mut cols: Vec<Vec<BaseElement>> = (0..MAIN_WIDTH).map(|_| Vec::with_capacity(n)).collect();
     let mut counts = vec![0u64; TABLE_LEN];
     let mut state = *start;
     let mut end = *start;
     let last_row = shape.last.map(|l| l.row);
     let pad = shape.last.map_or(0, |l| l.pad());
     let zero = [BaseElement::ZERO; LIMBS];
-    for k in 0..n / CYCLE {
-        if k % 1024 == 0 && cancelled() {
-            return Err(Cancelled);
-        }
-        let mut limbs = [zero; CYCLE];
-        if k < shape.blocks {
-            let v = values(k as u64);
-            for j in 0..RATE {
-                state[4 + j] += BaseElement::new(v[j]);
-                let row = CYCLE * k + j;
-                let data = if Some(row) == last_row {
-                    v[j] - pad
-                } else {
-                    v[j]
-                };
-                let l = limbs_of(data);
-                limbs[j] = l.map(BaseElement::new);
-                for x in l {
-                    counts[x as usize] += 1;
+    // The chain runs on this thread; a second one writes its rows into the columns behind it, a
+    // batch of blocks at a time, so that the writes (88 MB at 2^18 rows, and their page faults)
+    // leave the serial path.
+    let mut cols = std::thread::scope(|scope| {
+        let (batches, received) = sync_channel::<Vec<BlockRows>>(4);
+        let writer = scope.spawn(move || write_columns(received, n));
+        let mut batch = Vec::with_capacity(BATCH);
+        for k in 0..n / CYCLE {
+            if k % 1024 == 0 && cancelled() {
+                return Err(Cancelled);
+            }
+            let mut limbs = [zero; CYCLE];
+            if k < shape.blocks {
+                let v = values(k as u64);
+                for j in 0..RATE {
+                    state[4 + j] += BaseElement::new(v[j]);
+                    let row = CYCLE * k + j;
+                    let data = if Some(row) == last_row {
+                        v[j] - pad
+                    } else {
+                        v[j]
+                    };
+                    let l = limbs_of(data);
+                    limbs[j] = l.map(BaseElement::new);
+                    for x in l {
+                        counts[x as usize] += 1;
+                    }
                 }
+            } else {
+                // Padding rows look up four zeros each. (In shape B the last row's zeros are not
+                // in the running sum but in its asserted final value, so the table counts them
+                // too.)
+                counts[0] += (CYCLE * LIMBS) as u64;
             }
-        } else {
-            // Padding rows look up four zeros each. (In shape B the last row's zeros are not in
-            // the running sum but in its asserted final value, so the table counts them too.)
-            counts[0] += (CYCLE * LIMBS) as u64;
-        }
-        let rows = rescue::permute_rows(&mut state);
-        for (i, col) in cols[..STATE_WIDTH].iter_mut().enumerate() {
-            col.extend(rows.states.iter().map(|s| s[i]));
-        }
-        // The block's last row's cubes are filled by `fill_last_cubes`.
-        for (first, from) in [(CUBE, &rows.cubes), (BACK_CUBE, &rows.back_cubes)] {
-            for (i, col) in cols[first..first + STATE_WIDTH].iter_mut().enumerate() {
-                col.extend(from.iter().map(|s| s[i]));
-                col.push(BaseElement::ZERO);
+            batch.push((rescue::permute_rows(&mut state), limbs));
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                batches.send(full).expect("the column writer runs");
+            }
+            if k + 1 == shape.blocks {
+                end = state;
             }
         }
-        for (i, col) in cols[LIMB..LIMB + LIMBS].iter_mut().enumerate() {
-            col.extend(limbs.iter().map(|l| l[i]));
-        }
-        if k + 1 == shape.blocks {
-            end = state;
-        }
-    }
+        batches.send(batch).expect("the column writer runs");
+        drop(batches);
+        Ok(writer.join().expect("the column writer does not panic"))
+    })?;
     fill_last_cubes(&mut cols, n);
     // The step column.
     cols[STEP] = (0..n)
@@ -147,6 +150,34 @@ pub fn build_main(
         },
         end,
     ))
+}
+
+/// Blocks per batch that the chain hands to the column writer (~600 KB).
+const BATCH: usize = 256;
+
+/// One block's rows as the chain leaves them: the permutation's rows, and the limbs of the
+/// elements absorbed at each row.
+type BlockRows = (rescue::Rows, [[BaseElement; LIMBS]; CYCLE]);
+
+/// The main columns of the blocks' rows as they arrive, in order; each block's last row's cubes
+/// are left zero for [`fill_last_cubes`], and the step and multiplicity columns empty.
+fn write_columns(batches: Receiver<Vec<BlockRows>>, n: usize) -> Vec<Vec<BaseElement>> {
+    let mut cols: Vec<Vec<BaseElement>> = (0..MAIN_WIDTH).map(|_| Vec::with_capacity(n)).collect();
+    for (rows, limbs) in batches.iter().flatten() {
+        for (i, col) in cols[..STATE_WIDTH].iter_mut().enumerate() {
+            col.extend(rows.states.iter().map(|s| s[i]));
+        }
+        for (first, from) in [(CUBE, &rows.cubes), (BACK_CUBE, &rows.back_cubes)] {
+            for (i, col) in cols[first..first + STATE_WIDTH].iter_mut().enumerate() {
+                col.extend(from.iter().map(|s| s[i]));
+                col.push(BaseElement::ZERO);
+            }
+        }
+        for (i, col) in cols[LIMB..LIMB + LIMBS].iter_mut().enumerate() {
+            col.extend(limbs.iter().map(|l| l[i]));
+        }
+    }
+    cols
 }
 
 /// The cube columns of each block's last row, which no round of its permutation fills: `X3`, the
