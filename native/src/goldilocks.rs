@@ -111,6 +111,16 @@ pub mod avx512 {
     #[target_feature(enable = "avx512f")]
     #[inline]
     pub fn reduce(hi: __m512i, lo: __m512i) -> __m512i {
+        canonical(reduce_partial(hi, lo))
+    }
+
+    /// `hi·2^64 + lo mod p`, below 2^64 but not always below p.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn reduce_partial(hi: __m512i, lo: __m512i) -> __m512i {
         let eps = _mm512_set1_epi64(EPSILON as i64);
         let hi_hi = _mm512_srli_epi64::<32>(hi);
         let hi_lo = _mm512_and_si512(hi, eps);
@@ -121,8 +131,7 @@ pub mod avx512 {
         let t1 = _mm512_sub_epi64(_mm512_slli_epi64::<32>(hi_lo), hi_lo);
         let t2 = _mm512_add_epi64(t0, t1);
         // A carry lost 2^64 ≡ 2^32 − 1; adding it back cannot carry again (t1 ≤ 2^64 − 2^33 + 1).
-        let t2 = _mm512_mask_add_epi64(t2, _mm512_cmplt_epu64_mask(t2, t0), t2, eps);
-        canonical(t2)
+        _mm512_mask_add_epi64(t2, _mm512_cmplt_epu64_mask(t2, t0), t2, eps)
     }
 
     /// Eight `u64`s from `s[..8]`.
@@ -302,73 +311,86 @@ pub mod avx512 {
             low = _mm512_add_epi64(low, _mm512_mul_epu32(*x, c));
             high = _mm512_add_epi64(high, _mm512_mul_epu32(*x_hi, c));
         }
-        // low + high·2^32 as a 128-bit value.
+        reduce_halves(low, high)
+    }
+
+    // chain: the Rescue permutation's lane operations (src/rescue.rs), where a state's elements
+    // lie across the lanes and the exponentiations are long chains of squarings.
+
+    /// `low + high·2^32 mod p` for any lanes, canonical.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn reduce_halves(low: __m512i, high: __m512i) -> __m512i {
+        // As a 128-bit hi:lo pair.
         let lo = _mm512_add_epi64(low, _mm512_slli_epi64::<32>(high));
+        let hi = _mm512_srli_epi64::<32>(high);
         let hi = _mm512_mask_add_epi64(
-            _mm512_srli_epi64::<32>(high),
+            hi,
             _mm512_cmplt_epu64_mask(lo, low),
-            _mm512_srli_epi64::<32>(high),
+            hi,
             _mm512_set1_epi64(1),
         );
         reduce(hi, lo)
     }
 
-    // trace ops
-
-    /// `x^7` of each lane (any lanes in, canonical out), on `N` registers at once so that their
-    /// multiplication chains interleave.
+    /// `a·b mod p` for any lanes, below 2^64 but not always below p (a chain of products needs
+    /// no canonical value before its end).
     ///
     /// # Safety
     /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     #[inline]
-    pub fn exp7<const N: usize>(x: [__m512i; N]) -> [__m512i; N] {
-        let mut out = x;
-        for (o, &v) in out.iter_mut().zip(&x) {
-            let v2 = mul(v, v);
-            *o = mul(mul(v, v2), mul(v2, v2));
-        }
-        out
+    pub fn mul_partial(a: __m512i, b: __m512i) -> __m512i {
+        let (hi, lo) = wide(a, b);
+        reduce_partial(hi, lo)
     }
 
-    /// `base^(2^m)·tail` lane by lane.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn exp_acc<const N: usize>(base: [__m512i; N], tail: [__m512i; N], m: usize) -> [__m512i; N] {
-        let mut r = base;
-        for _ in 0..m {
-            for v in r.iter_mut() {
-                *v = mul(*v, *v);
-            }
-        }
-        for (v, &t) in r.iter_mut().zip(&tail) {
-            *v = mul(*v, t);
-        }
-        r
-    }
-
-    /// `x^(1/7)` of each lane, i.e. `x^10540996611094048183` (any lanes in, canonical out): the
-    /// addition chain of winter-crypto's Rp64_256 (72 multiplications), on `N` registers at once.
-    /// The chain is serial, so the registers' chains interleave to fill the multiplier.
+    /// `x² mod p` for any lanes, below 2^64 but not always below p: [`mul_partial`] with three
+    /// 32×32-bit products instead of four (the cross product once, doubled by the shifts).
     ///
     /// # Safety
     /// The CPU must have AVX-512F (`avx512_detected`).
     #[target_feature(enable = "avx512f")]
     #[inline]
-    pub fn exp_inv7<const N: usize>(x: [__m512i; N]) -> [__m512i; N] {
-        // Exponents in binary: t1 = x^10, t2 = x^100, t3 = x^100100, ...
-        let t1 = exp_acc(x, x, 0);
-        let t2 = exp_acc(t1, t1, 0);
-        let t3 = exp_acc(t2, t2, 3);
-        let t4 = exp_acc(t3, t3, 6);
-        let t5 = exp_acc(t4, t4, 12);
-        let t6 = exp_acc(t5, t3, 6);
-        let t7 = exp_acc(t6, t6, 31);
-        // (t7^10·t6)^100 · t1·t2·x
-        let a = exp_acc(t7, t6, 1);
-        let b = exp_acc(exp_acc(t1, t2, 0), x, 0);
-        exp_acc(a, b, 2)
+    pub fn square_partial(x: __m512i) -> __m512i {
+        let x_hi = _mm512_srli_epi64::<32>(x);
+        let ll = _mm512_mul_epu32(x, x);
+        let lh = _mm512_mul_epu32(x, x_hi);
+        let hh = _mm512_mul_epu32(x_hi, x_hi);
+        // x² = hh·2^64 + lh·2^33 + ll, which is below 2^128: the high half cannot overflow.
+        let lo = _mm512_add_epi64(ll, _mm512_slli_epi64::<33>(lh));
+        let hi = _mm512_add_epi64(hh, _mm512_srli_epi64::<31>(lh));
+        let hi = _mm512_mask_add_epi64(
+            hi,
+            _mm512_cmplt_epu64_mask(lo, ll),
+            hi,
+            _mm512_set1_epi64(1),
+        );
+        reduce_partial(hi, lo)
     }
+
+    /// `Σ x_j·c_j mod p` for scalars `x_j` (any `u64`) and lanes `c_j` of small values
+    /// (`Σ_j c_j < 2^32` in each lane), canonical: a matrix-vector product whose vector lies in
+    /// memory and whose columns lie in lanes (Rescue's MDS, entries below 2^5), at two 32×32-bit
+    /// products per term, reduced once.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F (`avx512_detected`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub fn dot_small_lanes(x: &[u64], c: &[__m512i]) -> __m512i {
+        let mut low = _mm512_setzero_si512();
+        let mut high = _mm512_setzero_si512();
+        for (x, c) in x.iter().zip(c) {
+            low = _mm512_add_epi64(low, _mm512_mul_epu32(splat(*x), *c));
+            high = _mm512_add_epi64(high, _mm512_mul_epu32(splat(*x >> 32), *c));
+        }
+        reduce_halves(low, high)
+    }
+    // end chain
 }
 
 // AVX2 evaluator ops (speed7): the CPUs without AVX-512 (AMD before Zen 4) run the constraint
@@ -503,6 +525,16 @@ pub mod avx2 {
     #[target_feature(enable = "avx2")]
     #[inline]
     fn reduce(hi: __m256i, lo: __m256i) -> __m256i {
+        canonical(reduce_partial(hi, lo))
+    }
+
+    /// `hi·2^64 + lo mod p`, below 2^64 but not always below p.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn reduce_partial(hi: __m256i, lo: __m256i) -> __m256i {
         let eps = _mm256_set1_epi64x(EPSILON as i64);
         let hi_hi = _mm256_srli_epi64::<32>(hi);
         let hi_lo = _mm256_and_si256(hi, eps);
@@ -513,8 +545,7 @@ pub mod avx2 {
         let t1 = _mm256_sub_epi64(_mm256_slli_epi64::<32>(hi_lo), hi_lo);
         let t2 = _mm256_add_epi64(t0, t1);
         // A carry lost 2^64 ≡ 2^32 − 1; adding it back cannot carry again.
-        let t2 = _mm256_add_epi64(t2, _mm256_and_si256(less(t2, t0), eps));
-        canonical(t2)
+        _mm256_add_epi64(t2, _mm256_and_si256(less(t2, t0), eps))
     }
 
     /// The canonical integer `a` of raw values `a·R mod p` (as [`super::avx512::mont_to_int`]).
@@ -624,11 +655,71 @@ pub mod avx2 {
             low = _mm256_add_epi64(low, _mm256_mul_epu32(*x, c));
             high = _mm256_add_epi64(high, _mm256_mul_epu32(*x_hi, c));
         }
-        // low + high·2^32 as a 128-bit value.
+        reduce_halves(low, high)
+    }
+
+    // chain: the Rescue permutation's lane operations (src/rescue.rs), as [`super::avx512`]'s.
+
+    /// `low + high·2^32 mod p` for any lanes, canonical.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn reduce_halves(low: __m256i, high: __m256i) -> __m256i {
+        // As a 128-bit hi:lo pair.
         let lo = _mm256_add_epi64(low, _mm256_slli_epi64::<32>(high));
         let hi = _mm256_sub_epi64(_mm256_srli_epi64::<32>(high), less(lo, low));
         reduce(hi, lo)
     }
+
+    /// `a·b mod p` for any lanes, below 2^64 but not always below p (as
+    /// [`super::avx512::mul_partial`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn mul_partial(a: __m256i, b: __m256i) -> __m256i {
+        let (hi, lo) = wide(a, b);
+        reduce_partial(hi, lo)
+    }
+
+    /// `x² mod p` for any lanes, below 2^64 but not always below p, from three 32×32-bit
+    /// products (as [`super::avx512::square_partial`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn square_partial(x: __m256i) -> __m256i {
+        let x_hi = _mm256_srli_epi64::<32>(x);
+        let ll = _mm256_mul_epu32(x, x);
+        let lh = _mm256_mul_epu32(x, x_hi);
+        let hh = _mm256_mul_epu32(x_hi, x_hi);
+        // x² = hh·2^64 + lh·2^33 + ll, which is below 2^128: the high half cannot overflow.
+        let lo = _mm256_add_epi64(ll, _mm256_slli_epi64::<33>(lh));
+        let hi = _mm256_add_epi64(hh, _mm256_srli_epi64::<31>(lh));
+        reduce_partial(_mm256_sub_epi64(hi, less(lo, ll)), lo)
+    }
+
+    /// `Σ x_j·c_j mod p` for scalars `x_j` and lanes `c_j` of small values, canonical (as
+    /// [`super::avx512::dot_small_lanes`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 (`avx2_detected`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn dot_small_lanes(x: &[u64], c: &[__m256i]) -> __m256i {
+        let mut low = zero();
+        let mut high = zero();
+        for (x, c) in x.iter().zip(c) {
+            low = _mm256_add_epi64(low, _mm256_mul_epu32(splat(*x), *c));
+            high = _mm256_add_epi64(high, _mm256_mul_epu32(splat(*x >> 32), *c));
+        }
+        reduce_halves(low, high)
+    }
+    // end chain
 }
 
 #[cfg(test)]
@@ -846,6 +937,50 @@ mod tests {
                         }
                     }
                 }
+
+                // chain
+                #[test]
+                fn chain_ops_equal_the_scalar_field() {
+                    if !$detected() {
+                        eprintln!(concat!(
+                            "no ",
+                            $feature,
+                            " on this CPU: this path is not used here"
+                        ));
+                        return;
+                    }
+                    // SAFETY: the feature was detected just above.
+                    unsafe { check_chain_ops() }
+                }
+
+                #[target_feature(enable = $feature)]
+                fn check_chain_ops() {
+                    use crate::goldilocks::$width::{
+                        load, mul_partial, reduce_halves, square_partial, store,
+                    };
+                    let s = samples(1 << 13);
+                    let mut next = xorshift(0x082e_fa98_ec4e_6c89);
+                    let run = |v: $vector| {
+                        let mut out = [0u64; $lanes];
+                        store(&mut out, v);
+                        out
+                    };
+                    for a in s.chunks_exact($lanes) {
+                        let b: Vec<u64> =
+                            (0..$lanes).map(|_| s[next() as usize % s.len()]).collect();
+                        let (va, vb) = (load(a), load(&b));
+                        let (sq, prod) = (run(square_partial(va)), run(mul_partial(va, vb)));
+                        let halves = run(reduce_halves(va, vb));
+                        for i in 0..$lanes {
+                            let (x, y) = (a[i] as u128, b[i] as u128);
+                            let p = P as u128;
+                            assert_eq!(sq[i] as u128 % p, x * x % p, "{}²", a[i]);
+                            assert_eq!(prod[i] as u128 % p, x * y % p, "{} · {}", a[i], b[i]);
+                            assert_eq!(halves[i] as u128, (x + (y << 32)) % p, "{} {}", a[i], b[i]);
+                        }
+                    }
+                }
+                // end chain
             }
         };
     }

@@ -1,14 +1,12 @@
 //! The execution trace of one segment (main and auxiliary), laid out as `air` describes.
 
 use crate::air::{
-    self, BACK_CUBE, CUBE, CYCLE, LIMB, LIMB_BITS, LIMBS, MAIN_WIDTH, MULT, NUM_ROUNDS, STEP,
-    Shape, TABLE_LEN,
+    self, BACK_CUBE, CUBE, CYCLE, LIMB, LIMB_BITS, LIMBS, MAIN_WIDTH, MULT, STEP, Shape, TABLE_LEN,
 };
-use crate::mds;
 use crate::rescue;
 use crate::sponge::{RATE, STATE_WIDTH, State};
 use rayon::prelude::*;
-use winter_crypto::hashers::Rp64_256;
+use std::sync::mpsc::{Receiver, sync_channel};
 use winterfell::{
     EvaluationFrame, Trace, TraceInfo,
     math::{FieldElement, batch_inversion, fields::f64::BaseElement},
@@ -69,53 +67,60 @@ pub fn build_main(
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(SegmentTrace, State), Cancelled> {
     let n = shape.trace_len;
-    let mut cols: Vec<Vec<BaseElement>> = (0..MAIN_WIDTH).map(|_| Vec::with_capacity(n)).collect();
     let mut counts = vec![0u64; TABLE_LEN];
     let mut state = *start;
     let mut end = *start;
     let last_row = shape.last.map(|l| l.row);
     let pad = shape.last.map_or(0, |l| l.pad());
     let zero = [BaseElement::ZERO; LIMBS];
-    for k in 0..n / CYCLE {
-        if k % 1024 == 0 && cancelled() {
-            return Err(Cancelled);
-        }
-        let mut limbs = [zero; CYCLE];
-        if k < shape.blocks {
-            let v = values(k as u64);
-            for j in 0..RATE {
-                state[4 + j] += BaseElement::new(v[j]);
-                let row = CYCLE * k + j;
-                let data = if Some(row) == last_row {
-                    v[j] - pad
-                } else {
-                    v[j]
-                };
-                let l = limbs_of(data);
-                limbs[j] = l.map(BaseElement::new);
-                for x in l {
-                    counts[x as usize] += 1;
+    // The chain runs on this thread; a second one writes its rows into the columns behind it, a
+    // batch of blocks at a time, so that the writes (88 MB at 2^18 rows, and their page faults)
+    // leave the serial path.
+    let mut cols = std::thread::scope(|scope| {
+        let (batches, received) = sync_channel::<Vec<BlockRows>>(4);
+        let writer = scope.spawn(move || write_columns(received, n));
+        let mut batch = Vec::with_capacity(BATCH);
+        for k in 0..n / CYCLE {
+            if k % 1024 == 0 && cancelled() {
+                return Err(Cancelled);
+            }
+            let mut limbs = [zero; CYCLE];
+            if k < shape.blocks {
+                let v = values(k as u64);
+                for j in 0..RATE {
+                    state[4 + j] += BaseElement::new(v[j]);
+                    let row = CYCLE * k + j;
+                    let data = if Some(row) == last_row {
+                        v[j] - pad
+                    } else {
+                        v[j]
+                    };
+                    let l = limbs_of(data);
+                    limbs[j] = l.map(BaseElement::new);
+                    for x in l {
+                        counts[x as usize] += 1;
+                    }
                 }
+            } else {
+                // Padding rows look up four zeros each. (In shape B the last row's zeros are not
+                // in the running sum but in its asserted final value, so the table counts them
+                // too.)
+                counts[0] += (CYCLE * LIMBS) as u64;
             }
-        } else {
-            // Padding rows look up four zeros each. (In shape B the last row's zeros are not in
-            // the running sum but in its asserted final value, so the table counts them too.)
-            counts[0] += (CYCLE * LIMBS) as u64;
-        }
-        let rows = rescue::permute_rows(&mut state);
-        for (row, row_limbs) in rows.iter().zip(&limbs) {
-            for (c, v) in cols.iter_mut().zip(row) {
-                c.push(*v);
+            batch.push((rescue::permute_rows(&mut state), limbs));
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                batches.send(full).expect("the column writer runs");
             }
-            for (i, v) in row_limbs.iter().enumerate() {
-                cols[LIMB + i].push(*v);
+            if k + 1 == shape.blocks {
+                end = state;
             }
         }
-        if k + 1 == shape.blocks {
-            end = state;
-        }
-    }
-    fill_cubes(&mut cols, n);
+        batches.send(batch).expect("the column writer runs");
+        drop(batches);
+        Ok(writer.join().expect("the column writer does not panic"))
+    })?;
+    fill_last_cubes(&mut cols, n);
     // The step column.
     cols[STEP] = (0..n)
         .map(|r| BaseElement::from(r >= shape.step_row))
@@ -147,54 +152,59 @@ pub fn build_main(
     ))
 }
 
-/// Rows per task of the back-cube columns: 4096 rows write 12 runs of 32 KB, small enough for a
-/// core's cache and still many tasks per core.
-const CUBE_CHUNK: usize = 4096;
+/// Blocks per batch that the chain hands to the column writer (~600 KB).
+const BATCH: usize = 256;
 
-/// The cube columns: `X3 = x^3` of each row's state, and `B3 = b^3` with
-/// `b = INV_MDS·(y − ARK2)` of the next row's state `y` (the first row's after the last one, where
-/// no constraint applies). Each task writes its rows straight into the columns: building rows
-/// first and splitting them into columns after took a serial pass over 24 columns (measured: half
-/// of this step's time at 2^18 rows).
-fn fill_cubes(cols: &mut [Vec<BaseElement>], n: usize) {
-    let (state, rest) = cols.split_at_mut(CUBE);
-    let state = &*state;
-    let (cubes, rest) = rest.split_at_mut(BACK_CUBE - CUBE);
-    let backs = &mut rest[..STATE_WIDTH];
-    cubes
-        .par_iter_mut()
-        .zip(state)
-        .for_each(|(c, s)| *c = s.iter().map(|v| v.cube()).collect());
-    let mut tasks: Vec<Vec<&mut [BaseElement]>> = (0..n.div_ceil(CUBE_CHUNK))
-        .map(|_| Vec::with_capacity(STATE_WIDTH))
-        .collect();
-    for col in backs.iter_mut() {
-        col.resize(n, BaseElement::ZERO);
-        for (task, part) in tasks.iter_mut().zip(col.chunks_mut(CUBE_CHUNK)) {
-            task.push(part);
+/// One block's rows as the chain leaves them: the permutation's rows, and the limbs of the
+/// elements absorbed at each row.
+type BlockRows = (rescue::Rows, [[BaseElement; LIMBS]; CYCLE]);
+
+/// The main columns of the blocks' rows as they arrive, in order; each block's last row's cubes
+/// are left zero for [`fill_last_cubes`], and the step and multiplicity columns empty.
+fn write_columns(batches: Receiver<Vec<BlockRows>>, n: usize) -> Vec<Vec<BaseElement>> {
+    let mut cols: Vec<Vec<BaseElement>> = (0..MAIN_WIDTH).map(|_| Vec::with_capacity(n)).collect();
+    for (rows, limbs) in batches.iter().flatten() {
+        for (i, col) in cols[..STATE_WIDTH].iter_mut().enumerate() {
+            col.extend(rows.states.iter().map(|s| s[i]));
+        }
+        for (first, from) in [(CUBE, &rows.cubes), (BACK_CUBE, &rows.back_cubes)] {
+            for (i, col) in cols[first..first + STATE_WIDTH].iter_mut().enumerate() {
+                col.extend(from.iter().map(|s| s[i]));
+                col.push(BaseElement::ZERO);
+            }
+        }
+        for (i, col) in cols[LIMB..LIMB + LIMBS].iter_mut().enumerate() {
+            col.extend(limbs.iter().map(|l| l[i]));
         }
     }
-    tasks
+    cols
+}
+
+/// The cube columns of each block's last row, which no round of its permutation fills: `X3`, the
+/// cubes of its state, and `B3`, the cubes of `b = INV_MDS·y` for the next row's state `y` (the
+/// absorption; the first row's after the last one, where no constraint applies).
+fn fill_last_cubes(cols: &mut [Vec<BaseElement>], n: usize) {
+    let state = &cols[..STATE_WIDTH];
+    let at = |row: usize| -> State { std::array::from_fn(|i| state[i][row]) };
+    let last: Vec<(State, State)> = (CYCLE - 1..n)
         .into_par_iter()
-        .enumerate()
-        .for_each(|(k, mut parts)| {
-            for off in 0..parts[0].len() {
-                let r = k * CUBE_CHUNK + off;
-                let next = (r + 1) % n;
-                let pos = r % CYCLE;
-                let back = mds::inv_mds(&std::array::from_fn(|i| {
-                    state[i][next]
-                        - if pos < NUM_ROUNDS {
-                            Rp64_256::ARK2[pos][i]
-                        } else {
-                            BaseElement::ZERO
-                        }
-                }));
-                for (part, b) in parts.iter_mut().zip(back) {
-                    part[off] = b.cube();
-                }
-            }
-        });
+        .step_by(CYCLE)
+        .map(|r| {
+            let cubes = at(r).map(|v| v.cube());
+            let next = at((r + 1) % n);
+            (
+                cubes,
+                rescue::back_cubes(&next, &[BaseElement::ZERO; STATE_WIDTH]),
+            )
+        })
+        .collect();
+    for (k, (cubes, backs)) in last.iter().enumerate() {
+        let r = k * CYCLE + CYCLE - 1;
+        for i in 0..STATE_WIDTH {
+            cols[CUBE + i][r] = cubes[i];
+            cols[BACK_CUBE + i][r] = backs[i];
+        }
+    }
 }
 
 /// Builds the auxiliary trace (`S`, `Z`, `H1`, `H2`) from the main trace and the random elements α, γ, δ.
