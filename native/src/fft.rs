@@ -640,6 +640,31 @@ pub fn from_coordinates<E: FieldElement<BaseField = B>>(coords: &[Vec<B>]) -> Ve
     E::slice_from_base_elements(&base).to_vec()
 }
 
+// pipeline: the DEEP polynomial's LDE (and, below, the composition polynomial's), for
+// `crate::pipeline`.
+
+impl Extension {
+    /// The values over the domain, in natural order, of the extension-field polynomial of `n`
+    /// `coefficients`: each base coordinate evaluated apart, the rows of three coordinates being
+    /// the extension values.
+    pub fn evaluate_ext<E: FieldElement<BaseField = B>>(&self, coefficients: &[E]) -> Vec<E> {
+        let d = E::EXTENSION_DEGREE;
+        let polys = Polys {
+            reversed: (0..d)
+                .into_par_iter()
+                .map(|k| {
+                    let c = E::slice_as_base_elements(coefficients);
+                    let bits = coefficients.len().ilog2();
+                    (0..coefficients.len())
+                        .map(|i| c[(i.reverse_bits() >> (usize::BITS - bits)) * d + k].inner())
+                        .collect()
+                })
+                .collect(),
+        };
+        E::slice_from_base_elements(&self.evaluate_rows(&polys, d)).to_vec()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ pub mod mds;
 pub mod npp;
 pub mod out_file;
 pub mod params;
+pub mod pipeline;
 pub mod plan;
 pub mod program;
 pub mod proof_file;

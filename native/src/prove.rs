@@ -5,6 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::{PmError, Result};
 use crate::hex32::Hex32;
 use crate::input::InputRef;
+use crate::pipeline;
 use crate::program::PROGRAM_ID;
 use crate::proof_file::{self, SEGMENT_MAGIC, SegmentHeader};
 use crate::segment::Segment;
@@ -16,7 +17,6 @@ use crate::trace;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::time::Instant;
-use winterfell::Prover;
 
 #[derive(Debug)]
 pub struct ProveResult {
@@ -127,7 +127,8 @@ pub fn prove(
     })
 }
 
-/// Runs winterfell's prover, reporting each of its steps as it ends. The steps are seen through
+/// Runs the prove pipeline ([`pipeline::prove`], winterfell's protocol), reporting each of its
+/// steps as it ends. The steps are seen through
 /// its `tracing` spans on this thread; a scoped thread turns them into `ctx.progress` calls
 /// (the subscriber must be `'static`, the context is borrowed).
 fn prove_with_progress(
@@ -151,8 +152,8 @@ fn prove_with_progress(
             move |name, _| {
                 let _ = tx.send(name);
             },
-            || prover.prove(trace),
+            || pipeline::prove(&prover, trace),
         )
     })
-    .map_err(|e| PmError::internal(format!("winterfell prover failed: {e}")))
+    .map_err(|e| PmError::internal(format!("the prover failed: {e}")))
 }
