@@ -3,12 +3,14 @@
 //! replaced where ours are faster:
 //!
 //! - the transcript ([`channel`]): winterfell's, specialised, with a reproducible grinding nonce;
+//! - the composition polynomial ([`CompositionCommitment`]): interpolated, split and extended
+//!   through [`crate::fft`];
 //! - the out-of-domain frame and the DEEP composition polynomial ([`deep`]): the weighted sum of
 //!   the trace and composition polynomials made once instead of twice, in vector lanes
 //!   ([`lincomb`]); its evaluation over the LDE domain through [`crate::fft`].
 //!
-//! Winterfell's pieces do the rest (the trace LDE, constraint evaluator and commitments are the
-//! prover's own, through its `Prover` impl; FRI and the queries are winterfell's). The `tracing`
+//! The trace LDE and the constraint evaluator are the prover's own, through its `Prover` impl;
+//! FRI is winterfell's. The `tracing`
 //! spans are winterfell's names, which [`crate::spans`] reports as progress and profiles.
 
 mod channel;
@@ -16,7 +18,8 @@ mod deep;
 mod lincomb;
 
 use crate::fft::{self, Extension};
-use crate::stark::SpongeProver;
+use crate::lde::CompositionCommitment;
+use crate::stark::{HashFn, SpongeProver, VC};
 use crate::trace::SegmentTrace;
 use channel::{Channel, E3};
 use tracing::info_span;
@@ -74,30 +77,27 @@ pub fn prove(prover: &SpongeProver, trace: SegmentTrace) -> Result<Proof, Prover
         .new_evaluator(&air, Some(aux_rand_elements), coefficients)
         .evaluate(&trace_lde, &domain);
 
-    // 3: the composition polynomial, committed.
-    let (constraint_commitment, composition) = info_span!("commit_to_constraint_evaluations")
+    // 3: the composition polynomial, committed; `ext` extends it and the DEEP polynomial.
+    let (constraint_commitment, composition, ext) = info_span!("commit_to_constraint_evaluations")
         .in_scope(|| {
-            let (commitment, poly) = prover.build_constraint_commitment::<E3>(
+            let ext = Extension::new(n, domain.trace_to_lde_blowup(), domain.offset());
+            let (commitment, columns) = CompositionCommitment::<E3, HashFn, VC>::new(
                 evaluations,
                 air.context().num_constraint_composition_columns(),
                 &domain,
                 prover.options().partition_options(),
+                &ext,
             );
             channel.commit(commitment.commitment());
-            (commitment, poly)
+            (commitment, columns, ext)
         });
 
     // 4: the out-of-domain frame and the DEEP composition polynomial.
-    let ext = Extension::new(n, domain.trace_to_lde_blowup(), domain.offset());
     let deep_coefficients = info_span!("build_deep_composition_poly").in_scope(|| {
-        let coordinates = |columns: Vec<Vec<E3>>| -> Vec<Vec<B>> {
-            columns
-                .iter()
-                .flat_map(|c| (0..3).map(move |d| fft::coordinate(c, d)))
-                .collect()
-        };
-        let aux = coordinates(trace_polys.aux_trace_polys().map(|c| c.to_vec()).collect());
-        let composition = coordinates(composition.into_columns());
+        let aux: Vec<Vec<B>> = trace_polys
+            .aux_trace_polys()
+            .flat_map(|c| (0..3).map(move |d| fft::coordinate(c, d)))
+            .collect();
         let polys = deep::Polys::new(trace_polys.main_trace_polys().collect(), &aux, &composition);
         let z = channel.ood_point();
         let (trace_frame, quotient_frame) = polys.ood_frames(z);
@@ -109,7 +109,7 @@ pub fn prove(prover: &SpongeProver, trace: SegmentTrace) -> Result<Proof, Prover
         winterfell::math::polynom::degree_of(&deep_coefficients),
         n - 2
     );
-    drop(trace_polys);
+    drop((trace_polys, composition));
 
     // 5: the DEEP polynomial over the LDE domain.
     let deep_evaluations = info_span!("evaluate_deep_composition_poly")
@@ -118,7 +118,7 @@ pub fn prove(prover: &SpongeProver, trace: SegmentTrace) -> Result<Proof, Prover
 
     // 6: FRI.
     let fri_options = air.options().to_fri_options();
-    let mut fri = FriProver::<E3, Channel, _, crate::stark::VC>::new(fri_options);
+    let mut fri = FriProver::<E3, Channel, _, VC>::new(fri_options);
     info_span!("compute_fri_layers").in_scope(|| fri.build_layers(&mut channel, deep_evaluations));
 
     // 7: the queries.
