@@ -8,10 +8,9 @@
 use proofmesh_prover::air::{SegmentPublic, Shape};
 use proofmesh_prover::sponge::{self, BLOCK_BYTES};
 use proofmesh_prover::stark::SpongeProver;
-use proofmesh_prover::{spans, trace};
+use proofmesh_prover::{pipeline, spans, trace};
 use std::sync::Mutex;
 use std::time::Instant;
-use winterfell::Prover;
 
 fn main() {
     let log_rows: u32 = std::env::args()
@@ -61,7 +60,7 @@ fn main() {
             line(name, took.as_secs_f64() * 1e3, now - *last);
             *last = now;
         },
-        || SpongeProver::new(public).prove(tr).expect("proves"),
+        || pipeline::prove(&SpongeProver::new(public), tr).expect("proves"),
     );
     eprintln!(
         "prove {:.1} ms, {:.2} cpu-s in all, proof {} bytes, peak RSS {}",

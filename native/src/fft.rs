@@ -914,6 +914,98 @@ pub fn from_coordinates<E: FieldElement<BaseField = B>>(coords: &[Vec<B>]) -> Ve
     E::slice_from_base_elements(&base).to_vec()
 }
 
+// pipeline: the DEEP polynomial's LDE and the composition polynomial's columns, for
+// `crate::pipeline` and `crate::lde::CompositionCommitment`.
+
+impl Extension {
+    /// The values over the domain, in natural order, of the extension-field polynomial of `n`
+    /// `coefficients`: each base coordinate evaluated apart, the rows of three coordinates being
+    /// the extension values.
+    pub fn evaluate_ext<E: FieldElement<BaseField = B>>(&self, coefficients: &[E]) -> Vec<E> {
+        let d = E::EXTENSION_DEGREE;
+        let polys = Polys {
+            reversed: (0..d)
+                .into_par_iter()
+                .map(|k| {
+                    let c = E::slice_as_base_elements(coefficients);
+                    let bits = coefficients.len().ilog2();
+                    (0..coefficients.len())
+                        .map(|i| c[(i.reverse_bits() >> (usize::BITS - bits)) * d + k].inner())
+                        .collect()
+                })
+                .collect(),
+        };
+        E::slice_from_base_elements(&self.evaluate_rows(&polys, d)).to_vec()
+    }
+}
+
+impl Extension {
+    /// The composition polynomial's columns: the polynomial whose values at `offset·ω_m^i`
+    /// (`m = values.len()`, a multiple of this extension's `n`) are `values`, split into
+    /// `columns` polynomials of `n` coefficients (`Σ_c x^(c·n)·H_c(x)`, the coefficients past
+    /// `columns·n` zero), each extension column as its base coordinates in turn. Winterfell's
+    /// `CompositionPoly::new`: an inverse FFT of size `m` per coordinate, whose bit-reversed
+    /// output holds each column's coefficients, already bit-reversed, at a stride of `m/n`.
+    pub fn interpolate_columns<E: FieldElement<BaseField = B>>(
+        &self,
+        values: &[E],
+        offset: B,
+        columns: usize,
+    ) -> Polys {
+        let (n, m, d) = (self.fft.n, values.len(), E::EXTENSION_DEGREE);
+        assert!(m.is_power_of_two() && m >= n && columns <= m / n);
+        let parts = m / n;
+        let inverse = level_twiddles(m, true);
+        // `offset^(−k)/m` at the bit-reversed position of `k`: the scaling that takes the
+        // transform of the values to the coefficients.
+        let unscale = {
+            let x = offset.inv();
+            let mut p = vec![B::ZERO; m];
+            p.par_chunks_mut(ROW_CHUNK).enumerate().for_each(|(k, c)| {
+                let mut y = x.exp((k * ROW_CHUNK) as u64) / B::new(m as u64);
+                for v in c {
+                    *v = y;
+                    y *= x;
+                }
+            });
+            bit_reversed(&p, |x| x.as_int())
+        };
+        let base = E::slice_as_base_elements(values);
+        let coefficients: Vec<Vec<u64>> = (0..d)
+            .into_par_iter()
+            .map(|k| {
+                let mut raw: Vec<u64> = base.iter().skip(k).step_by(d).map(|v| v.inner()).collect();
+                transform(&mut raw, &inverse, Decimation::Frequency);
+                scale(&mut raw, &unscale);
+                raw
+            })
+            .collect();
+        // Column `c`'s coefficients start at `c`'s bit reversal over `log2(parts)` bits.
+        let bits = parts.ilog2();
+        let part = |c: usize| {
+            if bits == 0 {
+                0
+            } else {
+                c.reverse_bits() >> (usize::BITS - bits)
+            }
+        };
+        debug_assert!((columns..parts).all(|c| {
+            coefficients
+                .iter()
+                .all(|raw| raw[part(c)..].iter().step_by(parts).all(|v| v % P == 0))
+        }));
+        Polys {
+            reversed: (0..columns * d)
+                .into_par_iter()
+                .map(|i| {
+                    let raw = &coefficients[i % d];
+                    raw[part(i / d)..].iter().step_by(parts).copied().collect()
+                })
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

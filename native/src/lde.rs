@@ -9,7 +9,7 @@
 //! with vector butterflies: winterfell's per-column interpolation and its row-array FFT cost 3×
 //! and 2.5× as much for narrow matrices, and as much as a scalar column FFT for the 42 main
 //! columns, which the vector one beats (measured at 2^18 rows, see `native/README.md`). The
-//! composition polynomial's LDE is still winterfell's.
+//! composition polynomial's interpolation and LDE go through [`crate::fft`] too.
 //! Everything else is winterfell's: the same polynomials, evaluations, row hashes and vector
 //! commitments, so proofs verify with winterfell's verifier unchanged.
 
@@ -20,11 +20,11 @@ use std::marker::PhantomData;
 use winter_air::proof::Queries;
 use winter_prover::ConstraintCommitment;
 use winterfell::{
-    CompositionPoly, CompositionPolyTrace, EvaluationFrame, PartitionOptions, StarkDomain,
-    TraceInfo, TraceLde, TracePolyTable,
+    CompositionPolyTrace, EvaluationFrame, PartitionOptions, StarkDomain, TraceInfo, TraceLde,
+    TracePolyTable,
     crypto::{ElementHasher, Hasher, VectorCommitment},
     math::{FieldElement, fields::f64::BaseElement},
-    matrix::{ColMatrix, RowMatrix},
+    matrix::ColMatrix,
 };
 
 /// Base-field columns of the auxiliary trace in the cubic extension.
@@ -262,7 +262,7 @@ where
 
 /// The composition polynomial's LDE and its commitment.
 pub struct CompositionCommitment<E: FieldElement, H, V> {
-    evaluations: RowMatrix<E>,
+    evaluations: Rows<E>,
     commitment: V,
     _h: PhantomData<H>,
 }
@@ -273,44 +273,36 @@ where
     H: RowHasher,
     V: VectorCommitment<H>,
 {
+    /// The composition polynomial of the constraint evaluations `trace` (winterfell's
+    /// `CompositionPoly::new`: `num_columns` columns of `n` coefficients), its LDE over `ext`'s
+    /// domain and the commitment to its rows. Returns the columns' coefficients, natural order,
+    /// each extension column as its base coordinates in turn.
     pub fn new(
         trace: CompositionPolyTrace<E>,
         num_columns: usize,
         domain: &StarkDomain<BaseElement>,
         partition: PartitionOptions,
-    ) -> (Self, CompositionPoly<E>) {
-        let poly = tracing::info_span!("build_composition_poly_columns")
-            .in_scope(|| CompositionPoly::new(trace, domain, num_columns));
-        assert!(poly.data().num_base_cols() <= COMPOSITION_BASE_WIDTH);
-        let evaluations = tracing::info_span!("evaluate_composition_poly_columns").in_scope(|| {
-            RowMatrix::evaluate_polys_over::<COMPOSITION_BASE_WIDTH>(poly.data(), domain)
+        ext: &Extension,
+    ) -> (Self, Vec<Vec<BaseElement>>) {
+        let width = num_columns * E::EXTENSION_DEGREE;
+        assert!(width <= COMPOSITION_BASE_WIDTH);
+        let polys = tracing::info_span!("build_composition_poly_columns").in_scope(|| {
+            ext.interpolate_columns(&trace.into_inner(), domain.offset(), num_columns)
         });
-        let commitment =
-            tracing::info_span!("compute_constraint_evaluation_commitment").in_scope(|| {
-                // `RowMatrix::commit_to_rows`, each row hashed whole (one partition), the rows
-                // eight at a time (`RowHasher`).
-                let width = evaluations.num_cols();
-                assert_eq!(
-                    partition.partition_size::<E>(width),
-                    width,
-                    "rows are hashed in one partition"
-                );
-                let row_width = width * E::EXTENSION_DEGREE;
-                let base = evaluations.data();
-                assert_eq!(
-                    base.len(),
-                    evaluations.num_rows() * row_width,
-                    "unpadded rows"
-                );
-                let hashes = H::hash_rows(base, row_width);
-                V::new(hashes).expect("a power-of-two number of row digests")
+        let evaluations =
+            tracing::info_span!("evaluate_composition_poly_columns").in_scope(|| Rows {
+                data: ext.evaluate_rows(&polys, width),
+                width,
+                _e: PhantomData,
             });
+        let commitment = tracing::info_span!("compute_constraint_evaluation_commitment")
+            .in_scope(|| evaluations.commit::<H, V>(partition));
         let c = CompositionCommitment {
             evaluations,
             commitment,
             _h: PhantomData,
         };
-        (c, poly)
+        (c, polys.into_columns())
     }
 }
 
@@ -333,5 +325,65 @@ where
             &self.commitment,
             positions,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hasher::Blake3Mont;
+    use winterfell::{
+        CompositionPoly,
+        crypto::MerkleTree,
+        math::{StarkField, fft as wfft, fields::CubeExtension},
+        matrix::RowMatrix,
+    };
+
+    type E3 = CubeExtension<BaseElement>;
+
+    /// The composition polynomial's columns and LDE (ours through `crate::fft`) against
+    /// winterfell's `CompositionPoly::new` and `RowMatrix::evaluate_polys_over`.
+    #[test]
+    fn composition_columns_and_lde_equal_winterfells() {
+        let (n, blowup, columns) = (1 << 10, 4, 3);
+        let mut x = 7u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            BaseElement::new(x)
+        };
+        // A polynomial of degree < 3n, evaluated over the constraint domain (4n points).
+        let mut coefficients: Vec<E3> = (0..n * blowup)
+            .map(|_| E3::new(next(), next(), next()))
+            .collect();
+        coefficients[columns * n..].fill(E3::ZERO);
+        let domain =
+            StarkDomain::from_twiddles(wfft::get_twiddles(n), blowup, BaseElement::GENERATOR);
+        let values = wfft::evaluate_poly_with_offset(
+            &coefficients,
+            &wfft::get_twiddles(n * blowup),
+            domain.offset(),
+            1,
+        );
+        let ext = Extension::new(n, blowup, domain.offset());
+        let (ours, polys) = CompositionCommitment::<E3, Blake3Mont, MerkleTree<Blake3Mont>>::new(
+            CompositionPolyTrace::new(values.clone()),
+            columns,
+            &domain,
+            PartitionOptions::default(),
+            &ext,
+        );
+        let theirs = CompositionPoly::new(CompositionPolyTrace::new(values), &domain, columns);
+        for c in 0..columns {
+            let coords: Vec<Vec<BaseElement>> = (0..3)
+                .map(|d| fft::coordinate(theirs.data().get_column(c), d))
+                .collect();
+            assert_eq!(&polys[3 * c..3 * c + 3], coords.as_slice(), "column {c}");
+        }
+        let lde = RowMatrix::evaluate_polys_over::<9>(theirs.data(), &domain);
+        for i in 0..n * blowup {
+            assert_eq!(ours.evaluations.row(i), lde.row(i), "row {i}");
+        }
     }
 }

@@ -18,6 +18,7 @@ pub mod merkle;
 pub mod npp;
 pub mod out_file;
 pub mod params;
+pub mod pipeline;
 pub mod plan;
 pub mod program;
 pub mod proof_file;

@@ -13,7 +13,8 @@ use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 
 /// The top-level steps of winterfell 0.13's `Prover::prove`, in the order it runs them (span
-/// names from winter-prover's `generate_proof`). Nested spans are not reported.
+/// names from winter-prover's `generate_proof`, which [`crate::pipeline::prove`] keeps). Nested
+/// spans are not reported.
 pub const PROVER_STEPS: [&str; 11] = [
     "build_domain",
     "commit_to_main_trace_segment",

@@ -14,6 +14,7 @@
 
 use crate::air::{SegmentPublic, SpongeAir};
 use crate::evaluator::SpongeEvaluator;
+use crate::fft::Extension;
 use crate::hasher::Blake3Mont;
 use crate::lde::{CompositionCommitment, SegmentLde};
 use crate::merkle::Merkle;
@@ -131,6 +132,9 @@ impl Prover for SpongeProver {
         SegmentLde::new(trace_info, main_trace, domain, partition_option)
     }
 
+    /// Winterfell's `Prover::prove` (the reference `crate::pipeline` is tested against) needs
+    /// winterfell's `CompositionPoly`, which only it can build: the commitment is ours, the
+    /// polynomial winterfell's, from the same evaluations.
     fn build_constraint_commitment<E: FieldElement<BaseField = BaseElement>>(
         &self,
         composition_poly_trace: CompositionPolyTrace<E>,
@@ -138,12 +142,25 @@ impl Prover for SpongeProver {
         domain: &StarkDomain<BaseElement>,
         partition_options: PartitionOptions,
     ) -> (Self::ConstraintCommitment<E>, CompositionPoly<E>) {
-        CompositionCommitment::new(
-            composition_poly_trace,
+        let values = composition_poly_trace.into_inner();
+        let ext = Extension::new(
+            domain.trace_length(),
+            domain.trace_to_lde_blowup(),
+            domain.offset(),
+        );
+        let (commitment, _) = CompositionCommitment::new(
+            CompositionPolyTrace::new(values.clone()),
             num_constraint_composition_columns,
             domain,
             partition_options,
-        )
+            &ext,
+        );
+        let poly = CompositionPoly::new(
+            CompositionPolyTrace::new(values),
+            domain,
+            num_constraint_composition_columns,
+        );
+        (commitment, poly)
     }
 
     fn new_evaluator<'a, E: FieldElement<BaseField = BaseElement>>(

@@ -8,8 +8,7 @@ use common::data;
 use proofmesh_prover::air::{SegmentPublic, Shape};
 use proofmesh_prover::sponge::{self, BLOCK_BYTES, RATE, State};
 use proofmesh_prover::stark::{self, SpongeProver};
-use proofmesh_prover::trace;
-use winterfell::Prover;
+use proofmesh_prover::{pipeline, trace};
 use winterfell::math::{StarkField, fields::f64::BaseElement};
 
 /// The packed values of every block of `bytes`.
@@ -39,7 +38,7 @@ fn prove_and_verify(input_size: u64, values: &[[u64; RATE]]) -> Result<(), Strin
         .map_err(|_| "cancelled".to_string())?;
     public.end = end;
     let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        SpongeProver::new(public.clone()).prove(t)
+        pipeline::prove(&SpongeProver::new(public.clone()), t)
     }))
     .map_err(|_| "the prover refused the trace".to_string())?
     .map_err(|e| e.to_string())?;
