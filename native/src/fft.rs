@@ -975,8 +975,9 @@ impl Extension {
             .into_par_iter()
             .map(|k| {
                 let mut raw: Vec<u64> = base.iter().skip(k).step_by(d).map(|v| v.inner()).collect();
-                transform(&mut raw, &inverse, Decimation::Frequency);
-                scale(&mut raw, &unscale);
+                dif_blocked(Lanes::widest(), &mut raw, &inverse, &mut |block, at| {
+                    scale(block, &unscale[at..])
+                });
                 raw
             })
             .collect();
