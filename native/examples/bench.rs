@@ -9,25 +9,17 @@
 use proofmesh_prover::air::CYCLE;
 use proofmesh_prover::ctx::Ctx;
 use proofmesh_prover::input::InputRef;
-use proofmesh_prover::spans;
 use proofmesh_prover::sponge::{self, BLOCK_BYTES};
 use proofmesh_prover::stark::{self, HashFn, MAX_BUNDLE_SEGMENTS};
 use proofmesh_prover::verify;
 use proofmesh_prover::{prove, segment};
+use proofmesh_prover::{sample, spans};
 use std::process::Command;
 use std::time::Instant;
 use winterfell::Proof;
 
 fn data(n: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    sample::bytes(n, 0x9e37_79b9_7f4a_7c15)
 }
 
 fn vm_hwm_kib() -> u64 {

@@ -5,10 +5,9 @@
 //! first, then the step that holds them). On a shared machine the CPU seconds are the steadier
 //! figure.
 
-use proofmesh_prover::air::{SegmentPublic, Shape};
-use proofmesh_prover::sponge::{self, BLOCK_BYTES};
+use proofmesh_prover::sponge::BLOCK_BYTES;
 use proofmesh_prover::stark::SpongeProver;
-use proofmesh_prover::{pipeline, spans, trace};
+use proofmesh_prover::{pipeline, sample, spans};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -17,34 +16,11 @@ fn main() {
         .nth(1)
         .map_or(18, |s| s.parse().expect("ROWS_LOG2"));
     let blocks = (1u64 << log_rows) / 8;
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let n = blocks as usize * BLOCK_BYTES;
-    let bytes: Vec<u8> = (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let size = n as u64;
-    let start = sponge::initial_state(size);
-    let mut public = SegmentPublic {
-        challenge: [1; 32],
-        index: 0,
-        start_block: 0,
-        block_count: blocks,
-        input_size: size,
-        start,
-        end: start,
-    };
-    let shape = Shape::new(&public).expect("a valid segment");
+    let bytes = sample::bytes(blocks as usize * BLOCK_BYTES, 0x9e37_79b9_7f4a_7c15);
     let line = |name: &str, ms: f64, cpu: f64| eprintln!("{name:>40} {ms:9.1} ms {cpu:7.2} cpu-s");
     let t = Instant::now();
     let cpu0 = spans::cpu_seconds();
-    let values = |k: u64| sponge::block_values(k, &bytes[k as usize * BLOCK_BYTES..], size);
-    let (tr, end) = trace::build_main(&shape, &start, &values, &|| false).expect("not cancelled");
-    public.end = end;
+    let (public, tr) = sample::whole_segment(&bytes, bytes.len() as u64, [1; 32]);
     line(
         "build main trace",
         t.elapsed().as_secs_f64() * 1e3,

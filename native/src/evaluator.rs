@@ -386,13 +386,11 @@ mod tests {
 
     /// Random field elements, with p − 1, 0 and 1 among them.
     fn elements(seed: u64) -> impl FnMut() -> BaseElement {
-        let mut x = seed;
+        let mut next = crate::sample::xorshift(seed);
         let mut count = 0u64;
         move || {
             count += 1;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = next();
             match x % 16 {
                 0 => BaseElement::new(P - 1),
                 1 => BaseElement::ZERO,

@@ -1016,17 +1016,7 @@ mod tests {
         matrix::{ColMatrix, RowMatrix},
     };
 
-    fn values(n: usize, seed: u64) -> Vec<B> {
-        let mut x = seed;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                B::new(x)
-            })
-            .collect()
-    }
+    use crate::sample::elements as values;
 
     #[test]
     fn extensions_equal_winterfells() {

@@ -726,15 +726,7 @@ pub mod avx2 {
 mod tests {
     use super::*;
 
-    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-        let mut x = seed;
-        move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        }
-    }
+    use crate::sample::xorshift;
 
     /// Edge values first (0, 1, p − 1, p, 2^32 ± 1, 2^63, 2^64 − 1 and their neighbours), then
     /// random ones.

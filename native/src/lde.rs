@@ -346,13 +346,8 @@ mod tests {
     #[test]
     fn composition_columns_and_lde_equal_winterfells() {
         let (n, blowup, columns) = (1 << 10, 4, 3);
-        let mut x = 7u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            BaseElement::new(x)
-        };
+        let mut step = crate::sample::xorshift(7);
+        let mut next = || BaseElement::new(step());
         // A polynomial of degree < 3n, evaluated over the constraint domain (4n points).
         let mut coefficients: Vec<E3> = (0..n * blowup)
             .map(|_| E3::new(next(), next(), next()))

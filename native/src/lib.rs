@@ -25,6 +25,7 @@ pub mod proof_file;
 pub mod prove;
 pub mod rescue;
 pub mod row_hash;
+pub mod sample;
 pub mod segment;
 pub mod spans;
 pub mod sponge;

@@ -164,13 +164,7 @@ macro_rules! lane_products {
 
                 #[target_feature(enable = $feature)]
                 fn check_lane_products() {
-                    let mut x = 0x2545_f491_4f6c_dd1du64;
-                    let mut next = || {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        x
-                    };
+                    let mut next = crate::sample::xorshift(0x2545_f491_4f6c_dd1d);
                     for round in 0..64 {
                         // A state per lane; the first round all p − 1.
                         let states: Vec<[BaseElement; STATE_WIDTH]> = (0..$lanes)
@@ -215,13 +209,7 @@ mod tests {
 
     #[test]
     fn fast_products_equal_the_plain_ones() {
-        let mut x = 0x1234_5678_9abc_def1u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::sample::xorshift(0x1234_5678_9abc_def1);
         for round in 0..200 {
             let v: [BaseElement; STATE_WIDTH] = std::array::from_fn(|i| match round {
                 0 => BaseElement::new(P - 1),

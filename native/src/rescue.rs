@@ -290,12 +290,10 @@ mod tests {
             std::array::from_fn(|i| BaseElement::new(p - 1 - i as u64)),
             std::array::from_fn(|i| BaseElement::new(1 << (5 * i))),
         ];
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = crate::sample::xorshift(0x2545_f491_4f6c_dd1d);
         for k in 0..count / 2 {
             v.push(std::array::from_fn(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = next();
                 BaseElement::new(if k % 4 == 0 { p - 1 - (x >> 40) } else { x })
             }));
         }

@@ -295,38 +295,18 @@ pub fn build_aux<E: FieldElement<BaseField = BaseElement>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::air::SegmentPublic;
-    use crate::sponge::{self, BLOCK_BYTES};
+    use crate::sample;
+    use crate::sponge::BLOCK_BYTES;
     use winter_crypto::{Digest, ElementHasher, hashers::Blake3_256};
 
     /// The Blake3 digest of every main and auxiliary column (in canonical form), for a segment of
     /// `blocks` blocks of pseudo-random input ending in a partial block, and fixed α, γ, δ.
     fn trace_digest(blocks: u64) -> String {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let size = blocks * BLOCK_BYTES as u64 - 5;
-        let bytes: Vec<u8> = (0..blocks as usize * BLOCK_BYTES)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        let start = sponge::initial_state(size);
-        let public = SegmentPublic {
-            challenge: [1; 32],
-            index: 0,
-            start_block: 0,
-            block_count: blocks,
-            input_size: size,
-            start,
-            end: start,
-        };
-        let shape = Shape::new(&public).expect("a valid segment");
-        let values = |k: u64| sponge::block_values(k, &bytes[k as usize * BLOCK_BYTES..], size);
-        let (trace, _) = build_main(&shape, &start, &values, &|| false).expect("not cancelled");
+        let bytes = sample::bytes(blocks as usize * BLOCK_BYTES, 0x9e37_79b9_7f4a_7c15);
+        let (public, trace) = sample::whole_segment(&bytes, size, [1; 32]);
         let rands = [5u64, 7, 11].map(BaseElement::new);
-        let aux = build_aux(&trace, &rands, &start);
+        let aux = build_aux(&trace, &rands, &public.start);
         let mut all = Vec::new();
         for m in [trace.main_segment(), &aux] {
             for c in 0..m.num_cols() {

@@ -366,13 +366,7 @@ fn random_mutations_never_panic_and_never_verify() {
     let j = job(&bytes, 2, "fuzz");
     let agg = j.aggregate().unwrap();
     let orig = agg.bytes.clone();
-    let mut x = 0x1234_5678_9abc_def0u64;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = proofmesh_prover::sample::xorshift(0x1234_5678_9abc_def0);
     for round in 0..600 {
         let mut t = orig.clone();
         match round % 3 {

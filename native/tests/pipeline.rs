@@ -6,32 +6,17 @@
 mod common;
 
 use common::data;
-use proofmesh_prover::air::{SegmentPublic, Shape};
-use proofmesh_prover::sponge::{self, BLOCK_BYTES};
+use proofmesh_prover::air::SegmentPublic;
+use proofmesh_prover::sponge::BLOCK_BYTES;
 use proofmesh_prover::stark::{self, SpongeProver};
-use proofmesh_prover::{pipeline, trace};
+use proofmesh_prover::{pipeline, sample, trace};
 use winterfell::Prover;
 use winterfell::Trace;
 
 /// The public inputs and main trace of one segment hashing `blocks` blocks of pseudo-random bytes.
 fn segment(blocks: u64, seed: u64) -> (SegmentPublic, trace::SegmentTrace) {
     let bytes = data(blocks as usize * BLOCK_BYTES, seed);
-    let size = bytes.len() as u64;
-    let start = sponge::initial_state(size);
-    let mut public = SegmentPublic {
-        challenge: [seed as u8; 32],
-        index: 0,
-        start_block: 0,
-        block_count: blocks,
-        input_size: size,
-        start,
-        end: start,
-    };
-    let shape = Shape::new(&public).expect("a valid segment");
-    let values = |k: u64| sponge::block_values(k, &bytes[k as usize * BLOCK_BYTES..], size);
-    let (t, end) = trace::build_main(&shape, &start, &values, &|| false).expect("not cancelled");
-    public.end = end;
-    (public, t)
+    sample::whole_segment(&bytes, bytes.len() as u64, [seed as u8; 32])
 }
 
 fn assert_same_proof(blocks: u64, seed: u64) {

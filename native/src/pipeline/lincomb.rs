@@ -170,17 +170,7 @@ mod avx2 {
 mod tests {
     use super::*;
 
-    fn values(n: usize, seed: u64) -> Vec<B> {
-        let mut x = seed;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                B::new(x)
-            })
-            .collect()
-    }
+    use crate::sample::elements as values;
 
     fn sum(terms: impl Iterator<Item = E3>) -> E3 {
         terms.fold(E3::ZERO, |s, t| s + t)
