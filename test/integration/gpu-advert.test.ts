@@ -14,7 +14,9 @@ import { multiaddrOf, startTestNode, stopAll, waitFor } from '../helpers/network
 
 const hardware: HardwareInfo = await probeHardware()
 const skip =
-  hardware.gpus.length > 0 ? false : `no GPU on this machine (${hardware.gpuProbeError ?? 'nvidia-smi found none'})`
+  hardware.gpus.length > 0
+    ? false
+    : `no GPU on this machine (${hardware.gpuProbeError ?? 'nvidia-smi found none'})`
 
 describe('a GPU machine advertises the GPUs nvidia-smi reports', { skip }, () => {
   const daemons: Daemon[] = []
@@ -31,10 +33,18 @@ describe('a GPU machine advertises the GPUs nvidia-smi reports', { skip }, () =>
   it("lists the GPU peer with each GPU's index, name and memory, and 10 units per GPU", async () => {
     const [withGpus, observer] = daemons as [Daemon, Daemon]
     const id = withGpus.node.peerId.toString()
-    await waitFor(() => observer.capacity.peers.get(id) !== undefined, 'the observer to list the GPU peer', 20_000)
+    await waitFor(
+      () => observer.capacity.peers.get(id) !== undefined,
+      'the observer to list the GPU peer',
+      20_000
+    )
     const entry = observer.capacity.peers.get(id)
     assert.ok(entry)
-    const advertised = entry.advert.gpus.map(({ index, name, memoryTotalMib }) => ({ index, name, memoryTotalMib }))
+    const advertised = entry.advert.gpus.map(({ index, name, memoryTotalMib }) => ({
+      index,
+      name,
+      memoryTotalMib
+    }))
     const probed = hardware.gpus.map(({ index, name, memoryTotalMiB }) => ({
       index,
       name,
