@@ -15,7 +15,6 @@ import { capacityTopic } from '../capacity/constants.js'
 import { GOSSIP_HEARTBEAT_MS, topicScoreParams } from '../capacity/gossip-score.js'
 import type { Logger } from '../log/index.js'
 import { AGENT_VERSION, PROOFMESH_VERSION } from '../version.js'
-import { coalescingTransport } from './coalesced-writes.js'
 import { InboundGuard, inboundGuardDefaults } from './inbound-guard.js'
 import { pinoComponentLogger } from './libp2p-logger.js'
 import type { PeerBans } from './peer-bans.js'
@@ -236,9 +235,8 @@ export async function createHost(init: HostInit): Promise<ProofmeshHost> {
     nodeInfo: { name: 'proofmesh', version: PROOFMESH_VERSION, userAgent: AGENT_VERSION },
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     // The socket cap bounds file descriptors whatever arrives: every connection libp2p may keep, plus the
-    // handshakes the InboundGuard allows and as many again being torn down after an eviction. Each connection writes
-    // what it sends in one tick in one system call (coalesced-writes.ts).
-    transports: [coalescingTransport(tcp({ maxConnections: maxConnections + 2 * maxPending }))],
+    // handshakes the InboundGuard allows and as many again being torn down after an eviction
+    transports: [tcp({ maxConnections: maxConnections + 2 * maxPending })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(init.yamux ?? hostDefaults.yamux)],
     ...(init.swarmKey === undefined ? {} : { connectionProtector: privateNetwork({ key: init.swarmKey }) }),
