@@ -194,7 +194,7 @@ describe('settleDispute', () => {
       ])
     }
     run.disputes.set(0, dispute)
-    settleDispute(run, run.record.segments[0] as SegmentRecord, dispute, 'truth')
+    settleDispute(run, run.record.segments[0] as SegmentRecord, dispute, referee, 'truth')
     assert.equal(run.record.segments[0]?.peerId, 'a')
     assert.deepEqual(a.segments, [0])
     assert.equal(a.closed, false)

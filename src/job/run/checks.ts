@@ -33,9 +33,8 @@ export function requestChecks(run: JobRunState): void {
   // checked at every contribution that came in, the same liar checking it each time
   for (const [index, dispute] of run.disputes) {
     settled.add(run.record.segments[index]?.peerId ?? '')
-    settled.add(dispute.claimant.peer.peerId)
+    for (const peerId of dispute.claims.keys()) settled.add(peerId)
   }
-  for (const peers of run.refereesLeasing.values()) for (const peerId of peers) settled.add(peerId)
   for (const peerId of peersToCheck(holders, run.vouched, settled)) {
     const owner = run.links.find((link) => link.peer.peerId === peerId && !link.closed) as Link
     const checker = checkerFor(run, owner)
@@ -137,12 +136,7 @@ export function settleCheck(run: JobRunState, segment: SegmentRecord): void {
       [contributor, contribution],
       [checker.peer.peerId, claim]
     ])
-    settleDispute(
-      run,
-      segment,
-      { referee: checker, since: Date.now(), claimant: checker, contribution: claim, claims },
-      claim
-    )
+    settleDispute(run, segment, { claimant: checker, contribution: claim, claims }, checker, claim)
   } else {
     openDispute(run, segment, checker, claim)
   }

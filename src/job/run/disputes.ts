@@ -12,8 +12,9 @@ import { assignTo, track } from './shipping.js'
 /**
  * Two peers computed different contributions for one segment (a replacement and the recorded one, or a checker and
  * the owner before the challenge: src/job/run/checks.ts): a third (a peer of the job that holds neither claim,
- * else a new one leased from the table) computes it too, and the one it agrees with stands (settleDispute). One lying peer costs itself, not the job; the job fails only when no third peer can be had,
- * or when all three disagree (the provers are not deterministic, or not the same program).
+ * else a new one leased from the table) computes it too, and the one it agrees with stands (settleDispute). One
+ * lying peer costs itself, not the job; the job fails only when no third peer can be had, or when all three
+ * disagree (the provers are not deterministic, or not the same program).
  */
 export function openDispute(
   run: JobRunState,
@@ -21,42 +22,84 @@ export function openDispute(
   claimant: Link,
   contribution: string
 ): void {
-  if (run.disputes.has(segment.index) || run.refereesLeasing.has(segment.index)) return
+  if (run.disputes.has(segment.index)) return
   const first = segment.contributor ?? '?'
-  const referee = deliveredFirst(
-    run,
-    run.healthyLinks().filter((link) => link.peer.peerId !== first && link !== claimant)
-  )
+  run.disputes.set(segment.index, {
+    claimant,
+    contribution,
+    claims: new Map([
+      [first, segment.contribution as string],
+      [claimant.peer.peerId, contribution]
+    ])
+  })
+  askReferee(run, segment)
+}
+
+/** Disputes still without a referee ask again: called when a contribution comes in and when a peer fails */
+export function askWaitingReferees(run: JobRunState): void {
+  for (const [index, dispute] of run.disputes) {
+    if (dispute.referee === undefined && !dispute.leasing)
+      askReferee(run, run.record.segments[index] as SegmentRecord)
+  }
+}
+
+/**
+ * A referee for the dispute on `segment`: a peer of the job that has delivered and holds neither claim; while
+ * none has but one of them may still, the dispute waits for it (a liar that delivers first, checking peers that
+ * have not: the table had no spare, and the job failed for want of a third peer two of its own were about to be);
+ * when none may, one leased from the table. A liar that held the whole job leaves only its replacement in it.
+ */
+function askReferee(run: JobRunState, segment: SegmentRecord): void {
+  const dispute = run.disputes.get(segment.index) as Dispute
+  const candidates = run.healthyLinks().filter((link) => !dispute.claims.has(link.peer.peerId))
+  const referee = deliveredFirst(run, candidates)
   if (referee !== undefined) {
-    startDispute(run, segment, claimant, contribution, referee)
+    startDispute(run, segment, dispute, referee)
     return
   }
-  // A liar that held the whole job leaves only its replacement in it (a daemon whose prover lied in every
-  // contribution, with more units than any other peer: the job failed here before)
-  run.refereesLeasing.set(segment.index, [first, claimant.peer.peerId])
+  if (candidates.some((link) => link.segments.some((index) => !link.contributed.has(index)))) return
+  dispute.leasing = true
   void spareFromTable(run)
     .then(async (spare) => {
-      run.refereesLeasing.delete(segment.index)
-      if (run.done || run.disputes.has(segment.index)) {
+      dispute.leasing = false
+      if (run.done || run.disputes.get(segment.index) !== dispute || dispute.referee !== undefined) {
         if (spare !== undefined) await releaseIfIdle(run, spare)
         return
       }
       if (spare === undefined) {
+        const [first, recorded] = [...dispute.claims][0] as [string, string]
         run.failure ??= new JobFailure(
           'CONTRIBUTION_MISMATCH',
-          `segment ${segment.index}: peer ${shortPeerId(claimant.peer.peerId)} computed contribution ${contribution.slice(0, 16)}…, ` +
-            `peer ${shortPeerId(first)} had ${(segment.contribution ?? '').slice(0, 16)}…, and no third peer is left to settle it`
+          `segment ${segment.index}: peer ${shortPeerId(dispute.claimant.peer.peerId)} computed contribution ${dispute.contribution.slice(0, 16)}…, ` +
+            `peer ${shortPeerId(first)} had ${recorded.slice(0, 16)}…, and no third peer is left to settle it`
         )
         run.notify()
         return
       }
-      startDispute(run, segment, claimant, contribution, spare)
+      startDispute(run, segment, dispute, spare)
     })
     .catch((err: unknown) => {
-      run.refereesLeasing.delete(segment.index)
+      dispute.leasing = false
       run.failure ??= toError(err)
       run.notify()
     })
+}
+
+/**
+ * The dispute on segment `index` ends unsettled, its referee done with it: the recorded contribution it was about
+ * is gone (its owner lost the segment before the challenge), or the referee takes the segment over (an Assign of a
+ * segment a peer already holds is a protocol error to it). Whoever contributes the segment next is compared with
+ * what is recorded then, as any contribution.
+ */
+export function dropDispute(run: JobRunState, index: number): void {
+  const dispute = run.disputes.get(index)
+  if (dispute === undefined) return
+  run.disputes.delete(index)
+  const { referee } = dispute
+  if (referee !== undefined && !referee.closed) {
+    referee.forgotten.add(index)
+    send(run, referee, { forget: { segments: [index] } })
+  }
 }
 
 /**
@@ -110,34 +153,19 @@ export async function releaseIfIdle(run: JobRunState, link: Link): Promise<void>
 }
 
 /** The referee computes the segment's contribution; settleDispute decides when it comes */
-function startDispute(
-  run: JobRunState,
-  segment: SegmentRecord,
-  claimant: Link,
-  contribution: string,
-  referee: Link
-): void {
-  const recorded = segment.contribution as string
-  const first = segment.contributor ?? '?'
-  run.disputes.set(segment.index, {
-    referee,
-    since: Date.now(),
-    claimant,
-    contribution,
-    claims: new Map([
-      [first, recorded],
-      [claimant.peer.peerId, contribution]
-    ])
-  })
+function startDispute(run: JobRunState, segment: SegmentRecord, dispute: Dispute, referee: Link): void {
+  dispute.referee = referee
+  dispute.since = Date.now()
+  const [first, second] = [...dispute.claims.keys()]
   run.log.warn(
-    { segment: segment.index, first, second: claimant.peer.peerId, referee: referee.peer.peerId },
+    { segment: segment.index, first, second, referee: referee.peer.peerId },
     'contributions disagree: a third peer settles it'
   )
   run.ctx.event({
     kind: 'note',
     peer: referee.peer.peerId,
     segment: segment.index,
-    message: `settles segment ${segment.index}: ${shortPeerId(first)} and ${shortPeerId(claimant.peer.peerId)} computed different contributions`
+    message: `settles segment ${segment.index}: ${shortPeerId(first ?? '?')} and ${shortPeerId(second ?? '?')} computed different contributions`
   })
   track(run, assignTo(run, referee, [segment]), referee)
 }
@@ -147,9 +175,9 @@ export function settleDispute(
   run: JobRunState,
   segment: SegmentRecord,
   dispute: Dispute,
+  referee: Link,
   contribution: string
 ): void {
-  const { referee } = dispute
   run.disputes.delete(segment.index)
   const agreed = [...dispute.claims].filter(([, claim]) => claim === contribution).map(([peerId]) => peerId)
   const liars = [...dispute.claims.keys()].filter((peerId) => !agreed.includes(peerId))

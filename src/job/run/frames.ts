@@ -8,7 +8,7 @@ import { acceptProgress } from '../progress.js'
 import { judgeFailure, MAX_FETCH_RETRIES } from '../blame.js'
 import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
-import { openDispute, settleDispute } from './disputes.js'
+import { askWaitingReferees, openDispute, settleDispute } from './disputes.js'
 import { checkerContributed, requestChecks, settleCheck } from './checks.js'
 import { settleBackup } from './backups.js'
 import { electAggregator, relieveAggregator, sendFetch } from './aggregation.js'
@@ -27,7 +27,7 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
     const dispute = run.disputes.get(segment.index)
     timeContribution(run, link, segment.index)
     if (dispute !== undefined && dispute.referee === link) {
-      settleDispute(run, segment, dispute, contribution)
+      settleDispute(run, segment, dispute, link, contribution)
     } else if (run.checks.get(segment.index)?.checker === link) {
       checkerContributed(run, segment, link, contribution)
     } else if (segment.contribution !== undefined && segment.contribution !== contribution) {
@@ -46,7 +46,8 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
       })
       settleCheck(run, segment)
     }
-    // a peer that delivered may check others now, and one whose check waited may be checked
+    // a peer that delivered may check others now or settle a dispute, and one whose check waited may be checked
+    askWaitingReferees(run)
     requestChecks(run)
   } else if (frame.proved !== undefined) {
     const segment = ownSegment(run, link, frame.proved.segment)

@@ -12,7 +12,7 @@ import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
 import { leaseSpare, send, closeLink } from './leases.js'
 import { assignTo, track } from './shipping.js'
-import { openDispute } from './disputes.js'
+import { askWaitingReferees, dropDispute } from './disputes.js'
 import { electAggregator } from './aggregation.js'
 import { dropCheck, requestChecks } from './checks.js'
 
@@ -72,7 +72,9 @@ export function checkSecondOpinions(run: JobRunState): void {
     if (check.checker === undefined || check.claim !== undefined || check.since === undefined) continue
     if (now - check.since > limitMs) late.add(check.checker)
   }
-  for (const dispute of run.disputes.values()) if (now - dispute.since > limitMs) late.add(dispute.referee)
+  for (const { referee, since } of run.disputes.values()) {
+    if (referee !== undefined && since !== undefined && now - since > limitMs) late.add(referee)
+  }
   for (const link of late) {
     if (link.peer.local) continue
     peerFailed(run, link, {
@@ -124,17 +126,13 @@ export function peerFailed(run: JobRunState, link: Link, failure: PeerFailure, b
       // its claim falls with it: the recorded contribution stands, and whoever takes the segment over is checked
       // against it again. Left open, the dispute held phase 2 to its deadline once the referee, settling it, took
       // over a segment that had moved on (two disputes of one liar, the first one failing it)
-      run.disputes.delete(index)
-      if (!dispute.referee.closed) {
-        dispute.referee.forgotten.add(index)
-        send(run, dispute.referee, { forget: { segments: [index] } })
-      }
+      dropDispute(run, index)
       continue
     }
     if (dispute.referee !== link) continue
     // another peer settles it
-    run.disputes.delete(index)
-    openDispute(run, run.record.segments[index] as SegmentRecord, dispute.claimant, dispute.contribution)
+    delete dispute.referee
+    delete dispute.since
   }
   for (const [index, check] of run.checks) {
     // the peer it checked is checked again by another (requestChecks below)
@@ -145,6 +143,7 @@ export function peerFailed(run: JobRunState, link: Link, failure: PeerFailure, b
     run.final = undefined
   }
   moveSegmentsOf(run, link, `${who} (${what})`, blamed, failure)
+  askWaitingReferees(run)
   requestChecks(run)
   run.ctx.save()
   electAggregator(run)
@@ -199,6 +198,7 @@ export function moveSegmentsOf(
       delete segment.contribution
       delete segment.contributor
       dropCheck(run, segment.index)
+      dropDispute(run, segment.index)
     }
     delete segment.proofSize
     delete segment.proofSha256
@@ -270,6 +270,7 @@ export async function reassign(
 function takeOver(run: JobRunState, target: Link, segments: SegmentRecord[]): void {
   const blocks = segments.reduce((sum, segment) => sum + segment.blockCount, 0)
   for (const segment of segments) {
+    if (run.disputes.get(segment.index)?.referee === target) dropDispute(run, segment.index)
     segment.peerId = target.peer.peerId
     target.segments.push(segment.index)
     run.assignedAt.set(segment.index, Date.now())

@@ -79,9 +79,15 @@ export interface JobRunContext extends PeerJudgements {
 }
 
 export interface Dispute {
-  referee: Link
+  /**
+   * The third peer computing it; none while it waits for one: for a peer of the job to deliver, or for one leased
+   * from the table (src/job/run/disputes.ts, askReferee)
+   */
+  referee?: Link
   /** When the referee was asked (its deadline: secondOpinionDeadlineMs in src/job/run/recovery.ts) */
-  since: number
+  since?: number
+  /** A referee is being leased from the table for it */
+  leasing?: boolean
   /** The peer whose contribution differed from the recorded one, and that contribution */
   claimant: Link
   contribution: string
@@ -132,10 +138,8 @@ export class JobRunState {
   aggregator?: Link
   final?: FinalReport
   finalAttempts = 0
-  /** Segments whose contributions two peers disagree on, and the third peer computing it again */
+  /** Segments whose contributions two peers disagree on, and the third peer computing it again (once there is one) */
   readonly disputes = new Map<number, Dispute>()
-  /** Segments whose disagreement waits for a referee being leased from the table: the two peers that disagree */
-  readonly refereesLeasing = new Map<number, string[]>()
   /** Contributions a second peer is computing before the challenge, per segment */
   readonly checks = new Map<number, Check>()
   /** Peers with a contribution that a second peer computed alike in this job: not checked again */
