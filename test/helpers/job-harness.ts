@@ -133,6 +133,15 @@ export class ScriptedPeer {
   /** Opens its end of a job stream: what the transport's openJob gives the submitter */
   open(): FrameDuplex<PeerFrame, SubmitterFrame> {
     const [submitterEnd, peerEnd] = memoryDuplexPair<PeerFrame, SubmitterFrame>()
+    if (this.channel !== undefined) {
+      // leased again (a checker released once idle, wanted again): a new session, as a real worker's; what it
+      // sent and received before stays on record
+      this.stop()
+      this.ended = false
+      for (const held of [this.segments, this.inputs, this.contributions, this.proofs]) held.clear()
+      this.challenge = undefined
+      this.aggregating = undefined
+    }
     this.channel = peerEnd
     void this.serve(peerEnd)
     return submitterEnd
@@ -158,14 +167,15 @@ export class ScriptedPeer {
     try {
       for (;;) {
         const frame = await channel.read(AbortSignal.timeout(600_000))
-        if (frame === undefined || this.ended) break
+        // a later lease opened a new session: this one's end (a Release sent late) is not that one's
+        if (frame === undefined || this.ended || channel !== this.channel) break
         this.received.push(frame)
         await this.onFrame(frame)
       }
     } catch {
       // the submitter aborted the stream
     } finally {
-      this.stop()
+      if (channel === this.channel) this.stop()
     }
   }
 
@@ -222,6 +232,9 @@ async function honestReserve(peer: ScriptedPeer, asked: number): Promise<void> {
 }
 
 export async function honestContribute(peer: ScriptedPeer, index: number): Promise<void> {
+  // withdrawn (Forget) while a script's delay ran: as a real worker's, that work answers nothing, and a later
+  // Assign of the segment computes it again
+  if (!peer.segments.has(index)) return
   const contribution = honestContribution(peer.jobId, index, peer.inputs.get(index) ?? new Uint8Array())
   peer.contributions.set(index, contribution)
   peer.send({ contribution: { segment: index, contribution } })
@@ -452,7 +465,7 @@ export class JobHarness {
       granted: (peerId, submitterCap) => this.caps.granted(peerId, submitterCap),
       capReached: (peerId, units) => this.caps.reaches(peerId, units),
       settings,
-      logger: createLogger({ level: 'silent' }),
+      logger: createLogger({ level: (process.env.HARNESS_LOG as 'info' | undefined) ?? 'silent' }),
       signal: AbortSignal.timeout(120_000)
     })
     // the run's own timers are unref'd (a daemon's never keep it alive): this one keeps the test's process up

@@ -105,7 +105,7 @@ export function dropDispute(run: JobRunState, index: number): void {
 /**
  * The peer of `links` to ask for a second computation (a check, or a referee's): this daemon when among them
  * (trusted); else one that has delivered in this job, vouched for first (a contribution a second peer computed
- * alike), then one whose every contribution it owes is in; the least loaded of those. None when no peer of
+ * alike), then one that sent a contribution and owes none of its own; the least loaded of those. None when no peer of
  * `links` has delivered: a peer that never answers (an attacker leased first for the units it advertises),
  * chosen so, held the challenge to its deadline (a 5-peer hostile run: 26.7 s against a bound of 24.8 s).
  */
@@ -113,8 +113,10 @@ export function deliveredFirst(run: JobRunState, links: Link[]): Link | undefine
   const local = links.find((link) => link.peer.local)
   if (local !== undefined) return local
   const vouched = links.filter((link) => run.vouched.has(link.peer.peerId))
+  // a spare that answered a check and holds no segment counts: its check became moot when the owner was lost,
+  // and it is the one peer of the job a referee could be (it was not, and the job failed for want of a third peer)
   const delivered = links.filter(
-    (link) => link.segments.length > 0 && link.segments.every((index) => link.contributed.has(index))
+    (link) => link.contributed.size > 0 && link.segments.every((index) => link.contributed.has(index))
   )
   return leastLoaded(vouched, run.record.segments) ?? leastLoaded(delivered, run.record.segments)
 }
