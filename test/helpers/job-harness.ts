@@ -232,10 +232,11 @@ async function honestReserve(peer: ScriptedPeer, asked: number): Promise<void> {
 }
 
 export async function honestContribute(peer: ScriptedPeer, index: number): Promise<void> {
-  // withdrawn (Forget) while a script's delay ran: as a real worker's, that work answers nothing, and a later
-  // Assign of the segment computes it again
-  if (!peer.segments.has(index)) return
-  const contribution = honestContribution(peer.jobId, index, peer.inputs.get(index) ?? new Uint8Array())
+  // withdrawn (Forget), or its session replaced by a new lease, while a script's delay ran: as a real worker's,
+  // that work answers nothing, and the segment's next Assign and slice compute it again
+  const input = peer.inputs.get(index)
+  if (!peer.segments.has(index) || input === undefined) return
+  const contribution = honestContribution(peer.jobId, index, input)
   peer.contributions.set(index, contribution)
   peer.send({ contribution: { segment: index, contribution } })
   if (peer.challenge !== undefined) await (peer.behaviour.prove ?? honestProve)(peer, index)

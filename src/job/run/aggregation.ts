@@ -2,7 +2,7 @@
 import { fromString } from 'uint8arrays'
 import type { Link } from '../link.js'
 import type { SegmentRecord } from '../../jobs-model/types.js'
-import type { JobRunState } from './state.js'
+import { type JobRunState, newFetches } from './state.js'
 import { send } from './leases.js'
 
 /**
@@ -14,7 +14,7 @@ export function electAggregator(run: JobRunState): void {
   const link = aggregatorCandidate(run)
   if (link === undefined) return
   run.aggregator = link
-  run.fetches = { failures: new Map(), unreached: new Set() }
+  run.fetches = newFetches()
   link.progressAt = Date.now()
   run.record.aggregator = link.peer.peerId
   run.ctx.save()
@@ -56,6 +56,22 @@ export function aggregatorCandidate(run: JobRunState): Link | undefined {
         candidate.segments.length > 0 &&
         candidate.segments.every((index) => candidate.proved.has(index))
     )
+}
+
+/**
+ * Segments that changed hands: the aggregator drops the proofs it fetched of them (Forget), and fetches their new
+ * owners' once proved. Without it, a segment a referee took from a liar after the challenge was aggregated from
+ * the liar's proof, and the honest aggregator failed for announcing a final proof before that segment was proved.
+ */
+export function withdrawFetches(run: JobRunState, segments: SegmentRecord[]): void {
+  const aggregator = run.aggregator
+  if (aggregator === undefined) return
+  for (const segment of segments) run.fetches.withdrawn.add(segment.index)
+  // a segment the aggregator itself now owns (a referee that took it over) is not forgotten there: a Forget would
+  // drop its own work on it too; the fetch of its own proof, once proved, replaces the copy it held
+  const forget = segments.filter((segment) => segment.peerId !== aggregator.peer.peerId)
+  if (forget.length > 0)
+    send(run, aggregator, { forget: { segments: forget.map((segment) => segment.index) } })
 }
 
 export function sendFetch(run: JobRunState, segment: SegmentRecord): void {

@@ -12,7 +12,7 @@ import type { SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
 import { send } from './leases.js'
 import { assignTo, track } from './shipping.js'
-import { deliveredFirst, openDispute, releaseIfIdle, settleDispute, spareFromTable } from './disputes.js'
+import { openDispute, releaseIfIdle, secondOpinionIn, settleDispute, spareFromTable } from './disputes.js'
 
 /**
  * Starts a check for every peer that needs one (peersToCheck); called whenever segments change hands or a
@@ -73,18 +73,12 @@ export function requestChecks(run: JobRunState): void {
   }
 }
 
-/**
- * Who checks `owner`: a peer of the job that has delivered (deliveredFirst); `wait` while none has but one still
- * may; none (lease one from the table) when no other peer of the job may
- */
-function checkerFor(run: JobRunState, owner: Link): Link | 'wait' | undefined {
-  const others = run.healthyLinks().filter((link) => link !== owner)
-  const checker = deliveredFirst(run, others)
-  if (checker !== undefined) return checker
-  return others.some((link) => link.segments.some((index) => !link.contributed.has(index)))
-    ? 'wait'
-    : undefined
-}
+/** Who checks `owner`: another peer of the job (secondOpinionIn), or `wait`, or none (lease one from the table) */
+const checkerFor = (run: JobRunState, owner: Link): Link | 'wait' | undefined =>
+  secondOpinionIn(
+    run,
+    run.healthyLinks().filter((link) => link !== owner)
+  )
 
 function startCheck(run: JobRunState, segment: SegmentRecord, checker: Link): void {
   const check = run.checks.get(segment.index)

@@ -8,6 +8,7 @@ import type { SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState, Dispute } from './state.js'
 import { leaseSpare, releaseUnneeded, send } from './leases.js'
 import { assignTo, track } from './shipping.js'
+import { withdrawFetches } from './aggregation.js'
 
 /**
  * Two peers computed different contributions for one segment (a replacement and the recorded one, or a checker and
@@ -51,19 +52,24 @@ export function askWaitingReferees(run: JobRunState): void {
  */
 function askReferee(run: JobRunState, segment: SegmentRecord): void {
   const dispute = run.disputes.get(segment.index) as Dispute
-  const candidates = run.healthyLinks().filter((link) => !dispute.claims.has(link.peer.peerId))
-  const referee = deliveredFirst(run, candidates)
+  const referee = refereeInJob(run, dispute)
+  if (referee === 'wait') return
   if (referee !== undefined) {
     startDispute(run, segment, dispute, referee)
     return
   }
-  if (candidates.some((link) => link.segments.some((index) => !link.contributed.has(index)))) return
   dispute.leasing = true
   void spareFromTable(run)
     .then(async (spare) => {
       dispute.leasing = false
       if (run.done || run.disputes.get(segment.index) !== dispute || dispute.referee !== undefined) {
         if (spare !== undefined) await releaseIfIdle(run, spare)
+        return
+      }
+      if (spare === undefined && refereeInJob(run, dispute) !== undefined) {
+        // peers joined the job meanwhile (the replacements of a lost peer, leased from the same table): one of
+        // them settles it, once it delivers
+        askReferee(run, segment)
         return
       }
       if (spare === undefined) {
@@ -100,6 +106,25 @@ export function dropDispute(run: JobRunState, index: number): void {
     referee.forgotten.add(index)
     send(run, referee, { forget: { segments: [index] } })
   }
+}
+
+const refereeInJob = (run: JobRunState, dispute: Dispute): Link | 'wait' | undefined =>
+  secondOpinionIn(
+    run,
+    run.healthyLinks().filter((link) => !dispute.claims.has(link.peer.peerId))
+  )
+
+/**
+ * Who of `links` (peers of the job) gives a second opinion, a check's or a referee's: the one deliveredFirst
+ * picks; `wait` while none has delivered but one still owes a contribution of its own; none when none may (lease
+ * one from the table)
+ */
+export function secondOpinionIn(run: JobRunState, links: Link[]): Link | 'wait' | undefined {
+  const chosen = deliveredFirst(run, links)
+  if (chosen !== undefined) return chosen
+  return links.some((link) => link.segments.some((index) => !link.contributed.has(index)))
+    ? 'wait'
+    : undefined
 }
 
 /**
@@ -226,6 +251,7 @@ export function settleDispute(
     if (owner !== undefined) owner.segments = owner.segments.filter((index) => index !== segment.index)
     referee.segments.push(segment.index)
     referee.contributed.add(segment.index)
+    withdrawFetches(run, [segment])
   }
   run.ctx.save()
   for (const liar of liars) {

@@ -91,11 +91,20 @@ export function onFrame(run: JobRunState, link: Link, frame: PeerFrame): void {
     // the aggregator is sent a proof to fetch only once its segment is proved: a final proof announced before
     // every segment is proved cannot hold them all (a peer claiming its segments proved at once, named aggregator,
     // held the job to the progress deadline; 10 s of a 46 s hostile run)
-    const unproved = run.record.segments.filter((segment) => segment.state !== 'proved').length
-    if (unproved > 0) {
+    const unproved = run.record.segments.filter((segment) => segment.state !== 'proved')
+    if (unproved.length > 0 && unproved.every((segment) => run.fetches.withdrawn.has(segment.index))) {
+      // an aggregation that ran while those segments moved (their owner failed after its proof was fetched): not
+      // the aggregator's fault, and its next final proof, once the replacements' proofs are fetched, is the one
+      run.log.info(
+        { peer: link.peer.peerId, unproved: unproved.length },
+        'a final proof from before segments moved'
+      )
+      return
+    }
+    if (unproved.length > 0) {
       run.peerFailed(link, {
         code: 'PROTOCOL',
-        message: `it announced a final proof while ${unproved} segment(s) were not proved yet`
+        message: `it announced a final proof while ${unproved.length} segment(s) were not proved yet`
       })
       return
     }

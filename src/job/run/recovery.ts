@@ -10,10 +10,10 @@ import { judgeRefusals, type RefusalVerdict, refusesSegment } from '../blame.js'
 import type { JobState } from '../../jobs-model/states.js'
 import type { PeerFailure, SegmentRecord } from '../../jobs-model/types.js'
 import type { JobRunState } from './state.js'
-import { leaseSpare, send, closeLink } from './leases.js'
+import { leaseSpare, closeLink } from './leases.js'
 import { assignTo, track } from './shipping.js'
 import { askWaitingReferees, dropDispute } from './disputes.js'
-import { electAggregator } from './aggregation.js'
+import { electAggregator, withdrawFetches } from './aggregation.js'
 import { dropCheck, requestChecks } from './checks.js'
 
 /** The states in which peers have work in hand (see checkProgress) */
@@ -204,10 +204,7 @@ export function moveSegmentsOf(
     delete segment.proofSha256
     delete segment.proveMillis
   }
-  const aggregator = run.aggregator
-  if (aggregator !== undefined && aggregator !== link) {
-    send(run, aggregator, { forget: { segments: orphans.map((segment) => segment.index) } })
-  }
+  if (run.aggregator !== link) withdrawFetches(run, orphans)
   const others = orphans.filter((segment) => !toLocal.includes(segment))
   run.recovery = run.recovery
     .then(async () => {

@@ -126,6 +126,15 @@ export interface RunUpcalls {
   onFrame(run: JobRunState, link: Link, frame: PeerFrame): void
 }
 
+/** What the run knows of one aggregator's fetches (JobRunState.fetches) */
+export function newFetches(): {
+  failures: Map<number, number>
+  unreached: Set<string>
+  withdrawn: Set<number>
+} {
+  return { failures: new Map(), unreached: new Set(), withdrawn: new Set() }
+}
+
 export class JobRunState {
   readonly ctx: JobRunContext
   readonly log: Logger
@@ -154,8 +163,11 @@ export class JobRunState {
   leasingSpares = 0
   /** Peers relieved of aggregating (their connection failed them); they keep their segments */
   readonly relieved = new Set<Link>()
-  /** The current aggregator's failed fetches: per segment, and the owners it could not reach */
-  fetches = { failures: new Map<number, number>(), unreached: new Set<string>() }
+  /**
+   * The current aggregator's failed fetches: per segment, and the owners it could not reach; and the segments whose
+   * fetch it was told to drop (Forget: the segment moved after it was sent)
+   */
+  fetches = newFetches()
   /** Per segment, the peers that refused it (refusesSegment): judgeRefusals decides from them */
   readonly refusals = new Map<number, { remote: Set<string>; local: boolean }>()
   /** Segments move one batch at a time */
