@@ -7,7 +7,7 @@ import { RUN_UPCALLS } from '../../src/job/run.js'
 import type { Link } from '../../src/job/link.js'
 import { aggregatorCandidate } from '../../src/job/run/aggregation.js'
 import { settleBackup } from '../../src/job/run/backups.js'
-import { settleDispute } from '../../src/job/run/disputes.js'
+import { askWaitingReferees, openDispute, settleDispute } from '../../src/job/run/disputes.js'
 import { leaseSpare } from '../../src/job/run/leases.js'
 import { moveSegmentsOf } from '../../src/job/run/recovery.js'
 import { JobRunState } from '../../src/job/run/state.js'
@@ -201,6 +201,115 @@ describe('settleDispute', () => {
     assert.ok(referee.forgotten.has(0))
     assert.deepEqual((await nextFrame(peerEnds.get('referee'))).forget?.segments, [0])
     assert.ok(run.vouched.has('a'))
+  })
+})
+
+describe('settleDispute after the challenge', () => {
+  it("gives a liar's segment to the referee and withdraws the liar's proof of it from the aggregator", async () => {
+    const { run, peerEnds, link } = setup([
+      { ...segment(0, 'liar', 'proved'), contribution: 'truth', contributor: 'a' },
+      { ...segment(1, 'agg', 'proved'), contribution: 'x', contributor: 'agg' }
+    ])
+    run.record.challenge = 'ab'.repeat(32)
+    const claimant = link('liar', [0])
+    const referee = link('referee', [])
+    run.aggregator = link('agg', [1])
+    const dispute = {
+      referee,
+      claimant,
+      contribution: 'lie',
+      claims: new Map([
+        ['a', 'truth'],
+        ['liar', 'lie']
+      ])
+    }
+    run.disputes.set(0, dispute)
+    settleDispute(run, run.record.segments[0] as SegmentRecord, dispute, referee, 'truth')
+    assert.equal(run.record.segments[0]?.peerId, 'referee')
+    assert.equal(run.record.segments[0]?.state, 'contributed')
+    assert.deepEqual((await nextFrame(peerEnds.get('agg'))).forget?.segments, [0])
+    assert.ok(run.fetches.withdrawn.has(0))
+  })
+
+  it('sends no Forget to an aggregator that is the referee taking the segment over: it proves it', () => {
+    const { run, link } = setup([
+      { ...segment(0, 'liar', 'proved'), contribution: 'truth', contributor: 'a' }
+    ])
+    run.record.challenge = 'ab'.repeat(32)
+    const claimant = link('liar', [0])
+    const referee = link('referee', [])
+    run.aggregator = referee
+    const dispute = {
+      referee,
+      claimant,
+      contribution: 'lie',
+      claims: new Map([
+        ['a', 'truth'],
+        ['liar', 'lie']
+      ])
+    }
+    run.disputes.set(0, dispute)
+    const sent: SubmitterFrame[] = []
+    referee.channel = { ...referee.channel, write: async (frame: SubmitterFrame) => void sent.push(frame) }
+    settleDispute(run, run.record.segments[0] as SegmentRecord, dispute, referee, 'truth')
+    assert.deepEqual(referee.segments, [0])
+    assert.ok(!referee.forgotten.has(0))
+    assert.deepEqual(
+      sent.filter((frame) => frame.forget !== undefined),
+      []
+    )
+  })
+})
+
+describe('a final proof announced before every segment is proved', () => {
+  const final = { digest: new Uint8Array(32), size: 83n, sha256: new Uint8Array(32), segments: 2 }
+
+  it('is waited past when only segments withdrawn from the aggregator are unproved (they moved while it ran)', () => {
+    const { run, link } = setup([segment(0, 'new-owner', 'assigned'), segment(1, 'agg', 'proved')])
+    run.record.challenge = 'ab'.repeat(32)
+    link('new-owner', [0])
+    const aggregator = link('agg', [1])
+    run.aggregator = aggregator
+    run.fetches.withdrawn.add(0)
+    run.onFrame(aggregator, { final })
+    assert.equal(aggregator.closed, false)
+    assert.equal(run.final, undefined)
+  })
+
+  it('fails the aggregator when a segment it was never told to drop is unproved', () => {
+    const { run, link } = setup([segment(0, 'owner', 'assigned'), segment(1, 'agg', 'proved')])
+    run.record.challenge = 'ab'.repeat(32)
+    link('owner', [0])
+    const aggregator = link('agg', [1])
+    run.aggregator = aggregator
+    run.onFrame(aggregator, { final })
+    assert.equal(aggregator.closed, true)
+    assert.equal(aggregator.record.failure?.code, 'PROTOCOL')
+  })
+})
+
+describe('openDispute before the challenge', () => {
+  it('waits for a peer of the job that still owes a contribution, and asks it once it delivered', async () => {
+    const { run, peerEnds, link } = setup([
+      { ...segment(0, 'owner', 'contributed'), contribution: 'truth', contributor: 'owner' },
+      segment(1, 'slow')
+    ])
+    run.record.state = 'contributing'
+    const owner = link('owner', [0])
+    owner.contributed.add(0)
+    const checker = link('checker', [])
+    checker.contributed.add(0)
+    const slow = link('slow', [1])
+    openDispute(run, run.record.segments[0] as SegmentRecord, checker, 'lie')
+    assert.equal(run.disputes.get(0)?.referee, undefined, 'no referee while slow may still deliver')
+    assert.equal(run.leasingSpares, 0, 'nothing leased from the table meanwhile')
+    slow.contributed.add(1)
+    askWaitingReferees(run)
+    assert.equal(run.disputes.get(0)?.referee, slow)
+    assert.deepEqual(
+      (await nextFrame(peerEnds.get('slow'))).assign?.segments.map((spec) => spec.index),
+      [0]
+    )
   })
 })
 
