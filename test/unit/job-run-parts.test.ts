@@ -205,59 +205,49 @@ describe('settleDispute', () => {
 })
 
 describe('settleDispute after the challenge', () => {
-  it("gives a liar's segment to the referee and withdraws the liar's proof of it from the aggregator", async () => {
-    const { run, peerEnds, link } = setup([
+  /**
+   * The liar owned segment 0 (a recorded its contribution first); the referee agrees with a and takes it over.
+   * `aggregator`: who aggregates, the referee itself or another peer with segment 1.
+   */
+  function liarShownWrong(aggregator: 'referee' | 'other'): Setup & { referee: Link } {
+    const setUp = setup([
       { ...segment(0, 'liar', 'proved'), contribution: 'truth', contributor: 'a' },
       { ...segment(1, 'agg', 'proved'), contribution: 'x', contributor: 'agg' }
     ])
+    const { run, link } = setUp
     run.record.challenge = 'ab'.repeat(32)
     const claimant = link('liar', [0])
     const referee = link('referee', [])
-    run.aggregator = link('agg', [1])
-    const dispute = {
-      referee,
-      claimant,
-      contribution: 'lie',
-      claims: new Map([
-        ['a', 'truth'],
-        ['liar', 'lie']
-      ])
-    }
+    run.aggregator = aggregator === 'referee' ? referee : link('agg', [1])
+    const claims = new Map([
+      ['a', 'truth'],
+      ['liar', 'lie']
+    ])
+    const dispute = { referee, claimant, contribution: 'lie', claims }
     run.disputes.set(0, dispute)
     settleDispute(run, run.record.segments[0] as SegmentRecord, dispute, referee, 'truth')
+    return { ...setUp, referee }
+  }
+
+  it("gives a liar's segment to the referee and withdraws the liar's proof of it from the aggregator", async () => {
+    const { run, peerEnds } = liarShownWrong('other')
     assert.equal(run.record.segments[0]?.peerId, 'referee')
     assert.equal(run.record.segments[0]?.state, 'contributed')
     assert.deepEqual((await nextFrame(peerEnds.get('agg'))).forget?.segments, [0])
     assert.ok(run.fetches.withdrawn.has(0))
   })
 
-  it('sends no Forget to an aggregator that is the referee taking the segment over: it proves it', () => {
-    const { run, link } = setup([
-      { ...segment(0, 'liar', 'proved'), contribution: 'truth', contributor: 'a' }
-    ])
-    run.record.challenge = 'ab'.repeat(32)
-    const claimant = link('liar', [0])
-    const referee = link('referee', [])
-    run.aggregator = referee
-    const dispute = {
-      referee,
-      claimant,
-      contribution: 'lie',
-      claims: new Map([
-        ['a', 'truth'],
-        ['liar', 'lie']
-      ])
-    }
-    run.disputes.set(0, dispute)
-    const sent: SubmitterFrame[] = []
-    referee.channel = { ...referee.channel, write: async (frame: SubmitterFrame) => void sent.push(frame) }
-    settleDispute(run, run.record.segments[0] as SegmentRecord, dispute, referee, 'truth')
+  it('sends no Forget to an aggregator that is the referee taking the segment over: it proves it', async () => {
+    const { run, peerEnds, referee } = liarShownWrong('referee')
     assert.deepEqual(referee.segments, [0])
     assert.ok(!referee.forgotten.has(0))
-    assert.deepEqual(
-      sent.filter((frame) => frame.forget !== undefined),
-      []
-    )
+    assert.ok(run.fetches.withdrawn.has(0))
+    // nothing was sent to it: a Forget would be in its in-memory stream already (send writes at once)
+    const next = await peerEnds
+      .get('referee')
+      ?.read(AbortSignal.timeout(100))
+      .catch(() => undefined)
+    assert.equal(next, undefined)
   })
 })
 
