@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,8 +22,14 @@ const backends: CliProverBackend[] = []
 let dir: string
 let input: string
 
-function pidFileExists(path: string): boolean {
-  return existsSync(path)
+/**
+ * The helper's pid once the command wrote it whole, else undefined. Not the file's mere existence: it exists
+ * from its open, and a cancel that came between the open and the write (a loaded CI machine) left it empty, read
+ * as pid 0, which `kill(0, 0)` finds alive for ever (this test's own process group).
+ */
+function helperPid(path: string): number | undefined {
+  const pid = existsSync(path) ? Number(readFileSync(path, 'utf8')) : 0
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined
 }
 
 function backend(templates: Partial<CliTemplates> = {}, killGraceMs = 500): CliProverBackend {
@@ -171,12 +177,14 @@ describe('CliProverBackend', () => {
     const proving = rejection(
       prover.proveJob(
         { job: 'j4', program: 'cli', input, out: join(dir, 'o4'), workdir: dir },
-        { timeoutMs: 1_000 }
+        // long enough for the command to start its helper on a loaded machine: the kill must reach one
+        { timeoutMs: 5_000 }
       )
     )
     const err = await proving
     assert.ok(err instanceof ProverTimeoutError)
-    const helper = Number(await readFile(pidFile, 'utf8'))
+    const helper = helperPid(pidFile)
+    assert.ok(helper !== undefined, 'the command had not started its helper when its time was up')
     await waitFor(() => !isAlive(helper), 30_000, 'the helper process to die')
   })
 
@@ -186,11 +194,11 @@ describe('CliProverBackend', () => {
     const proving = rejection(
       prover.proveJob({ job: 'j5', program: 'cli', input, out: join(dir, 'o5'), workdir: dir })
     )
-    await waitFor(() => pidFileExists(pidFile), 5_000, 'the command to start its helper')
+    await waitFor(() => helperPid(pidFile) !== undefined, 5_000, 'the command to start its helper')
     assert.equal(await prover.cancel('other-job'), 0)
     assert.equal(await prover.cancel('j5'), 1)
     assert.ok(isCancelledError(await proving))
-    const helper = Number(await readFile(pidFile, 'utf8'))
+    const helper = helperPid(pidFile) as number // read whole before the cancel (waitFor above)
     await waitFor(() => !isAlive(helper), 30_000, 'the helper process to die')
   })
 
@@ -200,10 +208,10 @@ describe('CliProverBackend', () => {
     const proving = rejection(
       prover.proveJob({ job: 'j6', program: 'cli', input, out: join(dir, 'o6'), workdir: dir })
     )
-    await waitFor(() => pidFileExists(pidFile), 5_000, 'the command to start its helper')
+    await waitFor(() => helperPid(pidFile) !== undefined, 5_000, 'the command to start its helper')
     await prover.stop()
     assert.equal((await proving).name, 'ProverNotRunningError')
-    const helper = Number(await readFile(pidFile, 'utf8'))
+    const helper = helperPid(pidFile) as number // read whole before the cancel (waitFor above)
     await waitFor(() => !isAlive(helper), 30_000, 'the helper process to die')
     assert.equal(
       (await rejection(prover.verify({ program: 'cli', proof: join(dir, 'o6') }))).name,
