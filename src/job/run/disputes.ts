@@ -130,9 +130,10 @@ export function secondOpinionIn(run: JobRunState, links: Link[]): Link | 'wait' 
 /**
  * The peer of `links` to ask for a second computation (a check, or a referee's): this daemon when among them
  * (trusted); else one that has delivered in this job, vouched for first (a contribution a second peer computed
- * alike), then one that sent a contribution and owes none of its own; the least loaded of those. None when no peer of
- * `links` has delivered: a peer that never answers (an attacker leased first for the units it advertises),
- * chosen so, held the challenge to its deadline (a 5-peer hostile run: 26.7 s against a bound of 24.8 s).
+ * alike), then one that sent a contribution and owes none of its own; the least loaded of those. None when no
+ * peer of `links` has delivered: a peer that never answers (an attacker leased first for the units it
+ * advertises), chosen so, held the challenge to its deadline (a 5-peer hostile run: 26.7 s against a bound of
+ * 24.8 s).
  */
 export function deliveredFirst(run: JobRunState, links: Link[]): Link | undefined {
   const local = links.find((link) => link.peer.local)
