@@ -14,7 +14,13 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
-import { honestContribute, honestProve, JobHarness, type ScriptedPeer } from '../helpers/job-harness.js'
+import {
+  contributeLie,
+  firstAssign,
+  honestContribute,
+  honestProve,
+  JobHarness
+} from '../helpers/job-harness.js'
 import { Rng } from '../helpers/rng.js'
 
 const CASES = Number(process.env.JOB_ORDER_CASES ?? 1_000)
@@ -48,12 +54,6 @@ function drawCase(rng: Rng): OrderCase {
   return { honest, liar, lost, computeCapacity: rng.range(2, units) }
 }
 
-/** The segments of a peer's first Assign: what it takes for its own (a check comes in a later one) */
-function firstAssign(peer: ScriptedPeer): number[] {
-  const assign = peer.received.find((frame) => frame.assign !== undefined)?.assign
-  return (assign?.segments ?? []).map((spec) => spec.index)
-}
-
 async function runCase(order: OrderCase): Promise<string | undefined> {
   const harness = new JobHarness()
   try {
@@ -80,11 +80,9 @@ async function runCase(order: OrderCase): Promise<string | undefined> {
       contribute: async (scripted, segment) => {
         await sleep(order.liar.contributeMs)
         const own = firstAssign(scripted).includes(segment)
-        if (lie === 'everywhere' || (lie === 'in checks' && !own) || (lie === 'in its own' && own)) {
-          const wrong = new Uint8Array(32).fill(7)
-          scripted.contributions.set(segment, wrong)
-          scripted.send({ contribution: { segment, contribution: wrong } })
-        } else await honestContribute(scripted, segment)
+        if (lie === 'everywhere' || (lie === 'in checks' && !own) || (lie === 'in its own' && own))
+          contributeLie(scripted, segment)
+        else await honestContribute(scripted, segment)
       }
     })
     const result = await harness.run({

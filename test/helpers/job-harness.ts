@@ -231,6 +231,19 @@ async function honestReserve(peer: ScriptedPeer, asked: number): Promise<void> {
   })
 }
 
+/** A peer that records and sends a wrong contribution, as if its prover computed it */
+export function contributeLie(peer: ScriptedPeer, segment: number): void {
+  const lie = new Uint8Array(32).fill(7)
+  peer.contributions.set(segment, lie)
+  peer.send({ contribution: { segment, contribution: lie } })
+}
+
+/** The segments of a peer's first Assign: its own share of the job (a check comes in a later one) */
+export function firstAssign(peer: ScriptedPeer): number[] {
+  const assign = peer.received.find((frame) => frame.assign !== undefined)?.assign
+  return (assign?.segments ?? []).map((spec) => spec.index)
+}
+
 export async function honestContribute(peer: ScriptedPeer, index: number): Promise<void> {
   // withdrawn (Forget), or its session replaced by a new lease, while a script's delay ran: as a real worker's,
   // that work answers nothing, and the segment's next Assign and slice compute it again

@@ -7,6 +7,8 @@ import { FailCode, RefuseCode } from '../../protocols/job/pb/job.js'
 import { CapacityShortError, RestartJobError } from '../../src/job/errors.js'
 import type { JobEvent, JobEventKind } from '../../src/jobs-model/types.js'
 import {
+  contributeLie,
+  firstAssign,
   type HarnessOptions,
   type HarnessResult,
   honestContribute,
@@ -44,13 +46,6 @@ function assertSucceeded(result: HarnessResult): void {
   assert.ok(result.record.proof !== undefined, story(result))
 }
 
-/** A peer that records and sends a wrong contribution, as if its prover computed it */
-function contributeLie(peer: ScriptedPeer, segment: number): void {
-  const lie = new Uint8Array(32).fill(7)
-  peer.contributions.set(segment, lie)
-  peer.send({ contribution: { segment, contribution: lie } })
-}
-
 /** The lie was in the challenge already: the job starts again, and only 'liar' is penalised */
 function assertRestartedBlamingLiar(result: HarnessResult): void {
   assert.ok(result.error instanceof RestartJobError, story(result))
@@ -60,12 +55,6 @@ function assertRestartedBlamingLiar(result: HarnessResult): void {
     ['liar'],
     JSON.stringify(result.penalties)
   )
-}
-
-/** The segments of a peer's first Assign: its own share of the job */
-function firstAssign(peer: ScriptedPeer): number[] {
-  const assign = peer.received.find((frame) => frame.assign !== undefined)?.assign
-  return (assign?.segments ?? []).map((spec) => spec.index)
 }
 
 /** Which of `peer`'s segments one of `others` was assigned as well (its check), once one was */
