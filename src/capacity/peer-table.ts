@@ -8,6 +8,12 @@ export interface PeerEntry {
   advert: CapacityAdvert
   /** Our clock when the newest advert arrived */
   receivedAt: number
+  /**
+   * Our clock when the peer entered the table: kept while its later adverts replace the entry, set anew when it
+   * comes back after leaving (expired, pruned or dropped). When this node could first count on the peer's units,
+   * and, for an operator, a peer that keeps re-entering the table shows a recent one.
+   */
+  listedAt: number
   /** How long after `receivedAt` the entry is fresh: the advert's own TTL, capped (advertTtlMs) */
   ttlMs: number
   /** The newest advert came from its origin itself, over a connection to it (not relayed by a neighbour) */
@@ -77,10 +83,14 @@ export class PeerTable extends TypedEventEmitter<PeerTableEvents> {
     signed?: SignedAdvert
   ): PeerEntry | undefined {
     if (!this.hasRoomFor(peerId)) return undefined
+    const now = this.now()
+    const previous = this.entries.get(peerId)
     const entry: PeerEntry = {
       peerId,
       advert,
-      receivedAt: this.now(),
+      receivedAt: now,
+      // An expired entry not pruned yet is a peer that left: list() has not shown it since its TTL ran out
+      listedAt: previous !== undefined && this.isFresh(previous) ? previous.listedAt : now,
       ttlMs: advertTtlMs(advert),
       direct,
       signed

@@ -58,6 +58,8 @@ export interface PeerRow {
   connected: boolean
   address: string | null
   lastSeen: string
+  /** When the peer entered this node's table (kept over its later adverts, new after it left and came back) */
+  listedSince: string
   ageMs: number
   capacity: ReturnType<typeof advertToJson>
 }
@@ -550,6 +552,7 @@ export class Daemon implements Startable, ApiBackend {
         connected: connection !== undefined,
         address: dialableAddress(capacity.addrs) ?? connection?.remoteAddr.toString() ?? null,
         lastSeen: new Date(entry.receivedAt).toISOString(),
+        listedSince: new Date(entry.listedAt).toISOString(),
         ageMs: now - entry.receivedAt,
         capacity
       }

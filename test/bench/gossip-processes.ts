@@ -9,11 +9,25 @@
  * handshakes). The daemons' default advert settings (each build its own), as in production, unless ADVERT_INTERVAL
  * is set. Each daemon runs its native prover, as in production, so RSS is the real one.
  *
- * Measured from the moment the last daemon's API answers: until each node could fill a job of half the network's
- * units (its own units and the free units its /v1/peers lists; also timed by when the answering request was sent,
- * which leaves out the API's own delay on a loaded machine), and until every node's /v1/peers lists every
- * other node (each node polled until its table is complete, then all once more to confirm; bounded by 30
- * intervals of 5 s, or of ADVERT_INTERVAL: with adverts going two hops, a table need not ever hold everyone). Then connections per node
+ * Measured from the moment the last daemon's API answers (`lastStarted`):
+ * - until each node could fill a job of half the network's units, three ways. (a) By the API: the first poll of
+ *   its /v1/peers whose answer shows enough (its own units and the free units of the peers listed), timed when
+ *   that answer arrived; (b) the same, timed when its request was sent, which leaves out the API's own delay.
+ *   Both measure the poll as much as the table: at 60 daemons on 2 cores the first round's 60 requests are sent
+ *   one after another on a loaded machine (b: ~0.1 s) and answered by 60 processes at once (a: ~1 s).
+ *   (c) By the table: from one answer of each node (its last: the confirming round's after convergence, else the
+ *   latest before the deadline), its own units plus the free units of its peers in the order they entered its
+ *   table (each row's listedSince, the node's clock: the same machine and wall clock as lastStarted); the time
+ *   the running sum reached half, minus lastStarted, floored at 0 (a table that held half before the last daemon
+ *   was up). "Fillable at their first poll" counts the nodes whose (c) is no later than the sending of their
+ *   first request. (c) is never earlier than the truth: a peer dropped and listed again has a later listedSince
+ *   and one gone by the last answer is not counted, both of which only delay the sum; free units are those of
+ *   the last answer, the same as when the peer was listed here (an idle network leases nothing, and a daemon
+ *   advertises only once its prover is up), unless a prover went down and back meanwhile. A build whose rows
+ *   carry no listedSince (a "before" of older code) prints n/a.
+ * - until every node's /v1/peers lists every other node (each node polled until its table is complete, then
+ *   all once more to confirm; bounded by 30 intervals of 5 s, or of ADVERT_INTERVAL: with adverts going two
+ *   hops, a table need not ever hold everyone). Then connections per node
  * (/v1/status connectedPeers) at convergence and SETTLE_S seconds later, the daemons' CPU (and how much of it ran
  * off their main thread) and I/O bytes (rchar + wchar: sockets, the prover's pipes and the log, both directions)
  * over those seconds, RSS per daemon.
@@ -34,6 +48,7 @@ import '../../src/polyfill.js'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { PeerRow } from '../../src/daemon/daemon.js'
 import type { StatusJson } from '../../src/daemon/status-json.js'
 import { type LocalNode, LocalNetwork } from '../../src/testnet/local-network.js'
 
@@ -58,6 +73,9 @@ const sizes = args
 const variants: Variant[] = args.includes('--compare') ? ['before', 'after'] : ['after']
 
 type Variant = 'before' | 'after'
+
+/** A /v1/peers row as any build answers it: one before listedSince has none */
+type AnswerRow = Omit<PeerRow, 'listedSince'> & { listedSince?: string }
 
 interface Running {
   node: LocalNode
@@ -140,6 +158,29 @@ function fmt(values: number[], digits = 0): string {
 function fmtP90(values: number[], digits = 0): string {
   const { min, median, p90, max } = stats(values)
   return [min, median, p90, max].map((v) => v.toFixed(digits)).join('/')
+}
+
+/**
+ * When a node's table first held `halfUnits`, from one /v1/peers answer of it: its own units, then its peers' free
+ * units in the order they entered its table (listedSince), in ms after `since`, floored at 0; undefined when the
+ * answer never reaches half. The header comment says why this is never earlier than the truth.
+ */
+function tableHalfAt(
+  rows: AnswerRow[],
+  ownUnits: number,
+  halfUnits: number,
+  since: number
+): number | undefined {
+  let units = ownUnits
+  if (units >= halfUnits) return 0
+  const byListing = rows
+    .map((row) => ({ listedAt: Date.parse(row.listedSince ?? ''), free: row.capacity?.unitsFree ?? 0 }))
+    .sort((a, b) => a.listedAt - b.listedAt)
+  for (const { listedAt, free } of byListing) {
+    units += free
+    if (units >= halfUnits) return Math.max(0, listedAt - since)
+  }
+  return undefined
 }
 
 /**
@@ -278,6 +319,9 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
      * machine the API's own delay (seconds at load 50) would otherwise count as time the node could not fill a job
      */
     const halfAsked = new Map<number, number>()
+    /** When each node's first request was sent, and its latest answer: the table figure (c) reads these */
+    const firstAsked = new Map<number, number>()
+    const lastAnswer = new Map<number, AnswerRow[]>()
     const unitsOf = running.map(({ node }) => node.status.capacity?.unitsTotal ?? 0)
     const halfUnits = unitsOf.reduce((a, b) => a + b, 0) / 2
     const lastSize = running.map(() => 0)
@@ -293,15 +337,20 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
         round.map(async (index) => {
           const asked = Date.now() - lastStarted
           const entry = running[index]
-          const rows = entry ? await entry.network.peers(entry.node).catch(() => []) : []
+          const answer: AnswerRow[] | undefined = entry
+            ? await entry.network.peers(entry.node).catch(() => undefined)
+            : undefined
+          const rows = answer ?? []
           const table = new Set(rows.map((row) => row.peerId))
           const free = rows.reduce((sum, row) => sum + (row.capacity?.unitsFree ?? 0), unitsOf[index] ?? 0)
-          return { index, table, free, asked, at: Date.now() - lastStarted }
+          return { index, answer, table, free, asked, at: Date.now() - lastStarted }
         })
       )
-      for (const { index, table, free, asked, at } of results) {
+      for (const { index, answer, table, free, asked, at } of results) {
         const self = ids[index] ?? ''
         lastSize[index] = table.size
+        if (!firstAsked.has(index)) firstAsked.set(index, asked)
+        if (answer !== undefined) lastAnswer.set(index, answer)
         if (free >= halfUnits && !halfAt.has(index)) {
           halfAt.set(index, at)
           halfAsked.set(index, asked)
@@ -321,6 +370,15 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
     const smallest = Math.min(...lastSize)
+    const answers = [...lastAnswer.entries()]
+    const carriesListedSince = answers.some(([, rows]) => rows.some((row) => row.listedSince !== undefined))
+    const tableHalf = (carriesListedSince ? answers : []).flatMap(([index, rows]) => {
+      const at = tableHalfAt(rows, unitsOf[index] ?? 0, halfUnits, lastStarted)
+      return at === undefined ? [] : [{ at, firstPoll: at <= (firstAsked.get(index) ?? Number.NaN) }]
+    })
+    const byTable = carriesListedSince
+      ? `${tableHalf.length}/${running.length} nodes, ms min/median/max=${fmt(tableHalf.map(({ at }) => at))}  fillable at their first poll: ${tableHalf.filter(({ firstPoll }) => firstPoll).length}/${running.length}`
+      : 'n/a (its /v1/peers rows carry no listedSince)'
     const half = [...halfAt.values()]
     const startMs = running.map((r) => r.startMs)
     const firstComplete = [...completeAt.values()]
@@ -330,6 +388,7 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
         `nodes=${nodes} variant=${variant}${variant === 'before' && BEFORE_ROOT !== undefined ? ` (${BEFORE_ROOT})` : ''} (seeds=${SEEDS}, batches of ${BATCH}, advert interval ${ADVERT_INTERVAL ?? 'the daemon default'}, load avg ${load.toFixed(1)} at start)`,
         `  start_all_ms=${lastStarted - startedAll}  per-daemon spawn→API ms min/median/max=${fmt(startMs)}  restarted=${retries}  left out after 3 failed starts=${skipped}`,
         `  half the network's units fillable: ${half.length}/${running.length} nodes, ms min/median/max=${fmt(half)}  (by when the answering request was sent: ${fmt([...halfAsked.values()])})`,
+        `  half the network's units in the table (by listedSince, from each node's last answer): ${byTable}`,
         converged === undefined
           ? `  converged=NO after ${DEADLINE_INTERVALS} intervals of ${INTERVAL_MS} ms: ${completeAt.size}/${running.length} tables complete, smallest ${smallest}/${running.length - 1} (${polls} poll rounds)`
           : `  converged_ms=${converged}  intervals of ${INTERVAL_MS} ms=${(converged / INTERVAL_MS).toFixed(2)}  target<=2 ${converged <= 2 * INTERVAL_MS ? 'MET' : 'MISSED'}  (first complete per node, ms min/median/max=${fmt(firstComplete)}; ${polls} poll rounds)`

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Daemon } from '../../src/daemon/daemon.js'
+import type { Daemon, PeerRow } from '../../src/daemon/daemon.js'
 import { statusToJson } from '../../src/daemon/status-json.js'
 import { API_TOKEN_FILE, readApiAddress } from '../../src/rpc/http/credentials.js'
 import { requestRemoteStatus } from '../../src/rpc/status/remote.js'
@@ -93,11 +93,15 @@ describe('peer status: the status protocol and the local HTTP API', () => {
     const headers = { authorization: `Bearer ${token}` }
     const status = (await (await fetch(`${url}/v1/status`, { headers })).json()) as { peerId: string }
     assert.equal(status.peerId, a.node.peerId.toString())
-    const peers = (await (await fetch(`${url}/v1/peers`, { headers })).json()) as Array<{ peerId: string }>
+    const peers = (await (await fetch(`${url}/v1/peers`, { headers })).json()) as PeerRow[]
     assert.deepEqual(
       peers.map((peer) => peer.peerId),
       [b.node.peerId.toString()]
     )
+    for (const peer of peers) {
+      assert.equal(new Date(peer.listedSince).toISOString(), peer.listedSince, 'listedSince is an ISO time')
+      assert.ok(peer.listedSince <= peer.lastSeen, 'listed no later than its newest advert arrived')
+    }
     const health = await fetch(`${url}/v1/health`)
     assert.equal(health.status, 200, 'health needs no token')
     const metrics = await (await fetch(`${url}/metrics`, { headers })).text()

@@ -77,6 +77,7 @@ describe('status and peers views', () => {
       connected: true,
       address: null,
       lastSeen: '2026-01-01T00:00:00.000Z',
+      listedSince: '2025-12-31T23:59:00.000Z',
       ageMs: 1_500,
       capacity: capacity({ gpus: [], prover: null })
     }

@@ -90,4 +90,32 @@ describe('the peer table', () => {
     )
     assert.deepEqual(expired, ['neighbour'])
   })
+
+  it('keeps the time a peer was first listed over its later adverts, and sets it anew when the peer comes back', () => {
+    let now = 1_000
+    const table = new PeerTable({ maxPeers: 10, now: () => now })
+    assert.equal(table.update('a', advert(1n, 5), true)?.listedAt, 1_000, 'a new peer is listed now')
+    now += 200
+    const replaced = table.update('a', advert(2n, 3), true)
+    assert.equal(replaced?.listedAt, 1_000, 'a later advert keeps it')
+    assert.equal(replaced?.receivedAt, 1_200)
+    now += 100
+    table.dropDirect('a')
+    assert.equal(table.update('a', advert(3n, 3), true)?.listedAt, 1_300, 'dropped and listed again: anew')
+    now += 301
+    assert.equal(table.get('a'), undefined, 'past its TTL')
+    assert.equal(
+      table.update('a', advert(4n, 3))?.listedAt,
+      1_601,
+      'expired, not pruned yet, then back: anew'
+    )
+    now += 50
+    table.update('b', advert(1n, 1))
+    now += 301
+    assert.deepEqual(
+      table.prune().map((entry) => entry.peerId),
+      ['a', 'b']
+    )
+    assert.equal(table.update('b', advert(2n, 1))?.listedAt, 1_952, 'pruned and listed again: anew')
+  })
 })
