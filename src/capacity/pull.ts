@@ -192,27 +192,36 @@ export class CapacityPull implements Startable {
   /**
    * A fresh node's table, filled from its neighbours' tables rather than over a heartbeat: its neighbours' own
    * adverts come only with their next one (up to an advert interval), a table of the neighbourhood's only with
-   * theirs. Up to `fanout` neighbours asked one after another, for adverts of any program; each request leaves out
-   * the peers listed and those handed over by the answers before it, so the answers do not repeat each other. Every
-   * advert verified and taken through the intake as a job's pull would be. Settles once every neighbour asked has
-   * answered or its deadline passed (the reachability checks of origins handed over go on, within their own bounds).
+   * theirs. Neighbours asked one after another, for adverts of any program, until `fanout` have answered; one that
+   * gives no answer (it failed, ran out its deadline, does not speak the protocol or handed over a forged advert)
+   * gives way to the next, at most twice `fanout` in all: one busy neighbour past its deadline (a machine starting
+   * many daemons) must not leave a fresh table to the heartbeat (15 s), and silent peers cost at most that many. Each request leaves out the peers listed and those
+   * handed over by the answers before it, so the answers do not repeat each other. Every advert verified and taken
+   * through the intake as a job's pull would be. Settles once enough neighbours have answered or every one asked
+   * has failed or run out its deadline (the reachability checks of origins handed over go on, within their own
+   * bounds).
    */
   async warmUp(known: () => readonly string[]): Promise<PullRound> {
     if (!this.init.hasRoom()) return { asked: 0, adverts: 0, listed: 0, units: 0 }
-    const chosen = shuffled(this.idleNeighbours()).slice(0, this.fanout)
-    const round: PullRound = { asked: chosen.length, adverts: 0, listed: 0, units: 0 }
+    const candidates = shuffled(this.idleNeighbours()).slice(0, 2 * this.fanout)
+    const round: PullRound = { asked: 0, adverts: 0, listed: 0, units: 0 }
     const handedOver = new Set<string>()
     const admissions: Array<Promise<void>> = []
-    for (const peer of chosen) {
+    let answered = 0
+    for (const peer of candidates) {
+      if (answered >= this.fanout) break
+      round.asked++
       const signal = deadline('a warm-up capacity pull', this.timeoutMs)
       const request = this.request(ANY_PROGRAM, WARM_UP_UNITS, [...handedOver, ...known()])
       const verified = await this.fetch(peer, request, signal)
+      if (verified === undefined) continue
+      answered++
       for (const { origin } of verified) handedOver.add(origin.toString())
       round.adverts += verified.length
       admissions.push(this.admitAll(verified, peer.toString(), signal, round))
     }
     await Promise.all(admissions)
-    this.log.info({ ...round }, 'capacity pulled from neighbours to warm the table up')
+    this.log.info({ ...round, answered }, 'capacity pulled from neighbours to warm the table up')
     return round
   }
 
@@ -237,16 +246,20 @@ export class CapacityPull implements Startable {
     signal: AbortSignal,
     round: PullRound
   ): Promise<void> {
-    const verified = await this.fetch(peer, request, signal)
+    const verified = (await this.fetch(peer, request, signal)) ?? []
     round.adverts += verified.length
     await this.admitAll(verified, peer.toString(), signal, round)
   }
 
   /**
-   * One neighbour's answer, every advert in it verified; nothing from a peer that failed, does not speak the
-   * protocol, or handed over a forged advert (it is banned)
+   * One neighbour's answer, every advert in it verified; undefined, no answer, from a peer that failed, does not
+   * speak the protocol, or handed over a forged advert (it is banned)
    */
-  private async fetch(peer: PeerId, request: PullRequest, signal: AbortSignal): Promise<Verified[]> {
+  private async fetch(
+    peer: PeerId,
+    request: PullRequest,
+    signal: AbortSignal
+  ): Promise<Verified[] | undefined> {
     const via = peer.toString()
     let adverts: SignedAdvert[]
     try {
@@ -254,9 +267,9 @@ export class CapacityPull implements Startable {
     } catch (err) {
       const result = toError(err).name === 'UnsupportedProtocolError' ? 'unsupported' : 'failed'
       this.pulls?.inc({ side: 'asked', result })
-      // a peer of a version before pulls: as good as an empty answer
+      // a peer of a version before pulls is no failure worth a log line; neither gives an answer
       if (result === 'failed') this.log.debug({ err, peer: via }, 'capacity pull failed')
-      return []
+      return undefined
     }
     const verified: Verified[] = []
     for (const signed of adverts) {
@@ -271,7 +284,7 @@ export class CapacityPull implements Startable {
           'a pull answer held a forged advert'
         )
         this.init.ban?.(via, FORGER_BAN_MS)
-        return []
+        return undefined
       }
     }
     this.pulls?.inc({ side: 'asked', result: 'answered' })

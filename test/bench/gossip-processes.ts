@@ -39,7 +39,8 @@
  * report says how many were: one such daemon no longer ends the whole run.
  *
  * Environment: ADVERT_INTERVAL (unset: the daemons' default), BATCH (2), SEEDS (3), SETTLE_S (30), ROUNDS (1 per
- * size and variant).
+ * size and variant), WARM_S (0: none; else idle CPU and I/O are measured a second time, over SETTLE_S from WARM_S
+ * seconds after the last daemon started, once the daemons' JIT has done most of its warm-up).
  * "before": with BEFORE_ROOT set, the daemons of another build (a folder holding package.json, dist/ and
  * native/target of, say, main's code); without it, this build with PROOFMESH_TEST_IDLE_DHT_CONNECTIONS=keep
  * (src/net/host.ts).
@@ -58,6 +59,7 @@ const INTERVAL_MS = ADVERT_INTERVAL === undefined ? 5_000 : parseDuration(ADVERT
 const BATCH = Math.max(1, Number(process.env.BATCH ?? 2))
 const SEEDS = Math.max(1, Number(process.env.SEEDS ?? 3))
 const SETTLE_MS = Number(process.env.SETTLE_S ?? 30) * 1000
+const WARM_MS = Number(process.env.WARM_S ?? 0) * 1000
 const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 1))
 const DEADLINE_INTERVALS = 30
 const LEGACY_ENV = 'PROOFMESH_TEST_IDLE_DHT_CONNECTIONS'
@@ -181,6 +183,40 @@ function tableHalfAt(
     if (units >= halfUnits) return Math.max(0, listedAt - since)
   }
   return undefined
+}
+
+interface IdleWindow {
+  cpuPercent: number[]
+  offMainPercent: number
+  ioKiBps: number[]
+}
+
+/** Every daemon's CPU (% of a core) and I/O over SETTLE_S from now, and the share of the CPU off main threads */
+async function idleWindow(running: Running[]): Promise<IdleWindow> {
+  const pids = running.map(({ node }) => node.process.pid ?? 0)
+  const ticks = async (): Promise<Array<{ all: number; main: number }>> =>
+    Promise.all(pids.map(async (pid) => cpuTicks(pid).catch(() => ({ all: Number.NaN, main: Number.NaN }))))
+  const io = async (): Promise<number[]> =>
+    Promise.all(pids.map(async (pid) => ioBytes(pid).catch(() => Number.NaN)))
+  const ticksBefore = await ticks()
+  const ioBefore = await io()
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+  const ticksAfter = await ticks()
+  const ioAfter = await io()
+  const ioKiBps = ioAfter.map((after, i) => (after - (ioBefore[i] ?? 0)) / 1024 / (SETTLE_MS / 1000))
+  const cpuPercent = ticksAfter.map(
+    (after, i) => (after.all - (ticksBefore[i]?.all ?? Number.NaN)) / (SETTLE_MS / 1000)
+  )
+  // Summed over every daemon: one idle daemon runs a few ticks a second, too few to split on its own
+  const spent = ticksAfter
+    .map((after, i) => ({
+      all: after.all - (ticksBefore[i]?.all ?? Number.NaN),
+      main: after.main - (ticksBefore[i]?.main ?? Number.NaN)
+    }))
+    .filter(({ all, main }) => Number.isFinite(all) && Number.isFinite(main))
+  const spentAll = spent.reduce((total, { all }) => total + all, 0)
+  const offMainPercent = (100 * (spentAll - spent.reduce((total, { main }) => total + main, 0))) / spentAll
+  return { cpuPercent, offMainPercent, ioKiBps }
 }
 
 /**
@@ -398,33 +434,25 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     console.log(
       `  connections at convergence  all min/median/max=${fmt(atConvergence)}  non-seed=${fmt(rest(atConvergence))}  seeds=${atConvergence.slice(0, seedCount).join(',')}${unanswered(atConvergence)}`
     )
-    const ticks = async (): Promise<Array<{ all: number; main: number }>> =>
-      Promise.all(
-        running.map(async ({ node }) =>
-          cpuTicks(node.process.pid ?? 0).catch(() => ({ all: Number.NaN, main: Number.NaN }))
-        )
-      )
-    const io = async (): Promise<number[]> =>
-      Promise.all(running.map(({ node }) => ioBytes(node.process.pid ?? 0).catch(() => Number.NaN)))
-    const ticksBefore = await ticks()
-    const ioBefore = await io()
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
-    const ticksAfter = await ticks()
-    const ioAfter = await io()
-    const ioKiBps = ioAfter.map((after, i) => (after - (ioBefore[i] ?? 0)) / 1024 / (SETTLE_MS / 1000))
+    const sum = (values: number[]): number =>
+      values.filter((v) => Number.isFinite(v)).reduce((a, b) => a + b, 0)
+    const firstWindow = await idleWindow(running)
     const settled = await connections(running)
-    const cpuPercent = ticksAfter.map(
-      (after, i) => (after.all - (ticksBefore[i]?.all ?? Number.NaN)) / (SETTLE_MS / 1000)
-    )
-    // Summed over every daemon: one idle daemon runs a few ticks a second, too few to split on its own
-    const spent = ticksAfter
-      .map((after, i) => ({
-        all: after.all - (ticksBefore[i]?.all ?? Number.NaN),
-        main: after.main - (ticksBefore[i]?.main ?? Number.NaN)
-      }))
-      .filter(({ all, main }) => Number.isFinite(all) && Number.isFinite(main))
-    const spentAll = spent.reduce((total, { all }) => total + all, 0)
-    const offMainPercent = (100 * (spentAll - spent.reduce((total, { main }) => total + main, 0))) / spentAll
+    // A daemon's JIT keeps compiling for minutes after start (~1 TurboFan job a second at 5 min, idle): the first
+    // window right after convergence holds that warm-up, the second one (WARM_S after the last start) what an idle
+    // daemon spends once it is done with most of it
+    const warmFrom = lastStarted + WARM_MS
+    const secondWindow =
+      WARM_MS > 0
+        ? await new Promise((resolve) => setTimeout(resolve, Math.max(0, warmFrom - Date.now()))).then(
+            async () => ({ from: Date.now() - lastStarted, window: await idleWindow(running) })
+          )
+        : undefined
+    const describe = (window: IdleWindow, what: string): string[] => [
+      `  idle daemon CPU % ${what} min/median/p90/max=${fmtP90(window.cpuPercent, 1)}  sum=${sum(window.cpuPercent).toFixed(0)}% (of 100% per core)`,
+      `    of that CPU off the main thread (GC and compiler helpers, libuv pool): ${window.offMainPercent.toFixed(0)}% (all daemons)`,
+      `    idle daemon I/O KiB/s (rchar+wchar) min/median/max=${fmt(window.ioKiBps, 1)}`
+    ]
     const rss = await Promise.all(
       running.map(async ({ node }) =>
         procStatusKiB(node.process.pid ?? 0, 'VmRSS')
@@ -442,14 +470,16 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     const exited = running.flatMap(({ node }, index) =>
       node.process.exitCode !== null || node.process.signalCode !== null ? [index] : []
     )
-    const sum = (values: number[]): number =>
-      values.filter((v) => Number.isFinite(v)).reduce((a, b) => a + b, 0)
     console.log(
       [
         `  connections ${SETTLE_MS / 1000}s later       all min/median/max=${fmt(settled)}  non-seed=${fmt(rest(settled))}  seeds=${settled.slice(0, seedCount).join(',')}${unanswered(settled)}`,
-        `  idle daemon CPU % over those ${SETTLE_MS / 1000}s min/median/p90/max=${fmtP90(cpuPercent, 1)}  sum=${sum(cpuPercent).toFixed(0)}% (of 100% per core)`,
-        `  of that CPU off the main thread (GC and compiler helpers, libuv pool): ${offMainPercent.toFixed(0)}% (all daemons)`,
-        `  idle daemon I/O KiB/s (rchar+wchar) min/median/max=${fmt(ioKiBps, 1)}`,
+        ...describe(firstWindow, `over those ${SETTLE_MS / 1000}s`),
+        ...(secondWindow === undefined
+          ? []
+          : describe(
+              secondWindow.window,
+              `over ${SETTLE_MS / 1000}s from ${(secondWindow.from / 1000).toFixed(0)}s after the last start (warm)`
+            )),
         `  rss_mib daemon min/median/max=${fmt(rss)}  total=${sum(rss).toFixed(0)}  prover child median=${stats(proverRss).median.toFixed(0)}`,
         `  load avg at end ${(loadavg()[0] ?? 0).toFixed(1)}${exited.length === 0 ? '' : `  DAEMONS EXITED: ${exited.join(',')}`}`
       ].join('\n')

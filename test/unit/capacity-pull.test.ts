@@ -355,6 +355,30 @@ describe('a warm-up pull, and pulls at once', () => {
     assert.deepEqual([...programs].sort(), ['fib', 'other'])
   })
 
+  it('asks the next neighbour when one gives no answer, until three have answered, at most six asked', async () => {
+    const network = new MemoryNetwork()
+    const origins = await Promise.all(Array.from({ length: 60 }, async () => signedOrigin()))
+    // three neighbours of a version before pulls (no handler: no answer) and three that answer
+    const silent = await Promise.all([network.node(), network.node(), network.node()])
+    const answering = await Promise.all([network.node(), network.node(), network.node()])
+    for (const neighbour of answering) {
+      const peers = new PeerTable({ maxPeers: 100 })
+      for (const origin of origins) peers.update(origin.id, origin.advert, false, origin.signed)
+      await puller(neighbour, peers, () => [])
+    }
+    const table = new PeerTable({ maxPeers: 100 })
+    const fresh = await puller(await network.node(), table, () => [...silent, ...answering])
+    const round = await fresh.warmUp(() => table.list().map((entry) => entry.peerId))
+    // in whatever order they were asked, the three that answer did: the first three alone would mostly miss some
+    assert.equal(round.listed, 3 * MAX_PULL_ADVERTS)
+    assert.equal(table.size, 3 * MAX_PULL_ADVERTS)
+    assert.ok(round.asked >= 3 && round.asked <= 6, `asked ${round.asked}`)
+    // with only silent ones, it gives up after the six it may ask
+    const eightSilent = await Promise.all(Array.from({ length: 8 }, async () => network.node()))
+    const alone = await puller(await network.node(), new PeerTable({ maxPeers: 100 }), () => eightSilent)
+    assert.deepEqual(await alone.warmUp(() => []), { asked: 6, adverts: 0, listed: 0, units: 0 })
+  })
+
   /**
    * Reachability checks as reachable-peers makes them: a relay's origins beyond its share of the queue dropped
    * (not reached), the others settling a moment later with `answers`
