@@ -189,9 +189,14 @@ interface IdleWindow {
   cpuPercent: number[]
   offMainPercent: number
   ioKiBps: number[]
+  /** Each daemon's connections at the window's end */
+  connected: number[]
 }
 
-/** Every daemon's CPU (% of a core) and I/O over SETTLE_S from now, and the share of the CPU off main threads */
+/**
+ * Every daemon's CPU (% of a core) and I/O over SETTLE_S from now, the share of the CPU off main threads, and each
+ * daemon's connections at the end
+ */
 async function idleWindow(running: Running[]): Promise<IdleWindow> {
   const pids = running.map(({ node }) => node.process.pid ?? 0)
   const ticks = async (): Promise<Array<{ all: number; main: number }>> =>
@@ -216,7 +221,7 @@ async function idleWindow(running: Running[]): Promise<IdleWindow> {
     .filter(({ all, main }) => Number.isFinite(all) && Number.isFinite(main))
   const spentAll = spent.reduce((total, { all }) => total + all, 0)
   const offMainPercent = (100 * (spentAll - spent.reduce((total, { main }) => total + main, 0))) / spentAll
-  return { cpuPercent, offMainPercent, ioKiBps }
+  return { cpuPercent, offMainPercent, ioKiBps, connected: await connections(running) }
 }
 
 /**
@@ -291,6 +296,17 @@ async function startOne(
     }
   }
   return undefined
+}
+
+/** The three daemons that spent the most CPU in a window: their CPU and connections, beside the median's */
+function busiest(window: IdleWindow): string {
+  const top = window.cpuPercent
+    .map((cpu, index) => ({ cpu, index }))
+    .filter(({ cpu }) => Number.isFinite(cpu))
+    .sort((a, b) => b.cpu - a.cpu)
+    .slice(0, 3)
+  const median = stats(window.connected).median
+  return `${top.map(({ cpu, index }) => `node ${index} ${cpu.toFixed(1)}% with ${window.connected[index] ?? Number.NaN} connections`).join(', ')} (median connections ${median})`
 }
 
 /** connectedPeers of every node; NaN where the API did not answer within 10 s (counted apart) */
@@ -437,7 +453,7 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     const sum = (values: number[]): number =>
       values.filter((v) => Number.isFinite(v)).reduce((a, b) => a + b, 0)
     const firstWindow = await idleWindow(running)
-    const settled = await connections(running)
+    const settled = firstWindow.connected
     // A daemon's JIT keeps compiling for minutes after start (~1 TurboFan job a second at 5 min, idle): the first
     // window right after convergence holds that warm-up, the second one (WARM_S after the last start) what an idle
     // daemon spends once it is done with most of it
@@ -451,7 +467,9 @@ async function measure(nodes: number, variant: Variant, live: Set<Running>): Pro
     const describe = (window: IdleWindow, what: string): string[] => [
       `  idle daemon CPU % ${what} min/median/p90/max=${fmtP90(window.cpuPercent, 1)}  sum=${sum(window.cpuPercent).toFixed(0)}% (of 100% per core)`,
       `    of that CPU off the main thread (GC and compiler helpers, libuv pool): ${window.offMainPercent.toFixed(0)}% (all daemons)`,
-      `    idle daemon I/O KiB/s (rchar+wchar) min/median/max=${fmt(window.ioKiBps, 1)}`
+      `    idle daemon I/O KiB/s (rchar+wchar) min/median/max=${fmt(window.ioKiBps, 1)}`,
+      // what the busiest have in common, if anything: the connections a daemon holds set its gossip upkeep
+      `    the three busiest: ${busiest(window)}`
     ]
     const rss = await Promise.all(
       running.map(async ({ node }) =>
