@@ -326,6 +326,21 @@ describe('a warm-up pull, and pulls at once', () => {
     return pull
   }
 
+  /** `count` nodes that answer pulls, each table holding every one of `origins` */
+  async function answeringNeighbours(
+    network: MemoryNetwork,
+    origins: ReadonlyArray<Awaited<ReturnType<typeof signedOrigin>>>,
+    count: number
+  ): Promise<MemoryNode[]> {
+    const neighbours = await Promise.all(Array.from({ length: count }, async () => network.node()))
+    for (const neighbour of neighbours) {
+      const peers = new PeerTable({ maxPeers: 100 })
+      for (const origin of origins) peers.update(origin.id, origin.advert, false, origin.signed)
+      await puller(neighbour, peers, () => [])
+    }
+    return neighbours
+  }
+
   it('asks its neighbours one after another, each for peers the answers before it did not hand over', async () => {
     const network = new MemoryNetwork()
     // 60 peers of two programs, the same in every neighbour's table (a small network: everyone hears everyone)
@@ -334,12 +349,7 @@ describe('a warm-up pull, and pulls at once', () => {
         signedOrigin({ unitsTotal: 10, unitsFree: 10, programs: [i % 2 === 0 ? 'fib' : 'other'] })
       )
     )
-    const neighbours = await Promise.all([network.node(), network.node(), network.node()])
-    for (const neighbour of neighbours) {
-      const peers = new PeerTable({ maxPeers: 100 })
-      for (const origin of origins) peers.update(origin.id, origin.advert, false, origin.signed)
-      await puller(neighbour, peers, () => [])
-    }
+    const neighbours = await answeringNeighbours(network, origins, 3)
     const table = new PeerTable({ maxPeers: 100 })
     const fresh = await puller(await network.node(), table, () => neighbours)
     const round = await fresh.warmUp(() => table.list().map((entry) => entry.peerId))
@@ -360,12 +370,7 @@ describe('a warm-up pull, and pulls at once', () => {
     const origins = await Promise.all(Array.from({ length: 60 }, async () => signedOrigin()))
     // three neighbours of a version before pulls (no handler: no answer) and three that answer
     const silent = await Promise.all([network.node(), network.node(), network.node()])
-    const answering = await Promise.all([network.node(), network.node(), network.node()])
-    for (const neighbour of answering) {
-      const peers = new PeerTable({ maxPeers: 100 })
-      for (const origin of origins) peers.update(origin.id, origin.advert, false, origin.signed)
-      await puller(neighbour, peers, () => [])
-    }
+    const answering = await answeringNeighbours(network, origins, 3)
     const table = new PeerTable({ maxPeers: 100 })
     const fresh = await puller(await network.node(), table, () => [...silent, ...answering])
     const round = await fresh.warmUp(() => table.list().map((entry) => entry.peerId))
