@@ -195,11 +195,11 @@ export class CapacityPull implements Startable {
    * theirs. Neighbours asked one after another, for adverts of any program, until `fanout` have answered; one that
    * gives no answer (it failed, ran out its deadline, does not speak the protocol or handed over a forged advert)
    * gives way to the next, at most twice `fanout` in all: one busy neighbour past its deadline (a machine starting
-   * many daemons) must not leave a fresh table to the heartbeat (15 s), and silent peers cost at most that many. Each request leaves out the peers listed and those
-   * handed over by the answers before it, so the answers do not repeat each other. Every advert verified and taken
-   * through the intake as a job's pull would be. Settles once enough neighbours have answered or every one asked
-   * has failed or run out its deadline (the reachability checks of origins handed over go on, within their own
-   * bounds).
+   * many daemons) must not leave a fresh table to the heartbeat (15 s), and silent peers cost at most that many.
+   * Each request leaves out the peers listed and those handed over by the answers before it, so the answers do not
+   * repeat each other. Every advert verified and taken through the intake as a job's pull would be. Settles once
+   * enough neighbours have answered or every one asked has failed or run out its deadline (the reachability checks
+   * of origins handed over go on, within their own bounds).
    */
   async warmUp(known: () => readonly string[]): Promise<PullRound> {
     if (!this.init.hasRoom()) return { asked: 0, adverts: 0, listed: 0, units: 0 }
